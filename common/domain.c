@@ -1,0 +1,235 @@
+/* domain: coded values, validation, periods and age bands; see domain.h. */
+#include "common/domain.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct domain_name {
+    int code;          /* the coded value */
+    const char *name;  /* canonical name */
+    const char *alias; /* accepted short form, may be NULL */
+} domain_name;
+
+static const domain_name genders[] = {
+    {RZ_G_FEMALE, "female", "f"}, {RZ_G_MALE, "male", "m"}, {RZ_G_OTHER, "other", "x"}, {0, 0, 0}};
+static const domain_name areas[] = {
+    {RZ_AREA_RURAL, "rural", "r"}, {RZ_AREA_URBAN, "urban", "u"}, {0, 0, 0}};
+static const domain_name skills[] = {{RZ_SK_BLUE, "blue-collar", "blue"},
+                                     {RZ_SK_WHITE, "white-collar", "white"},
+                                     {RZ_SK_PRO, "professional", "pro"},
+                                     {0, 0, 0}};
+static const domain_name kinds[] = {{RZ_EK_TRAINING, "training", NULL},
+                                    {RZ_EK_BOOTCAMP, "bootcamp", NULL},
+                                    {RZ_EK_WORKSHOP, "workshop", NULL},
+                                    {RZ_EK_SEMINAR, "seminar", NULL},
+                                    {RZ_EK_AWARENESS, "awareness", NULL},
+                                    {RZ_EK_FINLIT, "financial-literacy", "finlit"},
+                                    {RZ_EK_MENTORSHIP, "mentorship", NULL},
+                                    {0, 0, 0}};
+static const domain_name modes[] = {
+    {RZ_MODE_IN_PERSON, "in-person", "inperson"}, {RZ_MODE_ONLINE, "online", NULL}, {0, 0, 0}};
+
+static const domain_name programmes[] = {
+    {1, "e-rozgar", "erozgar"}, {2, "innovista", NULL}, {3, "other", NULL}, {0, 0, 0}};
+
+static int
+domain_parse(const domain_name *t, const char *s)
+{
+    for (; s && t->name; t++)
+        if (strcasecmp(s, t->name) == 0 || (t->alias && strcasecmp(s, t->alias) == 0))
+            return t->code;
+    return 0;
+}
+
+static const char *
+domain_label(const domain_name *t, uint64_t code)
+{
+    for (; t->name; t++)
+        if ((uint64_t)t->code == code)
+            return t->name;
+    return "unknown";
+}
+
+int gender_parse(const char *s) { return domain_parse(genders, s); }
+const char *gender_name(uint64_t c) { return domain_label(genders, c); }
+int area_parse(const char *s) { return domain_parse(areas, s); }
+const char *area_name(uint64_t c) { return domain_label(areas, c); }
+int skill_parse(const char *s) { return domain_parse(skills, s); }
+const char *skill_name(uint64_t c) { return domain_label(skills, c); }
+int event_kind_parse(const char *s) { return domain_parse(kinds, s); }
+const char *event_kind_name(uint64_t c) { return domain_label(kinds, c); }
+int mode_parse(const char *s) { return domain_parse(modes, s); }
+const char *mode_name(uint64_t c) { return domain_label(modes, c); }
+int programme_parse(const char *s) { return domain_parse(programmes, s); }
+const char *programme_name(uint64_t c) { return domain_label(programmes, c); }
+
+int
+cnic_normalize(char out[14], const char *in, size_t len)
+{
+    size_t i, n = 0, dashes = 0;
+    int ok = 1;
+    for (i = 0; i < len; i++) {
+        if (in[i] == '-' && (n == 5 || n == 12)) {
+            dashes++;
+            continue;
+        }
+        if (!isdigit((unsigned char)in[i]) || n == 13) {
+            ok = 0;
+            break;
+        }
+        out[n++] = in[i];
+    }
+    out[n] = '\0';
+    /* 13 digits; the first digit (province code) is 1..7. */
+    return ok && n == 13 && out[0] >= '1' && out[0] <= '7' && (dashes == 0 || dashes == 2);
+}
+
+static int
+is_leap(uint32_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int
+date_is_valid(uint32_t d)
+{
+    static const uint8_t mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    uint32_t y = d / 10000, m = d / 100 % 100, day = d % 100;
+    if (y < 1900 || y > 2999 || m < 1 || m > 12 || day < 1)
+        return 0;
+    return day <= mdays[m - 1] + (m == 2 && is_leap(y) ? 1u : 0u);
+}
+
+uint32_t
+date_parse(const char *s)
+{
+    unsigned y, m, d;
+    char tail;
+    uint32_t v;
+    if (!s || sscanf(s, "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3)
+        return 0;
+    v = y * 10000 + m * 100 + d;
+    return date_is_valid(v) ? v : 0;
+}
+
+void
+date_format(char out[11], uint32_t d)
+{
+    snprintf(out, 11, "%04u-%02u-%02u", (d / 10000) % 10000, d / 100 % 100, d % 100);
+}
+
+uint32_t
+date_of_ms(uint64_t ms)
+{
+    /* Howard Hinnant's days-to-civil; Pakistan Standard Time is UTC+5. */
+    int64_t z = (int64_t)((ms / 1000 + 5 * 3600) / 86400) + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    return (uint32_t)(y * 10000 + m * 100 + d);
+}
+
+uint32_t
+period_key(uint32_t d, int grain)
+{
+    uint32_t y = d / 10000, m = d / 100 % 100;
+    switch (grain) {
+    case RZ_GRAIN_MONTH: return y * 100 + m;
+    case RZ_GRAIN_QUARTER: return y * 10 + (m - 1) / 3 + 1;
+    default: return y;
+    }
+}
+
+int
+period_parse(const char *s, int *grain, uint32_t *key)
+{
+    unsigned y, x;
+    char tail;
+    if (!s)
+        return -1;
+    if (sscanf(s, "%4u-Q%1u%c", &y, &x, &tail) == 2 && x >= 1 && x <= 4) {
+        *grain = RZ_GRAIN_QUARTER, *key = y * 10 + x;
+        return 0;
+    }
+    if (sscanf(s, "%4u-%2u%c", &y, &x, &tail) == 2 && x >= 1 && x <= 12) {
+        *grain = RZ_GRAIN_MONTH, *key = y * 100 + x;
+        return 0;
+    }
+    if (sscanf(s, "%4u%c", &y, &tail) == 1 && strlen(s) == 4) {
+        *grain = RZ_GRAIN_YEAR, *key = y;
+        return 0;
+    }
+    return -1;
+}
+
+void
+period_format(char out[9], int grain, uint32_t key)
+{
+    switch (grain) {
+    case RZ_GRAIN_MONTH: snprintf(out, 9, "%04u-%02u", (key / 100) % 10000, key % 100); break;
+    case RZ_GRAIN_QUARTER: snprintf(out, 9, "%04u-Q%u", (key / 10) % 10000, key % 10); break;
+    default: snprintf(out, 9, "%04u", key % 10000); break;
+    }
+}
+
+void
+period_range(int grain, uint32_t key, uint32_t *from, uint32_t *to)
+{
+    uint32_t y, m0, m1;
+    static const uint8_t last[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    switch (grain) {
+    case RZ_GRAIN_MONTH: y = key / 100, m0 = m1 = key % 100; break;
+    case RZ_GRAIN_QUARTER: y = key / 10, m0 = (key % 10 - 1) * 3 + 1, m1 = m0 + 2; break;
+    default: y = key, m0 = 1, m1 = 12; break;
+    }
+    *from = y * 10000 + m0 * 100 + 1;
+    *to = y * 10000 + m1 * 100 + last[m1 - 1] + (m1 == 2 && is_leap(y) ? 1u : 0u);
+}
+
+static const char *const band_names[RZ_AGE_BANDS] = {
+    "unknown", "under-15", "15-19", "20-24", "25-29", "30-34", "35-44", "45-59", "60+"};
+
+int
+age_band(int year, int64_t birth_year)
+{
+    int64_t age;
+    if (birth_year < RZ_MIN_BIRTH_YEAR || birth_year > year)
+        return RZ_AGE_UNKNOWN;
+    age = year - birth_year;
+    if (age < 15) return 1;
+    if (age < 20) return 2;
+    if (age < 25) return 3;
+    if (age < 30) return 4;
+    if (age < 35) return 5;
+    if (age < 45) return 6;
+    if (age < 60) return 7;
+    return 8;
+}
+
+const char *
+age_band_name(int band)
+{
+    return band >= 0 && band < RZ_AGE_BANDS ? band_names[band] : "unknown";
+}
+
+int
+age_band_parse(const char *s)
+{
+    int i;
+    for (i = 0; i < RZ_AGE_BANDS; i++)
+        if (s && strcmp(s, band_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int
+age_band_is_youth(int band)
+{
+    return band >= 2 && band <= 4;
+}

@@ -1,0 +1,67 @@
+/*
+ * domain: the vocabulary of the training network shared by node, server and
+ * queries: names of coded values, validation of values (CNIC, birth year,
+ * dates), calendar periods and age bands.  Validation never refuses a log
+ * entry; it decides whether a value counts or is "invalid/unknown".
+ */
+#ifndef RZ_DOMAIN_H
+#define RZ_DOMAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/wire.h"
+
+/* Coded values <-> names.  *_parse returns 0 when the name is unknown.
+ * *_name returns "unknown" for codes outside the range. */
+int gender_parse(const char *s);
+const char *gender_name(uint64_t code);
+int area_parse(const char *s);
+const char *area_name(uint64_t code);
+int skill_parse(const char *s);
+const char *skill_name(uint64_t code);
+int event_kind_parse(const char *s);
+const char *event_kind_name(uint64_t code);
+int mode_parse(const char *s);
+/* Programme a centre belongs to: 1 e-rozgar, 2 innovista, 3 other. */
+int programme_parse(const char *s);
+const char *programme_name(uint64_t code);
+const char *mode_name(uint64_t code);
+
+/* Normalises a CNIC ("35202-1234567-1" or 13 digits) into 13 digits + NUL
+ * in out[14].  Returns 1 when valid, 0 otherwise (out then holds a copy
+ * truncated to 13 bytes, for display only). */
+int cnic_normalize(char out[14], const char *in, size_t len);
+
+/* Earliest valid birth year and date; the latest bound is per entry. */
+#define RZ_MIN_BIRTH_YEAR 1920
+#define RZ_MIN_DATE 20000101u
+
+/* 1 when YYYYMMDD is a real calendar date (no range check). */
+int date_is_valid(uint32_t yyyymmdd);
+/* Parses "YYYY-MM-DD"; returns 0 on failure. */
+uint32_t date_parse(const char *s);
+/* Formats into out[11] as "YYYY-MM-DD". */
+void date_format(char out[11], uint32_t yyyymmdd);
+/* Civil date of a Unix time in milliseconds (UTC+5, Pakistan time). */
+uint32_t date_of_ms(uint64_t ms);
+
+/* Period keys: month 202603, quarter 20261 (year*10+q), year 2026. */
+enum rz_grain { RZ_GRAIN_MONTH = 0, RZ_GRAIN_QUARTER = 1, RZ_GRAIN_YEAR = 2 };
+uint32_t period_key(uint32_t yyyymmdd, int grain);
+/* Parses "2026", "2026-Q1" or "2026-03" into grain + key; -1 on error. */
+int period_parse(const char *s, int *grain, uint32_t *key);
+/* Formats a period key into out[9] ("2026", "2026-Q1", "2026-03"). */
+void period_format(char out[9], int grain, uint32_t key);
+/* First and last date (YYYYMMDD) of a period. */
+void period_range(int grain, uint32_t key, uint32_t *from, uint32_t *to);
+
+/* Age bands: 0 unknown, 1 under 15, 2 15-19, 3 20-24, 4 25-29, 5 30-34,
+ * 6 35-44, 7 45-59, 8 60+.  Youth (15-29) is bands 2..4. */
+enum { RZ_AGE_UNKNOWN = 0, RZ_AGE_BANDS = 9 };
+int age_band(int year, int64_t birth_year);
+const char *age_band_name(int band);
+int age_band_parse(const char *s);
+int age_band_is_youth(int band);
+
+#endif

@@ -1,0 +1,227 @@
+/* msg: encoding and strict decoding of the protocol's messages. */
+#include "proto/msg.h"
+
+#include <string.h>
+
+static const mpk_limits msg_limits = {
+    .max_depth = 3,
+    .max_items = RZ_MAX_REVEALS,
+    .max_objects = 16 + RZ_MAX_BATCH_ENTRIES + 5 * RZ_MAX_REVEALS,
+    .max_str = RZ_MAX_ENTRY_BYTES,
+};
+
+static void
+msg_header(mpk_writer *w, size_t n, int type)
+{
+    mpk_w_array(w, n);
+    mpk_w_uint(w, RZ_WIRE_SIGNATURE);
+    mpk_w_uint(w, RZ_PROTO_VERSION);
+    mpk_w_uint(w, (uint64_t)type);
+}
+
+void
+msg_encode_hello(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES])
+{
+    msg_header(w, 5, RZ_MSG_HELLO);
+    mpk_w_bin(w, node_id, RZ_NODE_ID_BYTES);
+    mpk_w_uint(w, RZ_SCHEMA_MAX);
+}
+
+void
+msg_encode_welcome(mpk_writer *w, uint64_t server_ms, uint32_t epoch, uint64_t head_seq,
+                   const uint8_t head[RZ_HASH_BYTES], int quarantined)
+{
+    msg_header(w, 8, RZ_MSG_WELCOME);
+    mpk_w_uint(w, server_ms);
+    mpk_w_uint(w, epoch);
+    mpk_w_uint(w, head_seq);
+    mpk_w_bin(w, head, RZ_HASH_BYTES);
+    mpk_w_bool(w, quarantined);
+}
+
+void
+msg_encode_batch_begin(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
+                       uint64_t first_seq, const uint8_t prev[RZ_HASH_BYTES], size_t nentries)
+{
+    msg_header(w, 10, RZ_MSG_BATCH);
+    mpk_w_bin(w, node_id, RZ_NODE_ID_BYTES);
+    mpk_w_uint(w, epoch);
+    mpk_w_uint(w, first_seq);
+    mpk_w_bin(w, prev, RZ_HASH_BYTES);
+    mpk_w_array(w, nentries);
+}
+
+void
+msg_encode_batch_reveals(mpk_writer *w, size_t nrev)
+{
+    mpk_w_array(w, nrev);
+}
+
+void
+msg_encode_reveal(mpk_writer *w, uint32_t index, uint8_t field,
+                  const uint8_t salt[RZ_SALT_BYTES], const char *value, size_t len)
+{
+    mpk_w_array(w, 4);
+    mpk_w_uint(w, index);
+    mpk_w_uint(w, field);
+    mpk_w_bin(w, salt, RZ_SALT_BYTES);
+    mpk_w_str(w, value, len);
+}
+
+void
+msg_encode_batch_end(mpk_writer *w, const uint8_t sig[RZ_SIG_BYTES])
+{
+    mpk_w_bin(w, sig, RZ_SIG_BYTES);
+}
+
+void
+msg_encode_ack(mpk_writer *w, uint64_t server_ms, uint32_t epoch, uint64_t first_seq,
+               uint64_t last_seq, const uint8_t head[RZ_HASH_BYTES],
+               const uint8_t receipt[RZ_SIG_BYTES], uint64_t applied)
+{
+    msg_header(w, 10, RZ_MSG_ACK);
+    mpk_w_uint(w, server_ms);
+    mpk_w_uint(w, epoch);
+    mpk_w_uint(w, first_seq);
+    mpk_w_uint(w, last_seq);
+    mpk_w_bin(w, head, RZ_HASH_BYTES);
+    mpk_w_bin(w, receipt, RZ_SIG_BYTES);
+    mpk_w_uint(w, applied);
+}
+
+void
+msg_encode_error(mpk_writer *w, uint64_t server_ms, int code, const char *text)
+{
+    size_t n = strlen(text);
+    msg_header(w, 6, RZ_MSG_ERROR);
+    mpk_w_uint(w, server_ms);
+    mpk_w_uint(w, (uint64_t)(code < 0 ? -code : code));
+    mpk_w_str(w, text, n > RZ_ERROR_TEXT - 1 ? RZ_ERROR_TEXT - 1 : n);
+}
+
+static int
+get_u32(const msgpack_object *o, uint32_t *v)
+{
+    uint64_t u;
+    if (mpk_uint(o, &u) || u > UINT32_MAX)
+        return RZ_E_DECODE;
+    *v = (uint32_t)u;
+    return 0;
+}
+
+static int
+get_fixed(const msgpack_object *o, uint8_t *out, size_t n)
+{
+    const uint8_t *p;
+    if (mpk_bin(o, n, &p, NULL))
+        return RZ_E_DECODE;
+    memcpy(out, p, n);
+    return 0;
+}
+
+static int
+decode_batch(const msgpack_object *a, msgpack_zone *z, rz_msg *m, rz_error *err)
+{
+    const msgpack_object *ents, *revs;
+    size_t i, n, nr;
+    if (get_fixed(&a[3], m->node_id, RZ_NODE_ID_BYTES) || get_u32(&a[4], &m->epoch) ||
+        mpk_uint(&a[5], &m->first_seq) || get_fixed(&a[6], m->prev, RZ_HASH_BYTES) ||
+        mpk_array(&a[7], 0, &ents, &n) || mpk_array(&a[8], 0, &revs, &nr) ||
+        get_fixed(&a[9], m->sig, RZ_SIG_BYTES))
+        return rz_fail(err, RZ_E_DECODE, "BATCH fields have wrong types");
+    if (n == 0)
+        return rz_fail(err, RZ_E_DECODE, "BATCH carries no entries");
+    if (n > RZ_MAX_BATCH_ENTRIES)
+        return rz_fail(err, RZ_E_TOOBIG, "BATCH of %zu entries exceeds %d", n,
+                       RZ_MAX_BATCH_ENTRIES);
+    if (m->first_seq == 0 || m->first_seq > UINT64_MAX - n)
+        return rz_fail(err, RZ_E_DECODE, "BATCH first sequence out of range");
+    m->nentries = n;
+    m->entry = msgpack_zone_malloc(z, n * sizeof *m->entry);
+    m->entry_len = msgpack_zone_malloc(z, n * sizeof *m->entry_len);
+    m->reveals = msgpack_zone_malloc(z, (nr ? nr : 1) * sizeof *m->reveals);
+    if (!m->entry || !m->entry_len || !m->reveals)
+        return rz_fail(err, RZ_E_NOMEM, "out of memory decoding BATCH");
+    for (i = 0; i < n; i++)
+        if (mpk_bin(&ents[i], 0, &m->entry[i], &m->entry_len[i]))
+            return rz_fail(err, RZ_E_DECODE, "BATCH entry %zu is not bin", i);
+    m->nreveals = nr;
+    for (i = 0; i < nr; i++) {
+        const msgpack_object *r;
+        uint32_t idx, field;
+        rz_reveal *rv = &m->reveals[i];
+        if (mpk_array(&revs[i], 4, &r, NULL) || get_u32(&r[0], &idx) ||
+            get_u32(&r[1], &field) || mpk_bin(&r[2], RZ_SALT_BYTES, &rv->salt, NULL) ||
+            mpk_str(&r[3], &rv->value, &rv->len))
+            return rz_fail(err, RZ_E_DECODE, "BATCH reveal %zu malformed", i);
+        if (idx >= n || field > 255 || rv->len > RZ_MAX_STR)
+            return rz_fail(err, RZ_E_DECODE, "BATCH reveal %zu out of range", i);
+        rv->index = idx;
+        rv->field = (uint8_t)field;
+    }
+    return 0;
+}
+
+int
+msg_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_msg *m, rz_error *err)
+{
+    msgpack_object root;
+    const msgpack_object *a;
+    size_t n;
+    uint64_t sig, ver, type, code;
+    const char *s;
+    size_t slen;
+    int rc;
+
+    memset(m, 0, sizeof *m);
+    if (len > RZ_MAX_FRAME)
+        return rz_fail(err, RZ_E_TOOBIG, "frame of %zu bytes exceeds %d", len, RZ_MAX_FRAME);
+    if ((rc = mpk_unpack(buf, len, &msg_limits, z, &root, err)) != 0)
+        return rc;
+    if (mpk_array(&root, 0, &a, &n) || n < 3 || mpk_uint(&a[0], &sig) ||
+        sig != RZ_WIRE_SIGNATURE)
+        return rz_fail(err, RZ_E_DECODE, "not a Rozgar Sync message");
+    if (mpk_uint(&a[1], &ver) || mpk_uint(&a[2], &type))
+        return rz_fail(err, RZ_E_DECODE, "bad message header");
+    if (ver != RZ_PROTO_VERSION)
+        return rz_fail(err, RZ_E_VERSION, "protocol version %llu not supported (want %d): upgrade",
+                       (unsigned long long)ver, RZ_PROTO_VERSION);
+    m->version = (int)ver;
+    m->type = (int)(type > 255 ? 0 : type);
+    switch (type) {
+    case RZ_MSG_HELLO:
+        if (n != 5 || get_fixed(&a[3], m->node_id, RZ_NODE_ID_BYTES) ||
+            mpk_uint(&a[4], &m->schema_max))
+            return rz_fail(err, RZ_E_DECODE, "malformed HELLO");
+        return 0;
+    case RZ_MSG_WELCOME:
+        if (n != 8 || mpk_uint(&a[3], &m->server_ms) || get_u32(&a[4], &m->epoch) ||
+            mpk_uint(&a[5], &m->head_seq) || get_fixed(&a[6], m->head, RZ_HASH_BYTES) ||
+            mpk_bool(&a[7], &m->quarantined))
+            return rz_fail(err, RZ_E_DECODE, "malformed WELCOME");
+        return 0;
+    case RZ_MSG_BATCH:
+        if (n != 10)
+            return rz_fail(err, RZ_E_DECODE, "BATCH has %zu fields, want 10", n);
+        return decode_batch(a, z, m, err);
+    case RZ_MSG_ACK:
+        if (n != 10 || mpk_uint(&a[3], &m->server_ms) || get_u32(&a[4], &m->epoch) ||
+            mpk_uint(&a[5], &m->first_seq) || mpk_uint(&a[6], &m->last_seq) ||
+            get_fixed(&a[7], m->head, RZ_HASH_BYTES) || get_fixed(&a[8], m->sig, RZ_SIG_BYTES) ||
+            mpk_uint(&a[9], &m->applied))
+            return rz_fail(err, RZ_E_DECODE, "malformed ACK");
+        return 0;
+    case RZ_MSG_ERROR:
+        if (n != 6 || mpk_uint(&a[3], &m->server_ms) || mpk_uint(&a[4], &code) ||
+            code > 1000 || mpk_str(&a[5], &s, &slen))
+            return rz_fail(err, RZ_E_DECODE, "malformed ERROR");
+        m->code = -(int)code;
+        if (slen >= sizeof m->text)
+            slen = sizeof m->text - 1;
+        memcpy(m->text, s, slen);
+        m->text[slen] = '\0';
+        return 0;
+    default:
+        return rz_fail(err, RZ_E_MSGTYPE, "unknown message type %llu", (unsigned long long)type);
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Rozgar Sync needs, skipping what is present.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
+      libzmq3-dev libsqlite3-dev sqlite3 libmsgpack-dev libsodium-dev
+      libmicrohttpd-dev libjs-chart.js libcmocka-dev
+      iproute2 nftables python3 curl procps)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#pkgs[@]} packages present"; exit 0
+fi
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

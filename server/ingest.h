@@ -1,0 +1,52 @@
+/*
+ * ingest: turns one authenticated BATCH into stored, merged, counted
+ * entries, or refuses it whole.  Implements proto/PROTOCOL.md §4.3 in its
+ * order: identity, quarantine/epoch, entry decoding, chain + signature,
+ * gap, fork, personal-value commitments, then one transaction for log +
+ * merge + totals.  Knows nothing about sockets (server/serve.c does).
+ */
+#ifndef RZ_INGEST_H
+#define RZ_INGEST_H
+
+#include <stdint.h>
+
+#include "common/crypto.h"
+#include "proto/msg.h"
+#include "server/merge.h"
+#include "server/store.h"
+
+typedef struct ingest ingest;
+
+/* What the server answers to an accepted BATCH. */
+typedef struct ingest_ack {
+    uint64_t server_ms;              /* server clock at commit */
+    uint32_t epoch;                  /* node's epoch */
+    uint64_t first_seq, last_seq;    /* range acknowledged */
+    uint8_t head[RZ_HASH_BYTES];     /* hash of last_seq */
+    uint8_t receipt[RZ_SIG_BYTES];   /* server signature, see crypto.h */
+    uint64_t applied;                /* entries new to the server */
+} ingest_ack;
+
+/* Borrows s and server identity for the ingest's life. */
+int ingest_new(ingest **out, store *s, const rz_identity *server, rz_error *err) RZ_WUR;
+void ingest_destroy(ingest **ig);
+
+/* HELLO from the node the transport authenticated as auth_node: fills the
+ * WELCOME fields.  RZ_E_AUTH when not enrolled/revoked or not the claimed id. */
+int ingest_hello(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg *m,
+                 store_node *node, rz_error *err) RZ_WUR;
+
+/* BATCH (decoded m, raw bytes for fork evidence).  0 with *ack filled, or
+ * a refusal code with err->text; nothing of a refused batch is applied. */
+int ingest_batch(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg *m,
+                 const uint8_t *raw, size_t rawlen, ingest_ack *ack, rz_error *err) RZ_WUR;
+
+/* Merges the node's stored, not yet merged entries up to its last clock
+ * entry at or below upto_seq, streaming from the log (PROTOCOL §5).  Used by
+ * ingest and by rebuild.  Updates n->merged_seq and n->last_clock_ms; the
+ * caller holds the transaction and persists n. */
+int ingest_merge_pending(ingest *ig, store_node *n, uint64_t upto_seq, rz_error *err) RZ_WUR;
+/* Flushes merge deltas (rebuild uses this between nodes). */
+int ingest_flush(ingest *ig, rz_error *err) RZ_WUR;
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * rebuild: the proof behind the totals.
+ *
+ * rebuild_verify() audits every stored log (chain hashes recomputed from the
+ * entry bytes, every batch signature checked with the key history), then
+ * replays all logs and the enrollment register into a fresh database and
+ * compares every state and totals table with the maintained ones, row by
+ * row.  rebuild_apply() replaces the maintained state with the replayed one.
+ * Operational facts (sync times, lag) are outside the comparison.
+ */
+#ifndef RZ_REBUILD_H
+#define RZ_REBUILD_H
+
+#include <stdio.h>
+
+#include "common/crypto.h"
+#include "server/store.h"
+
+/* Returns 0 when logs verify and totals match; RZ_E_CHAIN / RZ_E_SIGNATURE
+ * when a stored log does not verify, RZ_E_INTERNAL when totals differ.
+ * Progress and differences are written to out. */
+int rebuild_verify(store *s, const char *db_path, FILE *out, rz_error *err) RZ_WUR;
+int rebuild_apply(store *s, const char *db_path, FILE *out, rz_error *err) RZ_WUR;
+
+/* Erases the personal values (name, CNIC, phone) of one person record from
+ * the server on a lawful request.  Logs, hashes and signatures still verify;
+ * totals do not change (the CNIC link token is kept).  *erased gets the
+ * number of values removed. */
+int rebuild_erase_person(store *s, const uint8_t person_id[16], int *erased,
+                         rz_error *err) RZ_WUR;
+
+#endif

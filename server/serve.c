@@ -1,0 +1,271 @@
+/*
+ * serve: ROUTER + ZAP event loop; see serve.h.
+ *
+ * Each request is one frame; the reply goes back on the same routing id.
+ * The identity of the sender is taken from the ZAP User-Id metadata of
+ * every message (not only at connect), and checked against the register on
+ * every message, so a revoked key is refused on a live connection.  Errors
+ * are answered with an ERROR reply and counted; a bad peer never stops the
+ * loop.
+ */
+#include "server/serve.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/hlc.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "proto/msg.h"
+#include "server/http.h"
+#include "server/ingest.h"
+#include "server/metrics.h"
+
+static volatile sig_atomic_t serve_stop;
+
+static void
+serve_on_signal(int sig)
+{
+    (void)sig;
+    serve_stop = 1;
+}
+
+typedef struct serve_ctx {
+    store *s;                 /* central store */
+    const rz_identity *server;/* server identity */
+    ingest *ig;               /* batch verification and application */
+    void *router;             /* node-facing socket */
+    void *zap;                /* ZAP handler socket */
+    msgpack_zone zone;        /* decoded message trees */
+    mpk_writer w;             /* reply encoder */
+} serve_ctx;
+
+/* Receives all frames of one ZMQ message into parts (at most max); returns
+ * the number of parts or -1.  Extra frames are drained and counted. */
+static int
+recv_parts(void *sock, zmq_msg_t *parts, int max)
+{
+    int n = 0, more = 1;
+    while (more) {
+        zmq_msg_t tmp;
+        zmq_msg_t *m = n < max ? &parts[n] : &tmp;
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, sock, 0) < 0) {
+            zmq_msg_close(m);
+            while (n > 0)
+                zmq_msg_close(&parts[--n]);
+            return -1;
+        }
+        more = zmq_msg_more(m);
+        if (m == &tmp)
+            zmq_msg_close(m);
+        n++;
+    }
+    return n;
+}
+
+static void
+close_parts(zmq_msg_t *parts, int n, int max)
+{
+    int i;
+    for (i = 0; i < n && i < max; i++)
+        zmq_msg_close(&parts[i]);
+}
+
+/* ZAP (RFC 27): frames version, request id, domain, address, identity,
+ * mechanism, then one credential (the client's CURVE public key). */
+static void
+serve_zap(serve_ctx *c)
+{
+    zmq_msg_t p[7];
+    int n = recv_parts(c->zap, p, 7);
+    const char *status = "400", *text = "not enrolled";
+    char user[2 * RZ_NODE_ID_BYTES + 1] = "";
+    if (n < 0)
+        return;
+    if (n == 7 && zmq_msg_size(&p[5]) == 5 && memcmp(zmq_msg_data(&p[5]), "CURVE", 5) == 0 &&
+        zmq_msg_size(&p[6]) == 32) {
+        char z85[RZ_Z85_KEY];
+        store_node node;
+        if (zmq_z85_encode(z85, zmq_msg_data(&p[6]), 32) &&
+            store_node_by_curve(c->s, z85, &node, NULL) == 0) {
+            if (node.revoked) {
+                text = "revoked";
+            } else {
+                status = "200", text = "OK";
+                hex_encode(user, node.node_id, RZ_NODE_ID_BYTES);
+            }
+        }
+    }
+    if (strcmp(status, "200") != 0)
+        log_debug("zap: refused a connection (%s)", text);
+    if (n >= 2) {
+        zmq_send(c->zap, "1.0", 3, ZMQ_SNDMORE);
+        zmq_send(c->zap, zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), ZMQ_SNDMORE);
+        zmq_send(c->zap, status, 3, ZMQ_SNDMORE);
+        zmq_send(c->zap, text, strlen(text), ZMQ_SNDMORE);
+        zmq_send(c->zap, user, strlen(user), ZMQ_SNDMORE);
+        zmq_send(c->zap, "", 0, 0);
+    }
+    close_parts(p, n, 7);
+}
+
+static void
+reply(serve_ctx *c, zmq_msg_t *routing)
+{
+    if (c->w.rc != 0)
+        return;
+    zmq_send(c->router, zmq_msg_data(routing), zmq_msg_size(routing), ZMQ_SNDMORE);
+    zmq_send(c->router, c->w.sb.data, c->w.sb.size, ZMQ_DONTWAIT);
+}
+
+static void
+reply_error(serve_ctx *c, zmq_msg_t *routing, const rz_error *err, const char *who)
+{
+    metrics_reject(err->code);
+    log_warnx("refused %s: %s: %s", who, rz_err_name(err->code), err->text);
+    mpk_w_reset(&c->w);
+    msg_encode_error(&c->w, hlc_wall_ms(), err->code, err->text);
+    reply(c, routing);
+}
+
+static void
+serve_request(serve_ctx *c)
+{
+    zmq_msg_t p[2];
+    int n = recv_parts(c->router, p, 2);
+    rz_error err = {0, ""};
+    uint8_t node_id[RZ_NODE_ID_BYTES];
+    char who[2 * RZ_NODE_ID_BYTES + 1] = "unknown";
+    const char *user;
+    rz_msg m;
+
+    if (n < 0)
+        return;
+    if (n != 2) {
+        rz_fail(&err, RZ_E_DECODE, "a message is exactly one frame, got %d", n - 1);
+        reply_error(c, &p[0], &err, who);
+        goto out;
+    }
+    /* The transport identity, set by our ZAP handler for this connection. */
+    user = zmq_msg_gets(&p[1], "User-Id");
+    if (!user || hex_decode(node_id, RZ_NODE_ID_BYTES, user) != 0) {
+        rz_fail(&err, RZ_E_AUTH, "connection is not authenticated");
+        reply_error(c, &p[0], &err, who);
+        goto out;
+    }
+    snprintf(who, sizeof who, "%s", user);
+    msgpack_zone_clear(&c->zone);
+    if (msg_decode(zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), &c->zone, &m, &err) != 0) {
+        reply_error(c, &p[0], &err, who);
+        goto out;
+    }
+    mpk_w_reset(&c->w);
+    if (m.type == RZ_MSG_HELLO) {
+        store_node node;
+        if (ingest_hello(c->ig, node_id, &m, &node, &err) != 0) {
+            reply_error(c, &p[0], &err, who);
+            goto out;
+        }
+        metrics_hello();
+        msg_encode_welcome(&c->w, hlc_wall_ms(), node.epoch, node.head_seq, node.head_hash,
+                           node.quarantined);
+        reply(c, &p[0]);
+    } else if (m.type == RZ_MSG_BATCH) {
+        ingest_ack ack;
+        if (ingest_batch(c->ig, node_id, &m, zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), &ack,
+                         &err) != 0) {
+            reply_error(c, &p[0], &err, who);
+            goto out;
+        }
+        log_debug("node %s: acked %llu..%llu (%llu new)", who,
+                  (unsigned long long)ack.first_seq, (unsigned long long)ack.last_seq,
+                  (unsigned long long)ack.applied);
+        msg_encode_ack(&c->w, ack.server_ms, ack.epoch, ack.first_seq, ack.last_seq, ack.head,
+                       ack.receipt, ack.applied);
+        reply(c, &p[0]);
+    } else {
+        rz_fail(&err, RZ_E_MSGTYPE, "message type %d is not a request", m.type);
+        reply_error(c, &p[0], &err, who);
+    }
+out:
+    close_parts(p, n, 2);
+}
+
+static int
+serve_sockets(serve_ctx *c, void *ctx, const serve_opts *o, rz_error *err)
+{
+    int one = 1, zero = 0;
+    int64_t maxmsg = RZ_MAX_FRAME;
+    c->zap = zmq_socket(ctx, ZMQ_REP);
+    if (!c->zap || zmq_bind(c->zap, "inproc://zeromq.zap.01") != 0)
+        return rz_fail(err, RZ_E_CONFIG, "cannot start the ZAP handler: %s",
+                       zmq_strerror(zmq_errno()));
+    c->router = zmq_socket(ctx, ZMQ_ROUTER);
+    if (!c->router ||
+        zmq_setsockopt(c->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt(c->router, ZMQ_CURVE_SECRETKEY, c->server->curve_sk, 40) != 0 ||
+        zmq_setsockopt(c->router, ZMQ_ZAP_DOMAIN, "rozgar", 6) != 0 ||
+        zmq_setsockopt(c->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zmq_setsockopt(c->router, ZMQ_LINGER, &zero, sizeof zero) != 0)
+        return rz_fail(err, RZ_E_CONFIG, "cannot configure CURVE: %s", zmq_strerror(zmq_errno()));
+    if (zmq_bind(c->router, o->endpoint) != 0)
+        return rz_fail(err, RZ_E_CONFIG, "cannot bind %s: %s", o->endpoint,
+                       zmq_strerror(zmq_errno()));
+    return 0;
+}
+
+int
+serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *err)
+{
+    serve_ctx c;
+    void *ctx = zmq_ctx_new();
+    http_server *http = NULL;
+    struct sigaction sa;
+    int rc;
+
+    memset(&c, 0, sizeof c);
+    c.s = s;
+    c.server = server;
+    msgpack_zone_init(&c.zone, 65536);
+    mpk_w_init(&c.w);
+    if ((rc = ingest_new(&c.ig, s, server, err)) || (rc = serve_sockets(&c, ctx, o, err)))
+        goto out;
+    if (o->http_addr && (rc = http_start(&http, o->http_addr, o->db_path, err)))
+        goto out;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = serve_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    log_info("serving %s%s%s", o->endpoint, http ? ", dashboard on http://" : "",
+             http ? o->http_addr : "");
+    while (!serve_stop) {
+        zmq_pollitem_t items[2] = {{c.zap, 0, ZMQ_POLLIN, 0}, {c.router, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, 1000) < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            rc = rz_fail(err, RZ_E_INTERNAL, "poll: %s", zmq_strerror(zmq_errno()));
+            break;
+        }
+        /* ZAP first: a handshake waiting on us blocks a node's connection. */
+        if (items[0].revents & ZMQ_POLLIN)
+            serve_zap(&c);
+        if (items[1].revents & ZMQ_POLLIN)
+            serve_request(&c);
+    }
+    log_info("shutting down");
+out:
+    http_stop(&http);
+    if (c.router)
+        zmq_close(c.router);
+    if (c.zap)
+        zmq_close(c.zap);
+    zmq_ctx_term(ctx);
+    ingest_destroy(&c.ig);
+    mpk_w_free(&c.w);
+    msgpack_zone_destroy(&c.zone);
+    return rc;
+}

@@ -1,0 +1,381 @@
+/*
+ * rozgar-server: the central aggregation server's command line.
+ *
+ *   rozgar-server -d DIR init | pubkey
+ *   rozgar-server -d DIR enroll --token T --centre NAME --programme P --province X --district Y
+ *   rozgar-server -d DIR nodes | revoke NODE | rekey NODE --token T | new-epoch NODE | forks
+ *   rozgar-server -d DIR run [--bind tcp://127.0.0.1:7700] [--http 127.0.0.1:8080]
+ *   rozgar-server -d DIR totals [query options] | verify | rebuild | erase PERSON_ID
+ *
+ * Exit codes: 0 ok, 1 usage or input error, 2 storage/runtime error,
+ * 3 verification failed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/db.h"
+#include "common/domain.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "server/query.h"
+#include "server/rebuild.h"
+#include "server/serve.h"
+#include "server/store.h"
+
+typedef struct srv_paths {
+    char dir[2048];   /* data directory */
+    char key[2100];   /* DIR/server.key */
+    char db[2100];    /* DIR/server.db */
+} srv_paths;
+
+static void
+usage(void)
+{
+    fprintf(stderr,
+            "usage: rozgar-server -d DIR COMMAND [options]\n"
+            "  init                      create keys and database; prints the server key\n"
+            "  pubkey                    print the server public key (give it to nodes)\n"
+            "  enroll --token T --centre NAME --programme e-rozgar|innovista|other\n"
+            "         --province P --district D\n"
+            "  nodes                     list enrolled nodes, their sync state and clock offset\n"
+            "  revoke NODE               refuse a node from now on (its past entries stay)\n"
+            "  rekey NODE --token T      replace a node's key (key history is kept)\n"
+            "  new-epoch NODE            authorise a forked node to continue (see PROTOCOL.md 7)\n"
+            "  forks                     list fork evidence\n"
+            "  run [--bind EP] [--http HOST:PORT]\n"
+            "  totals [--metric M --by D --by D2 --period P --grain G --from D --to D\n"
+            "          --where dim=value --format text|json|csv]\n"
+            "  verify                    audit logs and recompute every total from them\n"
+            "  rebuild                   replace state and totals by a replay of the logs\n"
+            "  erase PERSON_ID           erase a person's name, CNIC and phone (lawful request)\n");
+}
+
+static int
+fail(const rz_error *err)
+{
+    fprintf(stderr, "rozgar-server: %s\n", err->text);
+    return err->code == RZ_E_ARG || err->code == RZ_E_NOTFOUND || err->code == RZ_E_EXISTS ||
+                   err->code == RZ_E_CONFIG
+               ? 1
+               : 2;
+}
+
+static int
+parse_token(const char *tok, uint8_t node_id[RZ_NODE_ID_BYTES], uint8_t pk[RZ_PK_BYTES])
+{
+    char idhex[2 * RZ_NODE_ID_BYTES + 1], pkhex[2 * RZ_PK_BYTES + 1];
+    if (!tok || strlen(tok) != 4 + 16 + 1 + 64 || strncmp(tok, "rz1:", 4) != 0 || tok[20] != ':')
+        return RZ_E_ARG;
+    memcpy(idhex, tok + 4, 16), idhex[16] = '\0';
+    memcpy(pkhex, tok + 21, 64), pkhex[64] = '\0';
+    if (hex_decode(node_id, RZ_NODE_ID_BYTES, idhex) || hex_decode(pk, RZ_PK_BYTES, pkhex))
+        return RZ_E_ARG;
+    return 0;
+}
+
+static int
+cmd_init(const srv_paths *p)
+{
+    rz_identity id;
+    rz_error err = {0, ""};
+    store *s = NULL;
+    char hex[2 * RZ_PK_BYTES + 1];
+    struct stat st;
+    if (stat(p->key, &st) == 0) {
+        fprintf(stderr, "rozgar-server: %s already exists; refusing to overwrite keys\n", p->key);
+        return 1;
+    }
+    if (mkdir(p->dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "rozgar-server: %s: %s\n", p->dir, strerror(errno));
+        return 2;
+    }
+    identity_generate(&id);
+    if (identity_save(&id, p->key, &err) || store_open(&s, p->db, &err)) {
+        identity_wipe(&id);
+        return fail(&err);
+    }
+    store_close(&s);
+    hex_encode(hex, id.pk, RZ_PK_BYTES);
+    printf("server-key: %s\n", hex);
+    identity_wipe(&id);
+    return 0;
+}
+
+static int
+cmd_pubkey(const srv_paths *p)
+{
+    rz_identity id;
+    rz_error err = {0, ""};
+    char hex[2 * RZ_PK_BYTES + 1];
+    if (identity_load(&id, p->key, &err))
+        return fail(&err);
+    hex_encode(hex, id.pk, RZ_PK_BYTES);
+    identity_wipe(&id);
+    printf("%s\n", hex);
+    return 0;
+}
+
+static int
+cmd_enroll(store *s, int argc, char **argv)
+{
+    static const struct option opts[] = {{"token", required_argument, 0, 't'},
+                                         {"centre", required_argument, 0, 'c'},
+                                         {"programme", required_argument, 0, 'p'},
+                                         {"province", required_argument, 0, 'v'},
+                                         {"district", required_argument, 0, 'i'},
+                                         {0, 0, 0, 0}};
+    const char *token = NULL, *centre = NULL, *prog = NULL, *province = NULL, *district = NULL;
+    uint8_t node_id[RZ_NODE_ID_BYTES], pk[RZ_PK_BYTES];
+    rz_error err = {0, ""};
+    int c, programme;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': token = optarg; break;
+        case 'c': centre = optarg; break;
+        case 'p': prog = optarg; break;
+        case 'v': province = optarg; break;
+        case 'i': district = optarg; break;
+        default: usage(); return 1;
+        }
+    }
+    if (!token || !centre || !prog || !province || !district || !*centre || !*province ||
+        !*district) {
+        fprintf(stderr, "rozgar-server: enroll needs --token --centre --programme --province"
+                        " --district\n");
+        return 1;
+    }
+    if (parse_token(token, node_id, pk) != 0) {
+        fprintf(stderr, "rozgar-server: malformed enroll token (want rz1:<16 hex>:<64 hex>)\n");
+        return 1;
+    }
+    if ((programme = programme_parse(prog)) == 0) {
+        fprintf(stderr, "rozgar-server: unknown programme '%s' (e-rozgar, innovista, other)\n",
+                prog);
+        return 1;
+    }
+    if (strlen(centre) > 200 || strlen(province) > 100 || strlen(district) > 100) {
+        fprintf(stderr, "rozgar-server: names are limited to 200/100/100 bytes\n");
+        return 1;
+    }
+    if (store_enroll(s, node_id, pk, centre, programme, province, district, &err))
+        return fail(&err);
+    printf("enrolled node %.16s at centre '%s' (%s, %s, %s)\n", token + 4, centre,
+           programme_name((uint64_t)programme), district, province);
+    return 0;
+}
+
+static int
+node_arg(const char *hex, uint8_t node_id[RZ_NODE_ID_BYTES])
+{
+    if (!hex || hex_decode(node_id, RZ_NODE_ID_BYTES, hex) != 0) {
+        fprintf(stderr, "rozgar-server: NODE must be 16 hex digits\n");
+        return 1;
+    }
+    return 0;
+}
+
+static int
+cmd_node_change(store *s, const char *cmd, int argc, char **argv)
+{
+    uint8_t node_id[RZ_NODE_ID_BYTES], pk[RZ_PK_BYTES], tok_node[RZ_NODE_ID_BYTES];
+    rz_error err = {0, ""};
+    int rc;
+    if (argc < 2 || node_arg(argv[1], node_id))
+        return 1;
+    if (strcmp(cmd, "revoke") == 0) {
+        rc = store_revoke(s, node_id, &err);
+    } else if (strcmp(cmd, "new-epoch") == 0) {
+        rc = store_new_epoch(s, node_id, &err);
+    } else {
+        if (argc < 4 || strcmp(argv[2], "--token") != 0 ||
+            parse_token(argv[3], tok_node, pk) != 0 ||
+            memcmp(tok_node, node_id, RZ_NODE_ID_BYTES) != 0) {
+            fprintf(stderr, "rozgar-server: rekey NODE --token rz1:<same node>:<new key>\n");
+            return 1;
+        }
+        rc = store_rekey(s, node_id, pk, &err);
+    }
+    if (rc)
+        return fail(&err);
+    printf("%s: node %s done\n", cmd, argv[1]);
+    return 0;
+}
+
+static int
+cmd_nodes(store *s)
+{
+    sqlite3_stmt *st = NULL;
+    rz_error err = {0, ""};
+    if (rz_db_prepare(store_db(s), &st,
+                      "SELECT hex(n.node_id), c.name, c.province, c.district, n.epoch, n.head_seq,"
+                      " n.merged_seq, n.revoked, n.quarantined, n.last_sync_ms, n.clock_offset_ms"
+                      " FROM node n JOIN centre c USING(centre_id) ORDER BY c.name, n.node_id",
+                      &err))
+        return fail(&err);
+    printf("%-16s  %-28s %-12s %-12s %5s %8s %8s %-11s %-19s %s\n", "node", "centre", "province",
+           "district", "epoch", "head", "merged", "state", "last sync (UTC)", "clock offset");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char when[32] = "never";
+        int64_t ms = sqlite3_column_int64(st, 9);
+        if (ms > 0) {
+            time_t t = (time_t)(ms / 1000);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        }
+        printf("%-16s  %-28.28s %-12.12s %-12.12s %5lld %8lld %8lld %-11s %-19s %+lld s\n",
+               sqlite3_column_text(st, 0), sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+               sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4),
+               sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6),
+               sqlite3_column_int(st, 7) ? "revoked"
+               : sqlite3_column_int(st, 8) ? "QUARANTINED"
+                                           : "active",
+               when, (long long)(sqlite3_column_int64(st, 10) / 1000));
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int
+cmd_forks(store *s)
+{
+    sqlite3_stmt *st = NULL;
+    rz_error err = {0, ""};
+    int n = 0;
+    if (rz_db_prepare(store_db(s), &st,
+                      "SELECT id, hex(node_id), at_ms, epoch, seq, reason, length(batch)"
+                      " FROM evidence.fork_evidence ORDER BY id",
+                      &err))
+        return fail(&err);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        printf("fork #%lld node %s epoch %lld seq %lld: %s (%lld bytes kept)\n",
+               sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
+               sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
+               sqlite3_column_text(st, 5), sqlite3_column_int64(st, 6));
+        n++;
+    }
+    sqlite3_finalize(st);
+    printf("%d fork report%s\n", n, n == 1 ? "" : "s");
+    return 0;
+}
+
+static int
+cmd_run(store *s, const srv_paths *p, int argc, char **argv)
+{
+    static const struct option opts[] = {{"bind", required_argument, 0, 'b'},
+                                         {"http", required_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db};
+    rz_identity id;
+    rz_error err = {0, ""};
+    int c, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': o.endpoint = optarg; break;
+        case 'h': o.http_addr = optarg; break;
+        default: usage(); return 1;
+        }
+    }
+    if (identity_load(&id, p->key, &err))
+        return fail(&err);
+    rc = serve_run(s, &id, &o, &err);
+    identity_wipe(&id);
+    return rc ? fail(&err) : 0;
+}
+
+static int
+cmd_erase(store *s, const char *hex)
+{
+    uint8_t id[16];
+    rz_error err = {0, ""};
+    int n = 0;
+    if (!hex || hex_decode(id, 16, hex) != 0) {
+        fprintf(stderr, "rozgar-server: PERSON_ID must be 32 hex digits\n");
+        return 1;
+    }
+    if (rebuild_erase_person(s, id, &n, &err))
+        return fail(&err);
+    printf("erased %d personal value%s of person %s; logs still verify\n", n, n == 1 ? "" : "s",
+           hex);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    srv_paths p;
+    const char *dir = getenv("RZ_SERVER_DIR"), *cmd;
+    rz_error err = {0, ""};
+    store *s = NULL;
+    int rc, verbose = 0, c;
+
+    while ((c = getopt(argc, argv, "+d:vh")) != -1) {
+        switch (c) {
+        case 'd': dir = optarg; break;
+        case 'v': verbose++; break;
+        default: usage(); return c == 'h' ? 0 : 1;
+        }
+    }
+    log_init("rozgar-server", LOG_LVL_INFO + verbose);
+    if (optind >= argc || !dir) {
+        usage();
+        return 1;
+    }
+    if (crypto_init() != 0)
+        fatalx("libsodium failed to initialise");
+    cmd = argv[optind];
+    argc -= optind;
+    argv += optind;
+    if (strlen(dir) > 2000) {
+        fprintf(stderr, "rozgar-server: data directory path too long\n");
+        return 1;
+    }
+    snprintf(p.dir, sizeof p.dir, "%s", dir);
+    snprintf(p.key, sizeof p.key, "%s/server.key", dir);
+    snprintf(p.db, sizeof p.db, "%s/server.db", dir);
+    if (strcmp(cmd, "init") == 0)
+        return cmd_init(&p);
+    if (strcmp(cmd, "pubkey") == 0)
+        return cmd_pubkey(&p);
+    if (access(p.db, F_OK) != 0) {
+        fprintf(stderr, "rozgar-server: %s is not a server directory (run init)\n", dir);
+        return 1;
+    }
+    if (store_open(&s, p.db, &err))
+        return fail(&err);
+    if (strcmp(cmd, "enroll") == 0)
+        rc = cmd_enroll(s, argc, argv);
+    else if (strcmp(cmd, "nodes") == 0)
+        rc = cmd_nodes(s);
+    else if (strcmp(cmd, "revoke") == 0 || strcmp(cmd, "rekey") == 0 ||
+             strcmp(cmd, "new-epoch") == 0)
+        rc = cmd_node_change(s, cmd, argc, argv);
+    else if (strcmp(cmd, "forks") == 0)
+        rc = cmd_forks(s);
+    else if (strcmp(cmd, "run") == 0)
+        rc = cmd_run(s, &p, argc, argv);
+    else if (strcmp(cmd, "totals") == 0)
+        rc = argc == 1 ? (query_summary(store_db(s), stdout, 0, &err) ? fail(&err) : 0)
+                       : (query_cli(store_db(s), argc, argv, stdout, &err) ? fail(&err) : 0);
+    else if (strcmp(cmd, "verify") == 0)
+        rc = rebuild_verify(s, p.db, stdout, &err) ? (fail(&err), 3) : 0;
+    else if (strcmp(cmd, "rebuild") == 0)
+        rc = rebuild_apply(s, p.db, stdout, &err) ? fail(&err) : 0;
+    else if (strcmp(cmd, "erase") == 0)
+        rc = cmd_erase(s, argc > 1 ? argv[1] : NULL);
+    else {
+        usage();
+        rc = 1;
+    }
+    store_close(&s);
+    return rc;
+}

@@ -1,0 +1,550 @@
+/*
+ * store: SQLite implementation of the central store (see store.h).
+ *
+ * One database file holds the enrollment register, nodes, logs, batch
+ * signatures, erasable personal values and (through merge) the state and
+ * totals, so that "log + merge + totals" commit in one transaction.  Fork
+ * evidence lives in its own attached database, apart from the merged state.
+ * Statements are prepared once at open.
+ */
+#include "server/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/db.h"
+#include "common/hlc.h"
+#include "common/util.h"
+#include "server/merge.h"
+
+static const char store_schema[] =
+    "CREATE TABLE IF NOT EXISTS server_meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS centre("
+    " centre_id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, programme INTEGER NOT NULL,"
+    " province TEXT NOT NULL, district TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS node("
+    " node_id BLOB PRIMARY KEY, centre_id INTEGER NOT NULL, sign_pk BLOB NOT NULL,"
+    " curve_pk TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
+    " quarantined INTEGER NOT NULL DEFAULT 0, epoch INTEGER NOT NULL DEFAULT 0,"
+    " head_seq INTEGER NOT NULL DEFAULT 0, head_hash BLOB NOT NULL,"
+    " merged_seq INTEGER NOT NULL DEFAULT 0, last_clock_ms INTEGER NOT NULL DEFAULT 0,"
+    " last_sync_ms INTEGER NOT NULL DEFAULT 0, clock_offset_ms INTEGER NOT NULL DEFAULT 0,"
+    " enrolled_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS node_by_curve ON node(curve_pk);"
+    /* The enrollment register: append-only versions, so every past total
+     * can be reproduced from the logs and the register as it stood. */
+    "CREATE TABLE IF NOT EXISTS register("
+    " version INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, action TEXT NOT NULL,"
+    " node_id BLOB NOT NULL, sign_pk BLOB, centre TEXT, programme INTEGER, province TEXT,"
+    " district TEXT, from_seq INTEGER, epoch INTEGER);"
+    /* Key history: which key signed which range of a node's log. */
+    "CREATE TABLE IF NOT EXISTS node_key("
+    " node_id BLOB NOT NULL, from_seq INTEGER NOT NULL, sign_pk BLOB NOT NULL,"
+    " PRIMARY KEY(node_id, from_seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS log("
+    " node_id BLOB NOT NULL, seq INTEGER NOT NULL, epoch INTEGER NOT NULL, hash BLOB NOT NULL,"
+    " clock_ms INTEGER, entry BLOB NOT NULL, PRIMARY KEY(node_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS log_clocks ON log(node_id, seq, clock_ms)"
+    " WHERE clock_ms IS NOT NULL;"
+    "CREATE TABLE IF NOT EXISTS batch_sig("
+    " node_id BLOB NOT NULL, last_seq INTEGER NOT NULL, first_seq INTEGER NOT NULL,"
+    " epoch INTEGER NOT NULL, sig BLOB NOT NULL, sign_pk BLOB NOT NULL,"
+    " PRIMARY KEY(node_id, last_seq)) WITHOUT ROWID;"
+    /* Personal values, erasable: salt and value may become NULL; the CNIC
+     * link token and state stay so totals rebuild identically. */
+    "CREATE TABLE IF NOT EXISTS pii("
+    " node_id BLOB NOT NULL, seq INTEGER NOT NULL, field INTEGER NOT NULL, salt BLOB,"
+    " value TEXT, cnic_state INTEGER NOT NULL, token BLOB,"
+    " PRIMARY KEY(node_id, seq, field)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS evidence.fork_evidence("
+    " id INTEGER PRIMARY KEY, node_id BLOB NOT NULL, at_ms INTEGER NOT NULL,"
+    " epoch INTEGER NOT NULL, seq INTEGER NOT NULL, reason TEXT NOT NULL, batch BLOB NOT NULL);";
+
+enum {
+    ST_NODE_GET,
+    ST_NODE_BY_CURVE,
+    ST_NODE_UPDATE,
+    ST_LOG_GET,
+    ST_LOG_APPEND,
+    ST_BATCH_SIG,
+    ST_PII_PUT,
+    ST_FORK,
+    ST_REGISTER,
+    ST_COUNT
+};
+
+static const char *const store_sql[ST_COUNT] = {
+    [ST_NODE_GET] = "SELECT node_id, centre_id, sign_pk, curve_pk, revoked, quarantined, epoch,"
+                    " head_seq, head_hash, merged_seq, last_clock_ms, last_sync_ms,"
+                    " clock_offset_ms FROM node WHERE node_id = ?1",
+    [ST_NODE_BY_CURVE] = "SELECT node_id, centre_id, sign_pk, curve_pk, revoked, quarantined,"
+                         " epoch, head_seq, head_hash, merged_seq, last_clock_ms, last_sync_ms,"
+                         " clock_offset_ms FROM node WHERE curve_pk = ?1",
+    [ST_NODE_UPDATE] = "UPDATE node SET centre_id=?2, sign_pk=?3, curve_pk=?4, revoked=?5,"
+                       " quarantined=?6, epoch=?7, head_seq=?8, head_hash=?9, merged_seq=?10,"
+                       " last_clock_ms=?11, last_sync_ms=?12, clock_offset_ms=?13"
+                       " WHERE node_id=?1",
+    [ST_LOG_GET] = "SELECT hash FROM log WHERE node_id=?1 AND seq=?2",
+    [ST_LOG_APPEND] = "INSERT INTO log(node_id, seq, epoch, hash, clock_ms, entry)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_BATCH_SIG] = "INSERT OR REPLACE INTO batch_sig(node_id, last_seq, first_seq, epoch, sig,"
+                     " sign_pk) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_PII_PUT] = "INSERT OR REPLACE INTO pii(node_id, seq, field, salt, value, cnic_state, token)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_FORK] = "INSERT INTO evidence.fork_evidence(node_id, at_ms, epoch, seq, reason, batch)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_REGISTER] = "INSERT INTO register(at_ms, action, node_id, sign_pk, centre, programme,"
+                    " province, district, from_seq, epoch) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+};
+
+struct store {
+    sqlite3 *db;                      /* the central database */
+    sqlite3_stmt *st[ST_COUNT];       /* prepared once */
+    uint8_t pepper[32];               /* key of CNIC link tokens; secret */
+};
+
+sqlite3 *
+store_db(store *s)
+{
+    return s->db;
+}
+
+const uint8_t *
+store_pepper(store *s)
+{
+    return s->pepper;
+}
+
+static int
+store_load_pepper(store *s, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if ((rc = rz_db_prepare(s->db, &st, "SELECT v FROM server_meta WHERE k='pepper'", err)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+        memcpy(s->pepper, sqlite3_column_blob(st, 0), 32);
+        sqlite3_finalize(st);
+        return 0;
+    }
+    sqlite3_finalize(st);
+    randombytes_buf(s->pepper, sizeof s->pepper);
+    if ((rc = rz_db_prepare(s->db, &st, "INSERT INTO server_meta(k, v) VALUES('pepper', ?1)",
+                            err)))
+        return rc;
+    sqlite3_bind_blob(st, 1, s->pepper, 32, SQLITE_STATIC);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+store_open(store **out, const char *path, rz_error *err)
+{
+    store *s = xcalloc(1, sizeof *s);
+    sqlite3_stmt *st = NULL;
+    char evpath[4096];
+    int rc, i;
+
+    *out = NULL;
+    if ((rc = rz_db_open(&s->db, path, DB_READWRITE, err)))
+        goto fail;
+    /* Evidence of forks is kept apart from the merged state (DESIGN). */
+    snprintf(evpath, sizeof evpath, "%s.evidence", path);
+    if ((rc = rz_db_prepare(s->db, &st, "ATTACH DATABASE ?1 AS evidence", err)))
+        goto fail;
+    sqlite3_bind_text(st, 1, evpath, -1, SQLITE_STATIC);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    if (rc)
+        goto fail;
+    if ((rc = rz_db_exec(s->db, "PRAGMA evidence.journal_mode=WAL;", err)) ||
+        (rc = rz_db_exec(s->db, store_schema, err)) || (rc = merge_schema(s->db, err)) ||
+        (rc = store_load_pepper(s, err)))
+        goto fail;
+    for (i = 0; i < ST_COUNT; i++)
+        if ((rc = rz_db_prepare(s->db, &s->st[i], store_sql[i], err)))
+            goto fail;
+    *out = s;
+    return 0;
+fail:
+    store_close(&s);
+    return rc;
+}
+
+void
+store_close(store **sp)
+{
+    store *s = sp ? *sp : NULL;
+    int i;
+    if (!s)
+        return;
+    for (i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    rz_db_close(&s->db);
+    sodium_memzero(s->pepper, sizeof s->pepper);
+    free(s);
+    *sp = NULL;
+}
+
+int store_begin(store *s, rz_error *err) { return rz_db_begin(s->db, err); }
+int store_commit(store *s, rz_error *err) { return rz_db_commit(s->db, err); }
+void store_rollback(store *s) { rz_db_rollback(s->db); }
+
+static void
+blob_copy(uint8_t *dst, size_t n, sqlite3_stmt *st, int col)
+{
+    memset(dst, 0, n);
+    if (sqlite3_column_bytes(st, col) == (int)n)
+        memcpy(dst, sqlite3_column_blob(st, col), n);
+}
+
+static void
+node_from_row(store_node *n, sqlite3_stmt *st)
+{
+    const unsigned char *curve;
+    blob_copy(n->node_id, RZ_NODE_ID_BYTES, st, 0);
+    n->centre_id = sqlite3_column_int64(st, 1);
+    blob_copy(n->sign_pk, RZ_PK_BYTES, st, 2);
+    curve = sqlite3_column_text(st, 3);
+    snprintf(n->curve_pk, sizeof n->curve_pk, "%s", curve ? (const char *)curve : "");
+    n->revoked = sqlite3_column_int(st, 4);
+    n->quarantined = sqlite3_column_int(st, 5);
+    n->epoch = (uint32_t)sqlite3_column_int64(st, 6);
+    n->head_seq = (uint64_t)sqlite3_column_int64(st, 7);
+    blob_copy(n->head_hash, RZ_HASH_BYTES, st, 8);
+    n->merged_seq = (uint64_t)sqlite3_column_int64(st, 9);
+    n->last_clock_ms = (uint64_t)sqlite3_column_int64(st, 10);
+    n->last_sync_ms = (uint64_t)sqlite3_column_int64(st, 11);
+    n->clock_offset_ms = sqlite3_column_int64(st, 12);
+}
+
+static int
+store_node_fetch(store *s, sqlite3_stmt *st, store_node *n, rz_error *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        node_from_row(n, st);
+        sqlite3_reset(st);
+        return 0;
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return rz_fail(err, RZ_E_NOTFOUND, "node not enrolled");
+    return rz_db_fail(s->db, err, "node lookup");
+}
+
+int
+store_node_get(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], store_node *n, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_NODE_GET];
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    return store_node_fetch(s, st, n, err);
+}
+
+int
+store_node_by_curve(store *s, const char *curve_pk, store_node *n, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_NODE_BY_CURVE];
+    sqlite3_bind_text(st, 1, curve_pk, -1, SQLITE_STATIC);
+    return store_node_fetch(s, st, n, err);
+}
+
+int
+store_node_update(store *s, const store_node *n, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_NODE_UPDATE];
+    sqlite3_bind_blob(st, 1, n->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, n->centre_id);
+    sqlite3_bind_blob(st, 3, n->sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, n->curve_pk, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, n->revoked);
+    sqlite3_bind_int(st, 6, n->quarantined);
+    sqlite3_bind_int64(st, 7, n->epoch);
+    sqlite3_bind_int64(st, 8, (int64_t)n->head_seq);
+    sqlite3_bind_blob(st, 9, n->head_hash, RZ_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, (int64_t)n->merged_seq);
+    sqlite3_bind_int64(st, 11, (int64_t)n->last_clock_ms);
+    sqlite3_bind_int64(st, 12, (int64_t)n->last_sync_ms);
+    sqlite3_bind_int64(st, 13, n->clock_offset_ms);
+    return rz_db_step_done(s->db, st, err);
+}
+
+static int
+store_register(store *s, const char *action, const uint8_t *node_id, const uint8_t *sign_pk,
+               const char *centre, int programme, const char *province, const char *district,
+               int64_t from_seq, int64_t epoch, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_REGISTER];
+    sqlite3_bind_int64(st, 1, (int64_t)hlc_wall_ms());
+    sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    if (sign_pk)
+        sqlite3_bind_blob(st, 4, sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 4);
+    sqlite3_bind_text(st, 5, centre, -1, SQLITE_STATIC);
+    if (programme)
+        sqlite3_bind_int(st, 6, programme);
+    else
+        sqlite3_bind_null(st, 6);
+    sqlite3_bind_text(st, 7, province, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, district, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, from_seq);
+    sqlite3_bind_int64(st, 10, epoch);
+    return rz_db_step_done(s->db, st, err);
+}
+
+static int
+store_key_history(store *s, const uint8_t *node_id, uint64_t from_seq, const uint8_t *sign_pk,
+                  rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = rz_db_prepare(s->db, &st,
+                           "INSERT OR REPLACE INTO node_key(node_id, from_seq, sign_pk)"
+                           " VALUES(?1, ?2, ?3)",
+                           err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)from_seq);
+    sqlite3_bind_blob(st, 3, sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The centre row for (name, programme, province, district); created on
+ * first use.  A centre's place is fixed by headquarters here, never by a
+ * node. */
+static int
+store_centre_id(store *s, const char *centre, int programme, const char *province,
+                const char *district, int64_t *id, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = rz_db_prepare(s->db, &st,
+                           "INSERT INTO centre(name, programme, province, district)"
+                           " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(name) DO NOTHING",
+                           err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, centre, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, programme);
+    sqlite3_bind_text(st, 3, province, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, district, -1, SQLITE_STATIC);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "SELECT centre_id, programme, province, district FROM centre"
+                            " WHERE name = ?1",
+                            err)))
+        return rc;
+    sqlite3_bind_text(st, 1, centre, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rz_db_fail(s->db, err, "centre lookup");
+    }
+    *id = sqlite3_column_int64(st, 0);
+    if (sqlite3_column_int(st, 1) != programme ||
+        strcmp((const char *)sqlite3_column_text(st, 2), province) != 0 ||
+        strcmp((const char *)sqlite3_column_text(st, 3), district) != 0)
+        rc = rz_fail(err, RZ_E_EXISTS,
+                     "centre '%s' is already enrolled with another programme or place", centre);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+store_enroll(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
+             const uint8_t sign_pk[RZ_PK_BYTES], const char *centre, int programme,
+             const char *province, const char *district, rz_error *err)
+{
+    store_node n;
+    sqlite3_stmt *st = NULL;
+    char curve[RZ_Z85_KEY];
+    uint8_t zeros[RZ_HASH_BYTES] = {0};
+    int64_t centre_id = 0;
+    int rc;
+
+    if (curve_pk_from_sign_pk(curve, sign_pk) != 0)
+        return rz_fail(err, RZ_E_ARG, "not a valid Ed25519 public key");
+    rc = store_node_get(s, node_id, &n, NULL);
+    if (rc == 0)
+        return rz_fail(err, RZ_E_EXISTS, "node already enrolled (use rekey or revoke)");
+    if (store_node_by_curve(s, curve, &n, NULL) == 0)
+        return rz_fail(err, RZ_E_EXISTS, "this key is already enrolled for another node");
+    if ((rc = store_begin(s, err)))
+        return rc;
+    if ((rc = store_centre_id(s, centre, programme, province, district, &centre_id, err)))
+        goto out;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "INSERT INTO node(node_id, centre_id, sign_pk, curve_pk, head_hash,"
+                            " enrolled_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                            err)))
+        goto out;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, centre_id);
+    sqlite3_bind_blob(st, 3, sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, curve, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, zeros, RZ_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (int64_t)hlc_wall_ms());
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    if (rc || (rc = store_key_history(s, node_id, 1, sign_pk, err)) ||
+        (rc = store_register(s, "enroll", node_id, sign_pk, centre, programme, province,
+                             district, 1, 0, err)))
+        goto out;
+    rc = store_commit(s, err);
+out:
+    if (rc)
+        store_rollback(s);
+    return rc;
+}
+
+/* Applies a change to one node and records it in the register, atomically. */
+static int
+store_node_change(store *s, const uint8_t *node_id, const char *action, const uint8_t *new_pk,
+                  rz_error *err)
+{
+    store_node n;
+    int rc;
+    if ((rc = store_begin(s, err)))
+        return rc;
+    if ((rc = store_node_get(s, node_id, &n, err)))
+        goto out;
+    if (strcmp(action, "revoke") == 0) {
+        n.revoked = 1;
+    } else if (strcmp(action, "rekey") == 0) {
+        if (n.revoked) {
+            rc = rz_fail(err, RZ_E_ARG, "node is revoked; enroll it again under a new id");
+            goto out;
+        }
+        memcpy(n.sign_pk, new_pk, RZ_PK_BYTES);
+        if (curve_pk_from_sign_pk(n.curve_pk, new_pk) != 0) {
+            rc = rz_fail(err, RZ_E_ARG, "not a valid Ed25519 public key");
+            goto out;
+        }
+        if ((rc = store_key_history(s, node_id, n.head_seq + 1, new_pk, err)))
+            goto out;
+    } else if (strcmp(action, "new-epoch") == 0) {
+        n.epoch++;
+        n.quarantined = 0;
+    }
+    if ((rc = store_node_update(s, &n, err)) ||
+        (rc = store_register(s, action, node_id, new_pk, NULL, 0, NULL, NULL,
+                             (int64_t)n.head_seq + 1, n.epoch, err)))
+        goto out;
+    rc = store_commit(s, err);
+out:
+    if (rc)
+        store_rollback(s);
+    return rc;
+}
+
+int
+store_revoke(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err)
+{
+    return store_node_change(s, node_id, "revoke", NULL, err);
+}
+
+int
+store_rekey(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const uint8_t sign_pk[RZ_PK_BYTES],
+            rz_error *err)
+{
+    return store_node_change(s, node_id, "rekey", sign_pk, err);
+}
+
+int
+store_new_epoch(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err)
+{
+    return store_node_change(s, node_id, "new-epoch", NULL, err);
+}
+
+int
+store_log_get(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
+              uint8_t hash[RZ_HASH_BYTES], rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_LOG_GET];
+    int rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        blob_copy(hash, RZ_HASH_BYTES, st, 0);
+        sqlite3_reset(st);
+        return 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? rz_fail(err, RZ_E_NOTFOUND, "no entry %llu", (unsigned long long)seq)
+                             : rz_db_fail(s->db, err, "log lookup");
+}
+
+int
+store_log_append(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch, uint64_t seq,
+                 const uint8_t hash[RZ_HASH_BYTES], int64_t clock_ms, const uint8_t *entry,
+                 size_t len, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_LOG_APPEND];
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    sqlite3_bind_int64(st, 3, epoch);
+    sqlite3_bind_blob(st, 4, hash, RZ_HASH_BYTES, SQLITE_STATIC);
+    if (clock_ms >= 0)
+        sqlite3_bind_int64(st, 5, clock_ms);
+    else
+        sqlite3_bind_null(st, 5);
+    sqlite3_bind_blob(st, 6, entry, (int)len, SQLITE_STATIC);
+    return rz_db_step_done(s->db, st, err);
+}
+
+int
+store_batch_sig(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
+                uint64_t first_seq, uint64_t last_seq, const uint8_t sig[RZ_SIG_BYTES],
+                const uint8_t sign_pk[RZ_PK_BYTES], rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_BATCH_SIG];
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)last_seq);
+    sqlite3_bind_int64(st, 3, (int64_t)first_seq);
+    sqlite3_bind_int64(st, 4, epoch);
+    sqlite3_bind_blob(st, 5, sig, RZ_SIG_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    return rz_db_step_done(s->db, st, err);
+}
+
+int
+store_pii_put(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq, uint8_t field,
+              const uint8_t salt[RZ_SALT_BYTES], const char *value, size_t len, int cnic_state,
+              const uint8_t token[16], rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_PII_PUT];
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    sqlite3_bind_int(st, 3, field);
+    sqlite3_bind_blob(st, 4, salt, RZ_SALT_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, value, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, cnic_state);
+    if (token)
+        sqlite3_bind_blob(st, 7, token, 16, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 7);
+    return rz_db_step_done(s->db, st, err);
+}
+
+int
+store_fork_evidence(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
+                    uint64_t seq, const uint8_t *msg, size_t len, const char *reason,
+                    rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_FORK];
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)hlc_wall_ms());
+    sqlite3_bind_int64(st, 3, epoch);
+    sqlite3_bind_int64(st, 4, (int64_t)seq);
+    sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, msg, (int)len, SQLITE_STATIC);
+    return rz_db_step_done(s->db, st, err);
+}
