@@ -71,7 +71,7 @@ drain() {
   local c=$1 n=0
   while :; do
     n=$((n + 1))
-    ip netns exec "$NS_N" "$NODE" -d "$T/c$c" sync --timeout 5 > /dev/null 2>&1 && break
+    ip netns exec "$NS_N" "$NODE" -d "$T/c$c" sync --timeout 20 > /dev/null 2>&1 && break
     [ $(( $(date +%s) - start )) -lt 600 ] || return 1
   done
   echo "$n" > "$T/c$c.attempts"
