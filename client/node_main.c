@@ -1,1 +1,1297 @@
-int main(void){return 0;}
+/*
+ * rozgar-node: the centre's command line.  Parses and validates what staff
+ * type (or import from a spreadsheet), calls client/node_store.c to record
+ * it and client/node_sync.c to replicate it, and turns outcomes into
+ * messages and exit codes:
+ *
+ *   0 ok, 1 usage or input error, 2 server unreachable / timeout,
+ *   3 fork or quarantine (see PROTOCOL.md 7), 4 refused by the server.
+ *
+ * Obviously wrong input (unknown names of coded values, a non-numeric year,
+ * a malformed date) is refused here with a clear message.  Values that are
+ * merely implausible (a CNIC that fails validation, birth year 1800) are
+ * recorded with a warning: the server stores and flags them, and one bad
+ * value never blocks a centre.  Personal values are printed only by `list`
+ * and `show`, which show the centre its own data; never in messages.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "client/node_store.h"
+#include "client/node_sync.h"
+#include "common/domain.h"
+#include "common/hlc.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define PROG "rozgar-node"
+
+enum { EXIT_USAGE = 1, EXIT_UNREACHABLE = 2, EXIT_FORK = 3, EXIT_REFUSED = 4 };
+
+#define CSV_MAX_FIELDS 32    /* columns in an import file */
+#define CSV_FIELD_MAX 4096   /* bytes kept of one cell; longer is an error */
+#define CSV_MAX_REPORTED 20  /* bad rows listed before "and N more" */
+
+static int
+usage(void)
+{
+    fprintf(stderr,
+            "usage: " PROG " [-d DIR] COMMAND ...   (DIR defaults to $RZ_NODE_DIR)\n"
+            "  init\n"
+            "  config --server tcp://HOST:PORT --server-key HEX\n"
+            "  person add --name N --gender female|male|other [--birth-year Y] [--cnic C]\n"
+            "             [--phone P] [--district D] [--area rural|urban]\n"
+            "             [--skill blue-collar|white-collar|professional] [--skills S]\n"
+            "             [--platforms S] [--date YYYY-MM-DD]\n"
+            "  person edit ID [same options] [--clear-cnic] [--clear-phone]\n"
+            "  person delete ID | person undelete ID\n"
+            "  event add --kind KIND --title T --date YYYY-MM-DD [--duration MIN]\n"
+            "            [--partner P] [--mode in-person|online]\n"
+            "      KIND: training bootcamp workshop seminar awareness financial-literacy "
+            "mentorship\n"
+            "  event edit ID [same options] | event delete ID | event undelete ID\n"
+            "  attend EVENT_ID PERSON_ID [--absent | --delete | --undelete]\n"
+            "  list persons|events|attendance [--all]\n"
+            "  show ID\n"
+            "  import persons FILE.csv\n"
+            "  status\n"
+            "  sync [--timeout SEC]\n"
+            "  rebase [--timeout SEC]\n");
+    return EXIT_USAGE;
+}
+
+static int
+fail_msg(int code, const char *fmt, ...) RZ_PRINTF(2, 3);
+
+/* Prints "rozgar-node: message" and returns the exit code. */
+static int
+fail_msg(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fputs(PROG ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+/* Exit code of a failed operation; server_code is set when the server
+ * refused with an ERROR. */
+static int
+exit_for(int rc, int server_code)
+{
+    switch (rc) {
+    case 0: return 0;
+    case RZ_E_TIMEOUT: return EXIT_UNREACHABLE;
+    case RZ_E_FORK:
+    case RZ_E_EPOCH:
+    case RZ_E_QUARANTINE: return EXIT_FORK;
+    case RZ_E_AUTH:
+    case RZ_E_SIGNATURE:
+    case RZ_E_DECODE:
+    case RZ_E_MSGTYPE:
+    case RZ_E_VERSION:
+    case RZ_E_TOOBIG: return EXIT_REFUSED;
+    default: return server_code ? EXIT_REFUSED : EXIT_USAGE;
+    }
+}
+
+static int
+fail_err(const rz_error *err, int rc, int server_code)
+{
+    return fail_msg(exit_for(rc, server_code), "%s", err->text[0] ? err->text : rz_err_name(rc));
+}
+
+/* ---- option parsing ---- */
+
+typedef struct cli_opt {
+    const char *name;   /* "--name" */
+    int has_arg;        /* 1: takes a value */
+    const char **value; /* receives the value, or "1" for a flag */
+} cli_opt;
+
+/* Splits argv into options of the table and positional arguments. */
+static int
+cli_parse(int argc, char **argv, const cli_opt *opts, const char **pos, int maxpos, int *npos,
+          const char *cmd)
+{
+    int i;
+    *npos = 0;
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const cli_opt *o;
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            if (*npos >= maxpos)
+                return fail_msg(EXIT_USAGE, "%s: unexpected argument '%s'", cmd, a);
+            pos[(*npos)++] = a;
+            continue;
+        }
+        for (o = opts; o && o->name; o++)
+            if (strcmp(o->name, a) == 0)
+                break;
+        if (!o || !o->name)
+            return fail_msg(EXIT_USAGE, "%s: unknown option %s (see `" PROG " --help`)", cmd, a);
+        if (!o->has_arg) {
+            *o->value = "1";
+        } else if (i + 1 >= argc) {
+            return fail_msg(EXIT_USAGE, "%s: option %s needs a value", cmd, a);
+        } else {
+            *o->value = argv[++i];
+        }
+    }
+    return 0;
+}
+
+static int
+parse_id(uint8_t id[NODE_REC_ID_BYTES], const char *s, const char *what)
+{
+    if (!s || node_id_parse(id, s) != 0)
+        return fail_msg(EXIT_USAGE, "%s must be an id of 32 hex digits, got '%s'", what,
+                        s ? s : "");
+    return 0;
+}
+
+/* Digits only, at most maxdigits; 0 when s is a number. */
+static int
+parse_number(const char *s, int maxdigits, uint64_t *v)
+{
+    int n = 0;
+    *v = 0;
+    if (!s || !*s)
+        return -1;
+    for (; *s; s++, n++) {
+        if (*s < '0' || *s > '9' || n >= maxdigits)
+            return -1;
+        *v = *v * 10 + (uint64_t)(*s - '0');
+    }
+    return 0;
+}
+
+/* ---- turning text into field values (CLI options and CSV cells) ---- */
+
+enum { WARN_CNIC = 1, WARN_BIRTH_YEAR = 2 };
+
+/* Sets one person field from text.  Returns 0, or RZ_E_ARG with a message
+ * that never repeats a personal value.  *warn collects WARN_* bits. */
+static int
+person_field_from_text(node_person *p, int field, const char *s, int *warn, rz_error *err)
+{
+    uint64_t v;
+    char cnic[14];
+    uint32_t this_year = date_of_ms(hlc_wall_ms()) / 10000;
+    switch (field) {
+    case RZ_PF_NAME:
+        if (!*s)
+            return rz_fail(err, RZ_E_ARG, "name is empty");
+        p->name = s;
+        break;
+    case RZ_PF_CNIC:
+        if (!cnic_normalize(cnic, s, strlen(s)))
+            *warn |= WARN_CNIC;
+        sodium_memzero(cnic, sizeof cnic);
+        p->cnic = s;
+        break;
+    case RZ_PF_PHONE: p->phone = s; break;
+    case RZ_PF_GENDER:
+        if (!(p->gender = (uint64_t)gender_parse(s)))
+            return rz_fail(err, RZ_E_ARG, "unknown gender '%.20s' (female, male, other)", s);
+        break;
+    case RZ_PF_BIRTH_YEAR:
+        if (parse_number(s, 6, &v) != 0)
+            return rz_fail(err, RZ_E_ARG, "birth year must be a number like 2001, got '%.20s'",
+                           s);
+        if (v < RZ_MIN_BIRTH_YEAR || v > this_year)
+            *warn |= WARN_BIRTH_YEAR;
+        p->birth_year = v;
+        break;
+    case RZ_PF_DISTRICT: p->district = s; break;
+    case RZ_PF_AREA:
+        if (!(p->area = (uint64_t)area_parse(s)))
+            return rz_fail(err, RZ_E_ARG, "unknown area '%.20s' (rural, urban)", s);
+        break;
+    case RZ_PF_SKILL:
+        if (!(p->skill = (uint64_t)skill_parse(s)))
+            return rz_fail(err, RZ_E_ARG,
+                           "unknown skill category '%.20s' (blue-collar, white-collar, "
+                           "professional)",
+                           s);
+        break;
+    case RZ_PF_SKILLS: p->skills = s; break;
+    case RZ_PF_PLATFORMS: p->platforms = s; break;
+    case RZ_PF_REG_DATE:
+        if (!(p->reg_date = date_parse(s)))
+            return rz_fail(err, RZ_E_ARG, "bad date '%.20s' (want YYYY-MM-DD)", s);
+        break;
+    default: return rz_fail(err, RZ_E_ARG, "unknown person field %d", field);
+    }
+    p->set |= NODE_SET(field);
+    return 0;
+}
+
+static int
+event_field_from_text(node_event *e, int field, const char *s, rz_error *err)
+{
+    uint64_t v;
+    switch (field) {
+    case RZ_EF_KIND:
+        if (!(e->kind = (uint64_t)event_kind_parse(s)))
+            return rz_fail(err, RZ_E_ARG,
+                           "unknown event kind '%.30s' (training, bootcamp, workshop, seminar, "
+                           "awareness, financial-literacy, mentorship)",
+                           s);
+        break;
+    case RZ_EF_TITLE:
+        if (!*s)
+            return rz_fail(err, RZ_E_ARG, "title is empty");
+        e->title = s;
+        break;
+    case RZ_EF_DATE:
+        if (!(e->date = date_parse(s)))
+            return rz_fail(err, RZ_E_ARG, "bad date '%.20s' (want YYYY-MM-DD)", s);
+        break;
+    case RZ_EF_DURATION:
+        if (parse_number(s, 6, &v) != 0)
+            return rz_fail(err, RZ_E_ARG, "duration must be minutes as a number, got '%.20s'",
+                           s);
+        e->duration = v;
+        break;
+    case RZ_EF_PARTNER: e->partner = s; break;
+    case RZ_EF_MODE:
+        if (!(e->mode = (uint64_t)mode_parse(s)))
+            return rz_fail(err, RZ_E_ARG, "unknown mode '%.20s' (in-person, online)", s);
+        break;
+    default: return rz_fail(err, RZ_E_ARG, "unknown event field %d", field);
+    }
+    e->set |= NODE_SET(field);
+    return 0;
+}
+
+static void
+print_warnings(int warn, const char *where)
+{
+    if (warn & WARN_CNIC)
+        log_warnx("%sthe CNIC is not a valid 13-digit CNIC (e.g. 35202-1234567-1); it is "
+                  "recorded and headquarters will flag it until corrected",
+                  where);
+    if (warn & WARN_BIRTH_YEAR)
+        log_warnx("%sthe birth year looks implausible; it is recorded and headquarters will "
+                  "count it as unknown until corrected",
+                  where);
+}
+
+/* ---- store helpers ---- */
+
+static int
+open_store(const char *dir, node_store **ns)
+{
+    rz_error err = {0, ""};
+    int rc = node_store_open(dir, ns, &err);
+    return rc ? fail_err(&err, rc, 0) : 0;
+}
+
+/* ---- init / config ---- */
+
+static int
+cmd_init(const char *dir, int argc, char **argv)
+{
+    rz_error err = {0, ""};
+    node_store *ns = NULL;
+    char idhex[2 * RZ_NODE_ID_BYTES + 1], pkhex[2 * RZ_PK_BYTES + 1];
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, NULL, NULL, 0, &npos, "init")) != 0)
+        return rc;
+    if ((rc = node_store_create(dir, &ns, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    hex_encode(idhex, node_store_node_id(ns), RZ_NODE_ID_BYTES);
+    hex_encode(pkhex, node_store_identity(ns)->pk, RZ_PK_BYTES);
+    printf("node-id: %s\n", idhex);
+    printf("enroll-token: rz1:%s:%s\n", idhex, pkhex);
+    node_store_destroy(&ns);
+    return 0;
+}
+
+static int
+cmd_config(node_store *ns, int argc, char **argv)
+{
+    const char *server = NULL, *key = NULL;
+    const cli_opt opts[] = {{"--server", 1, &server}, {"--server-key", 1, &key}, {0, 0, 0}};
+    uint8_t pk[RZ_PK_BYTES];
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "config")) != 0)
+        return rc;
+    if (!server || !key)
+        return fail_msg(EXIT_USAGE, "config needs --server tcp://HOST:PORT and --server-key HEX");
+    if (hex_decode(pk, sizeof pk, key) != 0)
+        return fail_msg(EXIT_USAGE, "--server-key must be 64 hex digits (the key `rozgar-server"
+                                    " init` printed)");
+    if ((rc = node_store_configure(ns, server, pk, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    printf("server: %s\nserver-key: %s\n", server, key);
+    return 0;
+}
+
+/* ---- person / event ---- */
+
+/* Option name -> field, for persons and events. */
+typedef struct field_opt {
+    const char *name; /* "--name" */
+    int field;        /* RZ_PF_* / RZ_EF_* */
+} field_opt;
+
+static const field_opt person_opts[] = {
+    {"--name", RZ_PF_NAME},         {"--gender", RZ_PF_GENDER},
+    {"--birth-year", RZ_PF_BIRTH_YEAR}, {"--cnic", RZ_PF_CNIC},
+    {"--phone", RZ_PF_PHONE},       {"--district", RZ_PF_DISTRICT},
+    {"--area", RZ_PF_AREA},         {"--skill", RZ_PF_SKILL},
+    {"--skills", RZ_PF_SKILLS},     {"--platforms", RZ_PF_PLATFORMS},
+    {"--date", RZ_PF_REG_DATE},     {NULL, 0}};
+
+static const field_opt event_opts[] = {
+    {"--kind", RZ_EF_KIND},       {"--title", RZ_EF_TITLE},     {"--date", RZ_EF_DATE},
+    {"--duration", RZ_EF_DURATION}, {"--partner", RZ_EF_PARTNER}, {"--mode", RZ_EF_MODE},
+    {NULL, 0}};
+
+#define MAX_FIELD_OPTS 16
+
+/* Parses record options into vals[field] (+ extra flags), positional args
+ * into pos. */
+static int
+parse_record_opts(int argc, char **argv, const field_opt *fo, const char **vals,
+                  const cli_opt *extra, const char **pos, int maxpos, int *npos, const char *cmd)
+{
+    cli_opt opts[MAX_FIELD_OPTS + 4];
+    int n = 0, i;
+    for (i = 0; fo[i].name; i++, n++) {
+        opts[n].name = fo[i].name;
+        opts[n].has_arg = 1;
+        opts[n].value = &vals[fo[i].field];
+    }
+    for (i = 0; extra && extra[i].name; i++)
+        opts[n++] = extra[i];
+    opts[n].name = NULL;
+    return cli_parse(argc, argv, opts, pos, maxpos, npos, cmd);
+}
+
+static int
+build_person(const char **vals, node_person *p, const char *cmd)
+{
+    rz_error err = {0, ""};
+    int f, warn = 0;
+    memset(p, 0, sizeof *p);
+    for (f = 1; f <= RZ_PF_MAX; f++)
+        if (vals[f] && person_field_from_text(p, f, vals[f], &warn, &err) != 0)
+            return fail_msg(EXIT_USAGE, "%s: %s", cmd, err.text);
+    print_warnings(warn, "");
+    return 0;
+}
+
+static int
+person_add(node_store *ns, int argc, char **argv)
+{
+    const char *vals[RZ_PF_MAX + 1] = {0}, *pos[1];
+    uint8_t id[NODE_REC_ID_BYTES];
+    char hex[2 * NODE_REC_ID_BYTES + 1];
+    rz_error err = {0, ""};
+    node_person p;
+    int rc, npos;
+    if ((rc = parse_record_opts(argc, argv, person_opts, vals, NULL, pos, 0, &npos,
+                                "person add")) != 0)
+        return rc;
+    if (!vals[RZ_PF_NAME] || !vals[RZ_PF_GENDER])
+        return fail_msg(EXIT_USAGE, "person add needs --name and --gender");
+    if ((rc = build_person(vals, &p, "person add")) != 0)
+        return rc;
+    if ((rc = node_store_person_add(ns, &p, id, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    node_id_format(hex, id);
+    printf("%s\n", hex);
+    return 0;
+}
+
+static int
+person_edit(node_store *ns, int argc, char **argv)
+{
+    const char *vals[RZ_PF_MAX + 1] = {0}, *pos[1], *clear_cnic = NULL, *clear_phone = NULL;
+    const cli_opt extra[] = {{"--clear-cnic", 0, &clear_cnic},
+                             {"--clear-phone", 0, &clear_phone},
+                             {NULL, 0, NULL}};
+    uint8_t id[NODE_REC_ID_BYTES];
+    rz_error err = {0, ""};
+    node_person p;
+    int rc, npos;
+    if ((rc = parse_record_opts(argc, argv, person_opts, vals, extra, pos, 1, &npos,
+                                "person edit")) != 0)
+        return rc;
+    if (npos != 1)
+        return fail_msg(EXIT_USAGE, "person edit needs the person's ID");
+    if ((rc = parse_id(id, pos[0], "person ID")) != 0)
+        return rc;
+    if ((clear_cnic && vals[RZ_PF_CNIC]) || (clear_phone && vals[RZ_PF_PHONE]))
+        return fail_msg(EXIT_USAGE, "person edit: a value cannot be given and cleared at once");
+    if ((rc = build_person(vals, &p, "person edit")) != 0)
+        return rc;
+    if (clear_cnic)
+        p.set |= NODE_SET(RZ_PF_CNIC), p.cnic = NULL;
+    if (clear_phone)
+        p.set |= NODE_SET(RZ_PF_PHONE), p.phone = NULL;
+    if (p.set == 0)
+        return fail_msg(EXIT_USAGE, "person edit: nothing to change (give options to set)");
+    if ((rc = node_store_person_edit(ns, id, &p, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    return 0;
+}
+
+static int
+build_event(const char **vals, node_event *e, const char *cmd)
+{
+    rz_error err = {0, ""};
+    int f;
+    memset(e, 0, sizeof *e);
+    for (f = 1; f <= RZ_EF_MAX; f++)
+        if (vals[f] && event_field_from_text(e, f, vals[f], &err) != 0)
+            return fail_msg(EXIT_USAGE, "%s: %s", cmd, err.text);
+    return 0;
+}
+
+static int
+event_add(node_store *ns, int argc, char **argv)
+{
+    const char *vals[RZ_EF_MAX + 1] = {0}, *pos[1];
+    uint8_t id[NODE_REC_ID_BYTES];
+    char hex[2 * NODE_REC_ID_BYTES + 1];
+    rz_error err = {0, ""};
+    node_event e;
+    int rc, npos;
+    if ((rc = parse_record_opts(argc, argv, event_opts, vals, NULL, pos, 0, &npos,
+                                "event add")) != 0)
+        return rc;
+    if (!vals[RZ_EF_KIND] || !vals[RZ_EF_TITLE] || !vals[RZ_EF_DATE])
+        return fail_msg(EXIT_USAGE, "event add needs --kind, --title and --date");
+    if ((rc = build_event(vals, &e, "event add")) != 0)
+        return rc;
+    if ((rc = node_store_event_add(ns, &e, id, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    node_id_format(hex, id);
+    printf("%s\n", hex);
+    return 0;
+}
+
+static int
+event_edit(node_store *ns, int argc, char **argv)
+{
+    const char *vals[RZ_EF_MAX + 1] = {0}, *pos[1];
+    uint8_t id[NODE_REC_ID_BYTES];
+    rz_error err = {0, ""};
+    node_event e;
+    int rc, npos;
+    if ((rc = parse_record_opts(argc, argv, event_opts, vals, NULL, pos, 1, &npos,
+                                "event edit")) != 0)
+        return rc;
+    if (npos != 1)
+        return fail_msg(EXIT_USAGE, "event edit needs the event's ID");
+    if ((rc = parse_id(id, pos[0], "event ID")) != 0 ||
+        (rc = build_event(vals, &e, "event edit")) != 0)
+        return rc;
+    if (e.set == 0)
+        return fail_msg(EXIT_USAGE, "event edit: nothing to change (give options to set)");
+    if ((rc = node_store_event_edit(ns, id, &e, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    return 0;
+}
+
+/* delete / undelete of a person or event. */
+static int
+record_delete(node_store *ns, uint8_t table, int deleted, int argc, char **argv, const char *cmd)
+{
+    const char *pos[1];
+    uint8_t id[NODE_REC_ID_BYTES];
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, NULL, pos, 1, &npos, cmd)) != 0)
+        return rc;
+    if (npos != 1)
+        return fail_msg(EXIT_USAGE, "%s needs an ID", cmd);
+    if ((rc = parse_id(id, pos[0], "ID")) != 0)
+        return rc;
+    if ((rc = node_store_set_deleted(ns, table, id, sizeof id, deleted, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    return 0;
+}
+
+static int
+cmd_person(node_store *ns, int argc, char **argv)
+{
+    const char *sub = argc > 0 ? argv[0] : "";
+    if (strcmp(sub, "add") == 0)
+        return person_add(ns, argc - 1, argv + 1);
+    if (strcmp(sub, "edit") == 0)
+        return person_edit(ns, argc - 1, argv + 1);
+    if (strcmp(sub, "delete") == 0)
+        return record_delete(ns, RZ_T_PERSON, 1, argc - 1, argv + 1, "person delete");
+    if (strcmp(sub, "undelete") == 0)
+        return record_delete(ns, RZ_T_PERSON, 0, argc - 1, argv + 1, "person undelete");
+    return fail_msg(EXIT_USAGE, "person: expected add, edit, delete or undelete");
+}
+
+static int
+cmd_event(node_store *ns, int argc, char **argv)
+{
+    const char *sub = argc > 0 ? argv[0] : "";
+    if (strcmp(sub, "add") == 0)
+        return event_add(ns, argc - 1, argv + 1);
+    if (strcmp(sub, "edit") == 0)
+        return event_edit(ns, argc - 1, argv + 1);
+    if (strcmp(sub, "delete") == 0)
+        return record_delete(ns, RZ_T_EVENT, 1, argc - 1, argv + 1, "event delete");
+    if (strcmp(sub, "undelete") == 0)
+        return record_delete(ns, RZ_T_EVENT, 0, argc - 1, argv + 1, "event undelete");
+    return fail_msg(EXIT_USAGE, "event: expected add, edit, delete or undelete");
+}
+
+static int
+cmd_attend(node_store *ns, int argc, char **argv)
+{
+    const char *pos[2], *absent = NULL, *del = NULL, *undel = NULL;
+    const cli_opt opts[] = {{"--absent", 0, &absent},
+                            {"--delete", 0, &del},
+                            {"--undelete", 0, &undel},
+                            {NULL, 0, NULL}};
+    uint8_t key[2 * NODE_REC_ID_BYTES];
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, pos, 2, &npos, "attend")) != 0)
+        return rc;
+    if (npos != 2)
+        return fail_msg(EXIT_USAGE, "attend needs EVENT_ID PERSON_ID");
+    if (!!absent + !!del + !!undel > 1)
+        return fail_msg(EXIT_USAGE, "attend: give at most one of --absent, --delete, --undelete");
+    if ((rc = parse_id(key, pos[0], "EVENT_ID")) != 0 ||
+        (rc = parse_id(key + NODE_REC_ID_BYTES, pos[1], "PERSON_ID")) != 0)
+        return rc;
+    if (del || undel)
+        rc = node_store_set_deleted(ns, RZ_T_ATTENDANCE, key, sizeof key, del ? 1 : 0, &err);
+    else
+        rc = node_store_attend(ns, key, key + NODE_REC_ID_BYTES, absent ? 0 : 1, &err);
+    return rc ? fail_err(&err, rc, 0) : 0;
+}
+
+/* ---- list / show ---- */
+
+static const char *
+opt_text(uint32_t set, int field, const char *s)
+{
+    return (set & NODE_SET(field)) && s ? s : "";
+}
+
+static void
+print_date(uint32_t set, int field, uint64_t v)
+{
+    char d[11] = "";
+    if (set & NODE_SET(field))
+        date_format(d, (uint32_t)(v > 99999999 ? 0 : v));
+    fputs(d, stdout);
+}
+
+static void
+print_uint(uint32_t set, int field, uint64_t v)
+{
+    if (set & NODE_SET(field))
+        printf("%llu", (unsigned long long)v);
+}
+
+static const char *
+coded(uint32_t set, int field, const char *name)
+{
+    return (set & NODE_SET(field)) ? name : "";
+}
+
+/* persons: id name gender birth_year cnic phone district area skill
+ * reg_date skills platforms status */
+static int
+list_person(void *ctx, const node_person_row *r)
+{
+    const node_person *p = &r->f;
+    char hex[2 * NODE_REC_ID_BYTES + 1];
+    (void)ctx;
+    node_id_format(hex, r->id);
+    printf("%s\t%s\t%s\t", hex, opt_text(p->set, RZ_PF_NAME, p->name),
+           coded(p->set, RZ_PF_GENDER, gender_name(p->gender)));
+    print_uint(p->set, RZ_PF_BIRTH_YEAR, p->birth_year);
+    printf("\t%s\t%s\t%s\t%s\t%s\t", opt_text(p->set, RZ_PF_CNIC, p->cnic),
+           opt_text(p->set, RZ_PF_PHONE, p->phone), opt_text(p->set, RZ_PF_DISTRICT, p->district),
+           coded(p->set, RZ_PF_AREA, area_name(p->area)),
+           coded(p->set, RZ_PF_SKILL, skill_name(p->skill)));
+    print_date(p->set, RZ_PF_REG_DATE, p->reg_date);
+    printf("\t%s\t%s\t%s\n", opt_text(p->set, RZ_PF_SKILLS, p->skills),
+           opt_text(p->set, RZ_PF_PLATFORMS, p->platforms), r->deleted ? "deleted" : "live");
+    return 0;
+}
+
+/* events: id kind title date duration partner mode status */
+static int
+list_event(void *ctx, const node_event_row *r)
+{
+    const node_event *e = &r->f;
+    char hex[2 * NODE_REC_ID_BYTES + 1];
+    (void)ctx;
+    node_id_format(hex, r->id);
+    printf("%s\t%s\t%s\t", hex, coded(e->set, RZ_EF_KIND, event_kind_name(e->kind)),
+           opt_text(e->set, RZ_EF_TITLE, e->title));
+    print_date(e->set, RZ_EF_DATE, e->date);
+    putchar('\t');
+    print_uint(e->set, RZ_EF_DURATION, e->duration);
+    printf("\t%s\t%s\t%s\n", opt_text(e->set, RZ_EF_PARTNER, e->partner),
+           coded(e->set, RZ_EF_MODE, mode_name(e->mode)), r->deleted ? "deleted" : "live");
+    return 0;
+}
+
+/* attendance: event_id person_id present|absent status */
+static int
+list_attendance(void *ctx, const node_attendance_row *r)
+{
+    char ev[2 * NODE_REC_ID_BYTES + 1], pe[2 * NODE_REC_ID_BYTES + 1];
+    (void)ctx;
+    node_id_format(ev, r->event_id);
+    node_id_format(pe, r->person_id);
+    printf("%s\t%s\t%s\t%s\n", ev, pe, r->present ? "present" : "absent",
+           r->deleted ? "deleted" : "live");
+    return 0;
+}
+
+static int
+cmd_list(node_store *ns, int argc, char **argv)
+{
+    const char *pos[1], *all = NULL;
+    const cli_opt opts[] = {{"--all", 0, &all}, {NULL, 0, NULL}};
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "list")) != 0)
+        return rc;
+    if (npos != 1)
+        return fail_msg(EXIT_USAGE, "list: expected persons, events or attendance");
+    if (strcmp(pos[0], "persons") == 0)
+        rc = node_store_person_each(ns, all != NULL, list_person, NULL, &err);
+    else if (strcmp(pos[0], "events") == 0)
+        rc = node_store_event_each(ns, all != NULL, list_event, NULL, &err);
+    else if (strcmp(pos[0], "attendance") == 0)
+        rc = node_store_attendance_each(ns, all != NULL, list_attendance, NULL, &err);
+    else
+        return fail_msg(EXIT_USAGE, "list: expected persons, events or attendance");
+    return rc ? fail_err(&err, rc, 0) : 0;
+}
+
+static void
+format_utc(char *out, size_t len, uint64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, len, "%llu ms", (unsigned long long)ms);
+}
+
+static void
+show_line(const char *key, const char *val)
+{
+    if (val && *val)
+        printf("%s: %s\n", key, val);
+}
+
+static void
+show_common(const uint8_t *id, uint64_t changed_hlc, int deleted)
+{
+    char when[40];
+    format_utc(when, sizeof when, hlc_physical_ms(be64_get(id)));
+    printf("created: %s\n", when);
+    format_utc(when, sizeof when, hlc_physical_ms(changed_hlc));
+    printf("changed: %s\n", when);
+    printf("status: %s\n", deleted ? "deleted" : "live");
+}
+
+static int
+show_person(void *ctx, const node_person_row *r)
+{
+    const node_person *p = &r->f;
+    char hex[2 * NODE_REC_ID_BYTES + 1], d[11];
+    (void)ctx;
+    node_id_format(hex, r->id);
+    printf("person: %s\n", hex);
+    show_line("name", opt_text(p->set, RZ_PF_NAME, p->name));
+    show_line("gender", coded(p->set, RZ_PF_GENDER, gender_name(p->gender)));
+    if (p->set & NODE_SET(RZ_PF_BIRTH_YEAR))
+        printf("birth year: %llu\n", (unsigned long long)p->birth_year);
+    show_line("cnic", opt_text(p->set, RZ_PF_CNIC, p->cnic));
+    show_line("phone", opt_text(p->set, RZ_PF_PHONE, p->phone));
+    show_line("district", opt_text(p->set, RZ_PF_DISTRICT, p->district));
+    show_line("area", coded(p->set, RZ_PF_AREA, area_name(p->area)));
+    show_line("skill", coded(p->set, RZ_PF_SKILL, skill_name(p->skill)));
+    show_line("skills", opt_text(p->set, RZ_PF_SKILLS, p->skills));
+    show_line("platforms", opt_text(p->set, RZ_PF_PLATFORMS, p->platforms));
+    if (p->set & NODE_SET(RZ_PF_REG_DATE)) {
+        date_format(d, (uint32_t)p->reg_date);
+        printf("registered: %s\n", d);
+    }
+    show_common(r->id, r->changed_hlc, r->deleted);
+    return 0;
+}
+
+static int
+show_event(void *ctx, const node_event_row *r)
+{
+    const node_event *e = &r->f;
+    char hex[2 * NODE_REC_ID_BYTES + 1], d[11];
+    (void)ctx;
+    node_id_format(hex, r->id);
+    printf("event: %s\n", hex);
+    show_line("kind", coded(e->set, RZ_EF_KIND, event_kind_name(e->kind)));
+    show_line("title", opt_text(e->set, RZ_EF_TITLE, e->title));
+    if (e->set & NODE_SET(RZ_EF_DATE)) {
+        date_format(d, (uint32_t)e->date);
+        printf("date: %s\n", d);
+    }
+    if (e->set & NODE_SET(RZ_EF_DURATION))
+        printf("duration: %llu min\n", (unsigned long long)e->duration);
+    show_line("partner", opt_text(e->set, RZ_EF_PARTNER, e->partner));
+    show_line("mode", coded(e->set, RZ_EF_MODE, mode_name(e->mode)));
+    show_common(r->id, r->changed_hlc, r->deleted);
+    return 0;
+}
+
+/* Attendance of one person or event, for show. */
+typedef struct att_count {
+    const uint8_t *id;  /* the person or event */
+    int of_person;      /* 1: id is a person */
+    unsigned present;   /* live, present */
+    unsigned absent;    /* live, absent */
+} att_count;
+
+static int
+count_attendance(void *ctx, const node_attendance_row *r)
+{
+    att_count *c = ctx;
+    const uint8_t *who = c->of_person ? r->person_id : r->event_id;
+    if (!r->deleted && memcmp(who, c->id, NODE_REC_ID_BYTES) == 0) {
+        if (r->present)
+            c->present++;
+        else
+            c->absent++;
+    }
+    return 0;
+}
+
+static int
+cmd_show(node_store *ns, int argc, char **argv)
+{
+    const char *pos[1];
+    uint8_t id[NODE_REC_ID_BYTES];
+    rz_error err = {0, ""};
+    att_count c = {id, 1, 0, 0};
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, NULL, pos, 1, &npos, "show")) != 0)
+        return rc;
+    if (npos != 1)
+        return fail_msg(EXIT_USAGE, "show needs an ID");
+    if ((rc = parse_id(id, pos[0], "ID")) != 0)
+        return rc;
+    rc = node_store_person_get(ns, id, show_person, NULL, &err);
+    if (rc == RZ_E_NOTFOUND) {
+        c.of_person = 0;
+        rc = node_store_event_get(ns, id, show_event, NULL, &err);
+    }
+    if (rc == RZ_E_NOTFOUND)
+        return fail_msg(EXIT_USAGE, "no person or event with id %s", pos[0]);
+    if (rc == 0)
+        rc = node_store_attendance_each(ns, 0, count_attendance, &c, &err);
+    if (rc)
+        return fail_err(&err, rc, 0);
+    printf("attendance: %u present, %u absent\n", c.present, c.absent);
+    return 0;
+}
+
+/* ---- import persons FILE.csv ---- */
+
+/* A streaming RFC 4180 reader: quoted cells may hold commas, quotes ("")
+ * and newlines; CRLF and a UTF-8 byte-order mark are accepted. */
+typedef struct csv_reader {
+    FILE *f;                        /* the file */
+    unsigned long line;             /* physical line of the next byte, from 1 */
+    char *buf;                      /* cells of the record, NUL-separated */
+    size_t cap, len;                /* buffer size and fill */
+    size_t cell_start;              /* where the current cell began */
+    size_t off[CSV_MAX_FIELDS];     /* start of each cell */
+    size_t n;                       /* cells in the record */
+    int too_long, too_many;         /* the record broke a limit */
+} csv_reader;
+
+static void
+csv_put(csv_reader *r, char c)
+{
+    if (c != '\0' && r->len - r->cell_start >= CSV_FIELD_MAX) {
+        r->too_long = 1;
+        return;
+    }
+    if (r->len + 1 >= r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 1024;
+        r->buf = xrealloc(r->buf, r->cap);
+    }
+    r->buf[r->len++] = c;
+}
+
+static void
+csv_next_cell(csv_reader *r)
+{
+    csv_put(r, '\0');
+    if (r->n >= CSV_MAX_FIELDS) {
+        r->too_many = 1;
+        r->len = r->cell_start; /* drop the surplus cell, keep the limit */
+        return;
+    }
+    r->cell_start = r->len;
+    r->off[r->n++] = r->len;
+}
+
+/* Reads one record: 1, 0 at end of file, -1 on an unterminated quote. */
+static int
+csv_read(csv_reader *r, unsigned long *first_line)
+{
+    int c, quoted = 0, any = 0;
+    r->len = r->cell_start = 0;
+    r->n = 1;
+    r->off[0] = 0;
+    r->too_long = r->too_many = 0;
+    *first_line = r->line;
+    for (;;) {
+        c = getc(r->f);
+        if (c == EOF) {
+            if (quoted)
+                return -1;
+            if (!any)
+                return 0;
+            break;
+        }
+        any = 1;
+        if (quoted) {
+            if (c == '"') {
+                int d = getc(r->f);
+                if (d == '"') {
+                    csv_put(r, '"');
+                    continue;
+                }
+                quoted = 0;
+                if (d != EOF)
+                    ungetc(d, r->f);
+                continue;
+            }
+            if (c == '\n')
+                r->line++;
+            csv_put(r, (char)c);
+        } else if (c == '"') {
+            quoted = 1;
+        } else if (c == ',') {
+            csv_next_cell(r);
+        } else if (c == '\n') {
+            r->line++;
+            break;
+        } else if (c != '\r') {
+            csv_put(r, (char)c);
+        }
+    }
+    csv_put(r, '\0');
+    return 1;
+}
+
+/* Cell i with surrounding blanks removed (in place). */
+static char *
+csv_cell(csv_reader *r, size_t i)
+{
+    char *s = r->buf + r->off[i], *e;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+        *--e = '\0';
+    return s;
+}
+
+static int
+csv_blank(csv_reader *r)
+{
+    return r->n == 1 && *csv_cell(r, 0) == '\0';
+}
+
+/* Column name -> person field. */
+static const struct {
+    const char *name; /* header text */
+    int field;        /* RZ_PF_* */
+} csv_columns[] = {{"name", RZ_PF_NAME},         {"gender", RZ_PF_GENDER},
+                   {"birth_year", RZ_PF_BIRTH_YEAR}, {"cnic", RZ_PF_CNIC},
+                   {"phone", RZ_PF_PHONE},       {"district", RZ_PF_DISTRICT},
+                   {"area", RZ_PF_AREA},         {"skill", RZ_PF_SKILL},
+                   {"reg_date", RZ_PF_REG_DATE}, {"skills", RZ_PF_SKILLS},
+                   {"platforms", RZ_PF_PLATFORMS}};
+
+typedef struct csv_import {
+    const char *path;             /* for messages */
+    csv_reader r;                 /* the reader */
+    int col_field[CSV_MAX_FIELDS];/* field of each column */
+    size_t ncols;                 /* columns in the header */
+    unsigned long bad;            /* unusable rows */
+    unsigned long rows;           /* usable rows */
+    unsigned long warned;         /* rows recorded with a warning */
+} csv_import;
+
+static int
+csv_header(csv_import *im)
+{
+    unsigned long line;
+    int have_name = 0, have_gender = 0;
+    size_t i, k;
+    if (csv_read(&im->r, &line) != 1)
+        return fail_msg(EXIT_USAGE, "%s: empty file (want a header: "
+                                    "name,gender,birth_year,cnic,phone,district,area,skill,"
+                                    "reg_date)", im->path);
+    /* A spreadsheet's UTF-8 byte-order mark is not part of the name. */
+    if (strncmp(im->r.buf, "\xef\xbb\xbf", 3) == 0)
+        memmove(im->r.buf, im->r.buf + 3, strlen(im->r.buf + 3) + 1);
+    if (im->r.too_many || im->r.too_long)
+        return fail_msg(EXIT_USAGE, "%s:%lu: header too long", im->path, line);
+    im->ncols = im->r.n;
+    for (i = 0; i < im->ncols; i++) {
+        const char *h = csv_cell(&im->r, i);
+        for (k = 0; k < sizeof csv_columns / sizeof csv_columns[0]; k++)
+            if (strcasecmp(h, csv_columns[k].name) == 0)
+                break;
+        if (k == sizeof csv_columns / sizeof csv_columns[0])
+            return fail_msg(EXIT_USAGE, "%s:%lu: unknown column '%.40s' (known: name, gender, "
+                                        "birth_year, cnic, phone, district, area, skill, "
+                                        "reg_date, skills, platforms)",
+                            im->path, line, h);
+        im->col_field[i] = csv_columns[k].field;
+        have_name |= im->col_field[i] == RZ_PF_NAME;
+        have_gender |= im->col_field[i] == RZ_PF_GENDER;
+    }
+    if (!have_name || !have_gender)
+        return fail_msg(EXIT_USAGE, "%s:%lu: the header needs at least name and gender",
+                        im->path, line);
+    return 0;
+}
+
+/* Turns the current record into p; 0, or RZ_E_ARG with err. */
+static int
+csv_row(csv_import *im, node_person *p, int *warn, rz_error *err)
+{
+    size_t i;
+    int rc;
+    memset(p, 0, sizeof *p);
+    *warn = 0;
+    if (im->r.too_long)
+        return rz_fail(err, RZ_E_ARG, "a cell is longer than %d bytes", CSV_FIELD_MAX);
+    if (im->r.too_many || im->r.n != im->ncols)
+        return rz_fail(err, RZ_E_ARG, "%zu cells, the header has %zu",
+                       im->r.too_many ? (size_t)CSV_MAX_FIELDS : im->r.n, im->ncols);
+    for (i = 0; i < im->ncols; i++) {
+        const char *v = csv_cell(&im->r, i);
+        if (*v == '\0') {
+            if (im->col_field[i] == RZ_PF_NAME || im->col_field[i] == RZ_PF_GENDER)
+                return rz_fail(err, RZ_E_ARG, "%s is missing",
+                               im->col_field[i] == RZ_PF_NAME ? "name" : "gender");
+            continue;
+        }
+        if ((rc = person_field_from_text(p, im->col_field[i], v, warn, err)) != 0)
+            return rc;
+    }
+    /* Everything the store would refuse is found in the validating pass. */
+    return node_store_check_person(p, 1, err);
+}
+
+/* Pass over the rows; with ns == NULL only validates (reporting every bad
+ * row), otherwise records each. */
+static int
+csv_pass(csv_import *im, node_store *ns)
+{
+    unsigned long line;
+    node_person p;
+    uint8_t id[NODE_REC_ID_BYTES];
+    rz_error err = {0, ""};
+    int rc, warn;
+    while ((rc = csv_read(&im->r, &line)) == 1) {
+        if (csv_blank(&im->r))
+            continue;
+        if (csv_row(im, &p, &warn, &err) != 0) {
+            if (im->bad++ < CSV_MAX_REPORTED)
+                fprintf(stderr, "%s:%lu: %s\n", im->path, line, err.text);
+            continue;
+        }
+        im->rows++;
+        if (!ns)
+            continue;
+        if ((rc = node_store_person_add(ns, &p, id, &err)) != 0)
+            return fail_msg(exit_for(rc, 0), "%s:%lu: %s; nothing imported", im->path, line,
+                            err.text);
+        if (warn) {
+            char where[64];
+            snprintf(where, sizeof where, "line %lu: ", line);
+            print_warnings(warn, where);
+            im->warned++;
+        }
+    }
+    if (rc < 0)
+        return fail_msg(EXIT_USAGE, "%s:%lu: a quoted cell is never closed; nothing imported",
+                        im->path, line);
+    return 0;
+}
+
+static int
+import_open(csv_import *im)
+{
+    if (im->r.f)
+        fclose(im->r.f);
+    if (!(im->r.f = fopen(im->path, "r")))
+        return fail_msg(EXIT_USAGE, "%s: %s", im->path, strerror(errno));
+    im->r.line = 1;
+    im->rows = im->bad = 0;
+    return csv_header(im);
+}
+
+static int
+cmd_import(node_store *ns, int argc, char **argv)
+{
+    const char *pos[2];
+    csv_import im;
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, NULL, pos, 2, &npos, "import")) != 0)
+        return rc;
+    if (npos != 2 || strcmp(pos[0], "persons") != 0)
+        return fail_msg(EXIT_USAGE, "usage: import persons FILE.csv");
+    memset(&im, 0, sizeof im);
+    im.path = pos[1];
+    /* Pass 1 validates everything, so a file with any unusable row imports
+     * nothing and staff see every problem at once. */
+    if ((rc = import_open(&im)) != 0 || (rc = csv_pass(&im, NULL)) != 0)
+        goto out;
+    if (im.bad) {
+        if (im.bad > CSV_MAX_REPORTED)
+            fprintf(stderr, "%s: ... and %lu more bad rows\n", im.path,
+                    im.bad - CSV_MAX_REPORTED);
+        rc = fail_msg(EXIT_USAGE, "%s: %lu unusable rows; nothing imported", im.path, im.bad);
+        goto out;
+    }
+    /* Pass 2 records all rows in one transaction: all or nothing, even if
+     * the process is killed half way. */
+    if ((rc = import_open(&im)) != 0)
+        goto out;
+    if ((rc = node_store_begin(ns, &err)) != 0) {
+        rc = fail_err(&err, rc, 0);
+        goto out;
+    }
+    if ((rc = csv_pass(&im, ns)) != 0 || im.bad) {
+        node_store_rollback(ns);
+        rc = rc ? rc : fail_msg(EXIT_USAGE, "%s changed while importing; nothing imported",
+                                im.path);
+        goto out;
+    }
+    if ((rc = node_store_commit(ns, &err)) != 0) {
+        rc = fail_err(&err, rc, 0);
+        goto out;
+    }
+    printf("imported %lu persons\n", im.rows);
+out:
+    if (im.r.f)
+        fclose(im.r.f);
+    free(im.r.buf);
+    return rc;
+}
+
+/* ---- status / sync / rebase ---- */
+
+static int
+cmd_status(node_store *ns, int argc, char **argv)
+{
+    node_store_status st;
+    rz_error err = {0, ""};
+    char hex[2 * RZ_NODE_ID_BYTES + 1], when[40], msg[256];
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, NULL, NULL, 0, &npos, "status")) != 0)
+        return rc;
+    if ((rc = node_store_get_status(ns, &st, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    hex_encode(hex, st.node_id, RZ_NODE_ID_BYTES);
+    printf("node id: %s\n", hex);
+    printf("epoch: %u\n", st.epoch);
+    printf("log head: %llu\n", (unsigned long long)st.head_seq);
+    printf("acked seq: %llu\n", (unsigned long long)st.acked_seq);
+    printf("pending entries: %llu\n", (unsigned long long)st.pending);
+    printf("server: %s\n", st.endpoint[0] ? st.endpoint : "not configured");
+    if (st.last_server_ms) {
+        int64_t off = (int64_t)st.last_local_ms - (int64_t)st.last_server_ms;
+        format_utc(when, sizeof when, st.last_server_ms);
+        printf("last server time: %s\n", when);
+        printf("clock offset: %+lld ms (this PC minus headquarters, at the last sync)\n",
+               (long long)off);
+    } else {
+        printf("last server time: never\n");
+        printf("clock offset: unknown (never synced)\n");
+    }
+    if (node_store_clock_warning(&st, hlc_wall_ms(), msg, sizeof msg))
+        log_warnx("%s", msg);
+    return 0;
+}
+
+static int
+parse_timeout(const char *s, node_sync_opts *o)
+{
+    uint64_t v;
+    if (!s)
+        return 0;
+    if (parse_number(s, 5, &v) != 0 || v == 0 || v > 3600)
+        return fail_msg(EXIT_USAGE, "--timeout wants seconds between 1 and 3600, got '%s'", s);
+    o->timeout_ms = (int)v * 1000;
+    return 0;
+}
+
+/* After a server refusal: what to do, on its own line (the refusal text is
+ * the server's). */
+static void
+print_hint(node_store *ns, int server_code)
+{
+    const char *h = server_code ? node_sync_hint(server_code) : NULL, *at;
+    char hex[2 * RZ_NODE_ID_BYTES + 1];
+    if (!h)
+        return;
+    hex_encode(hex, node_store_node_id(ns), RZ_NODE_ID_BYTES);
+    if ((at = strstr(h, "NODE")) != NULL)
+        fprintf(stderr, PROG ": %.*s%s%s\n", (int)(at - h), h, hex, at + 4);
+    else
+        fprintf(stderr, PROG ": %s\n", h);
+}
+
+static int
+cmd_sync(node_store *ns, int argc, char **argv)
+{
+    const char *timeout = NULL, *window = NULL;
+    const cli_opt opts[] = {{"--timeout", 1, &timeout}, {"--window", 1, &window}, {0, 0, 0}};
+    node_sync_opts o;
+    node_sync_result r;
+    rz_error err = {0, ""};
+    uint64_t w;
+    int rc, npos;
+    node_sync_opts_default(&o);
+    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "sync")) != 0 ||
+        (rc = parse_timeout(timeout, &o)) != 0)
+        return rc;
+    if (window) {
+        if (parse_number(window, 1, &w) != 0 || w < 1 || w > NODE_SYNC_WINDOW_MAX)
+            return fail_msg(EXIT_USAGE, "--window wants 1..%d", NODE_SYNC_WINDOW_MAX);
+        o.window = (int)w;
+    }
+    if ((rc = node_sync_run(ns, &o, &r, &err)) != 0) {
+        if (r.sent)
+            fprintf(stderr, PROG ": %llu entries were delivered before the failure\n",
+                    (unsigned long long)r.sent);
+        rc = fail_err(&err, rc, r.server_code);
+        print_hint(ns, r.server_code);
+        return rc;
+    }
+    if (r.sent == 0)
+        printf("sync: up to date; the server holds %llu entries of this node\n",
+               (unsigned long long)r.server_head);
+    else
+        printf("sync: %llu entries delivered in %llu batches (seq %llu..%llu, %llu new to the "
+               "server); the server holds %llu; %llu pending\n",
+               (unsigned long long)r.sent, (unsigned long long)r.batches,
+               (unsigned long long)r.first_seq, (unsigned long long)r.last_seq,
+               (unsigned long long)r.applied, (unsigned long long)r.server_head,
+               (unsigned long long)r.pending);
+    return 0;
+}
+
+static int
+cmd_rebase(node_store *ns, int argc, char **argv)
+{
+    const char *timeout = NULL;
+    const cli_opt opts[] = {{"--timeout", 1, &timeout}, {0, 0, 0}};
+    node_sync_opts o;
+    node_sync_result r;
+    node_rebase_result rr;
+    rz_error err = {0, ""};
+    int rc, npos;
+    node_sync_opts_default(&o);
+    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "rebase")) != 0 ||
+        (rc = parse_timeout(timeout, &o)) != 0)
+        return rc;
+    if ((rc = node_sync_rebase(ns, &o, &rr, &r, &err)) != 0) {
+        rc = fail_err(&err, rc, r.server_code);
+        print_hint(ns, r.server_code);
+        return rc;
+    }
+    if (rr.moved)
+        printf("rebase: epoch %u continues after server seq %llu; %llu entries re-appended as "
+               "seq %llu..%llu (originals kept in log_archive); now run `" PROG " sync`\n",
+               rr.epoch, (unsigned long long)rr.base_seq, (unsigned long long)rr.moved,
+               (unsigned long long)rr.first_seq, (unsigned long long)rr.last_seq);
+    else
+        printf("rebase: epoch %u continues after server seq %llu; no entries to re-append; now "
+               "run `" PROG " sync`\n",
+               rr.epoch, (unsigned long long)rr.base_seq);
+    return 0;
+}
+
+/* ---- main ---- */
+
+typedef struct cli_cmd {
+    const char *name;                         /* command word */
+    int (*fn)(node_store *, int, char **);    /* runs it on an open store */
+} cli_cmd;
+
+static const cli_cmd commands[] = {
+    {"config", cmd_config}, {"person", cmd_person}, {"event", cmd_event},
+    {"attend", cmd_attend}, {"list", cmd_list},     {"show", cmd_show},
+    {"import", cmd_import}, {"status", cmd_status}, {"sync", cmd_sync},
+    {"rebase", cmd_rebase}, {NULL, NULL}};
+
+int
+main(int argc, char **argv)
+{
+    const char *dir = getenv("RZ_NODE_DIR");
+    const cli_cmd *c;
+    node_store *ns = NULL;
+    int i = 1, rc;
+
+    log_init(PROG, LOG_LVL_INFO);
+    while (i < argc && argv[i][0] == '-') {
+        if ((strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "--dir") == 0) && i + 1 < argc) {
+            dir = argv[i + 1];
+            i += 2;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage();
+            return 0;
+        } else {
+            return usage();
+        }
+    }
+    if (i >= argc)
+        return usage();
+    if (!dir || !*dir)
+        return fail_msg(EXIT_USAGE, "no data directory: give -d DIR or set RZ_NODE_DIR");
+    if (strcmp(argv[i], "init") == 0)
+        return cmd_init(dir, argc - i - 1, argv + i + 1);
+    for (c = commands; c->name; c++)
+        if (strcmp(c->name, argv[i]) == 0)
+            break;
+    if (!c->name) {
+        fail_msg(EXIT_USAGE, "unknown command '%s'", argv[i]);
+        return usage();
+    }
+    if ((rc = open_store(dir, &ns)) != 0)
+        return rc;
+    rc = c->fn(ns, argc - i - 1, argv + i + 1);
+    node_store_destroy(&ns);
+    return rc;
+}

@@ -61,6 +61,18 @@ identity_save(const rz_identity *id, const char *path, rz_error *err)
     return rc;
 }
 
+/* 0 when the public half of sk (seed || pk) is the key the seed derives. */
+static int
+identity_pk_matches_seed(const uint8_t sk[RZ_SK_BYTES])
+{
+    uint8_t pk[RZ_PK_BYTES], full[RZ_SK_BYTES];
+    int rc;
+    crypto_sign_seed_keypair(pk, full, sk);
+    rc = sodium_memcmp(pk, sk + 32, RZ_PK_BYTES) == 0 ? 0 : RZ_E_CONFIG;
+    sodium_memzero(full, sizeof full);
+    return rc;
+}
+
 int
 identity_load(rz_identity *id, const char *path, rz_error *err)
 {
@@ -80,8 +92,17 @@ identity_load(rz_identity *id, const char *path, rz_error *err)
     text[n] = '\0';
     rc = hex_decode(id->sk, RZ_SK_BYTES, text);
     sodium_memzero(text, sizeof text);
-    if (rc != 0)
+    if (rc != 0) {
+        sodium_memzero(id->sk, sizeof id->sk);
         return rz_fail(err, RZ_E_CONFIG, "%s: not a key file", path);
+    }
+    /* The file holds seed || pk; a damaged pk half would make every signature
+     * fail verification later, so refuse it here with a clear reason. */
+    if (identity_pk_matches_seed(id->sk) != 0) {
+        sodium_memzero(id->sk, sizeof id->sk);
+        return rz_fail(err, RZ_E_CONFIG, "%s: key file is damaged (public half mismatch)",
+                       path);
+    }
     crypto_sign_ed25519_sk_to_pk(id->pk, id->sk);
     if (identity_derive_curve(id) != 0)
         return rz_fail(err, RZ_E_CONFIG, "%s: key cannot be converted", path);

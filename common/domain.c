@@ -146,12 +146,27 @@ period_key(uint32_t d, int grain)
     }
 }
 
+/* 1 when s is "YYYY", "YYYY-MM" or "YYYY-QN" in shape: %u alone would also
+ * take signs and blanks ("-001" would become year 4294967295). */
+static int
+period_shape_ok(const char *s)
+{
+    size_t i, n = strlen(s);
+    for (i = 0; i < 4 && i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    if (n == 4)
+        return 1;
+    return n == 7 && s[4] == '-' && (isdigit((unsigned char)s[5]) || s[5] == 'Q') &&
+           isdigit((unsigned char)s[6]);
+}
+
 int
 period_parse(const char *s, int *grain, uint32_t *key)
 {
     unsigned y, x;
     char tail;
-    if (!s)
+    if (!s || !period_shape_ok(s))
         return -1;
     if (sscanf(s, "%4u-Q%1u%c", &y, &x, &tail) == 2 && x >= 1 && x <= 4) {
         *grain = RZ_GRAIN_QUARTER, *key = y * 10 + x;

@@ -17,6 +17,9 @@ log_init(const char *progname, int level)
     log_level = level;
 }
 
+static void log_vemit(const char *tag, int with_errno, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vemit(const char *tag, int with_errno, const char *fmt, va_list ap)
 {

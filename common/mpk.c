@@ -56,6 +56,16 @@ walk_raw(mpk_walk *w, uint64_t len)
     return 0;
 }
 
+/* Skips the n bytes of a number: they are no string, so max_str does not apply. */
+static int
+walk_fixed(mpk_walk *w, size_t n)
+{
+    int rc = walk_need(w, n);
+    if (rc == 0)
+        w->p += n;
+    return rc;
+}
+
 static int
 walk_container(mpk_walk *w, uint64_t count, int is_map, size_t depth)
 {
@@ -99,10 +109,10 @@ walk_obj(mpk_walk *w, size_t depth)
     if ((t & 0xf0) == 0x80)
         return walk_container(w, t & 0x0f, 1, depth);
     switch (t) {
-    case 0xcc: case 0xd0: return walk_raw(w, 1) ? RZ_E_DECODE : 0;
-    case 0xcd: case 0xd1: return walk_raw(w, 2) ? RZ_E_DECODE : 0;
-    case 0xce: case 0xd2: case 0xca: return walk_raw(w, 4) ? RZ_E_DECODE : 0;
-    case 0xcf: case 0xd3: case 0xcb: return walk_raw(w, 8) ? RZ_E_DECODE : 0;
+    case 0xcc: case 0xd0: return walk_fixed(w, 1);
+    case 0xcd: case 0xd1: return walk_fixed(w, 2);
+    case 0xce: case 0xd2: case 0xca: return walk_fixed(w, 4);
+    case 0xcf: case 0xd3: case 0xcb: return walk_fixed(w, 8);
     case 0xd9: case 0xc4: return walk_len(w, 1, &len) ? RZ_E_DECODE : walk_raw(w, len);
     case 0xda: case 0xc5: return walk_len(w, 2, &len) ? RZ_E_DECODE : walk_raw(w, len);
     case 0xdb: case 0xc6: return walk_len(w, 4, &len) ? RZ_E_DECODE : walk_raw(w, len);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 static const mpk_limits msg_limits = {
-    .max_depth = 3,
+    .max_depth = RZ_MAX_DEPTH,
     .max_items = RZ_MAX_REVEALS,
     .max_objects = 16 + RZ_MAX_BATCH_ENTRIES + 5 * RZ_MAX_REVEALS,
     .max_str = RZ_MAX_ENTRY_BYTES,
@@ -154,7 +154,10 @@ decode_batch(const msgpack_object *a, msgpack_zone *z, rz_msg *m, rz_error *err)
             get_u32(&r[1], &field) || mpk_bin(&r[2], RZ_SALT_BYTES, &rv->salt, NULL) ||
             mpk_str(&r[3], &rv->value, &rv->len))
             return rz_fail(err, RZ_E_DECODE, "BATCH reveal %zu malformed", i);
-        if (idx >= n || field > 255 || rv->len > RZ_MAX_STR)
+        if (rv->len > RZ_MAX_STR)
+            return rz_fail(err, RZ_E_TOOBIG, "BATCH reveal %zu value exceeds %d bytes", i,
+                           RZ_MAX_STR);
+        if (idx >= n || field > 255)
             return rz_fail(err, RZ_E_DECODE, "BATCH reveal %zu out of range", i);
         rv->index = idx;
         rv->field = (uint8_t)field;
@@ -215,6 +218,8 @@ msg_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_msg *m, rz_error 
         if (n != 6 || mpk_uint(&a[3], &m->server_ms) || mpk_uint(&a[4], &code) ||
             code > 1000 || mpk_str(&a[5], &s, &slen))
             return rz_fail(err, RZ_E_DECODE, "malformed ERROR");
+        if (slen > RZ_MAX_STR)
+            return rz_fail(err, RZ_E_TOOBIG, "ERROR message exceeds %d bytes", RZ_MAX_STR);
         m->code = -(int)code;
         if (slen >= sizeof m->text)
             slen = sizeof m->text - 1;

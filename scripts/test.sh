@@ -4,7 +4,7 @@
 # hostile input, fuzz replay, fault injection, benchmark smoke run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh --test
 export RZ_SANITIZE=address,undefined
 bash scripts/build.sh >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

@@ -1,7 +1,20 @@
 /*
  * http: the headquarters view over HTTP (libmicrohttpd): dashboard page,
- * JSON API, CSV export and Prometheus metrics.  Runs in its own thread with
- * its own read-only SQLite handle; it never sees keys.
+ * JSON API, CSV export and Prometheus metrics.  Runs in its own threads,
+ * each request on a read-only SQLite handle of its own; it never sees keys
+ * and never writes.  Every figure comes from server/query.h.
+ *
+ * Routes (GET and HEAD only; anything else is 405):
+ *
+ *   /                  the dashboard (web/index.html)
+ *   /static/...        dashboard.js, style.css, chart.js (Debian libjs-chart.js)
+ *   /api/summary       national headline (or filtered), target progress
+ *   /api/totals        one query's rows as JSON
+ *   /api/totals.csv    the same rows as CSV with a header line
+ *   /api/centres       per-centre last sync, lag and stale flag
+ *   /metrics           Prometheus text
+ *
+ * Bad query parameters answer 400 with {"error": "..."}; unknown paths 404.
  */
 #ifndef RZ_HTTP_H
 #define RZ_HTTP_H
@@ -10,8 +23,18 @@
 
 typedef struct http_server http_server;
 
-/* Listens on addr ("127.0.0.1:8080"); db_path is opened read-only. */
+/* Listens on addr ("127.0.0.1:8080", "[::1]:8080", "localhost:0"; port 0
+ * picks a free port, see http_port) and serves until http_stop.  db_path
+ * must exist; it is opened read-only (checked before listening).  The web
+ * assets come from $RZ_WEB_DIR when set, else the compiled-in RZ_WEB_DIR.
+ * Returns 0, RZ_E_ARG for a malformed addr, RZ_E_IO when the database
+ * cannot be opened or the address cannot be bound.  *out is the caller's
+ * (http_stop). */
 int http_start(http_server **out, const char *addr, const char *db_path, rz_error *err) RZ_WUR;
+/* Stops serving (waits for running requests), frees *h, sets it to NULL.
+ * Accepts NULL. */
 void http_stop(http_server **h);
+/* The TCP port actually listened on (the chosen one when addr had port 0). */
+int http_port(const http_server *h);
 
 #endif

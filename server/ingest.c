@@ -8,6 +8,8 @@
  */
 #include "server/ingest.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +106,24 @@ ingest_hello(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg
     return ingest_identify(ig, auth_node, m->node_id, n, err);
 }
 
+/* Sets err to code with a formatted prefix before err's current reason.
+ * rz_fail cannot take err->text as an argument: vsnprintf would read the
+ * buffer it is overwriting (undefined; in practice the reason came out as
+ * "entry 7: entry 7: ent"), so the reason is copied first. */
+static int RZ_PRINTF(3, 4)
+ingest_refine(rz_error *err, int code, const char *fmt, ...)
+{
+    char prefix[RZ_ERROR_TEXT], reason[RZ_ERROR_TEXT];
+    va_list ap;
+    if (!err)
+        return code;
+    snprintf(reason, sizeof reason, "%s", err->text);
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    return rz_fail(err, code, "%s: %s", prefix, reason[0] ? reason : "storage error");
+}
+
 /* Fetches entry field `id` or NULL. */
 static const rz_value *
 entry_field(const rz_entry *e, uint8_t id)
@@ -135,8 +155,7 @@ check_entries(ingest *ig, const rz_msg *m, uint64_t head_seq, size_t *commits,
     *commits = 0;
     for (i = 0; i < m->nentries; i++) {
         if ((rc = decode_scratch(ig, m->entry[i], m->entry_len[i], &e, err)))
-            return rz_fail(err, rc, "entry %llu: %s",
-                           (unsigned long long)(m->first_seq + i), err ? err->text : "");
+            return ingest_refine(err, rc, "entry %llu", (unsigned long long)(m->first_seq + i));
         ig->clock_ms[i] = -1;
         if (e.table == RZ_T_CLOCK) {
             const rz_value *v = entry_field(&e, RZ_CF_SERVER_MS);
@@ -446,8 +465,7 @@ out:
         store_rollback(ig->s);
         merge_discard(ig->mg);
         if (rc != RZ_E_BUSY)
-            rc = rz_fail(err, RZ_E_BUSY, "server could not commit the batch: %s",
-                         err ? err->text : "storage error");
+            rc = ingest_refine(err, RZ_E_BUSY, "server could not commit the batch");
     }
     return rc;
 }

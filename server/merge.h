@@ -61,4 +61,58 @@ void merge_discard(merge_ctx *m);
  * logs must reproduce byte for byte (state and totals). */
 extern const char *const merge_state_tables[];
 
+/*
+ * Totals layout (table `totals`, see merge.c for the full schema):
+ *
+ *     totals(metric, grain, period, d1, d2, v1, v2, n)
+ *     PRIMARY KEY(metric, grain, period, d1, d2, v1, v2)
+ *
+ * metric  enum merge_metric
+ * grain   RZ_GRAIN_MONTH/QUARTER/YEAR (common/domain.h) or MERGE_GRAIN_ALL
+ * period  period_key() of the date, 0 = unknown date; always 0 for ALL
+ * d1, d2  enum merge_dim with d1 < d2; (0, 0) = national total, (d, 0) =
+ *         one dimension, (d1, d2) = a pair
+ * v1, v2  the dimension values: TEXT for province, district, home (''
+ *         = unknown), INTEGER codes otherwise (0 = unknown; centre =
+ *         centre_id; age = age band of common/domain.h); 0 when unused
+ * n       the count (rows with n = 0 are deleted)
+ */
+enum merge_metric {
+    MERGE_M_REGISTERED = 1,  /* unique persons (live CNIC clusters) */
+    MERGE_M_TRAINEES = 2,    /* unique persons with >= 1 counted attendance */
+    MERGE_M_ATTENDANCES = 3, /* counted attendance rows */
+    MERGE_M_EVENTS = 4,      /* live events */
+    MERGE_M_MAX = 4
+};
+
+#define MERGE_GRAIN_ALL 3 /* all-time grain, next to enum rz_grain */
+
+enum merge_dim {
+    MERGE_D_NONE = 0,
+    MERGE_D_PROVINCE = 1,  /* text: place of the person/event */
+    MERGE_D_DISTRICT = 2,  /* text: district of the centre (place) */
+    MERGE_D_CENTRE = 3,    /* centre_id */
+    MERGE_D_PROGRAMME = 4, /* programme code of the centre */
+    MERGE_D_GENDER = 5,    /* enum rz_gender */
+    MERGE_D_AGE = 6,       /* age band */
+    MERGE_D_AREA = 7,      /* enum rz_area */
+    MERGE_D_SKILL = 8,     /* enum rz_skill */
+    MERGE_D_HOME = 9,      /* text: district of residence (normalised) */
+    MERGE_D_KIND = 10,     /* enum rz_event_kind */
+    MERGE_D_MAX = 10
+};
+
+#define MERGE_HOME_MAX 80 /* bytes of a normalised district of residence */
+
+/* 1 when totals of `metric` are kept by dimension `dim`. */
+int merge_metric_has_dim(int metric, int dim);
+/* 1 when the values of `dim` are stored as TEXT in totals. */
+int merge_dim_is_text(int dim);
+/* Normalises a district of residence the way merge counts it: surrounding
+ * blanks trimmed, inner runs of blanks made one space, ASCII letters in
+ * title case ("  LAHORE  cantt" -> "Lahore Cantt").  Writes out (NUL
+ * terminated) and returns its length; 0 when empty or longer than
+ * MERGE_HOME_MAX (counted as unknown). */
+size_t merge_home_normalize(char out[MERGE_HOME_MAX + 1], const uint8_t *in, size_t len);
+
 #endif

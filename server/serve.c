@@ -24,6 +24,8 @@
 #include "server/ingest.h"
 #include "server/metrics.h"
 
+#define SERVE_CURVE_OVERHEAD 33 /* bytes CurveZMQ adds to each frame */
+
 static volatile sig_atomic_t serve_stop;
 
 static void
@@ -199,7 +201,11 @@ static int
 serve_sockets(serve_ctx *c, void *ctx, const serve_opts *o, rz_error *err)
 {
     int one = 1, zero = 0;
-    int64_t maxmsg = RZ_MAX_FRAME;
+    /* ZMQ_MAXMSGSIZE applies to the CURVE MESSAGE command, which is the
+     * frame plus 33 bytes ("\x07MESSAGE", nonce, MAC, flags).  With the bare
+     * RZ_MAX_FRAME a frame of 1 MiB - 32 .. 1 MiB, which the protocol
+     * allows, would be dropped silently instead of reaching msg_decode. */
+    int64_t maxmsg = RZ_MAX_FRAME + SERVE_CURVE_OVERHEAD;
     c->zap = zmq_socket(ctx, ZMQ_REP);
     if (!c->zap || zmq_bind(c->zap, "inproc://zeromq.zap.01") != 0)
         return rz_fail(err, RZ_E_CONFIG, "cannot start the ZAP handler: %s",
@@ -240,8 +246,10 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
     sa.sa_handler = serve_on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    log_info("serving %s%s%s", o->endpoint, http ? ", dashboard on http://" : "",
-             http ? o->http_addr : "");
+    if (http)
+        log_info("serving %s, dashboard on http://127.0.0.1:%d/", o->endpoint, http_port(http));
+    else
+        log_info("serving %s", o->endpoint);
     while (!serve_stop) {
         zmq_pollitem_t items[2] = {{c.zap, 0, ZMQ_POLLIN, 0}, {c.router, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, 1000) < 0) {

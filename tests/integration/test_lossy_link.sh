@@ -33,8 +33,10 @@ ip -n "$NS_S" link set "$VS" up; ip -n "$NS_N" link set "$VN" up
 # 10% loss on everything entering the server namespace; 1 Mbit/s each way.
 ip netns exec "$NS_S" nft -f - <<'NFT'
 table inet rzloss {
-  chain input { type filter hook input priority 0; policy accept;
-    iifname != "lo" numgen random mod 10 0 drop }
+  chain input {
+    type filter hook input priority 0; policy accept;
+    iifname != "lo" numgen random mod 10 == 0 drop
+  }
 }
 NFT
 ip netns exec "$NS_S" tc qdisc add dev "$VS" root tbf rate 1mbit burst 32kbit latency 400ms

@@ -1,0 +1,677 @@
+/*
+ * rozgar-bench: the project's benchmark (docs/PERFORMANCE.md).
+ *
+ *   rozgar-bench [--size tiny|small|medium|national] [--centres C]
+ *                [--people N] [--attendance M] [--concurrency K]
+ *                [--server-bin PATH] [--workdir DIR] [--keep]
+ *                [--rounds R] [--timeout-ms T] [--seed S]
+ *
+ * One run, on loopback with CurveZMQ on:
+ *   1. generates the national data set (bench/gen.c) for C centres;
+ *   2. every centre's node (client/node_store) records its share: the
+ *      recording rate;
+ *   3. the real rozgar-server runs as a child process; K centres sync their
+ *      whole backlogs at once through client/node_sync: ingest rate, bytes
+ *      per entry, the server's peak memory; then one more centre drains a
+ *      30-day backlog alone;
+ *   4. the dashboard's breakdowns are timed through server/query.h (and the
+ *      JSON API over HTTP);
+ *   5. the same rows go into a plain SQLite file with prepared INSERTs in
+ *      transactions of RZ_BATCH_ENTRIES, WAL + synchronous=FULL: the
+ *      reference every figure is divided by.
+ * It prints a table and, as the last line, one JSON object.  Exit status 0
+ * when the run completed and the totals match the data (targets are goals,
+ * reported, never asserted); 1 on usage errors; 2 when something failed.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "bench/bench_util.h"
+#include "bench/drain.h"
+#include "bench/gen.h"
+#include "bench/micro.h"
+#include "bench/qbench.h"
+#include "bench/record.h"
+#include "bench/refdb.h"
+#include "bench/report.h"
+#include "bench/srvproc.h"
+#include "common/crypto.h"
+#include "common/domain.h"
+#include "common/hlc.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "proto/msg.h"
+
+typedef struct bench_size {
+    const char *name;       /* --size value */
+    uint32_t centres;       /* C */
+    uint64_t people;        /* persons */
+    uint64_t attendance;    /* attendance rows */
+    uint32_t concurrency;   /* K */
+    int rounds;             /* query repetitions */
+} bench_size;
+
+/* small/medium give every centre a backlog of about 10,000 entries (the
+ * memory target's scenario at 300 centres); national is the full country. */
+static const bench_size bench_sizes[] = {
+    {"tiny", 4, 1000, 4000, 4, 20},
+    {"small", 30, 25500, 265000, 30, 200},
+    {"medium", 300, 255000, 2650000, 300, 200},
+    {"national", 300, 2400000, 25000000, 300, 200},
+};
+
+typedef struct bench_opts {
+    const char *size;        /* size name, "custom" when overridden */
+    gen_config gen;          /* data set */
+    uint32_t concurrency;    /* K */
+    int rounds;              /* query repetitions */
+    int timeout_ms;          /* node reply timeout during drains */
+    char server_bin[4096];   /* rozgar-server */
+    char workdir[2048];      /* where everything is written */
+    int keep;                /* keep workdir */
+    int own_workdir;         /* workdir was made by us */
+} bench_opts;
+
+typedef struct bench_run {
+    bench_opts o;            /* options */
+    gen_plan plan;           /* the national data set */
+    gen_plan b30;            /* one centre's 30-day backlog */
+    srvproc srv;             /* the server */
+    char **node_dir;         /* one per centre (owned) */
+    char b30_dir[4300];      /* the backlog centre's node */
+    record_result rec;       /* recording, all centres */
+    record_result b30_rec;   /* recording of the backlog */
+    bench_figures f;         /* results */
+} bench_run;
+
+static void
+bench_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rozgar-bench [--size tiny|small|medium|national] [--centres C]\n"
+            "                    [--people N] [--attendance M] [--concurrency K]\n"
+            "                    [--server-bin PATH] [--workdir DIR] [--keep]\n"
+            "                    [--rounds R] [--timeout-ms T] [--seed S]\n"
+            "sizes (centres / people / attendance / K):\n");
+    for (size_t i = 0; i < sizeof bench_sizes / sizeof bench_sizes[0]; i++)
+        fprintf(out, "  %-9s %u / %llu / %llu / %u\n", bench_sizes[i].name,
+                bench_sizes[i].centres, (unsigned long long)bench_sizes[i].people,
+                (unsigned long long)bench_sizes[i].attendance, bench_sizes[i].concurrency);
+}
+
+static void
+bench_progress(const char *fmt, ...) RZ_PRINTF(1, 2);
+
+static void
+bench_progress(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "[bench] ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int
+bench_size_apply(bench_opts *o, const char *name)
+{
+    for (size_t i = 0; i < sizeof bench_sizes / sizeof bench_sizes[0]; i++)
+        if (strcmp(bench_sizes[i].name, name) == 0) {
+            o->size = bench_sizes[i].name;
+            o->gen.centres = bench_sizes[i].centres;
+            o->gen.people = bench_sizes[i].people;
+            o->gen.attendance = bench_sizes[i].attendance;
+            o->concurrency = bench_sizes[i].concurrency;
+            o->rounds = bench_sizes[i].rounds;
+            return 0;
+        }
+    return -1;
+}
+
+/* The server binary next to this one unless told otherwise. */
+static void
+bench_default_server(bench_opts *o)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    char *slash;
+    if (n <= 0) {
+        snprintf(o->server_bin, sizeof o->server_bin, "rozgar-server");
+        return;
+    }
+    self[n] = '\0';
+    if ((slash = strrchr(self, '/')))
+        *slash = '\0';
+    snprintf(o->server_bin, sizeof o->server_bin, "%.2000s/rozgar-server", self);
+}
+
+static int
+bench_parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    unsigned long long x;
+    if (!s || !*s || *s == '-')
+        return -1;
+    x = strtoull(s, &end, 10);
+    if (*end)
+        return -1;
+    *v = x;
+    return 0;
+}
+
+static int
+bench_parse(bench_opts *o, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"size", required_argument, 0, 's'},       {"centres", required_argument, 0, 'c'},
+        {"people", required_argument, 0, 'p'},     {"attendance", required_argument, 0, 'a'},
+        {"concurrency", required_argument, 0, 'k'}, {"server-bin", required_argument, 0, 'b'},
+        {"workdir", required_argument, 0, 'w'},    {"keep", no_argument, 0, 'K'},
+        {"rounds", required_argument, 0, 'r'},     {"timeout-ms", required_argument, 0, 't'},
+        {"seed", required_argument, 0, 'S'},       {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    uint64_t v;
+    int c, custom = 0;
+
+    memset(o, 0, sizeof *o);
+    gen_config_defaults(&o->gen);
+    bench_size_apply(o, "small");
+    o->timeout_ms = 300000;
+    bench_default_server(o);
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'h') {
+            bench_usage(stdout);
+            exit(0);
+        }
+        if (c == 's') {
+            if (bench_size_apply(o, optarg) != 0)
+                return -1;
+            continue;
+        }
+        if (c == 'b' || c == 'w') {
+            if (strlen(optarg) >= sizeof o->workdir - 64)
+                return -1;
+            snprintf(c == 'b' ? o->server_bin : o->workdir, sizeof o->workdir, "%s", optarg);
+            continue;
+        }
+        if (c == 'K') {
+            o->keep = 1;
+            continue;
+        }
+        if (c == '?' || bench_parse_u64(optarg, &v) != 0 || v > UINT32_MAX * 100ull)
+            return -1;
+        switch (c) {
+        case 'c': o->gen.centres = (uint32_t)v, custom = 1; break;
+        case 'p': o->gen.people = v, custom = 1; break;
+        case 'a': o->gen.attendance = v, custom = 1; break;
+        case 'k': o->concurrency = (uint32_t)v, custom = 1; break;
+        case 'r': o->rounds = (int)v; break;
+        case 't': o->timeout_ms = (int)v; break;
+        case 'S': o->gen.seed = v; break;
+        }
+    }
+    if (optind != argc || o->gen.centres == 0 || o->gen.centres > 5000 || o->rounds < 1 ||
+        o->timeout_ms < 100)
+        return -1;
+    if (custom)
+        o->size = "custom";
+    if (o->concurrency == 0 || o->concurrency > o->gen.centres)
+        o->concurrency = o->gen.centres;
+    return 0;
+}
+
+/* The period ends yesterday (Pakistan time), so no date lies in the future
+ * whenever the benchmark runs. */
+static void
+bench_period(gen_config *g)
+{
+    uint32_t today = date_of_ms(hlc_wall_ms());
+    g->first_date = gen_date_add(today, -(int64_t)g->days);
+}
+
+static void
+bench_machine(char *out, size_t n, const char *dir)
+{
+    char line[512], cpu[160] = "unknown CPU";
+    unsigned long long mem_kib = 0;
+    struct statvfs vfs;
+    FILE *f;
+    if ((f = fopen("/proc/cpuinfo", "r"))) {
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "model name", 10) == 0 && strchr(line, ':')) {
+                snprintf(cpu, sizeof cpu, "%s", strchr(line, ':') + 2);
+                cpu[strcspn(cpu, "\n")] = '\0';
+                break;
+            }
+        fclose(f);
+    }
+    if ((f = fopen("/proc/meminfo", "r"))) {
+        if (fgets(line, sizeof line, f))
+            sscanf(line, "MemTotal: %llu", &mem_kib);
+        fclose(f);
+    }
+    if (statvfs(dir, &vfs) != 0)
+        memset(&vfs, 0, sizeof vfs);
+    snprintf(out, n, "%s, %ld CPUs, %.1f GiB RAM; workdir %s (%.0f GiB free)", cpu,
+             sysconf(_SC_NPROCESSORS_ONLN), (double)mem_kib / 1048576.0, dir,
+             (double)vfs.f_bavail * (double)vfs.f_frsize / 1073741824.0);
+}
+
+/* The 30-day backlog: the biggest centre's last 30 days.  Registrations grow
+ * linearly over the period, so its last month holds twice the average. */
+static int
+bench_b30_plan(bench_run *b, rz_error *err)
+{
+    gen_config g = b->o.gen;
+    uint64_t pmax = 0, amax = 0;
+    uint32_t i;
+    for (i = 0; i < b->plan.cfg.centres; i++)
+        if (b->plan.centre[i].people > pmax) {
+            pmax = b->plan.centre[i].people;
+            amax = b->plan.centre[i].attendance;
+        }
+    g.centres = 1;
+    g.people = (2 * pmax * 30 + g.days - 1) / g.days;
+    g.attendance = 2 * amax * 30 / g.days;
+    g.seed = b->o.gen.seed ^ 0x4261636b6c6f67ull; /* its own people */
+    g.first_date = gen_date_add(b->o.gen.first_date, g.days - 30);
+    g.days = 30;
+    if (g.people < 2)
+        g.people = 2;
+    return gen_plan_init(&b->b30, &g, err);
+}
+
+static int
+bench_workdir(bench_opts *o, rz_error *err)
+{
+    if (!o->workdir[0]) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(o->workdir, sizeof o->workdir, "%s/rozgar-bench.XXXXXX", tmp ? tmp : "/tmp");
+        if (!mkdtemp(o->workdir))
+            return rz_fail(err, RZ_E_IO, "cannot create a work directory in %s",
+                           tmp ? tmp : "/tmp");
+        o->own_workdir = 1;
+        return 0;
+    }
+    if (bench_mkdirs(o->workdir) != 0)
+        return rz_fail(err, RZ_E_IO, "cannot create %s", o->workdir);
+    return 0;
+}
+
+/* Creates every node (key, database, server endpoint) and enrolls it. */
+static int
+bench_nodes(bench_run *b, rz_error *err)
+{
+    uint8_t id[RZ_NODE_ID_BYTES], pk[RZ_PK_BYTES];
+    char nodes[2200], name[128];
+    uint32_t i;
+    int rc;
+    snprintf(nodes, sizeof nodes, "%s/nodes", b->o.workdir);
+    if (bench_mkdirs(nodes) != 0)
+        return rz_fail(err, RZ_E_IO, "cannot create %s", nodes);
+    b->node_dir = xcalloc(b->plan.cfg.centres, sizeof *b->node_dir);
+    for (i = 0; i < b->plan.cfg.centres; i++) {
+        const gen_centre *c = &b->plan.centre[i];
+        b->node_dir[i] = xmalloc(4300);
+        snprintf(b->node_dir[i], 4300, "%s/c%04u", nodes, i);
+        if ((rc = record_node_create(b->node_dir[i], b->srv.endpoint, b->srv.pk, id, pk, err)) ||
+            (rc = srvproc_enroll(&b->srv, id, pk, c->name, c->programme, c->province,
+                                 c->district, err)))
+            return rc;
+    }
+    snprintf(b->b30_dir, sizeof b->b30_dir, "%s/backlog30", nodes);
+    snprintf(name, sizeof name, "Backlog test %s", b->plan.centre[0].name);
+    if ((rc = record_node_create(b->b30_dir, b->srv.endpoint, b->srv.pk, id, pk, err)))
+        return rc;
+    return srvproc_enroll(&b->srv, id, pk, name, b->plan.centre[0].programme,
+                          b->plan.centre[0].province, b->plan.centre[0].district, err);
+}
+
+/* Every centre records its share, one after the other (a centre's rate, not
+ * the machine's), RZ_BATCH_ENTRIES per transaction; then a sample with one
+ * transaction per recording, as the command line commits. */
+static int
+bench_record(bench_run *b, rz_error *err)
+{
+    record_result one;
+    uint8_t id[RZ_NODE_ID_BYTES], pk[RZ_PK_BYTES];
+    char dir[4200];
+    uint32_t i;
+    uint64_t sample = gen_centre_records(&b->plan.centre[0]);
+    int rc;
+
+    memset(&b->rec, 0, sizeof b->rec);
+    for (i = 0; i < b->plan.cfg.centres; i++) {
+        if ((rc = record_centre(&b->plan, i, b->node_dir[i], UINT64_MAX, RZ_BATCH_ENTRIES,
+                                &b->rec, err)))
+            return rc;
+        if (i % 25 == 24)
+            bench_progress("recorded %u of %u centres (%.0f entries/s)", i + 1,
+                           b->plan.cfg.centres, (double)b->rec.entries / b->rec.seconds);
+    }
+    if ((rc = record_centre(&b->b30, 0, b->b30_dir, UINT64_MAX, RZ_BATCH_ENTRIES, &b->b30_rec,
+                            err)))
+        return rc;
+    memset(&one, 0, sizeof one);
+    snprintf(dir, sizeof dir, "%s/single", b->o.workdir);
+    if ((rc = record_node_create(dir, NULL, NULL, id, pk, err)) ||
+        (rc = record_centre(&b->plan, 0, dir, sample < 2000 ? sample : 2000, 1, &one, err)))
+        return rc;
+    b->f.rec_entries = b->rec.entries;
+    b->f.rec_s = b->rec.seconds;
+    b->f.rec_rate = b->rec.seconds > 0 ? (double)b->rec.entries / b->rec.seconds : 0;
+    b->f.rec1_entries = one.entries;
+    b->f.rec1_rate = one.seconds > 0 ? (double)one.entries / one.seconds : 0;
+    return 0;
+}
+
+/* Bytes received on the loopback interface so far (/proc/net/dev): IP
+ * packets with their headers, in both directions of every loopback
+ * connection, of every process in this network namespace. */
+static uint64_t
+bench_lo_bytes(void)
+{
+    char line[512];
+    uint64_t v = 0;
+    FILE *f = fopen("/proc/net/dev", "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = line + strspn(line, " ");
+        if (strncmp(p, "lo:", 3) == 0) {
+            v = strtoull(p + 3, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+/* ZMTP/CURVE framing of one message of n payload bytes: frame header,
+ * "\x07MESSAGE", 8-byte nonce, flags byte and 16-byte MAC. */
+static double
+bench_framing(size_t n)
+{
+    size_t body = 8 + 8 + 1 + n + 16;
+    return (double)(body > 255 ? 9 : 2) + 8 + 8 + 1 + 16;
+}
+
+/* Size of an ACK as the server encodes it. */
+static size_t
+bench_ack_bytes(void)
+{
+    uint8_t head[RZ_HASH_BYTES] = {0}, sig[RZ_SIG_BYTES] = {0};
+    mpk_writer w;
+    size_t n;
+    mpk_w_init(&w);
+    msg_encode_ack(&w, hlc_wall_ms(), 0, 1000000, 1000499, head, sig, 500);
+    n = w.sb.size;
+    mpk_w_free(&w);
+    return n;
+}
+
+static int
+bench_drain(bench_run *b, rz_error *err)
+{
+    drain_result d, d30;
+    uint64_t ip0, ip1, entries0 = 0, entries1 = 0, bytes0 = 0, bytes1 = 0, batches = 0;
+    char *b30 = b->b30_dir;
+    double cpu0;
+    int rc;
+
+    if ((rc = srvproc_start(&b->srv, err)))
+        return rc;
+    bench_progress("server pid %d on %s; %u centres drain, %u at once", (int)b->srv.pid,
+                   b->srv.endpoint, b->plan.cfg.centres, b->o.concurrency);
+    if ((rc = srvproc_metric(&b->srv, "rozgar_entries_total", &entries0, err)) ||
+        (rc = srvproc_metric(&b->srv, "rozgar_batch_bytes_total", &bytes0, err)))
+        return rc;
+    ip0 = bench_lo_bytes();
+    cpu0 = srvproc_cpu_s(&b->srv);
+    if ((rc = drain_run(b->node_dir, b->plan.cfg.centres, b->o.concurrency, b->o.timeout_ms, &d,
+                        err)))
+        return rc;
+    ip1 = bench_lo_bytes();
+    b->f.ing_server_cpu_s = srvproc_cpu_s(&b->srv) - cpu0;
+    b->f.peak_kib = srvproc_hwm_kib(&b->srv);
+    if ((rc = srvproc_metric(&b->srv, "rozgar_entries_total", &entries1, err)) ||
+        (rc = srvproc_metric(&b->srv, "rozgar_batch_bytes_total", &bytes1, err)) ||
+        (rc = srvproc_metric(&b->srv, "rozgar_batches_total", &batches, err)))
+        return rc;
+    b->f.ing_entries = d.applied;
+    b->f.ing_batches = d.batches;
+    b->f.ing_sessions = d.sessions;
+    b->f.ing_failures = d.failures;
+    b->f.ing_s = d.seconds;
+    b->f.ing_slowest_s = d.slowest_node_s;
+    b->f.ing_rate = d.seconds > 0 ? (double)d.applied / d.seconds : 0;
+    snprintf(b->f.ing_error, sizeof b->f.ing_error, "%s", d.first_error);
+    b->f.batch_bytes = bytes1 - bytes0;
+    b->f.bytes_per_entry = d.sent ? (double)(bytes1 - bytes0) / (double)d.sent : 0;
+    b->f.ip_bytes_per_entry = d.sent && ip1 > ip0 ? (double)(ip1 - ip0) / (double)d.sent : 0;
+    b->f.transport_per_entry =
+        d.sent ? ((double)d.batches * (bench_framing(RZ_MAX_ENTRY_BYTES) +
+                                       bench_framing(bench_ack_bytes()) + (double)bench_ack_bytes()) +
+                  (double)d.sessions * 1100.0) /
+                     (double)d.sent
+               : 0;
+    if (entries1 - entries0 != d.applied)
+        bench_progress("note: server counted %llu new entries, nodes %llu",
+                       (unsigned long long)(entries1 - entries0), (unsigned long long)d.applied);
+    bench_progress("drained %llu entries in %.2f s (%.0f entries/s), %llu failed nodes",
+                   (unsigned long long)d.applied, d.seconds, b->f.ing_rate,
+                   (unsigned long long)d.failures);
+    if ((rc = drain_run(&b30, 1, 1, b->o.timeout_ms, &d30, err)))
+        return rc;
+    b->f.b30_entries = d30.applied;
+    b->f.b30_s = d30.seconds;
+    if (d30.failures && !b->f.ing_error[0])
+        snprintf(b->f.ing_error, sizeof b->f.ing_error, "backlog: %.180s", d30.first_error);
+    b->f.ing_failures += d30.failures;
+    return 0;
+}
+
+/* Wire cost by entry kind, from the logs of the first few centres. */
+static int
+bench_wire(bench_run *b, rz_error *err)
+{
+    wire_stats w;
+    uint32_t i, n = b->plan.cfg.centres < 8 ? b->plan.cfg.centres : 8;
+    double env;
+    int rc;
+    memset(&w, 0, sizeof w);
+    for (i = 0; i < n; i++)
+        if ((rc = drain_wire_stats(b->node_dir[i], &w, err)))
+            return rc;
+    if (w.entries == 0)
+        return 0;
+    env = (double)(w.msg_bytes - w.entry_bytes - w.reveal_bytes) / (double)w.entries;
+    if (w.by_table_n[RZ_T_ATTENDANCE])
+        b->f.att_wire_bytes =
+            (double)w.by_table_bytes[RZ_T_ATTENDANCE] / (double)w.by_table_n[RZ_T_ATTENDANCE] +
+            env;
+    if (w.by_table_n[RZ_T_PERSON])
+        b->f.person_wire_bytes =
+            (double)(w.by_table_bytes[RZ_T_PERSON] + w.reveal_bytes) /
+                (double)w.by_table_n[RZ_T_PERSON] +
+            env;
+    if (w.by_table_n[RZ_T_EVENT])
+        b->f.event_wire_bytes =
+            (double)w.by_table_bytes[RZ_T_EVENT] / (double)w.by_table_n[RZ_T_EVENT] + env;
+    return 0;
+}
+
+static int
+bench_reference(bench_run *b, rz_error *err)
+{
+    refdb_result r;
+    char path[4200];
+    int rc;
+    snprintf(path, sizeof path, "%s/reference.db", b->o.workdir);
+    if ((rc = refdb_run(&b->plan, path, &r, err)))
+        return rc;
+    b->f.ref_rows = r.rows;
+    b->f.ref_s = r.seconds;
+    b->f.ref_rate = r.rows_per_s;
+    b->f.ref_db_bytes = r.db_bytes;
+    bench_progress("reference: %llu rows in %.2f s (%.0f rows/s)", (unsigned long long)r.rows,
+                   r.seconds, r.rows_per_s);
+    return refdb_query_ms(path, 5, &b->f.ref_query_ms, err);
+}
+
+/* The totals must be what the data says: every present attendance of a
+ * live person at a live event counts, every event counts, and people count
+ * once per CNIC (a few percent register twice). */
+static void
+bench_check(bench_run *b)
+{
+    bench_figures *f = &b->f;
+    uint64_t present = b->rec.present + b->b30_rec.present;
+    uint64_t events = b->rec.events + b->b30_rec.events;
+    uint64_t people = b->plan.cfg.people + b->b30.cfg.people;
+    int ok_att = (uint64_t)f->q.attendances == present;
+    int ok_ev = (uint64_t)f->q.events == events;
+    int ok_reg = (uint64_t)f->q.registered <= people &&
+                 (double)f->q.registered >= 0.97 * (double)people;
+    int ok_sync = f->ing_failures == 0;
+    f->checks_ok = ok_att && ok_ev && ok_reg && ok_sync;
+    snprintf(f->check_text, sizeof f->check_text,
+             "attendances %lld/%llu, events %lld/%llu, registered %lld of %llu people, "
+             "%llu failed syncs",
+             (long long)f->q.attendances, (unsigned long long)present, (long long)f->q.events,
+             (unsigned long long)events, (long long)f->q.registered,
+             (unsigned long long)people, (unsigned long long)f->ing_failures);
+}
+
+static int
+bench_queries(bench_run *b, rz_error *err)
+{
+    int rc, year = (int)(gen_date_add(b->plan.cfg.first_date, b->plan.cfg.days - 1) / 10000);
+    if ((rc = qbench_http(&b->srv, b->o.rounds < 20 ? b->o.rounds : 20, &b->f.http_p50_ms,
+                          &b->f.http_p99_ms, err)))
+        return rc;
+    if ((rc = srvproc_stop(&b->srv, err)))
+        return rc;
+    b->f.peak_exit_kib = b->srv.peak_kib;
+    return qbench_run(b->srv.db, b->o.rounds, year, &b->f.q, err);
+}
+
+static int
+bench_all(bench_run *b, rz_error *err)
+{
+    char dir[4200];
+    double t0 = bench_now();
+    int rc;
+
+    b->f.load_start = bench_loadavg();
+    bench_period(&b->o.gen);
+    if ((rc = gen_plan_init(&b->plan, &b->o.gen, err)) || (rc = bench_b30_plan(b, err)) ||
+        (rc = bench_workdir(&b->o, err)))
+        return rc;
+    b->f.size = b->o.size;
+    b->f.centres = b->plan.cfg.centres;
+    b->f.concurrency = b->o.concurrency;
+    b->f.people = b->plan.cfg.people;
+    b->f.attendance = b->plan.cfg.attendance;
+    b->f.records = gen_plan_records(&b->plan);
+    b->f.events = b->f.records - b->f.people - b->f.attendance;
+    bench_machine(b->f.machine, sizeof b->f.machine, b->o.workdir);
+    bench_progress("%s: %u centres, %llu records in %s", b->o.size, b->plan.cfg.centres,
+                   (unsigned long long)b->f.records, b->o.workdir);
+    snprintf(dir, sizeof dir, "%s/server", b->o.workdir);
+    if ((rc = srvproc_init(&b->srv, b->o.server_bin, dir, err)) || (rc = bench_nodes(b, err)))
+        return rc;
+    bench_progress("recording at %u nodes", b->plan.cfg.centres);
+    if ((rc = bench_record(b, err)))
+        return rc;
+    bench_progress("recorded %llu entries in %.2f s (%.0f entries/s)",
+                   (unsigned long long)b->rec.entries, b->rec.seconds, b->f.rec_rate);
+    if ((rc = bench_drain(b, err)) || (rc = bench_queries(b, err)))
+        return rc;
+    b->f.server_db_bytes = bench_dir_size(b->srv.dir);
+    snprintf(dir, sizeof dir, "%s/nodes", b->o.workdir);
+    b->f.node_db_bytes = bench_dir_size(dir);
+    if ((rc = bench_wire(b, err)) || (rc = bench_reference(b, err)))
+        return rc;
+    if ((rc = micro_run(b->o.workdir, &b->f.micro, err)))
+        return rc;
+    bench_check(b);
+    b->f.total_s = bench_now() - t0;
+    b->f.load_end = bench_loadavg();
+    return 0;
+}
+
+static void
+bench_free(bench_run *b)
+{
+    uint32_t i;
+    if (b->srv.pid > 0) {
+        rz_error e;
+        if (srvproc_stop(&b->srv, &e) != 0)
+            log_warnx("%s", e.text);
+    }
+    if (b->node_dir)
+        for (i = 0; i < b->plan.cfg.centres; i++)
+            free(b->node_dir[i]);
+    free(b->node_dir);
+    gen_plan_free(&b->plan);
+    gen_plan_free(&b->b30);
+}
+
+/* Removes what the run wrote; a work directory the user named is kept,
+ * only our files in it go. */
+static void
+bench_cleanup(const bench_opts *o)
+{
+    static const char *const ours[] = {"server", "nodes", "single", "reference.db",
+                                       "reference.db-wal", "reference.db-shm", "server.init"};
+    char path[4300];
+    size_t i;
+    if (o->own_workdir) {
+        bench_rmtree(o->workdir);
+        return;
+    }
+    for (i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", o->workdir, ours[i]);
+        if (unlink(path) != 0)
+            bench_rmtree(path);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    static bench_run b;
+    rz_error err = {0, ""};
+    int rc;
+
+    log_init("rozgar-bench", LOG_LVL_WARN);
+    if (bench_parse(&b.o, argc, argv) != 0) {
+        bench_usage(stderr);
+        return 1;
+    }
+    if (crypto_init() != 0)
+        fatalx("libsodium failed to initialise");
+    rc = bench_all(&b, &err);
+    bench_free(&b);
+    if (rc == 0) {
+        report_table(stdout, &b.f);
+        report_json(stdout, &b.f);
+        fflush(stdout);
+    } else {
+        fprintf(stderr, "rozgar-bench: %s (%s); work directory kept: %s\n", err.text,
+                rz_err_name(rc), b.o.workdir);
+        return 2;
+    }
+    if (!b.o.keep && b.f.checks_ok)
+        bench_cleanup(&b.o);
+    else
+        fprintf(stderr, "[bench] work directory kept: %s\n", b.o.workdir);
+    return b.f.checks_ok ? 0 : 2;
+}

@@ -1,0 +1,1693 @@
+/*
+ * node_store: records + hash-chained change-log of a centre node, written in
+ * one SQLite transaction per change (or per caller-opened batch).  See
+ * node_store.h for the contract; this file holds the schema, the statements
+ * (prepared once per open) and the recording path.
+ *
+ * Inside a transaction the store keeps the state a recording needs (clock,
+ * head sequence and hash, epoch) in memory, loaded at BEGIN and written back
+ * at COMMIT, so a recording costs its inserts and nothing else; that is what
+ * makes thousands of entries per second possible with synchronous=FULL.
+ */
+#include "client/node_store.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/db.h"
+#include "common/domain.h"
+#include "common/hlc.h"
+#include "common/log.h"
+#include "common/mpk.h"
+#include "common/util.h"
+#include "proto/entry.h"
+
+#define NODE_SCHEMA_VERSION 1 /* PRAGMA user_version of node.db */
+#define NODE_PATH_MAX 4096
+
+/* Per-value overhead of a reveal on the wire: [index, field, salt, value]
+ * with headers; an upper bound so batches are sized conservatively. */
+#define NODE_REVEAL_OVERHEAD 40
+#define NODE_STR_(x) #x
+#define NODE_STR(x) NODE_STR_(x)
+
+static const char *const node_schema =
+    "CREATE TABLE meta("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " node_id BLOB NOT NULL,"
+    " sign_pk BLOB NOT NULL,"
+    " epoch INTEGER NOT NULL DEFAULT 0,"
+    " hlc_last INTEGER NOT NULL DEFAULT 0,"
+    " server_endpoint TEXT,"
+    " server_pk TEXT,"          /* hex, as configured */
+    " last_server_ms INTEGER,"  /* server time last seen */
+    " last_local_ms INTEGER,"   /* our wall clock at that moment */
+    " acked_seq INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE person("
+    " id BLOB PRIMARY KEY, created_hlc INTEGER NOT NULL, changed_hlc INTEGER NOT NULL,"
+    " deleted INTEGER NOT NULL DEFAULT 0,"
+    " cnic TEXT, name TEXT, phone TEXT, gender INTEGER, birth_year INTEGER, district TEXT,"
+    " area INTEGER, skill INTEGER, skills TEXT, platforms TEXT, reg_date INTEGER)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE event("
+    " id BLOB PRIMARY KEY, created_hlc INTEGER NOT NULL, changed_hlc INTEGER NOT NULL,"
+    " deleted INTEGER NOT NULL DEFAULT 0,"
+    " kind INTEGER, title TEXT, date INTEGER, duration INTEGER, partner TEXT, mode INTEGER)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE attendance("
+    " event_id BLOB NOT NULL, person_id BLOB NOT NULL, present INTEGER NOT NULL,"
+    " deleted INTEGER NOT NULL DEFAULT 0, changed_hlc INTEGER NOT NULL,"
+    " PRIMARY KEY (event_id, person_id)) WITHOUT ROWID;"
+    "CREATE TABLE log("
+    " seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, hash BLOB NOT NULL,"
+    " entry BLOB NOT NULL);"
+    /* Personal values beside the entries that commit to them; value is a
+     * BLOB so lengths are bytes, exactly what is revealed. */
+    "CREATE TABLE pii("
+    " seq INTEGER NOT NULL, field INTEGER NOT NULL, salt BLOB NOT NULL, value BLOB NOT NULL,"
+    " PRIMARY KEY (seq, field)) WITHOUT ROWID;"
+    "CREATE TABLE receipts("
+    " epoch INTEGER NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,"
+    " head BLOB NOT NULL, server_ms INTEGER NOT NULL, sig BLOB NOT NULL,"
+    " PRIMARY KEY (epoch, last_seq, first_seq)) WITHOUT ROWID;"
+    /* Entries a rebase moved to a new epoch, as they were before. */
+    "CREATE TABLE log_archive("
+    " id INTEGER PRIMARY KEY, to_epoch INTEGER NOT NULL, old_epoch INTEGER NOT NULL,"
+    " old_seq INTEGER NOT NULL, new_seq INTEGER NOT NULL, hash BLOB NOT NULL,"
+    " entry BLOB NOT NULL, archived_ms INTEGER NOT NULL);"
+    /* The server head an epoch chains from after a rebase: this node may not
+     * hold that entry (it was the server's copy of a lost timeline). */
+    "CREATE TABLE chain_base("
+    " seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, hash BLOB NOT NULL);";
+
+enum node_stmt {
+    ST_META_GET,
+    ST_META_HLC,
+    ST_META_SERVER,
+    ST_META_CONFIG,
+    ST_META_ACKED,
+    ST_META_REBASE,
+    ST_LOG_HEAD,
+    ST_BASE_HEAD,
+    ST_LOG_HASH,
+    ST_BASE_HASH,
+    ST_LOG_INSERT,
+    ST_PII_INSERT,
+    ST_LOG_READ,
+    ST_PII_READ,
+    ST_PENDING,
+    ST_PERSON_INSERT,
+    ST_PERSON_UPDATE,
+    ST_PERSON_STATE,
+    ST_PERSON_DELETED,
+    ST_PERSON_EACH,
+    ST_PERSON_GET,
+    ST_EVENT_INSERT,
+    ST_EVENT_UPDATE,
+    ST_EVENT_STATE,
+    ST_EVENT_DELETED,
+    ST_EVENT_EACH,
+    ST_EVENT_GET,
+    ST_ATT_UPSERT,
+    ST_ATT_STATE,
+    ST_ATT_DELETED,
+    ST_ATT_EACH,
+    ST_RECEIPT,
+    ST_RB_ARCHIVE,
+    ST_RB_PII_ASIDE,
+    ST_RB_PII_BACK,
+    ST_RB_DELETE,
+    ST_RB_READ,
+    ST_RB_BASE,
+    ST_COUNT
+};
+
+#define PERSON_COLS                                                                  \
+    "cnic, name, phone, gender, birth_year, district, area, skill, skills, platforms, " \
+    "reg_date"
+#define EVENT_COLS "kind, title, date, duration, partner, mode"
+/* Field f of a record binds its "given" flag to ?(2f+1) and value to ?(2f+2);
+ * INSERT uses only the values, UPDATE both, so one binder serves both. */
+#define UPD(col, f, v) col "=CASE WHEN ?" #f " THEN ?" #v " ELSE " col " END"
+
+static const char *const node_sql[ST_COUNT] = {
+    [ST_META_GET] = "SELECT node_id, sign_pk, epoch, hlc_last, server_endpoint, server_pk,"
+                    " last_server_ms, last_local_ms, acked_seq FROM meta WHERE id=1",
+    [ST_META_HLC] = "UPDATE meta SET hlc_last=?1 WHERE id=1",
+    [ST_META_SERVER] = "UPDATE meta SET last_server_ms=?1, last_local_ms=?2 WHERE id=1",
+    [ST_META_CONFIG] = "UPDATE meta SET server_endpoint=?1, server_pk=?2 WHERE id=1",
+    [ST_META_ACKED] = "UPDATE meta SET acked_seq=max(acked_seq, ?1) WHERE id=1",
+    [ST_META_REBASE] = "UPDATE meta SET epoch=?1, acked_seq=?2 WHERE id=1",
+    [ST_LOG_HEAD] = "SELECT seq, hash, entry FROM log ORDER BY seq DESC LIMIT 1",
+    [ST_BASE_HEAD] = "SELECT seq, hash FROM chain_base ORDER BY seq DESC LIMIT 1",
+    [ST_LOG_HASH] = "SELECT hash FROM log WHERE seq=?1",
+    [ST_BASE_HASH] = "SELECT hash FROM chain_base WHERE seq=?1",
+    [ST_LOG_INSERT] = "INSERT INTO log(seq, epoch, hash, entry) VALUES(?1, ?2, ?3, ?4)",
+    [ST_PII_INSERT] = "INSERT INTO pii(seq, field, salt, value) VALUES(?1, ?2, ?3, ?4)",
+    [ST_LOG_READ] = "SELECT l.seq, l.epoch, l.hash, l.entry,"
+                    " (SELECT count(*) * " NODE_STR(NODE_REVEAL_OVERHEAD)
+                    "  + coalesce(sum(length(p.value)), 0)"
+                    "  FROM pii p WHERE p.seq = l.seq)"
+                    " FROM log l WHERE l.seq >= ?1 ORDER BY l.seq LIMIT ?2",
+    [ST_PII_READ] = "SELECT seq, field, salt, value FROM pii WHERE seq BETWEEN ?1 AND ?2"
+                    " ORDER BY seq, field",
+    [ST_PENDING] = "SELECT count(*) FROM log WHERE seq > ?1",
+    [ST_PERSON_INSERT] = "INSERT INTO person(id, created_hlc, changed_hlc, deleted, " PERSON_COLS
+                         ") VALUES(?1, ?2, ?2, 0, ?4, ?6, ?8, ?10, ?12, ?14, ?16, ?18, ?20,"
+                         " ?22, ?24)",
+    [ST_PERSON_UPDATE] = "UPDATE person SET changed_hlc=?2, " UPD("cnic", 3, 4) ", "
+                         UPD("name", 5, 6) ", " UPD("phone", 7, 8) ", " UPD("gender", 9, 10)
+                         ", " UPD("birth_year", 11, 12) ", " UPD("district", 13, 14) ", "
+                         UPD("area", 15, 16) ", " UPD("skill", 17, 18) ", "
+                         UPD("skills", 19, 20) ", " UPD("platforms", 21, 22) ", "
+                         UPD("reg_date", 23, 24) " WHERE id=?1",
+    [ST_PERSON_STATE] = "SELECT deleted FROM person WHERE id=?1",
+    [ST_PERSON_DELETED] = "UPDATE person SET deleted=?2, changed_hlc=?3 WHERE id=?1",
+    [ST_PERSON_EACH] = "SELECT id, deleted, changed_hlc, " PERSON_COLS
+                       " FROM person WHERE ?1 OR deleted=0 ORDER BY id",
+    [ST_PERSON_GET] = "SELECT id, deleted, changed_hlc, " PERSON_COLS
+                      " FROM person WHERE id=?1",
+    [ST_EVENT_INSERT] = "INSERT INTO event(id, created_hlc, changed_hlc, deleted, " EVENT_COLS
+                        ") VALUES(?1, ?2, ?2, 0, ?4, ?6, ?8, ?10, ?12, ?14)",
+    [ST_EVENT_UPDATE] = "UPDATE event SET changed_hlc=?2, " UPD("kind", 3, 4) ", "
+                        UPD("title", 5, 6) ", " UPD("date", 7, 8) ", " UPD("duration", 9, 10)
+                        ", " UPD("partner", 11, 12) ", " UPD("mode", 13, 14) " WHERE id=?1",
+    [ST_EVENT_STATE] = "SELECT deleted FROM event WHERE id=?1",
+    [ST_EVENT_DELETED] = "UPDATE event SET deleted=?2, changed_hlc=?3 WHERE id=?1",
+    [ST_EVENT_EACH] = "SELECT id, deleted, changed_hlc, " EVENT_COLS
+                      " FROM event WHERE ?1 OR deleted=0 ORDER BY id",
+    [ST_EVENT_GET] = "SELECT id, deleted, changed_hlc, " EVENT_COLS " FROM event WHERE id=?1",
+    /* A later "attend" does not revive a deleted attendance: the local view
+     * follows the merge rule (only undelete revives). */
+    [ST_ATT_UPSERT] = "INSERT INTO attendance(event_id, person_id, present, deleted, changed_hlc)"
+                      " VALUES(?1, ?2, ?3, 0, ?4) ON CONFLICT(event_id, person_id) DO UPDATE"
+                      " SET present=excluded.present, changed_hlc=excluded.changed_hlc",
+    [ST_ATT_STATE] = "SELECT deleted FROM attendance WHERE event_id=?1 AND person_id=?2",
+    [ST_ATT_DELETED] = "UPDATE attendance SET deleted=?3, changed_hlc=?4"
+                       " WHERE event_id=?1 AND person_id=?2",
+    [ST_ATT_EACH] = "SELECT event_id, person_id, present, deleted, changed_hlc FROM attendance"
+                    " WHERE ?1 OR deleted=0 ORDER BY event_id, person_id",
+    [ST_RECEIPT] = "INSERT OR REPLACE INTO receipts(epoch, first_seq, last_seq, head, server_ms,"
+                   " sig) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_RB_ARCHIVE] = "INSERT INTO log_archive(to_epoch, old_epoch, old_seq, new_seq, hash, entry,"
+                      " archived_ms) SELECT ?1, epoch, seq, ?2 + row_number() OVER (ORDER BY seq),"
+                      " hash, entry, ?3 FROM log WHERE seq > ?4 ORDER BY seq",
+    /* Personal values step aside (negative seq) so renumbering cannot
+     * collide with rows not yet moved. */
+    [ST_RB_PII_ASIDE] = "UPDATE pii SET seq = -seq WHERE seq > ?1",
+    [ST_RB_PII_BACK] = "UPDATE pii SET seq = (SELECT a.new_seq FROM log_archive a"
+                       " WHERE a.to_epoch = ?1 AND a.old_seq = -pii.seq) WHERE seq < 0",
+    [ST_RB_DELETE] = "DELETE FROM log WHERE seq > ?1",
+    [ST_RB_READ] = "SELECT new_seq, entry FROM log_archive WHERE to_epoch=?1 ORDER BY new_seq",
+    [ST_RB_BASE] = "INSERT OR REPLACE INTO chain_base(seq, epoch, hash) VALUES(?1, ?2, ?3)",
+};
+
+/* A personal value waiting to be stored beside the entry being written. */
+typedef struct node_pending_pii {
+    uint8_t field;                  /* person field id */
+    uint8_t salt[RZ_SALT_BYTES];    /* fresh random salt */
+    uint8_t commit[RZ_COMMIT_BYTES];/* what the entry carries */
+    const char *value;              /* borrowed from the caller */
+    size_t len;                     /* its bytes */
+} node_pending_pii;
+
+/* State of the open transaction, loaded at BEGIN, written at COMMIT. */
+typedef struct node_txn {
+    int open;                          /* a transaction is open */
+    int aborted;                       /* a write failed: rolled back */
+    uint32_t epoch;                    /* current epoch */
+    uint64_t hlc;                      /* last clock value issued */
+    uint64_t head_seq;                 /* last seq */
+    uint8_t head_hash[RZ_HASH_BYTES];  /* its hash */
+} node_txn;
+
+struct node_store {
+    sqlite3 *db;                          /* node.db */
+    sqlite3_stmt *st[ST_COUNT];           /* prepared once per open */
+    rz_identity id;                       /* node key; secret */
+    uint8_t node_id[RZ_NODE_ID_BYTES];    /* from meta */
+    node_txn t;                           /* open transaction's state */
+    mpk_writer w;                         /* entry encoder, reused */
+    node_pending_pii pii[3];              /* personal values of the entry */
+    size_t npii;                          /* used slots of pii */
+    int clock_checked;                    /* clock warning considered */
+};
+
+/* ---- small helpers ---- */
+
+static int
+node_path(char *out, const char *dir, const char *file, rz_error *err)
+{
+    if (snprintf(out, NODE_PATH_MAX, "%s/%s", dir, file) >= NODE_PATH_MAX)
+        return rz_fail(err, RZ_E_ARG, "data directory path too long");
+    return 0;
+}
+
+static void
+node_reset(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Steps a statement that must finish (INSERT/UPDATE/DELETE) and resets it. */
+static int
+node_exec(node_store *ns, int which, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[which];
+    int rc = sqlite3_step(st);
+    node_reset(st);
+    if (rc != SQLITE_DONE)
+        return rz_db_fail(ns->db, err, "write");
+    return 0;
+}
+
+static void
+bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+    sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+static void
+bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+    sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Copies a fixed-size blob column; 0 when it has exactly n bytes. */
+static int
+column_fixed(sqlite3_stmt *st, int col, void *out, size_t n)
+{
+    if ((size_t)sqlite3_column_bytes(st, col) != n)
+        return RZ_E_IO;
+    memcpy(out, sqlite3_column_blob(st, col), n);
+    return 0;
+}
+
+void
+node_id_format(char out[2 * NODE_REC_ID_BYTES + 1], const uint8_t id[NODE_REC_ID_BYTES])
+{
+    hex_encode(out, id, NODE_REC_ID_BYTES);
+}
+
+int
+node_id_parse(uint8_t id[NODE_REC_ID_BYTES], const char *hex)
+{
+    return hex_decode(id, NODE_REC_ID_BYTES, hex) == 0 ? 0 : RZ_E_ARG;
+}
+
+const rz_identity *
+node_store_identity(const node_store *ns)
+{
+    return &ns->id;
+}
+
+const uint8_t *
+node_store_node_id(const node_store *ns)
+{
+    return ns->node_id;
+}
+
+/* ---- field descriptions: one table drives entry building, SQL binding
+ * and reading rows back, so the three cannot disagree ---- */
+
+enum { FK_UINT, FK_TEXT };
+
+typedef struct node_field {
+    uint8_t id;      /* field id (wire.h) */
+    uint8_t kind;    /* FK_UINT / FK_TEXT */
+    size_t off;      /* offset in node_person / node_event */
+    const char *what;/* name in error messages */
+} node_field;
+
+static const node_field person_fields[] = {
+    {RZ_PF_CNIC, FK_TEXT, offsetof(node_person, cnic), "CNIC"},
+    {RZ_PF_NAME, FK_TEXT, offsetof(node_person, name), "name"},
+    {RZ_PF_PHONE, FK_TEXT, offsetof(node_person, phone), "phone"},
+    {RZ_PF_GENDER, FK_UINT, offsetof(node_person, gender), "gender"},
+    {RZ_PF_BIRTH_YEAR, FK_UINT, offsetof(node_person, birth_year), "birth year"},
+    {RZ_PF_DISTRICT, FK_TEXT, offsetof(node_person, district), "district"},
+    {RZ_PF_AREA, FK_UINT, offsetof(node_person, area), "area"},
+    {RZ_PF_SKILL, FK_UINT, offsetof(node_person, skill), "skill"},
+    {RZ_PF_SKILLS, FK_TEXT, offsetof(node_person, skills), "skills"},
+    {RZ_PF_PLATFORMS, FK_TEXT, offsetof(node_person, platforms), "platforms"},
+    {RZ_PF_REG_DATE, FK_UINT, offsetof(node_person, reg_date), "registration date"},
+};
+#define PERSON_NFIELDS (sizeof person_fields / sizeof person_fields[0])
+
+static const node_field event_fields[] = {
+    {RZ_EF_KIND, FK_UINT, offsetof(node_event, kind), "kind"},
+    {RZ_EF_TITLE, FK_TEXT, offsetof(node_event, title), "title"},
+    {RZ_EF_DATE, FK_UINT, offsetof(node_event, date), "date"},
+    {RZ_EF_DURATION, FK_UINT, offsetof(node_event, duration), "duration"},
+    {RZ_EF_PARTNER, FK_TEXT, offsetof(node_event, partner), "partner"},
+    {RZ_EF_MODE, FK_UINT, offsetof(node_event, mode), "mode"},
+};
+#define EVENT_NFIELDS (sizeof event_fields / sizeof event_fields[0])
+
+static const char *
+field_text(const void *rec, const node_field *f)
+{
+    return *(const char *const *)((const char *)rec + f->off);
+}
+
+static uint64_t
+field_uint(const void *rec, const node_field *f)
+{
+    return *(const uint64_t *)((const char *)rec + f->off);
+}
+
+/* 1 when s is well-formed UTF-8 without control characters: the protocol
+ * carries str values, and a tab or newline would corrupt `list` output. */
+static int
+text_ok(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p, need, cp, i;
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            need = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            need = 3, cp = c & 0x07;
+        else
+            return 0;
+        if ((size_t)(end - p) <= need)
+            return 0;
+        for (i = 1; i <= need; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        /* Overlong forms, surrogates and values above U+10FFFF. */
+        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += need + 1;
+    }
+    return 1;
+}
+
+/* Values the wire cannot carry are refused here, before anything is
+ * written: a string over RZ_MAX_STR would make the server refuse the batch
+ * and wedge the log.  Merely implausible values are the server's to flag. */
+static int
+fields_check(const node_field *d, size_t nd, const void *rec, uint32_t set, rz_error *err)
+{
+    size_t i;
+    for (i = 0; i < nd; i++) {
+        if (!(set & NODE_SET(d[i].id)))
+            continue;
+        if (d[i].kind == FK_TEXT) {
+            const char *s = field_text(rec, &d[i]);
+            size_t n = s ? strlen(s) : 0;
+            if (n > RZ_MAX_STR)
+                return rz_fail(err, RZ_E_ARG, "%s is %zu bytes; at most %d", d[i].what, n,
+                               RZ_MAX_STR);
+            if (s && !text_ok(s, n))
+                return rz_fail(err, RZ_E_ARG,
+                               "%s is not valid UTF-8 text or contains control characters",
+                               d[i].what);
+        } else if (field_uint(rec, &d[i]) > (uint64_t)INT64_MAX) {
+            return rz_fail(err, RZ_E_ARG, "%s is out of range", d[i].what);
+        }
+    }
+    return 0;
+}
+
+static int
+set_has_unknown(uint32_t set, int maxf)
+{
+    return (set & ~(((1u << (maxf + 1)) - 1) & ~1u)) != 0;
+}
+
+/* Binds flag ?(2f+1) and value ?(2f+2) of every field (see UPD above). */
+static void
+fields_bind(sqlite3_stmt *st, const node_field *d, size_t nd, const void *rec, uint32_t set)
+{
+    size_t i;
+    for (i = 0; i < nd; i++) {
+        int given = (set & NODE_SET(d[i].id)) != 0, fi = 2 * d[i].id + 1;
+        sqlite3_bind_int(st, fi, given);
+        if (!given)
+            sqlite3_bind_null(st, fi + 1);
+        else if (d[i].kind == FK_TEXT)
+            bind_text(st, fi + 1, field_text(rec, &d[i]));
+        else
+            bind_u64(st, fi + 1, field_uint(rec, &d[i]));
+    }
+}
+
+/* Fills rec from columns first_col.. (one per field, NULL = absent). */
+static void
+fields_read(sqlite3_stmt *st, int first_col, const node_field *d, size_t nd, void *rec,
+            uint32_t *set)
+{
+    size_t i;
+    *set = 0;
+    for (i = 0; i < nd; i++) {
+        int col = first_col + (int)i;
+        char *slot = (char *)rec + d[i].off;
+        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+            continue;
+        *set |= NODE_SET(d[i].id);
+        if (d[i].kind == FK_TEXT)
+            *(const char **)slot = (const char *)sqlite3_column_text(st, col);
+        else
+            *(uint64_t *)slot = (uint64_t)sqlite3_column_int64(st, col);
+    }
+}
+
+/* ---- transactions ---- */
+
+static int
+load_head(node_store *ns, uint64_t *seq, uint8_t hash[RZ_HASH_BYTES], int *is_clock,
+          rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_LOG_HEAD], *bt = ns->st[ST_BASE_HEAD];
+    int rc = 0, src;
+    *seq = 0;
+    memset(hash, 0, RZ_HASH_BYTES);
+    if (is_clock)
+        *is_clock = 0;
+    if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+        if (column_fixed(st, 1, hash, RZ_HASH_BYTES) != 0)
+            rc = rz_fail(err, RZ_E_IO, "log row %llu has a damaged hash",
+                         (unsigned long long)*seq);
+        if (rc == 0 && is_clock) {
+            msgpack_zone z;
+            rz_entry e;
+            msgpack_zone_init(&z, 1024);
+            *is_clock = entry_decode(sqlite3_column_blob(st, 2),
+                                     (size_t)sqlite3_column_bytes(st, 2), &z, &e, NULL) == 0 &&
+                        e.table == RZ_T_CLOCK;
+            msgpack_zone_destroy(&z);
+        }
+    } else if (src != SQLITE_DONE) {
+        rc = rz_db_fail(ns->db, err, "log head");
+    }
+    node_reset(st);
+    if (rc)
+        return rc;
+    /* After a rebase the epoch may chain from a server head above all we
+     * hold; that base is then the head. */
+    if ((src = sqlite3_step(bt)) == SQLITE_ROW) {
+        uint64_t bseq = (uint64_t)sqlite3_column_int64(bt, 0);
+        if (bseq > *seq) {
+            *seq = bseq;
+            if (is_clock)
+                *is_clock = 0;
+            if (column_fixed(bt, 1, hash, RZ_HASH_BYTES) != 0)
+                rc = rz_fail(err, RZ_E_IO, "chain base %llu is damaged",
+                             (unsigned long long)bseq);
+        }
+    } else if (src != SQLITE_DONE) {
+        rc = rz_db_fail(ns->db, err, "chain base");
+    }
+    node_reset(bt);
+    return rc;
+}
+
+int
+node_store_begin(node_store *ns, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_META_GET];
+    int rc;
+    if (ns->t.open)
+        return rz_fail(err, RZ_E_ARG, "a transaction is already open");
+    if ((rc = rz_db_begin(ns->db, err)) != 0)
+        return rc;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = rz_db_fail(ns->db, err, "meta");
+        node_reset(st);
+        rz_db_rollback(ns->db);
+        return rc;
+    }
+    ns->t.epoch = (uint32_t)sqlite3_column_int64(st, 2);
+    ns->t.hlc = (uint64_t)sqlite3_column_int64(st, 3);
+    node_reset(st);
+    if ((rc = load_head(ns, &ns->t.head_seq, ns->t.head_hash, NULL, err)) != 0) {
+        rz_db_rollback(ns->db);
+        return rc;
+    }
+    ns->t.open = 1;
+    ns->t.aborted = 0;
+    return 0;
+}
+
+void
+node_store_rollback(node_store *ns)
+{
+    rz_db_rollback(ns->db);
+    memset(&ns->t, 0, sizeof ns->t);
+}
+
+int
+node_store_commit(node_store *ns, rz_error *err)
+{
+    int rc;
+    if (!ns->t.open)
+        return rz_fail(err, RZ_E_ARG, "no transaction is open");
+    if (ns->t.aborted) {
+        node_store_rollback(ns);
+        return rz_fail(err, RZ_E_IO, "an earlier write failed; nothing was recorded");
+    }
+    /* The clock is persisted once per transaction, not per entry. */
+    bind_u64(ns->st[ST_META_HLC], 1, ns->t.hlc);
+    if ((rc = node_exec(ns, ST_META_HLC, err)) != 0 || (rc = rz_db_commit(ns->db, err)) != 0) {
+        node_store_rollback(ns);
+        return rc;
+    }
+    memset(&ns->t, 0, sizeof ns->t);
+    return 0;
+}
+
+/* Joins the caller's transaction or opens one of our own (*own = 1). */
+static int
+txn_enter(node_store *ns, int *own, rz_error *err)
+{
+    int rc;
+    *own = 0;
+    if (ns->t.open) {
+        if (ns->t.aborted)
+            return rz_fail(err, RZ_E_IO, "an earlier write failed; the transaction was rolled"
+                                         " back");
+        return 0;
+    }
+    if ((rc = node_store_begin(ns, err)) != 0)
+        return rc;
+    *own = 1;
+    return 0;
+}
+
+/* Ends a recording: commits our own transaction, or after a failure rolls
+ * back.  A failure before anything was written (wrote == 0) leaves the
+ * caller's transaction intact; after a write it cannot, since SQLite has
+ * kept part of this recording. */
+static int
+txn_leave(node_store *ns, int own, int wrote, int rc, rz_error *err)
+{
+    if (rc == 0)
+        return own ? node_store_commit(ns, err) : 0;
+    if (own) {
+        node_store_rollback(ns);
+    } else if (wrote) {
+        rz_db_rollback(ns->db);
+        ns->t.aborted = 1;
+    }
+    return rc;
+}
+
+static uint64_t
+next_hlc(node_store *ns)
+{
+    ns->t.hlc = hlc_next(ns->t.hlc, hlc_wall_ms());
+    return ns->t.hlc;
+}
+
+/* ---- clock warning (DESIGN guarantee 7) ---- */
+
+static void
+format_span(char *out, size_t len, uint64_t ms)
+{
+    uint64_t min = ms / 60000, h = min / 60, d = h / 24;
+    if (d >= 2)
+        snprintf(out, len, "%llu days", (unsigned long long)d);
+    else if (h >= 1)
+        snprintf(out, len, "%llu h %llu min", (unsigned long long)h,
+                 (unsigned long long)(min % 60));
+    else
+        snprintf(out, len, "%llu min", (unsigned long long)min);
+}
+
+int
+node_store_clock_warning(const node_store_status *st, uint64_t now_ms, char *msg, size_t len)
+{
+    int64_t off;
+    char span[48];
+    if (st->last_server_ms == 0)
+        return 0;
+    if (now_ms + NODE_CLOCK_WARN_MS < st->last_server_ms)
+        off = (int64_t)now_ms - (int64_t)st->last_server_ms;
+    else
+        off = (int64_t)st->last_local_ms - (int64_t)st->last_server_ms;
+    if (off <= NODE_CLOCK_WARN_MS && off >= -NODE_CLOCK_WARN_MS)
+        return 0;
+    format_span(span, sizeof span, (uint64_t)(off < 0 ? -off : off));
+    snprintf(msg, len,
+             "this PC's clock differs from headquarters' by %s (this PC is %s) — fix the "
+             "date/time",
+             span, off < 0 ? "behind" : "ahead");
+    return 1;
+}
+
+/* Considered once per open store: a warning per entry of an import would
+ * drown the output. */
+static void
+clock_warn_once(node_store *ns)
+{
+    node_store_status st;
+    char msg[256];
+    if (ns->clock_checked)
+        return;
+    ns->clock_checked = 1;
+    if (node_store_get_status(ns, &st, NULL) == 0 &&
+        node_store_clock_warning(&st, hlc_wall_ms(), msg, sizeof msg))
+        log_warnx("%s", msg);
+}
+
+/* ---- the log ---- */
+
+/* Entry fields of a record: personal values become a fresh salted
+ * commitment each time (a reused salt would link equal values across
+ * entries), queued in ns->pii to be stored beside the log row. */
+static void
+fields_to_entry(node_store *ns, rz_entry *e, const node_field *d, size_t nd, const void *rec,
+                uint32_t set)
+{
+    size_t i;
+    ns->npii = 0;
+    e->nfields = 0;
+    for (i = 0; i < nd; i++) {
+        rz_field *f;
+        if (!(set & NODE_SET(d[i].id)))
+            continue;
+        f = &e->fields[e->nfields++];
+        f->id = d[i].id;
+        if (d[i].kind == FK_UINT) {
+            f->v = rz_uint(field_uint(rec, &d[i]));
+        } else if (!field_text(rec, &d[i])) {
+            f->v = rz_nil();
+        } else if (entry_field_is_pii(e->table, d[i].id)) {
+            node_pending_pii *p = &ns->pii[ns->npii++];
+            p->field = d[i].id;
+            p->value = field_text(rec, &d[i]);
+            p->len = strlen(p->value);
+            randombytes_buf(p->salt, RZ_SALT_BYTES);
+            pii_commit(p->commit, p->salt, p->value, p->len);
+            f->v = rz_bin(p->commit, RZ_COMMIT_BYTES);
+        } else {
+            f->v = rz_str(field_text(rec, &d[i]));
+        }
+    }
+}
+
+/* Encodes e, chains it after the head and stores it with its pending
+ * personal values.  Inside an open transaction. */
+static int
+log_append(node_store *ns, const rz_entry *e, rz_error *err)
+{
+    uint8_t hash[RZ_HASH_BYTES];
+    uint64_t seq = ns->t.head_seq + 1;
+    sqlite3_stmt *st = ns->st[ST_LOG_INSERT];
+    size_t i;
+    int rc;
+
+    mpk_w_reset(&ns->w);
+    entry_encode(&ns->w, e);
+    if (ns->w.rc != 0)
+        return rz_fail(err, ns->w.rc, "cannot encode the log entry");
+    if (ns->w.sb.size > RZ_MAX_ENTRY_BYTES)
+        return rz_fail(err, RZ_E_ARG, "the change is %zu bytes encoded; at most %d",
+                       ns->w.sb.size, RZ_MAX_ENTRY_BYTES);
+    chain_hash(hash, ns->node_id, ns->t.epoch, seq, ns->t.head_hash,
+               (const uint8_t *)ns->w.sb.data, ns->w.sb.size);
+    bind_u64(st, 1, seq);
+    bind_u64(st, 2, ns->t.epoch);
+    bind_blob(st, 3, hash, RZ_HASH_BYTES);
+    bind_blob(st, 4, ns->w.sb.data, ns->w.sb.size);
+    if ((rc = node_exec(ns, ST_LOG_INSERT, err)) != 0)
+        return rc;
+    for (i = 0; i < ns->npii; i++) {
+        sqlite3_stmt *pt = ns->st[ST_PII_INSERT];
+        bind_u64(pt, 1, seq);
+        sqlite3_bind_int(pt, 2, ns->pii[i].field);
+        bind_blob(pt, 3, ns->pii[i].salt, RZ_SALT_BYTES);
+        bind_blob(pt, 4, ns->pii[i].value, ns->pii[i].len);
+        if ((rc = node_exec(ns, ST_PII_INSERT, err)) != 0)
+            return rc;
+    }
+    ns->npii = 0;
+    ns->t.head_seq = seq;
+    memcpy(ns->t.head_hash, hash, RZ_HASH_BYTES);
+    return 0;
+}
+
+static void
+entry_init(rz_entry *e, uint64_t hlc, uint8_t table, uint8_t op, const uint8_t *key,
+           size_t key_len)
+{
+    memset(e, 0, sizeof *e);
+    e->schema = RZ_SCHEMA_CURRENT;
+    e->hlc = hlc;
+    e->table = table;
+    e->op = op;
+    e->key = key;
+    e->key_len = key_len;
+}
+
+/* ---- records ---- */
+
+/* Deleted flag of a record: 0/1, or RZ_E_NOTFOUND. */
+static int
+record_state(node_store *ns, int which, const uint8_t *key, size_t key_len, int *deleted,
+             rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[which];
+    int rc;
+    bind_blob(st, 1, key, NODE_REC_ID_BYTES);
+    if (key_len == 2 * NODE_REC_ID_BYTES)
+        bind_blob(st, 2, key + NODE_REC_ID_BYTES, NODE_REC_ID_BYTES);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *deleted = sqlite3_column_int(st, 0);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = RZ_E_NOTFOUND;
+    } else {
+        rc = rz_db_fail(ns->db, err, "lookup");
+    }
+    node_reset(st);
+    return rc;
+}
+
+static void
+make_id(node_store *ns, uint64_t hlc, uint8_t id[NODE_REC_ID_BYTES])
+{
+    be64_put(id, hlc);
+    memcpy(id + 8, ns->node_id, RZ_NODE_ID_BYTES);
+}
+
+/* Shared path of add and edit for persons and events. */
+typedef struct record_kind {
+    uint8_t table;            /* RZ_T_PERSON / RZ_T_EVENT */
+    const char *noun;         /* for messages */
+    const node_field *fields; /* field table */
+    size_t nfields;           /* its length */
+    int maxf;                 /* highest field id */
+    int st_insert, st_update, st_state;
+} record_kind;
+
+static const record_kind person_kind = {RZ_T_PERSON, "person", person_fields, PERSON_NFIELDS,
+                                        RZ_PF_MAX, ST_PERSON_INSERT, ST_PERSON_UPDATE,
+                                        ST_PERSON_STATE};
+static const record_kind event_kind = {RZ_T_EVENT, "event", event_fields, EVENT_NFIELDS,
+                                       RZ_EF_MAX, ST_EVENT_INSERT, ST_EVENT_UPDATE,
+                                       ST_EVENT_STATE};
+
+/* Adds (id_in NULL, new id to id_out) or edits a record: the row change and
+ * its log entry in one transaction. */
+static int
+record_set(node_store *ns, const record_kind *k, const uint8_t *id_in, const void *rec,
+           uint32_t set, uint8_t id_out[NODE_REC_ID_BYTES], rz_error *err)
+{
+    uint8_t id[NODE_REC_ID_BYTES];
+    sqlite3_stmt *st;
+    rz_entry e;
+    uint64_t hlc;
+    int own, rc, deleted, wrote = 0;
+
+    if (set == 0)
+        return rz_fail(err, RZ_E_ARG, "nothing to change");
+    if (set_has_unknown(set, k->maxf))
+        return rz_fail(err, RZ_E_ARG, "unknown %s field", k->noun);
+    if ((rc = fields_check(k->fields, k->nfields, rec, set, err)) != 0)
+        return rc;
+    if ((rc = txn_enter(ns, &own, err)) != 0)
+        return rc;
+    if (id_in && (rc = record_state(ns, k->st_state, id_in, NODE_REC_ID_BYTES, &deleted,
+                                    err)) != 0) {
+        if (rc == RZ_E_NOTFOUND) {
+            char hex[2 * NODE_REC_ID_BYTES + 1];
+            node_id_format(hex, id_in);
+            rz_fail(err, rc, "no %s with id %s", k->noun, hex);
+        }
+        goto out;
+    }
+    clock_warn_once(ns);
+    hlc = next_hlc(ns);
+    if (id_in)
+        memcpy(id, id_in, sizeof id);
+    else
+        make_id(ns, hlc, id);
+    wrote = 1;
+    st = ns->st[id_in ? k->st_update : k->st_insert];
+    bind_blob(st, 1, id, sizeof id);
+    bind_u64(st, 2, hlc);
+    fields_bind(st, k->fields, k->nfields, rec, set);
+    if ((rc = node_exec(ns, id_in ? k->st_update : k->st_insert, err)) != 0)
+        goto out;
+    entry_init(&e, hlc, k->table, RZ_OP_SET, id, sizeof id);
+    fields_to_entry(ns, &e, k->fields, k->nfields, rec, set);
+    if ((rc = log_append(ns, &e, err)) != 0)
+        goto out;
+    if (id_out)
+        memcpy(id_out, id, sizeof id);
+out:
+    return txn_leave(ns, own, wrote, rc, err);
+}
+
+/* The stored form of a person: a valid CNIC as its 13 digits, so the same
+ * person typed with or without dashes commits to the same value.  An
+ * invalid one is kept as typed (the server flags it). */
+static void
+person_canonical(const node_person *p, node_person *q, char cnic[14])
+{
+    *q = *p;
+    if ((p->set & NODE_SET(RZ_PF_CNIC)) && p->cnic &&
+        cnic_normalize(cnic, p->cnic, strlen(p->cnic)))
+        q->cnic = cnic;
+}
+
+int
+node_store_check_person(const node_person *p, int is_new, rz_error *err)
+{
+    if (is_new && (!(p->set & NODE_SET(RZ_PF_NAME)) || !p->name || !*p->name))
+        return rz_fail(err, RZ_E_ARG, "a person needs a name");
+    if (is_new && !(p->set & NODE_SET(RZ_PF_GENDER)))
+        return rz_fail(err, RZ_E_ARG, "a person needs a gender");
+    if (!is_new && (p->set & NODE_SET(RZ_PF_NAME)) && (!p->name || !*p->name))
+        return rz_fail(err, RZ_E_ARG, "a person's name cannot be cleared");
+    if (set_has_unknown(p->set, RZ_PF_MAX))
+        return rz_fail(err, RZ_E_ARG, "unknown person field");
+    return fields_check(person_fields, PERSON_NFIELDS, p, p->set, err);
+}
+
+int
+node_store_person_add(node_store *ns, const node_person *p, uint8_t id[NODE_REC_ID_BYTES],
+                      rz_error *err)
+{
+    node_person q;
+    char cnic[14];
+    int rc;
+    if ((rc = node_store_check_person(p, 1, err)) != 0)
+        return rc;
+    person_canonical(p, &q, cnic);
+    if (!(q.set & NODE_SET(RZ_PF_REG_DATE))) {
+        q.set |= NODE_SET(RZ_PF_REG_DATE);
+        q.reg_date = date_of_ms(hlc_wall_ms());
+    }
+    return record_set(ns, &person_kind, NULL, &q, q.set, id, err);
+}
+
+int
+node_store_person_edit(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], const node_person *p,
+                       rz_error *err)
+{
+    node_person q;
+    char cnic[14];
+    int rc;
+    if ((rc = node_store_check_person(p, 0, err)) != 0)
+        return rc;
+    person_canonical(p, &q, cnic);
+    return record_set(ns, &person_kind, id, &q, q.set, NULL, err);
+}
+
+int
+node_store_event_add(node_store *ns, const node_event *ev, uint8_t id[NODE_REC_ID_BYTES],
+                     rz_error *err)
+{
+    uint32_t need = NODE_SET(RZ_EF_KIND) | NODE_SET(RZ_EF_TITLE) | NODE_SET(RZ_EF_DATE);
+    if ((ev->set & need) != need || !ev->title || !*ev->title)
+        return rz_fail(err, RZ_E_ARG, "an event needs a kind, a title and a date");
+    return record_set(ns, &event_kind, NULL, ev, ev->set, id, err);
+}
+
+int
+node_store_event_edit(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], const node_event *ev,
+                      rz_error *err)
+{
+    if ((ev->set & NODE_SET(RZ_EF_TITLE)) && (!ev->title || !*ev->title))
+        return rz_fail(err, RZ_E_ARG, "an event's title cannot be cleared");
+    return record_set(ns, &event_kind, id, ev, ev->set, NULL, err);
+}
+
+int
+node_store_set_deleted(node_store *ns, uint8_t table, const uint8_t *key, size_t key_len,
+                       int deleted, rz_error *err)
+{
+    int st_state, st_set, own, rc, cur, wrote = 0;
+    const char *noun;
+    sqlite3_stmt *st;
+    rz_entry e;
+    uint64_t hlc;
+
+    switch (table) {
+    case RZ_T_PERSON: st_state = ST_PERSON_STATE, st_set = ST_PERSON_DELETED, noun = "person";
+        break;
+    case RZ_T_EVENT: st_state = ST_EVENT_STATE, st_set = ST_EVENT_DELETED, noun = "event"; break;
+    case RZ_T_ATTENDANCE:
+        st_state = ST_ATT_STATE, st_set = ST_ATT_DELETED, noun = "attendance";
+        break;
+    default: return rz_fail(err, RZ_E_ARG, "table %u has no records to delete", table);
+    }
+    if (key_len != (table == RZ_T_ATTENDANCE ? 2u : 1u) * NODE_REC_ID_BYTES)
+        return rz_fail(err, RZ_E_ARG, "%s key of %zu bytes", noun, key_len);
+    if ((rc = txn_enter(ns, &own, err)) != 0)
+        return rc;
+    if ((rc = record_state(ns, st_state, key, key_len, &cur, err)) != 0) {
+        if (rc == RZ_E_NOTFOUND)
+            rz_fail(err, rc, "no such %s", noun);
+        goto out;
+    }
+    if (cur == (deleted ? 1 : 0)) {
+        rc = rz_fail(err, RZ_E_EXISTS, "the %s is already %s", noun,
+                     deleted ? "deleted" : "live");
+        goto out;
+    }
+    clock_warn_once(ns);
+    hlc = next_hlc(ns);
+    wrote = 1;
+    st = ns->st[st_set];
+    bind_blob(st, 1, key, NODE_REC_ID_BYTES);
+    if (table == RZ_T_ATTENDANCE) {
+        bind_blob(st, 2, key + NODE_REC_ID_BYTES, NODE_REC_ID_BYTES);
+        sqlite3_bind_int(st, 3, deleted ? 1 : 0);
+        bind_u64(st, 4, hlc);
+    } else {
+        sqlite3_bind_int(st, 2, deleted ? 1 : 0);
+        bind_u64(st, 3, hlc);
+    }
+    if ((rc = node_exec(ns, st_set, err)) != 0)
+        goto out;
+    entry_init(&e, hlc, table, deleted ? RZ_OP_DELETE : RZ_OP_UNDELETE, key, key_len);
+    ns->npii = 0;
+    rc = log_append(ns, &e, err);
+out:
+    return txn_leave(ns, own, wrote, rc, err);
+}
+
+/* A person or event an attendance refers to must exist here and be live. */
+static int
+attend_target(node_store *ns, int which, const char *noun, const uint8_t *id, rz_error *err)
+{
+    char hex[2 * NODE_REC_ID_BYTES + 1];
+    int deleted, rc = record_state(ns, which, id, NODE_REC_ID_BYTES, &deleted, err);
+    node_id_format(hex, id);
+    if (rc == RZ_E_NOTFOUND)
+        return rz_fail(err, rc, "no %s with id %s", noun, hex);
+    if (rc == 0 && deleted)
+        return rz_fail(err, RZ_E_ARG, "%s %s is deleted; undelete it first", noun, hex);
+    return rc;
+}
+
+int
+node_store_attend(node_store *ns, const uint8_t event_id[NODE_REC_ID_BYTES],
+                  const uint8_t person_id[NODE_REC_ID_BYTES], int present, rz_error *err)
+{
+    uint8_t key[2 * NODE_REC_ID_BYTES];
+    sqlite3_stmt *st = ns->st[ST_ATT_UPSERT];
+    rz_entry e;
+    uint64_t hlc;
+    int own, rc, wrote = 0;
+
+    if ((rc = txn_enter(ns, &own, err)) != 0)
+        return rc;
+    if ((rc = attend_target(ns, ST_EVENT_STATE, "event", event_id, err)) != 0 ||
+        (rc = attend_target(ns, ST_PERSON_STATE, "person", person_id, err)) != 0)
+        goto out;
+    clock_warn_once(ns);
+    hlc = next_hlc(ns);
+    memcpy(key, event_id, NODE_REC_ID_BYTES);
+    memcpy(key + NODE_REC_ID_BYTES, person_id, NODE_REC_ID_BYTES);
+    wrote = 1;
+    bind_blob(st, 1, event_id, NODE_REC_ID_BYTES);
+    bind_blob(st, 2, person_id, NODE_REC_ID_BYTES);
+    sqlite3_bind_int(st, 3, present ? 1 : 0);
+    bind_u64(st, 4, hlc);
+    if ((rc = node_exec(ns, ST_ATT_UPSERT, err)) != 0)
+        goto out;
+    entry_init(&e, hlc, RZ_T_ATTENDANCE, RZ_OP_SET, key, sizeof key);
+    e.nfields = 1;
+    e.fields[0].id = RZ_AF_PRESENT;
+    e.fields[0].v = rz_bool(present);
+    ns->npii = 0;
+    rc = log_append(ns, &e, err);
+out:
+    return txn_leave(ns, own, wrote, rc, err);
+}
+
+/* ---- reading records ---- */
+
+static int
+walk_persons(node_store *ns, sqlite3_stmt *st, node_person_fn fn, void *ctx, rz_error *err)
+{
+    node_person_row row;
+    int rc, src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&row, 0, sizeof row);
+        if (column_fixed(st, 0, row.id, NODE_REC_ID_BYTES) != 0)
+            continue;
+        row.deleted = sqlite3_column_int(st, 1);
+        row.changed_hlc = (uint64_t)sqlite3_column_int64(st, 2);
+        fields_read(st, 3, person_fields, PERSON_NFIELDS, &row.f, &row.f.set);
+        if ((rc = fn(ctx, &row)) != 0) {
+            node_reset(st);
+            return rc;
+        }
+    }
+    rc = src == SQLITE_DONE ? 0 : rz_db_fail(ns->db, err, "read persons");
+    node_reset(st);
+    return rc;
+}
+
+static int
+walk_events(node_store *ns, sqlite3_stmt *st, node_event_fn fn, void *ctx, rz_error *err)
+{
+    node_event_row row;
+    int rc, src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&row, 0, sizeof row);
+        if (column_fixed(st, 0, row.id, NODE_REC_ID_BYTES) != 0)
+            continue;
+        row.deleted = sqlite3_column_int(st, 1);
+        row.changed_hlc = (uint64_t)sqlite3_column_int64(st, 2);
+        fields_read(st, 3, event_fields, EVENT_NFIELDS, &row.f, &row.f.set);
+        if ((rc = fn(ctx, &row)) != 0) {
+            node_reset(st);
+            return rc;
+        }
+    }
+    rc = src == SQLITE_DONE ? 0 : rz_db_fail(ns->db, err, "read events");
+    node_reset(st);
+    return rc;
+}
+
+/* Counts calls so _get can tell "not found" from "found". */
+typedef struct get_ctx {
+    node_person_fn pfn; /* the caller's callback for a person */
+    node_event_fn efn;  /* ... or for an event */
+    void *ctx;          /* its context */
+    int found;          /* rows seen */
+} get_ctx;
+
+static int
+get_person_cb(void *c, const node_person_row *row)
+{
+    get_ctx *g = c;
+    g->found++;
+    return g->pfn(g->ctx, row);
+}
+
+static int
+get_event_cb(void *c, const node_event_row *row)
+{
+    get_ctx *g = c;
+    g->found++;
+    return g->efn(g->ctx, row);
+}
+
+int
+node_store_person_each(node_store *ns, int all, node_person_fn fn, void *ctx, rz_error *err)
+{
+    sqlite3_bind_int(ns->st[ST_PERSON_EACH], 1, all ? 1 : 0);
+    return walk_persons(ns, ns->st[ST_PERSON_EACH], fn, ctx, err);
+}
+
+int
+node_store_person_get(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], node_person_fn fn,
+                      void *ctx, rz_error *err)
+{
+    get_ctx g = {fn, NULL, ctx, 0};
+    int rc;
+    bind_blob(ns->st[ST_PERSON_GET], 1, id, NODE_REC_ID_BYTES);
+    if ((rc = walk_persons(ns, ns->st[ST_PERSON_GET], get_person_cb, &g, err)) != 0)
+        return rc;
+    return g.found ? 0 : rz_fail(err, RZ_E_NOTFOUND, "no person with that id");
+}
+
+int
+node_store_event_each(node_store *ns, int all, node_event_fn fn, void *ctx, rz_error *err)
+{
+    sqlite3_bind_int(ns->st[ST_EVENT_EACH], 1, all ? 1 : 0);
+    return walk_events(ns, ns->st[ST_EVENT_EACH], fn, ctx, err);
+}
+
+int
+node_store_event_get(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], node_event_fn fn,
+                     void *ctx, rz_error *err)
+{
+    get_ctx g = {NULL, fn, ctx, 0};
+    int rc;
+    bind_blob(ns->st[ST_EVENT_GET], 1, id, NODE_REC_ID_BYTES);
+    if ((rc = walk_events(ns, ns->st[ST_EVENT_GET], get_event_cb, &g, err)) != 0)
+        return rc;
+    return g.found ? 0 : rz_fail(err, RZ_E_NOTFOUND, "no event with that id");
+}
+
+int
+node_store_attendance_each(node_store *ns, int all, node_attendance_fn fn, void *ctx,
+                           rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_ATT_EACH];
+    node_attendance_row row;
+    int rc, src;
+    sqlite3_bind_int(st, 1, all ? 1 : 0);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (column_fixed(st, 0, row.event_id, NODE_REC_ID_BYTES) != 0 ||
+            column_fixed(st, 1, row.person_id, NODE_REC_ID_BYTES) != 0)
+            continue;
+        row.present = sqlite3_column_int(st, 2);
+        row.deleted = sqlite3_column_int(st, 3);
+        row.changed_hlc = (uint64_t)sqlite3_column_int64(st, 4);
+        if ((rc = fn(ctx, &row)) != 0) {
+            node_reset(st);
+            return rc;
+        }
+    }
+    rc = src == SQLITE_DONE ? 0 : rz_db_fail(ns->db, err, "read attendance");
+    node_reset(st);
+    return rc;
+}
+
+/* ---- replication state ---- */
+
+static int
+count_pending(node_store *ns, uint64_t acked, uint64_t *n, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_PENDING];
+    int rc;
+    bind_u64(st, 1, acked);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *n = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        rc = rz_db_fail(ns->db, err, "pending");
+    }
+    node_reset(st);
+    return rc;
+}
+
+int
+node_store_get_status(node_store *ns, node_store_status *s, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_META_GET];
+    const char *txt;
+    int rc = 0;
+
+    memset(s, 0, sizeof *s);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = rz_db_fail(ns->db, err, "meta");
+        node_reset(st);
+        return rc;
+    }
+    if (column_fixed(st, 0, s->node_id, RZ_NODE_ID_BYTES) != 0 ||
+        column_fixed(st, 1, s->sign_pk, RZ_PK_BYTES) != 0)
+        rc = rz_fail(err, RZ_E_IO, "node.db meta row is damaged");
+    s->epoch = (uint32_t)sqlite3_column_int64(st, 2);
+    s->hlc_last = (uint64_t)sqlite3_column_int64(st, 3);
+    if ((txt = (const char *)sqlite3_column_text(st, 4)) != NULL)
+        snprintf(s->endpoint, sizeof s->endpoint, "%s", txt);
+    if ((txt = (const char *)sqlite3_column_text(st, 5)) != NULL &&
+        hex_decode(s->server_pk, RZ_PK_BYTES, txt) == 0)
+        s->has_server_pk = 1;
+    s->last_server_ms = (uint64_t)sqlite3_column_int64(st, 6);
+    s->last_local_ms = (uint64_t)sqlite3_column_int64(st, 7);
+    s->acked_seq = (uint64_t)sqlite3_column_int64(st, 8);
+    node_reset(st);
+    if (rc)
+        return rc;
+    /* Inside a transaction the in-memory clock is ahead of meta. */
+    if (ns->t.open && ns->t.hlc > s->hlc_last)
+        s->hlc_last = ns->t.hlc;
+    if ((rc = load_head(ns, &s->head_seq, s->head_hash, &s->head_is_clock, err)) != 0)
+        return rc;
+    return count_pending(ns, s->acked_seq, &s->pending, err);
+}
+
+int
+node_store_epoch(node_store *ns, uint32_t *epoch, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_META_GET];
+    int rc = 0;
+    if (ns->t.open) {
+        *epoch = ns->t.epoch;
+        return 0;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *epoch = (uint32_t)sqlite3_column_int64(st, 2);
+    else
+        rc = rz_db_fail(ns->db, err, "meta");
+    node_reset(st);
+    return rc;
+}
+
+int
+node_store_hash_at(node_store *ns, uint64_t seq, uint8_t out[RZ_HASH_BYTES], rz_error *err)
+{
+    static const int which[2] = {ST_LOG_HASH, ST_BASE_HASH};
+    int i, rc;
+    if (seq == 0) {
+        memset(out, 0, RZ_HASH_BYTES);
+        return 0;
+    }
+    for (i = 0; i < 2; i++) {
+        sqlite3_stmt *st = ns->st[which[i]];
+        bind_u64(st, 1, seq);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            rc = column_fixed(st, 0, out, RZ_HASH_BYTES) == 0
+                     ? 0
+                     : rz_fail(err, RZ_E_IO, "hash of seq %llu is damaged",
+                               (unsigned long long)seq);
+        else if (rc == SQLITE_DONE)
+            rc = RZ_E_NOTFOUND;
+        else
+            rc = rz_db_fail(ns->db, err, "hash");
+        node_reset(st);
+        if (rc != RZ_E_NOTFOUND)
+            return rc;
+    }
+    return rz_fail(err, RZ_E_NOTFOUND, "this node holds no entry %llu",
+                   (unsigned long long)seq);
+}
+
+/* Clock fold + remembered server time; inside a transaction. */
+static int
+observe_in_txn(node_store *ns, uint64_t server_ms, uint64_t local_ms, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_META_SERVER];
+    ns->t.hlc = hlc_observe(ns->t.hlc, hlc_make(server_ms, 0), local_ms);
+    bind_u64(st, 1, server_ms);
+    bind_u64(st, 2, local_ms);
+    return node_exec(ns, ST_META_SERVER, err);
+}
+
+int
+node_store_observe_server(node_store *ns, uint64_t server_ms, uint64_t local_ms, rz_error *err)
+{
+    int own, rc;
+    if ((rc = txn_enter(ns, &own, err)) != 0)
+        return rc;
+    rc = observe_in_txn(ns, server_ms, local_ms, err);
+    return txn_leave(ns, own, 1, rc, err);
+}
+
+int
+node_store_append_clock(node_store *ns, uint64_t server_ms, uint64_t local_ms, uint64_t *seq,
+                        rz_error *err)
+{
+    rz_entry e;
+    int own, rc;
+    if ((rc = txn_enter(ns, &own, err)) != 0)
+        return rc;
+    entry_init(&e, next_hlc(ns), RZ_T_CLOCK, RZ_OP_SET, NULL, 0);
+    e.nfields = 2;
+    e.fields[0].id = RZ_CF_SERVER_MS;
+    e.fields[0].v = rz_uint(server_ms);
+    e.fields[1].id = RZ_CF_LOCAL_MS;
+    e.fields[1].v = rz_uint(local_ms);
+    ns->npii = 0;
+    rc = log_append(ns, &e, err);
+    if (rc == 0 && seq)
+        *seq = ns->t.head_seq;
+    return txn_leave(ns, own, 1, rc, err);
+}
+
+int
+node_store_read_entries(node_store *ns, uint64_t first_seq, size_t max, node_entry_fn fn,
+                        void *ctx, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_LOG_READ];
+    int rc = 0, src;
+    bind_u64(st, 1, first_seq);
+    bind_u64(st, 2, max);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const uint8_t *hash = sqlite3_column_blob(st, 2);
+        if (sqlite3_column_bytes(st, 2) != RZ_HASH_BYTES) {
+            rc = rz_fail(err, RZ_E_IO, "log row %lld has a damaged hash",
+                         (long long)sqlite3_column_int64(st, 0));
+            break;
+        }
+        rc = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0),
+                (uint32_t)sqlite3_column_int64(st, 1), hash, sqlite3_column_blob(st, 3),
+                (size_t)sqlite3_column_bytes(st, 3), (size_t)sqlite3_column_int64(st, 4));
+        if (rc != 0)
+            break;
+    }
+    if (rc == NODE_STOP)
+        rc = 0;
+    else if (rc == 0 && src != SQLITE_DONE && src != SQLITE_ROW)
+        rc = rz_db_fail(ns->db, err, "read log");
+    node_reset(st);
+    return rc;
+}
+
+int
+node_store_read_reveals(node_store *ns, uint64_t first_seq, uint64_t last_seq,
+                        node_reveal_fn fn, void *ctx, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_PII_READ];
+    int rc = 0, src;
+    bind_u64(st, 1, first_seq);
+    bind_u64(st, 2, last_seq);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        int field = sqlite3_column_int(st, 1);
+        if (sqlite3_column_bytes(st, 2) != RZ_SALT_BYTES || field < 1 || field > 255) {
+            rc = rz_fail(err, RZ_E_IO, "personal value of seq %lld is damaged",
+                         (long long)sqlite3_column_int64(st, 0));
+            break;
+        }
+        if ((rc = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), (uint8_t)field,
+                     sqlite3_column_blob(st, 2), sqlite3_column_blob(st, 3),
+                     (size_t)sqlite3_column_bytes(st, 3))) != 0)
+            break;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = rz_db_fail(ns->db, err, "read personal values");
+    node_reset(st);
+    return rc;
+}
+
+int
+node_store_record_receipt(node_store *ns, const node_receipt *r, uint64_t local_ms,
+                          rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_RECEIPT];
+    int own, rc;
+    if ((rc = txn_enter(ns, &own, err)) != 0)
+        return rc;
+    bind_u64(st, 1, r->epoch);
+    bind_u64(st, 2, r->first_seq);
+    bind_u64(st, 3, r->last_seq);
+    bind_blob(st, 4, r->head, RZ_HASH_BYTES);
+    bind_u64(st, 5, r->server_ms);
+    bind_blob(st, 6, r->sig, RZ_SIG_BYTES);
+    if ((rc = node_exec(ns, ST_RECEIPT, err)) == 0) {
+        bind_u64(ns->st[ST_META_ACKED], 1, r->last_seq);
+        if ((rc = node_exec(ns, ST_META_ACKED, err)) == 0)
+            rc = observe_in_txn(ns, r->server_ms, local_ms, err);
+    }
+    return txn_leave(ns, own, 1, rc, err);
+}
+
+int
+node_store_configure(node_store *ns, const char *endpoint, const uint8_t server_pk[RZ_PK_BYTES],
+                     rz_error *err)
+{
+    char hex[2 * RZ_PK_BYTES + 1], z85[RZ_Z85_KEY];
+    sqlite3_stmt *st = ns->st[ST_META_CONFIG];
+    if (!endpoint || strlen(endpoint) >= NODE_ENDPOINT_MAX ||
+        (strncmp(endpoint, "tcp://", 6) != 0 && strncmp(endpoint, "ipc://", 6) != 0) ||
+        !text_ok(endpoint, strlen(endpoint)))
+        return rz_fail(err, RZ_E_ARG, "server endpoint must look like tcp://host:port");
+    /* A key that is not a curve point could never complete a handshake. */
+    if (curve_pk_from_sign_pk(z85, server_pk) != 0)
+        return rz_fail(err, RZ_E_ARG, "the server key is not a valid Ed25519 public key");
+    hex_encode(hex, server_pk, RZ_PK_BYTES);
+    bind_text(st, 1, endpoint);
+    bind_text(st, 2, hex);
+    return node_exec(ns, ST_META_CONFIG, err);
+}
+
+/* ---- rebase (PROTOCOL 7) ---- */
+
+static int
+rebase_reappend(node_store *ns, uint32_t epoch, node_rebase_result *r, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_RB_READ];
+    int rc = 0, src;
+    bind_u64(st, 1, epoch);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        const uint8_t *entry = sqlite3_column_blob(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        sqlite3_stmt *ins = ns->st[ST_LOG_INSERT];
+        uint8_t hash[RZ_HASH_BYTES];
+        if (seq != ns->t.head_seq + 1) {
+            rc = rz_fail(err, RZ_E_INTERNAL, "rebase renumbering out of order at %llu",
+                         (unsigned long long)seq);
+            break;
+        }
+        chain_hash(hash, ns->node_id, epoch, seq, ns->t.head_hash, entry, len);
+        bind_u64(ins, 1, seq);
+        bind_u64(ins, 2, epoch);
+        bind_blob(ins, 3, hash, RZ_HASH_BYTES);
+        bind_blob(ins, 4, entry, len);
+        if ((rc = node_exec(ns, ST_LOG_INSERT, err)) != 0)
+            break;
+        if (r->moved++ == 0)
+            r->first_seq = seq;
+        r->last_seq = seq;
+        ns->t.head_seq = seq;
+        memcpy(ns->t.head_hash, hash, RZ_HASH_BYTES);
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = rz_db_fail(ns->db, err, "rebase read");
+    node_reset(st);
+    return rc;
+}
+
+int
+node_store_rebase(node_store *ns, uint32_t new_epoch, uint64_t base_seq,
+                  const uint8_t base_hash[RZ_HASH_BYTES], node_rebase_result *r, rz_error *err)
+{
+    node_store_status s;
+    uint64_t cut;
+    int own, rc;
+
+    memset(r, 0, sizeof *r);
+    if ((rc = txn_enter(ns, &own, err)) != 0)
+        return rc;
+    if ((rc = node_store_get_status(ns, &s, err)) != 0)
+        goto out;
+    if (new_epoch <= s.epoch) {
+        rc = rz_fail(err, RZ_E_EPOCH,
+                     "headquarters has not started a new epoch for this node (server epoch %u,"
+                     " this node %u)",
+                     new_epoch, s.epoch);
+        goto out;
+    }
+    /* Everything the server may not hold moves: entries above the last
+     * receipt, and above the server head should the server have lost some. */
+    cut = s.acked_seq < base_seq ? s.acked_seq : base_seq;
+    bind_u64(ns->st[ST_RB_ARCHIVE], 1, new_epoch);
+    bind_u64(ns->st[ST_RB_ARCHIVE], 2, base_seq);
+    bind_u64(ns->st[ST_RB_ARCHIVE], 3, hlc_wall_ms());
+    bind_u64(ns->st[ST_RB_ARCHIVE], 4, cut);
+    bind_u64(ns->st[ST_RB_PII_ASIDE], 1, cut);
+    bind_u64(ns->st[ST_RB_PII_BACK], 1, new_epoch);
+    bind_u64(ns->st[ST_RB_DELETE], 1, cut);
+    bind_u64(ns->st[ST_RB_BASE], 1, base_seq);
+    bind_u64(ns->st[ST_RB_BASE], 2, new_epoch);
+    bind_blob(ns->st[ST_RB_BASE], 3, base_hash, RZ_HASH_BYTES);
+    if ((rc = node_exec(ns, ST_RB_ARCHIVE, err)) != 0 ||
+        (rc = node_exec(ns, ST_RB_PII_ASIDE, err)) != 0 ||
+        (rc = node_exec(ns, ST_RB_PII_BACK, err)) != 0 ||
+        (rc = node_exec(ns, ST_RB_DELETE, err)) != 0 ||
+        (rc = node_exec(ns, ST_RB_BASE, err)) != 0)
+        goto out;
+    ns->t.epoch = new_epoch;
+    ns->t.head_seq = base_seq;
+    memcpy(ns->t.head_hash, base_hash, RZ_HASH_BYTES);
+    if ((rc = rebase_reappend(ns, new_epoch, r, err)) != 0)
+        goto out;
+    bind_u64(ns->st[ST_META_REBASE], 1, new_epoch);
+    bind_u64(ns->st[ST_META_REBASE], 2, cut);
+    if ((rc = node_exec(ns, ST_META_REBASE, err)) != 0)
+        goto out;
+    r->epoch = new_epoch;
+    r->base_seq = base_seq;
+out:
+    return txn_leave(ns, own, 1, rc, err);
+}
+
+/* ---- lifetime ---- */
+
+static int
+store_prepare(node_store *ns, rz_error *err)
+{
+    int i, rc;
+    for (i = 0; i < ST_COUNT; i++)
+        if ((rc = rz_db_prepare(ns->db, &ns->st[i], node_sql[i], err)) != 0)
+            return rc;
+    return 0;
+}
+
+static int
+store_load_meta(node_store *ns, rz_error *err)
+{
+    node_store_status s;
+    int rc;
+    if ((rc = node_store_get_status(ns, &s, err)) != 0)
+        return rc;
+    if (sodium_memcmp(s.sign_pk, ns->id.pk, RZ_PK_BYTES) != 0)
+        return rz_fail(err, RZ_E_CONFIG,
+                       "node.key does not belong to this node.db (was one of them replaced?)");
+    memcpy(ns->node_id, s.node_id, RZ_NODE_ID_BYTES);
+    return 0;
+}
+
+static int
+store_check_schema(node_store *ns, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, version = -1;
+    if ((rc = rz_db_prepare(ns->db, &st, "PRAGMA user_version", err)) != 0)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version != NODE_SCHEMA_VERSION)
+        return rz_fail(err, RZ_E_CONFIG, "node.db has schema version %d; this program needs %d",
+                       version, NODE_SCHEMA_VERSION);
+    return 0;
+}
+
+static node_store *
+store_alloc(void)
+{
+    node_store *ns = xcalloc(1, sizeof *ns);
+    mpk_w_init(&ns->w);
+    return ns;
+}
+
+int
+node_store_open(const char *dir, node_store **out, rz_error *err)
+{
+    char path[NODE_PATH_MAX];
+    node_store *ns;
+    int rc;
+
+    *out = NULL;
+    if ((rc = crypto_init()) != 0)
+        return rz_fail(err, rc, "libsodium failed to initialise");
+    if ((rc = node_path(path, dir, NODE_DB_FILE, err)) != 0)
+        return rc;
+    if (access(path, F_OK) != 0)
+        return rz_fail(err, RZ_E_NOTFOUND, "%s holds no node (run `rozgar-node -d %s init`)",
+                       dir, dir);
+    ns = store_alloc();
+    if ((rc = node_path(path, dir, NODE_KEY_FILE, err)) != 0 ||
+        (rc = identity_load(&ns->id, path, err)) != 0 ||
+        (rc = node_path(path, dir, NODE_DB_FILE, err)) != 0 ||
+        (rc = rz_db_open(&ns->db, path, DB_READWRITE, err)) != 0 ||
+        (rc = store_check_schema(ns, err)) != 0 || (rc = store_prepare(ns, err)) != 0 ||
+        (rc = store_load_meta(ns, err)) != 0)
+        goto fail;
+    *out = ns;
+    return 0;
+fail:
+    node_store_destroy(&ns);
+    return rc;
+}
+
+/* Schema and meta row of a fresh database, in one transaction so a crash
+ * leaves either nothing or a complete database. */
+static int
+store_init_db(node_store *ns, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[64];
+    int rc;
+    randombytes_buf(ns->node_id, RZ_NODE_ID_BYTES);
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", NODE_SCHEMA_VERSION);
+    if ((rc = rz_db_begin(ns->db, err)) != 0)
+        return rc;
+    if ((rc = rz_db_exec(ns->db, node_schema, err)) != 0 ||
+        (rc = rz_db_exec(ns->db, sql, err)) != 0 ||
+        (rc = rz_db_prepare(ns->db, &st,
+                            "INSERT INTO meta(id, node_id, sign_pk) VALUES(1, ?1, ?2)", err)) !=
+            0)
+        goto out;
+    bind_blob(st, 1, ns->node_id, RZ_NODE_ID_BYTES);
+    bind_blob(st, 2, ns->id.pk, RZ_PK_BYTES);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = rz_db_fail(ns->db, err, "meta");
+        goto out;
+    }
+    rc = rz_db_commit(ns->db, err);
+out:
+    sqlite3_finalize(st);
+    if (rc)
+        rz_db_rollback(ns->db);
+    return rc;
+}
+
+int
+node_store_create(const char *dir, node_store **out, rz_error *err)
+{
+    char dbpath[NODE_PATH_MAX], keypath[NODE_PATH_MAX];
+    node_store *ns;
+    int rc;
+
+    *out = NULL;
+    if ((rc = crypto_init()) != 0)
+        return rz_fail(err, rc, "libsodium failed to initialise");
+    if ((rc = node_path(dbpath, dir, NODE_DB_FILE, err)) != 0 ||
+        (rc = node_path(keypath, dir, NODE_KEY_FILE, err)) != 0)
+        return rc;
+    if (access(dbpath, F_OK) == 0 || access(keypath, F_OK) == 0)
+        return rz_fail(err, RZ_E_EXISTS, "%s already holds a node; refusing to replace it", dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return rz_fail(err, RZ_E_IO, "%s: %s", dir, strerror(errno));
+    ns = store_alloc();
+    identity_generate(&ns->id);
+    if (ns->id.curve_pk[0] == '\0') {
+        rc = rz_fail(err, RZ_E_INTERNAL, "cannot derive the CurveZMQ key");
+        goto fail;
+    }
+    /* The key is written first: a database without its key would be
+     * useless, while a lone key file only blocks a repeat init, visibly. */
+    if ((rc = identity_save(&ns->id, keypath, err)) != 0 ||
+        (rc = rz_db_open(&ns->db, dbpath, DB_READWRITE, err)) != 0 ||
+        (rc = store_init_db(ns, err)) != 0 || (rc = store_prepare(ns, err)) != 0 ||
+        (rc = store_load_meta(ns, err)) != 0)
+        goto fail;
+    *out = ns;
+    return 0;
+fail:
+    /* Both files were absent before: remove what this attempt left, so a
+     * failed init (disk full) can simply be repeated. */
+    node_store_destroy(&ns);
+    unlink(keypath);
+    unlink(dbpath);
+    if (snprintf(keypath, sizeof keypath, "%s-wal", dbpath) < (int)sizeof keypath)
+        unlink(keypath);
+    if (snprintf(keypath, sizeof keypath, "%s-shm", dbpath) < (int)sizeof keypath)
+        unlink(keypath);
+    return rc;
+}
+
+void
+node_store_destroy(node_store **pns)
+{
+    node_store *ns;
+    int i;
+    if (!pns || !*pns)
+        return;
+    ns = *pns;
+    if (ns->db && ns->t.open)
+        rz_db_rollback(ns->db);
+    for (i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(ns->st[i]);
+    rz_db_close(&ns->db);
+    mpk_w_free(&ns->w);
+    identity_wipe(&ns->id);
+    sodium_memzero(ns->pii, sizeof ns->pii);
+    free(ns);
+    *pns = NULL;
+}

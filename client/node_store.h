@@ -1,0 +1,287 @@
+/*
+ * node_store: a centre node's database (DIR/node.db) and key (DIR/node.key).
+ *
+ * The store owns the node's records (person, event, attendance: the current
+ * local state, deletions included) and its change-log.  Every recording
+ * changes the record AND appends its log entry in one SQLite transaction, so
+ * the log is exactly the history of the records: an entry is encoded once
+ * (proto/entry.h), stamped by the hybrid clock (common/hlc.h), chained to its
+ * predecessor (chain_hash) and stored with the personal values it commits to
+ * (table pii), which the sync loop reveals beside the entry and never puts in
+ * it.  Sequence numbers start at 1 and have no gaps within an epoch.
+ *
+ * What it does not do: talk to the network (client/node_sync.c), parse
+ * command lines (client/node_main.c), or print personal values.  The only
+ * thing it prints is the clock warning of DESIGN guarantee 7 (stderr).
+ *
+ * Transactions: each recording function runs in its own transaction unless
+ * the caller opened one with node_store_begin(); then all recordings up to
+ * node_store_commit() are one transaction (import, benchmark).  A recording
+ * refused before it wrote anything (unknown id, bad argument) leaves an open
+ * transaction usable; one that failed while writing rolls the whole
+ * transaction back, and every later call until node_store_rollback() fails.
+ *
+ * Not thread-safe: one node_store per thread.  Several processes may open the
+ * same directory; SQLite serialises their writes (busy timeout 10 s).
+ */
+#ifndef RZ_NODE_STORE_H
+#define RZ_NODE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/crypto.h"
+#include "common/rz_err.h"
+#include "proto/wire.h"
+
+#define NODE_DB_FILE "node.db"   /* inside the data directory */
+#define NODE_KEY_FILE "node.key" /* Ed25519 secret key, mode 0600 */
+#define NODE_REC_ID_BYTES 16     /* be64(hlc at creation) || node id */
+#define NODE_ENDPOINT_MAX 256    /* bytes of a server endpoint, NUL included */
+/* Clock disagreement (either direction) above which staff are warned. */
+#define NODE_CLOCK_WARN_MS (10 * 60 * 1000)
+
+/* Bit of a field id in node_person.set / node_event.set. */
+#define NODE_SET(field) (1u << (field))
+
+typedef struct node_store node_store;
+
+/* A person's fields.  For add and edit, `set` says which fields are given
+ * (NODE_SET(RZ_PF_x)); the others are left as they are.  A given string that
+ * is NULL clears the field (a cleared CNIC, name or phone is nil in the
+ * entry: there is nothing to reveal).  Strings are UTF-8 without control
+ * characters, at most RZ_MAX_STR bytes.  For rows read back, `set` says
+ * which fields have a value and the strings are borrowed. */
+typedef struct node_person {
+    uint32_t set;          /* NODE_SET bits of the fields present */
+    const char *cnic;      /* personal; stored as 13 digits when valid */
+    const char *name;      /* personal */
+    const char *phone;     /* personal */
+    uint64_t gender;       /* enum rz_gender */
+    uint64_t birth_year;   /* e.g. 2001; implausible years are kept */
+    const char *district;  /* district of residence */
+    uint64_t area;         /* enum rz_area */
+    uint64_t skill;        /* enum rz_skill */
+    const char *skills;    /* free text */
+    const char *platforms; /* international platform profiles */
+    uint64_t reg_date;     /* registration date, YYYYMMDD */
+} node_person;
+
+/* An event's fields; same conventions as node_person. */
+typedef struct node_event {
+    uint32_t set;          /* NODE_SET bits of the fields present */
+    uint64_t kind;         /* enum rz_event_kind */
+    const char *title;     /* title */
+    uint64_t date;         /* YYYYMMDD */
+    uint64_t duration;     /* minutes */
+    const char *partner;   /* partner organisation */
+    uint64_t mode;         /* enum rz_mode */
+} node_event;
+
+/* A record read back for list/show.  Borrowed: valid during the callback. */
+typedef struct node_person_row {
+    uint8_t id[NODE_REC_ID_BYTES]; /* person id */
+    node_person f;                 /* fields with a value */
+    int deleted;                   /* 1 while tombstoned */
+    uint64_t changed_hlc;          /* clock of the last change */
+} node_person_row;
+
+typedef struct node_event_row {
+    uint8_t id[NODE_REC_ID_BYTES]; /* event id */
+    node_event f;                  /* fields with a value */
+    int deleted;                   /* 1 while tombstoned */
+    uint64_t changed_hlc;          /* clock of the last change */
+} node_event_row;
+
+typedef struct node_attendance_row {
+    uint8_t event_id[NODE_REC_ID_BYTES];  /* event */
+    uint8_t person_id[NODE_REC_ID_BYTES]; /* person */
+    int present;                          /* 1 present, 0 absent */
+    int deleted;                          /* 1 while tombstoned */
+    uint64_t changed_hlc;                 /* clock of the last change */
+} node_attendance_row;
+
+/* Callbacks for the *_each/_get readers: return 0 to go on; anything else
+ * stops the walk and is returned by the reader. */
+typedef int (*node_person_fn)(void *ctx, const node_person_row *row);
+typedef int (*node_event_fn)(void *ctx, const node_event_row *row);
+typedef int (*node_attendance_fn)(void *ctx, const node_attendance_row *row);
+
+/* The node's replication state. */
+typedef struct node_store_status {
+    uint8_t node_id[RZ_NODE_ID_BYTES];   /* this node */
+    uint8_t sign_pk[RZ_PK_BYTES];        /* its Ed25519 public key */
+    uint32_t epoch;                      /* current log epoch */
+    uint64_t head_seq;                   /* last sequence number, 0 if none */
+    uint8_t head_hash[RZ_HASH_BYTES];    /* its chain hash (zeros if none) */
+    int head_is_clock;                   /* the log ends with a clock entry */
+    uint64_t acked_seq;                  /* highest seq with a verified receipt */
+    uint64_t pending;                    /* entries above acked_seq */
+    uint64_t hlc_last;                   /* last clock value issued/observed */
+    uint64_t last_server_ms;             /* server time last seen, 0 = never */
+    uint64_t last_local_ms;              /* local wall clock at that moment */
+    char endpoint[NODE_ENDPOINT_MAX];    /* configured server, "" if none */
+    int has_server_pk;                   /* 1 when server_pk is configured */
+    uint8_t server_pk[RZ_PK_BYTES];      /* server's Ed25519 public key */
+} node_store_status;
+
+/* A server receipt over first_seq..last_seq (PROTOCOL 4.2). */
+typedef struct node_receipt {
+    uint32_t epoch;                      /* log epoch */
+    uint64_t first_seq, last_seq;        /* range acknowledged */
+    uint8_t head[RZ_HASH_BYTES];         /* hash of last_seq */
+    uint64_t server_ms;                  /* server time in the ACK */
+    uint8_t sig[RZ_SIG_BYTES];           /* server signature */
+} node_receipt;
+
+/* What a rebase did. */
+typedef struct node_rebase_result {
+    uint32_t epoch;                      /* the new epoch */
+    uint64_t base_seq;                   /* server head it chains from */
+    uint64_t moved;                      /* entries archived and re-appended */
+    uint64_t first_seq, last_seq;        /* their new sequence numbers */
+} node_rebase_result;
+
+/* ---- lifetime ---- */
+
+/* Creates dir (0700) with a fresh key (0600) and database, and a random
+ * node id.  RZ_E_EXISTS when dir already holds a node.  On success *out is
+ * an open store the caller destroys. */
+int node_store_create(const char *dir, node_store **out, rz_error *err) RZ_WUR;
+/* Opens an initialised dir: loads the key (refused unless 0600), opens the
+ * database and prepares every statement.  RZ_E_NOTFOUND when dir holds no
+ * node, RZ_E_CONFIG when key and database do not belong together. */
+int node_store_open(const char *dir, node_store **out, rz_error *err) RZ_WUR;
+/* Closes (rolling back an open transaction), wipes the key; sets *ns NULL. */
+void node_store_destroy(node_store **ns);
+
+/* Borrowed, valid while the store is open. */
+const rz_identity *node_store_identity(const node_store *ns);
+const uint8_t *node_store_node_id(const node_store *ns);
+
+/* Records the server to sync with.  endpoint like tcp://host:port; server_pk
+ * the server's Ed25519 public key.  RZ_E_ARG when either is unusable. */
+int node_store_configure(node_store *ns, const char *endpoint,
+                         const uint8_t server_pk[RZ_PK_BYTES], rz_error *err) RZ_WUR;
+
+/* ---- many recordings in one transaction ---- */
+
+/* BEGIN IMMEDIATE; RZ_E_ARG if one is already open. */
+int node_store_begin(node_store *ns, rz_error *err) RZ_WUR;
+/* Commits (fails, rolled back, when a recording inside failed while
+ * writing). */
+int node_store_commit(node_store *ns, rz_error *err) RZ_WUR;
+void node_store_rollback(node_store *ns);
+
+/* ---- recording: 0, RZ_E_ARG (bad value), RZ_E_NOTFOUND (unknown id),
+ * RZ_E_EXISTS (nothing to change), RZ_E_BUSY/RZ_E_IO (storage) ---- */
+
+/* What person_add (is_new = 1) or person_edit would refuse as RZ_E_ARG,
+ * without touching the database: lets an import validate every row first. */
+int node_store_check_person(const node_person *p, int is_new, rz_error *err) RZ_WUR;
+
+/* New person; name and gender are required.  id receives the new id. */
+int node_store_person_add(node_store *ns, const node_person *p,
+                          uint8_t id[NODE_REC_ID_BYTES], rz_error *err) RZ_WUR;
+/* Changes the given fields of a person (deleted or not). */
+int node_store_person_edit(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES],
+                           const node_person *p, rz_error *err) RZ_WUR;
+/* New event; kind, title and date are required. */
+int node_store_event_add(node_store *ns, const node_event *e, uint8_t id[NODE_REC_ID_BYTES],
+                         rz_error *err) RZ_WUR;
+int node_store_event_edit(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES],
+                          const node_event *e, rz_error *err) RZ_WUR;
+/* Delete (deleted=1) or undelete (deleted=0) a record of table RZ_T_PERSON,
+ * RZ_T_EVENT or RZ_T_ATTENDANCE (key: event id || person id).  RZ_E_EXISTS
+ * when it already is in that state. */
+int node_store_set_deleted(node_store *ns, uint8_t table, const uint8_t *key, size_t key_len,
+                           int deleted, rz_error *err) RZ_WUR;
+/* Marks a person present (1) or absent (0) at an event; both must exist
+ * here and be live. */
+int node_store_attend(node_store *ns, const uint8_t event_id[NODE_REC_ID_BYTES],
+                      const uint8_t person_id[NODE_REC_ID_BYTES], int present,
+                      rz_error *err) RZ_WUR;
+
+/* ---- reading records (the centre's own data, personal values included) */
+
+/* Walks persons / events / attendance in creation order; all = include
+ * deleted ones. */
+int node_store_person_each(node_store *ns, int all, node_person_fn fn, void *ctx,
+                           rz_error *err) RZ_WUR;
+int node_store_event_each(node_store *ns, int all, node_event_fn fn, void *ctx,
+                          rz_error *err) RZ_WUR;
+int node_store_attendance_each(node_store *ns, int all, node_attendance_fn fn, void *ctx,
+                               rz_error *err) RZ_WUR;
+/* Calls fn once for the record with this id, or returns RZ_E_NOTFOUND. */
+int node_store_person_get(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES],
+                          node_person_fn fn, void *ctx, rz_error *err) RZ_WUR;
+int node_store_event_get(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], node_event_fn fn,
+                         void *ctx, rz_error *err) RZ_WUR;
+
+/* ---- replication state, for node_sync and status ---- */
+
+/* Full status; counting pending entries costs a scan of them, so loops use
+ * node_store_epoch instead. */
+int node_store_get_status(node_store *ns, node_store_status *st, rz_error *err) RZ_WUR;
+/* The log's current epoch (cheap). */
+int node_store_epoch(node_store *ns, uint32_t *epoch, rz_error *err) RZ_WUR;
+
+/* Writes a warning text into msg (size len) and returns 1 when the clock
+ * rule of DESIGN guarantee 7 fires for wall time now_ms: now is more than
+ * NODE_CLOCK_WARN_MS before the last server time seen, or the offset measured
+ * at the last sync exceeded it either way.  0 otherwise. */
+int node_store_clock_warning(const node_store_status *st, uint64_t now_ms, char *msg,
+                             size_t len);
+
+/* Chain hash after seq (zeros for 0): from the log, or from the base a
+ * rebase chained from.  RZ_E_NOTFOUND when this node holds neither. */
+int node_store_hash_at(node_store *ns, uint64_t seq, uint8_t out[RZ_HASH_BYTES],
+                       rz_error *err) RZ_WUR;
+
+/* Folds the server's time into the clock and remembers it with the local
+ * wall clock at that moment (own transaction). */
+int node_store_observe_server(node_store *ns, uint64_t server_ms, uint64_t local_ms,
+                              rz_error *err) RZ_WUR;
+/* Appends a clock entry {1: server_ms, 2: local_ms}; *seq gets its seq. */
+int node_store_append_clock(node_store *ns, uint64_t server_ms, uint64_t local_ms,
+                            uint64_t *seq, rz_error *err) RZ_WUR;
+
+/* Streams log rows with seq >= first_seq in order, at most max rows.  For
+ * each, fn gets the row (borrowed) and reveal_bytes, the size of its
+ * personal values plus per-value overhead, so a batch can stay under the
+ * frame limit.  fn returns 0 to take the row and go on, NODE_STOP to stop
+ * before it, or a negative code which is returned. */
+#define NODE_STOP 1
+typedef int (*node_entry_fn)(void *ctx, uint64_t seq, uint32_t epoch,
+                             const uint8_t hash[RZ_HASH_BYTES], const uint8_t *entry,
+                             size_t len, size_t reveal_bytes);
+int node_store_read_entries(node_store *ns, uint64_t first_seq, size_t max, node_entry_fn fn,
+                            void *ctx, rz_error *err) RZ_WUR;
+/* Streams the personal values of entries first_seq..last_seq ordered by
+ * (seq, field).  fn's return as for node_store_read_entries (no NODE_STOP). */
+typedef int (*node_reveal_fn)(void *ctx, uint64_t seq, uint8_t field,
+                              const uint8_t salt[RZ_SALT_BYTES], const char *value,
+                              size_t len);
+int node_store_read_reveals(node_store *ns, uint64_t first_seq, uint64_t last_seq,
+                            node_reveal_fn fn, void *ctx, rz_error *err) RZ_WUR;
+
+/* Keeps a verified receipt, advances acked_seq to r->last_seq and folds the
+ * server time into the clock, in one transaction.  The caller has verified
+ * the receipt's signature. */
+int node_store_record_receipt(node_store *ns, const node_receipt *r, uint64_t local_ms,
+                              rz_error *err) RZ_WUR;
+
+/* PROTOCOL 7: after headquarters started epoch new_epoch (> current) whose
+ * log continues after base_seq with hash base_hash, moves every entry above
+ * min(acked_seq, base_seq) to log_archive and re-appends it unchanged
+ * (same entry bytes, personal values kept) as base_seq+1.. of new_epoch, in
+ * one transaction.  RZ_E_EPOCH when new_epoch is not above the current. */
+int node_store_rebase(node_store *ns, uint32_t new_epoch, uint64_t base_seq,
+                      const uint8_t base_hash[RZ_HASH_BYTES], node_rebase_result *r,
+                      rz_error *err) RZ_WUR;
+
+/* Record id as 32 hex digits (out: 33 bytes) and back (RZ_E_ARG). */
+void node_id_format(char out[2 * NODE_REC_ID_BYTES + 1], const uint8_t id[NODE_REC_ID_BYTES]);
+int node_id_parse(uint8_t id[NODE_REC_ID_BYTES], const char *hex) RZ_WUR;
+
+#endif

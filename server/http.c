@@ -1,0 +1,1156 @@
+/*
+ * http: the headquarters view over HTTP; see http.h for the routes.
+ *
+ * Threading: libmicrohttpd runs one thread per connection (at most
+ * HTTP_CONN_LIMIT).  A request borrows a read-only SQLite handle from a
+ * small pool for its whole duration, so a handle (opened NOMUTEX) is never
+ * used by two threads at once, and runs its reads inside one read
+ * transaction, so every figure and the "as of" of one answer come from the
+ * same snapshot even while ingest commits.
+ *
+ * Input: only the path and the query string matter; no request body is
+ * read.  Every parameter is bounded (count, name and value length, no
+ * control bytes) before anything looks at it, then handed by name to
+ * query_spec_set(), which parses it; nothing from the request reaches SQL
+ * except as a bound value inside server/query.c.  Files are served from a
+ * fixed list, never from a path the request names.
+ *
+ * What it does not do: compute or cache totals (server/query.c is the one
+ * place that reads the totals tables), authenticate (it listens on
+ * loopback by default; put a reverse proxy in front to expose it), TLS.
+ */
+#include "server/http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/db.h"
+#include "common/domain.h"
+#include "common/hlc.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "server/metrics.h"
+#include "server/query.h"
+
+#ifndef RZ_WEB_DIR
+#define RZ_WEB_DIR "web"
+#endif
+
+enum {
+    HTTP_PARAMS_MAX = 16,          /* query-string parameters per request */
+    HTTP_KEY_MAX = 32,             /* bytes of a parameter name */
+    HTTP_VALUE_MAX = QUERY_VALUE_MAX - 1, /* bytes of a parameter value */
+    HTTP_ADDR_MAX = 256,           /* bytes of the listen address */
+    HTTP_POOL_MAX = 8,             /* idle read-only handles kept open */
+    HTTP_CONN_LIMIT = 64,          /* concurrent connections (threads) */
+    HTTP_CONN_TIMEOUT_S = 30,      /* idle connection timeout */
+    HTTP_ASSET_MAX = 8 << 20,      /* bytes of a served file */
+    HTTP_STALE_DAYS = 7,           /* default "not synced recently" threshold */
+    HTTP_STALE_DAYS_MAX = 3650,    /* largest accepted stale_days */
+    HTTP_TARGET_TRAINED = 50000,   /* national goal: people trained a year */
+    HTTP_ROWS_MAX = 200000,        /* rows of one answer (memory bound) */
+};
+
+#define HTTP_PKT_OFFSET_S (5 * 3600) /* Pakistan time, UTC+5, no DST */
+#define HTTP_CHART_DIR "/usr/share/javascript/chart.js"
+
+/* Status codes counted for /metrics. */
+enum { HTTP_ST_200, HTTP_ST_400, HTTP_ST_404, HTTP_ST_405, HTTP_ST_500, HTTP_ST_503, HTTP_ST_N };
+static const unsigned http_status_codes[HTTP_ST_N] = {200, 400, 404, 405, 500, 503};
+static atomic_uint_fast64_t http_requests[HTTP_ST_N]; /* answers by status */
+
+struct http_server {
+    struct MHD_Daemon *mhd;          /* the listening daemon */
+    char *db_path;                   /* server.db, opened read-only */
+    char web_dir[PATH_MAX];          /* dashboard assets */
+    char chart_js[PATH_MAX];         /* Chart.js UMD build; "" when missing */
+    int port;                        /* bound TCP port */
+    pthread_mutex_t pool_mu;         /* guards pool/npool */
+    sqlite3 *pool[HTTP_POOL_MAX];    /* idle read-only handles */
+    int npool;                       /* used slots of pool */
+};
+
+typedef struct http_param {
+    char key[HTTP_KEY_MAX + 1];      /* NUL-terminated name */
+    char value[HTTP_VALUE_MAX + 1];  /* NUL-terminated value ("" when absent) */
+} http_param;
+
+typedef struct http_params {
+    int n;                           /* used entries of p */
+    http_param p[HTTP_PARAMS_MAX];   /* in request order */
+    char error[RZ_ERROR_TEXT];       /* first problem found, "" when none */
+} http_params;
+
+/* One request being answered. */
+typedef struct http_req {
+    const http_params *params;       /* its bounded query parameters */
+    sqlite3 *db;                     /* borrowed handle, in a read transaction */
+    uint64_t now_ms;                 /* the answer's time */
+} http_req;
+
+/* A finished answer body: malloc'd, handed to libmicrohttpd. */
+typedef struct http_body {
+    FILE *f;                         /* memstream being written */
+    char *buf;                       /* its buffer after close */
+    size_t len;                      /* its length */
+} http_body;
+
+/* ---- small helpers -------------------------------------------------- */
+
+static void
+http_count(unsigned status)
+{
+    int i;
+    for (i = 0; i < HTTP_ST_N; i++)
+        if (http_status_codes[i] == status) {
+            atomic_fetch_add(&http_requests[i], 1);
+            return;
+        }
+}
+
+/* ISO 8601 in Pakistan time, e.g. "2026-03-04T10:20:00+05:00". */
+static void
+http_iso_time(char out[32], uint64_t ms)
+{
+    time_t t = (time_t)(ms / 1000) + HTTP_PKT_OFFSET_S;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%S+05:00", &tm) == 0)
+        snprintf(out, 32, "1970-01-01T05:00:00+05:00");
+}
+
+static int
+http_body_open(http_body *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->f = open_memstream(&b->buf, &b->len);
+    return b->f ? 0 : RZ_E_NOMEM;
+}
+
+/* Closes the stream; 0 when the whole body is in buf. */
+static int
+http_body_close(http_body *b)
+{
+    int bad;
+    if (!b->f)
+        return b->buf ? 0 : RZ_E_NOMEM;
+    bad = ferror(b->f);
+    if (fclose(b->f) != 0)
+        bad = 1;
+    b->f = NULL;
+    return bad || !b->buf ? RZ_E_NOMEM : 0;
+}
+
+static void
+http_body_free(http_body *b)
+{
+    if (b->f)
+        fclose(b->f);
+    free(b->buf);
+    memset(b, 0, sizeof(*b));
+}
+
+static void
+http_common_headers(struct MHD_Response *resp, const char *ctype, const char *cache)
+{
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+}
+
+static enum MHD_Result
+http_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp)
+{
+    enum MHD_Result ret;
+    if (!resp)
+        return MHD_NO;
+    http_count(status);
+    ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Sends b's buffer (ownership passes to libmicrohttpd). */
+static enum MHD_Result
+http_send_body(struct MHD_Connection *c, unsigned status, http_body *b, const char *ctype)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(b->len, b->buf, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        http_body_free(b);
+        return MHD_NO;
+    }
+    b->buf = NULL;
+    http_common_headers(resp, ctype, "no-store");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (strncmp(ctype, "text/csv", 8) == 0)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+                                "attachment; filename=\"rozgar-totals.csv\"");
+    return http_queue(c, status, resp);
+}
+
+/* {"error": msg} with the given status. */
+static enum MHD_Result
+http_send_error(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    http_body b;
+    if (http_body_open(&b))
+        return MHD_NO;
+    fputs("{\"error\":", b.f);
+    query_json_string(b.f, msg);
+    fputs("}\n", b.f);
+    if (http_body_close(&b)) {
+        http_body_free(&b);
+        return MHD_NO;
+    }
+    return http_send_body(c, status, &b, "application/json; charset=utf-8");
+}
+
+/* Maps a query-layer failure to an answer: bad input is the client's
+ * (400, with the reason), busy is retryable (503), the rest is ours (500,
+ * detail only in the log). */
+static enum MHD_Result
+http_send_failure(struct MHD_Connection *c, const char *url, int rc, const rz_error *err)
+{
+    if (rc == RZ_E_ARG)
+        return http_send_error(c, MHD_HTTP_BAD_REQUEST, err->text);
+    if (rc == RZ_E_TOOBIG)
+        return http_send_error(c, MHD_HTTP_BAD_REQUEST,
+                               "answer too large: narrow the query (period, filters) or use "
+                               "rozgar-server totals");
+    log_warnx("http: %s: %s", url, err->code ? err->text : rz_err_name(rc));
+    if (rc == RZ_E_BUSY)
+        return http_send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy, retry");
+    return http_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+}
+
+/* ---- parameters ----------------------------------------------------- */
+
+static int
+http_bytes_printable(const char *s, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+static enum MHD_Result
+http_param_collect(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                   const char *value, size_t value_size)
+{
+    http_params *ps = cls;
+    http_param *p;
+    (void)kind;
+    if (key_size == 0 && (!value || value_size == 0))
+        return MHD_YES; /* "a=1&&b=2" or a trailing "&": nothing there */
+    if (key_size == 0 || key_size > HTTP_KEY_MAX || !http_bytes_printable(key, key_size)) {
+        snprintf(ps->error, sizeof(ps->error), "bad parameter name (1..%d printable bytes)",
+                 HTTP_KEY_MAX);
+        return MHD_NO;
+    }
+    if (ps->n == HTTP_PARAMS_MAX) {
+        snprintf(ps->error, sizeof(ps->error), "too many parameters (at most %d)",
+                 HTTP_PARAMS_MAX);
+        return MHD_NO;
+    }
+    p = &ps->p[ps->n];
+    memcpy(p->key, key, key_size);
+    p->key[key_size] = '\0';
+    if (!value)
+        value_size = 0;
+    if (value_size > HTTP_VALUE_MAX || !http_bytes_printable(value, value_size)) {
+        snprintf(ps->error, sizeof(ps->error),
+                 "parameter %s: value must be at most %d printable bytes", p->key,
+                 HTTP_VALUE_MAX);
+        return MHD_NO;
+    }
+    if (value_size)
+        memcpy(p->value, value, value_size);
+    p->value[value_size] = '\0';
+    ps->n++;
+    return MHD_YES;
+}
+
+/* Fills ps from the connection's query string; 0 or RZ_E_ARG (ps->error). */
+static int
+http_params_read(struct MHD_Connection *c, http_params *ps)
+{
+    int i, j;
+    memset(ps, 0, sizeof(*ps));
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, http_param_collect, ps);
+    if (ps->error[0])
+        return RZ_E_ARG;
+    /* A repeated name is ambiguous (which one wins?) except for the
+     * filters that are meant to repeat. */
+    for (i = 0; i < ps->n; i++)
+        for (j = i + 1; j < ps->n; j++)
+            if (strcmp(ps->p[i].key, ps->p[j].key) == 0 && strcmp(ps->p[i].key, "where") != 0) {
+                snprintf(ps->error, sizeof(ps->error), "parameter %s given twice",
+                         ps->p[i].key);
+                return RZ_E_ARG;
+            }
+    return 0;
+}
+
+static const char *
+http_param_value(const http_params *ps, const char *key)
+{
+    int i;
+    for (i = 0; i < ps->n; i++)
+        if (strcmp(ps->p[i].key, key) == 0)
+            return ps->p[i].value;
+    return NULL;
+}
+
+/* stale_days: 1..HTTP_STALE_DAYS_MAX, default HTTP_STALE_DAYS. */
+static int
+http_stale_days(const http_params *ps, int *days, rz_error *err)
+{
+    const char *v = http_param_value(ps, "stale_days");
+    long n = 0;
+    size_t i;
+    *days = HTTP_STALE_DAYS;
+    if (!v)
+        return 0;
+    for (i = 0; v[i]; i++) {
+        if (v[i] < '0' || v[i] > '9' || i >= 5)
+            return rz_fail(err, RZ_E_ARG, "stale_days must be a number of days 1..%d",
+                           HTTP_STALE_DAYS_MAX);
+        n = n * 10 + (v[i] - '0');
+    }
+    if (n < 1 || n > HTTP_STALE_DAYS_MAX)
+        return rz_fail(err, RZ_E_ARG, "stale_days must be a number of days 1..%d",
+                       HTTP_STALE_DAYS_MAX);
+    *days = (int)n;
+    return 0;
+}
+
+/* Applies the request's query parameters to q through query_spec_set, "by"
+ * before "by2" so the group-by order is the request's.  Names in `skip`
+ * (NULL-terminated) are handled by the caller; names in `refuse` are not
+ * parameters of this route. */
+static int
+http_spec_apply(const http_params *ps, query_spec *q, const char *const *skip,
+                const char *const *refuse, rz_error *err)
+{
+    const char *by = http_param_value(ps, "by"), *by2 = http_param_value(ps, "by2");
+    const char *const *s;
+    int i, rc;
+    for (i = 0; i < ps->n; i++)
+        for (s = refuse; s && *s; s++)
+            if (strcmp(ps->p[i].key, *s) == 0)
+                return rz_fail(err, RZ_E_ARG, "parameter %s is not used here", *s);
+    if (by2 && !by)
+        return rz_fail(err, RZ_E_ARG, "by2 needs by");
+    if (by && (rc = query_spec_set(q, "by", by, err)))
+        return rc;
+    if (by2 && (rc = query_spec_set(q, "by", by2, err)))
+        return rc;
+    for (i = 0; i < ps->n; i++) {
+        const char *k = ps->p[i].key;
+        int skipped = strcmp(k, "by") == 0 || strcmp(k, "by2") == 0;
+        for (s = skip; s && *s && !skipped; s++)
+            skipped = strcmp(k, *s) == 0;
+        if (!skipped && (rc = query_spec_set(q, k, ps->p[i].value, err)))
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- database handles ----------------------------------------------- */
+
+static int
+http_db_take(http_server *h, sqlite3 **db, rz_error *err)
+{
+    *db = NULL;
+    pthread_mutex_lock(&h->pool_mu);
+    if (h->npool > 0)
+        *db = h->pool[--h->npool];
+    pthread_mutex_unlock(&h->pool_mu);
+    if (*db)
+        return 0;
+    return rz_db_open(db, h->db_path, DB_READONLY, err);
+}
+
+/* Returns a handle to the pool (closing it when the pool is full); ends any
+ * read transaction the request left open. */
+static void
+http_db_give(http_server *h, sqlite3 *db)
+{
+    if (!db)
+        return;
+    rz_db_rollback(db);
+    pthread_mutex_lock(&h->pool_mu);
+    if (h->npool < HTTP_POOL_MAX) {
+        h->pool[h->npool++] = db;
+        db = NULL;
+    }
+    pthread_mutex_unlock(&h->pool_mu);
+    rz_db_close(&db);
+}
+
+/* ---- JSON pieces ---------------------------------------------------- */
+
+static const char *
+http_grain_name(int grain)
+{
+    switch (grain) {
+    case RZ_GRAIN_MONTH: return "month";
+    case RZ_GRAIN_QUARTER: return "quarter";
+    case RZ_GRAIN_YEAR: return "year";
+    default: return "all";
+    }
+}
+
+/* "as_of":"...","as_of_ms":N,"completeness":{...} (no braces around). */
+static void
+http_write_asof(FILE *out, const query_asof *a)
+{
+    char when[32], newest[32];
+    http_iso_time(when, a->now_ms);
+    fprintf(out,
+            "\"as_of\":\"%s\",\"as_of_ms\":%llu,\"completeness\":{\"stale_days\":%d,"
+            "\"centres\":%lld,\"centres_synced\":%lld,\"centres_stale\":%lld,"
+            "\"nodes\":%lld,\"nodes_synced\":%lld,\"complete\":%s,\"newest_sync\":",
+            when, (unsigned long long)a->now_ms, a->stale_days, (long long)a->centres,
+            (long long)(a->centres - a->centres_stale), (long long)a->centres_stale,
+            (long long)a->nodes, (long long)a->nodes_fresh,
+            a->centres_stale == 0 && a->nodes_fresh == a->nodes ? "true" : "false");
+    if (a->newest_sync_ms) {
+        http_iso_time(newest, a->newest_sync_ms);
+        fprintf(out, "\"%s\"}", newest);
+    } else {
+        fputs("null}", out);
+    }
+}
+
+/* "query":{...}: the spec as understood, so a client sees what it got. */
+static void
+http_write_spec(FILE *out, const query_spec *q)
+{
+    static const char *const windows[] = {"all", "period", "range"};
+    char buf[11], p[9];
+    int i;
+    fputs("\"query\":{\"metric\":", out);
+    query_json_string(out, query_metric_name(q->metric));
+    fprintf(out, ",\"grain\":\"%s\",\"window\":\"%s\",\"period\":", http_grain_name(q->grain),
+            q->window >= 0 && q->window <= QUERY_WIN_RANGE ? windows[q->window] : "all");
+    if (q->window == QUERY_WIN_PERIOD) {
+        period_format(p, q->period_grain, q->period);
+        fprintf(out, "\"%s\"", p);
+    } else {
+        fputs("null", out);
+    }
+    if (q->window == QUERY_WIN_RANGE) {
+        date_format(buf, q->from);
+        fprintf(out, ",\"from\":\"%s\"", buf);
+        date_format(buf, q->to);
+        fprintf(out, ",\"to\":\"%s\"", buf);
+    } else {
+        fputs(",\"from\":null,\"to\":null", out);
+    }
+    fputs(",\"by\":[", out);
+    for (i = 0; i < q->nby; i++) {
+        fputs(i ? "," : "", out);
+        query_json_string(out, query_dim_name(q->by[i]));
+    }
+    fputs("],\"where\":[", out);
+    for (i = 0; i < q->nwhere; i++) {
+        fputs(i ? ",{\"dim\":" : "{\"dim\":", out);
+        query_json_string(out, query_dim_name(q->where[i].dim));
+        fputs(",\"value\":", out);
+        query_json_string(out, q->where[i].value);
+        fputs("}", out);
+    }
+    fputs("]}", out);
+}
+
+/* ---- /api/totals and /api/totals.csv -------------------------------- */
+
+typedef struct http_rows {
+    FILE *out;                       /* body being written */
+    const query_spec *q;             /* the query */
+    int n;                           /* rows written so far */
+} http_rows;
+
+static int
+http_row_json(void *arg, const query_row *row)
+{
+    http_rows *r = arg;
+    int i;
+    if (r->n == HTTP_ROWS_MAX)
+        return RZ_E_TOOBIG;
+    fputs(r->n++ ? ",\n{\"period\":" : "\n{\"period\":", r->out);
+    query_json_string(r->out, row->period ? row->period : "");
+    for (i = 0; i < r->q->nby; i++) {
+        fputs(",", r->out);
+        query_json_string(r->out, query_dim_name(r->q->by[i]));
+        fputs(":", r->out);
+        query_json_string(r->out, row->label[i] ? row->label[i] : "unknown");
+    }
+    fprintf(r->out, ",\"count\":%lld}", (long long)row->count);
+    return 0;
+}
+
+/* One CSV field (RFC 4180).  Text that a spreadsheet would run as a
+ * formula gets a leading apostrophe: a centre or district name is typed by
+ * people, and an export must not execute. */
+static void
+http_csv_field(FILE *out, const char *s)
+{
+    const char *p;
+    int quote = strpbrk(s, ",\"\r\n") != NULL;
+    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t';
+    if (!quote && !formula) {
+        fputs(s, out);
+        return;
+    }
+    fputs(quote ? "\"" : "", out);
+    fputs(formula ? "'" : "", out);
+    for (p = s; *p; p++) {
+        if (*p == '"')
+            fputc('"', out);
+        fputc(*p, out);
+    }
+    fputs(quote ? "\"" : "", out);
+}
+
+static int
+http_row_csv(void *arg, const query_row *row)
+{
+    http_rows *r = arg;
+    int i;
+    if (r->n == HTTP_ROWS_MAX)
+        return RZ_E_TOOBIG;
+    http_csv_field(r->out, row->period ? row->period : "");
+    for (i = 0; i < r->q->nby; i++) {
+        fputc(',', r->out);
+        http_csv_field(r->out, row->label[i] ? row->label[i] : "unknown");
+    }
+    fprintf(r->out, ",%lld\r\n", (long long)row->count);
+    r->n++;
+    return 0;
+}
+
+static int
+http_totals_spec(const http_req *r, query_spec *q, int *stale_days, rz_error *err)
+{
+    static const char *const skip[] = {"stale_days", NULL};
+    int rc;
+    query_spec_init(q);
+    if ((rc = http_stale_days(r->params, stale_days, err)))
+        return rc;
+    if ((rc = http_spec_apply(r->params, q, skip, NULL, err)))
+        return rc;
+    return query_spec_check(q, err);
+}
+
+static int
+http_totals_json(http_req *r, FILE *out, rz_error *err)
+{
+    query_spec q;
+    query_asof a;
+    http_rows rows = {out, &q, 0};
+    int64_t total = 0;
+    int stale_days, rc;
+    if ((rc = http_totals_spec(r, &q, &stale_days, err)))
+        return rc;
+    if ((rc = query_asof_get(r->db, r->now_ms, stale_days, &a, err)) ||
+        (rc = query_total(r->db, &q, &total, err)))
+        return rc;
+    fputs("{", out);
+    http_write_asof(out, &a);
+    fputs(",", out);
+    http_write_spec(out, &q);
+    fprintf(out, ",\"total\":%lld,\"rows\":[", (long long)total);
+    if ((rc = query_run(r->db, &q, http_row_json, &rows, err)))
+        return rc;
+    fputs("\n]}\n", out);
+    return 0;
+}
+
+static int
+http_totals_csv(http_req *r, FILE *out, rz_error *err)
+{
+    query_spec q;
+    http_rows rows = {out, &q, 0};
+    int stale_days, rc, i;
+    if ((rc = http_totals_spec(r, &q, &stale_days, err)))
+        return rc;
+    fputs("period", out);
+    for (i = 0; i < q.nby; i++)
+        fprintf(out, ",%s", query_dim_name(q.by[i]));
+    fputs(",count\r\n", out);
+    return query_run(r->db, &q, http_row_csv, &rows, err);
+}
+
+/* ---- /api/summary --------------------------------------------------- */
+
+static int
+http_current_year(uint64_t now_ms)
+{
+    return (int)(date_of_ms(now_ms) / 10000);
+}
+
+/* The year of the chosen period (2026 for 2026, 2026-Q1 or 2026-03), this
+ * year when none is chosen. */
+static int
+http_target_year(const query_spec *q, uint64_t now_ms)
+{
+    if (q->window != QUERY_WIN_PERIOD)
+        return http_current_year(now_ms);
+    switch (q->period_grain) {
+    case RZ_GRAIN_MONTH: return (int)(q->period / 100);
+    case RZ_GRAIN_QUARTER: return (int)(q->period / 10);
+    default: return (int)q->period;
+    }
+}
+
+/* "name":count or "name":null when the filters do not apply to metric. */
+static int
+http_summary_metric(http_req *r, FILE *out, const query_spec *base, int metric, rz_error *err)
+{
+    query_spec q = *base;
+    rz_error why;
+    int64_t n = 0;
+    int rc;
+    q.metric = metric;
+    fprintf(out, ",\"%s\":", query_metric_name(metric));
+    if (query_spec_check(&q, &why)) {
+        fputs("null", out);
+        return 0;
+    }
+    if ((rc = query_total(r->db, &q, &n, err)))
+        return rc;
+    fprintf(out, "%lld", (long long)n);
+    return 0;
+}
+
+static int
+http_summary_shares(http_req *r, FILE *out, const query_spec *base, int metric, rz_error *err)
+{
+    query_spec q = *base;
+    query_shares s;
+    rz_error why;
+    int rc;
+    q.metric = metric;
+    fprintf(out, "\"%s\":", query_metric_name(metric));
+    if (query_spec_check(&q, &why)) {
+        fputs("null", out);
+        return 0;
+    }
+    if ((rc = query_shares_get(r->db, &q, &s, err)))
+        return rc;
+    fprintf(out, "{\"total\":%lld,\"women\":%lld,\"youth\":%lld,\"women_share\":%.4f,"
+                 "\"youth_share\":%.4f}",
+            (long long)s.total, (long long)s.women, (long long)s.youth, s.women_share,
+            s.youth_share);
+    return 0;
+}
+
+/* The national target: people trained in `year`, all of Pakistan, whatever
+ * the filters (a province's figure against the national goal would read
+ * as failure). */
+static int
+http_summary_target(http_req *r, FILE *out, int year, rz_error *err)
+{
+    query_spec q;
+    char y[8];
+    int64_t n = 0;
+    int rc;
+    query_spec_init(&q);
+    snprintf(y, sizeof(y), "%04d", year);
+    if ((rc = query_spec_set(&q, "metric", query_metric_name(MERGE_M_TRAINEES), err)) ||
+        (rc = query_spec_set(&q, "period", y, err)) || (rc = query_total(r->db, &q, &n, err)))
+        return rc;
+    fprintf(out, ",\"target\":{\"metric\":\"%s\",\"scope\":\"national\",\"year\":%d,"
+                 "\"goal\":%d,\"value\":%lld,\"progress\":%.4f}",
+            query_metric_name(MERGE_M_TRAINEES), year, HTTP_TARGET_TRAINED, (long long)n,
+            (double)n / HTTP_TARGET_TRAINED);
+    return 0;
+}
+
+static int
+http_summary(http_req *r, FILE *out, rz_error *err)
+{
+    static const char *const skip[] = {"stale_days", NULL};
+    static const char *const refuse[] = {"metric", "by", "by2", "grain", NULL};
+    static const int metrics[] = {MERGE_M_REGISTERED, MERGE_M_TRAINEES, MERGE_M_ATTENDANCES,
+                                  MERGE_M_EVENTS};
+    query_spec base;
+    query_shares reg;
+    query_asof a;
+    int stale_days, rc, year;
+    size_t i;
+
+    query_spec_init(&base);
+    if ((rc = http_stale_days(r->params, &stale_days, err)) ||
+        (rc = http_spec_apply(r->params, &base, skip, refuse, err)) ||
+        (rc = query_spec_check(&base, err)))
+        return rc;
+    year = http_target_year(&base, r->now_ms);
+    if ((rc = query_asof_get(r->db, r->now_ms, stale_days, &a, err)) ||
+        (rc = query_shares_get(r->db, &base, &reg, err)))
+        return rc;
+
+    fputs("{", out);
+    http_write_asof(out, &a);
+    fputs(",", out);
+    http_write_spec(out, &base);
+    for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+        if ((rc = http_summary_metric(r, out, &base, metrics[i], err)))
+            return rc;
+    fprintf(out, ",\"women_share\":%.4f,\"youth_share\":%.4f,\"shares\":{", reg.women_share,
+            reg.youth_share);
+    if ((rc = http_summary_shares(r, out, &base, MERGE_M_REGISTERED, err)))
+        return rc;
+    fputs(",", out);
+    if ((rc = http_summary_shares(r, out, &base, MERGE_M_TRAINEES, err)))
+        return rc;
+    fputs("}", out);
+    if ((rc = http_summary_target(r, out, year, err)))
+        return rc;
+    fputs("}\n", out);
+    return 0;
+}
+
+/* ---- /api/centres --------------------------------------------------- */
+
+typedef struct http_centres {
+    FILE *out;                       /* body being written */
+    int n;                           /* centres written */
+} http_centres;
+
+static int
+http_centre_json(void *arg, const query_centre_sync *c)
+{
+    http_centres *w = arg;
+    char when[32];
+    FILE *out = w->out;
+    fprintf(out, "%s{\"centre_id\":%lld,\"centre\":", w->n++ ? ",\n" : "\n",
+            (long long)c->centre_id);
+    query_json_string(out, c->name ? c->name : "");
+    fputs(",\"province\":", out);
+    query_json_string(out, c->province ? c->province : "");
+    fputs(",\"district\":", out);
+    query_json_string(out, c->district ? c->district : "");
+    fputs(",\"programme\":", out);
+    query_json_string(out, c->programme ? c->programme : "");
+    fprintf(out, ",\"nodes\":%lld,\"last_sync\":", (long long)c->nodes);
+    if (c->last_sync_ms) {
+        http_iso_time(when, c->last_sync_ms);
+        fprintf(out, "\"%s\",\"last_sync_ms\":%llu,\"lag_seconds\":%lld", when,
+                (unsigned long long)c->last_sync_ms, (long long)(c->lag_ms / 1000));
+    } else {
+        fputs("null,\"last_sync_ms\":null,\"lag_seconds\":null", out);
+    }
+    fprintf(out, ",\"stale\":%s}", c->stale ? "true" : "false");
+    return 0;
+}
+
+static int
+http_centres_list(http_req *r, FILE *out, rz_error *err)
+{
+    static const char *const known[] = {"stale_days", NULL};
+    http_centres w = {out, 0};
+    query_asof a;
+    int stale_days, rc, i;
+    for (i = 0; i < r->params->n; i++)
+        if (strcmp(r->params->p[i].key, known[0]) != 0)
+            return rz_fail(err, RZ_E_ARG, "unknown parameter %s (only stale_days)",
+                           r->params->p[i].key);
+    if ((rc = http_stale_days(r->params, &stale_days, err)) ||
+        (rc = query_asof_get(r->db, r->now_ms, stale_days, &a, err)))
+        return rc;
+    fputs("{", out);
+    http_write_asof(out, &a);
+    fprintf(out, ",\"stale_days\":%d,\"centres\":[", stale_days);
+    if ((rc = query_centres_sync(r->db, r->now_ms, stale_days, http_centre_json, &w, err)))
+        return rc;
+    fputs("\n]}\n", out);
+    return 0;
+}
+
+/* ---- /metrics ------------------------------------------------------- */
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void
+http_prom_label(FILE *out, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '\\' || *s == '"')
+            fputc('\\', out), fputc(*s, out);
+        else if (*s == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*s, out);
+    }
+}
+
+static int
+http_centre_prom(void *arg, const query_centre_sync *c)
+{
+    FILE *out = arg;
+    fputs("rozgar_centre_last_sync_timestamp_seconds{centre=\"", out);
+    http_prom_label(out, c->name);
+    fputs("\",province=\"", out);
+    http_prom_label(out, c->province);
+    fprintf(out, "\"} %llu\n", (unsigned long long)(c->last_sync_ms / 1000));
+    return 0;
+}
+
+static int
+http_centre_prom_lag(void *arg, const query_centre_sync *c)
+{
+    FILE *out = arg;
+    if (c->lag_ms < 0)
+        return 0;
+    fputs("rozgar_centre_sync_lag_seconds{centre=\"", out);
+    http_prom_label(out, c->name);
+    fputs("\",province=\"", out);
+    http_prom_label(out, c->province);
+    fprintf(out, "\"} %lld\n", (long long)(c->lag_ms / 1000));
+    return 0;
+}
+
+static void
+http_write_request_counts(FILE *out)
+{
+    int i;
+    fputs("# HELP rozgar_http_requests_total HTTP answers by status.\n"
+          "# TYPE rozgar_http_requests_total counter\n",
+          out);
+    for (i = 0; i < HTTP_ST_N; i++)
+        fprintf(out, "rozgar_http_requests_total{code=\"%u\"} %llu\n", http_status_codes[i],
+                (unsigned long long)atomic_load(&http_requests[i]));
+}
+
+static int
+http_metrics(http_req *r, FILE *out, rz_error *err)
+{
+    query_asof a;
+    int rc;
+    metrics_write_prometheus(out);
+    http_write_request_counts(out);
+    if ((rc = query_asof_get(r->db, r->now_ms, HTTP_STALE_DAYS, &a, err)))
+        return rc;
+    fprintf(out,
+            "# HELP rozgar_nodes Enrolled, unrevoked nodes.\n# TYPE rozgar_nodes gauge\n"
+            "rozgar_nodes %lld\n"
+            "# HELP rozgar_nodes_fresh Nodes synced within %d days.\n"
+            "# TYPE rozgar_nodes_fresh gauge\nrozgar_nodes_fresh %lld\n"
+            "# HELP rozgar_centres Centres with an unrevoked node.\n"
+            "# TYPE rozgar_centres gauge\nrozgar_centres %lld\n"
+            "# HELP rozgar_centres_stale Centres with no sync within %d days.\n"
+            "# TYPE rozgar_centres_stale gauge\nrozgar_centres_stale %lld\n",
+            (long long)a.nodes, HTTP_STALE_DAYS, (long long)a.nodes_fresh,
+            (long long)a.centres, HTTP_STALE_DAYS, (long long)a.centres_stale);
+    fputs("# HELP rozgar_centre_last_sync_timestamp_seconds Newest sync of a centre's nodes "
+          "(0: never).\n# TYPE rozgar_centre_last_sync_timestamp_seconds gauge\n",
+          out);
+    if ((rc = query_centres_sync(r->db, r->now_ms, HTTP_STALE_DAYS, http_centre_prom, out,
+                                 err)))
+        return rc;
+    fputs("# HELP rozgar_centre_sync_lag_seconds Time since a centre's newest sync.\n"
+          "# TYPE rozgar_centre_sync_lag_seconds gauge\n",
+          out);
+    return query_centres_sync(r->db, r->now_ms, HTTP_STALE_DAYS, http_centre_prom_lag, out,
+                              err);
+}
+
+/* ---- static files --------------------------------------------------- */
+
+/* A response streaming the regular file at path (libmicrohttpd owns and
+ * closes the descriptor), or NULL when it is missing or not servable. */
+static struct MHD_Response *
+http_file_response(const char *path)
+{
+    struct MHD_Response *resp;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > HTTP_ASSET_MAX ||
+        !(resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd))) {
+        close(fd);
+        return NULL;
+    }
+    return resp;
+}
+
+static enum MHD_Result
+http_send_file(struct MHD_Connection *c, const char *path, const char *ctype,
+               const char *cache)
+{
+    struct MHD_Response *resp = http_file_response(path);
+    if (!resp) {
+        log_warnx("http: cannot serve %s", path);
+        return http_send_error(c, MHD_HTTP_NOT_FOUND, "not found");
+    }
+    http_common_headers(resp, ctype, cache);
+    return http_queue(c, MHD_HTTP_OK, resp);
+}
+
+static enum MHD_Result
+http_send_asset(http_server *h, struct MHD_Connection *c, const char *name, const char *ctype)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/%s", h->web_dir, name) >= (int)sizeof(path))
+        return http_send_error(c, MHD_HTTP_NOT_FOUND, "not found");
+    return http_send_file(c, path, ctype, "no-cache");
+}
+
+static enum MHD_Result
+http_send_page(http_server *h, struct MHD_Connection *c)
+{
+    char path[PATH_MAX];
+    struct MHD_Response *resp = NULL;
+    if (snprintf(path, sizeof(path), "%s/index.html", h->web_dir) < (int)sizeof(path))
+        resp = http_file_response(path);
+    if (!resp)
+        return http_send_error(c, MHD_HTTP_NOT_FOUND, "dashboard page not installed");
+    http_common_headers(resp, "text/html; charset=utf-8", "no-cache");
+    /* Everything is served from here: no CDN, no inline script. */
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; script-src 'self'; "
+                            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    return http_queue(c, MHD_HTTP_OK, resp);
+}
+
+/* ---- dispatch ------------------------------------------------------- */
+
+typedef int (*http_api_fn)(http_req *r, FILE *out, rz_error *err);
+
+typedef struct http_api_route {
+    const char *path;                /* exact path */
+    http_api_fn fn;                  /* writes the body */
+    const char *ctype;               /* its content type */
+} http_api_route;
+
+static const http_api_route http_api_routes[] = {
+    {"/api/summary", http_summary, "application/json; charset=utf-8"},
+    {"/api/totals", http_totals_json, "application/json; charset=utf-8"},
+    {"/api/totals.csv", http_totals_csv, "text/csv; charset=utf-8"},
+    {"/api/centres", http_centres_list, "application/json; charset=utf-8"},
+    {"/metrics", http_metrics, "text/plain; version=0.0.4; charset=utf-8"},
+};
+
+/* Runs fn on a pooled read-only handle inside one read transaction and
+ * sends its body, or the failure. */
+static enum MHD_Result
+http_run_api(http_server *h, struct MHD_Connection *c, const char *url,
+             const http_api_route *route, const http_params *ps)
+{
+    http_req r = {ps, NULL, hlc_wall_ms()};
+    http_body b;
+    rz_error err = {0, ""};
+    int rc;
+
+    if (http_body_open(&b))
+        return http_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    if (!(rc = http_db_take(h, &r.db, &err)) && !(rc = rz_db_exec(r.db, "BEGIN", &err)))
+        rc = route->fn(&r, b.f, &err);
+    http_db_give(h, r.db); /* ends the read transaction */
+    if (!rc && (rc = http_body_close(&b)))
+        rz_fail(&err, rc, "out of memory");
+    if (rc) {
+        http_body_free(&b);
+        return http_send_failure(c, url, rc, &err);
+    }
+    return http_send_body(c, MHD_HTTP_OK, &b, route->ctype);
+}
+
+static enum MHD_Result
+http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                const char *version, const char *upload_data, size_t *upload_data_size,
+                void **req_cls)
+{
+    http_server *h = cls;
+    http_params ps;
+    size_t i;
+    (void)version, (void)upload_data, (void)upload_data_size, (void)req_cls;
+
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return http_send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
+    if (http_params_read(c, &ps))
+        return http_send_error(c, MHD_HTTP_BAD_REQUEST, ps.error);
+
+    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
+        return http_send_page(h, c);
+    if (strcmp(url, "/static/dashboard.js") == 0)
+        return http_send_asset(h, c, "dashboard.js", "text/javascript; charset=utf-8");
+    if (strcmp(url, "/static/style.css") == 0)
+        return http_send_asset(h, c, "style.css", "text/css; charset=utf-8");
+    if (strcmp(url, "/static/chart.js") == 0) {
+        if (!h->chart_js[0])
+            return http_send_error(c, MHD_HTTP_NOT_FOUND,
+                                   "Chart.js not installed (Debian package libjs-chart.js)");
+        return http_send_file(c, h->chart_js, "text/javascript; charset=utf-8",
+                              "max-age=86400");
+    }
+    for (i = 0; i < sizeof(http_api_routes) / sizeof(http_api_routes[0]); i++)
+        if (strcmp(url, http_api_routes[i].path) == 0)
+            return http_run_api(h, c, url, &http_api_routes[i], &ps);
+    return http_send_error(c, MHD_HTTP_NOT_FOUND, "not found");
+}
+
+/* ---- start / stop --------------------------------------------------- */
+
+RZ_PRINTF(2, 0)
+static void
+http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[256];
+    size_t n;
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_debug("http: %s", line);
+}
+
+/* Splits "host:port" / "[v6]:port" and resolves it; 0 or RZ_E_ARG. */
+static int
+http_resolve(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen, rz_error *err)
+{
+    char host[HTTP_ADDR_MAX], *port;
+    struct addrinfo hints, *ai = NULL;
+    size_t len = addr ? strlen(addr) : 0;
+    int gai;
+
+    if (len == 0 || len >= sizeof(host))
+        return rz_fail(err, RZ_E_ARG, "http address must be host:port");
+    memcpy(host, addr, len + 1);
+    if (host[0] == '[') {
+        char *end = strchr(host, ']');
+        if (!end || end[1] != ':')
+            return rz_fail(err, RZ_E_ARG, "http address: expected [ipv6]:port");
+        *end = '\0';
+        port = end + 2;
+        memmove(host, host + 1, strlen(host + 1) + 1);
+    } else {
+        port = strrchr(host, ':');
+        if (!port || strchr(host, ':') != port)
+            return rz_fail(err, RZ_E_ARG, "http address must be host:port ([v6]:port)");
+        *port++ = '\0';
+    }
+    if (!host[0] || !port[0] || strspn(port, "0123456789") != strlen(port) ||
+        strlen(port) > 5 || atol(port) > 65535)
+        return rz_fail(err, RZ_E_ARG, "http address: bad host or port in '%s'", addr);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0 || !ai)
+        return rz_fail(err, RZ_E_ARG, "http address %s: %s", addr, gai_strerror(gai));
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *sslen = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+/* Chart.js UMD build of Debian's libjs-chart.js: chart.umd.js (v4) or
+ * chart.min.js (v3, bookworm). */
+static void
+http_find_chart(http_server *h)
+{
+    static const char *const names[] = {"chart.umd.js", "chart.min.js", "chart.js"};
+    size_t i;
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(h->chart_js, sizeof(h->chart_js), "%s/%s", HTTP_CHART_DIR, names[i]);
+        if (access(h->chart_js, R_OK) == 0)
+            return;
+    }
+    h->chart_js[0] = '\0';
+    log_warnx("http: Chart.js not found in %s; the dashboard shows tables only",
+              HTTP_CHART_DIR);
+}
+
+int
+http_start(http_server **out, const char *addr, const char *db_path, rz_error *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    const char *web = getenv("RZ_WEB_DIR");
+    const union MHD_DaemonInfo *info;
+    http_server *h;
+    sqlite3 *probe = NULL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    int rc;
+
+    *out = NULL;
+    if (!db_path)
+        return rz_fail(err, RZ_E_ARG, "http: no database path");
+    if ((rc = http_resolve(addr, &ss, &sslen, err)))
+        return rc;
+    /* Fail at startup, not on the first request, when the database is
+     * not there or not readable. */
+    if ((rc = rz_db_open(&probe, db_path, DB_READONLY, err)))
+        return rc;
+
+    h = xcalloc(1, sizeof(*h));
+    h->db_path = xstrdup(db_path);
+    pthread_mutex_init(&h->pool_mu, NULL);
+    h->pool[h->npool++] = probe;
+    snprintf(h->web_dir, sizeof(h->web_dir), "%s", web && web[0] ? web : RZ_WEB_DIR);
+    http_find_chart(h);
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, http_on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)HTTP_CONN_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+        MHD_OPTION_END);
+    if (!h->mhd) {
+        rc = rz_fail(err, RZ_E_IO, "http: cannot listen on %s", addr);
+        http_stop(&h);
+        return rc;
+    }
+    info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : 0;
+    log_info("http: dashboard on port %d (assets from %s)", h->port, h->web_dir);
+    *out = h;
+    return 0;
+}
+
+void
+http_stop(http_server **hp)
+{
+    http_server *h = hp ? *hp : NULL;
+    if (!h)
+        return;
+    if (h->mhd)
+        MHD_stop_daemon(h->mhd); /* joins the connection threads */
+    while (h->npool > 0)
+        rz_db_close(&h->pool[--h->npool]);
+    pthread_mutex_destroy(&h->pool_mu);
+    free(h->db_path);
+    free(h);
+    *hp = NULL;
+}
+
+int
+http_port(const http_server *h)
+{
+    return h ? h->port : 0;
+}

@@ -1,0 +1,1359 @@
+/*
+ * query: answers questions about the totals; see query.h for the contract
+ * and the cost of each path.
+ *
+ * Two paths give the same numbers for the same question:
+ *
+ *   counters  the maintained `totals` table: for each period of the
+ *             window, one index range (metric, grain, period, d1, d2) with
+ *             the filters on v1/v2.  Periods are found by seeking the next
+ *             period key, so a query never scans other dimensions' rows.
+ *   state     one aggregate SELECT over st_cluster / st_cluster_att /
+ *             st_event, built from fixed fragments (values are bound or
+ *             are integers the code computed), for exact date ranges and
+ *             for more than two dimensions.
+ *
+ * SQL text never contains user input.  Only SELECTs: works on a read-only
+ * handle.
+ */
+#include "server/query.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/db.h"
+#include "common/domain.h"
+#include "common/hlc.h"
+
+#define QRY_LABEL 160      /* bytes of one label */
+#define QRY_SQL 4096       /* bytes of one generated statement */
+#define QRY_MAX_DATE 29991231u
+#define QRY_DAY_MS 86400000ll
+
+static const char *const qry_metric_names[] = {NULL, "registered", "trainees", "attendances",
+                                               "events"};
+static const char *const qry_dim_names[] = {NULL,     "province", "district", "centre",
+                                            "programme", "gender", "age",      "area",
+                                            "skill",  "home",     "kind"};
+
+/* A filter resolved against the database: the stored value to match. */
+typedef struct qry_filter {
+    int dim;                             /* enum merge_dim */
+    int text;                            /* 1: match text (case-insensitive) */
+    int64_t code;                        /* INTEGER value */
+    char s[QUERY_VALUE_MAX];             /* TEXT value */
+} qry_filter;
+
+/* Everything one run needs. */
+typedef struct qry_run {
+    sqlite3 *db;                         /* borrowed */
+    const query_spec *q;                 /* borrowed */
+    qry_filter f[QUERY_MAX_WHERE];       /* resolved filters */
+    int nf;                              /* used */
+    int dims[2], ndims;                  /* distinct dimensions, ascending */
+    sqlite3_stmt *centre_name;           /* label lookup */
+    query_row_fn fn;                     /* caller's callback */
+    void *arg;                           /* its argument */
+    int64_t emitted;                     /* rows given to fn */
+} qry_run;
+
+/* ---- names ------------------------------------------------------------ */
+
+int
+query_metric_parse(const char *name)
+{
+    int i;
+    for (i = 1; name && i <= MERGE_M_MAX; i++)
+        if (strcasecmp(name, qry_metric_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *
+query_metric_name(int metric)
+{
+    return metric >= 1 && metric <= MERGE_M_MAX ? qry_metric_names[metric] : "unknown";
+}
+
+int
+query_dim_parse(const char *name)
+{
+    int i;
+    if (name && strcasecmp(name, "center") == 0)
+        return MERGE_D_CENTRE;
+    for (i = 1; name && i <= MERGE_D_MAX; i++)
+        if (strcasecmp(name, qry_dim_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *
+query_dim_name(int dim)
+{
+    return dim >= 1 && dim <= MERGE_D_MAX ? qry_dim_names[dim] : "none";
+}
+
+static int
+grain_parse(const char *s)
+{
+    if (!s) return -1;
+    if (strcasecmp(s, "month") == 0) return RZ_GRAIN_MONTH;
+    if (strcasecmp(s, "quarter") == 0) return RZ_GRAIN_QUARTER;
+    if (strcasecmp(s, "year") == 0) return RZ_GRAIN_YEAR;
+    if (strcasecmp(s, "all") == 0) return MERGE_GRAIN_ALL;
+    return -1;
+}
+
+static const char *
+grain_name(int g)
+{
+    switch (g) {
+    case RZ_GRAIN_MONTH: return "month";
+    case RZ_GRAIN_QUARTER: return "quarter";
+    case RZ_GRAIN_YEAR: return "year";
+    default: return "all";
+    }
+}
+
+/* ---- spec --------------------------------------------------------------- */
+
+void
+query_spec_init(query_spec *q)
+{
+    memset(q, 0, sizeof *q);
+    q->metric = MERGE_M_REGISTERED;
+    q->grain = MERGE_GRAIN_ALL;
+    q->window = QUERY_WIN_ALL;
+}
+
+static int
+spec_set_period(query_spec *q, const char *value, rz_error *err)
+{
+    int g;
+    uint32_t key;
+    if (q->window == QUERY_WIN_RANGE)
+        return rz_fail(err, RZ_E_ARG, "use either a period or --from/--to, not both");
+    if (period_parse(value, &g, &key) != 0)
+        return rz_fail(err, RZ_E_ARG, "period must look like 2026, 2026-Q1 or 2026-03");
+    q->window = QUERY_WIN_PERIOD;
+    q->period_grain = g;
+    q->period = key;
+    if (!q->grain_set)
+        q->grain = g;
+    return 0;
+}
+
+static int
+spec_set_date(query_spec *q, const char *name, const char *value, rz_error *err)
+{
+    uint32_t d = date_parse(value);
+    if (q->window == QUERY_WIN_PERIOD)
+        return rz_fail(err, RZ_E_ARG, "use either a period or --from/--to, not both");
+    if (d == 0)
+        return rz_fail(err, RZ_E_ARG, "%s must be a date YYYY-MM-DD", name);
+    if (q->window != QUERY_WIN_RANGE) {
+        q->window = QUERY_WIN_RANGE;
+        q->from = RZ_MIN_DATE;
+        q->to = QRY_MAX_DATE;
+    }
+    if (name[0] == 'f')
+        q->from = d;
+    else
+        q->to = d;
+    if (!q->grain_set)
+        q->grain = MERGE_GRAIN_ALL;
+    return 0;
+}
+
+static int
+spec_add_filter(query_spec *q, int dim, const char *value, rz_error *err)
+{
+    if (q->nwhere == QUERY_MAX_WHERE)
+        return rz_fail(err, RZ_E_ARG, "at most %d filters", QUERY_MAX_WHERE);
+    if (!value || !*value || strlen(value) >= QUERY_VALUE_MAX)
+        return rz_fail(err, RZ_E_ARG, "filter value for %s must be 1..%d bytes",
+                       query_dim_name(dim), QUERY_VALUE_MAX - 1);
+    q->where[q->nwhere].dim = dim;
+    snprintf(q->where[q->nwhere].value, QUERY_VALUE_MAX, "%s", value);
+    q->nwhere++;
+    return 0;
+}
+
+static int
+spec_set_where(query_spec *q, const char *value, rz_error *err)
+{
+    char dim[32];
+    const char *eq = value ? strchr(value, '=') : NULL;
+    size_t n = eq ? (size_t)(eq - value) : 0;
+    int d;
+    if (!eq || n == 0 || n >= sizeof dim)
+        return rz_fail(err, RZ_E_ARG, "a filter is dim=value, e.g. gender=female");
+    memcpy(dim, value, n);
+    dim[n] = '\0';
+    if (strcasecmp(dim, "period") == 0)
+        return spec_set_period(q, eq + 1, err);
+    if ((d = query_dim_parse(dim)) < 0)
+        return rz_fail(err, RZ_E_ARG, "unknown dimension '%.31s' (province district centre"
+                                      " programme gender age area skill home kind)", dim);
+    return spec_add_filter(q, d, eq + 1, err);
+}
+
+int
+query_spec_set(query_spec *q, const char *name, const char *value, rz_error *err)
+{
+    int v;
+    if (!name || !value)
+        return rz_fail(err, RZ_E_ARG, "option without a value");
+    if (strcmp(name, "metric") == 0) {
+        if ((v = query_metric_parse(value)) < 0)
+            return rz_fail(err, RZ_E_ARG,
+                           "metric is one of registered, trainees, attendances, events");
+        q->metric = v;
+        return 0;
+    }
+    if (strcmp(name, "by") == 0) {
+        if ((v = query_dim_parse(value)) < 0)
+            return rz_fail(err, RZ_E_ARG, "unknown dimension for --by (province district"
+                                          " centre programme gender age area skill home kind)");
+        if (q->nby == QUERY_MAX_BY)
+            return rz_fail(err, RZ_E_ARG, "at most %d group-by dimensions", QUERY_MAX_BY);
+        q->by[q->nby++] = v;
+        return 0;
+    }
+    if (strcmp(name, "grain") == 0) {
+        if ((v = grain_parse(value)) < 0)
+            return rz_fail(err, RZ_E_ARG, "grain is one of month, quarter, year, all");
+        q->grain = v;
+        q->grain_set = 1;
+        return 0;
+    }
+    if (strcmp(name, "period") == 0)
+        return spec_set_period(q, value, err);
+    if (strcmp(name, "from") == 0 || strcmp(name, "to") == 0)
+        return spec_set_date(q, name, value, err);
+    if (strcmp(name, "where") == 0)
+        return spec_set_where(q, value, err);
+    if ((v = query_dim_parse(name)) > 0)
+        return spec_add_filter(q, v, value, err);
+    return rz_fail(err, RZ_E_ARG, "unknown query option '%.40s'", name);
+}
+
+int
+query_spec_check(const query_spec *q, rz_error *err)
+{
+    int i;
+    if (q->metric < 1 || q->metric > MERGE_M_MAX)
+        return rz_fail(err, RZ_E_ARG, "unknown metric");
+    if (q->grain < RZ_GRAIN_MONTH || q->grain > MERGE_GRAIN_ALL || q->nby < 0 ||
+        q->nby > QUERY_MAX_BY || q->nwhere < 0 || q->nwhere > QUERY_MAX_WHERE)
+        return rz_fail(err, RZ_E_ARG, "malformed query");
+    for (i = 0; i < q->nby; i++) {
+        if (!merge_metric_has_dim(q->metric, q->by[i]))
+            return rz_fail(err, RZ_E_ARG, "%s are not counted by %s",
+                           query_metric_name(q->metric), query_dim_name(q->by[i]));
+        if (i == 1 && q->by[0] == q->by[1])
+            return rz_fail(err, RZ_E_ARG, "the same dimension twice in --by");
+    }
+    for (i = 0; i < q->nwhere; i++)
+        if (!merge_metric_has_dim(q->metric, q->where[i].dim))
+            return rz_fail(err, RZ_E_ARG, "%s cannot be filtered by %s",
+                           query_metric_name(q->metric), query_dim_name(q->where[i].dim));
+    if (q->window == QUERY_WIN_PERIOD &&
+        (q->grain == MERGE_GRAIN_ALL || q->grain > q->period_grain ||
+         q->period_grain < RZ_GRAIN_MONTH || q->period_grain > RZ_GRAIN_YEAR))
+        return rz_fail(err, RZ_E_ARG, "grain must not be coarser than the period");
+    if (q->window == QUERY_WIN_RANGE && (q->from == 0 || q->from > q->to))
+        return rz_fail(err, RZ_E_ARG, "--from must not be after --to");
+    return 0;
+}
+
+/* ---- labels --------------------------------------------------------------- */
+
+static void
+period_label(char out[QRY_LABEL], const query_spec *q, uint32_t key)
+{
+    char a[11], b[11];
+    if (q->grain == MERGE_GRAIN_ALL && q->window == QUERY_WIN_RANGE) {
+        date_format(a, q->from);
+        date_format(b, q->to);
+        snprintf(out, QRY_LABEL, "%s..%s", a, b);
+    } else if (q->grain == MERGE_GRAIN_ALL) {
+        snprintf(out, QRY_LABEL, "all");
+    } else if (key == 0) {
+        snprintf(out, QRY_LABEL, "unknown");
+    } else {
+        char p[9];
+        period_format(p, q->grain, key);
+        snprintf(out, QRY_LABEL, "%s", p);
+    }
+}
+
+static const char *
+code_name(int dim, int64_t code)
+{
+    uint64_t c = code < 0 ? 0 : (uint64_t)code;
+    switch (dim) {
+    case MERGE_D_PROGRAMME: return programme_name(c);
+    case MERGE_D_GENDER: return gender_name(c);
+    case MERGE_D_AGE: return age_band_name((int)(code >= 0 && code < RZ_AGE_BANDS ? code : 0));
+    case MERGE_D_AREA: return area_name(c);
+    case MERGE_D_SKILL: return skill_name(c);
+    case MERGE_D_KIND: return event_kind_name(c);
+    default: return "unknown";
+    }
+}
+
+/* Label of a stored dimension value (column col of st). */
+static void
+value_label(qry_run *r, char out[QRY_LABEL], int dim, sqlite3_stmt *st, int col)
+{
+    if (merge_dim_is_text(dim)) {
+        const unsigned char *t = sqlite3_column_text(st, col);
+        snprintf(out, QRY_LABEL, "%s", t && *t ? (const char *)t : "unknown");
+        return;
+    }
+    if (dim == MERGE_D_CENTRE) {
+        int64_t id = sqlite3_column_int64(st, col);
+        snprintf(out, QRY_LABEL, "unknown");
+        sqlite3_bind_int64(r->centre_name, 1, id);
+        if (id > 0 && sqlite3_step(r->centre_name) == SQLITE_ROW)
+            snprintf(out, QRY_LABEL, "%s", (const char *)sqlite3_column_text(r->centre_name, 0));
+        sqlite3_reset(r->centre_name);
+        return;
+    }
+    snprintf(out, QRY_LABEL, "%s", code_name(dim, sqlite3_column_int64(st, col)));
+}
+
+/* ---- filters --------------------------------------------------------------- */
+
+static int64_t
+code_parse(int dim, const char *s)
+{
+    switch (dim) {
+    case MERGE_D_PROGRAMME: return programme_parse(s);
+    case MERGE_D_GENDER: return gender_parse(s);
+    case MERGE_D_AGE: return age_band_parse(s) > 0 ? age_band_parse(s) : 0;
+    case MERGE_D_AREA: return area_parse(s);
+    case MERGE_D_SKILL: return skill_parse(s);
+    case MERGE_D_KIND: return event_kind_parse(s);
+    default: return 0;
+    }
+}
+
+static int
+centre_resolve(qry_run *r, const char *name, int64_t *id, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *end;
+    long long n = strtoll(name, &end, 10);
+    int rc;
+    if (*name && *end == '\0' && n > 0) {
+        *id = n;
+        return 0;
+    }
+    if ((rc = rz_db_prepare(r->db, &st,
+                            "SELECT centre_id FROM centre WHERE name = ?1 COLLATE NOCASE"
+                            " ORDER BY centre_id LIMIT 1",
+                            err)))
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0), rc = 0;
+    else if (rc == SQLITE_DONE)
+        rc = rz_fail(err, RZ_E_ARG, "no centre named '%.60s'", name);
+    else
+        rc = rz_db_fail(r->db, err, "centre lookup");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Turns "female", "20-24", "Punjab", a centre name or "unknown" into the
+ * value totals store. */
+static int
+filter_resolve(qry_run *r, const query_filter *in, qry_filter *out, rz_error *err)
+{
+    int unknown = strcasecmp(in->value, "unknown") == 0;
+    memset(out, 0, sizeof *out);
+    out->dim = in->dim;
+    out->text = merge_dim_is_text(in->dim);
+    if (out->text) {
+        if (unknown)
+            out->s[0] = '\0';
+        else if (in->dim == MERGE_D_HOME)
+            merge_home_normalize(out->s, (const uint8_t *)in->value, strlen(in->value));
+        else
+            snprintf(out->s, sizeof out->s, "%s", in->value);
+        return 0;
+    }
+    if (unknown)
+        return 0;
+    if (in->dim == MERGE_D_CENTRE)
+        return centre_resolve(r, in->value, &out->code, err);
+    if ((out->code = code_parse(in->dim, in->value)) <= 0)
+        return rz_fail(err, RZ_E_ARG, "unknown %s '%.60s'", query_dim_name(in->dim), in->value);
+    return 0;
+}
+
+static void
+dims_add(qry_run *r, int d)
+{
+    if (r->ndims > 0 && r->dims[0] == d)
+        return;
+    if (r->ndims > 1 && r->dims[1] == d)
+        return;
+    if (r->ndims < 2)
+        r->dims[r->ndims] = d;
+    r->ndims++;
+}
+
+static int
+run_prepare(qry_run *r, rz_error *err)
+{
+    const query_spec *q = r->q;
+    int i, rc;
+    if ((rc = query_spec_check(q, err)) ||
+        (rc = rz_db_prepare(r->db, &r->centre_name,
+                            "SELECT name FROM centre WHERE centre_id = ?1", err)))
+        return rc;
+    for (i = 0; i < q->nwhere; i++)
+        if ((rc = filter_resolve(r, &q->where[i], &r->f[i], err)))
+            return rc;
+    r->nf = q->nwhere;
+    for (i = 0; i < q->nby; i++)
+        dims_add(r, q->by[i]);
+    for (i = 0; i < q->nwhere; i++)
+        dims_add(r, q->where[i].dim);
+    if (r->ndims == 2 && r->dims[0] > r->dims[1]) {
+        int t = r->dims[0];
+        r->dims[0] = r->dims[1], r->dims[1] = t;
+    }
+    return 0;
+}
+
+static void
+filter_bind(sqlite3_stmt *st, int col, const qry_filter *f)
+{
+    if (f->text)
+        sqlite3_bind_text(st, col, f->s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, col, f->code);
+}
+
+/* Appends to a fixed-size SQL buffer; sticky truncation flag. */
+typedef struct qry_sql {
+    char s[QRY_SQL];                     /* text */
+    size_t n;                            /* used */
+    int overflow;                        /* 1: did not fit */
+} qry_sql;
+
+static void sql_add(qry_sql *b, const char *fmt, ...) RZ_PRINTF(2, 3);
+
+static void
+sql_add(qry_sql *b, const char *fmt, ...)
+{
+    va_list ap;
+    int w;
+    if (b->overflow)
+        return;
+    va_start(ap, fmt);
+    w = vsnprintf(b->s + b->n, sizeof b->s - b->n, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= sizeof b->s - b->n)
+        b->overflow = 1;
+    else
+        b->n += (size_t)w;
+}
+
+/* ---- emitting rows ----------------------------------------------------------- */
+
+static int
+row_emit(qry_run *r, uint32_t period, const char *l0, const char *l1, int64_t count)
+{
+    char plabel[QRY_LABEL];
+    query_row row;
+    period_label(plabel, r->q, period);
+    memset(&row, 0, sizeof row);
+    row.period = plabel;
+    row.period_key = r->q->grain == MERGE_GRAIN_ALL ? 0 : period;
+    row.label[0] = r->q->nby > 0 ? l0 : NULL;
+    row.label[1] = r->q->nby > 1 ? l1 : NULL;
+    row.count = count;
+    r->emitted++;
+    return r->fn(r->arg, &row);
+}
+
+/* 1 when the spec asks for exactly one window (one row without group-by). */
+static int
+spec_single(const query_spec *q)
+{
+    return q->grain == MERGE_GRAIN_ALL ||
+           (q->window == QUERY_WIN_PERIOD && q->grain == q->period_grain);
+}
+
+/* ---- counters path ------------------------------------------------------------- */
+
+/* Period keys of the spec's grain inside its window: [lo, hi], and whether
+ * the unknown period (0) belongs to it. */
+static void
+counter_periods(const query_spec *q, uint32_t *lo, uint32_t *hi, int *unknown)
+{
+    uint32_t d0, d1;
+    *unknown = 0;
+    if (q->grain == MERGE_GRAIN_ALL) {
+        *lo = *hi = 0;
+        *unknown = 1;
+    } else if (q->window == QUERY_WIN_PERIOD) {
+        period_range(q->period_grain, q->period, &d0, &d1);
+        *lo = period_key(d0, q->grain);
+        *hi = period_key(d1, q->grain);
+    } else {
+        *lo = 1;
+        *hi = UINT32_MAX;
+        *unknown = 1;
+    }
+}
+
+static int
+counter_next_period(qry_run *r, sqlite3_stmt *seek, uint32_t after_or_at, uint32_t hi,
+                    uint32_t *next, int *found, rz_error *err)
+{
+    int step;
+    *found = 0;
+    sqlite3_bind_int(seek, 1, r->q->metric);
+    sqlite3_bind_int(seek, 2, r->q->grain);
+    sqlite3_bind_int64(seek, 3, after_or_at);
+    sqlite3_bind_int64(seek, 4, hi);
+    step = sqlite3_step(seek);
+    if (step == SQLITE_ROW) {
+        *next = (uint32_t)sqlite3_column_int64(seek, 0);
+        *found = 1;
+    }
+    sqlite3_reset(seek);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : rz_db_fail(r->db, err, "totals");
+}
+
+/* Which totals column (1 or 2) holds dimension d. */
+static int
+counter_slot(const qry_run *r, int d)
+{
+    return r->ndims > 0 && r->dims[0] == d ? 1 : 2;
+}
+
+static int
+counter_one_period(qry_run *r, sqlite3_stmt *st, uint32_t period, rz_error *err)
+{
+    const query_spec *q = r->q;
+    char l[2][QRY_LABEL];
+    int i, step, rc = 0;
+    int64_t rows = 0;
+    sqlite3_bind_int(st, 1, q->metric);
+    sqlite3_bind_int(st, 2, q->grain);
+    sqlite3_bind_int64(st, 3, period);
+    sqlite3_bind_int(st, 4, r->ndims > 0 ? r->dims[0] : 0);
+    sqlite3_bind_int(st, 5, r->ndims > 1 ? r->dims[1] : 0);
+    for (i = 0; i < r->nf; i++)
+        filter_bind(st, 6 + i, &r->f[i]);
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        for (i = 0; i < q->nby; i++)
+            value_label(r, l[i], q->by[i], st, counter_slot(r, q->by[i]) - 1);
+        rows++;
+        rc = row_emit(r, period, l[0], l[1], sqlite3_column_int64(st, 2));
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rz_db_fail(r->db, err, "totals");
+    sqlite3_reset(st);
+    if (rc == 0 && rows == 0 && q->nby == 0 && spec_single(q))
+        rc = row_emit(r, period, NULL, NULL, 0);
+    return rc;
+}
+
+static int
+counter_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
+{
+    qry_sql b = {.n = 0, .overflow = 0};
+    int i;
+    sql_add(&b, "SELECT v1, v2, n FROM totals WHERE metric = ?1 AND grain = ?2"
+                " AND period = ?3 AND d1 = ?4 AND d2 = ?5");
+    for (i = 0; i < r->nf; i++)
+        sql_add(&b, " AND v%d = ?%d%s", counter_slot(r, r->f[i].dim), 6 + i,
+                r->f[i].text ? " COLLATE NOCASE" : "");
+    /* Rows in the order of the group-by dimensions, unknown last. */
+    sql_add(&b, " ORDER BY ");
+    for (i = 0; i < r->q->nby; i++) {
+        int slot = counter_slot(r, r->q->by[i]);
+        sql_add(&b, "v%d IN (0, ''), v%d, ", slot, slot);
+    }
+    sql_add(&b, "v1, v2");
+    if (b.overflow)
+        return rz_fail(err, RZ_E_INTERNAL, "query too long");
+    return rz_db_prepare(r->db, st, b.s, err);
+}
+
+static int
+counter_run(qry_run *r, rz_error *err)
+{
+    sqlite3_stmt *st = NULL, *seek = NULL;
+    uint32_t lo, hi, p, next;
+    int unknown, found, rc;
+
+    counter_periods(r->q, &lo, &hi, &unknown);
+    if ((rc = counter_prepare(r, &st, err)) ||
+        (rc = rz_db_prepare(r->db, &seek,
+                            "SELECT period FROM totals WHERE metric = ?1 AND grain = ?2"
+                            " AND period >= ?3 AND period <= ?4 ORDER BY period LIMIT 1",
+                            err)))
+        goto out;
+    if (r->q->grain == MERGE_GRAIN_ALL) {
+        rc = counter_one_period(r, st, 0, err);
+        goto out;
+    }
+    if (spec_single(r->q)) { /* one known period: answer even when empty */
+        rc = counter_one_period(r, st, lo, err);
+        goto out;
+    }
+    for (p = lo; rc == 0 && p <= hi; p = next + 1) {
+        if ((rc = counter_next_period(r, seek, p, hi, &next, &found, err)) || !found)
+            break;
+        rc = counter_one_period(r, st, next, err);
+        if (next == UINT32_MAX)
+            break;
+    }
+    if (rc == 0 && unknown) {
+        if ((rc = counter_next_period(r, seek, 0, 0, &next, &found, err)) == 0 && found)
+            rc = counter_one_period(r, st, 0, err);
+    }
+out:
+    sqlite3_finalize(st);
+    sqlite3_finalize(seek);
+    return rc;
+}
+
+/* ---- state path -------------------------------------------------------------- */
+
+/* SQL fragments of one metric's source. */
+typedef struct qry_source {
+    const char *from;                    /* FROM ... joins */
+    const char *day;                     /* the date deciding the period */
+    const char *range_col;               /* indexed column for a date window */
+    const char *range_extra;             /* extra condition with a date window */
+    const char *where;                   /* always */
+    const char *count;                   /* aggregate */
+} qry_source;
+
+#define QRY_EVENT_DAY "(CASE WHEN typeof(e.date) = 'integer' AND (e.bad & 8) = 0 THEN e.date ELSE 0 END)"
+#define QRY_EVENT_KIND "(CASE WHEN typeof(e.kind) = 'integer' AND (e.bad & 2) = 0 THEN e.kind ELSE 0 END)"
+
+static void
+source_of(int metric, qry_source *s)
+{
+    static const char people[] = "st_cluster c LEFT JOIN centre ce ON ce.centre_id = c.centre_id";
+    static const char atts[] = "st_cluster_att a JOIN st_cluster c ON c.ckey = a.ckey"
+                               " LEFT JOIN centre ce ON ce.centre_id = c.centre_id";
+    memset(s, 0, sizeof *s);
+    switch (metric) {
+    case MERGE_M_REGISTERED:
+        *s = (qry_source){people, "c.reg_date", "c.reg_date", "1", "1", "count(*)"};
+        break;
+    case MERGE_M_TRAINEES:
+        *s = (qry_source){atts, "a.day", "a.day", "1", "1", "count(DISTINCT a.ckey)"};
+        break;
+    case MERGE_M_ATTENDANCES:
+        *s = (qry_source){atts, "a.day", "a.day", "1", "1", "sum(a.n)"};
+        break;
+    default:
+        *s = (qry_source){"st_event e LEFT JOIN centre ce ON ce.centre_id = e.centre_id",
+                          QRY_EVENT_DAY, "e.date", "(e.bad & 8) = 0", "e.deleted = 0",
+                          "count(*)"};
+        break;
+    }
+}
+
+/* The year ages are computed in (see query.h). */
+static void
+age_year_expr(const query_spec *q, char *out, size_t n)
+{
+    if (q->metric == MERGE_M_REGISTERED ||
+        (q->grain == MERGE_GRAIN_ALL && q->window == QUERY_WIN_ALL))
+        snprintf(out, n, "(c.reg_date / 10000)");
+    else if (q->metric == MERGE_M_TRAINEES && q->grain == MERGE_GRAIN_ALL)
+        snprintf(out, n, "%u", q->from / 10000);
+    else
+        snprintf(out, n, "(a.day / 10000)");
+}
+
+static void
+dim_expr(const query_spec *q, int dim, char *out, size_t n)
+{
+    int ev = q->metric == MERGE_M_EVENTS;
+    char y[64];
+    switch (dim) {
+    case MERGE_D_PROVINCE: snprintf(out, n, "coalesce(ce.province, '')"); break;
+    case MERGE_D_DISTRICT: snprintf(out, n, "coalesce(ce.district, '')"); break;
+    case MERGE_D_CENTRE: snprintf(out, n, "%s", ev ? "e.centre_id" : "c.centre_id"); break;
+    case MERGE_D_PROGRAMME: snprintf(out, n, "coalesce(ce.programme, 0)"); break;
+    case MERGE_D_GENDER: snprintf(out, n, "c.gender"); break;
+    case MERGE_D_AREA: snprintf(out, n, "c.area"); break;
+    case MERGE_D_SKILL: snprintf(out, n, "c.skill"); break;
+    case MERGE_D_HOME: snprintf(out, n, "c.home"); break;
+    case MERGE_D_KIND: snprintf(out, n, "%s", ev ? QRY_EVENT_KIND : "a.kind"); break;
+    case MERGE_D_AGE:
+        /* common/domain.c age_band(), in SQL */
+        age_year_expr(q, y, sizeof y);
+        snprintf(out, n,
+                 "(CASE WHEN c.birth_year < %d OR c.birth_year > %s THEN 0"
+                 " WHEN %s - c.birth_year < 15 THEN 1 WHEN %s - c.birth_year < 20 THEN 2"
+                 " WHEN %s - c.birth_year < 25 THEN 3 WHEN %s - c.birth_year < 30 THEN 4"
+                 " WHEN %s - c.birth_year < 35 THEN 5 WHEN %s - c.birth_year < 45 THEN 6"
+                 " WHEN %s - c.birth_year < 60 THEN 7 ELSE 8 END)",
+                 RZ_MIN_BIRTH_YEAR, y, y, y, y, y, y, y, y);
+        break;
+    default: snprintf(out, n, "0"); break;
+    }
+}
+
+static void
+period_expr(int grain, const char *day, char *out, size_t n)
+{
+    switch (grain) {
+    case RZ_GRAIN_MONTH:
+        snprintf(out, n, "(CASE WHEN %s > 0 THEN %s / 100 ELSE 0 END)", day, day);
+        break;
+    case RZ_GRAIN_QUARTER:
+        snprintf(out, n,
+                 "(CASE WHEN %s > 0 THEN (%s / 10000) * 10 + ((%s / 100) %% 100 - 1) / 3 + 1"
+                 " ELSE 0 END)",
+                 day, day, day);
+        break;
+    case RZ_GRAIN_YEAR: snprintf(out, n, "(%s / 10000)", day); break;
+    default: snprintf(out, n, "0"); break;
+    }
+}
+
+static int
+state_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
+{
+    const query_spec *q = r->q;
+    qry_sql b = {.n = 0, .overflow = 0};
+    qry_source s;
+    char e[1024];
+    uint32_t d0 = q->from, d1 = q->to;
+    int i;
+
+    source_of(q->metric, &s);
+    period_expr(q->grain, s.day, e, sizeof e);
+    sql_add(&b, "SELECT %s AS p", e);
+    for (i = 0; i < q->nby; i++) {
+        dim_expr(q, q->by[i], e, sizeof e);
+        sql_add(&b, ", %s AS x%d", e, i);
+    }
+    for (; i < QUERY_MAX_BY; i++)
+        sql_add(&b, ", 0 AS x%d", i);
+    sql_add(&b, ", %s AS n FROM %s WHERE %s", s.count, s.from, s.where);
+    if (q->window == QUERY_WIN_PERIOD)
+        period_range(q->period_grain, q->period, &d0, &d1);
+    if (q->window != QUERY_WIN_ALL)
+        sql_add(&b, " AND %s BETWEEN %u AND %u AND %s", s.range_col, d0, d1, s.range_extra);
+    for (i = 0; i < r->nf; i++) {
+        dim_expr(q, r->f[i].dim, e, sizeof e);
+        sql_add(&b, " AND %s = ?%d%s", e, i + 1, r->f[i].text ? " COLLATE NOCASE" : "");
+    }
+    sql_add(&b, " GROUP BY p, x0, x1 ORDER BY p = 0, p, x0 IN (0, ''), x0, x1 IN (0, ''), x1");
+    if (b.overflow)
+        return rz_fail(err, RZ_E_INTERNAL, "query too long");
+    if ((i = rz_db_prepare(r->db, st, b.s, err)))
+        return i;
+    for (i = 0; i < r->nf; i++)
+        filter_bind(*st, i + 1, &r->f[i]);
+    return 0;
+}
+
+static int
+state_run(qry_run *r, rz_error *err)
+{
+    const query_spec *q = r->q;
+    sqlite3_stmt *st = NULL;
+    char l[2][QRY_LABEL];
+    int i, step = SQLITE_DONE, rc;
+
+    if ((rc = state_prepare(r, &st, err)))
+        return rc;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        for (i = 0; i < q->nby; i++)
+            value_label(r, l[i], q->by[i], st, 1 + i);
+        rc = row_emit(r, (uint32_t)sqlite3_column_int64(st, 0), l[0], l[1],
+                      sqlite3_column_int64(st, 3));
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rz_db_fail(r->db, err, "state query");
+    sqlite3_finalize(st);
+    if (rc == 0 && r->emitted == 0 && q->nby == 0 && spec_single(q))
+        rc = row_emit(r, q->window == QUERY_WIN_PERIOD ? q->period : 0, NULL, NULL, 0);
+    return rc;
+}
+
+/* 1 when the counters answer the spec (at most two dimensions, no exact
+ * date range). */
+static int
+uses_counters(const qry_run *r)
+{
+    return !r->q->scan && r->q->window != QUERY_WIN_RANGE && r->ndims <= 2;
+}
+
+int
+query_run(sqlite3 *db, const query_spec *q, query_row_fn fn, void *arg, rz_error *err)
+{
+    qry_run r;
+    int rc;
+    memset(&r, 0, sizeof r);
+    r.db = db;
+    r.q = q;
+    r.fn = fn;
+    r.arg = arg;
+    if ((rc = run_prepare(&r, err)) == 0)
+        rc = uses_counters(&r) ? counter_run(&r, err) : state_run(&r, err);
+    sqlite3_finalize(r.centre_name);
+    return rc;
+}
+
+static int
+sum_row(void *arg, const query_row *row)
+{
+    *(int64_t *)arg += row->count;
+    return 0;
+}
+
+int
+query_total(sqlite3 *db, const query_spec *q, int64_t *count, rz_error *err)
+{
+    query_spec t = *q;
+    t.nby = 0;
+    *count = 0;
+    return query_run(db, &t, sum_row, count, err);
+}
+
+static int
+youth_row(void *arg, const query_row *row)
+{
+    if (age_band_is_youth(age_band_parse(row->label[0])))
+        *(int64_t *)arg += row->count;
+    return 0;
+}
+
+int
+query_shares_get(sqlite3 *db, const query_spec *q, query_shares *out, rz_error *err)
+{
+    query_spec t = *q;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (q->metric == MERGE_M_EVENTS)
+        return rz_fail(err, RZ_E_ARG, "events have no gender or age");
+    if ((rc = query_total(db, q, &out->total, err)))
+        return rc;
+    t.nby = 0;
+    if ((rc = spec_add_filter(&t, MERGE_D_GENDER, "female", err)) ||
+        (rc = query_total(db, &t, &out->women, err)))
+        return rc;
+    t = *q;
+    t.nby = 1;
+    t.by[0] = MERGE_D_AGE;
+    if ((rc = query_run(db, &t, youth_row, &out->youth, err)))
+        return rc;
+    if (out->total > 0) {
+        out->women_share = (double)out->women / (double)out->total;
+        out->youth_share = (double)out->youth / (double)out->total;
+    }
+    return 0;
+}
+
+/* ---- as of ----------------------------------------------------------------- */
+
+static uint64_t
+stale_cutoff(uint64_t now_ms, int stale_days)
+{
+    uint64_t span = (uint64_t)(stale_days > 0 ? stale_days : 0) * (uint64_t)QRY_DAY_MS;
+    return now_ms > span ? now_ms - span : 0;
+}
+
+int
+query_asof_get(sqlite3 *db, uint64_t now_ms, int stale_days, query_asof *out, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t cut = stale_cutoff(now_ms, stale_days);
+    int rc;
+    memset(out, 0, sizeof *out);
+    out->now_ms = now_ms;
+    out->stale_days = stale_days;
+    if ((rc = rz_db_prepare(db, &st,
+                            "SELECT count(*), coalesce(sum(last_sync_ms >= ?1 AND last_sync_ms > 0), 0),"
+                            " coalesce(max(last_sync_ms), 0),"
+                            " (SELECT count(*) FROM (SELECT max(last_sync_ms) AS l FROM node"
+                            "  WHERE revoked = 0 GROUP BY centre_id)),"
+                            " (SELECT count(*) FROM (SELECT max(last_sync_ms) AS l FROM node"
+                            "  WHERE revoked = 0 GROUP BY centre_id) WHERE l < ?1 OR l = 0)"
+                            " FROM node WHERE revoked = 0",
+                            err)))
+        return rc;
+    sqlite3_bind_int64(st, 1, (int64_t)cut);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->nodes = sqlite3_column_int64(st, 0);
+        out->nodes_fresh = sqlite3_column_int64(st, 1);
+        out->newest_sync_ms = (uint64_t)sqlite3_column_int64(st, 2);
+        out->centres = sqlite3_column_int64(st, 3);
+        out->centres_stale = sqlite3_column_int64(st, 4);
+    } else {
+        rc = rz_db_fail(db, err, "as of");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+query_centres_sync(sqlite3 *db, uint64_t now_ms, int stale_days, query_centre_fn fn, void *arg,
+                   rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t cut = stale_cutoff(now_ms, stale_days);
+    int rc, step = SQLITE_DONE;
+    if ((rc = rz_db_prepare(db, &st,
+                            "SELECT c.centre_id, c.name, c.province, c.district, c.programme,"
+                            " count(*), max(n.last_sync_ms) AS l FROM node n"
+                            " JOIN centre c ON c.centre_id = n.centre_id WHERE n.revoked = 0"
+                            " GROUP BY c.centre_id ORDER BY l, c.name",
+                            err)))
+        return rc;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        query_centre_sync c;
+        c.centre_id = sqlite3_column_int64(st, 0);
+        c.name = (const char *)sqlite3_column_text(st, 1);
+        c.province = (const char *)sqlite3_column_text(st, 2);
+        c.district = (const char *)sqlite3_column_text(st, 3);
+        c.programme = programme_name((uint64_t)sqlite3_column_int64(st, 4));
+        c.nodes = sqlite3_column_int64(st, 5);
+        c.last_sync_ms = (uint64_t)sqlite3_column_int64(st, 6);
+        c.lag_ms = c.last_sync_ms ? (int64_t)(now_ms - c.last_sync_ms) : -1;
+        c.stale = c.last_sync_ms == 0 || c.last_sync_ms < cut;
+        rc = fn(arg, &c);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rz_db_fail(db, err, "centres");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at s, 0 when invalid. */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+    size_t n, i;
+    uint32_t cp;
+    if (s[0] < 0x80) return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) n = 2, cp = s[0] & 0x1f;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) n = 3, cp = s[0] & 0x0f;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4) n = 4, cp = s[0] & 0x07;
+    else return 0;
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+void
+query_json_string(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    fputc('"', out);
+    while (*p) {
+        size_t n = utf8_seq(p);
+        if (n == 0) {
+            fputs("\\ufffd", out);
+            p++;
+        } else if (*p == '"' || *p == '\\') {
+            fputc('\\', out), fputc(*p, out), p++;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            fprintf(out, "\\u%04x", *p);
+            p++;
+        } else {
+            fwrite(p, 1, n, out);
+            p += n;
+        }
+    }
+    fputc('"', out);
+}
+
+static void
+csv_field(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void
+time_text(char *out, size_t n, uint64_t ms)
+{
+    time_t t = (time_t)(ms / 1000 + 5 * 3600); /* Pakistan Standard Time */
+    struct tm tm;
+    if (ms == 0) {
+        snprintf(out, n, "never");
+        return;
+    }
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%d %H:%M PKT", &tm);
+}
+
+static void
+asof_text(FILE *out, const query_asof *a)
+{
+    char now[40], newest[40];
+    time_text(now, sizeof now, a->now_ms);
+    time_text(newest, sizeof newest, a->newest_sync_ms);
+    fprintf(out,
+            "as of %s: %lld of %lld nodes synced within %d days (newest sync %s);"
+            " %lld of %lld centres behind\n",
+            now, (long long)a->nodes_fresh, (long long)a->nodes, a->stale_days, newest,
+            (long long)a->centres_stale, (long long)a->centres);
+}
+
+static void
+asof_json(FILE *out, const query_asof *a)
+{
+    char now[40], newest[40];
+    time_text(now, sizeof now, a->now_ms);
+    time_text(newest, sizeof newest, a->newest_sync_ms);
+    fprintf(out, "{\"now_ms\":%llu,\"now\":", (unsigned long long)a->now_ms);
+    query_json_string(out, now);
+    fprintf(out,
+            ",\"stale_days\":%d,\"nodes\":%lld,\"nodes_fresh\":%lld,\"newest_sync_ms\":%llu,"
+            "\"newest_sync\":",
+            a->stale_days, (long long)a->nodes, (long long)a->nodes_fresh,
+            (unsigned long long)a->newest_sync_ms);
+    query_json_string(out, newest);
+    fprintf(out, ",\"centres\":%lld,\"centres_stale\":%lld}", (long long)a->centres,
+            (long long)a->centres_stale);
+}
+
+static void
+window_text(const query_spec *q, char *out, size_t n)
+{
+    char a[11], b[11], p[9];
+    switch (q->window) {
+    case QUERY_WIN_PERIOD:
+        period_format(p, q->period_grain, q->period);
+        snprintf(out, n, "%s", p);
+        break;
+    case QUERY_WIN_RANGE:
+        date_format(a, q->from);
+        date_format(b, q->to);
+        snprintf(out, n, "%s..%s", a, b);
+        break;
+    default: snprintf(out, n, "all time"); break;
+    }
+}
+
+typedef struct qry_writer {
+    FILE *out;                           /* destination */
+    const query_spec *q;                 /* the query */
+    int format;                          /* enum query_format */
+    int64_t rows;                        /* rows written */
+} qry_writer;
+
+static int
+write_row(void *arg, const query_row *row)
+{
+    qry_writer *w = arg;
+    int i;
+    switch (w->format) {
+    case QUERY_FMT_JSON:
+        fputs(w->rows ? ",\n  {\"period\":" : "\n  {\"period\":", w->out);
+        query_json_string(w->out, row->period);
+        for (i = 0; i < w->q->nby; i++) {
+            fprintf(w->out, ",\"%s\":", query_dim_name(w->q->by[i]));
+            query_json_string(w->out, row->label[i]);
+        }
+        fprintf(w->out, ",\"count\":%lld}", (long long)row->count);
+        break;
+    case QUERY_FMT_CSV:
+        csv_field(w->out, row->period);
+        for (i = 0; i < w->q->nby; i++) {
+            fputc(',', w->out);
+            csv_field(w->out, row->label[i]);
+        }
+        fprintf(w->out, ",%lld\n", (long long)row->count);
+        break;
+    default:
+        fprintf(w->out, "%-22s", row->period);
+        for (i = 0; i < w->q->nby; i++)
+            fprintf(w->out, " %-28s", row->label[i]);
+        fprintf(w->out, " %12lld\n", (long long)row->count);
+        break;
+    }
+    w->rows++;
+    return 0;
+}
+
+static void
+write_head(qry_writer *w, const query_asof *a, int counters)
+{
+    const query_spec *q = w->q;
+    char win[40];
+    int i;
+    window_text(q, win, sizeof win);
+    if (w->format == QUERY_FMT_CSV) {
+        fputs("period", w->out);
+        for (i = 0; i < q->nby; i++)
+            fprintf(w->out, ",%s", query_dim_name(q->by[i]));
+        fputs(",count\n", w->out);
+        return;
+    }
+    if (w->format == QUERY_FMT_JSON) {
+        fputs("{\"as_of\":", w->out);
+        asof_json(w->out, a);
+        fprintf(w->out, ",\n \"query\":{\"metric\":\"%s\",\"grain\":\"%s\",\"window\":",
+                query_metric_name(q->metric), grain_name(q->grain));
+        query_json_string(w->out, win);
+        fputs(",\"by\":[", w->out);
+        for (i = 0; i < q->nby; i++)
+            fprintf(w->out, "%s\"%s\"", i ? "," : "", query_dim_name(q->by[i]));
+        fputs("],\"where\":[", w->out);
+        for (i = 0; i < q->nwhere; i++) {
+            fprintf(w->out, "%s{\"dim\":\"%s\",\"value\":", i ? "," : "",
+                    query_dim_name(q->where[i].dim));
+            query_json_string(w->out, q->where[i].value);
+            fputc('}', w->out);
+        }
+        fprintf(w->out, "],\"source\":\"%s\"},\n \"rows\":[", counters ? "totals" : "state");
+        return;
+    }
+    asof_text(w->out, a);
+    fprintf(w->out, "%s, %s, rows per %s%s", query_metric_name(q->metric), win,
+            q->grain == MERGE_GRAIN_ALL ? "window" : grain_name(q->grain),
+            q->nwhere ? ", where" : "");
+    for (i = 0; i < q->nwhere; i++)
+        fprintf(w->out, "%s %s=%s", i ? "," : "", query_dim_name(q->where[i].dim),
+                q->where[i].value);
+    fprintf(w->out, " (%s)\n", counters ? "maintained totals" : "computed from state tables");
+    fprintf(w->out, "%-22s", "period");
+    for (i = 0; i < q->nby; i++)
+        fprintf(w->out, " %-28s", query_dim_name(q->by[i]));
+    fprintf(w->out, " %12s\n", "count");
+}
+
+/* 1 when query_run would answer from the counters. */
+static int
+spec_uses_counters(const query_spec *q)
+{
+    int d[QUERY_MAX_BY + QUERY_MAX_WHERE], n = 0, i, j;
+    for (i = 0; i < q->nby + q->nwhere; i++) {
+        int x = i < q->nby ? q->by[i] : q->where[i - q->nby].dim;
+        for (j = 0; j < n && d[j] != x; j++)
+            ;
+        if (j == n)
+            d[n++] = x;
+    }
+    return !q->scan && q->window != QUERY_WIN_RANGE && n <= 2;
+}
+
+int
+query_write(sqlite3 *db, const query_spec *q, int format, int stale_days, FILE *out,
+            rz_error *err)
+{
+    qry_writer w = {out, q, format, 0};
+    query_asof a;
+    int rc;
+    if ((rc = query_spec_check(q, err)) ||
+        (rc = query_asof_get(db, hlc_wall_ms(), stale_days, &a, err)))
+        return rc;
+    write_head(&w, &a, spec_uses_counters(q));
+    rc = query_run(db, q, write_row, &w, err);
+    if (format == QUERY_FMT_JSON)
+        fputs(w.rows ? "\n ]}\n" : "]}\n", out);
+    else if (format == QUERY_FMT_TEXT && w.rows == 0 && rc == 0)
+        fputs("(no rows)\n", out);
+    return rc;
+}
+
+int
+query_cli(sqlite3 *db, int argc, char **argv, FILE *out, rz_error *err)
+{
+    static const struct option opts[] = {
+        {"metric", required_argument, 0, 'm'}, {"by", required_argument, 0, 'b'},
+        {"period", required_argument, 0, 'p'}, {"grain", required_argument, 0, 'g'},
+        {"from", required_argument, 0, 'f'},   {"to", required_argument, 0, 't'},
+        {"where", required_argument, 0, 'w'},  {"format", required_argument, 0, 'o'},
+        {"stale-days", required_argument, 0, 's'}, {"scan", no_argument, 0, 'S'},
+        {0, 0, 0, 0}};
+    query_spec q;
+    int c, rc = 0, format = QUERY_FMT_TEXT, stale = 7, idx;
+    char *end;
+    query_spec_init(&q);
+    optind = 1;
+    opterr = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+        switch (c) {
+        case 'o':
+            if (strcmp(optarg, "text") == 0) format = QUERY_FMT_TEXT;
+            else if (strcmp(optarg, "json") == 0) format = QUERY_FMT_JSON;
+            else if (strcmp(optarg, "csv") == 0) format = QUERY_FMT_CSV;
+            else rc = rz_fail(err, RZ_E_ARG, "--format is text, json or csv");
+            break;
+        case 's':
+            stale = (int)strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || stale < 0 || stale > 3650)
+                rc = rz_fail(err, RZ_E_ARG, "--stale-days is a number of days (0..3650)");
+            break;
+        case 'S': q.scan = 1; break;
+        case '?':
+        case ':': rc = rz_fail(err, RZ_E_ARG, "unknown or incomplete option in totals"); break;
+        default: rc = query_spec_set(&q, opts[idx].name, optarg, err); break;
+        }
+    }
+    if (rc == 0 && optind < argc)
+        rc = rz_fail(err, RZ_E_ARG, "unexpected argument '%.40s'", argv[optind]);
+    if (rc)
+        return rc;
+    return query_write(db, &q, format, stale, out, err);
+}
+
+/* ---- summary -------------------------------------------------------------- */
+
+typedef struct qry_list {
+    FILE *out;                           /* destination */
+    int json;                            /* 1: JSON array items */
+    int64_t n;                           /* items written */
+} qry_list;
+
+static int
+list_row(void *arg, const query_row *row)
+{
+    qry_list *l = arg;
+    if (l->json) {
+        fputs(l->n ? ",{\"label\":" : "{\"label\":", l->out);
+        query_json_string(l->out, row->label[0]);
+        fprintf(l->out, ",\"count\":%lld}", (long long)row->count);
+    } else {
+        fprintf(l->out, "    %-32s %12lld\n", row->label[0], (long long)row->count);
+    }
+    l->n++;
+    return 0;
+}
+
+static int
+summary_list(sqlite3 *db, FILE *out, int json, const char *title, const char *key, int metric,
+             int dim, rz_error *err)
+{
+    qry_list l = {out, json, 0};
+    query_spec q;
+    int rc;
+    query_spec_init(&q);
+    q.metric = metric;
+    q.nby = 1;
+    q.by[0] = dim;
+    if (json)
+        fprintf(out, ",\n \"%s\":[", key);
+    else
+        fprintf(out, "  %s:\n", title);
+    rc = query_run(db, &q, list_row, &l, err);
+    if (json)
+        fputc(']', out);
+    else if (l.n == 0)
+        fputs("    (none)\n", out);
+    return rc;
+}
+
+static int
+summary_count(sqlite3 *db, int metric, int64_t *n, rz_error *err)
+{
+    query_spec q;
+    query_spec_init(&q);
+    q.metric = metric;
+    return query_total(db, &q, n, err);
+}
+
+static void
+share_text(FILE *out, const char *what, const query_shares *s)
+{
+    fprintf(out, "  %-34s women %5.1f%%   youth (15-29) %5.1f%%\n", what, 100.0 * s->women_share,
+            100.0 * s->youth_share);
+}
+
+static void
+share_json(FILE *out, const char *key, const query_shares *s)
+{
+    fprintf(out,
+            ",\n \"%s\":{\"total\":%lld,\"women\":%lld,\"youth\":%lld,\"women_share\":%.4f,"
+            "\"youth_share\":%.4f}",
+            key, (long long)s->total, (long long)s->women, (long long)s->youth, s->women_share,
+            s->youth_share);
+}
+
+int
+query_summary(sqlite3 *db, FILE *out, int json, rz_error *err)
+{
+    int64_t reg = 0, trn = 0, att = 0, evs = 0;
+    query_shares sr, st;
+    query_asof a;
+    query_spec q;
+    int rc;
+
+    query_spec_init(&q);
+    if ((rc = query_asof_get(db, hlc_wall_ms(), 7, &a, err)) ||
+        (rc = summary_count(db, MERGE_M_REGISTERED, &reg, err)) ||
+        (rc = summary_count(db, MERGE_M_TRAINEES, &trn, err)) ||
+        (rc = summary_count(db, MERGE_M_ATTENDANCES, &att, err)) ||
+        (rc = summary_count(db, MERGE_M_EVENTS, &evs, err)) ||
+        (rc = query_shares_get(db, &q, &sr, err)))
+        return rc;
+    q.metric = MERGE_M_TRAINEES;
+    if ((rc = query_shares_get(db, &q, &st, err)))
+        return rc;
+    if (json) {
+        fputs("{\"as_of\":", out);
+        asof_json(out, &a);
+        fprintf(out,
+                ",\n \"registered\":%lld,\"trainees\":%lld,\"attendances\":%lld,\"events\":%lld",
+                (long long)reg, (long long)trn, (long long)att, (long long)evs);
+        share_json(out, "registered_shares", &sr);
+        share_json(out, "trainee_shares", &st);
+    } else {
+        asof_text(out, &a);
+        fprintf(out, "National totals, all time\n");
+        fprintf(out, "  %-34s %12lld\n", "registered (unique persons)", (long long)reg);
+        share_text(out, "  of whom", &sr);
+        fprintf(out, "  %-34s %12lld\n", "unique trainees", (long long)trn);
+        share_text(out, "  of whom", &st);
+        fprintf(out, "  %-34s %12lld\n", "attendances", (long long)att);
+        fprintf(out, "  %-34s %12lld\n", "events", (long long)evs);
+    }
+    if ((rc = summary_list(db, out, json, "registered by province", "registered_by_province",
+                           MERGE_M_REGISTERED, MERGE_D_PROVINCE, err)) ||
+        (rc = summary_list(db, out, json, "registered by gender", "registered_by_gender",
+                           MERGE_M_REGISTERED, MERGE_D_GENDER, err)) ||
+        (rc = summary_list(db, out, json, "registered by centre", "registered_by_centre",
+                           MERGE_M_REGISTERED, MERGE_D_CENTRE, err)) ||
+        (rc = summary_list(db, out, json, "events by kind", "events_by_kind", MERGE_M_EVENTS,
+                           MERGE_D_KIND, err)))
+        return rc;
+    if (json)
+        fputs("}\n", out);
+    return 0;
+}

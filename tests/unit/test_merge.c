@@ -1,0 +1,637 @@
+/*
+ * test_merge: server/merge.c.  Per-field last-writer-wins with the clamp
+ * of PROTOCOL §5 (a PC a year ahead, a PC reset to 1970), delete / undelete /
+ * edit-after-delete, attendance that arrives before its person or event,
+ * invalid values counted as unknown, CNIC clusters (one person at two
+ * centres counts once, the earliest place wins, clearing a CNIC splits),
+ * corrections that move totals exactly, idempotent replay and rollback.
+ * Every scenario checks that breakdowns add up to the national total.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "merge_fixture.h"
+
+#define H (3600ull * 1000ull)
+#define D FX_DAY_MS
+
+enum { N_A = 1, N_B = 2, N_C = 3 }; /* nodes */
+
+#define REG MERGE_M_REGISTERED
+#define TRN MERGE_M_TRAINEES
+#define ATT MERGE_M_ATTENDANCES
+#define EVT MERGE_M_EVENTS
+#define GM RZ_GRAIN_MONTH
+#define GQ RZ_GRAIN_QUARTER
+#define GY RZ_GRAIN_YEAR
+#define GA MERGE_GRAIN_ALL
+
+/* A person change at wall time ms by node (centre), window [ms-1d, ms+1h]. */
+static void
+person_change(fx_change *c, int node, int64_t centre, uint64_t ms, uint32_t pid, uint8_t op)
+{
+    fx_change_init(c, node, centre, ms, ms - D, ms + H, RZ_T_PERSON, op);
+    fx_id(c->key, pid);
+}
+
+/* Fields of a registration; negative / NULL / 0 leaves a field out. */
+static void
+person_fields(fx_change *c, int gender, int birth_year, const char *home, int area, int skill,
+              uint32_t reg_date)
+{
+    if (gender >= 0) fx_set(c, RZ_PF_GENDER, rz_uint((uint64_t)gender));
+    if (birth_year >= 0) fx_set(c, RZ_PF_BIRTH_YEAR, rz_uint((uint64_t)birth_year));
+    if (home) fx_set(c, RZ_PF_DISTRICT, rz_str(home));
+    if (area >= 0) fx_set(c, RZ_PF_AREA, rz_uint((uint64_t)area));
+    if (skill >= 0) fx_set(c, RZ_PF_SKILL, rz_uint((uint64_t)skill));
+    if (reg_date) fx_set(c, RZ_PF_REG_DATE, rz_uint(reg_date));
+}
+
+static void
+reg(fx *f, int node, int64_t centre, uint64_t ms, uint32_t pid, int gender, int by,
+    uint32_t reg_date, int cnic_state, uint32_t cnic)
+{
+    fx_change c;
+    person_change(&c, node, centre, ms, pid, RZ_OP_SET);
+    person_fields(&c, gender, by, "Lahore", RZ_AREA_RURAL, RZ_SK_WHITE, reg_date);
+    if (cnic_state != MERGE_CNIC_ABSENT)
+        fx_cnic(&c, cnic_state, cnic);
+    fx_apply(f, &c);
+}
+
+static void
+event_change(fx_change *c, int node, int64_t centre, uint64_t ms, uint32_t eid, uint8_t op)
+{
+    fx_change_init(c, node, centre, ms, ms - D, ms + H, RZ_T_EVENT, op);
+    fx_id(c->key, 0x10000 + eid);
+}
+
+static void
+event(fx *f, int node, int64_t centre, uint64_t ms, uint32_t eid, int kind, uint32_t date)
+{
+    fx_change c;
+    event_change(&c, node, centre, ms, eid, RZ_OP_SET);
+    fx_set(&c, RZ_EF_KIND, rz_uint((uint64_t)kind));
+    fx_set(&c, RZ_EF_TITLE, rz_str("Upwork profile clinic"));
+    fx_set(&c, RZ_EF_DATE, rz_uint(date));
+    fx_set(&c, RZ_EF_DURATION, rz_uint(120));
+    fx_apply(f, &c);
+}
+
+static void
+attend_change(fx_change *c, int node, int64_t centre, uint64_t ms, uint32_t eid, uint32_t pid,
+              uint8_t op)
+{
+    fx_change_init(c, node, centre, ms, ms - D, ms + H, RZ_T_ATTENDANCE, op);
+    fx_id(c->key, 0x10000 + eid);
+    fx_id(c->key + 16, pid);
+}
+
+static void
+attend(fx *f, int node, int64_t centre, uint64_t ms, uint32_t eid, uint32_t pid, int present)
+{
+    fx_change c;
+    attend_change(&c, node, centre, ms, eid, pid, RZ_OP_SET);
+    fx_set(&c, RZ_AF_PRESENT, rz_bool(present));
+    fx_apply(f, &c);
+}
+
+static int64_t
+by_gender(fx *f, int metric, int grain, uint32_t period, int gender)
+{
+    char v[8];
+    snprintf(v, sizeof v, "%d", gender);
+    return fx_tot(f, metric, grain, period, MERGE_D_GENDER, v, 0, NULL);
+}
+
+static int64_t
+by_centre(fx *f, int metric, int grain, uint32_t period, int centre)
+{
+    char v[8];
+    snprintf(v, sizeof v, "%d", centre);
+    return fx_tot(f, metric, grain, period, MERGE_D_CENTRE, v, 0, NULL);
+}
+
+/* ---- last writer wins ---------------------------------------------------- */
+
+static void
+lww_scenario(fx *f, int reverse)
+{
+    fx_change a, b;
+    person_change(&a, N_A, 1, FX_T0, 1, RZ_OP_SET);
+    person_fields(&a, RZ_G_FEMALE, 2000, "Lahore", RZ_AREA_RURAL, RZ_SK_WHITE, 20260310);
+    person_change(&b, N_B, 2, FX_T0 + H, 1, RZ_OP_SET);
+    fx_set(&b, RZ_PF_GENDER, rz_uint(RZ_G_MALE));
+    fx_apply(f, reverse ? &b : &a);
+    fx_apply(f, reverse ? &a : &b);
+    fx_commit(f);
+}
+
+static void
+test_lww_any_order(void **state)
+{
+    fx f1, f2;
+    uint8_t d1[32], d2[32];
+    (void)state;
+    fx_open(&f1);
+    fx_open(&f2);
+    lww_scenario(&f1, 0);
+    lww_scenario(&f2, 1);
+    /* The later edit wins; the place stays the creator's centre. */
+    assert_int_equal(by_gender(&f1, REG, GA, 0, RZ_G_MALE), 1);
+    assert_int_equal(by_gender(&f1, REG, GA, 0, RZ_G_FEMALE), 0);
+    assert_int_equal(by_centre(&f1, REG, GM, 202603, 1), 1);
+    assert_int_equal(by_centre(&f1, REG, GM, 202603, 2), 0);
+    assert_int_equal(fx_tot(&f1, REG, GY, 2026, MERGE_D_PROVINCE, "Punjab", MERGE_D_GENDER, "2"),
+                     1);
+    fx_digest(&f1, d1);
+    fx_digest(&f2, d2);
+    assert_memory_equal(d1, d2, 32);
+    fx_check_sums(&f1);
+    fx_close(&f1);
+    fx_close(&f2);
+}
+
+/* A PC a year ahead cannot win past the moment it synced: its stamp is
+ * clamped to the server time that follows it in its log. */
+static void
+test_clamp_future_clock(void **state)
+{
+    fx f;
+    fx_change ahead, fix;
+    (void)state;
+    fx_open(&f);
+    fx_change_init(&ahead, N_A, 1, FX_T0 + 365 * D, FX_T0 - D, FX_T0 + H, RZ_T_PERSON,
+                   RZ_OP_SET);
+    fx_id(ahead.key, 7);
+    /* The PC's own calendar says 2027: that date is in the future. */
+    person_fields(&ahead, RZ_G_FEMALE, 2000, "Lahore", RZ_AREA_URBAN, RZ_SK_PRO, 20270310);
+    fx_change_init(&fix, N_B, 2, FX_T0 + 2 * H, FX_T0 + H + H / 2, FX_T0 + 3 * H, RZ_T_PERSON,
+                   RZ_OP_SET);
+    fx_id(fix.key, 7);
+    fx_set(&fix, RZ_PF_GENDER, rz_uint(RZ_G_MALE));
+    fx_apply(&f, &fix);
+    fx_apply(&f, &ahead);
+    fx_commit(&f);
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_MALE), 1);
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_FEMALE), 0);
+    /* No future period: the 2027 date counts under "unknown". */
+    assert_int_equal(fx_nat(&f, REG, GY, 2027), 0);
+    assert_int_equal(fx_nat(&f, REG, GM, 202703), 0);
+    assert_int_equal(fx_nat(&f, REG, GM, 0), 1);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 1);
+    /* The creation stamp is the clamped one: eff_ms = hi. */
+    assert_int_equal(fx_scalar(&f, "SELECT hex(substr(created, 1, 6)) = printf('%012X', "
+                                   "1773100800000 + 3600000) FROM st_person"),
+                     1);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_person WHERE (bad >> 11) & 1"), 1);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* A PC reset to 1970 is lifted to the server time it last saw: it neither
+ * loses to everything nor shows a 1970 date. */
+static void
+test_clamp_1970_clock(void **state)
+{
+    fx f;
+    fx_change old, z, later, z2;
+    (void)state;
+    fx_open(&f);
+    person_change(&old, N_A, 1, FX_T0 - 30 * D, 9, RZ_OP_SET);
+    person_fields(&old, RZ_G_FEMALE, 1995, "Multan", RZ_AREA_RURAL, RZ_SK_BLUE, 20260208);
+    fx_change_init(&z, N_C, 3, 5000, FX_T0 - D, FX_T0 + H, RZ_T_PERSON, RZ_OP_SET);
+    fx_id(z.key, 9);
+    fx_set(&z, RZ_PF_GENDER, rz_uint(RZ_G_MALE));
+    fx_apply(&f, &z);
+    fx_apply(&f, &old);
+    fx_commit(&f);
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_MALE), 1);
+    /* The place is still the real creator's (its stamp is lower). */
+    assert_int_equal(by_centre(&f, REG, GA, 0, 1), 1);
+    /* An edit made after the 1970 node's sync still wins over it. */
+    person_change(&later, N_A, 1, FX_T0, 9, RZ_OP_SET);
+    fx_set(&later, RZ_PF_GENDER, rz_uint(RZ_G_OTHER));
+    fx_apply(&f, &later);
+    fx_commit(&f);
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_OTHER), 1);
+    /* A registration dated by the 1970 calendar counts under "unknown". */
+    fx_change_init(&z2, N_C, 3, 6000, FX_T0 - D, FX_T0 + H, RZ_T_PERSON, RZ_OP_SET);
+    fx_id(z2.key, 10);
+    person_fields(&z2, RZ_G_FEMALE, 1990, "Quetta", RZ_AREA_URBAN, RZ_SK_PRO, 19700101);
+    fx_apply(&f, &z2);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GY, 1970), 0);
+    assert_int_equal(fx_nat(&f, REG, GY, 0), 1);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 2);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM totals WHERE grain < 3 AND period > 0"
+                                   " AND period < 200000 AND grain = 0"),
+                     0);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* ---- tombstones ---------------------------------------------------------- */
+
+static void
+test_delete_undelete(void **state)
+{
+    fx f, g;
+    fx_change ch[5];
+    uint8_t d1[32], d2[32];
+    int i;
+    (void)state;
+    fx_open(&f);
+    fx_open(&g);
+    person_change(&ch[0], N_A, 1, FX_T0, 3, RZ_OP_SET);
+    person_fields(&ch[0], RZ_G_FEMALE, 2001, "Lahore", RZ_AREA_RURAL, RZ_SK_WHITE, 20260310);
+    person_change(&ch[1], N_A, 1, FX_T0 + H, 3, RZ_OP_DELETE);
+    person_change(&ch[2], N_B, 2, FX_T0 + 2 * H, 3, RZ_OP_SET);
+    fx_set(&ch[2], RZ_PF_GENDER, rz_uint(RZ_G_MALE));
+    person_change(&ch[3], N_A, 1, FX_T0 + 3 * H, 3, RZ_OP_UNDELETE);
+    person_change(&ch[4], N_B, 2, FX_T0 + 2 * H + H / 2, 3, RZ_OP_DELETE);
+
+    fx_apply(&f, &ch[0]);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 1);
+    fx_apply(&f, &ch[1]);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 0);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM totals"), 0);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_cluster"), 0);
+    /* An edit does not revive a deleted record. */
+    fx_apply(&f, &ch[2]);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 0);
+    /* Only undelete does, and the edit made meanwhile shows. */
+    fx_apply(&f, &ch[3]);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 1);
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_MALE), 1);
+    /* A delete older than the undelete, arriving late, changes nothing. */
+    fx_apply(&f, &ch[4]);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 1);
+    fx_check_sums(&f);
+
+    for (i = 4; i >= 0; i--)
+        fx_apply(&g, &ch[i]);
+    fx_commit(&g);
+    fx_digest(&f, d1);
+    fx_digest(&g, d2);
+    assert_memory_equal(d1, d2, 32);
+    fx_close(&f);
+    fx_close(&g);
+}
+
+/* ---- attendance before its person / event ---------------------------------- */
+
+static void
+test_attendance_waits_for_person_and_event(void **state)
+{
+    static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                     {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    uint8_t first[32], d[32];
+    int o, k;
+    (void)state;
+    for (o = 0; o < 6; o++) {
+        fx f;
+        fx_open(&f);
+        for (k = 0; k < 3; k++) {
+            switch (orders[o][k]) {
+            case 0: attend(&f, N_A, 1, FX_T0 + 2 * H, 1, 5, 1); break;
+            case 1: event(&f, N_A, 1, FX_T0 + H, 1, RZ_EK_WORKSHOP, 20260310); break;
+            default: reg(&f, N_A, 1, FX_T0, 5, RZ_G_FEMALE, 2004, 20260309, MERGE_CNIC_ABSENT, 0);
+            }
+            fx_commit(&f);
+            if (k < 2 && orders[o][k] != 1)
+                assert_int_equal(fx_nat(&f, ATT, GA, 0), 0);
+        }
+        assert_int_equal(fx_nat(&f, ATT, GA, 0), 1);
+        assert_int_equal(fx_nat(&f, ATT, GM, 202603), 1);
+        assert_int_equal(fx_nat(&f, TRN, GQ, 20261), 1);
+        assert_int_equal(fx_nat(&f, EVT, GY, 2026), 1);
+        assert_int_equal(fx_tot(&f, ATT, GM, 202603, MERGE_D_KIND, "3", 0, NULL), 1);
+        /* Trainee age in 2026: 22 -> band 20-24 (3). */
+        assert_int_equal(fx_tot(&f, TRN, GY, 2026, MERGE_D_AGE, "3", 0, NULL), 1);
+        fx_check_sums(&f);
+        fx_digest(&f, o == 0 ? first : d);
+        if (o > 0)
+            assert_memory_equal(first, d, 32);
+        fx_close(&f);
+    }
+}
+
+/* ---- invalid values ----------------------------------------------------------- */
+
+static void
+test_invalid_values_count_as_unknown(void **state)
+{
+    fx f;
+    fx_change c, fix, ev;
+    (void)state;
+    fx_open(&f);
+    person_change(&c, N_A, 1, FX_T0, 11, RZ_OP_SET);
+    fx_set(&c, RZ_PF_GENDER, rz_uint(9));
+    fx_set(&c, RZ_PF_BIRTH_YEAR, rz_uint(1800));
+    fx_set(&c, RZ_PF_DISTRICT, rz_str("   "));
+    fx_set(&c, RZ_PF_AREA, rz_uint(7));
+    fx_set(&c, RZ_PF_SKILL, rz_str("pro")); /* wrong type */
+    fx_set(&c, RZ_PF_REG_DATE, rz_uint(20260230)); /* no such day */
+    fx_apply(&f, &c);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 1);
+    assert_int_equal(by_gender(&f, REG, GA, 0, 0), 1);
+    assert_int_equal(fx_tot(&f, REG, GA, 0, MERGE_D_AGE, "0", 0, NULL), 1);
+    assert_int_equal(fx_tot(&f, REG, GA, 0, MERGE_D_AREA, "0", 0, NULL), 1);
+    assert_int_equal(fx_tot(&f, REG, GA, 0, MERGE_D_SKILL, "0", 0, NULL), 1);
+    assert_int_equal(fx_tot(&f, REG, GA, 0, MERGE_D_HOME, "", 0, NULL), 1);
+    assert_int_equal(fx_nat(&f, REG, GM, 0), 1);
+    assert_int_equal(fx_nat(&f, REG, GQ, 0), 1);
+    /* Stored and flagged: the raw values are kept. */
+    assert_int_equal(fx_scalar(&f, "SELECT bad FROM st_person"),
+                     (1 << RZ_PF_GENDER) | (1 << RZ_PF_BIRTH_YEAR) | (1 << RZ_PF_DISTRICT) |
+                         (1 << RZ_PF_AREA) | (1 << RZ_PF_SKILL) | (1 << RZ_PF_REG_DATE));
+    assert_int_equal(fx_scalar(&f, "SELECT gender * 10000 + birth_year FROM st_person"),
+                     91800);
+    assert_int_equal(fx_scalar(&f, "SELECT skill = 'pro' FROM st_person"), 1);
+    /* A later correction makes them count. */
+    person_change(&fix, N_A, 1, FX_T0 + H, 11, RZ_OP_SET);
+    person_fields(&fix, RZ_G_FEMALE, 1999, " lahore  CANTT ", RZ_AREA_URBAN, RZ_SK_PRO,
+                  20260310);
+    fx_apply(&f, &fix);
+    fx_commit(&f);
+    assert_int_equal(by_gender(&f, REG, GA, 0, 0), 0);
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_FEMALE), 1);
+    assert_int_equal(fx_tot(&f, REG, GA, 0, MERGE_D_HOME, "Lahore Cantt", 0, NULL), 1);
+    assert_int_equal(fx_nat(&f, REG, GM, 0), 0);
+    assert_int_equal(fx_nat(&f, REG, GM, 202603), 1);
+    /* 2026 - 1999 = 27: band 25-29. */
+    assert_int_equal(fx_tot(&f, REG, GM, 202603, MERGE_D_AGE, "4", 0, NULL), 1);
+    assert_int_equal(fx_scalar(&f, "SELECT bad FROM st_person"), 0);
+    /* Events: unknown kind, a date of the wrong type. */
+    event_change(&ev, N_A, 1, FX_T0, 1, RZ_OP_SET);
+    fx_set(&ev, RZ_EF_KIND, rz_uint(99));
+    fx_set(&ev, RZ_EF_DATE, rz_str("2026-03-10"));
+    fx_apply(&f, &ev);
+    fx_commit(&f);
+    assert_int_equal(fx_tot(&f, EVT, GA, 0, MERGE_D_KIND, "0", 0, NULL), 1);
+    assert_int_equal(fx_nat(&f, EVT, GM, 0), 1);
+    assert_int_equal(fx_nat(&f, EVT, GM, 202603), 0);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* ---- CNIC clusters -------------------------------------------------------------- */
+
+static void
+cnic_edit(fx *f, int node, int64_t centre, uint64_t ms, uint32_t pid, int state, uint32_t cnic)
+{
+    fx_change c;
+    person_change(&c, node, centre, ms, pid, RZ_OP_SET);
+    fx_cnic(&c, state, cnic);
+    fx_apply(f, &c);
+}
+
+static void
+test_cnic_clusters(void **state)
+{
+    fx f;
+    fx_change del;
+    (void)state;
+    fx_open(&f);
+    /* Same CNIC at Lahore (first) and Peshawar (a day later). */
+    reg(&f, N_A, 1, FX_T0, 21, RZ_G_FEMALE, 1990, 20260310, MERGE_CNIC_VALID, 777);
+    reg(&f, N_B, 2, FX_T0 + D, 22, RZ_G_MALE, 1990, 20260311, MERGE_CNIC_VALID, 777);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 1);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 1), 1);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 2), 0);
+    assert_int_equal(fx_tot(&f, REG, GA, 0, MERGE_D_PROVINCE, "Punjab", 0, NULL), 1);
+    /* Attributes: the stamp-winner across the records (Peshawar's, later). */
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_MALE), 1);
+    /* Registration date: the earliest record's. */
+    assert_int_equal(fx_scalar(&f, "SELECT reg_date FROM st_cluster"), 20260310);
+
+    /* Both records attend: two attendances, one trainee, at the place. */
+    event(&f, N_B, 2, FX_T0 + D, 1, RZ_EK_BOOTCAMP, 20260311);
+    event(&f, N_A, 1, FX_T0 + D, 2, RZ_EK_TRAINING, 20260312);
+    attend(&f, N_B, 2, FX_T0 + D + H, 1, 22, 1);
+    attend(&f, N_A, 1, FX_T0 + D + H, 2, 21, 1);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GM, 202603), 2);
+    assert_int_equal(fx_nat(&f, TRN, GM, 202603), 1);
+    assert_int_equal(by_centre(&f, ATT, GM, 202603, 1), 2);
+    assert_int_equal(by_centre(&f, EVT, GM, 202603, 2), 1);
+
+    /* Clearing the CNIC at Peshawar splits them. */
+    cnic_edit(&f, N_B, 2, FX_T0 + 2 * D, 22, MERGE_CNIC_CLEARED, 0);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 2);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 2), 1);
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_FEMALE), 1);
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_MALE), 1);
+    assert_int_equal(fx_nat(&f, TRN, GM, 202603), 2);
+    assert_int_equal(by_centre(&f, ATT, GM, 202603, 2), 1);
+    assert_int_equal(by_centre(&f, ATT, GM, 202603, 1), 1);
+    fx_check_sums(&f);
+
+    /* Setting it again links them again; an erased value links as before. */
+    cnic_edit(&f, N_B, 2, FX_T0 + 3 * D, 22, MERGE_CNIC_ERASED, 777);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 1);
+    assert_int_equal(fx_nat(&f, TRN, GA, 0), 1);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 2);
+
+    /* Deleting the earliest record moves the person to the other place. */
+    person_change(&del, N_A, 1, FX_T0 + 4 * D, 21, RZ_OP_DELETE);
+    fx_apply(&f, &del);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 1);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 2), 1);
+    assert_int_equal(fx_tot(&f, REG, GA, 0, MERGE_D_PROVINCE, "Khyber Pakhtunkhwa", 0, NULL), 1);
+    assert_int_equal(fx_scalar(&f, "SELECT reg_date FROM st_cluster"), 20260311);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 1);
+
+    /* An invalid CNIC never links. */
+    reg(&f, N_C, 3, FX_T0 + 4 * D, 23, RZ_G_FEMALE, 2000, 20260314, MERGE_CNIC_INVALID, 777);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 2);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_person WHERE link IS NOT NULL"), 1);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* ---- corrections ------------------------------------------------------------------ */
+
+static void
+test_corrections_move_totals_exactly(void **state)
+{
+    fx f;
+    fx_change c, late;
+    const uint64_t T = FX_T0 + 40 * D; /* 2026-04-19: every date below is past */
+    (void)state;
+    fx_open(&f);
+    reg(&f, N_A, 1, T, 31, RZ_G_FEMALE, 2000, 20260331, MERGE_CNIC_VALID, 31);
+    reg(&f, N_A, 1, T, 32, RZ_G_MALE, 2000, 20260401, MERGE_CNIC_VALID, 32);
+    event(&f, N_A, 1, T, 1, RZ_EK_TRAINING, 20260331);
+    attend(&f, N_A, 1, T, 1, 31, 1);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GQ, 20261), 1);
+    assert_int_equal(fx_nat(&f, REG, GQ, 20262), 1);
+    assert_int_equal(fx_nat(&f, ATT, GQ, 20261), 1);
+    assert_int_equal(fx_nat(&f, TRN, GM, 202603), 1);
+
+    /* Registration date corrected across the quarter boundary. */
+    person_change(&c, N_A, 1, T + H, 31, RZ_OP_SET);
+    fx_set(&c, RZ_PF_REG_DATE, rz_uint(20260401));
+    fx_apply(&f, &c);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GQ, 20261), 0);
+    assert_int_equal(fx_nat(&f, REG, GQ, 20262), 2);
+    assert_int_equal(fx_nat(&f, REG, GM, 202603), 0);
+    assert_int_equal(fx_nat(&f, REG, GM, 202604), 2);
+    assert_int_equal(by_gender(&f, REG, GM, 202604, RZ_G_FEMALE), 1);
+
+    /* Event date corrected: attendance and trainee move with it. */
+    event(&f, N_A, 1, T + 2 * H, 1, RZ_EK_TRAINING, 20260402);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GM, 202603), 0);
+    assert_int_equal(fx_nat(&f, ATT, GM, 202604), 1);
+    assert_int_equal(fx_nat(&f, TRN, GQ, 20261), 0);
+    assert_int_equal(fx_nat(&f, TRN, GQ, 20262), 1);
+    assert_int_equal(fx_nat(&f, TRN, GY, 2026), 1);
+    assert_int_equal(fx_nat(&f, EVT, GM, 202604), 1);
+
+    /* Gender corrected: every breakdown follows. */
+    person_change(&c, N_B, 2, T + 3 * H, 31, RZ_OP_SET);
+    fx_set(&c, RZ_PF_GENDER, rz_uint(RZ_G_MALE));
+    fx_apply(&f, &c);
+    fx_commit(&f);
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_FEMALE), 0);
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_MALE), 2);
+    assert_int_equal(by_gender(&f, TRN, GQ, 20262, RZ_G_MALE), 1);
+    assert_int_equal(by_gender(&f, ATT, GM, 202604, RZ_G_MALE), 1);
+
+    /* A late-arriving older edit loses. */
+    person_change(&late, N_C, 3, T + 2 * H, 31, RZ_OP_SET);
+    fx_set(&late, RZ_PF_GENDER, rz_uint(RZ_G_FEMALE));
+    fx_apply(&f, &late);
+    fx_commit(&f);
+    assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_MALE), 2);
+
+    /* Attendance marked absent, then the event deleted: totals drain. */
+    attend(&f, N_A, 1, T + 4 * H, 1, 31, 0);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 0);
+    assert_int_equal(fx_nat(&f, TRN, GA, 0), 0);
+    attend(&f, N_A, 1, T + 5 * H, 1, 31, 1);
+    event_change(&c, N_A, 1, T + 6 * H, 1, RZ_OP_DELETE);
+    fx_apply(&f, &c);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 0);
+    assert_int_equal(fx_nat(&f, EVT, GA, 0), 0);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_cluster_att"), 0);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM totals WHERE metric IN (2, 3, 4)"), 0);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* ---- replay, rollback ---------------------------------------------------------------- */
+
+static void
+replay_scenario(fx *f)
+{
+    reg(f, N_A, 1, FX_T0, 41, RZ_G_FEMALE, 2003, 20260310, MERGE_CNIC_VALID, 41);
+    reg(f, N_B, 2, FX_T0 + H, 42, RZ_G_MALE, 1980, 20260310, MERGE_CNIC_VALID, 41);
+    event(f, N_A, 1, FX_T0, 1, RZ_EK_FINLIT, 20260310);
+    attend(f, N_A, 1, FX_T0, 1, 41, 1);
+    attend(f, N_B, 2, FX_T0, 1, 42, 1);
+    fx_commit(f);
+}
+
+static void
+test_replay_is_idempotent(void **state)
+{
+    fx f, g;
+    uint8_t d1[32], d2[32];
+    (void)state;
+    fx_open(&f);
+    fx_open(&g);
+    replay_scenario(&f);
+    replay_scenario(&g);
+    replay_scenario(&g);
+    fx_digest(&f, d1);
+    fx_digest(&g, d2);
+    assert_memory_equal(d1, d2, 32);
+    assert_int_equal(fx_nat(&g, ATT, GA, 0), 2);
+    assert_int_equal(fx_nat(&g, TRN, GA, 0), 1);
+    fx_close(&f);
+    fx_close(&g);
+}
+
+static void
+test_rollback_discards_deltas(void **state)
+{
+    fx f;
+    uint8_t d1[32], d2[32];
+    (void)state;
+    fx_open(&f);
+    replay_scenario(&f);
+    fx_digest(&f, d1);
+    /* A batch that fails half-way: nothing of it may stay, not even the
+     * in-memory deltas. */
+    reg(&f, N_C, 3, FX_T0 + D, 43, RZ_G_FEMALE, 2001, 20260311, MERGE_CNIC_ABSENT, 0);
+    rz_db_rollback(f.db);
+    merge_discard(f.m);
+    f.in_tx = 0;
+    fx_begin(&f);
+    fx_commit(&f);
+    fx_digest(&f, d2);
+    assert_memory_equal(d1, d2, 32);
+    reg(&f, N_C, 3, FX_T0 + D, 43, RZ_G_FEMALE, 2001, 20260311, MERGE_CNIC_ABSENT, 0);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, REG, GA, 0), 2);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 3), 1);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+static void
+test_home_normalize(void **state)
+{
+    char out[MERGE_HOME_MAX + 1];
+    char long_name[200];
+    (void)state;
+    assert_int_equal(merge_home_normalize(out, (const uint8_t *)"  dera ghazi  KHAN ", 19), 15);
+    assert_string_equal(out, "Dera Ghazi Khan");
+    assert_int_equal(merge_home_normalize(out, (const uint8_t *)"   ", 3), 0);
+    assert_int_equal(merge_home_normalize(out, (const uint8_t *)"a\x01" "b", 3), 0);
+    memset(long_name, 'x', sizeof long_name);
+    assert_int_equal(merge_home_normalize(out, (const uint8_t *)long_name, sizeof long_name), 0);
+    assert_true(merge_metric_has_dim(MERGE_M_ATTENDANCES, MERGE_D_KIND));
+    assert_false(merge_metric_has_dim(MERGE_M_TRAINEES, MERGE_D_KIND));
+    assert_false(merge_metric_has_dim(MERGE_M_EVENTS, MERGE_D_GENDER));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lww_any_order),
+        cmocka_unit_test(test_clamp_future_clock),
+        cmocka_unit_test(test_clamp_1970_clock),
+        cmocka_unit_test(test_delete_undelete),
+        cmocka_unit_test(test_attendance_waits_for_person_and_event),
+        cmocka_unit_test(test_invalid_values_count_as_unknown),
+        cmocka_unit_test(test_cnic_clusters),
+        cmocka_unit_test(test_corrections_move_totals_exactly),
+        cmocka_unit_test(test_replay_is_idempotent),
+        cmocka_unit_test(test_rollback_discards_deltas),
+        cmocka_unit_test(test_home_normalize),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,477 @@
+/*
+ * Rozgar Sync headquarters dashboard.
+ *
+ * Reads the JSON API of rozgar-server (/api/summary, /api/totals,
+ * /api/centres) and draws it with Chart.js (served locally from Debian's
+ * libjs-chart.js).  It never adds figures up itself: every number shown is
+ * one the server's query layer returned; the page only turns counts into
+ * display percentages.  Drill-down is province -> district -> centre; the
+ * current view lives in the URL fragment so it can be bookmarked and the
+ * back button works.
+ *
+ * Plain ES2017, no build step, no network beyond this server.
+ */
+(function () {
+  "use strict";
+
+  var PLACE_LEVELS = ["province", "district", "centre"];
+  var FILTER_KEYS = ["period", "province", "district", "centre", "programme", "gender", "age"];
+  var EVENT_KEYS = ["period", "province", "district", "centre", "programme"];
+  var STALE_DAYS = 7;
+  var COLORS = ["#01411c", "#2e8b57", "#66b28a", "#a3d3b5", "#c49a2c", "#8c5e9c",
+                "#3d7ea6", "#b5553c", "#6d6d6d", "#d4b26a", "#4f9d9d", "#9c3d54"];
+  var GENDER_COLORS = { female: "#8c5e9c", male: "#3d7ea6", other: "#c49a2c", unknown: "#bdbdbd" };
+
+  var state = {};
+  var charts = {};
+  var generation = 0;
+  var numberFmt = new Intl.NumberFormat("en-US");
+
+  function $(id) { return document.getElementById(id); }
+
+  function fmt(n) { return n === null || n === undefined ? "n/a" : numberFmt.format(n); }
+
+  function pct(x) {
+    return x === null || x === undefined ? "n/a" : (Math.round(x * 1000) / 10).toFixed(1) + "%";
+  }
+
+  /* ---- state <-> URL fragment ---------------------------------------- */
+
+  function readHash() {
+    var params = new URLSearchParams(location.hash.replace(/^#/, ""));
+    var s = {};
+    FILTER_KEYS.forEach(function (k) { s[k] = params.get(k) || ""; });
+    /* A deeper place without its parent cannot be shown in the crumbs. */
+    if (!s.province) { s.district = ""; s.centre = ""; }
+    if (!s.district) { s.centre = ""; }
+    return s;
+  }
+
+  function writeHash(s) {
+    var params = new URLSearchParams();
+    FILTER_KEYS.forEach(function (k) { if (s[k]) params.set(k, s[k]); });
+    var h = params.toString();
+    if (("#" + h) !== location.hash && !(h === "" && location.hash === "")) {
+      location.hash = h;  /* triggers hashchange -> render */
+      return true;
+    }
+    return false;
+  }
+
+  function go(changes) {
+    var s = Object.assign({}, state, changes);
+    if (!writeHash(s)) render();
+  }
+
+  function placeLevel(s) {
+    if (s.centre) return 3;
+    if (s.district) return 2;
+    if (s.province) return 1;
+    return 0;
+  }
+
+  /* The dimension the place chart and table break down by at this level. */
+  function breakdownDim(s) {
+    var lvl = placeLevel(s);
+    return lvl < PLACE_LEVELS.length ? PLACE_LEVELS[lvl] : "age";
+  }
+
+  /* ---- API ------------------------------------------------------------ */
+
+  function query(path, params, keys) {
+    var q = new URLSearchParams();
+    Object.keys(params).forEach(function (k) { if (params[k]) q.set(k, params[k]); });
+    (keys || FILTER_KEYS).forEach(function (k) { if (state[k]) q.set(k, state[k]); });
+    var qs = q.toString();
+    return path + (qs ? "?" + qs : "");
+  }
+
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" } }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (body) {
+        if (!resp.ok) {
+          var e = new Error((body && body.error) || ("HTTP " + resp.status + " for " + url));
+          throw e;
+        }
+        return body;
+      });
+    });
+  }
+
+  /* ---- rendering helpers --------------------------------------------- */
+
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+
+  function cell(tr, text, cls) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+    return td;
+  }
+
+  function asOfText(iso) {
+    /* "2026-03-04T10:20:00+05:00" -> "2026-03-04 10:20 PKT" (server time zone). */
+    if (!iso) return "unknown";
+    return iso.slice(0, 10) + " " + iso.slice(11, 16) + " PKT";
+  }
+
+  function setChart(key, canvasId, config, summary) {
+    var canvas = $(canvasId);
+    canvas.setAttribute("aria-label", summary);
+    canvas.dataset.points = String(config.data.labels.length);
+    if (typeof Chart === "undefined") {
+      canvas.dataset.rendered = "no-chartjs";
+      return;
+    }
+    if (charts[key]) charts[key].destroy();
+    charts[key] = new Chart(canvas.getContext("2d"), config);
+    canvas.dataset.rendered = "1";
+  }
+
+  function describe(labels, values) {
+    return labels.map(function (l, i) { return l + " " + fmt(values[i]); }).join(", ");
+  }
+
+  function barOptions(onPick) {
+    return {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: { legend: { display: false } },
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+      onClick: onPick ? function (evt, elements, chart) {
+        if (elements && elements.length) onPick(chart.data.labels[elements[0].index]);
+      } : undefined,
+      onHover: onPick ? function (evt, elements) {
+        var t = evt.native && evt.native.target;
+        if (t) t.style.cursor = elements && elements.length ? "pointer" : "default";
+      } : undefined
+    };
+  }
+
+  /* ---- sections ------------------------------------------------------- */
+
+  function renderBanner(body) {
+    var c = body.completeness || {};
+    var b = $("banner");
+    var synced = c.centres_synced, all = c.centres;
+    var text = "As of " + asOfText(body.as_of) + " — " + fmt(synced) + " of " + fmt(all) +
+      " centres synced in the last " + c.stale_days + " days";
+    if (!all) {
+      text = "As of " + asOfText(body.as_of) + " — no centre is enrolled yet.";
+      b.className = "banner partial";
+    } else if (c.centres_stale > 0) {
+      text += ". " + fmt(c.centres_stale) + (c.centres_stale === 1 ? " centre has" : " centres have") +
+        " not: their latest records are not counted yet, so a low figure may be a silent centre, not a drop.";
+      b.className = "banner partial";
+    } else if (c.nodes_synced < c.nodes) {
+      /* A centre counts as synced when any of its PCs did; say so when
+       * another PC of it is silent, its records are missing too. */
+      text += "; " + fmt(c.nodes - c.nodes_synced) + " of " + fmt(c.nodes) +
+        " PCs have not, so some records may not be counted yet.";
+      b.className = "banner partial";
+    } else {
+      text += ".";
+      b.className = "banner";
+    }
+    b.textContent = text;
+    b.dataset.centres = String(all);
+    b.dataset.synced = String(synced);
+  }
+
+  function renderSummary(sum) {
+    $("kpi-registered").textContent = fmt(sum.registered);
+    $("kpi-trainees").textContent = fmt(sum.trainees);
+    $("kpi-attendances").textContent = fmt(sum.attendances);
+    $("kpi-events").textContent = fmt(sum.events);
+    $("kpi-women").textContent = pct(sum.registered ? sum.women_share : null);
+    $("kpi-youth").textContent = pct(sum.registered ? sum.youth_share : null);
+    if (sum.events === null) $("kpi-events").title = "events have no gender or age";
+
+    var t = sum.target || {};
+    var progress = Math.max(0, Math.min(1, t.progress || 0));
+    $("target-label").textContent = "National target: people trained in " + t.year;
+    var shown = t.progress > 0 && t.progress < 0.001 ? "under 0.1%" : pct(t.progress);
+    $("target-text").textContent = fmt(t.value) + " of " + fmt(t.goal) + " (" + shown + ")";
+    $("target-fill").style.width = (progress * 100).toFixed(1) + "%";
+    $("target-bar").setAttribute("aria-valuenow", (progress * 100).toFixed(1));
+    renderBanner(sum);
+  }
+
+  function renderCrumbs() {
+    var nav = $("crumbs");
+    clear(nav);
+    var parts = [{ label: "Pakistan", changes: { province: "", district: "", centre: "" } }];
+    if (state.province) parts.push({ label: state.province, changes: { district: "", centre: "" } });
+    if (state.district) parts.push({ label: state.district, changes: { centre: "" } });
+    if (state.centre) parts.push({ label: state.centre, changes: {} });
+    parts.forEach(function (p, i) {
+      if (i) {
+        var sep = document.createElement("span");
+        sep.className = "sep";
+        sep.textContent = "›";
+        nav.appendChild(sep);
+      }
+      if (i === parts.length - 1) {
+        var here = document.createElement("span");
+        here.className = "here";
+        here.textContent = p.label;
+        nav.appendChild(here);
+      } else {
+        var a = document.createElement("a");
+        a.href = "#";
+        a.textContent = p.label;
+        a.addEventListener("click", function (e) { e.preventDefault(); go(p.changes); });
+        nav.appendChild(a);
+      }
+    });
+  }
+
+  function drillTo(dim, label) {
+    if (PLACE_LEVELS.indexOf(dim) < 0 || !label) return;
+    var ch = {};
+    ch[dim] = label;
+    go(ch);
+  }
+
+  function renderPlace(dim, reg, trained) {
+    var labels = reg.rows.map(function (r) { return r[dim]; });
+    var values = reg.rows.map(function (r) { return r.count; });
+    var name = { province: "province", district: "district", centre: "centre", age: "age band" }[dim];
+    var where = state.centre || state.district || state.province || "Pakistan";
+    $("cap-place").textContent = "Registrations by " + name + " — " + where;
+    var drillable = PLACE_LEVELS.indexOf(dim) >= 0;
+    setChart("place", "chart-place", {
+      type: "bar",
+      data: { labels: labels, datasets: [{ label: "Registered", data: values, backgroundColor: COLORS[0] }] },
+      options: barOptions(drillable ? function (label) { drillTo(dim, label); } : null)
+    }, "Registrations by " + name + ": " + describe(labels, values));
+    document.querySelector("#chart-place").closest("figure").querySelector(".hint").hidden = !drillable;
+
+    var trainedBy = {};
+    (trained ? trained.rows : []).forEach(function (r) { trainedBy[r[dim]] = r.count; });
+    $("place-title").textContent = (name.charAt(0).toUpperCase() + name.slice(1)) + "s — " + where;
+    $("place-col").textContent = name.charAt(0).toUpperCase() + name.slice(1);
+    var tbody = $("place-table").querySelector("tbody");
+    clear(tbody);
+    reg.rows.forEach(function (r) {
+      var tr = document.createElement("tr");
+      cell(tr, r[dim]);
+      cell(tr, fmt(r.count), "num");
+      cell(tr, trained ? fmt(trainedBy[r[dim]] || 0) : "n/a", "num");
+      cell(tr, reg.total ? pct(r.count / reg.total) : "–", "num");
+      if (drillable) {
+        tr.className = "drill";
+        tr.tabIndex = 0;
+        tr.addEventListener("click", function () { drillTo(dim, r[dim]); });
+        tr.addEventListener("keydown", function (e) { if (e.key === "Enter") drillTo(dim, r[dim]); });
+      }
+      tbody.appendChild(tr);
+    });
+    if (!reg.rows.length) {
+      var tr = document.createElement("tr");
+      cell(tr, "No registrations counted here yet.").colSpan = 4;
+      tbody.appendChild(tr);
+    }
+  }
+
+  /* Months from first to last inclusive, "YYYY-MM". */
+  function monthSpan(first, last) {
+    var out = [];
+    var y = +first.slice(0, 4), m = +first.slice(5, 7);
+    var ly = +last.slice(0, 4), lm = +last.slice(5, 7);
+    while ((y < ly || (y === ly && m <= lm)) && out.length < 1200) {
+      out.push(y + "-" + (m < 10 ? "0" : "") + m);
+      if (++m > 12) { m = 1; y++; }
+    }
+    return out;
+  }
+
+  /* The x axis: every month of the chosen year up to this month, or every
+   * month from the first to the last on record.  The API leaves out months
+   * where nothing was counted; on a line those must show as 0, not vanish. */
+  function monthAxis(known) {
+    var now = new Date();
+    var thisMonth = now.getFullYear() + "-" + (now.getMonth() < 9 ? "0" : "") + (now.getMonth() + 1);
+    if (/^\d{4}$/.test(state.period)) {
+      /* This year: up to this month (or the last month with data, should
+       * this browser's clock be behind the server's). */
+      var end = thisMonth.slice(0, 4) === state.period ? thisMonth : state.period + "-12";
+      if (known.length && known[known.length - 1].period > end) end = known[known.length - 1].period;
+      return monthSpan(state.period + "-01", end);
+    }
+    if (!known.length) return [];
+    return monthSpan(known[0].period, known[known.length - 1].period);
+  }
+
+  function renderMonths(reg, trained) {
+    var known = reg.rows.filter(function (r) { return /^\d{4}-\d{2}$/.test(r.period); });
+    var unknown = reg.rows.filter(function (r) { return r.period === "unknown"; });
+    var labels = monthAxis(known);
+    var regBy = {}, trainedBy = {};
+    known.forEach(function (r) { regBy[r.period] = r.count; });
+    (trained ? trained.rows : []).forEach(function (r) { trainedBy[r.period] = r.count; });
+    var regValues = labels.map(function (p) { return regBy[p] || 0; });
+    var datasets = [{ label: "Registered", data: regValues, borderColor: COLORS[0],
+                      backgroundColor: COLORS[0], tension: 0 }];
+    if (trained) {
+      datasets.push({ label: "Trained", data: labels.map(function (p) { return trainedBy[p] || 0; }),
+                      borderColor: COLORS[4], backgroundColor: COLORS[4], tension: 0 });
+    }
+    var cap = "Registered and trained by month" + (state.period ? " — " + state.period : "");
+    if (unknown.length && unknown[0].count) cap += " (" + fmt(unknown[0].count) + " with no valid date)";
+    $("cap-month").textContent = cap;
+    setChart("month", "chart-month", {
+      type: "line",
+      data: { labels: labels, datasets: datasets },
+      options: { responsive: true, maintainAspectRatio: false, animation: false,
+                 scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+    }, "Registrations by month: " + describe(labels, regValues));
+  }
+
+  function renderGender(reg) {
+    var labels = reg.rows.map(function (r) { return r.gender; });
+    var values = reg.rows.map(function (r) { return r.count; });
+    setChart("gender", "chart-gender", {
+      type: "doughnut",
+      data: { labels: labels, datasets: [{ data: values,
+        backgroundColor: labels.map(function (l, i) { return GENDER_COLORS[l] || COLORS[i % COLORS.length]; }) }] },
+      options: { responsive: true, maintainAspectRatio: false, animation: false,
+                 plugins: { legend: { position: "right" } } }
+    }, "Registrations by gender: " + describe(labels, values));
+  }
+
+  function renderKinds(ev) {
+    /* Events have no gender or age: say so rather than look filtered. */
+    $("cap-kind").textContent = "Events by kind" +
+      (state.gender || state.age ? " (all attendees: events have no gender or age)" : "");
+    var labels = ev.rows.map(function (r) { return r.kind; });
+    var values = ev.rows.map(function (r) { return r.count; });
+    setChart("kind", "chart-kind", {
+      type: "bar",
+      data: { labels: labels, datasets: [{ label: "Events", data: values, backgroundColor: COLORS[1] }] },
+      options: Object.assign(barOptions(null), { indexAxis: "y",
+        scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } })
+    }, "Events by kind: " + describe(labels, values));
+  }
+
+  function renderStale(body) {
+    $("stale-days").textContent = String(body.stale_days);
+    var tbody = $("stale-table").querySelector("tbody");
+    clear(tbody);
+    /* Only narrows the list to the place being viewed; counts nothing. */
+    var rows = body.centres.filter(function (c) {
+      return c.stale && (!state.province || c.province === state.province) &&
+        (!state.district || c.district === state.district);
+    });
+    rows.forEach(function (c) {
+      var tr = document.createElement("tr");
+      if (!c.last_sync) tr.className = "never";
+      cell(tr, c.centre);
+      cell(tr, c.province);
+      cell(tr, c.district);
+      cell(tr, c.last_sync ? asOfText(c.last_sync) : "never");
+      cell(tr, c.lag_seconds === null ? "–" : String(Math.floor(c.lag_seconds / 86400)), "num");
+      tbody.appendChild(tr);
+    });
+    var place = state.district || state.province;
+    $("stale-none").textContent = (place ? "Every centre in " + place : "Every enrolled centre") +
+      " has synced in the last " + body.stale_days + " days.";
+    $("stale-none").hidden = rows.length > 0;
+    $("stale-table").hidden = rows.length === 0;
+  }
+
+  function fillYears(yearsBody) {
+    var sel = $("f-year");
+    var years = yearsBody.rows.filter(function (r) { return /^\d{4}$/.test(r.period); })
+      .map(function (r) { return r.period; });
+    var now = String(new Date().getFullYear());
+    if (years.indexOf(now) < 0) years.push(now);
+    if (state.period && years.indexOf(state.period) < 0) years.push(state.period);
+    years.sort().reverse();
+    clear(sel);
+    var all = document.createElement("option");
+    all.value = "";
+    all.textContent = "all years";
+    sel.appendChild(all);
+    years.forEach(function (y) {
+      var o = document.createElement("option");
+      o.value = y;
+      o.textContent = y;
+      sel.appendChild(o);
+    });
+    sel.value = state.period;
+  }
+
+  function syncFilterInputs() {
+    $("f-programme").value = state.programme;
+    $("f-gender").value = state.gender;
+    $("f-age").value = state.age;
+  }
+
+  /* ---- main ----------------------------------------------------------- */
+
+  function render() {
+    var gen = ++generation;
+    state = readHash();
+    syncFilterInputs();
+    renderCrumbs();
+    document.body.dataset.state = "loading";
+    $("error").hidden = true;
+
+    var dim = breakdownDim(state);
+    /* Every month of the chosen year, or every month on record. */
+    var monthParams = state.period ? { grain: "month", period: state.period } : { grain: "month" };
+    $("csv").href = query("/api/totals.csv", { metric: "registered", by: dim });
+
+    var requests = [
+      getJSON(query("/api/summary", { stale_days: STALE_DAYS })),
+      getJSON(query("/api/totals", { metric: "registered", by: dim })),
+      getJSON(query("/api/totals", { metric: "trainees", by: dim })).catch(function () { return null; }),
+      getJSON(query("/api/totals", Object.assign({ metric: "registered" }, monthParams))),
+      getJSON(query("/api/totals", Object.assign({ metric: "trainees" }, monthParams))).catch(function () { return null; }),
+      getJSON(query("/api/totals", { metric: "registered", by: "gender" })),
+      getJSON(query("/api/totals", { metric: "events", by: "kind" }, EVENT_KEYS)),
+      getJSON(query("/api/centres", { stale_days: STALE_DAYS }, [])),
+      getJSON(query("/api/totals", { metric: "registered", grain: "year" }, [])).catch(function () { return { rows: [] }; })
+    ];
+    Promise.all(requests).then(function (res) {
+      if (gen !== generation) return;  /* a newer view is on its way */
+      renderSummary(res[0]);
+      renderPlace(dim, res[1], res[2]);
+      renderMonths(res[3], res[4]);
+      renderGender(res[5]);
+      renderKinds(res[6]);
+      renderStale(res[7]);
+      fillYears(res[8]);
+      document.body.dataset.state = "ready";
+    }).catch(function (e) {
+      if (gen !== generation) return;
+      var box = $("error");
+      box.textContent = "Could not load figures: " + e.message;
+      box.hidden = false;
+      document.body.dataset.state = "error";
+    });
+  }
+
+  function onFilterChange(e) {
+    var ch = {};
+    ch[e.target.name === "year" ? "period" : e.target.name] = e.target.value;
+    go(ch);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (typeof Chart !== "undefined") {
+      Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+      Chart.defaults.animation = false;
+    } else {
+      $("nochart").hidden = false;
+    }
+    ["f-year", "f-programme", "f-gender", "f-age"].forEach(function (id) {
+      $(id).addEventListener("change", onFilterChange);
+    });
+    window.addEventListener("hashchange", render);
+    render();
+  });
+})();
