@@ -422,7 +422,7 @@ bench_drain(bench_run *b, rz_error *err)
     drain_result d, d30;
     uint64_t ip0, ip1, entries0 = 0, entries1 = 0, bytes0 = 0, bytes1 = 0, batches = 0;
     char *b30 = b->b30_dir;
-    double cpu0;
+    double cpu0, ccpu0;
     int rc;
 
     if ((rc = srvproc_start(&b->srv, err)))
@@ -434,11 +434,13 @@ bench_drain(bench_run *b, rz_error *err)
         return rc;
     ip0 = bench_lo_bytes();
     cpu0 = srvproc_cpu_s(&b->srv);
+    ccpu0 = bench_process_cpu();
     if ((rc = drain_run(b->node_dir, b->plan.cfg.centres, b->o.concurrency, b->o.timeout_ms, &d,
                         err)))
         return rc;
     ip1 = bench_lo_bytes();
     b->f.ing_server_cpu_s = srvproc_cpu_s(&b->srv) - cpu0;
+    b->f.ing_client_cpu_s = bench_process_cpu() - ccpu0;
     b->f.peak_kib = srvproc_hwm_kib(&b->srv);
     if ((rc = srvproc_metric(&b->srv, "rozgar_entries_total", &entries1, err)) ||
         (rc = srvproc_metric(&b->srv, "rozgar_batch_bytes_total", &bytes1, err)) ||

@@ -29,6 +29,14 @@ bench_cpu_now(void)
 }
 
 double
+bench_process_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double
 bench_loadavg(void)
 {
     double l = -1;

@@ -13,6 +13,8 @@
 double bench_now(void);
 /* CPU time of the calling thread, in seconds. */
 double bench_cpu_now(void);
+/* CPU time (user + system) of this whole process, in seconds. */
+double bench_process_cpu(void);
 /* The 1-minute load average (/proc/loadavg), -1 when unknown. */
 double bench_loadavg(void);
 /* Size of a file in bytes, 0 when missing. */

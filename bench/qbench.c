@@ -208,7 +208,7 @@ qbench_run(const char *db_path, int rounds, int year, qbench_result *res, rz_err
         (rc = qb_total(db, "trainees", &res->trainees, err)) ||
         (rc = qb_total(db, "events", &res->events, err)))
         goto out;
-    rc = qb_range(db, year, rounds < 10 ? rounds : 10, res, err);
+    rc = qb_range(db, year, rounds < 5 ? rounds : 5, res, err);
 out:
     rz_db_close(&db);
     free(t);

@@ -96,6 +96,10 @@ report_rates(FILE *out, const bench_figures *f)
     report_row(out, name, v, "us", report_ratio(f->ref_s * 1e6 / (double)f->ref_rows,
                                                 f->ing_server_cpu_s * 1e6 / (double)(f->ing_entries ? f->ing_entries : 1)),
                NULL, 0);
+    snprintf(v, sizeof v, "%.1f", f->ing_entries ? f->ing_client_cpu_s * 1e6 / (double)f->ing_entries : 0);
+    snprintf(name, sizeof name, "the %u nodes' CPU per entry (%.0f%% of one CPU)", f->concurrency,
+             f->ing_s > 0 ? 100.0 * f->ing_client_cpu_s / f->ing_s : 0);
+    report_row(out, name, v, "us", 0, NULL, 0);
     snprintf(name, sizeof name, "30-day backlog of one centre (%s entries)",
              report_num(v, sizeof v, (double)f->b30_entries));
     snprintf(v, sizeof v, "%.3f", f->b30_s);
@@ -221,11 +225,13 @@ report_json(FILE *out, const bench_figures *f)
             "\"ingest_entries_per_s\":%.0f,\"ingest_ratio\":%.4f,\"ingest_entries\":%llu,"
             "\"ingest_s\":%.3f,\"ingest_batches\":%llu,\"ingest_sessions\":%llu,"
             "\"ingest_failed_nodes\":%llu,\"ingest_server_cpu_s\":%.3f,"
+            "\"ingest_client_cpu_s\":%.3f,"
             "\"backlog30_entries\":%llu,\"backlog30_s\":%.4f,",
             f->ing_rate, report_ratio(f->ing_rate, f->ref_rate),
             (unsigned long long)f->ing_entries, f->ing_s, (unsigned long long)f->ing_batches,
             (unsigned long long)f->ing_sessions, (unsigned long long)f->ing_failures,
-            f->ing_server_cpu_s, (unsigned long long)f->b30_entries, f->b30_s);
+            f->ing_server_cpu_s, f->ing_client_cpu_s, (unsigned long long)f->b30_entries,
+            f->b30_s);
     fprintf(out,
             "\"batch_bytes_per_entry\":%.2f,\"attendance_wire_bytes\":%.2f,"
             "\"person_wire_bytes\":%.2f,\"event_wire_bytes\":%.2f,"

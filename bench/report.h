@@ -43,6 +43,7 @@ typedef struct bench_figures {
     double ing_rate;               /* entries/s */
     double ing_slowest_s;          /* slowest node */
     double ing_server_cpu_s;       /* server CPU seconds during the drain */
+    double ing_client_cpu_s;       /* the K nodes' CPU seconds (this process) */
     char ing_error[200];           /* first failure text */
     uint64_t server_db_bytes;      /* server directory after the run */
     /* wire */

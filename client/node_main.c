@@ -1203,9 +1203,10 @@ cmd_sync(node_store *ns, int argc, char **argv)
         printf("sync: up to date; the server holds %llu entries of this node\n",
                (unsigned long long)r.server_head);
     else
-        printf("sync: %llu entries delivered in %llu batches (seq %llu..%llu, %llu new to the "
+        printf("sync: %llu entries delivered in %llu batch%s (seq %llu..%llu, %llu new to the "
                "server); the server holds %llu; %llu pending\n",
                (unsigned long long)r.sent, (unsigned long long)r.batches,
+               r.batches == 1 ? "" : "es",
                (unsigned long long)r.first_seq, (unsigned long long)r.last_seq,
                (unsigned long long)r.applied, (unsigned long long)r.server_head,
                (unsigned long long)r.pending);

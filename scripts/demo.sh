@@ -56,10 +56,12 @@ echo "-- a sync attempt now fails cleanly and loses nothing:"
 N lahore sync --timeout 2 || echo "   (exit $?: expected, the server is down)"
 
 echo "== headquarters starts the server"
-S run --bind "$EP" --http "127.0.0.1:${RZ_DEMO_HTTP_PORT:-8080}" 2>"$W/server.log" &
+"$BIN/rozgar-server" -d "$W/hq" run --bind "$EP" --http "127.0.0.1:${RZ_DEMO_HTTP_PORT:-8080}" \
+  >"$W/server.log" 2>&1 &
 SRV=$!
-trap 'kill $SRV 2>/dev/null; wait $SRV 2>/dev/null' EXIT
+trap 'rc=$?; kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; exit $rc' EXIT
 for _ in $(seq 50); do grep -q serving "$W/server.log" && break; sleep 0.1; done
+grep -q serving "$W/server.log" || { cat "$W/server.log"; exit 1; }
 
 echo "== every centre syncs"
 for c in lahore multan peshawar; do echo "-- $c"; N "$c" sync; done
@@ -69,4 +71,8 @@ S totals
 echo "== registrations by province x gender"
 S totals --metric registered --by province --by gender
 S verify | tail -n 1
-echo "== dashboard: http://127.0.0.1:${RZ_DEMO_HTTP_PORT:-8080}/ (demo data in $W)"
+echo "== demo data in $W"
+if [ -n "${RZ_DEMO_KEEP_SERVING:-}" ]; then
+  echo "== dashboard: http://127.0.0.1:${RZ_DEMO_HTTP_PORT:-8080}/ (Ctrl-C to stop)"
+  wait $SRV
+fi

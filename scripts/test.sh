@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): installs packages, builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer, runs every test suite with ctest (unit, integration,
-# hostile input, fuzz replay, fault injection, benchmark smoke run).
+# hostile input, fuzz replay, fault injection, browser, benchmark smoke run), then
+# fuzzes for RZ_FUZZ_SECONDS (default 180).  Arguments go to ctest (e.g. -R e2e).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --test
@@ -9,5 +10,9 @@ export RZ_SANITIZE=address,undefined
 bash scripts/build.sh >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-cd build-asan
-ctest --output-on-failure -j2 --timeout 1500 "$@"
+(cd build-asan && ctest --output-on-failure -j2 --timeout 1500 "$@")
+# Coverage-guided fuzzing of the decoders and batch verification, bounded in
+# time (clang + libFuzzer + ASan/UBSan); prints runs and new inputs.
+if [ $# -eq 0 ]; then
+  bash tests/fuzz/run_fuzz.sh "${RZ_FUZZ_SECONDS:-180}"
+fi

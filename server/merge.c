@@ -38,10 +38,22 @@
  * contributions; when a cluster changes, its old contribution is subtracted
  * and the new one added, computed from these two tables alone.
  *
- * Deltas accumulate in memory (a hash map keyed by counter) and are written
- * by merge_flush() with one upsert per distinct counter.  Not here: the
- * clamp window (server/ingest.c derives it from clock entries) and CNIC
- * validation and tokens (ingest, from the revealed values).
+ * Deltas accumulate in memory (a hash map keyed by counter; one cell can
+ * stand for a fact's month, quarter, year and all-time counters) and are
+ * written by merge_flush() with one upsert per distinct counter, in key
+ * order.  Read caches of event facts, person clusters and cluster profiles
+ * spare most statements on the common path; they live until the next flush
+ * or discard, and merge updates them with every write, so they always agree
+ * with the database.
+ *
+ * Cost per entry (no full scans): a new attendance is 2 statements on cache
+ * hits (insert the row, write its cluster bucket) plus ~70 in-memory counter
+ * touches; a registration 4-6 statements; a correction that changes a
+ * person's counts re-reads that person's clusters (their members and
+ * buckets) once.  Per flush: one upsert per distinct counter touched.
+ *
+ * Not here: the clamp window (server/ingest.c derives it from clock entries)
+ * and CNIC validation and tokens (ingest, from the revealed values).
  */
 #include "server/merge.h"
 
@@ -61,7 +73,7 @@
 #define MG_CKEY_CNIC 1         /* tag: linked by CNIC token */
 #define MG_CKEY_SOLO 2         /* tag: a record without valid CNIC */
 #define MG_CHANGED_CREATED (1u << 31) /* change mask bit: creation stamp */
-#define MG_FLUSH_AT (1u << 18) /* distinct counters that trigger a flush */
+#define MG_FLUSH_AT (1u << 16) /* pending cells that trigger a flush (memory bound) */
 #define MG_DAY_MS 86400000ull
 #define MG_TEXT_RESET 100000   /* interned texts kept across flushes */
 
@@ -107,7 +119,8 @@ static const char merge_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS st_cluster_att("
     " ckey BLOB NOT NULL, day INTEGER NOT NULL, kind INTEGER NOT NULL, n INTEGER NOT NULL,"
     " PRIMARY KEY(ckey, day, kind)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS st_cluster_att_day ON st_cluster_att(day);"
+    /* Covering for date-range questions (the key adds ckey and kind). */
+    "CREATE INDEX IF NOT EXISTS st_cluster_att_day ON st_cluster_att(day, n);"
     "CREATE TABLE IF NOT EXISTS totals("
     " metric INTEGER NOT NULL, grain INTEGER NOT NULL, period INTEGER NOT NULL,"
     " d1 INTEGER NOT NULL, d2 INTEGER NOT NULL, v1 NOT NULL, v2 NOT NULL, n INTEGER NOT NULL,"
@@ -134,8 +147,6 @@ enum {
     MS_C_PUT,
     MS_C_DEL,
     MS_CA_ALL,
-    MS_CA_RANGE,
-    MS_CA_OUTSIDE,
     MS_CA_PUT,
     MS_CA_DEL,
     MS_T_UPSERT,
@@ -152,7 +163,8 @@ enum {
 static const char *const merge_sql[MS_COUNT] = {
     [MS_P_GET] = "SELECT " MG_PERSON_COLS " FROM st_person WHERE id = ?1",
     [MS_P_INS] = "INSERT INTO st_person(" MG_PERSON_COLS ", link, id) VALUES(?1, ?2, ?3, ?4,"
-                 " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                 " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                 " ON CONFLICT(id) DO NOTHING",
     [MS_P_UPD] = "UPDATE st_person SET created=?1, centre_id=?2, st=?3, bad=?4, deleted=?5,"
                  " cnic=?6, token=?7, name=?8, phone=?9, gender=?10, birth_year=?11, home=?12,"
                  " area=?13, skill=?14, skills=?15, platforms=?16, reg_date=?17, link=?18"
@@ -161,14 +173,14 @@ static const char *const merge_sql[MS_COUNT] = {
     [MS_P_CLUSTER] = "SELECT deleted, link FROM st_person WHERE id = ?1",
     [MS_E_GET] = "SELECT " MG_EVENT_COLS " FROM st_event WHERE id = ?1",
     [MS_E_INS] = "INSERT INTO st_event(" MG_EVENT_COLS ", id) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
-                 " ?7, ?8, ?9, ?10, ?11, ?12)",
+                 " ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(id) DO NOTHING",
     [MS_E_UPD] = "UPDATE st_event SET created=?1, centre_id=?2, st=?3, bad=?4, deleted=?5,"
                  " kind=?6, title=?7, date=?8, duration=?9, partner=?10, mode=?11 WHERE id=?12",
-    [MS_E_FACTS] = "SELECT deleted, bad, kind, date FROM st_event WHERE id = ?1",
+    [MS_E_FACTS] = "SELECT deleted, bad, kind, date, centre_id FROM st_event WHERE id = ?1",
     [MS_A_GET] = "SELECT st, bad, deleted, present FROM st_attendance"
                  " WHERE event_id = ?1 AND person_id = ?2",
     [MS_A_INS] = "INSERT INTO st_attendance(st, bad, deleted, present, event_id, person_id)"
-                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(event_id, person_id) DO NOTHING",
     [MS_A_UPD] = "UPDATE st_attendance SET st=?1, bad=?2, deleted=?3, present=?4"
                  " WHERE event_id = ?5 AND person_id = ?6",
     [MS_A_OF_PERSON] = "SELECT e.bad, e.kind, e.date FROM st_attendance a"
@@ -183,10 +195,6 @@ static const char *const merge_sql[MS_COUNT] = {
                  " birth_year, area, skill, home) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [MS_C_DEL] = "DELETE FROM st_cluster WHERE ckey = ?1",
     [MS_CA_ALL] = "SELECT day, kind, n FROM st_cluster_att WHERE ckey = ?1 ORDER BY day, kind",
-    [MS_CA_RANGE] = "SELECT day, kind, n FROM st_cluster_att WHERE ckey = ?1"
-                    " AND day BETWEEN ?2 AND ?3",
-    [MS_CA_OUTSIDE] = "SELECT EXISTS(SELECT 1 FROM st_cluster_att WHERE ckey = ?1 AND day < ?2)"
-                      " OR EXISTS(SELECT 1 FROM st_cluster_att WHERE ckey = ?1 AND day > ?3)",
     [MS_CA_PUT] = "INSERT OR REPLACE INTO st_cluster_att(ckey, day, kind, n)"
                   " VALUES(?1, ?2, ?3, ?4)",
     [MS_CA_DEL] = "DELETE FROM st_cluster_att WHERE ckey = ?1 AND day = ?2 AND kind = ?3",
@@ -257,22 +265,36 @@ typedef struct mg_cl {
 
 /* ---- counters --------------------------------------------------------- */
 
+/*
+ * A pending delta.  `grain` is a grain (0..3, one counter) or a tag naming
+ * several: most facts count alike in their month, quarter, year and all
+ * time, so one cell keyed by the month stands for all four counters and is
+ * expanded at flush.  This cuts the random memory touches per fact by
+ * three to four, which is what bounds merge speed.
+ */
+enum {
+    MG_TAG_MQYA = 4, /* month key; counts in month, quarter, year and all time */
+    MG_TAG_MQY = 5,  /* month key; counts in month, quarter and year */
+};
+
 typedef struct mg_key {
-    uint8_t metric, grain, d1, d2;       /* see merge.h */
-    uint32_t period;                     /* period key, 0 unknown/all-time */
+    uint8_t metric, grain, d1, d2;       /* metric (never 0), grain or tag, dims */
+    uint32_t period;                     /* period key (month key for tags), 0 unknown/all */
     int64_t v1, v2;                      /* values; text dims: interned ids */
 } mg_key;
 
 typedef struct mg_cell {
-    mg_key k;                            /* counter */
+    mg_key k;                            /* counter; k.metric == 0: empty */
     int64_t n;                           /* accumulated delta */
-    int used;                            /* slot taken */
 } mg_cell;
 
 typedef struct mg_map {
     mg_cell *cells;                      /* open addressing, linear probing */
     size_t cap, count;                   /* power of two; used cells */
 } mg_map;
+
+/* Which dimension combinations of a fact an emit() covers. */
+enum { MG_COMBOS_ALL = 0, MG_COMBOS_AGE = 1, MG_COMBOS_NO_AGE = 2 };
 
 /* Interned text values (province, district, home): id 0 is "". */
 typedef struct mg_intern {
@@ -290,6 +312,45 @@ typedef struct mg_centre {
 
 #define MG_CENTRE_CACHE 4096             /* centre ids cached directly */
 
+/*
+ * Read caches, valid until the next merge_flush() or merge_discard(): merge
+ * is the only writer of the state tables and updates every cached entry it
+ * writes, so a hit always equals what the database holds.  They spare the
+ * common path (attendance of a known person at a known event) five of its
+ * seven statements.  Direct-mapped, fixed size: memory does not grow.
+ */
+#define MG_PC_CACHE 16384                /* person -> cluster */
+#define MG_EV_CACHE 4096                 /* event -> counting facts */
+#define MG_CL_CACHE 8192                 /* cluster -> profile and buckets */
+
+typedef struct mg_pc {
+    int valid;                           /* entry holds a lookup */
+    int found;                           /* the person counts in a cluster */
+    uint8_t id[16];                      /* person */
+    uint8_t key[MG_CKEY];                /* its cluster */
+} mg_pc;
+
+/* Event facts needed for counting. */
+typedef struct mg_evfacts {
+    int live;                            /* exists and not deleted */
+    int64_t day, kind;                   /* valid date / kind, 0 unknown */
+    int64_t centre_id;                   /* place */
+} mg_evfacts;
+
+typedef struct mg_ev {
+    int valid;                           /* entry holds a lookup */
+    uint8_t id[16];                      /* event */
+    mg_evfacts f;                        /* its facts (live 0 when absent) */
+} mg_ev;
+
+typedef struct mg_clc {
+    int valid;                           /* entry holds a lookup */
+    int found;                           /* the cluster exists */
+    uint8_t key[MG_CKEY];                /* cluster */
+    mg_prof p;                           /* its profile */
+    mg_catts rows;                       /* all its buckets */
+} mg_clc;
+
 struct merge_ctx {
     sqlite3 *db;                         /* borrowed */
     sqlite3_stmt *st[MS_COUNT];          /* prepared once */
@@ -297,8 +358,12 @@ struct merge_ctx {
     mg_cl cl[2];                         /* clusters of one person entry */
     mg_catts moves;                      /* a person's counted attendances */
     mg_map deltas;                       /* counters of the current batch */
+    mg_map final;                        /* flush: deltas expanded per grain */
     mg_intern text;                      /* interned text values */
     mg_centre centre[MG_CENTRE_CACHE];   /* place of centre ids < MG_CENTRE_CACHE */
+    mg_pc *pc;                           /* MG_PC_CACHE entries */
+    mg_ev *ev;                           /* MG_EV_CACHE entries */
+    mg_clc *clc;                         /* MG_CL_CACHE entries */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -935,7 +1000,7 @@ map_grow(mg_map *mp)
     mp->cells = xcalloc(mp->cap, sizeof *mp->cells);
     mp->count = 0;
     for (i = 0; i < oldcap; i++)
-        if (old[i].used)
+        if (old[i].k.metric)
             map_add(mp, &old[i].k, old[i].n);
     free(old);
 }
@@ -948,8 +1013,8 @@ map_add(mg_map *mp, const mg_key *k, int64_t n)
         map_grow(mp);
     for (i = key_hash(k) & (mp->cap - 1);; i = (i + 1) & (mp->cap - 1)) {
         mg_cell *c = &mp->cells[i];
-        if (!c->used) {
-            c->used = 1, c->k = *k, c->n = n;
+        if (!c->k.metric) {
+            c->k = *k, c->n = n;
             mp->count++;
             return;
         }
@@ -1102,9 +1167,11 @@ metric_dims(int metric)
 }
 
 /* Adds delta to the national, every single-dimension and every pair
- * counter of one fact; v[d] holds the fact's value of dimension d. */
+ * counter of one fact (or only those with / without the age dimension);
+ * v[d] holds the fact's value of dimension d; grain is a grain or a tag. */
 static void
-emit(merge_ctx *m, int metric, int grain, uint32_t period, const int64_t *v, int64_t delta)
+emit(merge_ctx *m, int metric, int grain, uint32_t period, const int64_t *v, int64_t delta,
+     int combos)
 {
     const uint8_t *dims = metric_dims(metric);
     mg_key k;
@@ -1115,12 +1182,18 @@ emit(merge_ctx *m, int metric, int grain, uint32_t period, const int64_t *v, int
     k.metric = (uint8_t)metric;
     k.grain = (uint8_t)grain;
     k.period = period;
-    map_add(&m->deltas, &k, delta);
+    if (combos != MG_COMBOS_AGE)
+        map_add(&m->deltas, &k, delta);
     for (i = 0; dims[i]; i++) {
+        int age1 = dims[i] == MERGE_D_AGE;
         k.d1 = dims[i], k.v1 = v[dims[i]];
         k.d2 = 0, k.v2 = 0;
-        map_add(&m->deltas, &k, delta);
+        if (combos == MG_COMBOS_ALL || age1 == (combos == MG_COMBOS_AGE))
+            map_add(&m->deltas, &k, delta);
         for (j = i + 1; dims[j]; j++) {
+            int age = age1 || dims[j] == MERGE_D_AGE;
+            if (combos != MG_COMBOS_ALL && age != (combos == MG_COMBOS_AGE))
+                continue;
             k.d2 = dims[j], k.v2 = v[dims[j]];
             map_add(&m->deltas, &k, delta);
         }
@@ -1147,6 +1220,12 @@ prof_dims(merge_ctx *m, const mg_prof *p, int64_t v[MERGE_D_MAX + 1], rz_error *
     return 0;
 }
 
+static int64_t
+age_in(uint32_t year, const mg_prof *p)
+{
+    return year ? age_band((int)year, p->birth_year) : RZ_AGE_UNKNOWN;
+}
+
 /* One person fact in one grain: age is the period's year minus the birth
  * year, and for all time the registration year's. */
 static void
@@ -1154,8 +1233,30 @@ emit_person_fact(merge_ctx *m, int metric, int grain, int64_t day, const mg_prof
                  int64_t *v, int64_t delta)
 {
     uint32_t year = grain == MERGE_GRAIN_ALL ? year_of(p->reg_date) : year_of(day);
-    v[MERGE_D_AGE] = year ? age_band((int)year, p->birth_year) : RZ_AGE_UNKNOWN;
-    emit(m, metric, grain, period_of(day, grain), v, delta);
+    v[MERGE_D_AGE] = age_in(year, p);
+    emit(m, metric, grain, period_of(day, grain), v, delta, MG_COMBOS_ALL);
+}
+
+/* A registration: its age is the registration year's in every grain. */
+static void
+emit_registration(merge_ctx *m, const mg_prof *p, int64_t *v, int64_t delta)
+{
+    v[MERGE_D_AGE] = age_in(year_of(p->reg_date), p);
+    emit(m, MERGE_M_REGISTERED, MG_TAG_MQYA, period_of(p->reg_date, RZ_GRAIN_MONTH), v, delta,
+         MG_COMBOS_ALL);
+}
+
+/* Counted attendances on one day (v[KIND] set): the age is the event
+ * year's in month, quarter and year, the registration year's all time. */
+static void
+emit_attendances(merge_ctx *m, int64_t day, const mg_prof *p, int64_t *v, int64_t delta)
+{
+    uint32_t month = period_of(day, RZ_GRAIN_MONTH);
+    emit(m, MERGE_M_ATTENDANCES, MG_TAG_MQYA, month, v, delta, MG_COMBOS_NO_AGE);
+    v[MERGE_D_AGE] = age_in(year_of(day), p);
+    emit(m, MERGE_M_ATTENDANCES, MG_TAG_MQY, month, v, delta, MG_COMBOS_AGE);
+    v[MERGE_D_AGE] = age_in(year_of(p->reg_date), p);
+    emit(m, MERGE_M_ATTENDANCES, MERGE_GRAIN_ALL, 0, v, delta, MG_COMBOS_AGE);
 }
 
 /* Adds sign times the whole contribution of a cluster: its registration,
@@ -1168,13 +1269,10 @@ emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign,
     int g, rc;
     if ((rc = prof_dims(m, p, v, err)))
         return rc;
-    for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
-        emit_person_fact(m, MERGE_M_REGISTERED, g, p->reg_date, p, v, sign);
+    emit_registration(m, p, v, sign);
     for (i = 0; i < rows->n; i++) {
         v[MERGE_D_KIND] = rows->v[i].kind;
-        for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
-            emit_person_fact(m, MERGE_M_ATTENDANCES, g, rows->v[i].day, p, v,
-                             sign * rows->v[i].n);
+        emit_attendances(m, rows->v[i].day, p, v, sign * rows->v[i].n);
     }
     v[MERGE_D_KIND] = 0;
     /* Rows are sorted by day, so each grain's periods come in runs. */
@@ -1186,13 +1284,6 @@ emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign,
         emit_person_fact(m, MERGE_M_TRAINEES, MERGE_GRAIN_ALL, 0, p, v, sign);
     return 0;
 }
-
-/* Event facts needed for counting. */
-typedef struct mg_evfacts {
-    int live;                            /* exists and not deleted */
-    int64_t day, kind;                   /* valid date / kind, 0 unknown */
-    int64_t centre_id;                   /* place */
-} mg_evfacts;
 
 static void
 event_facts_of(const mg_rec *r, mg_evfacts *f)
@@ -1208,7 +1299,7 @@ emit_event(merge_ctx *m, const mg_evfacts *f, int64_t sign, rz_error *err)
 {
     int64_t v[MERGE_D_MAX + 1];
     mg_centre c;
-    int g, rc;
+    int rc;
     if (!f->live)
         return 0;
     if ((rc = centre_get(m, f->centre_id, &c, err)))
@@ -1219,8 +1310,8 @@ emit_event(merge_ctx *m, const mg_evfacts *f, int64_t sign, rz_error *err)
     v[MERGE_D_CENTRE] = f->centre_id;
     v[MERGE_D_PROGRAMME] = c.programme;
     v[MERGE_D_KIND] = f->kind;
-    for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
-        emit(m, MERGE_M_EVENTS, g, period_of(f->day, g), v, sign);
+    emit(m, MERGE_M_EVENTS, MG_TAG_MQYA, period_of(f->day, RZ_GRAIN_MONTH), v, sign,
+         MG_COMBOS_ALL);
     return 0;
 }
 
@@ -1506,17 +1597,97 @@ person_attendances(merge_ctx *m, const uint8_t id[16], rz_error *err)
     return step == SQLITE_DONE ? 0 : mg_fail(m, err, "person attendances");
 }
 
+/* ---- read caches ------------------------------------------------------------ */
+
+static size_t
+cache_slot(const uint8_t *p, size_t len, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i;
+    for (i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    h ^= h >> 31;
+    return (size_t)(h & (n - 1));
+}
+
+static void
+caches_clear(merge_ctx *m)
+{
+    size_t i;
+    for (i = 0; i < MG_PC_CACHE; i++)
+        m->pc[i].valid = 0;
+    for (i = 0; i < MG_EV_CACHE; i++)
+        m->ev[i].valid = 0;
+    for (i = 0; i < MG_CL_CACHE; i++)
+        m->clc[i].valid = 0;
+}
+
+static void
+pc_store(merge_ctx *m, const uint8_t id[16], int found, const uint8_t key[MG_CKEY])
+{
+    mg_pc *c = &m->pc[cache_slot(id, 16, MG_PC_CACHE)];
+    c->valid = 1;
+    c->found = found;
+    memcpy(c->id, id, 16);
+    if (found)
+        memcpy(c->key, key, MG_CKEY);
+}
+
+static void
+ev_store(merge_ctx *m, const uint8_t id[16], const mg_evfacts *f)
+{
+    mg_ev *c = &m->ev[cache_slot(id, 16, MG_EV_CACHE)];
+    c->valid = 1;
+    memcpy(c->id, id, 16);
+    c->f = *f;
+}
+
+/* The profile and buckets of a cluster, read on a miss.  The pointer is
+ * valid until the next cache call. */
+static int
+cluster_cached(merge_ctx *m, const uint8_t key[MG_CKEY], mg_clc **out, rz_error *err)
+{
+    mg_clc *c = &m->clc[cache_slot(key, MG_CKEY, MG_CL_CACHE)];
+    int rc;
+    if (!c->valid || memcmp(c->key, key, MG_CKEY) != 0) {
+        c->valid = 0;
+        memcpy(c->key, key, MG_CKEY);
+        c->rows.n = 0;
+        if ((rc = cluster_get(m, key, &c->p, &c->found, err)) ||
+            (c->found && (rc = cluster_rows_load(m, key, &c->rows, err))))
+            return rc;
+        c->valid = 1;
+    }
+    *out = c;
+    return 0;
+}
+
+static void
+cluster_cache_store(merge_ctx *m, const mg_cl *cl)
+{
+    mg_clc *c = &m->clc[cache_slot(cl->key, MG_CKEY, MG_CL_CACHE)];
+    c->valid = 1;
+    c->found = cl->exists;
+    memcpy(c->key, cl->key, MG_CKEY);
+    c->p = cl->after;
+    if (cl->exists)
+        catts_copy(&c->rows, &cl->rows);
+    else
+        c->rows.n = 0;
+}
+
 static int
 cluster_begin(merge_ctx *m, mg_cl *c, const uint8_t key[MG_CKEY], rz_error *err)
 {
+    mg_clc *cc;
     int rc;
     memcpy(c->key, key, MG_CKEY);
-    c->rows_before.n = 0;
-    if ((rc = cluster_get(m, key, &c->before, &c->existed, err)))
+    if ((rc = cluster_cached(m, key, &cc, err)))
         return rc;
-    if (c->existed && (rc = cluster_rows_load(m, key, &c->rows_before, err)))
-        return rc;
-    catts_copy(&c->rows, &c->rows_before);
+    c->existed = cc->found;
+    c->before = cc->p;
+    catts_copy(&c->rows_before, &cc->rows);
+    catts_copy(&c->rows, &cc->rows);
     return 0;
 }
 
@@ -1539,7 +1710,10 @@ cluster_finish(merge_ctx *m, mg_cl *c, const uint8_t self[16], const mg_rec *cur
     if (c->existed != c->exists || !prof_equal(&c->before, &c->after))
         if ((rc = cluster_put(m, c->key, &c->after, c->exists, err)))
             return rc;
-    return cluster_rows_store(m, c->key, &c->rows_before, &c->rows, err);
+    if ((rc = cluster_rows_store(m, c->key, &c->rows_before, &c->rows, err)))
+        return rc;
+    cluster_cache_store(m, c);
+    return 0;
 }
 
 /* A person record changed in a way that may change counts: the clusters it
@@ -1582,7 +1756,14 @@ person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], int 
                   rz_error *err)
 {
     sqlite3_stmt *st = m->st[MS_P_CLUSTER];
+    mg_pc *c = &m->pc[cache_slot(id, 16, MG_PC_CACHE)];
     int step;
+    if (c->valid && memcmp(c->id, id, 16) == 0) {
+        *found = c->found;
+        if (c->found)
+            memcpy(key, c->key, MG_CKEY);
+        return 0;
+    }
     *found = 0;
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
     step = sqlite3_step(st);
@@ -1597,48 +1778,37 @@ person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], int 
         }
     }
     sqlite3_reset(st);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mg_fail(m, err, "person cluster");
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return mg_fail(m, err, "person cluster");
+    pc_store(m, id, *found, key);
+    return 0;
 }
 
-/* Counts of a cluster's buckets in the event year of `day`. */
+/* Counts of a cluster's buckets around `day`. */
 typedef struct mg_near {
-    int64_t row, month, quarter, year;   /* counted attendances */
+    int64_t row, month, quarter, year;   /* counted attendances: bucket, its periods */
     int elsewhere;                       /* some bucket outside that year */
 } mg_near;
 
-static int
-cluster_near(merge_ctx *m, const uint8_t key[MG_CKEY], uint32_t day, int64_t kind,
-             mg_near *nr, rz_error *err)
+static void
+cluster_near(const mg_catts *rows, uint32_t day, int64_t kind, mg_near *nr)
 {
-    sqlite3_stmt *st = m->st[MS_CA_RANGE], *ex = m->st[MS_CA_OUTSIDE];
-    uint32_t y0 = year_of(day) * 10000, y1 = y0 + 9999;
-    int step;
+    size_t i;
     memset(nr, 0, sizeof *nr);
-    sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, y0);
-    sqlite3_bind_int64(st, 3, y1);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        uint32_t d = (uint32_t)sqlite3_column_int64(st, 0);
-        int64_t n = sqlite3_column_int64(st, 2);
-        if (d == day && sqlite3_column_int64(st, 1) == kind)
-            nr->row = n;
-        if (period_of(d, RZ_GRAIN_MONTH) == period_of(day, RZ_GRAIN_MONTH))
-            nr->month += n;
-        if (period_of(d, RZ_GRAIN_QUARTER) == period_of(day, RZ_GRAIN_QUARTER))
-            nr->quarter += n;
-        nr->year += n;
+    for (i = 0; i < rows->n; i++) {
+        const mg_catt *r = &rows->v[i];
+        if (year_of(r->day) != year_of(day)) {
+            nr->elsewhere = 1; /* day 0 is its own "year" */
+            continue;
+        }
+        if (r->day == day && r->kind == kind)
+            nr->row = r->n;
+        if (period_of(r->day, RZ_GRAIN_MONTH) == period_of(day, RZ_GRAIN_MONTH))
+            nr->month += r->n;
+        if (period_of(r->day, RZ_GRAIN_QUARTER) == period_of(day, RZ_GRAIN_QUARTER))
+            nr->quarter += r->n;
+        nr->year += r->n;
     }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return mg_fail(m, err, "cluster attendance read");
-    sqlite3_bind_blob(ex, 1, key, MG_CKEY, SQLITE_STATIC);
-    sqlite3_bind_int64(ex, 2, y0);
-    sqlite3_bind_int64(ex, 3, y1);
-    step = sqlite3_step(ex);
-    if (step == SQLITE_ROW)
-        nr->elsewhere = sqlite3_column_int(ex, 0);
-    sqlite3_reset(ex);
-    return step == SQLITE_ROW ? 0 : mg_fail(m, err, "cluster attendance read");
 }
 
 /* One attendance starts (+1) or stops (-1) counting for a cluster whose
@@ -1649,32 +1819,44 @@ cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], int64_t day, int64_t k
                 int64_t delta, rz_error *err)
 {
     int64_t v[MERGE_D_MAX + 1];
-    int64_t before[MERGE_GRAIN_ALL + 1];
+    int64_t before[MERGE_GRAIN_ALL + 1], flip[MERGE_GRAIN_ALL + 1];
+    mg_clc *c;
     mg_prof p;
     mg_near nr;
-    int found, g, rc;
+    int g, rc;
 
-    if ((rc = cluster_get(m, key, &p, &found, err)))
+    if ((rc = cluster_cached(m, key, &c, err)))
         return rc;
-    if (!found)
+    if (!c->found)
         return rz_fail(err, RZ_E_INTERNAL, "live person without a merged cluster");
-    if ((rc = cluster_near(m, key, (uint32_t)day, kind, &nr, err)) ||
-        (rc = cluster_row_put(m, key, (uint32_t)day, kind, nr.row + delta, err)) ||
-        (rc = prof_dims(m, &p, v, err)))
+    p = c->p;
+    cluster_near(&c->rows, (uint32_t)day, kind, &nr);
+    if ((rc = cluster_row_put(m, key, (uint32_t)day, kind, nr.row + delta, err)))
+        return rc;
+    catts_add(&c->rows, (uint32_t)day, kind, delta);
+    if ((rc = prof_dims(m, &p, v, err)))
         return rc;
     v[MERGE_D_KIND] = kind;
-    for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
-        emit_person_fact(m, MERGE_M_ATTENDANCES, g, day, &p, v, delta);
+    emit_attendances(m, day, &p, v, delta);
     v[MERGE_D_KIND] = 0;
     before[RZ_GRAIN_MONTH] = nr.month;
     before[RZ_GRAIN_QUARTER] = nr.quarter;
     before[RZ_GRAIN_YEAR] = nr.year;
     before[MERGE_GRAIN_ALL] = nr.year + nr.elsewhere;
-    for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++) {
-        int was = before[g] > 0, is = before[g] + delta > 0;
-        if (was != is)
-            emit_person_fact(m, MERGE_M_TRAINEES, g, day, &p, v, is ? 1 : -1);
+    for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
+        flip[g] = (before[g] + delta > 0) - (before[g] > 0);
+    if (flip[RZ_GRAIN_MONTH] && flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_QUARTER] &&
+        flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_YEAR]) {
+        /* First (or last) attendance of the year: one cell for the three
+         * grains, which share the period's year and so the age. */
+        v[MERGE_D_AGE] = age_in(year_of(day), &p);
+        emit(m, MERGE_M_TRAINEES, MG_TAG_MQY, period_of(day, RZ_GRAIN_MONTH), v,
+             flip[RZ_GRAIN_MONTH], MG_COMBOS_ALL);
+        flip[RZ_GRAIN_MONTH] = flip[RZ_GRAIN_QUARTER] = flip[RZ_GRAIN_YEAR] = 0;
     }
+    for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
+        if (flip[g])
+            emit_person_fact(m, MERGE_M_TRAINEES, g, day, &p, v, flip[g]);
     return 0;
 }
 
@@ -1685,16 +1867,26 @@ merge_person(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP],
              rz_error *err)
 {
     const uint8_t *id = in->e->key;
+    uint8_t key[MG_CKEY];
     uint32_t changed;
     int rc;
-    if ((rc = person_load(m, id, &m->cur, err)))
-        return rc;
-    memcpy(&m->old, &m->cur, sizeof m->cur);
+    /* Most entries create their record: try that first (one statement). */
+    rec_fresh(&m->old);
+    rec_fresh(&m->cur);
     changed = rec_apply(&m->cur, in, stamp);
-    if (!changed)
-        return 0; /* already merged, or overruled by newer stamps */
-    if ((rc = person_store(m, id, &m->cur, m->old.exists, err)))
+    if ((rc = person_store(m, id, &m->cur, 0, err)))
         return rc;
+    if (sqlite3_changes(m->db) == 0) {
+        if ((rc = person_load(m, id, &m->cur, err)))
+            return rc;
+        memcpy(&m->old, &m->cur, sizeof m->cur);
+        changed = rec_apply(&m->cur, in, stamp);
+        if (!changed)
+            return 0; /* already merged, or overruled by newer stamps */
+        if ((rc = person_store(m, id, &m->cur, 1, err)))
+            return rc;
+    }
+    pc_store(m, id, person_ckey(&m->cur, id, key), key);
     if (!(changed & MG_PERSON_COUNTED))
         return 0;
     return person_recluster(m, id, &m->old, &m->cur, err);
@@ -1735,18 +1927,26 @@ merge_event(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP], 
     mg_evfacts was, is;
     uint32_t changed;
     int rc;
-    if ((rc = event_load(m, id, &m->cur, err)))
-        return rc;
-    memcpy(&m->old, &m->cur, sizeof m->cur);
+    rec_fresh(&m->old);
+    rec_fresh(&m->cur);
     changed = rec_apply(&m->cur, in, stamp);
-    if (!changed)
-        return 0;
-    if ((rc = event_store(m, id, &m->cur, m->old.exists, err)))
+    if ((rc = event_store(m, id, &m->cur, 0, err)))
         return rc;
-    if (!(changed & MG_EVENT_COUNTED))
-        return 0;
+    if (sqlite3_changes(m->db) == 0) {
+        if ((rc = event_load(m, id, &m->cur, err)))
+            return rc;
+        memcpy(&m->old, &m->cur, sizeof m->cur);
+        changed = rec_apply(&m->cur, in, stamp);
+        if (!changed)
+            return 0;
+        if ((rc = event_store(m, id, &m->cur, 1, err)))
+            return rc;
+    }
     event_facts_of(&m->old, &was);
     event_facts_of(&m->cur, &is);
+    ev_store(m, id, &is);
+    if (!(changed & MG_EVENT_COUNTED))
+        return 0;
     if (was.live == is.live && was.day == is.day && was.kind == is.kind &&
         was.centre_id == is.centre_id)
         return 0;
@@ -1761,7 +1961,12 @@ static int
 event_facts_load(merge_ctx *m, const uint8_t *id, mg_evfacts *f, rz_error *err)
 {
     sqlite3_stmt *st = m->st[MS_E_FACTS];
+    mg_ev *c = &m->ev[cache_slot(id, 16, MG_EV_CACHE)];
     int step;
+    if (c->valid && memcmp(c->id, id, 16) == 0) {
+        *f = c->f;
+        return 0;
+    }
     memset(f, 0, sizeof *f);
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
     step = sqlite3_step(st);
@@ -1772,9 +1977,13 @@ event_facts_load(merge_ctx *m, const uint8_t *id, mg_evfacts *f, rz_error *err)
             f->kind = sqlite3_column_int64(st, 2);
         if (sqlite3_column_type(st, 3) == SQLITE_INTEGER && !(bad >> RZ_EF_DATE & 1))
             f->day = sqlite3_column_int64(st, 3);
+        f->centre_id = sqlite3_column_int64(st, 4);
     }
     sqlite3_reset(st);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mg_fail(m, err, "event read");
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return mg_fail(m, err, "event read");
+    ev_store(m, id, f);
+    return 0;
 }
 
 static int
@@ -1785,13 +1994,20 @@ merge_attendance(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STA
     uint8_t ck[MG_CKEY];
     mg_evfacts ev;
     int was, is, found, rc;
-    if ((rc = attendance_load(m, key, &m->cur, err)))
+    rec_fresh(&m->old);
+    rec_fresh(&m->cur);
+    rec_apply(&m->cur, in, stamp);
+    if ((rc = attendance_store(m, key, &m->cur, 0, err)))
         return rc;
-    memcpy(&m->old, &m->cur, sizeof m->cur);
-    if (!rec_apply(&m->cur, in, stamp))
-        return 0;
-    if ((rc = attendance_store(m, key, &m->cur, m->old.exists, err)))
-        return rc;
+    if (sqlite3_changes(m->db) == 0) {
+        if ((rc = attendance_load(m, key, &m->cur, err)))
+            return rc;
+        memcpy(&m->old, &m->cur, sizeof m->cur);
+        if (!rec_apply(&m->cur, in, stamp))
+            return 0;
+        if ((rc = attendance_store(m, key, &m->cur, 1, err)))
+            return rc;
+    }
     was = attendance_on(&m->old);
     is = attendance_on(&m->cur);
     if (was == is)
@@ -1874,23 +2090,55 @@ flush_one(merge_ctx *m, const mg_cell *c, rz_error *err)
     return mg_exec(m, del, err, "totals write");
 }
 
+/* Turns one pending cell into the counters it stands for. */
+static void
+flush_expand(merge_ctx *m, const mg_cell *c)
+{
+    mg_key k = c->k;
+    uint32_t month = k.period;
+    if (k.grain <= MERGE_GRAIN_ALL) {
+        map_add(&m->final, &k, c->n);
+        return;
+    }
+    k.grain = RZ_GRAIN_MONTH;
+    map_add(&m->final, &k, c->n);
+    k.grain = RZ_GRAIN_QUARTER;
+    k.period = month ? month / 100 * 10 + (month % 100 - 1) / 3 + 1 : 0;
+    map_add(&m->final, &k, c->n);
+    k.grain = RZ_GRAIN_YEAR;
+    k.period = month / 100;
+    map_add(&m->final, &k, c->n);
+    if (c->k.grain == MG_TAG_MQYA) {
+        k.grain = MERGE_GRAIN_ALL;
+        k.period = 0;
+        map_add(&m->final, &k, c->n);
+    }
+}
+
 int
 merge_flush(merge_ctx *m, rz_error *err)
 {
-    mg_map *mp = &m->deltas;
+    mg_map *mp = &m->final;
     size_t i, n = 0;
     int rc = 0;
-    if (mp->count == 0)
+    if (m->deltas.count == 0) {
+        caches_clear(m); /* the transaction ends: start the next one cold */
         return 0;
-    /* Compact the used, non-zero cells to the front and write them in key
+    }
+    for (i = 0; i < m->deltas.cap; i++)
+        if (m->deltas.cells[i].k.metric && m->deltas.cells[i].n != 0)
+            flush_expand(m, &m->deltas.cells[i]);
+    map_clear(&m->deltas);
+    /* Compact the non-zero counters to the front and write them in key
      * order, which keeps B-tree pages local. */
     for (i = 0; i < mp->cap; i++)
-        if (mp->cells[i].used && mp->cells[i].n != 0)
+        if (mp->cells[i].k.metric && mp->cells[i].n != 0)
             mp->cells[n++] = mp->cells[i];
     qsort(mp->cells, n, sizeof *mp->cells, key_cmp);
     for (i = 0; rc == 0 && i < n; i++)
         rc = flush_one(m, &mp->cells[i], err);
     map_clear(mp);
+    caches_clear(m);
     if (m->text.n > MG_TEXT_RESET) {
         /* Free-text districts of residence are unbounded: start afresh
          * now that no pending counter refers to an interned id. */
@@ -1904,6 +2152,8 @@ void
 merge_discard(merge_ctx *m)
 {
     map_clear(&m->deltas);
+    map_clear(&m->final);
+    caches_clear(m);
     /* Centre places may have been read inside the rolled-back transaction. */
     memset(m->centre, 0, sizeof m->centre);
     intern_reset(&m->text);
@@ -1923,6 +2173,9 @@ merge_new(merge_ctx **out, sqlite3 *db, rz_error *err)
     merge_ctx *m = xcalloc(1, sizeof *m);
     int i, rc;
     m->db = db;
+    m->pc = xcalloc(MG_PC_CACHE, sizeof *m->pc);
+    m->ev = xcalloc(MG_EV_CACHE, sizeof *m->ev);
+    m->clc = xcalloc(MG_CL_CACHE, sizeof *m->clc);
     *out = NULL;
     for (i = 0; i < MS_COUNT; i++)
         if ((rc = rz_db_prepare(db, &m->st[i], merge_sql[i], err))) {
@@ -1947,7 +2200,13 @@ merge_destroy(merge_ctx **mp)
         free(m->cl[i].rows.v);
     }
     free(m->moves.v);
+    for (i = 0; i < MG_CL_CACHE; i++)
+        free(m->clc[i].rows.v);
+    free(m->pc);
+    free(m->ev);
+    free(m->clc);
     free(m->deltas.cells);
+    free(m->final.cells);
     intern_reset(&m->text);
     free(m);
     *mp = NULL;

@@ -995,11 +995,16 @@ query_json_string(FILE *out, const char *s)
 static void
 csv_field(FILE *out, const char *s)
 {
-    if (!strpbrk(s, ",\"\r\n")) {
+    /* A district typed at a node could read "=HYPERLINK(...)": spreadsheets
+     * must see text, not a formula (OWASP CSV injection). */
+    int formula = strchr("=+-@\t\r", s[0]) != NULL && s[0] != '\0';
+    if (!formula && !strpbrk(s, ",\"\r\n")) {
         fputs(s, out);
         return;
     }
     fputc('"', out);
+    if (formula)
+        fputc('\'', out);
     for (; *s; s++) {
         if (*s == '"')
             fputc('"', out);

@@ -938,37 +938,39 @@ entry_case(ctx *c, frame *f, uint64_t schema, uint64_t table, uint64_t op, size_
     mpk_w_free(&w);
 }
 
-static void h_schema_99(ctx *c, frame *f) { entry_case(c, f, 99, 1, 1, 16, "\x04\x01", 2, 1); }
-static void h_schema_0(ctx *c, frame *f) { entry_case(c, f, 0, 1, 1, 16, "\x04\x01", 2, 1); }
-static void h_table_9(ctx *c, frame *f) { entry_case(c, f, 1, 9, 1, 16, "\x01\x01", 2, 1); }
-static void h_table_0(ctx *c, frame *f) { entry_case(c, f, 1, 0, 1, 16, "", 0, 0); }
-static void h_field_12(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\x0c\x01", 2, 1); }
-static void h_field_0(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\x00\x01", 2, 1); }
-static void h_field_300(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\xcd\x01\x2c\x01", 4, 1); }
-static void h_field_str_key(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\xa1\x34\x01", 3, 1); }
-static void h_fields_desc(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\x05\x01\x04\x01", 4, 2); }
-static void h_fields_dup(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\x04\x01\x04\x02", 4, 2); }
-static void h_key_15(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 15, "\x04\x01", 2, 1); }
-static void h_attendance_key_16(ctx *c, frame *f) { entry_case(c, f, 1, 3, 1, 16, "\x01\xc3", 2, 1); }
-static void h_op_4(ctx *c, frame *f) { entry_case(c, f, 1, 1, 4, 16, "\x04\x01", 2, 1); }
-static void h_delete_fields(ctx *c, frame *f) { entry_case(c, f, 1, 1, 2, 16, "\x04\x01", 2, 1); }
-static void h_clock_delete(ctx *c, frame *f) { entry_case(c, f, 1, 4, 2, 0, "", 0, 0); }
-static void h_clock_no_server_ms(ctx *c, frame *f) { entry_case(c, f, 1, 4, 1, 0, "\x02\x05", 2, 1); }
-static void h_clock_ms_str(ctx *c, frame *f) { entry_case(c, f, 1, 4, 1, 0, "\x01\xa1\x31", 3, 1); }
-static void h_pii_in_clear(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\x02\xa6" "Ayesha", 8, 1); }
-static void h_pii_commit_15(ctx *c, frame *f)
-{
-    entry_case(c, f, 1, 1, 1, 16, "\x01\xc4\x0f" "123456789012345", 18, 1);
-}
-static void h_value_float(ctx *c, frame *f)
-{
-    entry_case(c, f, 1, 1, 1, 16, "\x05\xcb\x40\x9f\x40\x00\x00\x00\x00\x00", 10, 1);
-}
-static void h_value_array(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\x05\x91\x01", 3, 1); }
-static void h_value_map(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\x05\x80", 2, 1); }
-static void h_value_ext(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\x05\xd4\x01\x00", 4, 1); }
-static void h_fields_truncated(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\x04", 1, 1); }
-static void h_fields_trailing(ctx *c, frame *f) { entry_case(c, f, 1, 1, 1, 16, "\x04\x01\xc0", 3, 1); }
+/* h_NAME: a batch whose middle entry has this header (schema, table, op,
+ * key length) and this raw body of its fields map with nfields pairs. */
+#define ENTRY_CASE(name, schema, table, op, keylen, fields, nfields)                     \
+    static void name(ctx *c, frame *f)                                                   \
+    {                                                                                    \
+        entry_case(c, f, schema, table, op, keylen, fields, sizeof(fields) - 1, nfields); \
+    }
+
+ENTRY_CASE(h_schema_99, 99, 1, 1, 16, "\x04\x01", 1)
+ENTRY_CASE(h_schema_0, 0, 1, 1, 16, "\x04\x01", 1)
+ENTRY_CASE(h_table_9, 1, 9, 1, 16, "\x01\x01", 1)
+ENTRY_CASE(h_table_0, 1, 0, 1, 16, "", 0)
+ENTRY_CASE(h_field_12, 1, 1, 1, 16, "\x0c\x01", 1)
+ENTRY_CASE(h_field_0, 1, 1, 1, 16, "\x00\x01", 1)
+ENTRY_CASE(h_field_300, 1, 1, 1, 16, "\xcd\x01\x2c\x01", 1)
+ENTRY_CASE(h_field_str_key, 1, 1, 1, 16, "\xa1\x34\x01", 1)
+ENTRY_CASE(h_fields_desc, 1, 1, 1, 16, "\x05\x01\x04\x01", 2)
+ENTRY_CASE(h_fields_dup, 1, 1, 1, 16, "\x04\x01\x04\x02", 2)
+ENTRY_CASE(h_key_15, 1, 1, 1, 15, "\x04\x01", 1)
+ENTRY_CASE(h_attendance_key_16, 1, 3, 1, 16, "\x01\xc3", 1)
+ENTRY_CASE(h_op_4, 1, 1, 4, 16, "\x04\x01", 1)
+ENTRY_CASE(h_delete_fields, 1, 1, 2, 16, "\x04\x01", 1)
+ENTRY_CASE(h_clock_delete, 1, 4, 2, 0, "", 0)
+ENTRY_CASE(h_clock_no_server_ms, 1, 4, 1, 0, "\x02\x05", 1)
+ENTRY_CASE(h_clock_ms_str, 1, 4, 1, 0, "\x01\xa1\x31", 1)
+ENTRY_CASE(h_pii_in_clear, 1, 1, 1, 16, "\x02\xa6" "Ayesha", 1)
+ENTRY_CASE(h_pii_commit_15, 1, 1, 1, 16, "\x01\xc4\x0f" "123456789012345", 1)
+ENTRY_CASE(h_value_float, 1, 1, 1, 16, "\x05\xcb\x40\x9f\x40\x00\x00\x00\x00\x00", 1)
+ENTRY_CASE(h_value_array, 1, 1, 1, 16, "\x05\x91\x01", 1)
+ENTRY_CASE(h_value_map, 1, 1, 1, 16, "\x05\x80", 1)
+ENTRY_CASE(h_value_ext, 1, 1, 1, 16, "\x05\xd4\x01\x00", 1)
+ENTRY_CASE(h_fields_truncated, 1, 1, 1, 16, "\x04", 1)
+ENTRY_CASE(h_fields_trailing, 1, 1, 1, 16, "\x04\x01\xc0", 1)
 
 static void
 h_entry_scalar(ctx *c, frame *f)
@@ -1496,9 +1498,11 @@ static const hcase hostile_cases[] = {
     ERRT("person key of 15 bytes", h_key_15, RZ_E_DECODE, "key of 15 bytes wrong for table 1"),
     ERR("attendance key of 16 bytes", h_attendance_key_16, RZ_E_DECODE),
     ERR("op 4", h_op_4, RZ_E_DECODE),
-    ERRT("delete carrying fields", h_delete_fields, RZ_E_DECODE, "delete/undelete carries no fields"),
+    ERRT("delete carrying fields", h_delete_fields, RZ_E_DECODE,
+         "delete/undelete carries no fields"),
     ERR("clock entry with op delete", h_clock_delete, RZ_E_DECODE),
-    ERRT("clock entry without server_ms", h_clock_no_server_ms, RZ_E_DECODE, "clock entry without server time"),
+    ERRT("clock entry without server_ms", h_clock_no_server_ms, RZ_E_DECODE,
+         "clock entry without server time"),
     ERR("clock entry server_ms as str", h_clock_ms_str, RZ_E_DECODE),
     ERR("name in clear in the entry", h_pii_in_clear, RZ_E_DECODE),
     ERR("CNIC commitment of 15 bytes", h_pii_commit_15, RZ_E_DECODE),

@@ -641,6 +641,25 @@ test_cli_formats(void **state)
                          "--by", "gender", "--where", "province=Punjab", "--format", "csv", NULL),
                      0);
     assert_string_equal(buf, "period,gender,count\n2026-Q1,female,2\n2026-Q2,female,1\n");
+    /* A district of residence typed as a spreadsheet formula stays text. */
+    {
+        fx_change c;
+        q_change(&c, 1, 1, NOW - D, RZ_T_PERSON);
+        fx_id(c.key, 99);
+        fx_set(&c, RZ_PF_DISTRICT, rz_str("=cmd|' /C calc'!A0"));
+        fx_set(&c, RZ_PF_REG_DATE, rz_uint(20260301));
+        fx_apply(f, &c);
+        fx_commit(f);
+        assert_int_equal(cli(f, buf, sizeof buf, "--by", "home", "--where", "gender=unknown",
+                             "--format", "csv", NULL),
+                         0);
+        assert_string_equal(buf, "period,home,count\nall,\"'=cmd|' /C Calc'!a0\",1\n");
+        q_change(&c, 1, 1, NOW, RZ_T_PERSON);
+        c.op = RZ_OP_DELETE;
+        fx_id(c.key, 99);
+        fx_apply(f, &c);
+        fx_commit(f);
+    }
     assert_int_equal(cli(f, buf, sizeof buf, "--metric", "events", "--by", "kind", NULL), 0);
     /* Text: the "as of" line comes first. */
     assert_true(strncmp(buf, "as of ", 6) == 0);
