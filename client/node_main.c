@@ -61,7 +61,8 @@ usage(void)
             "  import persons FILE.csv\n"
             "  status\n"
             "  sync [--timeout SEC]\n"
-            "  rebase [--timeout SEC]\n");
+            "  rebase [--timeout SEC]\n"
+            "  rekey                       new key pair; prints the token for rozgar-server rekey\n");
     return EXIT_USAGE;
 }
 
@@ -1244,6 +1245,30 @@ cmd_rebase(node_store *ns, int argc, char **argv)
     return 0;
 }
 
+/* ---- rekey ---- */
+
+/* Data directory of this invocation (rekey writes key files beside node.db). */
+static const char *cli_dir;
+
+static int
+cmd_rekey(node_store *ns, int argc, char **argv)
+{
+    rz_error err = {0, ""};
+    char idhex[2 * RZ_NODE_ID_BYTES + 1], pkhex[2 * RZ_PK_BYTES + 1];
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, NULL, NULL, 0, &npos, "rekey")) != 0)
+        return rc;
+    if ((rc = node_store_rekey(ns, cli_dir, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    hex_encode(idhex, node_store_node_id(ns), RZ_NODE_ID_BYTES);
+    hex_encode(pkhex, node_store_identity(ns)->pk, RZ_PK_BYTES);
+    printf("rekey: new key in place (the old one is kept as node.key.old-*); headquarters must run\n"
+           "  rozgar-server rekey %s --token rz1:%s:%s\n"
+           "before the next sync\n",
+           idhex, idhex, pkhex);
+    return 0;
+}
+
 /* ---- main ---- */
 
 typedef struct cli_cmd {
@@ -1255,7 +1280,7 @@ static const cli_cmd commands[] = {
     {"config", cmd_config}, {"person", cmd_person}, {"event", cmd_event},
     {"attend", cmd_attend}, {"list", cmd_list},     {"show", cmd_show},
     {"import", cmd_import}, {"status", cmd_status}, {"sync", cmd_sync},
-    {"rebase", cmd_rebase}, {NULL, NULL}};
+    {"rebase", cmd_rebase}, {"rekey", cmd_rekey}, {NULL, NULL}};
 
 int
 main(int argc, char **argv)
@@ -1292,6 +1317,7 @@ main(int argc, char **argv)
     }
     if ((rc = open_store(dir, &ns)) != 0)
         return rc;
+    cli_dir = dir;
     rc = c->fn(ns, argc - i - 1, argv + i + 1);
     node_store_destroy(&ns);
     return rc;

@@ -1527,6 +1527,66 @@ store_prepare(node_store *ns, rz_error *err)
     return 0;
 }
 
+/* Completes a key rotation a crash interrupted: the database already names
+ * the new key (node.key.new) while node.key still holds the old one. */
+static int
+store_finish_rekey(node_store *ns, const char *dir, rz_error *err)
+{
+    node_store_status s;
+    char cur[NODE_PATH_MAX], nxt[NODE_PATH_MAX], old[NODE_PATH_MAX + 32];
+    rz_identity fresh;
+    int rc;
+    if ((rc = node_store_get_status(ns, &s, err)) != 0)
+        return rc;
+    if (sodium_memcmp(s.sign_pk, ns->id.pk, RZ_PK_BYTES) == 0)
+        return 0;
+    if ((rc = node_path(cur, dir, NODE_KEY_FILE, err)) != 0 ||
+        (rc = node_path(nxt, dir, NODE_KEY_FILE ".new", err)) != 0)
+        return rc;
+    if (identity_load(&fresh, nxt, NULL) != 0)
+        return 0; /* no rotation pending: store_load_meta reports the mismatch */
+    if (sodium_memcmp(s.sign_pk, fresh.pk, RZ_PK_BYTES) != 0) {
+        identity_wipe(&fresh);
+        return 0;
+    }
+    snprintf(old, sizeof old, "%s.old-%llu", cur, (unsigned long long)hlc_wall_ms());
+    /* Keep the retired key: it signed part of the log and may be needed to
+     * prove it; link first so a crash never leaves no node.key at all. */
+    if (link(cur, old) != 0 || rename(nxt, cur) != 0) {
+        identity_wipe(&fresh);
+        return rz_fail(err, RZ_E_IO, "%s: cannot install the new key: %s", cur, strerror(errno));
+    }
+    identity_wipe(&ns->id);
+    ns->id = fresh;
+    return 0;
+}
+
+int
+node_store_rekey(node_store *ns, const char *dir, rz_error *err)
+{
+    char nxt[NODE_PATH_MAX];
+    rz_identity fresh;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (ns->t.open)
+        return rz_fail(err, RZ_E_ARG, "rekey inside a transaction");
+    if ((rc = node_path(nxt, dir, NODE_KEY_FILE ".new", err)) != 0)
+        return rc;
+    identity_generate(&fresh);
+    if ((rc = identity_save(&fresh, nxt, err)) != 0)
+        goto out;
+    if ((rc = rz_db_prepare(ns->db, &st, "UPDATE meta SET sign_pk = ?1", err)) != 0)
+        goto out;
+    sqlite3_bind_blob(st, 1, fresh.pk, RZ_PK_BYTES, SQLITE_STATIC);
+    rc = rz_db_step_done(ns->db, st, err);
+    sqlite3_finalize(st);
+    if (rc == 0)
+        rc = store_finish_rekey(ns, dir, err);
+out:
+    identity_wipe(&fresh);
+    return rc;
+}
+
 static int
 store_load_meta(node_store *ns, rz_error *err)
 {
@@ -1586,7 +1646,7 @@ node_store_open(const char *dir, node_store **out, rz_error *err)
         (rc = node_path(path, dir, NODE_DB_FILE, err)) != 0 ||
         (rc = rz_db_open(&ns->db, path, DB_READWRITE, err)) != 0 ||
         (rc = store_check_schema(ns, err)) != 0 || (rc = store_prepare(ns, err)) != 0 ||
-        (rc = store_load_meta(ns, err)) != 0)
+        (rc = store_finish_rekey(ns, dir, err)) != 0 || (rc = store_load_meta(ns, err)) != 0)
         goto fail;
     *out = ns;
     return 0;

@@ -157,6 +157,13 @@ void node_store_destroy(node_store **ns);
 
 /* Borrowed, valid while the store is open. */
 const rz_identity *node_store_identity(const node_store *ns);
+
+/* Replaces the node's key pair (DIR/node.key; the retired key is kept as
+ * node.key.old-<ms>, mode 0600).  Headquarters must enroll the new key with
+ * `rozgar-server rekey` before the next sync; the server keeps the key
+ * history, so the whole log stays verifiable.  Crash-safe: an interrupted
+ * rotation is completed by the next node_store_open. */
+int node_store_rekey(node_store *ns, const char *dir, rz_error *err) RZ_WUR;
 const uint8_t *node_store_node_id(const node_store *ns);
 
 /* Records the server to sync with.  endpoint like tcp://host:port; server_pk

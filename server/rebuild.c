@@ -23,6 +23,7 @@ audit_node(sqlite3 *db, const uint8_t *node_id, FILE *out, uint64_t *entries, rz
     sqlite3_stmt *st = NULL, *sig = NULL;
     uint8_t prev[RZ_HASH_BYTES] = {0}, h[RZ_HASH_BYTES];
     uint64_t expect = 1;
+    int signed_head = 0;
     char hex[2 * RZ_NODE_ID_BYTES + 1];
     int rc, step;
 
@@ -31,9 +32,12 @@ audit_node(sqlite3 *db, const uint8_t *node_id, FILE *out, uint64_t *entries, rz
                             "SELECT seq, epoch, hash, entry FROM log WHERE node_id=?1 ORDER BY seq",
                             err)) ||
         (rc = rz_db_prepare(db, &sig,
-                            "SELECT b.sig, b.epoch, k.sign_pk FROM batch_sig b JOIN node_key k"
-                            " ON k.node_id=b.node_id AND k.from_seq = (SELECT max(from_seq) FROM"
-                            " node_key WHERE node_id=b.node_id AND from_seq<=b.first_seq)"
+                            /* The key that signed a batch must be one headquarters
+                             * enrolled for the node, in force by the batch's end
+                             * (a batch straddling a rekey was sent after it). */
+                            "SELECT b.sig, b.epoch, b.sign_pk, EXISTS (SELECT 1"
+                            " FROM node_key k WHERE k.node_id=b.node_id AND k.sign_pk=b.sign_pk"
+                            " AND k.from_seq<=b.last_seq) FROM batch_sig b"
                             " WHERE b.node_id=?1 AND b.last_seq=?2",
                             err)))
         goto out;
@@ -56,8 +60,10 @@ audit_node(sqlite3 *db, const uint8_t *node_id, FILE *out, uint64_t *entries, rz
         }
         sqlite3_bind_blob(sig, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
         sqlite3_bind_int64(sig, 2, (int64_t)seq);
+        signed_head = 0;
         if (sqlite3_step(sig) == SQLITE_ROW) {
-            if (sqlite3_column_bytes(sig, 0) != RZ_SIG_BYTES ||
+            signed_head = 1;
+            if (!sqlite3_column_int(sig, 3) || sqlite3_column_bytes(sig, 0) != RZ_SIG_BYTES ||
                 sqlite3_column_bytes(sig, 2) != RZ_PK_BYTES ||
                 batch_verify(sqlite3_column_blob(sig, 0), sqlite3_column_blob(sig, 2), node_id,
                              (uint32_t)sqlite3_column_int64(sig, 1), seq, h) != 0) {
@@ -74,6 +80,10 @@ audit_node(sqlite3 *db, const uint8_t *node_id, FILE *out, uint64_t *entries, rz
     }
     if (step != SQLITE_DONE)
         rc = rz_db_fail(db, err, "log scan");
+    else if (expect > 1 && !signed_head)
+        /* The head's signature covers, through the chain, every entry. */
+        rc = rz_fail(err, RZ_E_SIGNATURE, "node %s: log head %llu carries no batch signature",
+                     hex, (unsigned long long)(expect - 1));
     else if (out)
         fprintf(out, "node %s: %llu entries, chain and signatures verify\n", hex,
                 (unsigned long long)(expect - 1));
@@ -336,6 +346,9 @@ rebuild_erase_person(store *s, const uint8_t person_id[16], int *erased, rz_erro
 
     *erased = 0;
     memcpy(pattern + 2, person_id, 16);
+    /* Erased values must not linger in free pages. */
+    if ((rc = rz_db_exec(db, "PRAGMA secure_delete=ON", err)))
+        return rc;
     msgpack_zone_init(&z, 2048);
     /* The key travels as bin8 of 16 bytes: a byte search narrows the scan,
      * decoding confirms. */
@@ -369,6 +382,9 @@ rebuild_erase_person(store *s, const uint8_t person_id[16], int *erased, rz_erro
         rc = store_commit(s, err);
     else
         store_rollback(s);
+    /* ...nor in the write-ahead log. */
+    if (rc == 0)
+        sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 out:
     sqlite3_finalize(find);
     sqlite3_finalize(wipe);

@@ -49,6 +49,7 @@ usage(void)
             "  rekey NODE --token T      replace a node's key (key history is kept)\n"
             "  new-epoch NODE            authorise a forked node to continue (see PROTOCOL.md 7)\n"
             "  forks                     list fork evidence\n"
+            "  register                  the enrollment register, every version\n"
             "  run [--bind EP] [--http HOST:PORT]\n"
             "  totals [--metric M --by D --by D2 --period P --grain G --from D --to D\n"
             "          --where dim=value --format text|json|csv]\n"
@@ -267,6 +268,39 @@ cmd_forks(store *s)
     return 0;
 }
 
+/* The enrollment register: every version, oldest first. */
+static int
+cmd_register(store *s)
+{
+    sqlite3_stmt *st = NULL;
+    rz_error err = {0, ""};
+    if (rz_db_prepare(store_db(s), &st,
+                      "SELECT version, at_ms, action, hex(node_id), coalesce(centre, ''),"
+                      " coalesce(province, ''), coalesce(district, ''), hex(sign_pk), from_seq,"
+                      " epoch FROM register ORDER BY version",
+                      &err))
+        return fail(&err);
+    printf("%-7s %-19s %-9s %-16s %-9s %s\n", "version", "at (UTC)", "action", "node",
+           "from seq", "details");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char when[32];
+        time_t t = (time_t)(sqlite3_column_int64(st, 1) / 1000);
+        struct tm tm;
+        const char *pk = (const char *)sqlite3_column_text(st, 7);
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        printf("%-7lld %-19s %-9s %-16s %-9lld epoch %lld %s%s%s%s%s%s%.16s\n",
+               sqlite3_column_int64(st, 0), when, sqlite3_column_text(st, 2),
+               sqlite3_column_text(st, 3), sqlite3_column_int64(st, 8),
+               sqlite3_column_int64(st, 9), sqlite3_column_text(st, 4),
+               *sqlite3_column_text(st, 4) ? " (" : "", sqlite3_column_text(st, 6),
+               *sqlite3_column_text(st, 4) ? ", " : "", sqlite3_column_text(st, 5),
+               *sqlite3_column_text(st, 4) ? ") " : "", pk && *pk ? pk : "");
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
 static int
 cmd_run(store *s, const srv_paths *p, int argc, char **argv)
 {
@@ -361,6 +395,8 @@ main(int argc, char **argv)
         rc = cmd_node_change(s, cmd, argc, argv);
     else if (strcmp(cmd, "forks") == 0)
         rc = cmd_forks(s);
+    else if (strcmp(cmd, "register") == 0)
+        rc = cmd_register(s);
     else if (strcmp(cmd, "run") == 0)
         rc = cmd_run(s, &p, argc, argv);
     else if (strcmp(cmd, "totals") == 0)
