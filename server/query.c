@@ -682,6 +682,8 @@ age_year_expr(const query_spec *q, char *out, size_t n)
         snprintf(out, n, "(c.reg_date / 10000)");
     else if (q->metric == MERGE_M_TRAINEES && q->grain == MERGE_GRAIN_ALL)
         snprintf(out, n, "%u", q->from / 10000);
+    else if (q->metric == MERGE_M_TRAINEES)
+        snprintf(out, n, "d.y");
     else
         snprintf(out, n, "(a.day / 10000)");
 }
@@ -734,6 +736,56 @@ period_expr(int grain, const char *day, char *out, size_t n)
     }
 }
 
+/* Shared tail: filters, grouping, order; prepares and binds. */
+static int
+state_finish(qry_run *r, qry_sql *b, sqlite3_stmt **st, rz_error *err)
+{
+    char e[1024];
+    int i;
+    for (i = 0; i < r->nf; i++) {
+        dim_expr(r->q, r->f[i].dim, e, sizeof e);
+        sql_add(b, " AND %s = ?%d%s", e, i + 1, r->f[i].text ? " COLLATE NOCASE" : "");
+    }
+    sql_add(b, " GROUP BY p, x0, x1 ORDER BY p = 0, p, x0 IN (0, ''), x0, x1 IN (0, ''), x1");
+    if (b->overflow)
+        return rz_fail(err, RZ_E_INTERNAL, "query too long");
+    if ((i = rz_db_prepare(r->db, st, b->s, err)))
+        return i;
+    for (i = 0; i < r->nf; i++)
+        filter_bind(*st, i + 1, &r->f[i]);
+    return 0;
+}
+
+/* Trainees: first the distinct (period, cluster) pairs from the covering
+ * day index, then one st_cluster lookup per pair -- not per attendance. */
+static int
+trainees_prepare(qry_run *r, sqlite3_stmt **st, uint32_t d0, uint32_t d1, rz_error *err)
+{
+    const query_spec *q = r->q;
+    qry_sql b = {.n = 0, .overflow = 0};
+    char e[1024];
+    int i;
+    period_expr(q->grain, "a.day", e, sizeof e);
+    sql_add(&b, "SELECT d.p AS p");
+    for (i = 0; i < q->nby; i++) {
+        char x[1024];
+        dim_expr(q, q->by[i], x, sizeof x);
+        sql_add(&b, ", %s AS x%d", x, i);
+    }
+    for (; i < QUERY_MAX_BY; i++)
+        sql_add(&b, ", 0 AS x%d", i);
+    /* y (the period's year, for ages) is constant within a period; for all
+     * time it must not split a person. */
+    sql_add(&b, ", count(*) AS n FROM (SELECT DISTINCT %s AS p, %s AS y,"
+                " a.ckey AS ckey FROM st_cluster_att a", e,
+            q->grain == MERGE_GRAIN_ALL ? "0" : "a.day / 10000");
+    if (q->window != QUERY_WIN_ALL)
+        sql_add(&b, " WHERE a.day BETWEEN %u AND %u", d0, d1);
+    sql_add(&b, ") d JOIN st_cluster c ON c.ckey = d.ckey"
+                " LEFT JOIN centre ce ON ce.centre_id = c.centre_id WHERE 1");
+    return state_finish(r, &b, st, err);
+}
+
 static int
 state_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
 {
@@ -745,6 +797,10 @@ state_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
     int i;
 
     source_of(q->metric, &s);
+    if (q->window == QUERY_WIN_PERIOD)
+        period_range(q->period_grain, q->period, &d0, &d1);
+    if (q->metric == MERGE_M_TRAINEES)
+        return trainees_prepare(r, st, d0, d1, err);
     period_expr(q->grain, s.day, e, sizeof e);
     sql_add(&b, "SELECT %s AS p", e);
     for (i = 0; i < q->nby; i++) {
@@ -754,22 +810,9 @@ state_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
     for (; i < QUERY_MAX_BY; i++)
         sql_add(&b, ", 0 AS x%d", i);
     sql_add(&b, ", %s AS n FROM %s WHERE %s", s.count, s.from, s.where);
-    if (q->window == QUERY_WIN_PERIOD)
-        period_range(q->period_grain, q->period, &d0, &d1);
     if (q->window != QUERY_WIN_ALL)
         sql_add(&b, " AND %s BETWEEN %u AND %u AND %s", s.range_col, d0, d1, s.range_extra);
-    for (i = 0; i < r->nf; i++) {
-        dim_expr(q, r->f[i].dim, e, sizeof e);
-        sql_add(&b, " AND %s = ?%d%s", e, i + 1, r->f[i].text ? " COLLATE NOCASE" : "");
-    }
-    sql_add(&b, " GROUP BY p, x0, x1 ORDER BY p = 0, p, x0 IN (0, ''), x0, x1 IN (0, ''), x1");
-    if (b.overflow)
-        return rz_fail(err, RZ_E_INTERNAL, "query too long");
-    if ((i = rz_db_prepare(r->db, st, b.s, err)))
-        return i;
-    for (i = 0; i < r->nf; i++)
-        filter_bind(*st, i + 1, &r->f[i]);
-    return 0;
+    return state_finish(r, &b, st, err);
 }
 
 static int
