@@ -30,6 +30,11 @@ struct ingest {
     sqlite3_stmt *st_pending;         /* clock entries not yet merged */
     sqlite3_stmt *st_clocks;          /* clock entries in a range */
     sqlite3_stmt *st_cnic;            /* CNIC facts of an entry */
+    int in_group;                     /* a group transaction is open */
+    int group_failed;                 /* a write failed: the group rolls back */
+    uint64_t group_entries;           /* new entries in the open group */
+    uint64_t group_bytes;             /* BATCH bytes in the open group */
+    uint64_t group_batches;           /* batches accepted in the open group */
 };
 
 int
@@ -432,7 +437,8 @@ note_clock_offset(ingest *ig, const rz_msg *m, size_t i, store_node *n)
         n->clock_offset_ms = (int64_t)loc->u - (int64_t)srv->u;
 }
 
-/* Writes the new part of a verified batch, merges and commits. */
+/* Writes the new part of a verified batch and merges what it bounds.  In a
+ * group the caller commits (ingest_group_commit); alone, it commits here. */
 static int
 apply_batch(ingest *ig, const rz_msg *m, store_node *n, uint64_t now, rz_error *err)
 {
@@ -440,7 +446,7 @@ apply_batch(ingest *ig, const rz_msg *m, store_node *n, uint64_t now, rz_error *
     size_t i, start = n->head_seq >= m->first_seq ? (size_t)(n->head_seq - m->first_seq + 1) : 0;
     int rc;
 
-    if ((rc = store_begin(ig->s, err)))
+    if (!ig->in_group && (rc = store_begin(ig->s, err)))
         return rc;
     for (i = start; i < m->nentries; i++) {
         if ((rc = store_log_append(ig->s, n->node_id, m->epoch, m->first_seq + i, ig->hash[i],
@@ -456,18 +462,56 @@ apply_batch(ingest *ig, const rz_msg *m, store_node *n, uint64_t now, rz_error *
     n->head_seq = last;
     memcpy(n->head_hash, ig->hash[m->nentries - 1], RZ_HASH_BYTES);
     n->last_sync_ms = now;
-    if ((rc = ingest_merge_pending(ig, n, last, err)) || (rc = merge_flush(ig->mg, err)) ||
-        (rc = store_node_update(ig->s, n, err)))
+    if ((rc = ingest_merge_pending(ig, n, last, err)) || (rc = store_node_update(ig->s, n, err)))
         goto out;
-    rc = store_commit(ig->s, err);
+    if (!ig->in_group && ((rc = merge_flush(ig->mg, err)) || (rc = store_commit(ig->s, err))))
+        goto out;
 out:
     if (rc) {
-        store_rollback(ig->s);
-        merge_discard(ig->mg);
+        if (ig->in_group) {
+            ig->group_failed = 1; /* partly written: only a rollback of all is safe */
+        } else {
+            store_rollback(ig->s);
+            merge_discard(ig->mg);
+        }
         if (rc != RZ_E_BUSY)
             rc = ingest_refine(err, RZ_E_BUSY, "server could not commit the batch");
     }
     return rc;
+}
+
+int
+ingest_group_begin(ingest *ig, rz_error *err)
+{
+    int rc = store_begin(ig->s, err);
+    if (rc == 0) {
+        ig->in_group = 1;
+        ig->group_failed = 0;
+        ig->group_entries = ig->group_bytes = ig->group_batches = 0;
+    }
+    return rc;
+}
+
+int
+ingest_group_commit(ingest *ig, rz_error *err)
+{
+    int rc = 0;
+    if (!ig->in_group)
+        return 0;
+    ig->in_group = 0;
+    if (ig->group_failed)
+        rc = rz_fail(err, RZ_E_BUSY, "server could not commit the batch (storage error)");
+    else if ((rc = merge_flush(ig->mg, err)) == 0)
+        rc = store_commit(ig->s, err);
+    if (rc) {
+        store_rollback(ig->s);
+        merge_discard(ig->mg);
+        return rc == RZ_E_BUSY ? rc
+                               : ingest_refine(err, RZ_E_BUSY, "server could not commit the batch");
+    }
+    /* Counted only now: an acknowledgement is a commit. */
+    metrics_batches_ok(ig->group_batches, ig->group_entries, ig->group_bytes);
+    return 0;
 }
 
 /* An authentic batch that rewrites history: keep it as evidence, quarantine
@@ -481,13 +525,23 @@ record_fork(ingest *ig, const rz_msg *m, store_node *n, const uint8_t *raw, size
     int rc;
     hex_encode(hex, n->node_id, RZ_NODE_ID_BYTES);
     log_warnx("node %s: %s; node quarantined", hex, err ? err->text : "fork");
-    if ((rc = store_begin(ig->s, &e2)))
-        return rc;
+    /* In a group the evidence commits with the group; if the group fails the
+     * node's next attempt is caught again. */
+    if (!ig->in_group && (rc = store_begin(ig->s, &e2)))
+        return RZ_E_FORK;
     n->quarantined = 1;
-    if ((rc = store_fork_evidence(ig->s, n->node_id, m->epoch, m->first_seq, raw, rawlen,
-                                  err ? err->text : "fork", &e2)) ||
-        (rc = store_node_update(ig->s, n, &e2)) || (rc = store_commit(ig->s, &e2)))
-        store_rollback(ig->s);
+    rc = store_fork_evidence(ig->s, n->node_id, m->epoch, m->first_seq, raw, rawlen,
+                             err ? err->text : "fork", &e2);
+    if (rc == 0)
+        rc = store_node_update(ig->s, n, &e2);
+    if (!ig->in_group) {
+        if (rc == 0)
+            rc = store_commit(ig->s, &e2);
+        if (rc)
+            store_rollback(ig->s);
+    } else if (rc) {
+        ig->group_failed = 1;
+    }
     return RZ_E_FORK;
 }
 
@@ -500,6 +554,8 @@ ingest_batch(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg
     uint64_t last, applied;
     int rc;
 
+    if (ig->in_group && ig->group_failed)
+        return rz_fail(err, RZ_E_BUSY, "server could not commit the batch (storage error)");
     if ((rc = ingest_identify(ig, auth_node, m->node_id, &n, err)))
         return rc;
     if (n.quarantined)
@@ -529,7 +585,13 @@ ingest_batch(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg
     memcpy(ack->head, ig->hash[m->nentries - 1], RZ_HASH_BYTES);
     receipt_sign(ack->receipt, ig->server, n.node_id, m->epoch, m->first_seq, last, ack->head,
                  ack->server_ms);
-    metrics_batch_ok(applied, rawlen);
+    if (ig->in_group) {
+        ig->group_batches++;
+        ig->group_entries += applied;
+        ig->group_bytes += rawlen;
+    } else {
+        metrics_batch_ok(applied, rawlen);
+    }
     return 0;
 }
 

@@ -41,6 +41,16 @@ int ingest_hello(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz
 int ingest_batch(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg *m,
                  const uint8_t *raw, size_t rawlen, ingest_ack *ack, rz_error *err) RZ_WUR;
 
+/* Group commit: batches handled between ingest_group_begin and
+ * ingest_group_commit share one transaction (and one fsync, one flush of the
+ * totals), so many centres syncing at once cost far less per entry.  Each
+ * batch is still verified on its own against everything before it,
+ * committed or not.  ACKs for a group may be sent only after
+ * ingest_group_commit returns 0; on failure (RZ_E_BUSY) nothing of the group
+ * is applied and every batch in it must be answered with that error. */
+int ingest_group_begin(ingest *ig, rz_error *err) RZ_WUR;
+int ingest_group_commit(ingest *ig, rz_error *err) RZ_WUR;
+
 /* Merges the node's stored, not yet merged entries up to its last clock
  * entry at or below upto_seq, streaming from the log (PROTOCOL §5).  Used by
  * ingest and by rebuild.  Updates n->merged_seq and n->last_clock_ms; the

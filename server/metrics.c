@@ -14,13 +14,19 @@ static atomic_uint_fast64_t m_rejects[METRICS_REASONS]; /* by -code */
 static atomic_uint_fast64_t m_started_ms;       /* process start, for rates */
 
 void
-metrics_batch_ok(uint64_t entries_new, uint64_t bytes)
+metrics_batches_ok(uint64_t batches, uint64_t entries_new, uint64_t bytes)
 {
     uint_fast64_t zero = 0;
     atomic_compare_exchange_strong(&m_started_ms, &zero, hlc_wall_ms());
-    atomic_fetch_add(&m_batches, 1);
+    atomic_fetch_add(&m_batches, batches);
     atomic_fetch_add(&m_entries, entries_new);
     atomic_fetch_add(&m_bytes, bytes);
+}
+
+void
+metrics_batch_ok(uint64_t entries_new, uint64_t bytes)
+{
+    metrics_batches_ok(1, entries_new, bytes);
 }
 
 void

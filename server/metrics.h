@@ -12,6 +12,8 @@
 enum { METRICS_REASONS = 40 }; /* indexed by -rz_err code */
 
 void metrics_batch_ok(uint64_t entries_new, uint64_t bytes);
+/* A committed group of batches. */
+void metrics_batches_ok(uint64_t batches, uint64_t entries_new, uint64_t bytes);
 void metrics_reject(int code);
 void metrics_hello(void);
 /* Writes all counters in Prometheus text format. */

@@ -35,6 +35,19 @@ serve_on_signal(int sig)
     serve_stop = 1;
 }
 
+/* Batches that arrive together are committed together (group commit, see
+ * ingest.h); their replies wait here until the commit. */
+#define SERVE_GROUP_MAX 64             /* batches per group */
+#define SERVE_GROUP_ENTRIES 32000      /* new entries per group: bounds ack latency */
+
+typedef struct serve_pending {
+    zmq_msg_t routing;        /* the peer's routing id */
+    int ok;                   /* 1: accepted, ACK after commit */
+    ingest_ack ack;           /* when ok */
+    rz_error err;             /* when refused */
+    char who[2 * RZ_NODE_ID_BYTES + 1]; /* node id, for the log */
+} serve_pending;
+
 typedef struct serve_ctx {
     store *s;                 /* central store */
     const rz_identity *server;/* server identity */
@@ -43,6 +56,10 @@ typedef struct serve_ctx {
     void *zap;                /* ZAP handler socket */
     msgpack_zone zone;        /* decoded message trees */
     mpk_writer w;             /* reply encoder */
+    int group_open;           /* a group transaction is open */
+    size_t ngroup;            /* batches waiting for the group commit */
+    uint64_t group_entries;   /* their new entries */
+    serve_pending group[SERVE_GROUP_MAX]; /* their replies */
 } serve_ctx;
 
 /* Receives all frames of one ZMQ message into parts (at most max); returns
@@ -134,6 +151,66 @@ reply_error(serve_ctx *c, zmq_msg_t *routing, const rz_error *err, const char *w
     reply(c, routing);
 }
 
+/* Commits the open group and sends every reply it held, in arrival order:
+ * ACKs only if the commit succeeded, else each becomes the commit's error. */
+static void
+serve_flush_group(serve_ctx *c)
+{
+    rz_error cerr = {0, ""};
+    int crc;
+    size_t i;
+    if (!c->group_open)
+        return;
+    crc = ingest_group_commit(c->ig, &cerr);
+    c->group_open = 0;
+    for (i = 0; i < c->ngroup; i++) {
+        serve_pending *p = &c->group[i];
+        if (p->ok && crc == 0) {
+            log_debug("node %s: acked %llu..%llu (%llu new)", p->who,
+                      (unsigned long long)p->ack.first_seq, (unsigned long long)p->ack.last_seq,
+                      (unsigned long long)p->ack.applied);
+            mpk_w_reset(&c->w);
+            msg_encode_ack(&c->w, p->ack.server_ms, p->ack.epoch, p->ack.first_seq,
+                           p->ack.last_seq, p->ack.head, p->ack.receipt, p->ack.applied);
+            reply(c, &p->routing);
+        } else {
+            reply_error(c, &p->routing, p->ok ? &cerr : &p->err, p->who);
+        }
+        zmq_msg_close(&p->routing);
+    }
+    c->ngroup = 0;
+    c->group_entries = 0;
+}
+
+/* Verifies and applies one BATCH inside the open group (opening it). */
+static void
+serve_batch(serve_ctx *c, zmq_msg_t *routing, const uint8_t *node_id, const char *who,
+            const rz_msg *m, zmq_msg_t *frame)
+{
+    serve_pending *p = &c->group[c->ngroup++];
+    memset(p, 0, sizeof *p);
+    zmq_msg_init(&p->routing);
+    zmq_msg_move(&p->routing, routing);
+    snprintf(p->who, sizeof p->who, "%s", who);
+    if (!c->group_open) {
+        if (ingest_group_begin(c->ig, &p->err) != 0) {
+            p->err.code = RZ_E_BUSY;
+            return;
+        }
+        c->group_open = 1;
+    }
+    p->ok = ingest_batch(c->ig, node_id, m, zmq_msg_data(frame), zmq_msg_size(frame), &p->ack,
+                         &p->err) == 0;
+    if (p->ok)
+        c->group_entries += p->ack.applied;
+}
+
+static int
+serve_group_full(const serve_ctx *c)
+{
+    return c->ngroup >= SERVE_GROUP_MAX || c->group_entries >= SERVE_GROUP_ENTRIES;
+}
+
 static void
 serve_request(serve_ctx *c)
 {
@@ -149,6 +226,7 @@ serve_request(serve_ctx *c)
         return;
     if (n != 2) {
         rz_fail(&err, RZ_E_DECODE, "a message is exactly one frame, got %d", n - 1);
+        serve_flush_group(c); /* replies to one peer keep their order */
         reply_error(c, &p[0], &err, who);
         goto out;
     }
@@ -156,45 +234,49 @@ serve_request(serve_ctx *c)
     user = zmq_msg_gets(&p[1], "User-Id");
     if (!user || hex_decode(node_id, RZ_NODE_ID_BYTES, user) != 0) {
         rz_fail(&err, RZ_E_AUTH, "connection is not authenticated");
+        serve_flush_group(c); /* replies to one peer keep their order */
         reply_error(c, &p[0], &err, who);
         goto out;
     }
     snprintf(who, sizeof who, "%s", user);
     msgpack_zone_clear(&c->zone);
     if (msg_decode(zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), &c->zone, &m, &err) != 0) {
+        serve_flush_group(c); /* replies to one peer keep their order */
         reply_error(c, &p[0], &err, who);
         goto out;
     }
+    if (m.type == RZ_MSG_BATCH) {
+        serve_batch(c, &p[0], node_id, who, &m, &p[1]);
+        goto out;
+    }
+    /* Anything else answers from committed state only. */
+    serve_flush_group(c);
     mpk_w_reset(&c->w);
     if (m.type == RZ_MSG_HELLO) {
         store_node node;
         if (ingest_hello(c->ig, node_id, &m, &node, &err) != 0) {
-            reply_error(c, &p[0], &err, who);
+            serve_flush_group(c); /* replies to one peer keep their order */
+        reply_error(c, &p[0], &err, who);
             goto out;
         }
         metrics_hello();
         msg_encode_welcome(&c->w, hlc_wall_ms(), node.epoch, node.head_seq, node.head_hash,
                            node.quarantined);
         reply(c, &p[0]);
-    } else if (m.type == RZ_MSG_BATCH) {
-        ingest_ack ack;
-        if (ingest_batch(c->ig, node_id, &m, zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), &ack,
-                         &err) != 0) {
-            reply_error(c, &p[0], &err, who);
-            goto out;
-        }
-        log_debug("node %s: acked %llu..%llu (%llu new)", who,
-                  (unsigned long long)ack.first_seq, (unsigned long long)ack.last_seq,
-                  (unsigned long long)ack.applied);
-        msg_encode_ack(&c->w, ack.server_ms, ack.epoch, ack.first_seq, ack.last_seq, ack.head,
-                       ack.receipt, ack.applied);
-        reply(c, &p[0]);
     } else {
         rz_fail(&err, RZ_E_MSGTYPE, "message type %d is not a request", m.type);
+        serve_flush_group(c); /* replies to one peer keep their order */
         reply_error(c, &p[0], &err, who);
     }
 out:
     close_parts(p, n, 2);
+}
+
+static int
+serve_readable(void *sock)
+{
+    zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+    return zmq_poll(&it, 1, 0) > 0 && (it.revents & ZMQ_POLLIN);
 }
 
 static int
@@ -261,11 +343,17 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
         /* ZAP first: a handshake waiting on us blocks a node's connection. */
         if (items[0].revents & ZMQ_POLLIN)
             serve_zap(&c);
-        if (items[1].revents & ZMQ_POLLIN)
-            serve_request(&c);
+        if (items[1].revents & ZMQ_POLLIN) {
+            /* Take what has already arrived into one group, then commit. */
+            do {
+                serve_request(&c);
+            } while (!serve_group_full(&c) && serve_readable(c.router));
+            serve_flush_group(&c);
+        }
     }
     log_info("shutting down");
 out:
+    serve_flush_group(&c);
     http_stop(&http);
     if (c.router)
         zmq_close(c.router);
