@@ -10,7 +10,13 @@ export RZ_SANITIZE=address,undefined
 bash scripts/build.sh >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure -j2 --timeout 1500 "$@")
+rc=0
+(cd build-asan && ctest --output-on-failure -j2 --timeout 1500 "$@") || rc=$?
+# The long suites' counts (cycles, entries checked, lost, duplicated), from ctest's log.
+echo "== counts reported by the suites"
+grep -hE '^(kill-server|kill-node|lossy-link|disk-full|convergence|hostile|SKIP|PASS (e2e|fork|trust|order)|[0-9]+ passed, [0-9]+ failed|  check: )' \
+  build-asan/Testing/Temporary/LastTest.log 2>/dev/null | sort -u || true
+[ $rc -eq 0 ] || exit $rc
 # Coverage-guided fuzzing of the decoders and batch verification, bounded in
 # time (clang + libFuzzer + ASan/UBSan); prints runs and new inputs.
 if [ $# -eq 0 ]; then

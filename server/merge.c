@@ -149,7 +149,8 @@ enum {
     MS_CA_ALL,
     MS_CA_PUT,
     MS_CA_DEL,
-    MS_T_UPSERT,
+    MS_T_ADD,
+    MS_T_INS,
     MS_T_DELZERO,
     MS_CENTRE,
     MS_COUNT
@@ -198,10 +199,12 @@ static const char *const merge_sql[MS_COUNT] = {
     [MS_CA_PUT] = "INSERT OR REPLACE INTO st_cluster_att(ckey, day, kind, n)"
                   " VALUES(?1, ?2, ?3, ?4)",
     [MS_CA_DEL] = "DELETE FROM st_cluster_att WHERE ckey = ?1 AND day = ?2 AND kind = ?3",
-    [MS_T_UPSERT] = "INSERT INTO totals(metric, grain, period, d1, d2, v1, v2, n)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                    " ON CONFLICT(metric, grain, period, d1, d2, v1, v2)"
-                    " DO UPDATE SET n = n + excluded.n",
+    /* An upsert as two statements: the UPDATE alone is one B-tree descent
+     * where ON CONFLICT DO UPDATE takes two, and most counters exist. */
+    [MS_T_ADD] = "UPDATE totals SET n = n + ?8 WHERE metric = ?1 AND grain = ?2 AND period = ?3"
+                 " AND d1 = ?4 AND d2 = ?5 AND v1 = ?6 AND v2 = ?7",
+    [MS_T_INS] = "INSERT INTO totals(metric, grain, period, d1, d2, v1, v2, n)"
+                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [MS_T_DELZERO] = "DELETE FROM totals WHERE metric = ?1 AND grain = ?2 AND period = ?3"
                      " AND d1 = ?4 AND d2 = ?5 AND v1 = ?6 AND v2 = ?7 AND n = 0",
     [MS_CENTRE] = "SELECT programme, province, district FROM centre WHERE centre_id = ?1",
@@ -292,6 +295,9 @@ typedef struct mg_map {
     mg_cell *cells;                      /* open addressing, linear probing */
     size_t cap, count;                   /* power of two; used cells */
 } mg_map;
+
+/* Counters one emit() touches at most: national, 10 dims, 45 pairs. */
+#define MG_EMIT_MAX (1 + MERGE_D_MAX + MERGE_D_MAX * (MERGE_D_MAX - 1) / 2)
 
 /* Which dimension combinations of a fact an emit() covers. */
 enum { MG_COMBOS_ALL = 0, MG_COMBOS_AGE = 1, MG_COMBOS_NO_AGE = 2 };
@@ -1005,24 +1011,46 @@ map_grow(mg_map *mp)
     free(old);
 }
 
+/* Room for `more` new cells without growing (keeps slots stable). */
 static void
-map_add(mg_map *mp, const mg_key *k, int64_t n)
+map_reserve(mg_map *mp, size_t more)
+{
+    while ((mp->count + more) * 10 > mp->cap * 7)
+        map_grow(mp);
+}
+
+static int
+key_equal(const mg_key *a, const mg_key *b)
+{
+    return a->metric == b->metric && a->grain == b->grain && a->d1 == b->d1 &&
+           a->d2 == b->d2 && a->period == b->period && a->v1 == b->v1 && a->v2 == b->v2;
+}
+
+/* Adds n to the cell of k, probing from the slot of hash h; the caller
+ * made room (map_reserve). */
+static void
+map_add_hashed(mg_map *mp, const mg_key *k, uint64_t h, int64_t n)
 {
     size_t i;
-    if ((mp->count + 1) * 10 > mp->cap * 7)
-        map_grow(mp);
-    for (i = key_hash(k) & (mp->cap - 1);; i = (i + 1) & (mp->cap - 1)) {
+    for (i = h & (mp->cap - 1);; i = (i + 1) & (mp->cap - 1)) {
         mg_cell *c = &mp->cells[i];
         if (!c->k.metric) {
             c->k = *k, c->n = n;
             mp->count++;
             return;
         }
-        if (memcmp(&c->k, k, sizeof *k) == 0) {
+        if (key_equal(&c->k, k)) {
             c->n += n;
             return;
         }
     }
+}
+
+static void
+map_add(mg_map *mp, const mg_key *k, int64_t n)
+{
+    map_reserve(mp, 1);
+    map_add_hashed(mp, k, key_hash(k), n);
 }
 
 static void
@@ -1174,30 +1202,41 @@ emit(merge_ctx *m, int metric, int grain, uint32_t period, const int64_t *v, int
      int combos)
 {
     const uint8_t *dims = metric_dims(metric);
-    mg_key k;
-    size_t i, j;
+    mg_key base, k[MG_EMIT_MAX];
+    uint64_t h[MG_EMIT_MAX];
+    size_t i, j, n = 0;
     if (delta == 0)
         return;
-    memset(&k, 0, sizeof k);
-    k.metric = (uint8_t)metric;
-    k.grain = (uint8_t)grain;
-    k.period = period;
+    memset(&base, 0, sizeof base);
+    base.metric = (uint8_t)metric;
+    base.grain = (uint8_t)grain;
+    base.period = period;
     if (combos != MG_COMBOS_AGE)
-        map_add(&m->deltas, &k, delta);
+        k[n++] = base;
     for (i = 0; dims[i]; i++) {
         int age1 = dims[i] == MERGE_D_AGE;
-        k.d1 = dims[i], k.v1 = v[dims[i]];
-        k.d2 = 0, k.v2 = 0;
+        mg_key one = base;
+        one.d1 = dims[i], one.v1 = v[dims[i]];
         if (combos == MG_COMBOS_ALL || age1 == (combos == MG_COMBOS_AGE))
-            map_add(&m->deltas, &k, delta);
+            k[n++] = one;
         for (j = i + 1; dims[j]; j++) {
             int age = age1 || dims[j] == MERGE_D_AGE;
             if (combos != MG_COMBOS_ALL && age != (combos == MG_COMBOS_AGE))
                 continue;
-            k.d2 = dims[j], k.v2 = v[dims[j]];
-            map_add(&m->deltas, &k, delta);
+            k[n] = one;
+            k[n].d2 = dims[j], k[n].v2 = v[dims[j]];
+            n++;
         }
     }
+    /* The counters are scattered over a map larger than the CPU caches:
+     * fetch all their slots first so the misses overlap, then add. */
+    map_reserve(&m->deltas, n);
+    for (i = 0; i < n; i++) {
+        h[i] = key_hash(&k[i]);
+        __builtin_prefetch(&m->deltas.cells[h[i] & (m->deltas.cap - 1)], 1);
+    }
+    for (i = 0; i < n; i++)
+        map_add_hashed(&m->deltas, &k[i], h[i], delta);
 }
 
 /* Dimension values of a cluster (age and kind are set per fact). */
@@ -2078,12 +2117,20 @@ bind_counter(merge_ctx *m, sqlite3_stmt *st, const mg_key *k)
 static int
 flush_one(merge_ctx *m, const mg_cell *c, rz_error *err)
 {
-    sqlite3_stmt *up = m->st[MS_T_UPSERT], *del = m->st[MS_T_DELZERO];
+    sqlite3_stmt *add = m->st[MS_T_ADD], *ins = m->st[MS_T_INS], *del = m->st[MS_T_DELZERO];
     int rc;
-    bind_counter(m, up, &c->k);
-    sqlite3_bind_int64(up, 8, c->n);
-    if ((rc = mg_exec(m, up, err, "totals write")) || c->n > 0)
+    bind_counter(m, add, &c->k);
+    sqlite3_bind_int64(add, 8, c->n);
+    if ((rc = mg_exec(m, add, err, "totals write")))
         return rc;
+    if (sqlite3_changes(m->db) == 0) {
+        bind_counter(m, ins, &c->k);
+        sqlite3_bind_int64(ins, 8, c->n);
+        if ((rc = mg_exec(m, ins, err, "totals write")))
+            return rc;
+    }
+    if (c->n > 0)
+        return 0;
     /* A counter back at zero is as if it never existed (rebuild equality);
      * only a negative delta can bring it there. */
     bind_counter(m, del, &c->k);
