@@ -50,6 +50,7 @@ usage(void)
             "  new-epoch NODE            authorise a forked node to continue (see PROTOCOL.md 7)\n"
             "  forks                     list fork evidence\n"
             "  register                  the enrollment register, every version\n"
+            "  linked [PERSON_ID]        records linked into one person by a shared CNIC\n"
             "  run [--bind EP] [--http HOST:PORT]\n"
             "  totals [--metric M --by D --by D2 --period P --grain G --from D --to D\n"
             "          --where dim=value --format text|json|csv]\n"
@@ -268,6 +269,50 @@ cmd_forks(store *s)
     return 0;
 }
 
+/* Person records linked into one person by a shared valid CNIC (the CNIC
+ * itself is never shown: the link is a keyed token).  With a person id,
+ * only that person's cluster.  The first record of a group gives the place. */
+static int
+cmd_linked(store *s, const char *person_hex)
+{
+    sqlite3_stmt *st = NULL;
+    rz_error err = {0, ""};
+    uint8_t pid[16];
+    int groups = 0;
+    const uint8_t *prev = NULL;
+    uint8_t last[16];
+    if (person_hex && hex_decode(pid, 16, person_hex) != 0) {
+        fprintf(stderr, "rozgar-server: PERSON_ID must be 32 hex digits\n");
+        return 1;
+    }
+    if (rz_db_prepare(store_db(s), &st,
+                      "SELECT p.link, hex(p.id), c.name, c.province, p.reg_date FROM st_person p"
+                      " JOIN centre c USING(centre_id) WHERE p.link IN (SELECT link FROM st_person"
+                      " WHERE link IS NOT NULL AND (?1 IS NULL OR link = (SELECT link FROM"
+                      " st_person WHERE id = ?1)) GROUP BY link HAVING count(*) > 1)"
+                      " ORDER BY p.link, p.created",
+                      &err))
+        return fail(&err);
+    if (person_hex)
+        sqlite3_bind_blob(st, 1, pid, 16, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const uint8_t *link = sqlite3_column_blob(st, 0);
+        int first = !prev || sqlite3_column_bytes(st, 0) != 16 || memcmp(last, link, 16) != 0;
+        if (sqlite3_column_bytes(st, 0) == 16) {
+            memcpy(last, link, 16);
+            prev = last;
+        }
+        if (first)
+            printf("person %d (counted once, place of the first record):\n", ++groups);
+        printf("  %s  %-28s %-20s registered %lld%s\n", sqlite3_column_text(st, 1),
+               sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+               sqlite3_column_int64(st, 4), first ? "  <- place" : "");
+    }
+    sqlite3_finalize(st);
+    printf("%d person%s registered more than once (same CNIC)\n", groups, groups == 1 ? "" : "s");
+    return 0;
+}
+
 /* The enrollment register: every version, oldest first. */
 static int
 cmd_register(store *s)
@@ -397,6 +442,8 @@ main(int argc, char **argv)
         rc = cmd_forks(s);
     else if (strcmp(cmd, "register") == 0)
         rc = cmd_register(s);
+    else if (strcmp(cmd, "linked") == 0)
+        rc = cmd_linked(s, argc > 1 ? argv[1] : NULL);
     else if (strcmp(cmd, "run") == 0)
         rc = cmd_run(s, &p, argc, argv);
     else if (strcmp(cmd, "totals") == 0)

@@ -57,6 +57,12 @@ expect_eq "$(total --metric events --where kind=bootcamp)" 1 "bootcamps"
 expect_eq "$(total --metric attendances)" 7 "attendances (absent one not counted)"
 expect_eq "$(total --metric trainees)" 5 "unique trainees (Ayesha trained at two centres counts once)"
 
+note "headquarters sees the linked records of the person registered twice"
+"$SERVER" -d "$T/srv" linked > "$T/linked.out"
+grep -q "^1 person registered more than once" "$T/linked.out" || fail "linked: $(cat "$T/linked.out")"
+grep -qi "$a1.*Lahore.*<- place" "$T/linked.out" || fail "place is not the first registration: $(cat "$T/linked.out")"
+grep -qi "$m3.*Multan" "$T/linked.out" || fail "second record not listed: $(cat "$T/linked.out")"
+
 note "recording more and syncing again sends only the new entries"
 head1=$(node lhr status | awk -F': *' '/^acked/ {print $2}')
 person lhr "Zainab Ali" female 2005 >/dev/null
