@@ -149,8 +149,7 @@ enum {
     MS_CA_ALL,
     MS_CA_PUT,
     MS_CA_DEL,
-    MS_T_ADD,
-    MS_T_INS,
+    MS_T_UPSERT,
     MS_T_DELZERO,
     MS_CENTRE,
     MS_COUNT
@@ -199,12 +198,10 @@ static const char *const merge_sql[MS_COUNT] = {
     [MS_CA_PUT] = "INSERT OR REPLACE INTO st_cluster_att(ckey, day, kind, n)"
                   " VALUES(?1, ?2, ?3, ?4)",
     [MS_CA_DEL] = "DELETE FROM st_cluster_att WHERE ckey = ?1 AND day = ?2 AND kind = ?3",
-    /* An upsert as two statements: the UPDATE alone is one B-tree descent
-     * where ON CONFLICT DO UPDATE takes two, and most counters exist. */
-    [MS_T_ADD] = "UPDATE totals SET n = n + ?8 WHERE metric = ?1 AND grain = ?2 AND period = ?3"
-                 " AND d1 = ?4 AND d2 = ?5 AND v1 = ?6 AND v2 = ?7",
-    [MS_T_INS] = "INSERT INTO totals(metric, grain, period, d1, d2, v1, v2, n)"
-                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [MS_T_UPSERT] = "INSERT INTO totals(metric, grain, period, d1, d2, v1, v2, n)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                    " ON CONFLICT(metric, grain, period, d1, d2, v1, v2)"
+                    " DO UPDATE SET n = n + excluded.n",
     [MS_T_DELZERO] = "DELETE FROM totals WHERE metric = ?1 AND grain = ?2 AND period = ?3"
                      " AND d1 = ?4 AND d2 = ?5 AND v1 = ?6 AND v2 = ?7 AND n = 0",
     [MS_CENTRE] = "SELECT programme, province, district FROM centre WHERE centre_id = ?1",
@@ -2117,20 +2114,12 @@ bind_counter(merge_ctx *m, sqlite3_stmt *st, const mg_key *k)
 static int
 flush_one(merge_ctx *m, const mg_cell *c, rz_error *err)
 {
-    sqlite3_stmt *add = m->st[MS_T_ADD], *ins = m->st[MS_T_INS], *del = m->st[MS_T_DELZERO];
+    sqlite3_stmt *up = m->st[MS_T_UPSERT], *del = m->st[MS_T_DELZERO];
     int rc;
-    bind_counter(m, add, &c->k);
-    sqlite3_bind_int64(add, 8, c->n);
-    if ((rc = mg_exec(m, add, err, "totals write")))
+    bind_counter(m, up, &c->k);
+    sqlite3_bind_int64(up, 8, c->n);
+    if ((rc = mg_exec(m, up, err, "totals write")) || c->n > 0)
         return rc;
-    if (sqlite3_changes(m->db) == 0) {
-        bind_counter(m, ins, &c->k);
-        sqlite3_bind_int64(ins, 8, c->n);
-        if ((rc = mg_exec(m, ins, err, "totals write")))
-            return rc;
-    }
-    if (c->n > 0)
-        return 0;
     /* A counter back at zero is as if it never existed (rebuild equality);
      * only a negative delta can bring it there. */
     bind_counter(m, del, &c->k);
