@@ -82,8 +82,9 @@ cnic_normalize(char out[14], const char *in, size_t len)
         out[n++] = in[i];
     }
     out[n] = '\0';
-    /* 13 digits; the first digit (province code) is 1..7. */
-    return ok && n == 13 && out[0] >= '1' && out[0] <= '7' && (dashes == 0 || dashes == 2);
+    /* 13 digits; the first digit is the region: 1..7 the provinces and
+     * territories, 8 Azad Jammu and Kashmir. */
+    return ok && n == 13 && out[0] >= '1' && out[0] <= '8' && (dashes == 0 || dashes == 2);
 }
 
 static int

@@ -49,7 +49,7 @@ enum rz_op {
  * a 16-byte commitment (or nil when cleared); the value travels in the
  * BATCH's reveal list and can later be erased on the server. */
 enum rz_person_field {
-    RZ_PF_CNIC = 1,       /* commit: 13 digits, dashes removed */
+    RZ_PF_CNIC = 1,       /* commit: 13 digits (first digit 1-8), dashes removed */
     RZ_PF_NAME = 2,       /* commit: UTF-8 */
     RZ_PF_PHONE = 3,      /* commit */
     RZ_PF_GENDER = 4,     /* uint: enum rz_gender */
