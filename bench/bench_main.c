@@ -483,7 +483,7 @@ bench_drain(bench_run *b, rz_error *err)
 static int
 bench_wire(bench_run *b, rz_error *err)
 {
-    wire_stats w;
+    drain_wire w;
     uint32_t i, n = b->plan.cfg.centres < 8 ? b->plan.cfg.centres : 8;
     double env;
     int rc;

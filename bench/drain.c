@@ -113,39 +113,39 @@ drain_run(char *const *dirs, uint32_t n, uint32_t k, int timeout_ms, drain_resul
 }
 
 /* Per-entry sizes by table, from the node's log. */
-typedef struct wire_ctx {
-    wire_stats *w;            /* accumulating */
+typedef struct drain_wire_ctx {
+    drain_wire *w;            /* accumulating */
     msgpack_zone zone;        /* entry decoding scratch */
-} wire_ctx;
+} drain_wire_ctx;
 
 static size_t
-wire_bin_size(size_t len)
+drain_bin_size(size_t len)
 {
     return len + (len < 256 ? 2 : len < 65536 ? 3 : 5);
 }
 
 static int
-wire_take_entry(void *arg, uint64_t seq, uint32_t epoch, const uint8_t hash[RZ_HASH_BYTES],
+drain_take_entry(void *arg, uint64_t seq, uint32_t epoch, const uint8_t hash[RZ_HASH_BYTES],
                 const uint8_t *entry, size_t len, size_t reveal_bytes)
 {
-    wire_ctx *c = arg;
+    drain_wire_ctx *c = arg;
     rz_entry e;
     (void)seq, (void)epoch, (void)hash, (void)reveal_bytes;
     msgpack_zone_clear(&c->zone);
     if (entry_decode(entry, len, &c->zone, &e, NULL) != 0 || e.table > 4)
         return RZ_E_DECODE;
     c->w->by_table_n[e.table]++;
-    c->w->by_table_bytes[e.table] += wire_bin_size(len);
+    c->w->by_table_bytes[e.table] += drain_bin_size(len);
     return 0;
 }
 
 int
-drain_wire_stats(const char *dir, wire_stats *w, rz_error *err)
+drain_wire_stats(const char *dir, drain_wire *w, rz_error *err)
 {
     node_store *ns = NULL;
     node_store_status st;
     node_batch b;
-    wire_ctx c;
+    drain_wire_ctx c;
     uint64_t seq;
     int rc;
 
@@ -155,7 +155,7 @@ drain_wire_stats(const char *dir, wire_stats *w, rz_error *err)
     c.w = w;
     msgpack_zone_init(&c.zone, 4096);
     if ((rc = node_store_get_status(ns, &st, err)) ||
-        (rc = node_store_read_entries(ns, 1, (size_t)st.head_seq, wire_take_entry, &c, err)))
+        (rc = node_store_read_entries(ns, 1, (size_t)st.head_seq, drain_take_entry, &c, err)))
         goto out;
     for (seq = 1; seq <= st.head_seq; seq = b.last_seq + 1) {
         if ((rc = node_sync_build_batch(ns, seq, st.head_seq, RZ_BATCH_ENTRIES, &b, err)))

@@ -30,7 +30,7 @@ int drain_run(char *const *dirs, uint32_t n, uint32_t k, int timeout_ms, drain_r
               rz_error *err) RZ_WUR;
 
 /* What one node's log costs on the wire, as BATCHes of RZ_BATCH_ENTRIES. */
-typedef struct wire_stats {
+typedef struct drain_wire {
     uint64_t entries;            /* entries in the log */
     uint64_t batches;            /* BATCH messages */
     uint64_t msg_bytes;          /* sum of BATCH message sizes */
@@ -38,9 +38,9 @@ typedef struct wire_stats {
     uint64_t reveal_bytes;       /* sum of the reveals arrays' bodies */
     uint64_t by_table_n[5];      /* entries by table (index = enum rz_table) */
     uint64_t by_table_bytes[5];  /* their bin-encoded bytes */
-} wire_stats;
+} drain_wire;
 
 /* Accumulates the wire cost of the node at dir into w. */
-int drain_wire_stats(const char *dir, wire_stats *w, rz_error *err) RZ_WUR;
+int drain_wire_stats(const char *dir, drain_wire *w, rz_error *err) RZ_WUR;
 
 #endif
