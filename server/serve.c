@@ -157,11 +157,11 @@ static void
 serve_flush_group(serve_ctx *c)
 {
     rz_error cerr = {0, ""};
-    int crc;
+    int crc = 0;
     size_t i;
-    if (!c->group_open)
-        return;
-    crc = ingest_group_commit(c->ig, &cerr);
+    /* Replies wait here even when no transaction could be opened. */
+    if (c->group_open)
+        crc = ingest_group_commit(c->ig, &cerr);
     c->group_open = 0;
     for (i = 0; i < c->ngroup; i++) {
         serve_pending *p = &c->group[i];
