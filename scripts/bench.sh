@@ -10,13 +10,13 @@
 #   RZ_BENCH_OUT=/tmp/results.txt RZ_BENCH_WORKDIR=/big/disk bash scripts/bench.sh
 #
 # Not run by CI (CI runs only `rozgar-bench --size tiny` through ctest, as a
-# smoke test).  The national size takes about an hour on two cores and needs
-# some 20 GB of free disk in the work directory.
+# smoke test).  The national size takes 25 to 40 minutes on two cores and
+# needs about 16 GB of free disk in the work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=${RZ_BENCH_SIZES:-"small medium national"}
-out=${RZ_BENCH_OUT:-bench-results.txt}
 dir=${RZ_BENCH_BUILD:-build-bench}
+out=${RZ_BENCH_OUT:-$dir/bench-results.txt}
 bash scripts/deps.sh >/dev/null
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRZ_SANITIZE= >/dev/null
 cmake --build "$dir" -j"$(nproc)" --target rozgar-bench rozgar-server >/dev/null
