@@ -279,8 +279,8 @@ cmd_linked(store *s, const char *person_hex)
     rz_error err = {0, ""};
     uint8_t pid[16];
     int groups = 0;
-    const uint8_t *prev = NULL;
-    uint8_t last[16];
+    uint8_t last[16];          /* link of the previous row */
+    int have_last = 0;
     if (person_hex && hex_decode(pid, 16, person_hex) != 0) {
         fprintf(stderr, "rozgar-server: PERSON_ID must be 32 hex digits\n");
         return 1;
@@ -297,11 +297,13 @@ cmd_linked(store *s, const char *person_hex)
         sqlite3_bind_blob(st, 1, pid, 16, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
         const uint8_t *link = sqlite3_column_blob(st, 0);
-        int first = !prev || sqlite3_column_bytes(st, 0) != 16 || memcmp(last, link, 16) != 0;
-        if (sqlite3_column_bytes(st, 0) == 16) {
-            memcpy(last, link, 16);
-            prev = last;
-        }
+        int first;
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue; /* links are 16-byte CNIC tokens */
+        /* Rows come ordered by link: a new link starts a new person. */
+        first = !have_last || memcmp(last, link, 16) != 0;
+        memcpy(last, link, 16);
+        have_last = 1;
         if (first)
             printf("person %d (counted once, place of the first record):\n", ++groups);
         printf("  %s  %-28s %-20s registered %lld%s\n", sqlite3_column_text(st, 1),
