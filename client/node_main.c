@@ -1131,7 +1131,7 @@ cmd_status(node_store *ns, int argc, char **argv)
     printf("pending entries: %llu\n", (unsigned long long)st.pending);
     printf("server: %s\n", st.endpoint[0] ? st.endpoint : "not configured");
     if (st.last_server_ms) {
-        int64_t off = (int64_t)st.last_local_ms - (int64_t)st.last_server_ms;
+        int64_t off = u64_diff_sat(st.last_local_ms, st.last_server_ms);
         format_utc(when, sizeof when, st.last_server_ms);
         printf("last server time: %s\n", when);
         printf("clock offset: %+lld ms (this PC minus headquarters, at the last sync)\n",

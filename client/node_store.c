@@ -650,12 +650,12 @@ node_store_clock_warning(const node_store_status *st, uint64_t now_ms, char *msg
     if (st->last_server_ms == 0)
         return 0;
     if (now_ms + NODE_CLOCK_WARN_MS < st->last_server_ms)
-        off = (int64_t)now_ms - (int64_t)st->last_server_ms;
+        off = u64_diff_sat(now_ms, st->last_server_ms);
     else
-        off = (int64_t)st->last_local_ms - (int64_t)st->last_server_ms;
+        off = u64_diff_sat(st->last_local_ms, st->last_server_ms);
     if (off <= NODE_CLOCK_WARN_MS && off >= -NODE_CLOCK_WARN_MS)
         return 0;
-    format_span(span, sizeof span, (uint64_t)(off < 0 ? -off : off));
+    format_span(span, sizeof span, off < 0 ? 0 - (uint64_t)off : (uint64_t)off);
     snprintf(msg, len,
              "this PC's clock differs from headquarters' by %s (this PC is %s) — fix the "
              "date/time",

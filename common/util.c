@@ -57,6 +57,14 @@ be64_put(uint8_t *p, uint64_t v)
     }
 }
 
+int64_t
+u64_diff_sat(uint64_t a, uint64_t b)
+{
+    if (a >= b)
+        return a - b > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(a - b);
+    return b - a > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)(b - a);
+}
+
 uint64_t
 be64_get(const uint8_t *p)
 {

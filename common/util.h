@@ -19,6 +19,10 @@ void be64_put(uint8_t *p, uint64_t v);
 uint64_t be64_get(const uint8_t *p);
 void be32_put(uint8_t *p, uint32_t v);
 
+/* a - b as a signed number, saturated at the int64 limits.  Clock offsets are
+ * differences of times that may come from a hostile peer or a broken clock. */
+int64_t u64_diff_sat(uint64_t a, uint64_t b);
+
 /* malloc/calloc/realloc that abort on true OOM (tmux xmalloc). */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t sz);

@@ -434,7 +434,7 @@ note_clock_offset(ingest *ig, const rz_msg *m, size_t i, store_node *n)
     srv = entry_field(&e, RZ_CF_SERVER_MS);
     loc = entry_field(&e, RZ_CF_LOCAL_MS);
     if (srv && loc && srv->type == RZ_V_UINT && loc->type == RZ_V_UINT)
-        n->clock_offset_ms = (int64_t)loc->u - (int64_t)srv->u;
+        n->clock_offset_ms = u64_diff_sat(loc->u, srv->u);
 }
 
 /* Writes the new part of a verified batch and merges what it bounds.  In a

@@ -28,6 +28,7 @@
 #include "common/db.h"
 #include "common/domain.h"
 #include "common/hlc.h"
+#include "common/util.h"
 
 #define QRY_LABEL 160      /* bytes of one label */
 #define QRY_SQL 4096       /* bytes of one generated statement */
@@ -978,7 +979,7 @@ query_centres_sync(sqlite3 *db, uint64_t now_ms, int stale_days, query_centre_fn
         c.programme = programme_name((uint64_t)sqlite3_column_int64(st, 4));
         c.nodes = sqlite3_column_int64(st, 5);
         c.last_sync_ms = (uint64_t)sqlite3_column_int64(st, 6);
-        c.lag_ms = c.last_sync_ms ? (int64_t)(now_ms - c.last_sync_ms) : -1;
+        c.lag_ms = c.last_sync_ms ? u64_diff_sat(now_ms, c.last_sync_ms) : -1;
         c.stale = c.last_sync_ms == 0 || c.last_sync_ms < cut;
         rc = fn(arg, &c);
     }
