@@ -151,7 +151,6 @@ enum {
     MS_CA_DEL,
     MS_T_UPSERT,
     MS_T_DELZERO,
-    MS_CENTRE,
     MS_COUNT
 };
 
@@ -204,7 +203,6 @@ static const char *const merge_sql[MS_COUNT] = {
                     " DO UPDATE SET n = n + excluded.n",
     [MS_T_DELZERO] = "DELETE FROM totals WHERE metric = ?1 AND grain = ?2 AND period = ?3"
                      " AND d1 = ?4 AND d2 = ?5 AND v1 = ?6 AND v2 = ?7 AND n = 0",
-    [MS_CENTRE] = "SELECT programme, province, district FROM centre WHERE centre_id = ?1",
 };
 
 /* ---- records ----------------------------------------------------------- */
@@ -299,21 +297,13 @@ typedef struct mg_map {
 /* Which dimension combinations of a fact an emit() covers. */
 enum { MG_COMBOS_ALL = 0, MG_COMBOS_AGE = 1, MG_COMBOS_NO_AGE = 2 };
 
-/* Interned text values (province, district, home): id 0 is "". */
+/* Interned text values (districts of residence): id 0 is "". */
 typedef struct mg_intern {
     char **str;                          /* id -> text */
     size_t n, cap;                       /* ids in use (incl. 0); allocated */
     uint32_t *slots;                     /* hash -> id, 0 = empty */
     size_t nslots;                       /* power of two */
 } mg_intern;
-
-typedef struct mg_centre {
-    int loaded;                          /* cached */
-    int64_t programme;                   /* programme code */
-    int64_t province, district;          /* interned */
-} mg_centre;
-
-#define MG_CENTRE_CACHE 4096             /* centre ids cached directly */
 
 /*
  * Read caches, valid until the next merge_flush() or merge_discard(): merge
@@ -363,7 +353,6 @@ struct merge_ctx {
     mg_map deltas;                       /* counters of the current batch */
     mg_map final;                        /* flush: deltas expanded per grain */
     mg_intern text;                      /* interned text values */
-    mg_centre centre[MG_CENTRE_CACHE];   /* place of centre ids < MG_CENTRE_CACHE */
     mg_pc *pc;                           /* MG_PC_CACHE entries */
     mg_ev *ev;                           /* MG_EV_CACHE entries */
     mg_clc *clc;                         /* MG_CL_CACHE entries */
@@ -429,6 +418,12 @@ merge_metric_has_dim(int metric, int dim)
         return (dim >= MERGE_D_PROVINCE && dim <= MERGE_D_PROGRAMME) || dim == MERGE_D_KIND;
     default: return 0;
     }
+}
+
+int
+merge_dim_is_place(int dim)
+{
+    return dim == MERGE_D_PROVINCE || dim == MERGE_D_DISTRICT || dim == MERGE_D_PROGRAMME;
 }
 
 int
@@ -1133,55 +1128,17 @@ intern_text(const mg_intern *t, int64_t id)
     return id > 0 && (size_t)id < t->n ? t->str[id] : "";
 }
 
-static int
-centre_fetch(merge_ctx *m, int64_t centre_id, mg_centre *out, rz_error *err)
-{
-    sqlite3_stmt *st = m->st[MS_CENTRE];
-    int step;
-    memset(out, 0, sizeof *out);
-    sqlite3_bind_int64(st, 1, centre_id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        const char *province = (const char *)sqlite3_column_text(st, 1);
-        const char *district = (const char *)sqlite3_column_text(st, 2);
-        out->programme = sqlite3_column_int64(st, 0);
-        out->province = intern(&m->text, province ? province : "");
-        out->district = intern(&m->text, district ? district : "");
-    }
-    sqlite3_reset(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return mg_fail(m, err, "centre read");
-    out->loaded = 1;
-    return 0;
-}
-
-/* Programme, province and district of a centre (unknown when missing). */
-static int
-centre_get(merge_ctx *m, int64_t centre_id, mg_centre *out, rz_error *err)
-{
-    int rc;
-    if (centre_id > 0 && centre_id < MG_CENTRE_CACHE && m->centre[centre_id].loaded) {
-        *out = m->centre[centre_id];
-        return 0;
-    }
-    if ((rc = centre_fetch(m, centre_id, out, err)))
-        return rc;
-    if (centre_id > 0 && centre_id < MG_CENTRE_CACHE)
-        m->centre[centre_id] = *out;
-    return 0;
-}
-
 /* ---- emitting contributions --------------------------------------------- */
 
-static const uint8_t mg_person_dims[] = {MERGE_D_PROVINCE, MERGE_D_DISTRICT, MERGE_D_CENTRE,
-                                         MERGE_D_PROGRAMME, MERGE_D_GENDER, MERGE_D_AGE,
-                                         MERGE_D_AREA, MERGE_D_SKILL, MERGE_D_HOME, 0};
-static const uint8_t mg_att_dims[] = {MERGE_D_PROVINCE, MERGE_D_DISTRICT, MERGE_D_CENTRE,
-                                      MERGE_D_PROGRAMME, MERGE_D_GENDER, MERGE_D_AGE,
-                                      MERGE_D_AREA, MERGE_D_SKILL, MERGE_D_HOME, MERGE_D_KIND,
-                                      0};
-static const uint8_t mg_event_dims[] = {MERGE_D_PROVINCE, MERGE_D_DISTRICT, MERGE_D_CENTRE,
-                                        MERGE_D_PROGRAMME, MERGE_D_KIND, 0};
+/* Stored dimensions of each metric.  Province, district and programme are
+ * not among them: they are functions of the centre, so the query layer sums
+ * centre counters through the centre table (merge.h).  That halves the
+ * counters an attendance touches. */
+static const uint8_t mg_person_dims[] = {MERGE_D_CENTRE, MERGE_D_GENDER, MERGE_D_AGE,
+                                         MERGE_D_AREA,   MERGE_D_SKILL,  MERGE_D_HOME, 0};
+static const uint8_t mg_att_dims[] = {MERGE_D_CENTRE, MERGE_D_GENDER, MERGE_D_AGE, MERGE_D_AREA,
+                                      MERGE_D_SKILL,  MERGE_D_HOME,   MERGE_D_KIND, 0};
+static const uint8_t mg_event_dims[] = {MERGE_D_CENTRE, MERGE_D_KIND, 0};
 
 static const uint8_t *
 metric_dims(int metric)
@@ -1237,23 +1194,15 @@ emit(merge_ctx *m, int metric, int grain, uint32_t period, const int64_t *v, int
 }
 
 /* Dimension values of a cluster (age and kind are set per fact). */
-static int
-prof_dims(merge_ctx *m, const mg_prof *p, int64_t v[MERGE_D_MAX + 1], rz_error *err)
+static void
+prof_dims(merge_ctx *m, const mg_prof *p, int64_t v[MERGE_D_MAX + 1])
 {
-    mg_centre c;
-    int rc;
     memset(v, 0, (MERGE_D_MAX + 1) * sizeof *v);
-    if ((rc = centre_get(m, p->centre_id, &c, err)))
-        return rc;
-    v[MERGE_D_PROVINCE] = c.province;
-    v[MERGE_D_DISTRICT] = c.district;
     v[MERGE_D_CENTRE] = p->centre_id;
-    v[MERGE_D_PROGRAMME] = c.programme;
     v[MERGE_D_GENDER] = p->gender;
     v[MERGE_D_AREA] = p->area;
     v[MERGE_D_SKILL] = p->skill;
     v[MERGE_D_HOME] = intern(&m->text, p->home);
-    return 0;
 }
 
 static int64_t
@@ -1297,14 +1246,13 @@ emit_attendances(merge_ctx *m, int64_t day, const mg_prof *p, int64_t *v, int64_
 
 /* Adds sign times the whole contribution of a cluster: its registration,
  * its counted attendances and its trainee presence per period. */
-static int
-emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign, rz_error *err)
+static void
+emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign)
 {
     int64_t v[MERGE_D_MAX + 1];
     size_t i;
-    int g, rc;
-    if ((rc = prof_dims(m, p, v, err)))
-        return rc;
+    int g;
+    prof_dims(m, p, v);
     emit_registration(m, p, v, sign);
     for (i = 0; i < rows->n; i++) {
         v[MERGE_D_KIND] = rows->v[i].kind;
@@ -1318,7 +1266,6 @@ emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign,
                 emit_person_fact(m, MERGE_M_TRAINEES, g, rows->v[i].day, p, v, sign);
     if (rows->n > 0)
         emit_person_fact(m, MERGE_M_TRAINEES, MERGE_GRAIN_ALL, 0, p, v, sign);
-    return 0;
 }
 
 static void
@@ -1330,25 +1277,17 @@ event_facts_of(const mg_rec *r, mg_evfacts *f)
     f->centre_id = r->centre_id;
 }
 
-static int
-emit_event(merge_ctx *m, const mg_evfacts *f, int64_t sign, rz_error *err)
+static void
+emit_event(merge_ctx *m, const mg_evfacts *f, int64_t sign)
 {
     int64_t v[MERGE_D_MAX + 1];
-    mg_centre c;
-    int rc;
     if (!f->live)
-        return 0;
-    if ((rc = centre_get(m, f->centre_id, &c, err)))
-        return rc;
+        return;
     memset(v, 0, sizeof v);
-    v[MERGE_D_PROVINCE] = c.province;
-    v[MERGE_D_DISTRICT] = c.district;
     v[MERGE_D_CENTRE] = f->centre_id;
-    v[MERGE_D_PROGRAMME] = c.programme;
     v[MERGE_D_KIND] = f->kind;
     emit(m, MERGE_M_EVENTS, MG_TAG_MQYA, period_of(f->day, RZ_GRAIN_MONTH), v, sign,
          MG_COMBOS_ALL);
-    return 0;
 }
 
 /* ---- clusters ------------------------------------------------------------ */
@@ -1740,9 +1679,10 @@ cluster_finish(merge_ctx *m, mg_cl *c, const uint8_t self[16], const mg_rec *cur
     if (c->existed == c->exists && catts_equal(&c->rows_before, &c->rows) &&
         (!c->exists || prof_equal(&c->before, &c->after)))
         return 0;
-    if ((c->existed && (rc = emit_cluster(m, &c->before, &c->rows_before, -1, err))) ||
-        (c->exists && (rc = emit_cluster(m, &c->after, &c->rows, +1, err))))
-        return rc;
+    if (c->existed)
+        emit_cluster(m, &c->before, &c->rows_before, -1);
+    if (c->exists)
+        emit_cluster(m, &c->after, &c->rows, +1);
     if (c->existed != c->exists || !prof_equal(&c->before, &c->after))
         if ((rc = cluster_put(m, c->key, &c->after, c->exists, err)))
             return rc;
@@ -1870,8 +1810,7 @@ cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], int64_t day, int64_t k
     if ((rc = cluster_row_put(m, key, (uint32_t)day, kind, nr.row + delta, err)))
         return rc;
     catts_add(&c->rows, (uint32_t)day, kind, delta);
-    if ((rc = prof_dims(m, &p, v, err)))
-        return rc;
+    prof_dims(m, &p, v);
     v[MERGE_D_KIND] = kind;
     emit_attendances(m, day, &p, v, delta);
     v[MERGE_D_KIND] = 0;
@@ -1986,8 +1925,8 @@ merge_event(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP], 
     if (was.live == is.live && was.day == is.day && was.kind == is.kind &&
         was.centre_id == is.centre_id)
         return 0;
-    if ((rc = emit_event(m, &was, -1, err)) || (rc = emit_event(m, &is, +1, err)))
-        return rc;
+    emit_event(m, &was, -1);
+    emit_event(m, &is, +1);
     if (was.live == is.live && (!is.live || (was.day == is.day && was.kind == is.kind)))
         return 0; /* only the event's own place moved */
     return event_attendees(m, id, &was, &is, err);
@@ -2178,7 +2117,6 @@ merge_flush(merge_ctx *m, rz_error *err)
     if (m->text.n > MG_TEXT_RESET) {
         /* Free-text districts of residence are unbounded: start afresh
          * now that no pending counter refers to an interned id. */
-        memset(m->centre, 0, sizeof m->centre);
         intern_reset(&m->text);
     }
     return rc;
@@ -2190,8 +2128,6 @@ merge_discard(merge_ctx *m)
     map_clear(&m->deltas);
     map_clear(&m->final);
     caches_clear(m);
-    /* Centre places may have been read inside the rolled-back transaction. */
-    memset(m->centre, 0, sizeof m->centre);
     intern_reset(&m->text);
 }
 

@@ -70,11 +70,17 @@ extern const char *const merge_state_tables[];
  * metric  enum merge_metric
  * grain   RZ_GRAIN_MONTH/QUARTER/YEAR (common/domain.h) or MERGE_GRAIN_ALL
  * period  period_key() of the date, 0 = unknown date; always 0 for ALL
- * d1, d2  enum merge_dim with d1 < d2; (0, 0) = national total, (d, 0) =
- *         one dimension, (d1, d2) = a pair
- * v1, v2  the dimension values: TEXT for province, district, home (''
- *         = unknown), INTEGER codes otherwise (0 = unknown; centre =
- *         centre_id; age = age band of common/domain.h); 0 when unused
+ * d1, d2  a stored enum merge_dim with d1 < d2; (0, 0) = national total,
+ *         (d, 0) = one dimension, (d1, d2) = a pair
+ * v1, v2  the dimension values: TEXT for home ('' = unknown), INTEGER codes
+ *         otherwise (0 = unknown; centre = centre_id; age = age band of
+ *         common/domain.h); 0 when unused
+ *
+ * Province, district and programme are never stored (merge_dim_is_place):
+ * every counted fact has exactly one centre, so a breakdown by one of them
+ * is the sum of the centre's counters, grouped through the centre table at
+ * query time.  An attendance so touches 36 counter cells instead of 66, and
+ * a centre moved to another district moves its counts with it.
  * n       the count (rows with n = 0 are deleted)
  */
 enum merge_metric {
@@ -106,8 +112,11 @@ enum merge_dim {
 
 /* 1 when totals of `metric` are kept by dimension `dim`. */
 int merge_metric_has_dim(int metric, int dim);
-/* 1 when the values of `dim` are stored as TEXT in totals. */
+/* 1 when the values of `dim` are TEXT (labels and filters). */
 int merge_dim_is_text(int dim);
+/* 1 for province, district and programme: derived from the centre, not
+ * stored in totals. */
+int merge_dim_is_place(int dim);
 /* Normalises a district of residence the way merge counts it: surrounding
  * blanks trimmed, inner runs of blanks made one space, ASCII letters in
  * title case ("  LAHORE  cantt" -> "Lahore Cantt").  Writes out (NUL

@@ -56,6 +56,8 @@ typedef struct qry_run {
     qry_filter f[QUERY_MAX_WHERE];       /* resolved filters */
     int nf;                              /* used */
     int dims[2], ndims;                  /* distinct dimensions, ascending */
+    int sdims[2], nsdims;                /* the stored ones the counters read */
+    int place;                           /* 1: a place dimension, via centre */
     sqlite3_stmt *centre_name;           /* label lookup */
     query_row_fn fn;                     /* caller's callback */
     void *arg;                           /* its argument */
@@ -555,8 +557,8 @@ counter_one_period(qry_run *r, sqlite3_stmt *st, uint32_t period, rz_error *err)
     sqlite3_bind_int(st, 1, q->metric);
     sqlite3_bind_int(st, 2, q->grain);
     sqlite3_bind_int64(st, 3, period);
-    sqlite3_bind_int(st, 4, r->ndims > 0 ? r->dims[0] : 0);
-    sqlite3_bind_int(st, 5, r->ndims > 1 ? r->dims[1] : 0);
+    sqlite3_bind_int(st, 4, r->nsdims > 0 ? r->sdims[0] : 0);
+    sqlite3_bind_int(st, 5, r->nsdims > 1 ? r->sdims[1] : 0);
     for (i = 0; i < r->nf; i++)
         filter_bind(st, 6 + i, &r->f[i]);
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -573,23 +575,93 @@ counter_one_period(qry_run *r, sqlite3_stmt *st, uint32_t period, rz_error *err)
     return rc;
 }
 
+/* The stored dimensions behind the question's: a place dimension is read
+ * from the centre counters (merge.h), so (province, gender) reads (centre,
+ * gender) and (province, district) reads (centre). */
+static void
+counter_stored_dims(qry_run *r)
+{
+    int i, d;
+    r->nsdims = 0;
+    r->place = 0;
+    for (i = 0; i < r->ndims && i < 2; i++) {
+        d = r->dims[i];
+        if (merge_dim_is_place(d)) {
+            r->place = 1;
+            d = MERGE_D_CENTRE;
+        }
+        if (r->nsdims == 0 || r->sdims[0] != d)
+            r->sdims[r->nsdims++] = d;
+    }
+    if (r->nsdims == 2 && r->sdims[0] > r->sdims[1]) {
+        d = r->sdims[0];
+        r->sdims[0] = r->sdims[1], r->sdims[1] = d;
+    }
+}
+
+/* The totals column (v1 or v2) holding stored dimension d. */
+static int
+stored_slot(const qry_run *r, int d)
+{
+    return r->nsdims > 0 && r->sdims[0] == d ? 1 : 2;
+}
+
+/* SQL expression of the question's dimension d over totals t and centre ce. */
+static void
+counter_dim_expr(const qry_run *r, int d, char *out, size_t n)
+{
+    switch (d) {
+    case MERGE_D_PROVINCE: snprintf(out, n, "coalesce(ce.province, '')"); break;
+    case MERGE_D_DISTRICT: snprintf(out, n, "coalesce(ce.district, '')"); break;
+    case MERGE_D_PROGRAMME: snprintf(out, n, "coalesce(ce.programme, 0)"); break;
+    default: snprintf(out, n, "t.v%d", stored_slot(r, d)); break;
+    }
+}
+
+/* One statement per question: columns q1, q2 are the question's dimensions
+ * in r->dims order (counter_slot), then the count.  Without a place
+ * dimension it reads rows as stored; with one it sums the centre counters
+ * grouped by the asked dimensions. */
 static int
 counter_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
 {
     qry_sql b = {.n = 0, .overflow = 0};
+    char e[2][64];
     int i;
-    sql_add(&b, "SELECT v1, v2, n FROM totals WHERE metric = ?1 AND grain = ?2"
-                " AND period = ?3 AND d1 = ?4 AND d2 = ?5");
-    for (i = 0; i < r->nf; i++)
-        sql_add(&b, " AND v%d = ?%d%s", counter_slot(r, r->f[i].dim), 6 + i,
-                r->f[i].text ? " COLLATE NOCASE" : "");
+    counter_stored_dims(r);
+    for (i = 0; i < 2; i++) {
+        if (i < r->ndims)
+            counter_dim_expr(r, r->dims[i], e[i], sizeof e[i]);
+        else
+            snprintf(e[i], sizeof e[i], "0");
+    }
+    sql_add(&b, "SELECT %s AS q1, %s AS q2, %s FROM totals t", e[0], e[1],
+            r->place ? "sum(t.n)" : "t.n");
+    if (r->place)
+        sql_add(&b, " LEFT JOIN centre ce ON ce.centre_id = t.v%d",
+                stored_slot(r, MERGE_D_CENTRE));
+    sql_add(&b, " WHERE t.metric = ?1 AND t.grain = ?2 AND t.period = ?3 AND t.d1 = ?4"
+                " AND t.d2 = ?5");
+    for (i = 0; i < r->nf; i++) {
+        char f[64];
+        counter_dim_expr(r, r->f[i].dim, f, sizeof f);
+        sql_add(&b, " AND %s = ?%d%s", f, 6 + i, r->f[i].text ? " COLLATE NOCASE" : "");
+    }
+    if (r->place) {
+        /* Groups of the group-by dimensions; without any, one row, and
+         * none when no counter matched (grouping by a constant). */
+        sql_add(&b, " GROUP BY ");
+        for (i = 0; i < r->q->nby; i++)
+            sql_add(&b, "q%d, ", counter_slot(r, r->q->by[i]));
+        sql_add(&b, "t.metric");
+    }
     /* Rows in the order of the group-by dimensions, unknown last. */
     sql_add(&b, " ORDER BY ");
     for (i = 0; i < r->q->nby; i++) {
         int slot = counter_slot(r, r->q->by[i]);
-        sql_add(&b, "v%d IN (0, ''), v%d, ", slot, slot);
+        sql_add(&b, "q%d IN (0, ''), q%d, ", slot, slot);
     }
-    sql_add(&b, "v1, v2");
+    sql_add(&b, "q1, q2");
     if (b.overflow)
         return rz_fail(err, RZ_E_INTERNAL, "query too long");
     return rz_db_prepare(r->db, st, b.s, err);

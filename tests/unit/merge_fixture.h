@@ -277,6 +277,33 @@ fx_tot(fx *f, int metric, int grain, uint32_t period, int d1, const char *v1, in
     return n;
 }
 
+/* A province's counter (optionally paired with code dimension d2 = v2) as
+ * the query layer derives it: the sum of its centres' counters. */
+static inline int64_t
+fx_province(fx *f, int metric, int grain, uint32_t period, const char *province, int d2,
+            int64_t v2)
+{
+    sqlite3_stmt *st;
+    int64_t n = 0;
+    assert_int_equal(sqlite3_prepare_v2(f->db,
+                                        "SELECT coalesce(sum(t.n), 0) FROM totals t"
+                                        " JOIN centre c ON c.centre_id = t.v1"
+                                        " WHERE t.metric=?1 AND t.grain=?2 AND t.period=?3"
+                                        " AND t.d1=3 AND t.d2=?4 AND t.v2=?5 AND c.province=?6",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int(st, 1, metric);
+    sqlite3_bind_int(st, 2, grain);
+    sqlite3_bind_int64(st, 3, period);
+    sqlite3_bind_int(st, 4, d2);
+    sqlite3_bind_int64(st, 5, d2 ? v2 : 0);
+    sqlite3_bind_text(st, 6, province, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
 /* National total of a metric in a grain/period. */
 static inline int64_t
 fx_nat(fx *f, int metric, int grain, uint32_t period)

@@ -145,7 +145,7 @@ test_lww_any_order(void **state)
     assert_int_equal(by_gender(&f1, REG, GA, 0, RZ_G_FEMALE), 0);
     assert_int_equal(by_centre(&f1, REG, GM, 202603, 1), 1);
     assert_int_equal(by_centre(&f1, REG, GM, 202603, 2), 0);
-    assert_int_equal(fx_tot(&f1, REG, GY, 2026, MERGE_D_PROVINCE, "Punjab", MERGE_D_GENDER, "2"),
+    assert_int_equal(fx_province(&f1, REG, GY, 2026, "Punjab", MERGE_D_GENDER, 2),
                      1);
     fx_digest(&f1, d1);
     fx_digest(&f2, d2);
@@ -410,7 +410,7 @@ test_cnic_clusters(void **state)
     assert_int_equal(fx_nat(&f, REG, GA, 0), 1);
     assert_int_equal(by_centre(&f, REG, GA, 0, 1), 1);
     assert_int_equal(by_centre(&f, REG, GA, 0, 2), 0);
-    assert_int_equal(fx_tot(&f, REG, GA, 0, MERGE_D_PROVINCE, "Punjab", 0, NULL), 1);
+    assert_int_equal(fx_province(&f, REG, GA, 0, "Punjab", 0, 0), 1);
     /* Attributes: the stamp-winner across the records (Peshawar's, later). */
     assert_int_equal(by_gender(&f, REG, GA, 0, RZ_G_MALE), 1);
     /* Registration date: the earliest record's. */
@@ -452,7 +452,7 @@ test_cnic_clusters(void **state)
     fx_commit(&f);
     assert_int_equal(fx_nat(&f, REG, GA, 0), 1);
     assert_int_equal(by_centre(&f, REG, GA, 0, 2), 1);
-    assert_int_equal(fx_tot(&f, REG, GA, 0, MERGE_D_PROVINCE, "Khyber Pakhtunkhwa", 0, NULL), 1);
+    assert_int_equal(fx_province(&f, REG, GA, 0, "Khyber Pakhtunkhwa", 0, 0), 1);
     assert_int_equal(fx_scalar(&f, "SELECT reg_date FROM st_cluster"), 20260311);
     assert_int_equal(fx_nat(&f, ATT, GA, 0), 1);
 

@@ -199,6 +199,24 @@ test_registered_breakdowns(void **state)
     EXPECT(&r, "all|female|-=2;all|male|-=2;");
     ASK(f, &r, "metric", "registered", "by", "area", "where", "centre=Multan e-Rozgar");
     EXPECT(&r, "all|rural|-=1;all|urban|-=1;");
+    /* Province, district and programme are summed from the centre counters
+     * at query time (merge.h): alone, paired with each other, with the
+     * centre, with a person dimension, and as filters. */
+    ASK(f, &r, "metric", "registered", "by", "district");
+    EXPECT(&r, "all|Lahore|-=2;all|Multan|-=2;all|Peshawar|-=1;");
+    ASK(f, &r, "metric", "registered", "by", "province", "by", "district");
+    EXPECT(&r, "all|Khyber Pakhtunkhwa|Peshawar=1;all|Punjab|Lahore=2;all|Punjab|Multan=2;");
+    ASK(f, &r, "metric", "registered", "by", "province", "by", "centre");
+    EXPECT(&r, "all|Khyber Pakhtunkhwa|Peshawar Innovista=1;all|Punjab|Lahore e-Rozgar=2;"
+               "all|Punjab|Multan e-Rozgar=2;");
+    ASK(f, &r, "metric", "registered", "by", "programme", "by", "gender");
+    EXPECT(&r, "all|e-rozgar|female=2;all|e-rozgar|male=2;all|innovista|female=1;");
+    ASK(f, &r, "metric", "registered", "by", "district", "where", "programme=e-rozgar");
+    EXPECT(&r, "all|Lahore|-=2;all|Multan|-=2;");
+    ASK(f, &r, "metric", "registered", "where", "province=Sindh");
+    EXPECT(&r, "all|-|-=0;");
+    ASK(f, &r, "metric", "registered", "where", "district=multan");
+    EXPECT(&r, "all|-|-=2;");
 }
 
 static void
