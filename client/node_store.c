@@ -124,6 +124,7 @@ enum node_stmt {
     ST_RB_DELETE,
     ST_RB_READ,
     ST_RB_BASE,
+    ST_DATA_VERSION,
     ST_COUNT
 };
 
@@ -205,6 +206,8 @@ static const char *const node_sql[ST_COUNT] = {
     [ST_RB_DELETE] = "DELETE FROM log WHERE seq > ?1",
     [ST_RB_READ] = "SELECT new_seq, entry FROM log_archive WHERE to_epoch=?1 ORDER BY new_seq",
     [ST_RB_BASE] = "INSERT OR REPLACE INTO chain_base(seq, epoch, hash) VALUES(?1, ?2, ?3)",
+    /* Changes when another connection committed (not for our own). */
+    [ST_DATA_VERSION] = "PRAGMA data_version",
 };
 
 /* A personal value waiting to be stored beside the entry being written. */
@@ -226,6 +229,23 @@ typedef struct node_txn {
     uint8_t head_hash[RZ_HASH_BYTES];  /* its hash */
 } node_txn;
 
+/* Ids of persons (LIVE_PERSON) or events (LIVE_EVENT) this connection
+ * knows to exist and be live, so that an attendance need not look them up.
+ * Only ever a subset of the truth: an id enters after this connection wrote
+ * it or read it live inside a transaction; the whole set is dropped on any
+ * rollback, on a delete or undelete of its kind, and when another
+ * connection committed since (PRAGMA data_version, checked at BEGIN).  An
+ * id not in the set is looked up, so dropping is always safe. */
+enum { LIVE_PERSON, LIVE_EVENT, LIVE_KINDS };
+#define LIVE_MIN_SLOTS 1024u
+#define LIVE_MAX_SLOTS (1u << 18) /* 4 MiB of ids; at half load it starts over */
+
+typedef struct node_live {
+    uint8_t (*slot)[NODE_REC_ID_BYTES]; /* open addressing; all-zero = empty */
+    uint32_t cap;                        /* slots, a power of two; 0 = none yet */
+    uint32_t n;                          /* used slots */
+} node_live;
+
 struct node_store {
     sqlite3 *db;                          /* node.db */
     sqlite3_stmt *st[ST_COUNT];           /* prepared once per open */
@@ -236,6 +256,8 @@ struct node_store {
     node_pending_pii pii[3];              /* personal values of the entry */
     size_t npii;                          /* used slots of pii */
     int clock_checked;                    /* clock warning considered */
+    node_live live[LIVE_KINDS];           /* ids known live (see node_live) */
+    int64_t data_version;                 /* at our last BEGIN; -1 unknown */
 };
 
 /* ---- small helpers ---- */
@@ -262,6 +284,20 @@ node_exec(node_store *ns, int which, rz_error *err)
     sqlite3_stmt *st = ns->st[which];
     int rc = sqlite3_step(st);
     node_reset(st);
+    if (rc != SQLITE_DONE)
+        return rz_db_fail(ns->db, err, "write");
+    return 0;
+}
+
+/* node_exec for a statement whose every parameter is bound before each
+ * step (the log insert, the attendance upsert): a reset is enough, which
+ * spares the recording path a pass over its bindings. */
+static int
+node_exec_rebound(node_store *ns, int which, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[which];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return rz_db_fail(ns->db, err, "write");
     return 0;
@@ -296,6 +332,107 @@ column_fixed(sqlite3_stmt *st, int col, void *out, size_t n)
         return RZ_E_IO;
     memcpy(out, sqlite3_column_blob(st, col), n);
     return 0;
+}
+
+/* ---- ids known live (see node_live) ---- */
+
+static uint32_t
+live_hash(const uint8_t *id)
+{
+    uint64_t a, b;
+    memcpy(&a, id, sizeof a);
+    memcpy(&b, id + sizeof a, sizeof b);
+    a ^= b * 0x9e3779b97f4a7c15ull;
+    a ^= a >> 32;
+    a *= 0xbf58476d1ce4e5b9ull;
+    a ^= a >> 29;
+    return (uint32_t)a;
+}
+
+static int
+live_is_zero(const uint8_t *id)
+{
+    static const uint8_t zero[NODE_REC_ID_BYTES];
+    return memcmp(id, zero, NODE_REC_ID_BYTES) == 0;
+}
+
+static void
+live_clear(node_live *l)
+{
+    free(l->slot);
+    memset(l, 0, sizeof *l);
+}
+
+static void
+live_clear_all(node_store *ns)
+{
+    int k;
+    for (k = 0; k < LIVE_KINDS; k++)
+        live_clear(&ns->live[k]);
+}
+
+static int
+live_has(const node_live *l, const uint8_t *id)
+{
+    uint32_t mask = l->cap - 1, i;
+    if (l->cap == 0 || live_is_zero(id))
+        return 0;
+    for (i = live_hash(id) & mask;; i = (i + 1) & mask) {
+        if (memcmp(l->slot[i], id, NODE_REC_ID_BYTES) == 0)
+            return 1;
+        if (live_is_zero(l->slot[i]))
+            return 0;
+    }
+}
+
+static void
+live_put(node_live *l, const uint8_t *id)
+{
+    uint32_t mask = l->cap - 1, i;
+    for (i = live_hash(id) & mask; !live_is_zero(l->slot[i]); i = (i + 1) & mask)
+        if (memcmp(l->slot[i], id, NODE_REC_ID_BYTES) == 0)
+            return;
+    memcpy(l->slot[i], id, NODE_REC_ID_BYTES);
+    l->n++;
+}
+
+/* Remembers id as live; without memory it simply is not remembered. */
+static void
+live_add(node_live *l, const uint8_t *id)
+{
+    if (live_is_zero(id))
+        return;
+    if (2 * (l->n + 1) > l->cap) {
+        node_live g = {NULL, l->cap ? 2 * l->cap : LIVE_MIN_SLOTS, 0};
+        uint32_t i;
+        if (g.cap > LIVE_MAX_SLOTS) {
+            live_clear(l);
+            g.cap = LIVE_MIN_SLOTS;
+        }
+        if ((g.slot = calloc(g.cap, sizeof *g.slot)) == NULL)
+            return;
+        for (i = 0; i < l->cap; i++)
+            if (!live_is_zero(l->slot[i]))
+                live_put(&g, l->slot[i]);
+        free(l->slot);
+        *l = g;
+    }
+    live_put(l, id);
+}
+
+/* At BEGIN: forgets everything when another connection has committed since
+ * our last transaction (it may have deleted a record). */
+static void
+live_check_version(node_store *ns)
+{
+    sqlite3_stmt *st = ns->st[ST_DATA_VERSION];
+    int64_t v = -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (v < 0 || v != ns->data_version)
+        live_clear_all(ns);
+    ns->data_version = v;
 }
 
 void
@@ -552,6 +689,7 @@ node_store_begin(node_store *ns, rz_error *err)
         rz_db_rollback(ns->db);
         return rc;
     }
+    live_check_version(ns);
     ns->t.open = 1;
     ns->t.aborted = 0;
     return 0;
@@ -561,6 +699,7 @@ void
 node_store_rollback(node_store *ns)
 {
     rz_db_rollback(ns->db);
+    live_clear_all(ns);
     memset(&ns->t, 0, sizeof ns->t);
 }
 
@@ -615,7 +754,12 @@ txn_leave(node_store *ns, int own, int wrote, int rc, rz_error *err)
         node_store_rollback(ns);
     } else if (wrote) {
         rz_db_rollback(ns->db);
+        live_clear_all(ns);
         ns->t.aborted = 1;
+    } else if (sqlite3_get_autocommit(ns->db)) {
+        /* SQLite itself rolled back (a read failed badly): what this
+         * transaction made known live may be gone. */
+        live_clear_all(ns);
     }
     return rc;
 }
@@ -738,7 +882,7 @@ log_append(node_store *ns, const rz_entry *e, rz_error *err)
     bind_u64(st, 2, ns->t.epoch);
     bind_blob(st, 3, hash, RZ_HASH_BYTES);
     bind_blob(st, 4, ns->w.sb.data, ns->w.sb.size);
-    if ((rc = node_exec(ns, ST_LOG_INSERT, err)) != 0)
+    if ((rc = node_exec_rebound(ns, ST_LOG_INSERT, err)) != 0)
         return rc;
     for (i = 0; i < ns->npii; i++) {
         sqlite3_stmt *pt = ns->st[ST_PII_INSERT];
@@ -808,14 +952,15 @@ typedef struct record_kind {
     size_t nfields;           /* its length */
     int maxf;                 /* highest field id */
     int st_insert, st_update, st_state;
+    int live;                 /* LIVE_PERSON / LIVE_EVENT */
 } record_kind;
 
 static const record_kind person_kind = {RZ_T_PERSON, "person", person_fields, PERSON_NFIELDS,
                                         RZ_PF_MAX, ST_PERSON_INSERT, ST_PERSON_UPDATE,
-                                        ST_PERSON_STATE};
+                                        ST_PERSON_STATE, LIVE_PERSON};
 static const record_kind event_kind = {RZ_T_EVENT, "event", event_fields, EVENT_NFIELDS,
                                        RZ_EF_MAX, ST_EVENT_INSERT, ST_EVENT_UPDATE,
-                                       ST_EVENT_STATE};
+                                       ST_EVENT_STATE, LIVE_EVENT};
 
 /* Adds (id_in NULL, new id to id_out) or edits a record: the row change and
  * its log entry in one transaction. */
@@ -863,6 +1008,8 @@ record_set(node_store *ns, const record_kind *k, const uint8_t *id_in, const voi
     fields_to_entry(ns, &e, k->fields, k->nfields, rec, set);
     if ((rc = log_append(ns, &e, err)) != 0)
         goto out;
+    if (!id_in)
+        live_add(&ns->live[k->live], id); /* dropped again if this rolls back */
     if (id_out)
         memcpy(id_out, id, sizeof id);
 out:
@@ -965,6 +1112,8 @@ node_store_set_deleted(node_store *ns, uint8_t table, const uint8_t *key, size_t
     }
     if (key_len != (table == RZ_T_ATTENDANCE ? 2u : 1u) * NODE_REC_ID_BYTES)
         return rz_fail(err, RZ_E_ARG, "%s key of %zu bytes", noun, key_len);
+    if (table != RZ_T_ATTENDANCE)
+        live_clear(&ns->live[table == RZ_T_PERSON ? LIVE_PERSON : LIVE_EVENT]);
     if ((rc = txn_enter(ns, &own, err)) != 0)
         return rc;
     if ((rc = record_state(ns, st_state, key, key_len, &cur, err)) != 0) {
@@ -999,12 +1148,21 @@ out:
     return txn_leave(ns, own, wrote, rc, err);
 }
 
-/* A person or event an attendance refers to must exist here and be live. */
+/* A person or event an attendance refers to must exist here and be live:
+ * known live already, or looked up (and then remembered). */
 static int
-attend_target(node_store *ns, int which, const char *noun, const uint8_t *id, rz_error *err)
+attend_target(node_store *ns, int live, int which, const char *noun, const uint8_t *id,
+              rz_error *err)
 {
     char hex[2 * NODE_REC_ID_BYTES + 1];
-    int deleted, rc = record_state(ns, which, id, NODE_REC_ID_BYTES, &deleted, err);
+    int deleted, rc;
+    if (live_has(&ns->live[live], id))
+        return 0;
+    rc = record_state(ns, which, id, NODE_REC_ID_BYTES, &deleted, err);
+    if (rc == 0 && !deleted) {
+        live_add(&ns->live[live], id);
+        return 0;
+    }
     node_id_format(hex, id);
     if (rc == RZ_E_NOTFOUND)
         return rz_fail(err, rc, "no %s with id %s", noun, hex);
@@ -1025,8 +1183,8 @@ node_store_attend(node_store *ns, const uint8_t event_id[NODE_REC_ID_BYTES],
 
     if ((rc = txn_enter(ns, &own, err)) != 0)
         return rc;
-    if ((rc = attend_target(ns, ST_EVENT_STATE, "event", event_id, err)) != 0 ||
-        (rc = attend_target(ns, ST_PERSON_STATE, "person", person_id, err)) != 0)
+    if ((rc = attend_target(ns, LIVE_EVENT, ST_EVENT_STATE, "event", event_id, err)) != 0 ||
+        (rc = attend_target(ns, LIVE_PERSON, ST_PERSON_STATE, "person", person_id, err)) != 0)
         goto out;
     clock_warn_once(ns);
     hlc = next_hlc(ns);
@@ -1037,7 +1195,7 @@ node_store_attend(node_store *ns, const uint8_t event_id[NODE_REC_ID_BYTES],
     bind_blob(st, 2, person_id, NODE_REC_ID_BYTES);
     sqlite3_bind_int(st, 3, present ? 1 : 0);
     bind_u64(st, 4, hlc);
-    if ((rc = node_exec(ns, ST_ATT_UPSERT, err)) != 0)
+    if ((rc = node_exec_rebound(ns, ST_ATT_UPSERT, err)) != 0)
         goto out;
     entry_init(&e, hlc, RZ_T_ATTENDANCE, RZ_OP_SET, key, sizeof key);
     e.nfields = 1;
@@ -1622,6 +1780,7 @@ store_alloc(void)
 {
     node_store *ns = xcalloc(1, sizeof *ns);
     mpk_w_init(&ns->w);
+    ns->data_version = -1;
     return ns;
 }
 
@@ -1745,6 +1904,7 @@ node_store_destroy(node_store **pns)
     for (i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(ns->st[i]);
     rz_db_close(&ns->db);
+    live_clear_all(ns);
     mpk_w_free(&ns->w);
     identity_wipe(&ns->id);
     sodium_memzero(ns->pii, sizeof ns->pii);

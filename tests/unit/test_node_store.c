@@ -519,6 +519,104 @@ test_refusals(void **state)
     check_log(f, NULL, NULL);
 }
 
+/* Sets a record's deleted flag from another connection, as a second
+ * process on the same node.db would. */
+static void
+raw_set_deleted(fixture *f, const char *table, const uint8_t id[16], int deleted)
+{
+    char hex[33], sql[160];
+    node_id_format(hex, id);
+    snprintf(sql, sizeof sql, "UPDATE %s SET deleted=%d WHERE id=X'%s'", table, deleted, hex);
+    raw_exec(f, sql);
+}
+
+/* The store remembers ids it knows live so an attendance can skip their
+ * look-ups; whatever it remembers, a deleted, rolled-back or never
+ * committed person or event is refused exactly as without it. */
+static void
+test_known_live_ids_never_outlive_the_truth(void **state)
+{
+    fixture *f = *state;
+    rz_error err = {0, ""};
+    node_person p = person("Live", RZ_G_FEMALE);
+    node_event ev = event("Session");
+    uint8_t pid[16], eid[16], qid[16], rid[16], e2[16];
+    int64_t logs;
+
+    assert_int_equal(node_store_person_add(f->ns, &p, pid, &err), 0);
+    assert_int_equal(node_store_event_add(f->ns, &ev, eid, &err), 0);
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 1, &err), 0);
+
+    /* Deleted here: refused; undeleted: accepted again. */
+    assert_int_equal(node_store_set_deleted(f->ns, RZ_T_PERSON, pid, 16, 1, &err), 0);
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 1, &err), RZ_E_ARG);
+    assert_int_equal(node_store_set_deleted(f->ns, RZ_T_PERSON, pid, 16, 0, &err), 0);
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 0, &err), 0);
+    assert_int_equal(node_store_set_deleted(f->ns, RZ_T_EVENT, eid, 16, 1, &err), 0);
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 1, &err), RZ_E_ARG);
+    assert_int_equal(node_store_set_deleted(f->ns, RZ_T_EVENT, eid, 16, 0, &err), 0);
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 1, &err), 0);
+
+    /* A person and an event added in a transaction that rolls back never
+     * existed, though they were used inside it. */
+    assert_int_equal(node_store_begin(f->ns, &err), 0);
+    assert_int_equal(node_store_person_add(f->ns, &p, qid, &err), 0);
+    assert_int_equal(node_store_event_add(f->ns, &ev, e2, &err), 0);
+    assert_int_equal(node_store_attend(f->ns, eid, qid, 1, &err), 0);
+    assert_int_equal(node_store_attend(f->ns, e2, pid, 1, &err), 0);
+    node_store_rollback(f->ns);
+    assert_int_equal(node_store_attend(f->ns, eid, qid, 1, &err), RZ_E_NOTFOUND);
+    assert_int_equal(node_store_attend(f->ns, e2, pid, 1, &err), RZ_E_NOTFOUND);
+
+    /* An undelete that rolls back leaves the person deleted. */
+    assert_int_equal(node_store_set_deleted(f->ns, RZ_T_PERSON, pid, 16, 1, &err), 0);
+    assert_int_equal(node_store_begin(f->ns, &err), 0);
+    assert_int_equal(node_store_set_deleted(f->ns, RZ_T_PERSON, pid, 16, 0, &err), 0);
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 1, &err), 0);
+    node_store_rollback(f->ns);
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 1, &err), RZ_E_ARG);
+    assert_int_equal(node_store_set_deleted(f->ns, RZ_T_PERSON, pid, 16, 0, &err), 0);
+
+    /* A batch that a failed write rolls back: its new person is gone. */
+    raw_exec(f, "CREATE TRIGGER boom BEFORE INSERT ON attendance BEGIN"
+                " SELECT RAISE(ABORT, 'injected failure'); END");
+    assert_int_equal(node_store_begin(f->ns, &err), 0);
+    assert_int_equal(node_store_person_add(f->ns, &p, rid, &err), 0);
+    assert_int_not_equal(node_store_attend(f->ns, eid, rid, 1, &err), 0);
+    assert_int_not_equal(node_store_commit(f->ns, &err), 0);
+    raw_exec(f, "DROP TRIGGER boom");
+    assert_int_equal(node_store_attend(f->ns, eid, rid, 1, &err), RZ_E_NOTFOUND);
+
+    /* Another connection deletes a person this store knows live. */
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 1, &err), 0);
+    raw_set_deleted(f, "person", pid, 1);
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 1, &err), RZ_E_ARG);
+    raw_set_deleted(f, "person", pid, 0);
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 1, &err), 0);
+    raw_set_deleted(f, "event", eid, 1);
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 1, &err), RZ_E_ARG);
+    raw_set_deleted(f, "event", eid, 0);
+
+    /* Many ids (the set grows) stay correct. */
+    logs = count_rows(f, "SELECT count(*) FROM log");
+    assert_int_equal(node_store_begin(f->ns, &err), 0);
+    {
+        uint8_t ids[1500][16];
+        int i;
+        for (i = 0; i < 1500; i++)
+            assert_int_equal(node_store_person_add(f->ns, &p, ids[i], &err), 0);
+        for (i = 0; i < 1500; i++)
+            assert_int_equal(node_store_attend(f->ns, eid, ids[i], 1, &err), 0);
+        assert_int_equal(node_store_commit(f->ns, &err), 0);
+        assert_int_equal(node_store_set_deleted(f->ns, RZ_T_PERSON, ids[700], 16, 1, &err), 0);
+        assert_int_equal(node_store_attend(f->ns, eid, ids[700], 1, &err), RZ_E_ARG);
+        assert_int_equal(node_store_attend(f->ns, eid, ids[701], 1, &err), 0);
+    }
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM log"), logs + 3002);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM attendance WHERE deleted=0"), 1501);
+    check_log(f, NULL, NULL);
+}
+
 static void
 test_create_refuses_existing_and_key_mode(void **state)
 {
@@ -747,6 +845,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_failed_write_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_transaction_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_known_live_ids_never_outlive_the_truth, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_create_refuses_existing_and_key_mode, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_clock_warning_rule, setup, teardown),
