@@ -109,34 +109,23 @@ identity_load(rz_identity *id, const char *path, rz_error *err)
     return 0;
 }
 
-static void
-hash_u32(crypto_generichash_state *st, uint32_t v)
-{
-    uint8_t b[4];
-    be32_put(b, v);
-    crypto_generichash_update(st, b, 4);
-}
-
-static void
-hash_u64(crypto_generichash_state *st, uint64_t v)
-{
-    uint8_t b[8];
-    be64_put(b, v);
-    crypto_generichash_update(st, b, 8);
-}
-
 void
 chain_hash(uint8_t *out, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
            uint64_t seq, const uint8_t prev[RZ_HASH_BYTES], const uint8_t *entry,
            size_t entry_len)
 {
+    /* The fixed-size head in one buffer, one update: this runs once per
+     * entry on both sides (the bytes of PROTOCOL.md §4.2). */
+    uint8_t head[10 + RZ_NODE_ID_BYTES + 4 + 8 + RZ_HASH_BYTES];
+    size_t n = 0;
     crypto_generichash_state st;
+    memcpy(head, "RZ-ENTRY-1", 10), n += 10;
+    memcpy(head + n, node_id, RZ_NODE_ID_BYTES), n += RZ_NODE_ID_BYTES;
+    be32_put(head + n, epoch), n += 4;
+    be64_put(head + n, seq), n += 8;
+    memcpy(head + n, prev, RZ_HASH_BYTES), n += RZ_HASH_BYTES;
     crypto_generichash_init(&st, NULL, 0, RZ_HASH_BYTES);
-    crypto_generichash_update(&st, (const uint8_t *)"RZ-ENTRY-1", 10);
-    crypto_generichash_update(&st, node_id, RZ_NODE_ID_BYTES);
-    hash_u32(&st, epoch);
-    hash_u64(&st, seq);
-    crypto_generichash_update(&st, prev, RZ_HASH_BYTES);
+    crypto_generichash_update(&st, head, n);
     crypto_generichash_update(&st, entry, entry_len);
     crypto_generichash_final(&st, out, RZ_HASH_BYTES);
 }
