@@ -48,12 +48,12 @@
 #include "proto/msg.h"
 
 typedef struct bench_size {
-    const char *name;       /* --size value */
-    uint32_t centres;       /* C */
-    uint64_t people;        /* persons */
-    uint64_t attendance;    /* attendance rows */
-    uint32_t concurrency;   /* K */
-    int rounds;             /* query repetitions */
+    const char *name;     /* --size value */
+    uint32_t centres;     /* C */
+    uint64_t people;      /* persons */
+    uint64_t attendance;  /* attendance rows */
+    uint32_t concurrency; /* K */
+    int rounds;           /* query repetitions */
 } bench_size;
 
 /* small/medium give every centre a backlog of about 10,000 entries (the
@@ -66,46 +66,44 @@ static const bench_size bench_sizes[] = {
 };
 
 typedef struct bench_opts {
-    const char *size;        /* size name, "custom" when overridden */
-    gen_config gen;          /* data set */
-    uint32_t concurrency;    /* K */
-    int rounds;              /* query repetitions */
-    int timeout_ms;          /* node reply timeout during drains */
-    char server_bin[4096];   /* rozgar-server */
-    char workdir[2048];      /* where everything is written */
-    int keep;                /* keep workdir */
-    int own_workdir;         /* workdir was made by us */
+    const char *size;      /* size name, "custom" when overridden */
+    gen_config gen;        /* data set */
+    uint32_t concurrency;  /* K */
+    int rounds;            /* query repetitions */
+    int timeout_ms;        /* node reply timeout during drains */
+    char server_bin[4096]; /* rozgar-server */
+    char workdir[2048];    /* where everything is written */
+    int keep;              /* keep workdir */
+    int own_workdir;       /* workdir was made by us */
 } bench_opts;
 
 typedef struct bench_run {
-    bench_opts o;            /* options */
-    gen_plan plan;           /* the national data set */
-    gen_plan b30;            /* one centre's 30-day backlog */
-    srvproc srv;             /* the server */
-    char **node_dir;         /* one per centre (owned) */
-    char b30_dir[4300];      /* the backlog centre's node */
-    record_result rec;       /* recording, all centres */
-    record_result b30_rec;   /* recording of the backlog */
-    bench_figures f;         /* results */
+    bench_opts o;          /* options */
+    gen_plan plan;         /* the national data set */
+    gen_plan b30;          /* one centre's 30-day backlog */
+    srvproc srv;           /* the server */
+    char **node_dir;       /* one per centre (owned) */
+    char b30_dir[4300];    /* the backlog centre's node */
+    record_result rec;     /* recording, all centres */
+    record_result b30_rec; /* recording of the backlog */
+    bench_figures f;       /* results */
 } bench_run;
 
 static void
 bench_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: rozgar-bench [--size tiny|small|medium|national] [--centres C]\n"
-            "                    [--people N] [--attendance M] [--concurrency K]\n"
-            "                    [--server-bin PATH] [--workdir DIR] [--keep]\n"
-            "                    [--rounds R] [--timeout-ms T] [--seed S]\n"
-            "sizes (centres / people / attendance / K):\n");
+    fprintf(out, "usage: rozgar-bench [--size tiny|small|medium|national] [--centres C]\n"
+                 "                    [--people N] [--attendance M] [--concurrency K]\n"
+                 "                    [--server-bin PATH] [--workdir DIR] [--keep]\n"
+                 "                    [--rounds R] [--timeout-ms T] [--seed S]\n"
+                 "sizes (centres / people / attendance / K):\n");
     for (size_t i = 0; i < sizeof bench_sizes / sizeof bench_sizes[0]; i++)
-        fprintf(out, "  %-9s %u / %llu / %llu / %u\n", bench_sizes[i].name,
-                bench_sizes[i].centres, (unsigned long long)bench_sizes[i].people,
+        fprintf(out, "  %-9s %u / %llu / %llu / %u\n", bench_sizes[i].name, bench_sizes[i].centres,
+                (unsigned long long)bench_sizes[i].people,
                 (unsigned long long)bench_sizes[i].attendance, bench_sizes[i].concurrency);
 }
 
-static void
-bench_progress(const char *fmt, ...) RZ_PRINTF(1, 2);
+static void bench_progress(const char *fmt, ...) RZ_PRINTF(1, 2);
 
 static void
 bench_progress(const char *fmt, ...)
@@ -168,14 +166,19 @@ bench_parse_u64(const char *s, uint64_t *v)
 static int
 bench_parse(bench_opts *o, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"size", required_argument, 0, 's'},       {"centres", required_argument, 0, 'c'},
-        {"people", required_argument, 0, 'p'},     {"attendance", required_argument, 0, 'a'},
-        {"concurrency", required_argument, 0, 'k'}, {"server-bin", required_argument, 0, 'b'},
-        {"workdir", required_argument, 0, 'w'},    {"keep", no_argument, 0, 'K'},
-        {"rounds", required_argument, 0, 'r'},     {"timeout-ms", required_argument, 0, 't'},
-        {"seed", required_argument, 0, 'S'},       {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"size", required_argument, 0, 's'},
+                                         {"centres", required_argument, 0, 'c'},
+                                         {"people", required_argument, 0, 'p'},
+                                         {"attendance", required_argument, 0, 'a'},
+                                         {"concurrency", required_argument, 0, 'k'},
+                                         {"server-bin", required_argument, 0, 'b'},
+                                         {"workdir", required_argument, 0, 'w'},
+                                         {"keep", no_argument, 0, 'K'},
+                                         {"rounds", required_argument, 0, 'r'},
+                                         {"timeout-ms", required_argument, 0, 't'},
+                                         {"seed", required_argument, 0, 'S'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     uint64_t v;
     int c, custom = 0;
 
@@ -321,8 +324,8 @@ bench_nodes(bench_run *b, rz_error *err)
         b->node_dir[i] = xmalloc(4300);
         snprintf(b->node_dir[i], 4300, "%s/c%04u", nodes, i);
         if ((rc = record_node_create(b->node_dir[i], b->srv.endpoint, b->srv.pk, id, pk, err)) ||
-            (rc = srvproc_enroll(&b->srv, id, pk, c->name, c->programme, c->province,
-                                 c->district, err)))
+            (rc = srvproc_enroll(&b->srv, id, pk, c->name, c->programme, c->province, c->district,
+                                 err)))
             return rc;
     }
     snprintf(b->b30_dir, sizeof b->b30_dir, "%s/backlog30", nodes);
@@ -348,15 +351,15 @@ bench_record(bench_run *b, rz_error *err)
 
     memset(&b->rec, 0, sizeof b->rec);
     for (i = 0; i < b->plan.cfg.centres; i++) {
-        if ((rc = record_centre(&b->plan, i, b->node_dir[i], UINT64_MAX, RZ_BATCH_ENTRIES,
-                                &b->rec, err)))
+        if ((rc = record_centre(&b->plan, i, b->node_dir[i], UINT64_MAX, RZ_BATCH_ENTRIES, &b->rec,
+                                err)))
             return rc;
         if (i % 25 == 24)
-            bench_progress("recorded %u of %u centres (%.0f entries/s)", i + 1,
-                           b->plan.cfg.centres, (double)b->rec.entries / b->rec.seconds);
+            bench_progress("recorded %u of %u centres (%.0f entries/s)", i + 1, b->plan.cfg.centres,
+                           (double)b->rec.entries / b->rec.seconds);
     }
-    if ((rc = record_centre(&b->b30, 0, b->b30_dir, UINT64_MAX, RZ_BATCH_ENTRIES, &b->b30_rec,
-                            err)))
+    if ((rc =
+             record_centre(&b->b30, 0, b->b30_dir, UINT64_MAX, RZ_BATCH_ENTRIES, &b->b30_rec, err)))
         return rc;
     memset(&one, 0, sizeof one);
     snprintf(dir, sizeof dir, "%s/single", b->o.workdir);
@@ -458,11 +461,12 @@ bench_drain(bench_run *b, rz_error *err)
     b->f.bytes_per_entry = d.sent ? (double)(bytes1 - bytes0) / (double)d.sent : 0;
     b->f.ip_bytes_per_entry = d.sent && ip1 > ip0 ? (double)(ip1 - ip0) / (double)d.sent : 0;
     b->f.transport_per_entry =
-        d.sent ? ((double)d.batches * (bench_framing(RZ_MAX_ENTRY_BYTES) +
-                                       bench_framing(bench_ack_bytes()) + (double)bench_ack_bytes()) +
-                  (double)d.sessions * 1100.0) /
-                     (double)d.sent
-               : 0;
+        d.sent
+            ? ((double)d.batches * (bench_framing(RZ_MAX_ENTRY_BYTES) +
+                                    bench_framing(bench_ack_bytes()) + (double)bench_ack_bytes()) +
+               (double)d.sessions * 1100.0) /
+                  (double)d.sent
+            : 0;
     if (entries1 - entries0 != d.applied)
         bench_progress("note: server counted %llu new entries, nodes %llu",
                        (unsigned long long)(entries1 - entries0), (unsigned long long)d.applied);
@@ -496,13 +500,11 @@ bench_wire(bench_run *b, rz_error *err)
     env = (double)(w.msg_bytes - w.entry_bytes - w.reveal_bytes) / (double)w.entries;
     if (w.by_table_n[RZ_T_ATTENDANCE])
         b->f.att_wire_bytes =
-            (double)w.by_table_bytes[RZ_T_ATTENDANCE] / (double)w.by_table_n[RZ_T_ATTENDANCE] +
-            env;
+            (double)w.by_table_bytes[RZ_T_ATTENDANCE] / (double)w.by_table_n[RZ_T_ATTENDANCE] + env;
     if (w.by_table_n[RZ_T_PERSON])
-        b->f.person_wire_bytes =
-            (double)(w.by_table_bytes[RZ_T_PERSON] + w.reveal_bytes) /
-                (double)w.by_table_n[RZ_T_PERSON] +
-            env;
+        b->f.person_wire_bytes = (double)(w.by_table_bytes[RZ_T_PERSON] + w.reveal_bytes) /
+                                     (double)w.by_table_n[RZ_T_PERSON] +
+                                 env;
     if (w.by_table_n[RZ_T_EVENT])
         b->f.event_wire_bytes =
             (double)w.by_table_bytes[RZ_T_EVENT] / (double)w.by_table_n[RZ_T_EVENT] + env;
@@ -539,16 +541,16 @@ bench_check(bench_run *b)
     uint64_t people = b->plan.cfg.people + b->b30.cfg.people;
     int ok_att = (uint64_t)f->q.attendances == present;
     int ok_ev = (uint64_t)f->q.events == events;
-    int ok_reg = (uint64_t)f->q.registered <= people &&
-                 (double)f->q.registered >= 0.97 * (double)people;
+    int ok_reg =
+        (uint64_t)f->q.registered <= people && (double)f->q.registered >= 0.97 * (double)people;
     int ok_sync = f->ing_failures == 0;
     f->checks_ok = ok_att && ok_ev && ok_reg && ok_sync;
     snprintf(f->check_text, sizeof f->check_text,
              "attendances %lld/%llu, events %lld/%llu, registered %lld of %llu people, "
              "%llu failed syncs",
              (long long)f->q.attendances, (unsigned long long)present, (long long)f->q.events,
-             (unsigned long long)events, (long long)f->q.registered,
-             (unsigned long long)people, (unsigned long long)f->ing_failures);
+             (unsigned long long)events, (long long)f->q.registered, (unsigned long long)people,
+             (unsigned long long)f->ing_failures);
 }
 
 static int
@@ -631,8 +633,9 @@ bench_free(bench_run *b)
 static void
 bench_cleanup(const bench_opts *o)
 {
-    static const char *const ours[] = {"server", "nodes", "single", "reference.db",
-                                       "reference.db-wal", "reference.db-shm", "server.init"};
+    static const char *const ours[] = {
+        "server",           "nodes",      "single", "reference.db", "reference.db-wal",
+        "reference.db-shm", "server.init"};
     char path[4300];
     size_t i;
     if (o->own_workdir) {

@@ -20,12 +20,12 @@
 #include "proto/entry.h"
 
 typedef struct drain_shared {
-    char *const *dirs;         /* node directories */
-    uint32_t n;                /* how many */
-    int timeout_ms;            /* per reply */
-    atomic_uint next;          /* next directory to take */
-    pthread_mutex_t mu;        /* guards res */
-    drain_result *res;         /* totals */
+    char *const *dirs;  /* node directories */
+    uint32_t n;         /* how many */
+    int timeout_ms;     /* per reply */
+    atomic_uint next;   /* next directory to take */
+    pthread_mutex_t mu; /* guards res */
+    drain_result *res;  /* totals */
 } drain_shared;
 
 static void
@@ -114,8 +114,8 @@ drain_run(char *const *dirs, uint32_t n, uint32_t k, int timeout_ms, drain_resul
 
 /* Per-entry sizes by table, from the node's log. */
 typedef struct drain_wire_ctx {
-    drain_wire *w;            /* accumulating */
-    msgpack_zone zone;        /* entry decoding scratch */
+    drain_wire *w;     /* accumulating */
+    msgpack_zone zone; /* entry decoding scratch */
 } drain_wire_ctx;
 
 static size_t
@@ -126,7 +126,7 @@ drain_bin_size(size_t len)
 
 static int
 drain_take_entry(void *arg, uint64_t seq, uint32_t epoch, const uint8_t hash[RZ_HASH_BYTES],
-                const uint8_t *entry, size_t len, size_t reveal_bytes)
+                 const uint8_t *entry, size_t len, size_t reveal_bytes)
 {
     drain_wire_ctx *c = arg;
     rz_entry e;

@@ -18,89 +18,136 @@
 #include "proto/wire.h"
 
 typedef struct gen_district {
-    const char *name;      /* district */
-    int province;          /* index into gen_provinces */
-    double weight;         /* population share (millions, rounded) */
-    double urban;          /* share of residents in urban areas */
+    const char *name; /* district */
+    int province;     /* index into gen_provinces */
+    double weight;    /* population share (millions, rounded) */
+    double urban;     /* share of residents in urban areas */
 } gen_district;
 
 typedef struct gen_province {
-    const char *name;      /* as headquarters writes it */
-    char cnic_digit;       /* first CNIC digit of residents */
+    const char *name; /* as headquarters writes it */
+    char cnic_digit;  /* first CNIC digit of residents */
 } gen_province;
 
 static const gen_province gen_provinces[] = {
-    {"Punjab", '3'},      {"Sindh", '4'},       {"Khyber Pakhtunkhwa", '1'},
-    {"Balochistan", '5'}, {"Islamabad", '6'},   {"Gilgit-Baltistan", '7'},
+    {"Punjab", '3'},       {"Sindh", '4'},     {"Khyber Pakhtunkhwa", '1'},
+    {"Balochistan", '5'},  {"Islamabad", '6'}, {"Gilgit-Baltistan", '7'},
     {"Azad Kashmir", '8'},
 };
 
 static const gen_district gen_districts[] = {
-    {"Lahore", 0, 13.0, 0.85},        {"Faisalabad", 0, 7.9, 0.5},
-    {"Rawalpindi", 0, 6.1, 0.55},     {"Gujranwala", 0, 5.9, 0.5},
-    {"Multan", 0, 5.4, 0.45},         {"Rahim Yar Khan", 0, 5.6, 0.2},
-    {"Muzaffargarh", 0, 5.0, 0.15},   {"Sialkot", 0, 4.5, 0.4},
-    {"Bahawalpur", 0, 4.3, 0.3},      {"Sargodha", 0, 4.3, 0.3},
-    {"Sheikhupura", 0, 4.0, 0.35},    {"Kasur", 0, 4.1, 0.3},
-    {"Okara", 0, 3.5, 0.25},          {"Dera Ghazi Khan", 0, 3.0, 0.2},
-    {"Gujrat", 0, 3.2, 0.3},          {"Khanewal", 0, 3.4, 0.2},
-    {"Vehari", 0, 3.4, 0.18},         {"Sahiwal", 0, 2.9, 0.25},
-    {"Jhang", 0, 3.0, 0.25},          {"Mianwali", 0, 1.8, 0.2},
-    {"Karachi Central", 1, 3.8, 0.99}, {"Karachi East", 1, 3.9, 0.99},
-    {"Karachi South", 1, 2.3, 0.99},  {"Karachi West", 1, 2.7, 0.95},
-    {"Korangi", 1, 3.1, 0.99},        {"Malir", 1, 2.4, 0.7},
-    {"Hyderabad", 1, 2.4, 0.7},       {"Sukkur", 1, 1.6, 0.5},
-    {"Larkana", 1, 1.8, 0.4},         {"Mirpur Khas", 1, 1.7, 0.3},
-    {"Shaheed Benazirabad", 1, 1.8, 0.3}, {"Khairpur", 1, 2.6, 0.25},
-    {"Badin", 1, 1.9, 0.15},          {"Dadu", 1, 1.7, 0.25},
-    {"Tharparkar", 1, 1.8, 0.07},     {"Thatta", 1, 1.1, 0.15},
-    {"Peshawar", 2, 4.8, 0.45},       {"Mardan", 2, 2.7, 0.2},
-    {"Swat", 2, 2.7, 0.15},           {"Dera Ismail Khan", 2, 1.9, 0.15},
-    {"Swabi", 2, 1.9, 0.17},          {"Charsadda", 2, 1.8, 0.18},
-    {"Mansehra", 2, 1.8, 0.05},       {"Nowshera", 2, 1.7, 0.25},
-    {"Abbottabad", 2, 1.4, 0.2},      {"Bannu", 2, 1.4, 0.1},
-    {"Kohat", 2, 1.2, 0.25},          {"Khyber", 2, 1.1, 0.05},
-    {"Quetta", 3, 2.6, 0.7},          {"Kech", 3, 1.0, 0.2},
-    {"Khuzdar", 3, 1.0, 0.2},         {"Zhob", 3, 0.4, 0.2},
-    {"Gwadar", 3, 0.3, 0.5},          {"Sibi", 3, 0.2, 0.3},
-    {"Islamabad", 4, 2.4, 0.5},       {"Gilgit", 5, 0.3, 0.3},
-    {"Skardu", 5, 0.3, 0.2},          {"Muzaffarabad", 6, 0.7, 0.3},
+    {"Lahore", 0, 13.0, 0.85},
+    {"Faisalabad", 0, 7.9, 0.5},
+    {"Rawalpindi", 0, 6.1, 0.55},
+    {"Gujranwala", 0, 5.9, 0.5},
+    {"Multan", 0, 5.4, 0.45},
+    {"Rahim Yar Khan", 0, 5.6, 0.2},
+    {"Muzaffargarh", 0, 5.0, 0.15},
+    {"Sialkot", 0, 4.5, 0.4},
+    {"Bahawalpur", 0, 4.3, 0.3},
+    {"Sargodha", 0, 4.3, 0.3},
+    {"Sheikhupura", 0, 4.0, 0.35},
+    {"Kasur", 0, 4.1, 0.3},
+    {"Okara", 0, 3.5, 0.25},
+    {"Dera Ghazi Khan", 0, 3.0, 0.2},
+    {"Gujrat", 0, 3.2, 0.3},
+    {"Khanewal", 0, 3.4, 0.2},
+    {"Vehari", 0, 3.4, 0.18},
+    {"Sahiwal", 0, 2.9, 0.25},
+    {"Jhang", 0, 3.0, 0.25},
+    {"Mianwali", 0, 1.8, 0.2},
+    {"Karachi Central", 1, 3.8, 0.99},
+    {"Karachi East", 1, 3.9, 0.99},
+    {"Karachi South", 1, 2.3, 0.99},
+    {"Karachi West", 1, 2.7, 0.95},
+    {"Korangi", 1, 3.1, 0.99},
+    {"Malir", 1, 2.4, 0.7},
+    {"Hyderabad", 1, 2.4, 0.7},
+    {"Sukkur", 1, 1.6, 0.5},
+    {"Larkana", 1, 1.8, 0.4},
+    {"Mirpur Khas", 1, 1.7, 0.3},
+    {"Shaheed Benazirabad", 1, 1.8, 0.3},
+    {"Khairpur", 1, 2.6, 0.25},
+    {"Badin", 1, 1.9, 0.15},
+    {"Dadu", 1, 1.7, 0.25},
+    {"Tharparkar", 1, 1.8, 0.07},
+    {"Thatta", 1, 1.1, 0.15},
+    {"Peshawar", 2, 4.8, 0.45},
+    {"Mardan", 2, 2.7, 0.2},
+    {"Swat", 2, 2.7, 0.15},
+    {"Dera Ismail Khan", 2, 1.9, 0.15},
+    {"Swabi", 2, 1.9, 0.17},
+    {"Charsadda", 2, 1.8, 0.18},
+    {"Mansehra", 2, 1.8, 0.05},
+    {"Nowshera", 2, 1.7, 0.25},
+    {"Abbottabad", 2, 1.4, 0.2},
+    {"Bannu", 2, 1.4, 0.1},
+    {"Kohat", 2, 1.2, 0.25},
+    {"Khyber", 2, 1.1, 0.05},
+    {"Quetta", 3, 2.6, 0.7},
+    {"Kech", 3, 1.0, 0.2},
+    {"Khuzdar", 3, 1.0, 0.2},
+    {"Zhob", 3, 0.4, 0.2},
+    {"Gwadar", 3, 0.3, 0.5},
+    {"Sibi", 3, 0.2, 0.3},
+    {"Islamabad", 4, 2.4, 0.5},
+    {"Gilgit", 5, 0.3, 0.3},
+    {"Skardu", 5, 0.3, 0.2},
+    {"Muzaffarabad", 6, 0.7, 0.3},
     {"Mirpur", 6, 0.5, 0.4},
 };
 #define GEN_NDISTRICTS (sizeof gen_districts / sizeof gen_districts[0])
 
 static const char *const gen_first_f_en[] = {
-    "Ayesha", "Fatima", "Sana", "Mehwish", "Hira", "Zainab", "Maryam", "Iqra", "Amna", "Saba",
-    "Rabia", "Nimra", "Kiran", "Sadia", "Bushra", "Farah", "Noor", "Aliya", "Hina", "Sidra"};
+    "Ayesha", "Fatima", "Sana",  "Mehwish", "Hira",   "Zainab", "Maryam", "Iqra",  "Amna", "Saba",
+    "Rabia",  "Nimra",  "Kiran", "Sadia",   "Bushra", "Farah",  "Noor",   "Aliya", "Hina", "Sidra"};
 static const char *const gen_first_m_en[] = {
-    "Muhammad", "Ahmed", "Ali", "Bilal", "Hamza", "Usman", "Imran", "Hassan", "Hussain", "Zain",
-    "Faisal", "Kamran", "Asad", "Waqas", "Shahid", "Tariq", "Gul", "Junaid", "Saad", "Umer"};
-static const char *const gen_last_en[] = {
-    "Khan", "Ahmed", "Malik", "Butt", "Qureshi", "Sheikh", "Chaudhry", "Awan", "Baloch", "Shah",
-    "Memon", "Abbasi", "Afridi", "Yousafzai", "Jatoi", "Rajput", "Siddiqui", "Hashmi", "Mirza",
-    "Bhatti"};
-static const char *const gen_first_f_ur[] = {
-    "عائشہ", "فاطمہ", "ثنا", "مہوش", "حرا", "زینب", "مریم", "اقرا", "آمنہ", "صبا"};
-static const char *const gen_first_m_ur[] = {
-    "محمد", "احمد", "علی", "بلال", "حمزہ", "عثمان", "عمران", "حسن", "حسین", "فیصل"};
-static const char *const gen_last_ur[] = {
-    "خان", "احمد", "ملک", "بٹ", "قریشی", "شیخ", "چوہدری", "اعوان", "بلوچ", "شاہ", "بی بی"};
+    "Muhammad", "Ahmed",  "Ali",  "Bilal", "Hamza",  "Usman", "Imran", "Hassan", "Hussain", "Zain",
+    "Faisal",   "Kamran", "Asad", "Waqas", "Shahid", "Tariq", "Gul",   "Junaid", "Saad",    "Umer"};
+static const char *const gen_last_en[] = {"Khan",   "Ahmed",    "Malik",  "Butt",      "Qureshi",
+                                          "Sheikh", "Chaudhry", "Awan",   "Baloch",    "Shah",
+                                          "Memon",  "Abbasi",   "Afridi", "Yousafzai", "Jatoi",
+                                          "Rajput", "Siddiqui", "Hashmi", "Mirza",     "Bhatti"};
+static const char *const gen_first_f_ur[] = {"عائشہ", "فاطمہ", "ثنا",  "مہوش", "حرا",
+                                             "زینب",  "مریم",  "اقرا", "آمنہ", "صبا"};
+static const char *const gen_first_m_ur[] = {"محمد",  "احمد",  "علی", "بلال", "حمزہ",
+                                             "عثمان", "عمران", "حسن", "حسین", "فیصل"};
+static const char *const gen_last_ur[] = {"خان",    "احمد",  "ملک",  "بٹ",  "قریشی", "شیخ",
+                                          "چوہدری", "اعوان", "بلوچ", "شاہ", "بی بی"};
 
-static const char *const gen_skill_text[] = {
-    "graphic design", "web development", "content writing", "digital marketing",
-    "video editing", "data entry", "bookkeeping", "mobile apps", "translation",
-    "virtual assistance", "tailoring, online store", "AutoCAD drafting", "SEO",
-    "WordPress", "mobile repair", "Python, data analysis"};
-static const char *const gen_platform_text[] = {
-    "", "Upwork", "Fiverr", "Fiverr, Upwork", "Freelancer.com", "PeoplePerHour",
-    "LinkedIn", "Daraz seller", "Upwork, LinkedIn", ""};
+static const char *const gen_skill_text[] = {"graphic design",
+                                             "web development",
+                                             "content writing",
+                                             "digital marketing",
+                                             "video editing",
+                                             "data entry",
+                                             "bookkeeping",
+                                             "mobile apps",
+                                             "translation",
+                                             "virtual assistance",
+                                             "tailoring, online store",
+                                             "AutoCAD drafting",
+                                             "SEO",
+                                             "WordPress",
+                                             "mobile repair",
+                                             "Python, data analysis"};
+static const char *const gen_platform_text[] = {"",
+                                                "Upwork",
+                                                "Fiverr",
+                                                "Fiverr, Upwork",
+                                                "Freelancer.com",
+                                                "PeoplePerHour",
+                                                "LinkedIn",
+                                                "Daraz seller",
+                                                "Upwork, LinkedIn",
+                                                ""};
 
 /* Kinds with their share of events, title stem and typical minutes. */
 typedef struct gen_kind_info {
-    int kind;              /* enum rz_event_kind */
-    double share;          /* of all events */
-    const char *title;     /* title stem */
-    int minutes;           /* typical duration */
+    int kind;          /* enum rz_event_kind */
+    double share;      /* of all events */
+    const char *title; /* title stem */
+    int minutes;       /* typical duration */
 } gen_kind_info;
 
 static const gen_kind_info gen_kinds[] = {
@@ -112,8 +159,8 @@ static const gen_kind_info gen_kinds[] = {
     {RZ_EK_FINLIT, 0.12, "Payments and banking (financial literacy)", 120},
     {RZ_EK_MENTORSHIP, 0.08, "Mentorship circle", 60},
 };
-static const char *const gen_partners[] = {
-    "", "PSEB", "PAFLA", "Innovista", "NAVTTC", "Payoneer", "PTA", "", "FBR", ""};
+static const char *const gen_partners[] = {"",         "PSEB", "PAFLA", "Innovista", "NAVTTC",
+                                           "Payoneer", "PTA",  "",      "FBR",       ""};
 
 /* splitmix64: a good 64-bit mix, so hash(seed, a, b, field) is independent
  * per field without any generator state. */
@@ -177,8 +224,7 @@ gen_civil_from_days(int64_t z)
 uint32_t
 gen_date_add(uint32_t ymd, int64_t days)
 {
-    return gen_civil_from_days(gen_days_from_civil(ymd / 10000, ymd / 100 % 100, ymd % 100) +
-                               days);
+    return gen_civil_from_days(gen_days_from_civil(ymd / 10000, ymd / 100 % 100, ymd % 100) + days);
 }
 
 /* --- plan --- */
@@ -416,9 +462,11 @@ gen_neighbour(const gen_district *home, uint64_t h)
 static int
 gen_age(double u)
 {
-    static const struct { double upto; int lo, span; } bands[] = {
-        {0.16, 16, 4}, {0.53, 20, 5}, {0.76, 25, 5}, {0.87, 30, 5},
-        {0.95, 35, 10}, {0.99, 45, 15}, {1.01, 60, 10}};
+    static const struct {
+        double upto;
+        int lo, span;
+    } bands[] = {{0.16, 16, 4},  {0.53, 20, 5},  {0.76, 25, 5}, {0.87, 30, 5},
+                 {0.95, 35, 10}, {0.99, 45, 15}, {1.01, 60, 10}};
     size_t i;
     for (i = 0; i < sizeof bands / sizeof bands[0]; i++)
         if (u < bands[i].upto) {
@@ -488,8 +536,8 @@ gen_person_make(gen_stream *s, uint64_t i, gen_person *p)
     p->reg_date = gen_date_add(cfg->first_date, gen_reg_day(s, i));
     /* Innovista hubs focus on women; other centres reach fewer. */
     p->gender = ug < (s->c->programme == 2 ? 0.45 : 0.27) ? RZ_G_FEMALE
-                : ug < 0.997                             ? RZ_G_MALE
-                                                         : RZ_G_OTHER;
+                : ug < 0.997                              ? RZ_G_MALE
+                                                          : RZ_G_OTHER;
     p->birth_year = (int)(p->reg_date / 10000) - gen_age(gen_unit(gen_hash(seed, c, i, 4)));
     if (hd % 100 >= 85)
         res = gen_neighbour(home, gen_hash(seed, c, i, 6));
@@ -502,8 +550,7 @@ gen_person_make(gen_stream *s, uint64_t i, gen_person *p)
         uint64_t sk = gen_hash(seed, c, i, 8) % 100;
         p->skill = sk < 35 ? RZ_SK_BLUE : sk < 80 ? RZ_SK_WHITE : RZ_SK_PRO;
     }
-    snprintf(p->skills, sizeof p->skills, "%s",
-             GEN_PICK(gen_skill_text, gen_hash(seed, c, i, 9)));
+    snprintf(p->skills, sizeof p->skills, "%s", GEN_PICK(gen_skill_text, gen_hash(seed, c, i, 9)));
     snprintf(p->platforms, sizeof p->platforms, "%s",
              GEN_PICK(gen_platform_text, gen_hash(seed, c, i, 13)));
     gen_name(p, gen_hash(seed, c, i, 14), gen_hash(seed, c, i, 15), gen_hash(seed, c, i, 16));
@@ -570,8 +617,8 @@ gen_next(gen_stream *s, gen_record *r)
             r->kind = GEN_ATTEND;
             r->a.event = s->ev;
             r->a.person = s->ev_start[s->ev] + s->att;
-            r->a.present = gen_hash(s->plan->cfg.seed, c->index, s->ev * 1000003ull + s->att,
-                                    25) % 100 >= 8;
+            r->a.present =
+                gen_hash(s->plan->cfg.seed, c->index, s->ev * 1000003ull + s->att, 25) % 100 >= 8;
             s->att++;
             goto out;
         }

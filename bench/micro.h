@@ -11,11 +11,11 @@
 #include "common/rz_err.h"
 
 typedef struct micro_result {
-    double chain_hash_us;   /* BLAKE2b-256 over a 60-byte attendance entry */
-    double verify_us;       /* batch_verify (Ed25519) */
-    double sign_us;         /* receipt_sign (Ed25519) */
-    double commit_us;       /* pii_commit (BLAKE2b-128) of a 20-byte name */
-    double fsync_us;        /* 4 KiB pwrite + fdatasync in dir */
+    double chain_hash_us; /* BLAKE2b-256 over a 60-byte attendance entry */
+    double verify_us;     /* batch_verify (Ed25519) */
+    double sign_us;       /* receipt_sign (Ed25519) */
+    double commit_us;     /* pii_commit (BLAKE2b-128) of a 20-byte name */
+    double fsync_us;      /* 4 KiB pwrite + fdatasync in dir */
 } micro_result;
 
 int micro_run(const char *dir, micro_result *r, rz_error *err) RZ_WUR;

@@ -19,9 +19,9 @@ enum qb_kind { QB_ROWS, QB_SHARES, QB_ASOF, QB_CENTRES };
 /* One dashboard question: name=value options as query_spec_set takes them;
  * "@year" is replaced by the data's current year. */
 typedef struct qb_def {
-    const char *name;          /* label in the report */
-    int kind;                  /* enum qb_kind */
-    const char *opt[8];        /* name, value pairs, NULL-terminated */
+    const char *name;   /* label in the report */
+    int kind;           /* enum qb_kind */
+    const char *opt[8]; /* name, value pairs, NULL-terminated */
 } qb_def;
 
 static const qb_def qb_defs[] = {
@@ -29,26 +29,33 @@ static const qb_def qb_defs[] = {
     {"registered by province", QB_ROWS, {"metric", "registered", "by", "province", NULL}},
     {"registered by gender", QB_ROWS, {"metric", "registered", "by", "gender", NULL}},
     {"registered by age band", QB_ROWS, {"metric", "registered", "by", "age", NULL}},
-    {"registered province x gender", QB_ROWS,
+    {"registered province x gender",
+     QB_ROWS,
      {"metric", "registered", "by", "province", "by", "gender", NULL}},
-    {"registered by district in Punjab", QB_ROWS,
+    {"registered by district in Punjab",
+     QB_ROWS,
      {"metric", "registered", "by", "district", "province", "Punjab", NULL}},
-    {"registered by centre in Lahore", QB_ROWS,
+    {"registered by centre in Lahore",
+     QB_ROWS,
      {"metric", "registered", "by", "centre", "district", "Lahore", NULL}},
     {"registered by month", QB_ROWS, {"metric", "registered", "grain", "month", NULL}},
-    {"registered area x skill", QB_ROWS,
+    {"registered area x skill",
+     QB_ROWS,
      {"metric", "registered", "by", "area", "by", "skill", NULL}},
     {"trainees this year", QB_ROWS, {"metric", "trainees", "period", "@year", NULL}},
-    {"trainees by province this year", QB_ROWS,
+    {"trainees by province this year",
+     QB_ROWS,
      {"metric", "trainees", "by", "province", "period", "@year", NULL}},
     {"trainees by month", QB_ROWS, {"metric", "trainees", "grain", "month", NULL}},
     {"attendances by event kind", QB_ROWS, {"metric", "attendances", "by", "kind", NULL}},
     {"events by kind", QB_ROWS, {"metric", "events", "by", "kind", NULL}},
     {"registered by year", QB_ROWS, {"metric", "registered", "grain", "year", NULL}},
-    {"events by kind by quarter", QB_ROWS,
+    {"events by kind by quarter",
+     QB_ROWS,
      {"metric", "events", "by", "kind", "grain", "quarter", NULL}},
     {"women and youth shares, registered", QB_SHARES, {"metric", "registered", NULL}},
-    {"women and youth shares, trainees", QB_SHARES,
+    {"women and youth shares, trainees",
+     QB_SHARES,
      {"metric", "trainees", "period", "@year", NULL}},
     {"as of (nodes fresh)", QB_ASOF, {NULL}},
     {"centres not synced recently", QB_CENTRES, {NULL}},
@@ -56,8 +63,8 @@ static const qb_def qb_defs[] = {
 #define QB_N (int)(sizeof qb_defs / sizeof qb_defs[0])
 
 typedef struct qb_sum {
-    int64_t total;   /* sum of row counts */
-    int64_t rows;    /* rows returned */
+    int64_t total; /* sum of row counts */
+    int64_t rows;  /* rows returned */
 } qb_sum;
 
 static int
@@ -149,8 +156,8 @@ qb_range(sqlite3 *db, int year, int rounds, qbench_result *res, rz_error *err)
     query_spec_init(&q);
     if ((rc = query_spec_set(&q, "metric", "trainees", err)) ||
         (rc = query_spec_set(&q, "by", "province", err)) ||
-        (rc = query_spec_set(&q, "from", from, err)) ||
-        (rc = query_spec_set(&q, "to", to, err)) || (rc = query_spec_check(&q, err)))
+        (rc = query_spec_set(&q, "from", from, err)) || (rc = query_spec_set(&q, "to", to, err)) ||
+        (rc = query_spec_check(&q, err)))
         goto out;
     for (i = 0; i < rounds; i++) {
         qb_sum s = {0, 0};

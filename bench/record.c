@@ -15,8 +15,7 @@
 
 int
 record_node_create(const char *dir, const char *endpoint, const uint8_t *server_pk,
-                   uint8_t node_id[RZ_NODE_ID_BYTES], uint8_t sign_pk[RZ_PK_BYTES],
-                   rz_error *err)
+                   uint8_t node_id[RZ_NODE_ID_BYTES], uint8_t sign_pk[RZ_PK_BYTES], rz_error *err)
 {
     node_store *ns = NULL;
     int rc;
@@ -79,10 +78,10 @@ record_event(node_store *ns, const gen_event *g, uint8_t id[NODE_REC_ID_BYTES], 
 }
 
 typedef struct record_ctx {
-    node_store *ns;                     /* the centre's node */
+    node_store *ns;                          /* the centre's node */
     uint8_t (*person_id)[NODE_REC_ID_BYTES]; /* ids the node gave, by index */
     uint8_t (*event_id)[NODE_REC_ID_BYTES];
-    gen_record *batch;                  /* records generated ahead */
+    gen_record *batch; /* records generated ahead */
 } record_ctx;
 
 static int
@@ -126,8 +125,8 @@ record_batch(record_ctx *c, size_t n, unsigned per_txn, record_result *res, rz_e
 }
 
 int
-record_centre(const gen_plan *p, uint32_t centre, const char *dir, uint64_t limit,
-              unsigned per_txn, record_result *res, rz_error *err)
+record_centre(const gen_plan *p, uint32_t centre, const char *dir, uint64_t limit, unsigned per_txn,
+              record_result *res, rz_error *err)
 {
     const gen_centre *gc = &p->centre[centre];
     size_t cap = per_txn > 1 ? per_txn : 64, n = 0;

@@ -17,11 +17,11 @@
 #include "common/rz_err.h"
 
 typedef struct record_result {
-    uint64_t entries;        /* recordings made (= log entries) */
-    double seconds;          /* time inside the recording transactions */
-    uint64_t transactions;   /* commits */
-    uint64_t events;         /* events recorded */
-    uint64_t present;        /* attendance rows marked present */
+    uint64_t entries;      /* recordings made (= log entries) */
+    double seconds;        /* time inside the recording transactions */
+    uint64_t transactions; /* commits */
+    uint64_t events;       /* events recorded */
+    uint64_t present;      /* attendance rows marked present */
 } record_result;
 
 /* Creates node directory `dir` for centre `centre` of the plan, configures

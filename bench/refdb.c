@@ -28,14 +28,14 @@ static const char refdb_schema[] =
     " present INTEGER, PRIMARY KEY(event_id, person_id)) WITHOUT ROWID;";
 
 typedef struct refdb {
-    sqlite3 *db;                 /* the reference database */
-    sqlite3_stmt *ins_person;    /* prepared inserts */
+    sqlite3 *db;              /* the reference database */
+    sqlite3_stmt *ins_person; /* prepared inserts */
     sqlite3_stmt *ins_event;
     sqlite3_stmt *ins_attend;
-    uint64_t hlc;                /* id clock, like a node's */
-    gen_record *batch;           /* RZ_BATCH_ENTRIES records generated ahead */
-    uint8_t (*person_id)[16];    /* ids of the current centre's people */
-    uint8_t (*event_id)[16];     /* ids of the current centre's events */
+    uint64_t hlc;             /* id clock, like a node's */
+    gen_record *batch;        /* RZ_BATCH_ENTRIES records generated ahead */
+    uint8_t (*person_id)[16]; /* ids of the current centre's people */
+    uint8_t (*event_id)[16];  /* ids of the current centre's events */
 } refdb;
 
 static void
@@ -96,8 +96,7 @@ refdb_insert(refdb *r, const uint8_t node_id[8], const gen_record *g, rz_error *
 
 /* Inserts n generated records in one transaction; adds its time to res. */
 static int
-refdb_commit_batch(refdb *r, const uint8_t node_id[8], size_t n, refdb_result *res,
-                   rz_error *err)
+refdb_commit_batch(refdb *r, const uint8_t node_id[8], size_t n, refdb_result *res, rz_error *err)
 {
     double t0 = bench_now();
     size_t i;
@@ -192,8 +191,7 @@ refdb_query_ms(const char *path, int rounds, double *ms, rz_error *err)
     double *t = xcalloc((size_t)(rounds > 0 ? rounds : 1), sizeof *t);
     int rc, i;
     if ((rc = rz_db_open(&db, path, DB_READONLY, err)) ||
-        (rc = rz_db_prepare(db, &st, "SELECT gender, count(*) FROM person GROUP BY gender",
-                            err)))
+        (rc = rz_db_prepare(db, &st, "SELECT gender, count(*) FROM person GROUP BY gender", err)))
         goto out;
     for (i = 0; i < rounds; i++) {
         double t0 = bench_now();

@@ -18,11 +18,11 @@
 #include "common/rz_err.h"
 
 typedef struct refdb_result {
-    uint64_t rows;           /* rows inserted */
-    uint64_t transactions;   /* commits */
-    double seconds;          /* time inside BEGIN..COMMIT */
-    double rows_per_s;       /* rows / seconds */
-    uint64_t db_bytes;       /* size of the database file + WAL at the end */
+    uint64_t rows;         /* rows inserted */
+    uint64_t transactions; /* commits */
+    double seconds;        /* time inside BEGIN..COMMIT */
+    double rows_per_s;     /* rows / seconds */
+    uint64_t db_bytes;     /* size of the database file + WAL at the end */
 } refdb_result;
 
 /* Inserts every record of plan p into a new database at path (which must

@@ -55,8 +55,9 @@ static void
 report_head(FILE *out, const bench_figures *f)
 {
     char a[32], b[32], c[32], d[32];
-    fprintf(out, "\nRozgar Sync benchmark, size %s: %u centres, %s people, %s events, %s "
-                 "attendance rows (%s records); %u centres drain at once\n",
+    fprintf(out,
+            "\nRozgar Sync benchmark, size %s: %u centres, %s people, %s events, %s "
+            "attendance rows (%s records); %u centres drain at once\n",
             f->size, f->centres, report_num(a, sizeof a, (double)f->people),
             report_num(b, sizeof b, (double)f->events),
             report_num(c, sizeof c, (double)f->attendance),
@@ -65,8 +66,7 @@ report_head(FILE *out, const bench_figures *f)
             f->load_start, f->load_end);
     fprintf(out, "loopback, CurveZMQ on, every batch verified (Ed25519 + hash chain), "
                  "synchronous=FULL on both sides\n\n");
-    fprintf(out, "  %-46s %14s %-10s %9s   %-9s\n", "figure", "value", "unit", "x ref",
-            "target");
+    fprintf(out, "  %-46s %14s %-10s %9s   %-9s\n", "figure", "value", "unit", "x ref", "target");
 }
 
 static void
@@ -90,13 +90,17 @@ report_rates(FILE *out, const bench_figures *f)
     snprintf(v, sizeof v, "%.2f", f->ing_s);
     report_row(out, name, v, "s", report_ratio((double)f->ing_entries / f->ref_rate, f->ing_s),
                NULL, 0);
-    snprintf(v, sizeof v, "%.1f", f->ing_entries ? f->ing_server_cpu_s * 1e6 / (double)f->ing_entries : 0);
+    snprintf(v, sizeof v, "%.1f",
+             f->ing_entries ? f->ing_server_cpu_s * 1e6 / (double)f->ing_entries : 0);
     snprintf(name, sizeof name, "server CPU per entry (busy %.0f%% of the drain)",
              f->ing_s > 0 ? 100.0 * f->ing_server_cpu_s / f->ing_s : 0);
-    report_row(out, name, v, "us", report_ratio(f->ref_s * 1e6 / (double)f->ref_rows,
-                                                f->ing_server_cpu_s * 1e6 / (double)(f->ing_entries ? f->ing_entries : 1)),
-               NULL, 0);
-    snprintf(v, sizeof v, "%.1f", f->ing_entries ? f->ing_client_cpu_s * 1e6 / (double)f->ing_entries : 0);
+    report_row(
+        out, name, v, "us",
+        report_ratio(f->ref_s * 1e6 / (double)f->ref_rows,
+                     f->ing_server_cpu_s * 1e6 / (double)(f->ing_entries ? f->ing_entries : 1)),
+        NULL, 0);
+    snprintf(v, sizeof v, "%.1f",
+             f->ing_entries ? f->ing_client_cpu_s * 1e6 / (double)f->ing_entries : 0);
     snprintf(name, sizeof name, "the %u nodes' CPU per entry (%.0f%% of one CPU)", f->concurrency,
              f->ing_s > 0 ? 100.0 * f->ing_client_cpu_s / f->ing_s : 0);
     report_row(out, name, v, "us", 0, NULL, 0);
@@ -162,21 +166,21 @@ report_queries(FILE *out, const bench_figures *f)
                report_ratio(f->http_p99_ms, f->ref_query_ms), NULL, 0);
     snprintf(v, sizeof v, "%.1f", f->ref_query_ms);
     report_row(out, "reference: GROUP BY over the person rows", v, "ms", 1.0, NULL, 0);
-    fprintf(out, "\n  %-46s %10s %10s %10s %12s\n", "dashboard query", "p50 ms", "p99 ms",
-            "max ms", "value");
+    fprintf(out, "\n  %-46s %10s %10s %10s %12s\n", "dashboard query", "p50 ms", "p99 ms", "max ms",
+            "value");
     for (i = 0; i < f->q.n; i++)
-        fprintf(out, "  %-46s %10.3f %10.3f %10.3f %12lld\n", f->q.row[i].name,
-                f->q.row[i].p50_ms, f->q.row[i].p99_ms, f->q.row[i].max_ms,
-                (long long)f->q.row[i].value);
+        fprintf(out, "  %-46s %10.3f %10.3f %10.3f %12lld\n", f->q.row[i].name, f->q.row[i].p50_ms,
+                f->q.row[i].p99_ms, f->q.row[i].max_ms, (long long)f->q.row[i].value);
 }
 
 static void
 report_micro(FILE *out, const bench_figures *f)
 {
     const micro_result *m = &f->micro;
-    fprintf(out, "\n  unit costs on this machine: chain hash %.2f us/entry, Ed25519 verify %.1f "
-                 "us/batch, receipt sign %.1f us/batch, PII commitment %.2f us/value, "
-                 "4 KiB write + fdatasync %.0f us\n",
+    fprintf(out,
+            "\n  unit costs on this machine: chain hash %.2f us/entry, Ed25519 verify %.1f "
+            "us/batch, receipt sign %.1f us/batch, PII commitment %.2f us/value, "
+            "4 KiB write + fdatasync %.0f us\n",
             m->chain_hash_us, m->verify_us, m->sign_us, m->commit_us, m->fsync_us);
 }
 
@@ -194,8 +198,9 @@ report_table(FILE *out, const bench_figures *f)
             report_num(b, sizeof b, (double)f->q.trainees),
             report_num(c, sizeof c, (double)f->q.attendances),
             report_num(d, sizeof d, (double)f->q.events));
-    fprintf(out, "  sync: %llu batches, %llu sessions, %llu failed nodes%s%s; storage: server "
-                 "%.1f MiB, nodes %.1f MiB, reference %.1f MiB\n",
+    fprintf(out,
+            "  sync: %llu batches, %llu sessions, %llu failed nodes%s%s; storage: server "
+            "%.1f MiB, nodes %.1f MiB, reference %.1f MiB\n",
             (unsigned long long)f->ing_batches, (unsigned long long)f->ing_sessions,
             (unsigned long long)f->ing_failures, f->ing_error[0] ? ": " : "", f->ing_error,
             (double)f->server_db_bytes / 1048576.0, (double)f->node_db_bytes / 1048576.0,
@@ -227,11 +232,10 @@ report_json(FILE *out, const bench_figures *f)
             "\"ingest_failed_nodes\":%llu,\"ingest_server_cpu_s\":%.3f,"
             "\"ingest_client_cpu_s\":%.3f,"
             "\"backlog30_entries\":%llu,\"backlog30_s\":%.4f,",
-            f->ing_rate, report_ratio(f->ing_rate, f->ref_rate),
-            (unsigned long long)f->ing_entries, f->ing_s, (unsigned long long)f->ing_batches,
-            (unsigned long long)f->ing_sessions, (unsigned long long)f->ing_failures,
-            f->ing_server_cpu_s, f->ing_client_cpu_s, (unsigned long long)f->b30_entries,
-            f->b30_s);
+            f->ing_rate, report_ratio(f->ing_rate, f->ref_rate), (unsigned long long)f->ing_entries,
+            f->ing_s, (unsigned long long)f->ing_batches, (unsigned long long)f->ing_sessions,
+            (unsigned long long)f->ing_failures, f->ing_server_cpu_s, f->ing_client_cpu_s,
+            (unsigned long long)f->b30_entries, f->b30_s);
     fprintf(out,
             "\"batch_bytes_per_entry\":%.2f,\"attendance_wire_bytes\":%.2f,"
             "\"person_wire_bytes\":%.2f,\"event_wire_bytes\":%.2f,"

@@ -137,8 +137,7 @@ int
 srvproc_start(srvproc *s, rz_error *err)
 {
     char http[64];
-    const char *argv[] = {s->bin, "-d", s->dir, "run", "--bind", s->endpoint, "--http", http,
-                          NULL};
+    const char *argv[] = {s->bin, "-d", s->dir, "run", "--bind", s->endpoint, "--http", http, NULL};
     double t0;
     int status;
 
@@ -201,8 +200,16 @@ srvproc_cpu_s(const srvproc *s)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-uint64_t srvproc_hwm_kib(const srvproc *s) { return srvproc_status_kib(s, "VmHWM"); }
-uint64_t srvproc_rss_kib(const srvproc *s) { return srvproc_status_kib(s, "VmRSS"); }
+uint64_t
+srvproc_hwm_kib(const srvproc *s)
+{
+    return srvproc_status_kib(s, "VmHWM");
+}
+uint64_t
+srvproc_rss_kib(const srvproc *s)
+{
+    return srvproc_status_kib(s, "VmRSS");
+}
 
 int
 srvproc_stop(srvproc *s, rz_error *err)

@@ -14,15 +14,15 @@
 #include "common/rz_err.h"
 
 typedef struct srvproc {
-    char bin[4096];               /* path of rozgar-server */
-    char dir[4096];               /* its data directory */
-    char db[4200];                /* dir/server.db */
-    char log[4200];               /* dir/server.log (stderr of run) */
-    uint8_t pk[RZ_PK_BYTES];      /* server public key (from init) */
-    char endpoint[64];            /* tcp://127.0.0.1:PORT */
-    int http_port;                /* dashboard port, 0 when not serving HTTP */
-    pid_t pid;                    /* running server, 0 when stopped */
-    uint64_t peak_kib;            /* ru_maxrss of the last run (after stop) */
+    char bin[4096];          /* path of rozgar-server */
+    char dir[4096];          /* its data directory */
+    char db[4200];           /* dir/server.db */
+    char log[4200];          /* dir/server.log (stderr of run) */
+    uint8_t pk[RZ_PK_BYTES]; /* server public key (from init) */
+    char endpoint[64];       /* tcp://127.0.0.1:PORT */
+    int http_port;           /* dashboard port, 0 when not serving HTTP */
+    pid_t pid;               /* running server, 0 when stopped */
+    uint64_t peak_kib;       /* ru_maxrss of the last run (after stop) */
 } srvproc;
 
 /* Runs `rozgar-server -d dir init`, reads the server key and picks free
@@ -48,8 +48,8 @@ int srvproc_stop(srvproc *s, rz_error *err) RZ_WUR;
 
 /* GET path from the running server's HTTP port; body (malloc'd, NUL
  * terminated, caller frees) and status.  Connection: close. */
-int srvproc_http_get(const srvproc *s, const char *path, int *status, char **body,
-                     size_t *len, rz_error *err) RZ_WUR;
+int srvproc_http_get(const srvproc *s, const char *path, int *status, char **body, size_t *len,
+                     rz_error *err) RZ_WUR;
 /* Value of a Prometheus counter line "name value" in the /metrics page. */
 int srvproc_metric(const srvproc *s, const char *name, uint64_t *value, rz_error *err) RZ_WUR;
 

@@ -33,41 +33,41 @@
 
 enum { EXIT_USAGE = 1, EXIT_UNREACHABLE = 2, EXIT_FORK = 3, EXIT_REFUSED = 4 };
 
-#define CSV_MAX_FIELDS 32    /* columns in an import file */
-#define CSV_FIELD_MAX 4096   /* bytes kept of one cell; longer is an error */
-#define CSV_MAX_REPORTED 20  /* bad rows listed before "and N more" */
+#define CSV_MAX_FIELDS 32   /* columns in an import file */
+#define CSV_FIELD_MAX 4096  /* bytes kept of one cell; longer is an error */
+#define CSV_MAX_REPORTED 20 /* bad rows listed before "and N more" */
 
 static int
 usage(void)
 {
-    fprintf(stderr,
-            "usage: " PROG " [-d DIR] COMMAND ...   (DIR defaults to $RZ_NODE_DIR)\n"
-            "  init\n"
-            "  config --server tcp://HOST:PORT --server-key HEX\n"
-            "  person add --name N --gender female|male|other [--birth-year Y] [--cnic C]\n"
-            "             [--phone P] [--district D] [--area rural|urban]\n"
-            "             [--skill blue-collar|white-collar|professional] [--skills S]\n"
-            "             [--platforms S] [--date YYYY-MM-DD]\n"
-            "  person edit ID [same options] [--clear-cnic] [--clear-phone]\n"
-            "  person delete ID | person undelete ID\n"
-            "  event add --kind KIND --title T --date YYYY-MM-DD [--duration MIN]\n"
-            "            [--partner P] [--mode in-person|online]\n"
-            "      KIND: training bootcamp workshop seminar awareness financial-literacy "
-            "mentorship\n"
-            "  event edit ID [same options] | event delete ID | event undelete ID\n"
-            "  attend EVENT_ID PERSON_ID [--absent | --delete | --undelete]\n"
-            "  list persons|events|attendance [--all]\n"
-            "  show ID\n"
-            "  import persons FILE.csv\n"
-            "  status\n"
-            "  sync [--timeout SEC]\n"
-            "  rebase [--timeout SEC]\n"
-            "  rekey                       new key pair; prints the token for rozgar-server rekey\n");
+    fprintf(
+        stderr,
+        "usage: " PROG " [-d DIR] COMMAND ...   (DIR defaults to $RZ_NODE_DIR)\n"
+        "  init\n"
+        "  config --server tcp://HOST:PORT --server-key HEX\n"
+        "  person add --name N --gender female|male|other [--birth-year Y] [--cnic C]\n"
+        "             [--phone P] [--district D] [--area rural|urban]\n"
+        "             [--skill blue-collar|white-collar|professional] [--skills S]\n"
+        "             [--platforms S] [--date YYYY-MM-DD]\n"
+        "  person edit ID [same options] [--clear-cnic] [--clear-phone]\n"
+        "  person delete ID | person undelete ID\n"
+        "  event add --kind KIND --title T --date YYYY-MM-DD [--duration MIN]\n"
+        "            [--partner P] [--mode in-person|online]\n"
+        "      KIND: training bootcamp workshop seminar awareness financial-literacy "
+        "mentorship\n"
+        "  event edit ID [same options] | event delete ID | event undelete ID\n"
+        "  attend EVENT_ID PERSON_ID [--absent | --delete | --undelete]\n"
+        "  list persons|events|attendance [--all]\n"
+        "  show ID\n"
+        "  import persons FILE.csv\n"
+        "  status\n"
+        "  sync [--timeout SEC]\n"
+        "  rebase [--timeout SEC]\n"
+        "  rekey                       new key pair; prints the token for rozgar-server rekey\n");
     return EXIT_USAGE;
 }
 
-static int
-fail_msg(int code, const char *fmt, ...) RZ_PRINTF(2, 3);
+static int fail_msg(int code, const char *fmt, ...) RZ_PRINTF(2, 3);
 
 /* Prints "rozgar-node: message" and returns the exit code. */
 static int
@@ -205,8 +205,7 @@ person_field_from_text(node_person *p, int field, const char *s, int *warn, rz_e
         break;
     case RZ_PF_BIRTH_YEAR:
         if (parse_number(s, 6, &v) != 0)
-            return rz_fail(err, RZ_E_ARG, "birth year must be a number like 2001, got '%.20s'",
-                           s);
+            return rz_fail(err, RZ_E_ARG, "birth year must be a number like 2001, got '%.20s'", s);
         if (v < RZ_MIN_BIRTH_YEAR || v > this_year)
             *warn |= WARN_BIRTH_YEAR;
         p->birth_year = v;
@@ -258,8 +257,7 @@ event_field_from_text(node_event *e, int field, const char *s, rz_error *err)
         break;
     case RZ_EF_DURATION:
         if (parse_number(s, 6, &v) != 0)
-            return rz_fail(err, RZ_E_ARG, "duration must be minutes as a number, got '%.20s'",
-                           s);
+            return rz_fail(err, RZ_E_ARG, "duration must be minutes as a number, got '%.20s'", s);
         e->duration = v;
         break;
     case RZ_EF_PARTNER: e->partner = s; break;
@@ -346,18 +344,26 @@ typedef struct field_opt {
     int field;        /* RZ_PF_* / RZ_EF_* */
 } field_opt;
 
-static const field_opt person_opts[] = {
-    {"--name", RZ_PF_NAME},         {"--gender", RZ_PF_GENDER},
-    {"--birth-year", RZ_PF_BIRTH_YEAR}, {"--cnic", RZ_PF_CNIC},
-    {"--phone", RZ_PF_PHONE},       {"--district", RZ_PF_DISTRICT},
-    {"--area", RZ_PF_AREA},         {"--skill", RZ_PF_SKILL},
-    {"--skills", RZ_PF_SKILLS},     {"--platforms", RZ_PF_PLATFORMS},
-    {"--date", RZ_PF_REG_DATE},     {NULL, 0}};
+static const field_opt person_opts[] = {{"--name", RZ_PF_NAME},
+                                        {"--gender", RZ_PF_GENDER},
+                                        {"--birth-year", RZ_PF_BIRTH_YEAR},
+                                        {"--cnic", RZ_PF_CNIC},
+                                        {"--phone", RZ_PF_PHONE},
+                                        {"--district", RZ_PF_DISTRICT},
+                                        {"--area", RZ_PF_AREA},
+                                        {"--skill", RZ_PF_SKILL},
+                                        {"--skills", RZ_PF_SKILLS},
+                                        {"--platforms", RZ_PF_PLATFORMS},
+                                        {"--date", RZ_PF_REG_DATE},
+                                        {NULL, 0}};
 
-static const field_opt event_opts[] = {
-    {"--kind", RZ_EF_KIND},       {"--title", RZ_EF_TITLE},     {"--date", RZ_EF_DATE},
-    {"--duration", RZ_EF_DURATION}, {"--partner", RZ_EF_PARTNER}, {"--mode", RZ_EF_MODE},
-    {NULL, 0}};
+static const field_opt event_opts[] = {{"--kind", RZ_EF_KIND},
+                                       {"--title", RZ_EF_TITLE},
+                                       {"--date", RZ_EF_DATE},
+                                       {"--duration", RZ_EF_DURATION},
+                                       {"--partner", RZ_EF_PARTNER},
+                                       {"--mode", RZ_EF_MODE},
+                                       {NULL, 0}};
 
 #define MAX_FIELD_OPTS 16
 
@@ -420,9 +426,8 @@ static int
 person_edit(node_store *ns, int argc, char **argv)
 {
     const char *vals[RZ_PF_MAX + 1] = {0}, *pos[1], *clear_cnic = NULL, *clear_phone = NULL;
-    const cli_opt extra[] = {{"--clear-cnic", 0, &clear_cnic},
-                             {"--clear-phone", 0, &clear_phone},
-                             {NULL, 0, NULL}};
+    const cli_opt extra[] = {
+        {"--clear-cnic", 0, &clear_cnic}, {"--clear-phone", 0, &clear_phone}, {NULL, 0, NULL}};
     uint8_t id[NODE_REC_ID_BYTES];
     rz_error err = {0, ""};
     node_person p;
@@ -470,8 +475,8 @@ event_add(node_store *ns, int argc, char **argv)
     rz_error err = {0, ""};
     node_event e;
     int rc, npos;
-    if ((rc = parse_record_opts(argc, argv, event_opts, vals, NULL, pos, 0, &npos,
-                                "event add")) != 0)
+    if ((rc = parse_record_opts(argc, argv, event_opts, vals, NULL, pos, 0, &npos, "event add")) !=
+        0)
         return rc;
     if (!vals[RZ_EF_KIND] || !vals[RZ_EF_TITLE] || !vals[RZ_EF_DATE])
         return fail_msg(EXIT_USAGE, "event add needs --kind, --title and --date");
@@ -492,8 +497,8 @@ event_edit(node_store *ns, int argc, char **argv)
     rz_error err = {0, ""};
     node_event e;
     int rc, npos;
-    if ((rc = parse_record_opts(argc, argv, event_opts, vals, NULL, pos, 1, &npos,
-                                "event edit")) != 0)
+    if ((rc = parse_record_opts(argc, argv, event_opts, vals, NULL, pos, 1, &npos, "event edit")) !=
+        0)
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "event edit needs the event's ID");
@@ -766,10 +771,10 @@ show_event(void *ctx, const node_event_row *r)
 
 /* Attendance of one person or event, for show. */
 typedef struct att_count {
-    const uint8_t *id;  /* the person or event */
-    int of_person;      /* 1: id is a person */
-    unsigned present;   /* live, present */
-    unsigned absent;    /* live, absent */
+    const uint8_t *id; /* the person or event */
+    int of_person;     /* 1: id is a person */
+    unsigned present;  /* live, present */
+    unsigned absent;   /* live, absent */
 } att_count;
 
 static int
@@ -820,14 +825,14 @@ cmd_show(node_store *ns, int argc, char **argv)
 /* A streaming RFC 4180 reader: quoted cells may hold commas, quotes ("")
  * and newlines; CRLF and a UTF-8 byte-order mark are accepted. */
 typedef struct csv_reader {
-    FILE *f;                        /* the file */
-    unsigned long line;             /* physical line of the next byte, from 1 */
-    char *buf;                      /* cells of the record, NUL-separated */
-    size_t cap, len;                /* buffer size and fill */
-    size_t cell_start;              /* where the current cell began */
-    size_t off[CSV_MAX_FIELDS];     /* start of each cell */
-    size_t n;                       /* cells in the record */
-    int too_long, too_many;         /* the record broke a limit */
+    FILE *f;                    /* the file */
+    unsigned long line;         /* physical line of the next byte, from 1 */
+    char *buf;                  /* cells of the record, NUL-separated */
+    size_t cap, len;            /* buffer size and fill */
+    size_t cell_start;          /* where the current cell began */
+    size_t off[CSV_MAX_FIELDS]; /* start of each cell */
+    size_t n;                   /* cells in the record */
+    int too_long, too_many;     /* the record broke a limit */
 } csv_reader;
 
 static void
@@ -930,21 +935,20 @@ csv_blank(csv_reader *r)
 static const struct {
     const char *name; /* header text */
     int field;        /* RZ_PF_* */
-} csv_columns[] = {{"name", RZ_PF_NAME},         {"gender", RZ_PF_GENDER},
-                   {"birth_year", RZ_PF_BIRTH_YEAR}, {"cnic", RZ_PF_CNIC},
-                   {"phone", RZ_PF_PHONE},       {"district", RZ_PF_DISTRICT},
-                   {"area", RZ_PF_AREA},         {"skill", RZ_PF_SKILL},
-                   {"reg_date", RZ_PF_REG_DATE}, {"skills", RZ_PF_SKILLS},
-                   {"platforms", RZ_PF_PLATFORMS}};
+} csv_columns[] = {
+    {"name", RZ_PF_NAME},     {"gender", RZ_PF_GENDER},      {"birth_year", RZ_PF_BIRTH_YEAR},
+    {"cnic", RZ_PF_CNIC},     {"phone", RZ_PF_PHONE},        {"district", RZ_PF_DISTRICT},
+    {"area", RZ_PF_AREA},     {"skill", RZ_PF_SKILL},        {"reg_date", RZ_PF_REG_DATE},
+    {"skills", RZ_PF_SKILLS}, {"platforms", RZ_PF_PLATFORMS}};
 
 typedef struct csv_import {
-    const char *path;             /* for messages */
-    csv_reader r;                 /* the reader */
-    int col_field[CSV_MAX_FIELDS];/* field of each column */
-    size_t ncols;                 /* columns in the header */
-    unsigned long bad;            /* unusable rows */
-    unsigned long rows;           /* usable rows */
-    unsigned long warned;         /* rows recorded with a warning */
+    const char *path;              /* for messages */
+    csv_reader r;                  /* the reader */
+    int col_field[CSV_MAX_FIELDS]; /* field of each column */
+    size_t ncols;                  /* columns in the header */
+    unsigned long bad;             /* unusable rows */
+    unsigned long rows;            /* usable rows */
+    unsigned long warned;          /* rows recorded with a warning */
 } csv_import;
 
 static int
@@ -954,9 +958,11 @@ csv_header(csv_import *im)
     int have_name = 0, have_gender = 0;
     size_t i, k;
     if (csv_read(&im->r, &line) != 1)
-        return fail_msg(EXIT_USAGE, "%s: empty file (want a header: "
-                                    "name,gender,birth_year,cnic,phone,district,area,skill,"
-                                    "reg_date)", im->path);
+        return fail_msg(EXIT_USAGE,
+                        "%s: empty file (want a header: "
+                        "name,gender,birth_year,cnic,phone,district,area,skill,"
+                        "reg_date)",
+                        im->path);
     /* A spreadsheet's UTF-8 byte-order mark is not part of the name. */
     if (strncmp(im->r.buf, "\xef\xbb\xbf", 3) == 0)
         memmove(im->r.buf, im->r.buf + 3, strlen(im->r.buf + 3) + 1);
@@ -969,17 +975,18 @@ csv_header(csv_import *im)
             if (strcasecmp(h, csv_columns[k].name) == 0)
                 break;
         if (k == sizeof csv_columns / sizeof csv_columns[0])
-            return fail_msg(EXIT_USAGE, "%s:%lu: unknown column '%.40s' (known: name, gender, "
-                                        "birth_year, cnic, phone, district, area, skill, "
-                                        "reg_date, skills, platforms)",
+            return fail_msg(EXIT_USAGE,
+                            "%s:%lu: unknown column '%.40s' (known: name, gender, "
+                            "birth_year, cnic, phone, district, area, skill, "
+                            "reg_date, skills, platforms)",
                             im->path, line, h);
         im->col_field[i] = csv_columns[k].field;
         have_name |= im->col_field[i] == RZ_PF_NAME;
         have_gender |= im->col_field[i] == RZ_PF_GENDER;
     }
     if (!have_name || !have_gender)
-        return fail_msg(EXIT_USAGE, "%s:%lu: the header needs at least name and gender",
-                        im->path, line);
+        return fail_msg(EXIT_USAGE, "%s:%lu: the header needs at least name and gender", im->path,
+                        line);
     return 0;
 }
 
@@ -1079,8 +1086,7 @@ cmd_import(node_store *ns, int argc, char **argv)
         goto out;
     if (im.bad) {
         if (im.bad > CSV_MAX_REPORTED)
-            fprintf(stderr, "%s: ... and %lu more bad rows\n", im.path,
-                    im.bad - CSV_MAX_REPORTED);
+            fprintf(stderr, "%s: ... and %lu more bad rows\n", im.path, im.bad - CSV_MAX_REPORTED);
         rc = fail_msg(EXIT_USAGE, "%s: %lu unusable rows; nothing imported", im.path, im.bad);
         goto out;
     }
@@ -1094,8 +1100,8 @@ cmd_import(node_store *ns, int argc, char **argv)
     }
     if ((rc = csv_pass(&im, ns)) != 0 || im.bad) {
         node_store_rollback(ns);
-        rc = rc ? rc : fail_msg(EXIT_USAGE, "%s changed while importing; nothing imported",
-                                im.path);
+        rc =
+            rc ? rc : fail_msg(EXIT_USAGE, "%s changed while importing; nothing imported", im.path);
         goto out;
     }
     if ((rc = node_store_commit(ns, &err)) != 0) {
@@ -1207,10 +1213,9 @@ cmd_sync(node_store *ns, int argc, char **argv)
         printf("sync: %llu entries delivered in %llu batch%s (seq %llu..%llu, %llu new to the "
                "server); the server holds %llu; %llu pending\n",
                (unsigned long long)r.sent, (unsigned long long)r.batches,
-               r.batches == 1 ? "" : "es",
-               (unsigned long long)r.first_seq, (unsigned long long)r.last_seq,
-               (unsigned long long)r.applied, (unsigned long long)r.server_head,
-               (unsigned long long)r.pending);
+               r.batches == 1 ? "" : "es", (unsigned long long)r.first_seq,
+               (unsigned long long)r.last_seq, (unsigned long long)r.applied,
+               (unsigned long long)r.server_head, (unsigned long long)r.pending);
     return 0;
 }
 
@@ -1262,25 +1267,25 @@ cmd_rekey(node_store *ns, int argc, char **argv)
         return fail_err(&err, rc, 0);
     hex_encode(idhex, node_store_node_id(ns), RZ_NODE_ID_BYTES);
     hex_encode(pkhex, node_store_identity(ns)->pk, RZ_PK_BYTES);
-    printf("rekey: new key in place (the old one is kept as node.key.old-*); headquarters must run\n"
-           "  rozgar-server rekey %s --token rz1:%s:%s\n"
-           "before the next sync\n",
-           idhex, idhex, pkhex);
+    printf(
+        "rekey: new key in place (the old one is kept as node.key.old-*); headquarters must run\n"
+        "  rozgar-server rekey %s --token rz1:%s:%s\n"
+        "before the next sync\n",
+        idhex, idhex, pkhex);
     return 0;
 }
 
 /* ---- main ---- */
 
 typedef struct cli_cmd {
-    const char *name;                         /* command word */
-    int (*fn)(node_store *, int, char **);    /* runs it on an open store */
+    const char *name;                      /* command word */
+    int (*fn)(node_store *, int, char **); /* runs it on an open store */
 } cli_cmd;
 
 static const cli_cmd commands[] = {
-    {"config", cmd_config}, {"person", cmd_person}, {"event", cmd_event},
-    {"attend", cmd_attend}, {"list", cmd_list},     {"show", cmd_show},
-    {"import", cmd_import}, {"status", cmd_status}, {"sync", cmd_sync},
-    {"rebase", cmd_rebase}, {"rekey", cmd_rekey}, {NULL, NULL}};
+    {"config", cmd_config}, {"person", cmd_person}, {"event", cmd_event},   {"attend", cmd_attend},
+    {"list", cmd_list},     {"show", cmd_show},     {"import", cmd_import}, {"status", cmd_status},
+    {"sync", cmd_sync},     {"rebase", cmd_rebase}, {"rekey", cmd_rekey},   {NULL, NULL}};
 
 int
 main(int argc, char **argv)

@@ -44,9 +44,9 @@ static const char *const node_schema =
     " epoch INTEGER NOT NULL DEFAULT 0,"
     " hlc_last INTEGER NOT NULL DEFAULT 0,"
     " server_endpoint TEXT,"
-    " server_pk TEXT,"          /* hex, as configured */
-    " last_server_ms INTEGER,"  /* server time last seen */
-    " last_local_ms INTEGER,"   /* our wall clock at that moment */
+    " server_pk TEXT,"         /* hex, as configured */
+    " last_server_ms INTEGER," /* server time last seen */
+    " last_local_ms INTEGER,"  /* our wall clock at that moment */
     " acked_seq INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE person("
     " id BLOB PRIMARY KEY, created_hlc INTEGER NOT NULL, changed_hlc INTEGER NOT NULL,"
@@ -128,8 +128,8 @@ enum node_stmt {
     ST_COUNT
 };
 
-#define PERSON_COLS                                                                  \
-    "cnic, name, phone, gender, birth_year, district, area, skill, skills, platforms, " \
+#define PERSON_COLS                                                                                \
+    "cnic, name, phone, gender, birth_year, district, area, skill, skills, platforms, "            \
     "reg_date"
 #define EVENT_COLS "kind, title, date, duration, partner, mode"
 /* Field f of a record binds its "given" flag to ?(2f+1) and value to ?(2f+2);
@@ -150,34 +150,43 @@ static const char *const node_sql[ST_COUNT] = {
     [ST_BASE_HASH] = "SELECT hash FROM chain_base WHERE seq=?1",
     [ST_LOG_INSERT] = "INSERT INTO log(seq, epoch, hash, entry) VALUES(?1, ?2, ?3, ?4)",
     [ST_PII_INSERT] = "INSERT INTO pii(seq, field, salt, value) VALUES(?1, ?2, ?3, ?4)",
-    [ST_LOG_READ] = "SELECT l.seq, l.epoch, l.hash, l.entry,"
-                    " (SELECT count(*) * " NODE_STR(NODE_REVEAL_OVERHEAD)
-                    "  + coalesce(sum(length(p.value)), 0)"
-                    "  FROM pii p WHERE p.seq = l.seq)"
-                    " FROM log l WHERE l.seq >= ?1 ORDER BY l.seq LIMIT ?2",
+    [ST_LOG_READ] =
+        "SELECT l.seq, l.epoch, l.hash, l.entry,"
+        " (SELECT count(*) * " NODE_STR(
+            NODE_REVEAL_OVERHEAD) "  + coalesce(sum(length(p.value)), 0)"
+                                  "  FROM pii p WHERE p.seq = l.seq)"
+                                  " FROM log l WHERE l.seq >= ?1 ORDER BY l.seq LIMIT ?2",
     [ST_PII_READ] = "SELECT seq, field, salt, value FROM pii WHERE seq BETWEEN ?1 AND ?2"
                     " ORDER BY seq, field",
     [ST_PENDING] = "SELECT count(*) FROM log WHERE seq > ?1",
     [ST_PERSON_INSERT] = "INSERT INTO person(id, created_hlc, changed_hlc, deleted, " PERSON_COLS
                          ") VALUES(?1, ?2, ?2, 0, ?4, ?6, ?8, ?10, ?12, ?14, ?16, ?18, ?20,"
                          " ?22, ?24)",
-    [ST_PERSON_UPDATE] = "UPDATE person SET changed_hlc=?2, " UPD("cnic", 3, 4) ", "
-                         UPD("name", 5, 6) ", " UPD("phone", 7, 8) ", " UPD("gender", 9, 10)
-                         ", " UPD("birth_year", 11, 12) ", " UPD("district", 13, 14) ", "
-                         UPD("area", 15, 16) ", " UPD("skill", 17, 18) ", "
-                         UPD("skills", 19, 20) ", " UPD("platforms", 21, 22) ", "
-                         UPD("reg_date", 23, 24) " WHERE id=?1",
+    [ST_PERSON_UPDATE] = "UPDATE person SET changed_hlc=?2, " UPD("cnic", 3, 4) ", " UPD("name", 5, 6) ", " UPD(
+        "phone", 7,
+        8) ", " UPD("gender", 9,
+                    10) ", " UPD("birth_year", 11,
+                                 12) ", " UPD("district", 13,
+                                              14) ", " UPD("area", 15,
+                                                           16) ", " UPD("skill", 17,
+                                                                        18) ", " UPD("skills", 19,
+                                                                                     20) ", " UPD("platforms",
+                                                                                                  21,
+                                                                                                  22) ", " UPD("reg_date",
+                                                                                                               23,
+                                                                                                               24) " WHERE id=?1",
     [ST_PERSON_STATE] = "SELECT deleted FROM person WHERE id=?1",
     [ST_PERSON_DELETED] = "UPDATE person SET deleted=?2, changed_hlc=?3 WHERE id=?1",
     [ST_PERSON_EACH] = "SELECT id, deleted, changed_hlc, " PERSON_COLS
                        " FROM person WHERE ?1 OR deleted=0 ORDER BY id",
-    [ST_PERSON_GET] = "SELECT id, deleted, changed_hlc, " PERSON_COLS
-                      " FROM person WHERE id=?1",
+    [ST_PERSON_GET] = "SELECT id, deleted, changed_hlc, " PERSON_COLS " FROM person WHERE id=?1",
     [ST_EVENT_INSERT] = "INSERT INTO event(id, created_hlc, changed_hlc, deleted, " EVENT_COLS
                         ") VALUES(?1, ?2, ?2, 0, ?4, ?6, ?8, ?10, ?12, ?14)",
-    [ST_EVENT_UPDATE] = "UPDATE event SET changed_hlc=?2, " UPD("kind", 3, 4) ", "
-                        UPD("title", 5, 6) ", " UPD("date", 7, 8) ", " UPD("duration", 9, 10)
-                        ", " UPD("partner", 11, 12) ", " UPD("mode", 13, 14) " WHERE id=?1",
+    [ST_EVENT_UPDATE] =
+        "UPDATE event SET changed_hlc=?2, " UPD("kind", 3, 4) ", " UPD("title", 5, 6) ", " UPD(
+            "date", 7, 8) ", " UPD("duration", 9, 10) ", " UPD("partner", 11,
+                                                               12) ", " UPD("mode", 13,
+                                                                            14) " WHERE id=?1",
     [ST_EVENT_STATE] = "SELECT deleted FROM event WHERE id=?1",
     [ST_EVENT_DELETED] = "UPDATE event SET deleted=?2, changed_hlc=?3 WHERE id=?1",
     [ST_EVENT_EACH] = "SELECT id, deleted, changed_hlc, " EVENT_COLS
@@ -212,21 +221,21 @@ static const char *const node_sql[ST_COUNT] = {
 
 /* A personal value waiting to be stored beside the entry being written. */
 typedef struct node_pending_pii {
-    uint8_t field;                  /* person field id */
-    uint8_t salt[RZ_SALT_BYTES];    /* fresh random salt */
-    uint8_t commit[RZ_COMMIT_BYTES];/* what the entry carries */
-    const char *value;              /* borrowed from the caller */
-    size_t len;                     /* its bytes */
+    uint8_t field;                   /* person field id */
+    uint8_t salt[RZ_SALT_BYTES];     /* fresh random salt */
+    uint8_t commit[RZ_COMMIT_BYTES]; /* what the entry carries */
+    const char *value;               /* borrowed from the caller */
+    size_t len;                      /* its bytes */
 } node_pending_pii;
 
 /* State of the open transaction, loaded at BEGIN, written at COMMIT. */
 typedef struct node_txn {
-    int open;                          /* a transaction is open */
-    int aborted;                       /* a write failed: rolled back */
-    uint32_t epoch;                    /* current epoch */
-    uint64_t hlc;                      /* last clock value issued */
-    uint64_t head_seq;                 /* last seq */
-    uint8_t head_hash[RZ_HASH_BYTES];  /* its hash */
+    int open;                         /* a transaction is open */
+    int aborted;                      /* a write failed: rolled back */
+    uint32_t epoch;                   /* current epoch */
+    uint64_t hlc;                     /* last clock value issued */
+    uint64_t head_seq;                /* last seq */
+    uint8_t head_hash[RZ_HASH_BYTES]; /* its hash */
 } node_txn;
 
 /* Ids of persons (LIVE_PERSON) or events (LIVE_EVENT) this connection
@@ -242,22 +251,22 @@ enum { LIVE_PERSON, LIVE_EVENT, LIVE_KINDS };
 
 typedef struct node_live {
     uint8_t (*slot)[NODE_REC_ID_BYTES]; /* open addressing; all-zero = empty */
-    uint32_t cap;                        /* slots, a power of two; 0 = none yet */
-    uint32_t n;                          /* used slots */
+    uint32_t cap;                       /* slots, a power of two; 0 = none yet */
+    uint32_t n;                         /* used slots */
 } node_live;
 
 struct node_store {
-    sqlite3 *db;                          /* node.db */
-    sqlite3_stmt *st[ST_COUNT];           /* prepared once per open */
-    rz_identity id;                       /* node key; secret */
-    uint8_t node_id[RZ_NODE_ID_BYTES];    /* from meta */
-    node_txn t;                           /* open transaction's state */
-    mpk_writer w;                         /* entry encoder, reused */
-    node_pending_pii pii[3];              /* personal values of the entry */
-    size_t npii;                          /* used slots of pii */
-    int clock_checked;                    /* clock warning considered */
-    node_live live[LIVE_KINDS];           /* ids known live (see node_live) */
-    int64_t data_version;                 /* at our last BEGIN; -1 unknown */
+    sqlite3 *db;                       /* node.db */
+    sqlite3_stmt *st[ST_COUNT];        /* prepared once per open */
+    rz_identity id;                    /* node key; secret */
+    uint8_t node_id[RZ_NODE_ID_BYTES]; /* from meta */
+    node_txn t;                        /* open transaction's state */
+    mpk_writer w;                      /* entry encoder, reused */
+    node_pending_pii pii[3];           /* personal values of the entry */
+    size_t npii;                       /* used slots of pii */
+    int clock_checked;                 /* clock warning considered */
+    node_live live[LIVE_KINDS];        /* ids known live (see node_live) */
+    int64_t data_version;              /* at our last BEGIN; -1 unknown */
 };
 
 /* ---- small helpers ---- */
@@ -465,10 +474,10 @@ node_store_node_id(const node_store *ns)
 enum { FK_UINT, FK_TEXT };
 
 typedef struct node_field {
-    uint8_t id;      /* field id (wire.h) */
-    uint8_t kind;    /* FK_UINT / FK_TEXT */
-    size_t off;      /* offset in node_person / node_event */
-    const char *what;/* name in error messages */
+    uint8_t id;       /* field id (wire.h) */
+    uint8_t kind;     /* FK_UINT / FK_TEXT */
+    size_t off;       /* offset in node_person / node_event */
+    const char *what; /* name in error messages */
 } node_field;
 
 static const node_field person_fields[] = {
@@ -619,8 +628,7 @@ fields_read(sqlite3_stmt *st, int first_col, const node_field *d, size_t nd, voi
 /* ---- transactions ---- */
 
 static int
-load_head(node_store *ns, uint64_t *seq, uint8_t hash[RZ_HASH_BYTES], int *is_clock,
-          rz_error *err)
+load_head(node_store *ns, uint64_t *seq, uint8_t hash[RZ_HASH_BYTES], int *is_clock, rz_error *err)
 {
     sqlite3_stmt *st = ns->st[ST_LOG_HEAD], *bt = ns->st[ST_BASE_HEAD];
     int rc = 0, src;
@@ -631,8 +639,7 @@ load_head(node_store *ns, uint64_t *seq, uint8_t hash[RZ_HASH_BYTES], int *is_cl
     if ((src = sqlite3_step(st)) == SQLITE_ROW) {
         *seq = (uint64_t)sqlite3_column_int64(st, 0);
         if (column_fixed(st, 1, hash, RZ_HASH_BYTES) != 0)
-            rc = rz_fail(err, RZ_E_IO, "log row %llu has a damaged hash",
-                         (unsigned long long)*seq);
+            rc = rz_fail(err, RZ_E_IO, "log row %llu has a damaged hash", (unsigned long long)*seq);
         if (rc == 0 && is_clock) {
             msgpack_zone z;
             rz_entry e;
@@ -657,8 +664,7 @@ load_head(node_store *ns, uint64_t *seq, uint8_t hash[RZ_HASH_BYTES], int *is_cl
             if (is_clock)
                 *is_clock = 0;
             if (column_fixed(bt, 1, hash, RZ_HASH_BYTES) != 0)
-                rc = rz_fail(err, RZ_E_IO, "chain base %llu is damaged",
-                             (unsigned long long)bseq);
+                rc = rz_fail(err, RZ_E_IO, "chain base %llu is damaged", (unsigned long long)bseq);
         }
     } else if (src != SQLITE_DONE) {
         rc = rz_db_fail(ns->db, err, "chain base");
@@ -731,8 +737,9 @@ txn_enter(node_store *ns, int *own, rz_error *err)
     *own = 0;
     if (ns->t.open) {
         if (ns->t.aborted)
-            return rz_fail(err, RZ_E_IO, "an earlier write failed; the transaction was rolled"
-                                         " back");
+            return rz_fail(err, RZ_E_IO,
+                           "an earlier write failed; the transaction was rolled"
+                           " back");
         return 0;
     }
     if ((rc = node_store_begin(ns, err)) != 0)
@@ -874,10 +881,10 @@ log_append(node_store *ns, const rz_entry *e, rz_error *err)
     if (ns->w.rc != 0)
         return rz_fail(err, ns->w.rc, "cannot encode the log entry");
     if (ns->w.sb.size > RZ_MAX_ENTRY_BYTES)
-        return rz_fail(err, RZ_E_ARG, "the change is %zu bytes encoded; at most %d",
-                       ns->w.sb.size, RZ_MAX_ENTRY_BYTES);
-    chain_hash(hash, ns->node_id, ns->t.epoch, seq, ns->t.head_hash,
-               (const uint8_t *)ns->w.sb.data, ns->w.sb.size);
+        return rz_fail(err, RZ_E_ARG, "the change is %zu bytes encoded; at most %d", ns->w.sb.size,
+                       RZ_MAX_ENTRY_BYTES);
+    chain_hash(hash, ns->node_id, ns->t.epoch, seq, ns->t.head_hash, (const uint8_t *)ns->w.sb.data,
+               ns->w.sb.size);
     bind_u64(st, 1, seq);
     bind_u64(st, 2, ns->t.epoch);
     bind_blob(st, 3, hash, RZ_HASH_BYTES);
@@ -900,8 +907,7 @@ log_append(node_store *ns, const rz_entry *e, rz_error *err)
 }
 
 static void
-entry_init(rz_entry *e, uint64_t hlc, uint8_t table, uint8_t op, const uint8_t *key,
-           size_t key_len)
+entry_init(rz_entry *e, uint64_t hlc, uint8_t table, uint8_t op, const uint8_t *key, size_t key_len)
 {
     memset(e, 0, sizeof *e);
     e->schema = RZ_SCHEMA_CURRENT;
@@ -952,15 +958,15 @@ typedef struct record_kind {
     size_t nfields;           /* its length */
     int maxf;                 /* highest field id */
     int st_insert, st_update, st_state;
-    int live;                 /* LIVE_PERSON / LIVE_EVENT */
+    int live; /* LIVE_PERSON / LIVE_EVENT */
 } record_kind;
 
-static const record_kind person_kind = {RZ_T_PERSON, "person", person_fields, PERSON_NFIELDS,
-                                        RZ_PF_MAX, ST_PERSON_INSERT, ST_PERSON_UPDATE,
-                                        ST_PERSON_STATE, LIVE_PERSON};
-static const record_kind event_kind = {RZ_T_EVENT, "event", event_fields, EVENT_NFIELDS,
-                                       RZ_EF_MAX, ST_EVENT_INSERT, ST_EVENT_UPDATE,
-                                       ST_EVENT_STATE, LIVE_EVENT};
+static const record_kind person_kind = {RZ_T_PERSON,      "person",        person_fields,
+                                        PERSON_NFIELDS,   RZ_PF_MAX,       ST_PERSON_INSERT,
+                                        ST_PERSON_UPDATE, ST_PERSON_STATE, LIVE_PERSON};
+static const record_kind event_kind = {RZ_T_EVENT,      "event",        event_fields,
+                                       EVENT_NFIELDS,   RZ_EF_MAX,      ST_EVENT_INSERT,
+                                       ST_EVENT_UPDATE, ST_EVENT_STATE, LIVE_EVENT};
 
 /* Adds (id_in NULL, new id to id_out) or edits a record: the row change and
  * its log entry in one transaction. */
@@ -982,8 +988,8 @@ record_set(node_store *ns, const record_kind *k, const uint8_t *id_in, const voi
         return rc;
     if ((rc = txn_enter(ns, &own, err)) != 0)
         return rc;
-    if (id_in && (rc = record_state(ns, k->st_state, id_in, NODE_REC_ID_BYTES, &deleted,
-                                    err)) != 0) {
+    if (id_in &&
+        (rc = record_state(ns, k->st_state, id_in, NODE_REC_ID_BYTES, &deleted, err)) != 0) {
         if (rc == RZ_E_NOTFOUND) {
             char hex[2 * NODE_REC_ID_BYTES + 1];
             node_id_format(hex, id_in);
@@ -1102,7 +1108,8 @@ node_store_set_deleted(node_store *ns, uint8_t table, const uint8_t *key, size_t
     uint64_t hlc;
 
     switch (table) {
-    case RZ_T_PERSON: st_state = ST_PERSON_STATE, st_set = ST_PERSON_DELETED, noun = "person";
+    case RZ_T_PERSON:
+        st_state = ST_PERSON_STATE, st_set = ST_PERSON_DELETED, noun = "person";
         break;
     case RZ_T_EVENT: st_state = ST_EVENT_STATE, st_set = ST_EVENT_DELETED, noun = "event"; break;
     case RZ_T_ATTENDANCE:
@@ -1122,8 +1129,7 @@ node_store_set_deleted(node_store *ns, uint8_t table, const uint8_t *key, size_t
         goto out;
     }
     if (cur == (deleted ? 1 : 0)) {
-        rc = rz_fail(err, RZ_E_EXISTS, "the %s is already %s", noun,
-                     deleted ? "deleted" : "live");
+        rc = rz_fail(err, RZ_E_EXISTS, "the %s is already %s", noun, deleted ? "deleted" : "live");
         goto out;
     }
     clock_warn_once(ns);
@@ -1316,8 +1322,7 @@ node_store_event_get(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], node_e
 }
 
 int
-node_store_attendance_each(node_store *ns, int all, node_attendance_fn fn, void *ctx,
-                           rz_error *err)
+node_store_attendance_each(node_store *ns, int all, node_attendance_fn fn, void *ctx, rz_error *err)
 {
     sqlite3_stmt *st = ns->st[ST_ATT_EACH];
     node_attendance_row row;
@@ -1427,10 +1432,10 @@ node_store_hash_at(node_store *ns, uint64_t seq, uint8_t out[RZ_HASH_BYTES], rz_
         bind_u64(st, 1, seq);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
-            rc = column_fixed(st, 0, out, RZ_HASH_BYTES) == 0
-                     ? 0
-                     : rz_fail(err, RZ_E_IO, "hash of seq %llu is damaged",
-                               (unsigned long long)seq);
+            rc =
+                column_fixed(st, 0, out, RZ_HASH_BYTES) == 0
+                    ? 0
+                    : rz_fail(err, RZ_E_IO, "hash of seq %llu is damaged", (unsigned long long)seq);
         else if (rc == SQLITE_DONE)
             rc = RZ_E_NOTFOUND;
         else
@@ -1439,8 +1444,7 @@ node_store_hash_at(node_store *ns, uint64_t seq, uint8_t out[RZ_HASH_BYTES], rz_
         if (rc != RZ_E_NOTFOUND)
             return rc;
     }
-    return rz_fail(err, RZ_E_NOTFOUND, "this node holds no entry %llu",
-                   (unsigned long long)seq);
+    return rz_fail(err, RZ_E_NOTFOUND, "this node holds no entry %llu", (unsigned long long)seq);
 }
 
 /* Clock fold + remembered server time; inside a transaction. */
@@ -1486,8 +1490,8 @@ node_store_append_clock(node_store *ns, uint64_t server_ms, uint64_t local_ms, u
 }
 
 int
-node_store_read_entries(node_store *ns, uint64_t first_seq, size_t max, node_entry_fn fn,
-                        void *ctx, rz_error *err)
+node_store_read_entries(node_store *ns, uint64_t first_seq, size_t max, node_entry_fn fn, void *ctx,
+                        rz_error *err)
 {
     sqlite3_stmt *st = ns->st[ST_LOG_READ];
     int rc = 0, src;
@@ -1500,9 +1504,9 @@ node_store_read_entries(node_store *ns, uint64_t first_seq, size_t max, node_ent
                          (long long)sqlite3_column_int64(st, 0));
             break;
         }
-        rc = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0),
-                (uint32_t)sqlite3_column_int64(st, 1), hash, sqlite3_column_blob(st, 3),
-                (size_t)sqlite3_column_bytes(st, 3), (size_t)sqlite3_column_int64(st, 4));
+        rc = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
+                hash, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+                (size_t)sqlite3_column_int64(st, 4));
         if (rc != 0)
             break;
     }
@@ -1515,8 +1519,8 @@ node_store_read_entries(node_store *ns, uint64_t first_seq, size_t max, node_ent
 }
 
 int
-node_store_read_reveals(node_store *ns, uint64_t first_seq, uint64_t last_seq,
-                        node_reveal_fn fn, void *ctx, rz_error *err)
+node_store_read_reveals(node_store *ns, uint64_t first_seq, uint64_t last_seq, node_reveal_fn fn,
+                        void *ctx, rz_error *err)
 {
     sqlite3_stmt *st = ns->st[ST_PII_READ];
     int rc = 0, src;
@@ -1541,8 +1545,7 @@ node_store_read_reveals(node_store *ns, uint64_t first_seq, uint64_t last_seq,
 }
 
 int
-node_store_record_receipt(node_store *ns, const node_receipt *r, uint64_t local_ms,
-                          rz_error *err)
+node_store_record_receipt(node_store *ns, const node_receipt *r, uint64_t local_ms, rz_error *err)
 {
     sqlite3_stmt *st = ns->st[ST_RECEIPT];
     int own, rc;
@@ -1655,8 +1658,7 @@ node_store_rebase(node_store *ns, uint32_t new_epoch, uint64_t base_seq,
     if ((rc = node_exec(ns, ST_RB_ARCHIVE, err)) != 0 ||
         (rc = node_exec(ns, ST_RB_PII_ASIDE, err)) != 0 ||
         (rc = node_exec(ns, ST_RB_PII_BACK, err)) != 0 ||
-        (rc = node_exec(ns, ST_RB_DELETE, err)) != 0 ||
-        (rc = node_exec(ns, ST_RB_BASE, err)) != 0)
+        (rc = node_exec(ns, ST_RB_DELETE, err)) != 0 || (rc = node_exec(ns, ST_RB_BASE, err)) != 0)
         goto out;
     ns->t.epoch = new_epoch;
     ns->t.head_seq = base_seq;
@@ -1797,8 +1799,8 @@ node_store_open(const char *dir, node_store **out, rz_error *err)
     if ((rc = node_path(path, dir, NODE_DB_FILE, err)) != 0)
         return rc;
     if (access(path, F_OK) != 0)
-        return rz_fail(err, RZ_E_NOTFOUND, "%s holds no node (run `rozgar-node -d %s init`)",
-                       dir, dir);
+        return rz_fail(err, RZ_E_NOTFOUND, "%s holds no node (run `rozgar-node -d %s init`)", dir,
+                       dir);
     ns = store_alloc();
     if ((rc = node_path(path, dir, NODE_KEY_FILE, err)) != 0 ||
         (rc = identity_load(&ns->id, path, err)) != 0 ||
@@ -1828,9 +1830,8 @@ store_init_db(node_store *ns, rz_error *err)
         return rc;
     if ((rc = rz_db_exec(ns->db, node_schema, err)) != 0 ||
         (rc = rz_db_exec(ns->db, sql, err)) != 0 ||
-        (rc = rz_db_prepare(ns->db, &st,
-                            "INSERT INTO meta(id, node_id, sign_pk) VALUES(1, ?1, ?2)", err)) !=
-            0)
+        (rc = rz_db_prepare(ns->db, &st, "INSERT INTO meta(id, node_id, sign_pk) VALUES(1, ?1, ?2)",
+                            err)) != 0)
         goto out;
     bind_blob(st, 1, ns->node_id, RZ_NODE_ID_BYTES);
     bind_blob(st, 2, ns->id.pk, RZ_PK_BYTES);

@@ -69,13 +69,13 @@ typedef struct node_person {
 
 /* An event's fields; same conventions as node_person. */
 typedef struct node_event {
-    uint32_t set;          /* NODE_SET bits of the fields present */
-    uint64_t kind;         /* enum rz_event_kind */
-    const char *title;     /* title */
-    uint64_t date;         /* YYYYMMDD */
-    uint64_t duration;     /* minutes */
-    const char *partner;   /* partner organisation */
-    uint64_t mode;         /* enum rz_mode */
+    uint32_t set;        /* NODE_SET bits of the fields present */
+    uint64_t kind;       /* enum rz_event_kind */
+    const char *title;   /* title */
+    uint64_t date;       /* YYYYMMDD */
+    uint64_t duration;   /* minutes */
+    const char *partner; /* partner organisation */
+    uint64_t mode;       /* enum rz_mode */
 } node_event;
 
 /* A record read back for list/show.  Borrowed: valid during the callback. */
@@ -109,37 +109,37 @@ typedef int (*node_attendance_fn)(void *ctx, const node_attendance_row *row);
 
 /* The node's replication state. */
 typedef struct node_store_status {
-    uint8_t node_id[RZ_NODE_ID_BYTES];   /* this node */
-    uint8_t sign_pk[RZ_PK_BYTES];        /* its Ed25519 public key */
-    uint32_t epoch;                      /* current log epoch */
-    uint64_t head_seq;                   /* last sequence number, 0 if none */
-    uint8_t head_hash[RZ_HASH_BYTES];    /* its chain hash (zeros if none) */
-    int head_is_clock;                   /* the log ends with a clock entry */
-    uint64_t acked_seq;                  /* highest seq with a verified receipt */
-    uint64_t pending;                    /* entries above acked_seq */
-    uint64_t hlc_last;                   /* last clock value issued/observed */
-    uint64_t last_server_ms;             /* server time last seen, 0 = never */
-    uint64_t last_local_ms;              /* local wall clock at that moment */
-    char endpoint[NODE_ENDPOINT_MAX];    /* configured server, "" if none */
-    int has_server_pk;                   /* 1 when server_pk is configured */
-    uint8_t server_pk[RZ_PK_BYTES];      /* server's Ed25519 public key */
+    uint8_t node_id[RZ_NODE_ID_BYTES]; /* this node */
+    uint8_t sign_pk[RZ_PK_BYTES];      /* its Ed25519 public key */
+    uint32_t epoch;                    /* current log epoch */
+    uint64_t head_seq;                 /* last sequence number, 0 if none */
+    uint8_t head_hash[RZ_HASH_BYTES];  /* its chain hash (zeros if none) */
+    int head_is_clock;                 /* the log ends with a clock entry */
+    uint64_t acked_seq;                /* highest seq with a verified receipt */
+    uint64_t pending;                  /* entries above acked_seq */
+    uint64_t hlc_last;                 /* last clock value issued/observed */
+    uint64_t last_server_ms;           /* server time last seen, 0 = never */
+    uint64_t last_local_ms;            /* local wall clock at that moment */
+    char endpoint[NODE_ENDPOINT_MAX];  /* configured server, "" if none */
+    int has_server_pk;                 /* 1 when server_pk is configured */
+    uint8_t server_pk[RZ_PK_BYTES];    /* server's Ed25519 public key */
 } node_store_status;
 
 /* A server receipt over first_seq..last_seq (PROTOCOL 4.2). */
 typedef struct node_receipt {
-    uint32_t epoch;                      /* log epoch */
-    uint64_t first_seq, last_seq;        /* range acknowledged */
-    uint8_t head[RZ_HASH_BYTES];         /* hash of last_seq */
-    uint64_t server_ms;                  /* server time in the ACK */
-    uint8_t sig[RZ_SIG_BYTES];           /* server signature */
+    uint32_t epoch;               /* log epoch */
+    uint64_t first_seq, last_seq; /* range acknowledged */
+    uint8_t head[RZ_HASH_BYTES];  /* hash of last_seq */
+    uint64_t server_ms;           /* server time in the ACK */
+    uint8_t sig[RZ_SIG_BYTES];    /* server signature */
 } node_receipt;
 
 /* What a rebase did. */
 typedef struct node_rebase_result {
-    uint32_t epoch;                      /* the new epoch */
-    uint64_t base_seq;                   /* server head it chains from */
-    uint64_t moved;                      /* entries archived and re-appended */
-    uint64_t first_seq, last_seq;        /* their new sequence numbers */
+    uint32_t epoch;               /* the new epoch */
+    uint64_t base_seq;            /* server head it chains from */
+    uint64_t moved;               /* entries archived and re-appended */
+    uint64_t first_seq, last_seq; /* their new sequence numbers */
 } node_rebase_result;
 
 /* ---- lifetime ---- */
@@ -168,8 +168,8 @@ const uint8_t *node_store_node_id(const node_store *ns);
 
 /* Records the server to sync with.  endpoint like tcp://host:port; server_pk
  * the server's Ed25519 public key.  RZ_E_ARG when either is unusable. */
-int node_store_configure(node_store *ns, const char *endpoint,
-                         const uint8_t server_pk[RZ_PK_BYTES], rz_error *err) RZ_WUR;
+int node_store_configure(node_store *ns, const char *endpoint, const uint8_t server_pk[RZ_PK_BYTES],
+                         rz_error *err) RZ_WUR;
 
 /* ---- many recordings in one transaction ---- */
 
@@ -188,16 +188,16 @@ void node_store_rollback(node_store *ns);
 int node_store_check_person(const node_person *p, int is_new, rz_error *err) RZ_WUR;
 
 /* New person; name and gender are required.  id receives the new id. */
-int node_store_person_add(node_store *ns, const node_person *p,
-                          uint8_t id[NODE_REC_ID_BYTES], rz_error *err) RZ_WUR;
+int node_store_person_add(node_store *ns, const node_person *p, uint8_t id[NODE_REC_ID_BYTES],
+                          rz_error *err) RZ_WUR;
 /* Changes the given fields of a person (deleted or not). */
 int node_store_person_edit(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES],
                            const node_person *p, rz_error *err) RZ_WUR;
 /* New event; kind, title and date are required. */
 int node_store_event_add(node_store *ns, const node_event *e, uint8_t id[NODE_REC_ID_BYTES],
                          rz_error *err) RZ_WUR;
-int node_store_event_edit(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES],
-                          const node_event *e, rz_error *err) RZ_WUR;
+int node_store_event_edit(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], const node_event *e,
+                          rz_error *err) RZ_WUR;
 /* Delete (deleted=1) or undelete (deleted=0) a record of table RZ_T_PERSON,
  * RZ_T_EVENT or RZ_T_ATTENDANCE (key: event id || person id).  RZ_E_EXISTS
  * when it already is in that state. */
@@ -206,22 +206,22 @@ int node_store_set_deleted(node_store *ns, uint8_t table, const uint8_t *key, si
 /* Marks a person present (1) or absent (0) at an event; both must exist
  * here and be live. */
 int node_store_attend(node_store *ns, const uint8_t event_id[NODE_REC_ID_BYTES],
-                      const uint8_t person_id[NODE_REC_ID_BYTES], int present,
-                      rz_error *err) RZ_WUR;
+                      const uint8_t person_id[NODE_REC_ID_BYTES], int present, rz_error *err)
+    RZ_WUR;
 
 /* ---- reading records (the centre's own data, personal values included) */
 
 /* Walks persons / events / attendance in creation order; all = include
  * deleted ones. */
-int node_store_person_each(node_store *ns, int all, node_person_fn fn, void *ctx,
-                           rz_error *err) RZ_WUR;
-int node_store_event_each(node_store *ns, int all, node_event_fn fn, void *ctx,
-                          rz_error *err) RZ_WUR;
+int node_store_person_each(node_store *ns, int all, node_person_fn fn, void *ctx, rz_error *err)
+    RZ_WUR;
+int node_store_event_each(node_store *ns, int all, node_event_fn fn, void *ctx, rz_error *err)
+    RZ_WUR;
 int node_store_attendance_each(node_store *ns, int all, node_attendance_fn fn, void *ctx,
                                rz_error *err) RZ_WUR;
 /* Calls fn once for the record with this id, or returns RZ_E_NOTFOUND. */
-int node_store_person_get(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES],
-                          node_person_fn fn, void *ctx, rz_error *err) RZ_WUR;
+int node_store_person_get(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], node_person_fn fn,
+                          void *ctx, rz_error *err) RZ_WUR;
 int node_store_event_get(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], node_event_fn fn,
                          void *ctx, rz_error *err) RZ_WUR;
 
@@ -237,21 +237,20 @@ int node_store_epoch(node_store *ns, uint32_t *epoch, rz_error *err) RZ_WUR;
  * rule of DESIGN guarantee 7 fires for wall time now_ms: now is more than
  * NODE_CLOCK_WARN_MS before the last server time seen, or the offset measured
  * at the last sync exceeded it either way.  0 otherwise. */
-int node_store_clock_warning(const node_store_status *st, uint64_t now_ms, char *msg,
-                             size_t len);
+int node_store_clock_warning(const node_store_status *st, uint64_t now_ms, char *msg, size_t len);
 
 /* Chain hash after seq (zeros for 0): from the log, or from the base a
  * rebase chained from.  RZ_E_NOTFOUND when this node holds neither. */
-int node_store_hash_at(node_store *ns, uint64_t seq, uint8_t out[RZ_HASH_BYTES],
-                       rz_error *err) RZ_WUR;
+int node_store_hash_at(node_store *ns, uint64_t seq, uint8_t out[RZ_HASH_BYTES], rz_error *err)
+    RZ_WUR;
 
 /* Folds the server's time into the clock and remembers it with the local
  * wall clock at that moment (own transaction). */
-int node_store_observe_server(node_store *ns, uint64_t server_ms, uint64_t local_ms,
-                              rz_error *err) RZ_WUR;
+int node_store_observe_server(node_store *ns, uint64_t server_ms, uint64_t local_ms, rz_error *err)
+    RZ_WUR;
 /* Appends a clock entry {1: server_ms, 2: local_ms}; *seq gets its seq. */
-int node_store_append_clock(node_store *ns, uint64_t server_ms, uint64_t local_ms,
-                            uint64_t *seq, rz_error *err) RZ_WUR;
+int node_store_append_clock(node_store *ns, uint64_t server_ms, uint64_t local_ms, uint64_t *seq,
+                            rz_error *err) RZ_WUR;
 
 /* Streams log rows with seq >= first_seq in order, at most max rows.  For
  * each, fn gets the row (borrowed) and reveal_bytes, the size of its
@@ -260,15 +259,14 @@ int node_store_append_clock(node_store *ns, uint64_t server_ms, uint64_t local_m
  * before it, or a negative code which is returned. */
 #define NODE_STOP 1
 typedef int (*node_entry_fn)(void *ctx, uint64_t seq, uint32_t epoch,
-                             const uint8_t hash[RZ_HASH_BYTES], const uint8_t *entry,
-                             size_t len, size_t reveal_bytes);
+                             const uint8_t hash[RZ_HASH_BYTES], const uint8_t *entry, size_t len,
+                             size_t reveal_bytes);
 int node_store_read_entries(node_store *ns, uint64_t first_seq, size_t max, node_entry_fn fn,
                             void *ctx, rz_error *err) RZ_WUR;
 /* Streams the personal values of entries first_seq..last_seq ordered by
  * (seq, field).  fn's return as for node_store_read_entries (no NODE_STOP). */
 typedef int (*node_reveal_fn)(void *ctx, uint64_t seq, uint8_t field,
-                              const uint8_t salt[RZ_SALT_BYTES], const char *value,
-                              size_t len);
+                              const uint8_t salt[RZ_SALT_BYTES], const char *value, size_t len);
 int node_store_read_reveals(node_store *ns, uint64_t first_seq, uint64_t last_seq,
                             node_reveal_fn fn, void *ctx, rz_error *err) RZ_WUR;
 
@@ -284,8 +282,8 @@ int node_store_record_receipt(node_store *ns, const node_receipt *r, uint64_t lo
  * (same entry bytes, personal values kept) as base_seq+1.. of new_epoch, in
  * one transaction.  RZ_E_EPOCH when new_epoch is not above the current. */
 int node_store_rebase(node_store *ns, uint32_t new_epoch, uint64_t base_seq,
-                      const uint8_t base_hash[RZ_HASH_BYTES], node_rebase_result *r,
-                      rz_error *err) RZ_WUR;
+                      const uint8_t base_hash[RZ_HASH_BYTES], node_rebase_result *r, rz_error *err)
+    RZ_WUR;
 
 /* Record id as 32 hex digits (out: 33 bytes) and back (RZ_E_ARG). */
 void node_id_format(char out[2 * NODE_REC_ID_BYTES + 1], const uint8_t id[NODE_REC_ID_BYTES]);

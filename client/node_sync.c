@@ -61,9 +61,9 @@ node_batch_free(node_batch *b)
 
 /* State while streaming rows into a batch. */
 typedef struct batch_fill {
-    node_batch *b;       /* batch being built */
-    uint64_t last_max;   /* take nothing above this seq */
-    rz_error *err;       /* detail of a refusal */
+    node_batch *b;     /* batch being built */
+    uint64_t last_max; /* take nothing above this seq */
+    rz_error *err;     /* detail of a refusal */
 } batch_fill;
 
 static int
@@ -79,8 +79,7 @@ batch_take_entry(void *ctx, uint64_t seq, uint32_t epoch, const uint8_t hash[RZ_
         return rz_fail(f->err, RZ_E_FORK,
                        "this node's log has no entry %llu (next is %llu): run `rozgar-node "
                        "rebase` after headquarters ran new-epoch",
-                       (unsigned long long)(b->first_seq + b->nentries),
-                       (unsigned long long)seq);
+                       (unsigned long long)(b->first_seq + b->nentries), (unsigned long long)seq);
     if (epoch != b->epoch)
         return rz_fail(f->err, RZ_E_FORK,
                        "entry %llu belongs to epoch %u, the log is at epoch %u: run "
@@ -143,14 +142,12 @@ node_sync_build_batch(node_store *ns, uint64_t first_seq, uint64_t last_seq, siz
                              "continues from",
                              (unsigned long long)(first_seq - 1))
                    : rc;
-    if ((rc = node_store_read_entries(ns, first_seq, max_entries, batch_take_entry, &f, err)) !=
-        0)
+    if ((rc = node_store_read_entries(ns, first_seq, max_entries, batch_take_entry, &f, err)) != 0)
         return rc;
     if (b->nentries == 0)
         return rz_fail(err, RZ_E_NOTFOUND, "no log entry %llu to send",
                        (unsigned long long)first_seq);
-    if ((rc = node_store_read_reveals(ns, first_seq, b->last_seq, batch_take_reveal, &f, err)) !=
-        0)
+    if ((rc = node_store_read_reveals(ns, first_seq, b->last_seq, batch_take_reveal, &f, err)) != 0)
         return rc;
     batch_sign(sig, node_store_identity(ns), node_id, b->epoch, b->last_seq, b->head);
     msg_encode_batch_begin(&b->msg, node_id, b->epoch, first_seq, prev, b->nentries);
@@ -170,19 +167,19 @@ node_sync_build_batch(node_store *ns, uint64_t first_seq, uint64_t last_seq, siz
 /* ---- one connection ---- */
 
 typedef struct sync_conn {
-    void *ctx;                       /* this session's ZeroMQ context */
-    void *sock;                      /* DEALER to the server */
-    void *mon;                       /* PAIR receiving the socket's events */
-    const char *endpoint;            /* borrowed from the status */
-    int timeout_ms;                  /* per reply */
-    int tcp_up;                      /* a TCP connection was made */
-    int secured;                     /* a CURVE handshake completed */
-    int handshake_failed;            /* a handshake failed (wrong key?) */
-    int lost;                        /* dropped after the handshake */
-    msgpack_zone zone;               /* decoded replies live here */
-    int zone_live;                   /* zone was initialised */
-    zmq_msg_t frame;                 /* the reply being decoded */
-    int frame_live;                  /* frame holds a message */
+    void *ctx;            /* this session's ZeroMQ context */
+    void *sock;           /* DEALER to the server */
+    void *mon;            /* PAIR receiving the socket's events */
+    const char *endpoint; /* borrowed from the status */
+    int timeout_ms;       /* per reply */
+    int tcp_up;           /* a TCP connection was made */
+    int secured;          /* a CURVE handshake completed */
+    int handshake_failed; /* a handshake failed (wrong key?) */
+    int lost;             /* dropped after the handshake */
+    msgpack_zone zone;    /* decoded replies live here */
+    int zone_live;        /* zone was initialised */
+    zmq_msg_t frame;      /* the reply being decoded */
+    int frame_live;       /* frame holds a message */
 } sync_conn;
 
 static int
@@ -220,8 +217,7 @@ conn_close(sync_conn *c)
 }
 
 static int
-conn_open(sync_conn *c, node_store *ns, const node_store_status *st, int timeout_ms,
-          rz_error *err)
+conn_open(sync_conn *c, node_store *ns, const node_store_status *st, int timeout_ms, rz_error *err)
 {
     char server_z85[RZ_Z85_KEY];
     int linger = 0, rc;
@@ -234,8 +230,7 @@ conn_open(sync_conn *c, node_store *ns, const node_store_status *st, int timeout
         return rz_fail(err, RZ_E_CONFIG, "the configured server key is not usable");
     if (!(c->ctx = zmq_ctx_new()) || !(c->sock = zmq_socket(c->ctx, ZMQ_DEALER)) ||
         !(c->mon = zmq_socket(c->ctx, ZMQ_PAIR)))
-        return rz_fail(err, RZ_E_INTERNAL, "cannot create a socket: %s",
-                       zmq_strerror(zmq_errno()));
+        return rz_fail(err, RZ_E_INTERNAL, "cannot create a socket: %s", zmq_strerror(zmq_errno()));
     if ((rc = conn_setopts(c, node_store_identity(ns), server_z85, err)) != 0)
         return rc;
     zmq_setsockopt(c->mon, ZMQ_LINGER, &linger, sizeof linger);
@@ -364,23 +359,23 @@ conn_recv(sync_conn *c, rz_msg *m, rz_error *err)
 
 /* One batch waiting for its ACK. */
 typedef struct sync_inflight {
-    uint32_t epoch;                 /* epoch it was signed under */
-    uint64_t first_seq, last_seq;   /* its entries */
-    uint8_t head[RZ_HASH_BYTES];    /* hash of last_seq */
+    uint32_t epoch;               /* epoch it was signed under */
+    uint64_t first_seq, last_seq; /* its entries */
+    uint8_t head[RZ_HASH_BYTES];  /* hash of last_seq */
 } sync_inflight;
 
 typedef struct sync_session {
-    node_store *ns;                           /* the node */
-    const node_sync_opts *o;                  /* options */
-    node_sync_result *r;                      /* accumulated result */
-    node_store_status st;                     /* status at HELLO time */
-    sync_conn c;                              /* the connection */
-    node_batch b;                             /* batch being built */
-    sync_inflight q[NODE_SYNC_WINDOW_MAX];    /* ring of batches awaiting ACK */
-    size_t qhead, qlen;                       /* ring position and fill */
-    uint64_t welcome_local_ms;                /* our wall clock when WELCOME came */
-    int retry;                                /* failure may pass on a new session */
-    int progressed;                           /* some ACK was stored */
+    node_store *ns;                        /* the node */
+    const node_sync_opts *o;               /* options */
+    node_sync_result *r;                   /* accumulated result */
+    node_store_status st;                  /* status at HELLO time */
+    sync_conn c;                           /* the connection */
+    node_batch b;                          /* batch being built */
+    sync_inflight q[NODE_SYNC_WINDOW_MAX]; /* ring of batches awaiting ACK */
+    size_t qhead, qlen;                    /* ring position and fill */
+    uint64_t welcome_local_ms;             /* our wall clock when WELCOME came */
+    int retry;                             /* failure may pass on a new session */
+    int progressed;                        /* some ACK was stored */
 } sync_session;
 
 /* The server answered ERROR: ends the session with its code.  The text is
@@ -430,9 +425,7 @@ unreachable(sync_session *s, rz_error *err)
                    "server unreachable at %s (no reply in %d s); nothing was lost, %llu entries "
                    "wait for the next sync%s",
                    s->st.endpoint, (s->o->timeout_ms + 999) / 1000, (unsigned long long)pending,
-                   s->c.handshake_failed
-                       ? " (secure handshake failed: wrong server key?)"
-                       : "");
+                   s->c.handshake_failed ? " (secure handshake failed: wrong server key?)" : "");
 }
 
 /* Receives the next reply; ERROR and silence become the session's end. */
@@ -567,11 +560,10 @@ accept_ack(sync_session *s, const rz_msg *a, rz_error *err)
         return rz_fail(err, RZ_E_SIGNATURE,
                        "the server acknowledged seq %llu..%llu (epoch %u) but %llu..%llu (epoch "
                        "%u) was sent; receipt not accepted",
-                       (unsigned long long)a->first_seq, (unsigned long long)a->last_seq,
-                       a->epoch, (unsigned long long)f->first_seq,
-                       (unsigned long long)f->last_seq, f->epoch);
-    if (receipt_verify(a->sig, s->st.server_pk, s->st.node_id, a->epoch, a->first_seq,
-                       a->last_seq, a->head, a->server_ms) != 0)
+                       (unsigned long long)a->first_seq, (unsigned long long)a->last_seq, a->epoch,
+                       (unsigned long long)f->first_seq, (unsigned long long)f->last_seq, f->epoch);
+    if (receipt_verify(a->sig, s->st.server_pk, s->st.node_id, a->epoch, a->first_seq, a->last_seq,
+                       a->head, a->server_ms) != 0)
         return rz_fail(err, RZ_E_SIGNATURE,
                        "the receipt for seq %llu..%llu does not verify with the configured "
                        "server key; entries not counted as delivered",
@@ -613,8 +605,7 @@ session_stream(sync_session *s, uint64_t from, uint64_t target, rz_error *err)
         while (s->qlen < window && next <= target)
             if ((rc = send_next_batch(s, &next, target, err)) != 0)
                 return rc;
-        if ((rc = session_recv(s, &a, RZ_MSG_ACK, err)) != 0 ||
-            (rc = accept_ack(s, &a, err)) != 0)
+        if ((rc = session_recv(s, &a, RZ_MSG_ACK, err)) != 0 || (rc = accept_ack(s, &a, err)) != 0)
             return rc;
     }
     return 0;

@@ -30,15 +30,15 @@
  * it at the backlog's last batch (about 40 us per entry measured at national
  * scale; five times that as headroom for a server busy with other centres). */
 #define NODE_SYNC_MERGE_MS_PER_KENTRY 200
-#define NODE_SYNC_WINDOW 2         /* default batches in flight */
-#define NODE_SYNC_WINDOW_MAX 8     /* most batches in flight */
-#define NODE_SYNC_RETRIES 3        /* default sessions retried without progress */
+#define NODE_SYNC_WINDOW 2     /* default batches in flight */
+#define NODE_SYNC_WINDOW_MAX 8 /* most batches in flight */
+#define NODE_SYNC_RETRIES 3    /* default sessions retried without progress */
 
 typedef struct node_sync_opts {
-    int timeout_ms;     /* longest wait for one reply (and to send one) */
-    int window;         /* batches sent before the first ACK is awaited, 1..8 */
-    int retries;        /* new sessions after busy / chain / a dropped connection
-                           without progress; 0 = give up at once */
+    int timeout_ms;       /* longest wait for one reply (and to send one) */
+    int window;           /* batches sent before the first ACK is awaited, 1..8 */
+    int retries;          /* new sessions after busy / chain / a dropped connection
+                             without progress; 0 = give up at once */
     size_t batch_entries; /* entries per BATCH, 1..RZ_MAX_BATCH_ENTRIES */
 } node_sync_opts;
 
@@ -58,15 +58,15 @@ typedef struct node_sync_result {
 
 /* A BATCH message built from the log.  Init once, reuse for every batch. */
 typedef struct node_batch {
-    mpk_writer msg;                   /* the whole message, ready to send */
-    mpk_writer ents;                  /* scratch: the entries array body */
-    mpk_writer revs;                  /* scratch: the reveals array body */
-    uint32_t epoch;                   /* epoch it was signed under */
-    uint64_t first_seq, last_seq;     /* entries it carries */
-    uint8_t head[RZ_HASH_BYTES];      /* hash of last_seq (signed) */
-    size_t nentries;                  /* entries in it */
-    size_t nreveals;                  /* personal values revealed in it */
-    size_t bytes;                     /* running size estimate while building */
+    mpk_writer msg;               /* the whole message, ready to send */
+    mpk_writer ents;              /* scratch: the entries array body */
+    mpk_writer revs;              /* scratch: the reveals array body */
+    uint32_t epoch;               /* epoch it was signed under */
+    uint64_t first_seq, last_seq; /* entries it carries */
+    uint8_t head[RZ_HASH_BYTES];  /* hash of last_seq (signed) */
+    size_t nentries;              /* entries in it */
+    size_t nreveals;              /* personal values revealed in it */
+    size_t bytes;                 /* running size estimate while building */
 } node_batch;
 
 void node_sync_opts_default(node_sync_opts *o);
@@ -79,8 +79,8 @@ void node_batch_free(node_batch *b);
  * with the node key.  Entries must be contiguous and of the current epoch,
  * else RZ_E_FORK (the log needs a rebase).  RZ_E_NOTFOUND when there is no
  * entry first_seq. */
-int node_sync_build_batch(node_store *ns, uint64_t first_seq, uint64_t last_seq,
-                          size_t max_entries, node_batch *b, rz_error *err) RZ_WUR;
+int node_sync_build_batch(node_store *ns, uint64_t first_seq, uint64_t last_seq, size_t max_entries,
+                          node_batch *b, rz_error *err) RZ_WUR;
 
 /* One sync run.  0 when the server holds and has receipted every entry
  * this node had when the run started.  Otherwise, with err->text a message
@@ -95,8 +95,8 @@ int node_sync_build_batch(node_store *ns, uint64_t first_seq, uint64_t last_seq,
  *   RZ_E_SIGNATURE, RZ_E_DECODE, RZ_E_MSGTYPE
  *                      the server's reply cannot be trusted or read
  *   RZ_E_IO/RZ_E_BUSY  local storage failed */
-int node_sync_run(node_store *ns, const node_sync_opts *o, node_sync_result *r,
-                  rz_error *err) RZ_WUR;
+int node_sync_run(node_store *ns, const node_sync_opts *o, node_sync_result *r, rz_error *err)
+    RZ_WUR;
 
 /* What staff should do after a failure with this code (server refusals
  * carry only the server's text), or NULL.  Static text. */

@@ -100,8 +100,7 @@ identity_load(rz_identity *id, const char *path, rz_error *err)
      * fail verification later, so refuse it here with a clear reason. */
     if (identity_pk_matches_seed(id->sk) != 0) {
         sodium_memzero(id->sk, sizeof id->sk);
-        return rz_fail(err, RZ_E_CONFIG, "%s: key file is damaged (public half mismatch)",
-                       path);
+        return rz_fail(err, RZ_E_CONFIG, "%s: key file is damaged (public half mismatch)", path);
     }
     crypto_sign_ed25519_sk_to_pk(id->pk, id->sk);
     if (identity_derive_curve(id) != 0)
@@ -110,9 +109,8 @@ identity_load(rz_identity *id, const char *path, rz_error *err)
 }
 
 void
-chain_hash(uint8_t *out, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
-           uint64_t seq, const uint8_t prev[RZ_HASH_BYTES], const uint8_t *entry,
-           size_t entry_len)
+chain_hash(uint8_t *out, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch, uint64_t seq,
+           const uint8_t prev[RZ_HASH_BYTES], const uint8_t *entry, size_t entry_len)
 {
     /* The fixed-size head in one buffer, one update: this runs once per
      * entry on both sides (the bytes of PROTOCOL.md §4.2). */

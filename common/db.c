@@ -16,8 +16,8 @@ rz_db_fail(sqlite3 *db, rz_error *err, const char *what)
 int
 rz_db_open(sqlite3 **db, const char *path, int mode, rz_error *err)
 {
-    int flags = mode == DB_READONLY ? SQLITE_OPEN_READONLY
-                                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int flags =
+        mode == DB_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     *db = NULL;
     if (sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         int rc = rz_fail(err, RZ_E_IO, "%s: %s", path, *db ? sqlite3_errmsg(*db) : "open");

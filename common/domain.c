@@ -20,14 +20,11 @@ static const domain_name skills[] = {{RZ_SK_BLUE, "blue-collar", "blue"},
                                      {RZ_SK_WHITE, "white-collar", "white"},
                                      {RZ_SK_PRO, "professional", "pro"},
                                      {0, 0, 0}};
-static const domain_name kinds[] = {{RZ_EK_TRAINING, "training", NULL},
-                                    {RZ_EK_BOOTCAMP, "bootcamp", NULL},
-                                    {RZ_EK_WORKSHOP, "workshop", NULL},
-                                    {RZ_EK_SEMINAR, "seminar", NULL},
-                                    {RZ_EK_AWARENESS, "awareness", NULL},
-                                    {RZ_EK_FINLIT, "financial-literacy", "finlit"},
-                                    {RZ_EK_MENTORSHIP, "mentorship", NULL},
-                                    {0, 0, 0}};
+static const domain_name kinds[] = {
+    {RZ_EK_TRAINING, "training", NULL},     {RZ_EK_BOOTCAMP, "bootcamp", NULL},
+    {RZ_EK_WORKSHOP, "workshop", NULL},     {RZ_EK_SEMINAR, "seminar", NULL},
+    {RZ_EK_AWARENESS, "awareness", NULL},   {RZ_EK_FINLIT, "financial-literacy", "finlit"},
+    {RZ_EK_MENTORSHIP, "mentorship", NULL}, {0, 0, 0}};
 static const domain_name modes[] = {
     {RZ_MODE_IN_PERSON, "in-person", "inperson"}, {RZ_MODE_ONLINE, "online", NULL}, {0, 0, 0}};
 
@@ -52,18 +49,66 @@ domain_label(const domain_name *t, uint64_t code)
     return "unknown";
 }
 
-int gender_parse(const char *s) { return domain_parse(genders, s); }
-const char *gender_name(uint64_t c) { return domain_label(genders, c); }
-int area_parse(const char *s) { return domain_parse(areas, s); }
-const char *area_name(uint64_t c) { return domain_label(areas, c); }
-int skill_parse(const char *s) { return domain_parse(skills, s); }
-const char *skill_name(uint64_t c) { return domain_label(skills, c); }
-int event_kind_parse(const char *s) { return domain_parse(kinds, s); }
-const char *event_kind_name(uint64_t c) { return domain_label(kinds, c); }
-int mode_parse(const char *s) { return domain_parse(modes, s); }
-const char *mode_name(uint64_t c) { return domain_label(modes, c); }
-int programme_parse(const char *s) { return domain_parse(programmes, s); }
-const char *programme_name(uint64_t c) { return domain_label(programmes, c); }
+int
+gender_parse(const char *s)
+{
+    return domain_parse(genders, s);
+}
+const char *
+gender_name(uint64_t c)
+{
+    return domain_label(genders, c);
+}
+int
+area_parse(const char *s)
+{
+    return domain_parse(areas, s);
+}
+const char *
+area_name(uint64_t c)
+{
+    return domain_label(areas, c);
+}
+int
+skill_parse(const char *s)
+{
+    return domain_parse(skills, s);
+}
+const char *
+skill_name(uint64_t c)
+{
+    return domain_label(skills, c);
+}
+int
+event_kind_parse(const char *s)
+{
+    return domain_parse(kinds, s);
+}
+const char *
+event_kind_name(uint64_t c)
+{
+    return domain_label(kinds, c);
+}
+int
+mode_parse(const char *s)
+{
+    return domain_parse(modes, s);
+}
+const char *
+mode_name(uint64_t c)
+{
+    return domain_label(modes, c);
+}
+int
+programme_parse(const char *s)
+{
+    return domain_parse(programmes, s);
+}
+const char *
+programme_name(uint64_t c)
+{
+    return domain_label(programmes, c);
+}
 
 int
 cnic_normalize(char out[14], const char *in, size_t len)
@@ -218,13 +263,20 @@ age_band(int year, int64_t birth_year)
     if (birth_year < RZ_MIN_BIRTH_YEAR || birth_year > year)
         return RZ_AGE_UNKNOWN;
     age = year - birth_year;
-    if (age < 15) return 1;
-    if (age < 20) return 2;
-    if (age < 25) return 3;
-    if (age < 30) return 4;
-    if (age < 35) return 5;
-    if (age < 45) return 6;
-    if (age < 60) return 7;
+    if (age < 15)
+        return 1;
+    if (age < 20)
+        return 2;
+    if (age < 25)
+        return 3;
+    if (age < 30)
+        return 4;
+    if (age < 35)
+        return 5;
+    if (age < 45)
+        return 6;
+    if (age < 60)
+        return 7;
     return 8;
 }
 

@@ -16,8 +16,13 @@
 #define HLC_LOGICAL_BITS 16
 #define HLC_LOGICAL_MASK ((uint64_t)0xffff)
 
-static inline uint64_t hlc_physical_ms(uint64_t t) { return t >> HLC_LOGICAL_BITS; }
-static inline uint64_t hlc_make(uint64_t ms, uint64_t logical)
+static inline uint64_t
+hlc_physical_ms(uint64_t t)
+{
+    return t >> HLC_LOGICAL_BITS;
+}
+static inline uint64_t
+hlc_make(uint64_t ms, uint64_t logical)
 {
     return (ms << HLC_LOGICAL_BITS) | (logical & HLC_LOGICAL_MASK);
 }

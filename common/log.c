@@ -32,15 +32,15 @@ log_vemit(const char *tag, int with_errno, const char *fmt, va_list ap)
         fprintf(stderr, "%s: %s%s\n", log_prog, tag, buf);
 }
 
-#define LOG_FN(name, lvl, tag, with_errno)                                     \
-    void name(const char *fmt, ...)                                            \
-    {                                                                          \
-        va_list ap;                                                            \
-        if (log_level < (lvl))                                                 \
-            return;                                                            \
-        va_start(ap, fmt);                                                     \
-        log_vemit(tag, with_errno, fmt, ap);                                   \
-        va_end(ap);                                                            \
+#define LOG_FN(name, lvl, tag, with_errno)                                                         \
+    void name(const char *fmt, ...)                                                                \
+    {                                                                                              \
+        va_list ap;                                                                                \
+        if (log_level < (lvl))                                                                     \
+            return;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        log_vemit(tag, with_errno, fmt, ap);                                                       \
+        va_end(ap);                                                                                \
     }
 
 LOG_FN(log_warn, LOG_LVL_WARN, "warning: ", 1)

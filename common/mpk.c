@@ -4,11 +4,11 @@
 #include <string.h>
 
 typedef struct mpk_walk {
-    const uint8_t *p;       /* next byte */
-    const uint8_t *end;     /* one past the last byte */
-    const mpk_limits *lim;  /* limits in force */
-    size_t objects;         /* objects seen so far */
-    rz_error *err;          /* detail sink */
+    const uint8_t *p;      /* next byte */
+    const uint8_t *end;    /* one past the last byte */
+    const mpk_limits *lim; /* limits in force */
+    size_t objects;        /* objects seen so far */
+    rz_error *err;         /* detail sink */
 } mpk_walk;
 
 static int
@@ -109,13 +109,22 @@ walk_obj(mpk_walk *w, size_t depth)
     if ((t & 0xf0) == 0x80)
         return walk_container(w, t & 0x0f, 1, depth);
     switch (t) {
-    case 0xcc: case 0xd0: return walk_fixed(w, 1);
-    case 0xcd: case 0xd1: return walk_fixed(w, 2);
-    case 0xce: case 0xd2: case 0xca: return walk_fixed(w, 4);
-    case 0xcf: case 0xd3: case 0xcb: return walk_fixed(w, 8);
-    case 0xd9: case 0xc4: return walk_len(w, 1, &len) ? RZ_E_DECODE : walk_raw(w, len);
-    case 0xda: case 0xc5: return walk_len(w, 2, &len) ? RZ_E_DECODE : walk_raw(w, len);
-    case 0xdb: case 0xc6: return walk_len(w, 4, &len) ? RZ_E_DECODE : walk_raw(w, len);
+    case 0xcc:
+    case 0xd0: return walk_fixed(w, 1);
+    case 0xcd:
+    case 0xd1: return walk_fixed(w, 2);
+    case 0xce:
+    case 0xd2:
+    case 0xca: return walk_fixed(w, 4);
+    case 0xcf:
+    case 0xd3:
+    case 0xcb: return walk_fixed(w, 8);
+    case 0xd9:
+    case 0xc4: return walk_len(w, 1, &len) ? RZ_E_DECODE : walk_raw(w, len);
+    case 0xda:
+    case 0xc5: return walk_len(w, 2, &len) ? RZ_E_DECODE : walk_raw(w, len);
+    case 0xdb:
+    case 0xc6: return walk_len(w, 4, &len) ? RZ_E_DECODE : walk_raw(w, len);
     case 0xdc: return walk_len(w, 2, &len) ? RZ_E_DECODE : walk_container(w, len, 0, depth);
     case 0xdd: return walk_len(w, 4, &len) ? RZ_E_DECODE : walk_container(w, len, 0, depth);
     case 0xde: return walk_len(w, 2, &len) ? RZ_E_DECODE : walk_container(w, len, 1, depth);
@@ -136,8 +145,7 @@ mpk_check(const uint8_t *buf, size_t len, const mpk_limits *lim, rz_error *err)
     if ((rc = walk_obj(&w, 0)) != 0)
         return rc;
     if (w.p != w.end)
-        return rz_fail(err, RZ_E_DECODE, "%zu trailing bytes after message",
-                       (size_t)(w.end - w.p));
+        return rz_fail(err, RZ_E_DECODE, "%zu trailing bytes after message", (size_t)(w.end - w.p));
     return 0;
 }
 
@@ -242,17 +250,37 @@ mpk_w_reset(mpk_writer *w)
     w->rc = 0;
 }
 
-#define W(call)                                                                \
-    do {                                                                       \
-        if (w->rc == 0 && (call) != 0)                                         \
-            w->rc = RZ_E_NOMEM;                                                \
+#define W(call)                                                                                    \
+    do {                                                                                           \
+        if (w->rc == 0 && (call) != 0)                                                             \
+            w->rc = RZ_E_NOMEM;                                                                    \
     } while (0)
 
-void mpk_w_array(mpk_writer *w, size_t n) { W(msgpack_pack_array(&w->pk, n)); }
-void mpk_w_map(mpk_writer *w, size_t n) { W(msgpack_pack_map(&w->pk, n)); }
-void mpk_w_uint(mpk_writer *w, uint64_t v) { W(msgpack_pack_uint64(&w->pk, v)); }
-void mpk_w_int(mpk_writer *w, int64_t v) { W(msgpack_pack_int64(&w->pk, v)); }
-void mpk_w_nil(mpk_writer *w) { W(msgpack_pack_nil(&w->pk)); }
+void
+mpk_w_array(mpk_writer *w, size_t n)
+{
+    W(msgpack_pack_array(&w->pk, n));
+}
+void
+mpk_w_map(mpk_writer *w, size_t n)
+{
+    W(msgpack_pack_map(&w->pk, n));
+}
+void
+mpk_w_uint(mpk_writer *w, uint64_t v)
+{
+    W(msgpack_pack_uint64(&w->pk, v));
+}
+void
+mpk_w_int(mpk_writer *w, int64_t v)
+{
+    W(msgpack_pack_int64(&w->pk, v));
+}
+void
+mpk_w_nil(mpk_writer *w)
+{
+    W(msgpack_pack_nil(&w->pk));
+}
 
 void
 mpk_w_bool(mpk_writer *w, int v)

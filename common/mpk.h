@@ -45,8 +45,8 @@ int mpk_bool(const msgpack_object *o, int *v) RZ_WUR;
 int mpk_bin(const msgpack_object *o, size_t n, const uint8_t **p, size_t *len) RZ_WUR;
 int mpk_str(const msgpack_object *o, const char **p, size_t *len) RZ_WUR;
 /* array of exactly n elements (n == 0: any) */
-int mpk_array(const msgpack_object *o, size_t n, const msgpack_object **items,
-              size_t *count) RZ_WUR;
+int mpk_array(const msgpack_object *o, size_t n, const msgpack_object **items, size_t *count)
+    RZ_WUR;
 
 /* Writer with sticky rc: after the first failure every call is a no-op. */
 typedef struct mpk_writer {

@@ -16,27 +16,27 @@
 
 enum rz_err_code {
     RZ_OK = 0,
-    RZ_E_INTERNAL = -1,   /* bug or resource failure on our side; retry later */
-    RZ_E_NOMEM = -2,      /* allocation failed */
-    RZ_E_IO = -3,         /* file or database I/O failed; retry later */
-    RZ_E_ARG = -4,        /* bad command-line or API argument */
-    RZ_E_NOTFOUND = -5,   /* no such record / node / file */
-    RZ_E_EXISTS = -6,     /* already exists */
-    RZ_E_TIMEOUT = -7,    /* peer did not answer in time */
-    RZ_E_CONFIG = -8,     /* configuration missing or invalid */
+    RZ_E_INTERNAL = -1, /* bug or resource failure on our side; retry later */
+    RZ_E_NOMEM = -2,    /* allocation failed */
+    RZ_E_IO = -3,       /* file or database I/O failed; retry later */
+    RZ_E_ARG = -4,      /* bad command-line or API argument */
+    RZ_E_NOTFOUND = -5, /* no such record / node / file */
+    RZ_E_EXISTS = -6,   /* already exists */
+    RZ_E_TIMEOUT = -7,  /* peer did not answer in time */
+    RZ_E_CONFIG = -8,   /* configuration missing or invalid */
     /* 20..39: refusals of a message; the wire carries these. */
-    RZ_E_DECODE = -20,    /* malformed msgpack / wrong shape */
-    RZ_E_TOOBIG = -21,    /* a declared size exceeds a protocol limit */
-    RZ_E_VERSION = -22,   /* protocol or schema version not supported: upgrade */
-    RZ_E_MSGTYPE = -23,   /* unknown message type */
-    RZ_E_AUTH = -24,      /* sender not enrolled, revoked, or identity mismatch */
-    RZ_E_SIGNATURE = -25, /* batch signature does not verify */
-    RZ_E_CHAIN = -26,     /* sequence gap, reorder or chain mismatch */
-    RZ_E_FORK = -27,      /* same sequence, different content: node quarantined */
-    RZ_E_EPOCH = -28,     /* wrong log epoch */
-    RZ_E_QUARANTINE = -29,/* node is quarantined after a fork */
-    RZ_E_BUSY = -30,      /* server cannot commit now (I/O, disk full); retry */
-    RZ_E_PII = -31,       /* a personal value does not match its commitment */
+    RZ_E_DECODE = -20,     /* malformed msgpack / wrong shape */
+    RZ_E_TOOBIG = -21,     /* a declared size exceeds a protocol limit */
+    RZ_E_VERSION = -22,    /* protocol or schema version not supported: upgrade */
+    RZ_E_MSGTYPE = -23,    /* unknown message type */
+    RZ_E_AUTH = -24,       /* sender not enrolled, revoked, or identity mismatch */
+    RZ_E_SIGNATURE = -25,  /* batch signature does not verify */
+    RZ_E_CHAIN = -26,      /* sequence gap, reorder or chain mismatch */
+    RZ_E_FORK = -27,       /* same sequence, different content: node quarantined */
+    RZ_E_EPOCH = -28,      /* wrong log epoch */
+    RZ_E_QUARANTINE = -29, /* node is quarantined after a fork */
+    RZ_E_BUSY = -30,       /* server cannot commit now (I/O, disk full); retry */
+    RZ_E_PII = -31,        /* a personal value does not match its commitment */
 };
 
 #define RZ_ERROR_TEXT 200

@@ -26,9 +26,12 @@ hex_encode(char *out, const uint8_t *in, size_t len)
 static int
 hex_nibble(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -119,8 +122,7 @@ xstrdup(const char *s)
 }
 
 int
-file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
-                  rz_error *err)
+file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, rz_error *err)
 {
     char tmp[4096];
     int fd;
@@ -130,8 +132,7 @@ file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
     if (fd < 0)
         return rz_fail(err, RZ_E_IO, "%s: %s", tmp, strerror(errno));
     /* open() honours umask; the mode of a key file must be exact. */
-    if (fchmod(fd, (mode_t)mode) != 0 || write(fd, data, len) != (ssize_t)len ||
-        fsync(fd) != 0) {
+    if (fchmod(fd, (mode_t)mode) != 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);

@@ -30,10 +30,10 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
 /* Writes data to path atomically (temp file, fsync, rename) with mode. */
-int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
-                      rz_error *err) RZ_WUR;
+int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, rz_error *err)
+    RZ_WUR;
 /* Reads a file of at most maxlen bytes into buf; *outlen gets its size. */
-int file_read_small(const char *path, void *buf, size_t maxlen, size_t *outlen,
-                    rz_error *err) RZ_WUR;
+int file_read_small(const char *path, void *buf, size_t maxlen, size_t *outlen, rz_error *err)
+    RZ_WUR;
 
 #endif

@@ -10,9 +10,24 @@ static const mpk_limits entry_limits = {
     .max_str = RZ_MAX_STR,
 };
 
-rz_value rz_uint(uint64_t u) { rz_value v = {RZ_V_UINT, u, 0, NULL, 0}; return v; }
-rz_value rz_bool(int b) { rz_value v = {RZ_V_BOOL, b ? 1 : 0, 0, NULL, 0}; return v; }
-rz_value rz_nil(void) { rz_value v = {RZ_V_NIL, 0, 0, NULL, 0}; return v; }
+rz_value
+rz_uint(uint64_t u)
+{
+    rz_value v = {RZ_V_UINT, u, 0, NULL, 0};
+    return v;
+}
+rz_value
+rz_bool(int b)
+{
+    rz_value v = {RZ_V_BOOL, b ? 1 : 0, 0, NULL, 0};
+    return v;
+}
+rz_value
+rz_nil(void)
+{
+    rz_value v = {RZ_V_NIL, 0, 0, NULL, 0};
+    return v;
+}
 
 rz_value
 rz_str(const char *s)
@@ -83,9 +98,18 @@ value_decode(const msgpack_object *o, rz_value *v)
     memset(v, 0, sizeof *v);
     switch (o->type) {
     case MSGPACK_OBJECT_NIL: v->type = RZ_V_NIL; return 0;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: v->type = RZ_V_UINT; v->u = o->via.u64; return 0;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: v->type = RZ_V_INT; v->i = o->via.i64; return 0;
-    case MSGPACK_OBJECT_BOOLEAN: v->type = RZ_V_BOOL; v->u = o->via.boolean; return 0;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        v->type = RZ_V_UINT;
+        v->u = o->via.u64;
+        return 0;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        v->type = RZ_V_INT;
+        v->i = o->via.i64;
+        return 0;
+    case MSGPACK_OBJECT_BOOLEAN:
+        v->type = RZ_V_BOOL;
+        v->u = o->via.boolean;
+        return 0;
     case MSGPACK_OBJECT_STR:
         v->type = RZ_V_STR;
         v->p = (const uint8_t *)o->via.str.ptr;
@@ -96,8 +120,7 @@ value_decode(const msgpack_object *o, rz_value *v)
         v->p = (const uint8_t *)o->via.bin.ptr;
         v->len = o->via.bin.size;
         return 0;
-    default:
-        return RZ_E_DECODE; /* floats, arrays, maps: not field values */
+    default: return RZ_E_DECODE; /* floats, arrays, maps: not field values */
     }
 }
 
@@ -123,8 +146,7 @@ entry_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_entry *e, rz_er
     int rc, maxf;
 
     if (len > RZ_MAX_ENTRY_BYTES)
-        return rz_fail(err, RZ_E_TOOBIG, "entry of %zu bytes exceeds %d", len,
-                       RZ_MAX_ENTRY_BYTES);
+        return rz_fail(err, RZ_E_TOOBIG, "entry of %zu bytes exceeds %d", len, RZ_MAX_ENTRY_BYTES);
     if ((rc = mpk_unpack(buf, len, &entry_limits, z, &root, err)) != 0)
         return rc;
     if (mpk_array(&root, 6, &a, NULL) || mpk_uint(&a[0], &schema))
@@ -140,10 +162,9 @@ entry_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_entry *e, rz_er
     if (table > 255 || (maxf = entry_field_max((uint8_t)table)) == 0)
         return rz_fail(err, RZ_E_DECODE, "unknown table %llu", (unsigned long long)table);
     e->table = (uint8_t)table;
-    if (op < RZ_OP_SET || op > RZ_OP_UNDELETE ||
-        (table == RZ_T_CLOCK && op != RZ_OP_SET))
-        return rz_fail(err, RZ_E_DECODE, "bad op %llu for table %llu",
-                       (unsigned long long)op, (unsigned long long)table);
+    if (op < RZ_OP_SET || op > RZ_OP_UNDELETE || (table == RZ_T_CLOCK && op != RZ_OP_SET))
+        return rz_fail(err, RZ_E_DECODE, "bad op %llu for table %llu", (unsigned long long)op,
+                       (unsigned long long)table);
     e->op = (uint8_t)op;
     if (!key_len_ok(e->table, e->key_len))
         return rz_fail(err, RZ_E_DECODE, "key of %zu bytes wrong for table %u", e->key_len,

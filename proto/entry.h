@@ -27,27 +27,27 @@ enum rz_vtype { RZ_V_NIL, RZ_V_UINT, RZ_V_INT, RZ_V_BOOL, RZ_V_STR, RZ_V_BIN };
 
 /* A field value; str/bin point into borrowed memory. */
 typedef struct rz_value {
-    enum rz_vtype type;  /* which member is meaningful */
-    uint64_t u;          /* RZ_V_UINT, RZ_V_BOOL (0/1) */
-    int64_t i;           /* RZ_V_INT (negative integers only) */
-    const uint8_t *p;    /* RZ_V_STR / RZ_V_BIN bytes (not NUL-terminated) */
-    size_t len;          /* their length */
+    enum rz_vtype type; /* which member is meaningful */
+    uint64_t u;         /* RZ_V_UINT, RZ_V_BOOL (0/1) */
+    int64_t i;          /* RZ_V_INT (negative integers only) */
+    const uint8_t *p;   /* RZ_V_STR / RZ_V_BIN bytes (not NUL-terminated) */
+    size_t len;         /* their length */
 } rz_value;
 
 typedef struct rz_field {
-    uint8_t id;          /* field id of the entry's table */
-    rz_value v;          /* its value */
+    uint8_t id; /* field id of the entry's table */
+    rz_value v; /* its value */
 } rz_field;
 
 typedef struct rz_entry {
-    uint32_t schema;                 /* schema version */
-    uint64_t hlc;                    /* hybrid logical clock */
-    uint8_t table;                   /* enum rz_table */
-    uint8_t op;                      /* enum rz_op */
-    const uint8_t *key;              /* borrowed */
-    size_t key_len;                  /* 0, 16 or 32 */
-    size_t nfields;                  /* used slots of fields */
-    rz_field fields[RZ_MAX_FIELDS];  /* ascending ids */
+    uint32_t schema;                /* schema version */
+    uint64_t hlc;                   /* hybrid logical clock */
+    uint8_t table;                  /* enum rz_table */
+    uint8_t op;                     /* enum rz_op */
+    const uint8_t *key;             /* borrowed */
+    size_t key_len;                 /* 0, 16 or 32 */
+    size_t nfields;                 /* used slots of fields */
+    rz_field fields[RZ_MAX_FIELDS]; /* ascending ids */
 } rz_entry;
 
 /* Appends the entry's canonical bytes to w.  Fields must be ascending. */
@@ -58,8 +58,8 @@ void entry_encode(mpk_writer *w, const rz_entry *e);
  * the batch) or RZ_E_VERSION (schema not supported: "upgrade").  Values that
  * are merely invalid (gender 9, birth year 1800, wrong value type) are NOT
  * refused here: merge flags them. */
-int entry_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_entry *e,
-                 rz_error *err) RZ_WUR;
+int entry_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_entry *e, rz_error *err)
+    RZ_WUR;
 
 /* Highest field id of a table, 0 for an unknown table. */
 int entry_field_max(uint8_t table);

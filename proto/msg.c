@@ -58,8 +58,8 @@ msg_encode_batch_reveals(mpk_writer *w, size_t nrev)
 }
 
 void
-msg_encode_reveal(mpk_writer *w, uint32_t index, uint8_t field,
-                  const uint8_t salt[RZ_SALT_BYTES], const char *value, size_t len)
+msg_encode_reveal(mpk_writer *w, uint32_t index, uint8_t field, const uint8_t salt[RZ_SALT_BYTES],
+                  const char *value, size_t len)
 {
     mpk_w_array(w, 4);
     mpk_w_uint(w, index);
@@ -150,9 +150,8 @@ decode_batch(const msgpack_object *a, msgpack_zone *z, rz_msg *m, rz_error *err)
         const msgpack_object *r;
         uint32_t idx, field;
         rz_reveal *rv = &m->reveals[i];
-        if (mpk_array(&revs[i], 4, &r, NULL) || get_u32(&r[0], &idx) ||
-            get_u32(&r[1], &field) || mpk_bin(&r[2], RZ_SALT_BYTES, &rv->salt, NULL) ||
-            mpk_str(&r[3], &rv->value, &rv->len))
+        if (mpk_array(&revs[i], 4, &r, NULL) || get_u32(&r[0], &idx) || get_u32(&r[1], &field) ||
+            mpk_bin(&r[2], RZ_SALT_BYTES, &rv->salt, NULL) || mpk_str(&r[3], &rv->value, &rv->len))
             return rz_fail(err, RZ_E_DECODE, "BATCH reveal %zu malformed", i);
         if (rv->len > RZ_MAX_STR)
             return rz_fail(err, RZ_E_TOOBIG, "BATCH reveal %zu value exceeds %d bytes", i,
@@ -181,8 +180,7 @@ msg_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_msg *m, rz_error 
         return rz_fail(err, RZ_E_TOOBIG, "frame of %zu bytes exceeds %d", len, RZ_MAX_FRAME);
     if ((rc = mpk_unpack(buf, len, &msg_limits, z, &root, err)) != 0)
         return rc;
-    if (mpk_array(&root, 0, &a, &n) || n < 3 || mpk_uint(&a[0], &sig) ||
-        sig != RZ_WIRE_SIGNATURE)
+    if (mpk_array(&root, 0, &a, &n) || n < 3 || mpk_uint(&a[0], &sig) || sig != RZ_WIRE_SIGNATURE)
         return rz_fail(err, RZ_E_DECODE, "not a Rozgar Sync message");
     if (mpk_uint(&a[1], &ver) || mpk_uint(&a[2], &type))
         return rz_fail(err, RZ_E_DECODE, "bad message header");
@@ -215,8 +213,8 @@ msg_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_msg *m, rz_error 
             return rz_fail(err, RZ_E_DECODE, "malformed ACK");
         return 0;
     case RZ_MSG_ERROR:
-        if (n != 6 || mpk_uint(&a[3], &m->server_ms) || mpk_uint(&a[4], &code) ||
-            code > 1000 || mpk_str(&a[5], &s, &slen))
+        if (n != 6 || mpk_uint(&a[3], &m->server_ms) || mpk_uint(&a[4], &code) || code > 1000 ||
+            mpk_str(&a[5], &s, &slen))
             return rz_fail(err, RZ_E_DECODE, "malformed ERROR");
         if (slen > RZ_MAX_STR)
             return rz_fail(err, RZ_E_TOOBIG, "ERROR message exceeds %d bytes", RZ_MAX_STR);

@@ -27,41 +27,40 @@
 
 /* A personal value revealed beside its commitment in an entry. */
 typedef struct rz_reveal {
-    uint32_t index;          /* entry index within the batch */
-    uint8_t field;           /* person field id (CNIC, name, phone) */
-    const uint8_t *salt;     /* RZ_SALT_BYTES */
-    const char *value;       /* UTF-8, not NUL-terminated */
-    size_t len;              /* bytes of value */
+    uint32_t index;      /* entry index within the batch */
+    uint8_t field;       /* person field id (CNIC, name, phone) */
+    const uint8_t *salt; /* RZ_SALT_BYTES */
+    const char *value;   /* UTF-8, not NUL-terminated */
+    size_t len;          /* bytes of value */
 } rz_reveal;
 
 typedef struct rz_msg {
-    int type;                            /* enum rz_msg_type */
-    int version;                         /* protocol version of the message */
-    uint8_t node_id[RZ_NODE_ID_BYTES];   /* HELLO, BATCH */
-    uint64_t schema_max;                 /* HELLO */
-    uint64_t server_ms;                  /* WELCOME, ACK, ERROR */
-    uint32_t epoch;                      /* WELCOME, BATCH, ACK */
-    uint64_t head_seq;                   /* WELCOME */
-    uint8_t head[RZ_HASH_BYTES];         /* WELCOME, ACK */
-    int quarantined;                     /* WELCOME */
-    uint64_t first_seq;                  /* BATCH, ACK */
-    uint8_t prev[RZ_HASH_BYTES];         /* BATCH: hash before first_seq */
-    uint64_t last_seq;                   /* ACK */
-    size_t nentries;                     /* BATCH */
-    const uint8_t **entry;               /* BATCH: entry bytes (zone array) */
-    size_t *entry_len;                   /* BATCH: their lengths */
-    size_t nreveals;                     /* BATCH */
-    rz_reveal *reveals;                  /* BATCH (zone array) */
-    uint8_t sig[RZ_SIG_BYTES];           /* BATCH signature / ACK receipt */
-    uint64_t applied;                    /* ACK: entries new to the server */
-    int code;                            /* ERROR: positive rz_err code */
-    char text[RZ_ERROR_TEXT];            /* ERROR: message, NUL-terminated */
+    int type;                          /* enum rz_msg_type */
+    int version;                       /* protocol version of the message */
+    uint8_t node_id[RZ_NODE_ID_BYTES]; /* HELLO, BATCH */
+    uint64_t schema_max;               /* HELLO */
+    uint64_t server_ms;                /* WELCOME, ACK, ERROR */
+    uint32_t epoch;                    /* WELCOME, BATCH, ACK */
+    uint64_t head_seq;                 /* WELCOME */
+    uint8_t head[RZ_HASH_BYTES];       /* WELCOME, ACK */
+    int quarantined;                   /* WELCOME */
+    uint64_t first_seq;                /* BATCH, ACK */
+    uint8_t prev[RZ_HASH_BYTES];       /* BATCH: hash before first_seq */
+    uint64_t last_seq;                 /* ACK */
+    size_t nentries;                   /* BATCH */
+    const uint8_t **entry;             /* BATCH: entry bytes (zone array) */
+    size_t *entry_len;                 /* BATCH: their lengths */
+    size_t nreveals;                   /* BATCH */
+    rz_reveal *reveals;                /* BATCH (zone array) */
+    uint8_t sig[RZ_SIG_BYTES];         /* BATCH signature / ACK receipt */
+    uint64_t applied;                  /* ACK: entries new to the server */
+    int code;                          /* ERROR: positive rz_err code */
+    char text[RZ_ERROR_TEXT];          /* ERROR: message, NUL-terminated */
 } rz_msg;
 
 /* Decodes one frame.  Returns 0, RZ_E_DECODE, RZ_E_TOOBIG, RZ_E_VERSION
  * (wrong protocol version: reply and close) or RZ_E_MSGTYPE. */
-int msg_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_msg *m,
-               rz_error *err) RZ_WUR;
+int msg_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_msg *m, rz_error *err) RZ_WUR;
 
 /* Encoders append to w (check w->rc). */
 void msg_encode_hello(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES]);
@@ -70,9 +69,8 @@ void msg_encode_welcome(mpk_writer *w, uint64_t server_ms, uint32_t epoch, uint6
 /* BATCH is written in three steps so entries stream straight from storage:
  * begin (then nentries entry_bin calls), reveals (then nrev reveal calls),
  * end with the signature. */
-void msg_encode_batch_begin(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES],
-                            uint32_t epoch, uint64_t first_seq,
-                            const uint8_t prev[RZ_HASH_BYTES], size_t nentries);
+void msg_encode_batch_begin(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
+                            uint64_t first_seq, const uint8_t prev[RZ_HASH_BYTES], size_t nentries);
 void msg_encode_batch_reveals(mpk_writer *w, size_t nrev);
 void msg_encode_reveal(mpk_writer *w, uint32_t index, uint8_t field,
                        const uint8_t salt[RZ_SALT_BYTES], const char *value, size_t len);

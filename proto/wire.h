@@ -6,11 +6,11 @@
 #ifndef RZ_WIRE_H
 #define RZ_WIRE_H
 
-#define RZ_WIRE_SIGNATURE 0x525a   /* "RZ": first element of every message */
-#define RZ_PROTO_VERSION 1         /* this implementation's protocol version */
-#define RZ_SCHEMA_MIN 1            /* oldest entry schema version merged */
-#define RZ_SCHEMA_MAX 1            /* newest entry schema version merged */
-#define RZ_SCHEMA_CURRENT 1        /* schema version the node writes */
+#define RZ_WIRE_SIGNATURE 0x525a /* "RZ": first element of every message */
+#define RZ_PROTO_VERSION 1       /* this implementation's protocol version */
+#define RZ_SCHEMA_MIN 1          /* oldest entry schema version merged */
+#define RZ_SCHEMA_MAX 1          /* newest entry schema version merged */
+#define RZ_SCHEMA_CURRENT 1      /* schema version the node writes */
 
 /* Message ids (range 1..15: sync). */
 enum rz_msg_type {
@@ -22,14 +22,14 @@ enum rz_msg_type {
 };
 
 /* Limits (all enforced before allocation). */
-#define RZ_MAX_FRAME (1024 * 1024)  /* ZMQ_MAXMSGSIZE on both sides */
-#define RZ_MAX_BATCH_ENTRIES 1000   /* entries in one BATCH */
-#define RZ_BATCH_ENTRIES 500        /* entries the node puts in a BATCH */
-#define RZ_MAX_ENTRY_BYTES 2048     /* encoded size of one entry */
-#define RZ_MAX_REVEALS 3000         /* personal values in one BATCH */
-#define RZ_MAX_STR 512              /* bytes of one string value */
-#define RZ_MAX_DEPTH 4              /* msgpack nesting */
-#define RZ_MAX_FIELDS 16            /* fields in one entry */
+#define RZ_MAX_FRAME (1024 * 1024) /* ZMQ_MAXMSGSIZE on both sides */
+#define RZ_MAX_BATCH_ENTRIES 1000  /* entries in one BATCH */
+#define RZ_BATCH_ENTRIES 500       /* entries the node puts in a BATCH */
+#define RZ_MAX_ENTRY_BYTES 2048    /* encoded size of one entry */
+#define RZ_MAX_REVEALS 3000        /* personal values in one BATCH */
+#define RZ_MAX_STR 512             /* bytes of one string value */
+#define RZ_MAX_DEPTH 4             /* msgpack nesting */
+#define RZ_MAX_FIELDS 16           /* fields in one entry */
 
 /* Tables an entry changes. */
 enum rz_table {

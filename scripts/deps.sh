@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Rozgar Sync needs, skipping what is present.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
       libzmq3-dev libsqlite3-dev sqlite3 libmsgpack-dev libsodium-dev
       libmicrohttpd-dev libjs-chart.js libcmocka-dev
       iproute2 nftables python3 curl procps)

@@ -2,10 +2,12 @@
 # The test command (README): installs packages, builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer, runs every test suite with ctest (unit, integration,
 # hostile input, fuzz replay, fault injection, browser, benchmark smoke run), then
-# fuzzes for RZ_FUZZ_SECONDS (default 180).  Arguments go to ctest (e.g. -R e2e).
+# fuzzes for RZ_FUZZ_SECONDS (default 180).  Without arguments it first checks
+# the formatting (scripts/format.sh --check).  Arguments go to ctest (e.g. -R e2e).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --test
+[ $# -eq 0 ] && bash scripts/format.sh --check
 export RZ_SANITIZE=address,undefined
 bash scripts/build.sh >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

@@ -50,18 +50,18 @@
 #endif
 
 enum {
-    HTTP_PARAMS_MAX = 16,          /* query-string parameters per request */
-    HTTP_KEY_MAX = 32,             /* bytes of a parameter name */
+    HTTP_PARAMS_MAX = 16,                 /* query-string parameters per request */
+    HTTP_KEY_MAX = 32,                    /* bytes of a parameter name */
     HTTP_VALUE_MAX = QUERY_VALUE_MAX - 1, /* bytes of a parameter value */
-    HTTP_ADDR_MAX = 256,           /* bytes of the listen address */
-    HTTP_POOL_MAX = 8,             /* idle read-only handles kept open */
-    HTTP_CONN_LIMIT = 64,          /* concurrent connections (threads) */
-    HTTP_CONN_TIMEOUT_S = 30,      /* idle connection timeout */
-    HTTP_ASSET_MAX = 8 << 20,      /* bytes of a served file */
-    HTTP_STALE_DAYS = 7,           /* default "not synced recently" threshold */
-    HTTP_STALE_DAYS_MAX = 3650,    /* largest accepted stale_days */
-    HTTP_TARGET_TRAINED = 50000,   /* national goal: people trained a year */
-    HTTP_ROWS_MAX = 200000,        /* rows of one answer (memory bound) */
+    HTTP_ADDR_MAX = 256,                  /* bytes of the listen address */
+    HTTP_POOL_MAX = 8,                    /* idle read-only handles kept open */
+    HTTP_CONN_LIMIT = 64,                 /* concurrent connections (threads) */
+    HTTP_CONN_TIMEOUT_S = 30,             /* idle connection timeout */
+    HTTP_ASSET_MAX = 8 << 20,             /* bytes of a served file */
+    HTTP_STALE_DAYS = 7,                  /* default "not synced recently" threshold */
+    HTTP_STALE_DAYS_MAX = 3650,           /* largest accepted stale_days */
+    HTTP_TARGET_TRAINED = 50000,          /* national goal: people trained a year */
+    HTTP_ROWS_MAX = 200000,               /* rows of one answer (memory bound) */
 };
 
 #define HTTP_PKT_OFFSET_S (5 * 3600) /* Pakistan time, UTC+5, no DST */
@@ -73,39 +73,39 @@ static const unsigned http_status_codes[HTTP_ST_N] = {200, 400, 404, 405, 500, 5
 static atomic_uint_fast64_t http_requests[HTTP_ST_N]; /* answers by status */
 
 struct http_server {
-    struct MHD_Daemon *mhd;          /* the listening daemon */
-    char *db_path;                   /* server.db, opened read-only */
-    char web_dir[PATH_MAX];          /* dashboard assets */
-    char chart_js[PATH_MAX];         /* Chart.js UMD build; "" when missing */
-    int port;                        /* bound TCP port */
-    pthread_mutex_t pool_mu;         /* guards pool/npool */
-    sqlite3 *pool[HTTP_POOL_MAX];    /* idle read-only handles */
-    int npool;                       /* used slots of pool */
+    struct MHD_Daemon *mhd;       /* the listening daemon */
+    char *db_path;                /* server.db, opened read-only */
+    char web_dir[PATH_MAX];       /* dashboard assets */
+    char chart_js[PATH_MAX];      /* Chart.js UMD build; "" when missing */
+    int port;                     /* bound TCP port */
+    pthread_mutex_t pool_mu;      /* guards pool/npool */
+    sqlite3 *pool[HTTP_POOL_MAX]; /* idle read-only handles */
+    int npool;                    /* used slots of pool */
 };
 
 typedef struct http_param {
-    char key[HTTP_KEY_MAX + 1];      /* NUL-terminated name */
-    char value[HTTP_VALUE_MAX + 1];  /* NUL-terminated value ("" when absent) */
+    char key[HTTP_KEY_MAX + 1];     /* NUL-terminated name */
+    char value[HTTP_VALUE_MAX + 1]; /* NUL-terminated value ("" when absent) */
 } http_param;
 
 typedef struct http_params {
-    int n;                           /* used entries of p */
-    http_param p[HTTP_PARAMS_MAX];   /* in request order */
-    char error[RZ_ERROR_TEXT];       /* first problem found, "" when none */
+    int n;                         /* used entries of p */
+    http_param p[HTTP_PARAMS_MAX]; /* in request order */
+    char error[RZ_ERROR_TEXT];     /* first problem found, "" when none */
 } http_params;
 
 /* One request being answered. */
 typedef struct http_req {
-    const http_params *params;       /* its bounded query parameters */
-    sqlite3 *db;                     /* borrowed handle, in a read transaction */
-    uint64_t now_ms;                 /* the answer's time */
+    const http_params *params; /* its bounded query parameters */
+    sqlite3 *db;               /* borrowed handle, in a read transaction */
+    uint64_t now_ms;           /* the answer's time */
 } http_req;
 
 /* A finished answer body: malloc'd, handed to libmicrohttpd. */
 typedef struct http_body {
-    FILE *f;                         /* memstream being written */
-    char *buf;                       /* its buffer after close */
-    size_t len;                      /* its length */
+    FILE *f;    /* memstream being written */
+    char *buf;  /* its buffer after close */
+    size_t len; /* its length */
 } http_body;
 
 /* ---- small helpers -------------------------------------------------- */
@@ -265,8 +265,7 @@ http_param_collect(void *cls, enum MHD_ValueKind kind, const char *key, size_t k
         return MHD_NO;
     }
     if (ps->n == HTTP_PARAMS_MAX) {
-        snprintf(ps->error, sizeof(ps->error), "too many parameters (at most %d)",
-                 HTTP_PARAMS_MAX);
+        snprintf(ps->error, sizeof(ps->error), "too many parameters (at most %d)", HTTP_PARAMS_MAX);
         return MHD_NO;
     }
     p = &ps->p[ps->n];
@@ -276,8 +275,7 @@ http_param_collect(void *cls, enum MHD_ValueKind kind, const char *key, size_t k
         value_size = 0;
     if (value_size > HTTP_VALUE_MAX || !http_bytes_printable(value, value_size)) {
         snprintf(ps->error, sizeof(ps->error),
-                 "parameter %s: value must be at most %d printable bytes", p->key,
-                 HTTP_VALUE_MAX);
+                 "parameter %s: value must be at most %d printable bytes", p->key, HTTP_VALUE_MAX);
         return MHD_NO;
     }
     if (value_size)
@@ -301,8 +299,7 @@ http_params_read(struct MHD_Connection *c, http_params *ps)
     for (i = 0; i < ps->n; i++)
         for (j = i + 1; j < ps->n; j++)
             if (strcmp(ps->p[i].key, ps->p[j].key) == 0 && strcmp(ps->p[i].key, "where") != 0) {
-                snprintf(ps->error, sizeof(ps->error), "parameter %s given twice",
-                         ps->p[i].key);
+                snprintf(ps->error, sizeof(ps->error), "parameter %s given twice", ps->p[i].key);
                 return RZ_E_ARG;
             }
     return 0;
@@ -484,9 +481,9 @@ http_write_spec(FILE *out, const query_spec *q)
 /* ---- /api/totals and /api/totals.csv -------------------------------- */
 
 typedef struct http_rows {
-    FILE *out;                       /* body being written */
-    const query_spec *q;             /* the query */
-    int n;                           /* rows written so far */
+    FILE *out;           /* body being written */
+    const query_spec *q; /* the query */
+    int n;               /* rows written so far */
 } http_rows;
 
 static int
@@ -657,8 +654,9 @@ http_summary_shares(http_req *r, FILE *out, const query_spec *base, int metric, 
     }
     if ((rc = query_shares_get(r->db, &q, &s, err)))
         return rc;
-    fprintf(out, "{\"total\":%lld,\"women\":%lld,\"youth\":%lld,\"women_share\":%.4f,"
-                 "\"youth_share\":%.4f}",
+    fprintf(out,
+            "{\"total\":%lld,\"women\":%lld,\"youth\":%lld,\"women_share\":%.4f,"
+            "\"youth_share\":%.4f}",
             (long long)s.total, (long long)s.women, (long long)s.youth, s.women_share,
             s.youth_share);
     return 0;
@@ -679,8 +677,9 @@ http_summary_target(http_req *r, FILE *out, int year, rz_error *err)
     if ((rc = query_spec_set(&q, "metric", query_metric_name(MERGE_M_TRAINEES), err)) ||
         (rc = query_spec_set(&q, "period", y, err)) || (rc = query_total(r->db, &q, &n, err)))
         return rc;
-    fprintf(out, ",\"target\":{\"metric\":\"%s\",\"scope\":\"national\",\"year\":%d,"
-                 "\"goal\":%d,\"value\":%lld,\"progress\":%.4f}",
+    fprintf(out,
+            ",\"target\":{\"metric\":\"%s\",\"scope\":\"national\",\"year\":%d,"
+            "\"goal\":%d,\"value\":%lld,\"progress\":%.4f}",
             query_metric_name(MERGE_M_TRAINEES), year, HTTP_TARGET_TRAINED, (long long)n,
             (double)n / HTTP_TARGET_TRAINED);
     return 0;
@@ -733,8 +732,8 @@ http_summary(http_req *r, FILE *out, rz_error *err)
 /* ---- /api/centres --------------------------------------------------- */
 
 typedef struct http_centres {
-    FILE *out;                       /* body being written */
-    int n;                           /* centres written */
+    FILE *out; /* body being written */
+    int n;     /* centres written */
 } http_centres;
 
 static int
@@ -859,19 +858,17 @@ http_metrics(http_req *r, FILE *out, rz_error *err)
             "# TYPE rozgar_centres gauge\nrozgar_centres %lld\n"
             "# HELP rozgar_centres_stale Centres with no sync within %d days.\n"
             "# TYPE rozgar_centres_stale gauge\nrozgar_centres_stale %lld\n",
-            (long long)a.nodes, HTTP_STALE_DAYS, (long long)a.nodes_fresh,
-            (long long)a.centres, HTTP_STALE_DAYS, (long long)a.centres_stale);
+            (long long)a.nodes, HTTP_STALE_DAYS, (long long)a.nodes_fresh, (long long)a.centres,
+            HTTP_STALE_DAYS, (long long)a.centres_stale);
     fputs("# HELP rozgar_centre_last_sync_timestamp_seconds Newest sync of a centre's nodes "
           "(0: never).\n# TYPE rozgar_centre_last_sync_timestamp_seconds gauge\n",
           out);
-    if ((rc = query_centres_sync(r->db, r->now_ms, HTTP_STALE_DAYS, http_centre_prom, out,
-                                 err)))
+    if ((rc = query_centres_sync(r->db, r->now_ms, HTTP_STALE_DAYS, http_centre_prom, out, err)))
         return rc;
     fputs("# HELP rozgar_centre_sync_lag_seconds Time since a centre's newest sync.\n"
           "# TYPE rozgar_centre_sync_lag_seconds gauge\n",
           out);
-    return query_centres_sync(r->db, r->now_ms, HTTP_STALE_DAYS, http_centre_prom_lag, out,
-                              err);
+    return query_centres_sync(r->db, r->now_ms, HTTP_STALE_DAYS, http_centre_prom_lag, out, err);
 }
 
 /* ---- static files --------------------------------------------------- */
@@ -895,8 +892,7 @@ http_file_response(const char *path)
 }
 
 static enum MHD_Result
-http_send_file(struct MHD_Connection *c, const char *path, const char *ctype,
-               const char *cache)
+http_send_file(struct MHD_Connection *c, const char *path, const char *ctype, const char *cache)
 {
     struct MHD_Response *resp = http_file_response(path);
     if (!resp) {
@@ -940,9 +936,9 @@ http_send_page(http_server *h, struct MHD_Connection *c)
 typedef int (*http_api_fn)(http_req *r, FILE *out, rz_error *err);
 
 typedef struct http_api_route {
-    const char *path;                /* exact path */
-    http_api_fn fn;                  /* writes the body */
-    const char *ctype;               /* its content type */
+    const char *path;  /* exact path */
+    http_api_fn fn;    /* writes the body */
+    const char *ctype; /* its content type */
 } http_api_route;
 
 static const http_api_route http_api_routes[] = {
@@ -956,8 +952,8 @@ static const http_api_route http_api_routes[] = {
 /* Runs fn on a pooled read-only handle inside one read transaction and
  * sends its body, or the failure. */
 static enum MHD_Result
-http_run_api(http_server *h, struct MHD_Connection *c, const char *url,
-             const http_api_route *route, const http_params *ps)
+http_run_api(http_server *h, struct MHD_Connection *c, const char *url, const http_api_route *route,
+             const http_params *ps)
 {
     http_req r = {ps, NULL, hlc_wall_ms()};
     http_body b;
@@ -1003,8 +999,7 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
         if (!h->chart_js[0])
             return http_send_error(c, MHD_HTTP_NOT_FOUND,
                                    "Chart.js not installed (Debian package libjs-chart.js)");
-        return http_send_file(c, h->chart_js, "text/javascript; charset=utf-8",
-                              "max-age=86400");
+        return http_send_file(c, h->chart_js, "text/javascript; charset=utf-8", "max-age=86400");
     }
     for (i = 0; i < sizeof(http_api_routes) / sizeof(http_api_routes[0]); i++)
         if (strcmp(url, http_api_routes[i].path) == 0)
@@ -1053,8 +1048,8 @@ http_resolve(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen, rz
             return rz_fail(err, RZ_E_ARG, "http address must be host:port ([v6]:port)");
         *port++ = '\0';
     }
-    if (!host[0] || !port[0] || strspn(port, "0123456789") != strlen(port) ||
-        strlen(port) > 5 || atol(port) > 65535)
+    if (!host[0] || !port[0] || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
+        atol(port) > 65535)
         return rz_fail(err, RZ_E_ARG, "http address: bad host or port in '%s'", addr);
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
@@ -1081,8 +1076,7 @@ http_find_chart(http_server *h)
             return;
     }
     h->chart_js[0] = '\0';
-    log_warnx("http: Chart.js not found in %s; the dashboard shows tables only",
-              HTTP_CHART_DIR);
+    log_warnx("http: Chart.js not found in %s; the dashboard shows tables only", HTTP_CHART_DIR);
 }
 
 int
@@ -1116,11 +1110,11 @@ http_start(http_server **out, const char *addr, const char *db_path, rz_error *e
     http_find_chart(h);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    h->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)HTTP_CONN_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
-        MHD_OPTION_END);
+    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_on_request, h, MHD_OPTION_SOCK_ADDR,
+                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+                              (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+                              (unsigned)HTTP_CONN_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER,
+                              http_mhd_log, NULL, MHD_OPTION_END);
     if (!h->mhd) {
         rc = rz_fail(err, RZ_E_IO, "http: cannot listen on %s", addr);
         http_stop(&h);

@@ -21,20 +21,20 @@
 #include "server/metrics.h"
 
 struct ingest {
-    store *s;                         /* borrowed */
-    const rz_identity *server;        /* borrowed: signs receipts */
-    merge_ctx *mg;                    /* merge statements */
-    msgpack_zone zone;                /* scratch for entry decoding */
-    uint8_t (*hash)[RZ_HASH_BYTES];   /* chain hashes of the batch */
-    int64_t *clock_ms;                /* per entry: server_ms of a clock entry or -1 */
-    sqlite3_stmt *st_pending;         /* clock entries not yet merged */
-    sqlite3_stmt *st_clocks;          /* clock entries in a range */
-    sqlite3_stmt *st_cnic;            /* CNIC facts of an entry */
-    int in_group;                     /* a group transaction is open */
-    int group_failed;                 /* a write failed: the group rolls back */
-    uint64_t group_entries;           /* new entries in the open group */
-    uint64_t group_bytes;             /* BATCH bytes in the open group */
-    uint64_t group_batches;           /* batches accepted in the open group */
+    store *s;                       /* borrowed */
+    const rz_identity *server;      /* borrowed: signs receipts */
+    merge_ctx *mg;                  /* merge statements */
+    msgpack_zone zone;              /* scratch for entry decoding */
+    uint8_t (*hash)[RZ_HASH_BYTES]; /* chain hashes of the batch */
+    int64_t *clock_ms;              /* per entry: server_ms of a clock entry or -1 */
+    sqlite3_stmt *st_pending;       /* clock entries not yet merged */
+    sqlite3_stmt *st_clocks;        /* clock entries in a range */
+    sqlite3_stmt *st_cnic;          /* CNIC facts of an entry */
+    int in_group;                   /* a group transaction is open */
+    int group_failed;               /* a write failed: the group rolls back */
+    uint64_t group_entries;         /* new entries in the open group */
+    uint64_t group_bytes;           /* BATCH bytes in the open group */
+    uint64_t group_batches;         /* batches accepted in the open group */
 };
 
 int
@@ -105,8 +105,8 @@ ingest_identify(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const uin
 }
 
 int
-ingest_hello(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg *m,
-             store_node *n, rz_error *err)
+ingest_hello(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg *m, store_node *n,
+             rz_error *err)
 {
     return ingest_identify(ig, auth_node, m->node_id, n, err);
 }
@@ -115,7 +115,9 @@ ingest_hello(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg
  * rz_fail cannot take err->text as an argument: vsnprintf would read the
  * buffer it is overwriting (undefined; in practice the reason came out as
  * "entry 7: entry 7: ent"), so the reason is copied first. */
-static int RZ_PRINTF(3, 4)
+static int ingest_refine(rz_error *err, int code, const char *fmt, ...) RZ_PRINTF(3, 4);
+
+static int
 ingest_refine(rz_error *err, int code, const char *fmt, ...)
 {
     char prefix[RZ_ERROR_TEXT], reason[RZ_ERROR_TEXT];
@@ -151,8 +153,7 @@ decode_scratch(ingest *ig, const uint8_t *p, size_t len, rz_entry *e, rz_error *
 /* Pass 1: every entry decodes with a supported schema; note clock entries and
  * count the personal-value commitments of new entries. */
 static int
-check_entries(ingest *ig, const rz_msg *m, uint64_t head_seq, size_t *commits,
-              rz_error *err)
+check_entries(ingest *ig, const rz_msg *m, uint64_t head_seq, size_t *commits, rz_error *err)
 {
     size_t i, f;
     rz_entry e;
@@ -211,8 +212,7 @@ check_continuity(ingest *ig, const rz_msg *m, const store_node *n, rz_error *err
     if (m->first_seq > n->head_seq + 1)
         return rz_fail(err, RZ_E_CHAIN, "gap: batch starts at seq %llu but the server holds %llu",
                        (unsigned long long)m->first_seq, (unsigned long long)n->head_seq);
-    if (m->first_seq > 1 &&
-        (rc = store_log_get(ig->s, n->node_id, m->first_seq - 1, stored, err)))
+    if (m->first_seq > 1 && (rc = store_log_get(ig->s, n->node_id, m->first_seq - 1, stored, err)))
         return rc == RZ_E_NOTFOUND ? rz_fail(err, RZ_E_CHAIN, "missing seq %llu",
                                              (unsigned long long)(m->first_seq - 1))
                                    : rc;
@@ -287,9 +287,8 @@ store_reveals_of(ingest *ig, const rz_msg *m, size_t idx, const store_node *n, r
                 cnic_token(token, store_pepper(ig->s), cnic);
             sodium_memzero(cnic, sizeof cnic);
         }
-        if ((rc = store_pii_put(ig->s, n->node_id, m->first_seq + idx, r->field, r->salt,
-                                r->value, r->len, state,
-                                state == MERGE_CNIC_VALID ? token : NULL, err)))
+        if ((rc = store_pii_put(ig->s, n->node_id, m->first_seq + idx, r->field, r->salt, r->value,
+                                r->len, state, state == MERGE_CNIC_VALID ? token : NULL, err)))
             return rc;
     }
     return 0;
@@ -358,8 +357,9 @@ merge_segment(ingest *ig, store_node *n, uint64_t from, uint64_t to, uint64_t lo
     int rc = 0, step;
 
     /* The caller's clock cursor is mid-iteration: a segment has its own. */
-    if ((rc = rz_db_prepare(db, &st, "SELECT seq, entry FROM log WHERE node_id=?1 AND seq>=?2"
-                                     " AND seq<?3 ORDER BY seq",
+    if ((rc = rz_db_prepare(db, &st,
+                            "SELECT seq, entry FROM log WHERE node_id=?1 AND seq>=?2"
+                            " AND seq<?3 ORDER BY seq",
                             err)))
         return rc;
     sqlite3_bind_blob(st, 1, n->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
@@ -456,8 +456,8 @@ apply_batch(ingest *ig, const rz_msg *m, store_node *n, uint64_t now, rz_error *
         if (ig->clock_ms[i] >= 0)
             note_clock_offset(ig, m, i, n);
     }
-    if ((rc = store_batch_sig(ig->s, n->node_id, m->epoch, m->first_seq, last, m->sig,
-                              n->sign_pk, err)))
+    if ((rc = store_batch_sig(ig->s, n->node_id, m->epoch, m->first_seq, last, m->sig, n->sign_pk,
+                              err)))
         goto out;
     n->head_seq = last;
     memcpy(n->head_hash, ig->hash[m->nentries - 1], RZ_HASH_BYTES);

@@ -19,12 +19,12 @@ typedef struct ingest ingest;
 
 /* What the server answers to an accepted BATCH. */
 typedef struct ingest_ack {
-    uint64_t server_ms;              /* server clock at commit */
-    uint32_t epoch;                  /* node's epoch */
-    uint64_t first_seq, last_seq;    /* range acknowledged */
-    uint8_t head[RZ_HASH_BYTES];     /* hash of last_seq */
-    uint8_t receipt[RZ_SIG_BYTES];   /* server signature, see crypto.h */
-    uint64_t applied;                /* entries new to the server */
+    uint64_t server_ms;            /* server clock at commit */
+    uint32_t epoch;                /* node's epoch */
+    uint64_t first_seq, last_seq;  /* range acknowledged */
+    uint8_t head[RZ_HASH_BYTES];   /* hash of last_seq */
+    uint8_t receipt[RZ_SIG_BYTES]; /* server signature, see crypto.h */
+    uint64_t applied;              /* entries new to the server */
 } ingest_ack;
 
 /* Borrows s and server identity for the ingest's life. */

@@ -67,30 +67,28 @@
 #include "common/hlc.h"
 #include "common/util.h"
 
-#define MG_STAMP 22            /* bytes of a stamp */
-#define MG_SLOTS 12            /* slot 0: deleted flag; 1..11: fields */
-#define MG_CKEY 17             /* cluster key: tag byte + 16 */
-#define MG_CKEY_CNIC 1         /* tag: linked by CNIC token */
-#define MG_CKEY_SOLO 2         /* tag: a record without valid CNIC */
+#define MG_STAMP 22                   /* bytes of a stamp */
+#define MG_SLOTS 12                   /* slot 0: deleted flag; 1..11: fields */
+#define MG_CKEY 17                    /* cluster key: tag byte + 16 */
+#define MG_CKEY_CNIC 1                /* tag: linked by CNIC token */
+#define MG_CKEY_SOLO 2                /* tag: a record without valid CNIC */
 #define MG_CHANGED_CREATED (1u << 31) /* change mask bit: creation stamp */
-#define MG_FLUSH_AT (1u << 16) /* pending cells that trigger a flush (memory bound) */
+#define MG_FLUSH_AT (1u << 16)        /* pending cells that trigger a flush (memory bound) */
 #define MG_DAY_MS 86400000ull
-#define MG_TEXT_RESET 100000   /* interned texts kept across flushes */
+#define MG_TEXT_RESET 100000 /* interned texts kept across flushes */
 
 /* Person attribute slots that decide counts. */
-#define MG_PERSON_COUNTED                                                                   \
-    ((1u << 0) | (1u << RZ_PF_CNIC) | (1u << RZ_PF_GENDER) | (1u << RZ_PF_BIRTH_YEAR) |    \
-     (1u << RZ_PF_DISTRICT) | (1u << RZ_PF_AREA) | (1u << RZ_PF_SKILL) |                     \
-     (1u << RZ_PF_REG_DATE) | MG_CHANGED_CREATED)
-#define MG_EVENT_COUNTED                                                                    \
-    ((1u << 0) | (1u << RZ_EF_KIND) | (1u << RZ_EF_DATE) | MG_CHANGED_CREATED)
+#define MG_PERSON_COUNTED                                                                          \
+    ((1u << 0) | (1u << RZ_PF_CNIC) | (1u << RZ_PF_GENDER) | (1u << RZ_PF_BIRTH_YEAR) |            \
+     (1u << RZ_PF_DISTRICT) | (1u << RZ_PF_AREA) | (1u << RZ_PF_SKILL) | (1u << RZ_PF_REG_DATE) |  \
+     MG_CHANGED_CREATED)
+#define MG_EVENT_COUNTED ((1u << 0) | (1u << RZ_EF_KIND) | (1u << RZ_EF_DATE) | MG_CHANGED_CREATED)
 
 /* CNIC value kept in slot 1 (column cnic). */
 enum { MG_CNIC_CLEARED = 0, MG_CNIC_VALID = 1, MG_CNIC_INVALID = 2 };
 
-const char *const merge_state_tables[] = {"st_person",  "st_event",       "st_attendance",
-                                          "st_cluster", "st_cluster_att", "totals",
-                                          NULL};
+const char *const merge_state_tables[] = {
+    "st_person", "st_event", "st_attendance", "st_cluster", "st_cluster_att", "totals", NULL};
 
 static const char merge_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS st_person("
@@ -154,10 +152,11 @@ enum {
     MS_COUNT
 };
 
-#define MG_PERSON_COLS                                                                      \
-    "created, centre_id, st, bad, deleted, cnic, token, name, phone, gender, birth_year,"   \
+#define MG_PERSON_COLS                                                                             \
+    "created, centre_id, st, bad, deleted, cnic, token, name, phone, gender, birth_year,"          \
     " home, area, skill, skills, platforms, reg_date"
-#define MG_EVENT_COLS "created, centre_id, st, bad, deleted, kind, title, date, duration, partner, mode"
+#define MG_EVENT_COLS                                                                              \
+    "created, centre_id, st, bad, deleted, kind, title, date, duration, partner, mode"
 
 static const char *const merge_sql[MS_COUNT] = {
     [MS_P_GET] = "SELECT " MG_PERSON_COLS " FROM st_person WHERE id = ?1",
@@ -209,56 +208,56 @@ static const char *const merge_sql[MS_COUNT] = {
 
 /* A field value as stored: SQLite storage class plus bytes. */
 typedef struct mg_val {
-    int type;                 /* SQLITE_NULL/INTEGER/TEXT/BLOB; 0 = never set */
-    int64_t i;                /* INTEGER */
-    size_t len;               /* TEXT/BLOB bytes in b */
+    int type;                   /* SQLITE_NULL/INTEGER/TEXT/BLOB; 0 = never set */
+    int64_t i;                  /* INTEGER */
+    size_t len;                 /* TEXT/BLOB bytes in b */
     uint8_t b[RZ_MAX_STR + 24]; /* TEXT/BLOB bytes (not NUL-terminated) */
 } mg_val;
 
 /* One person, event or attendance record. */
 typedef struct mg_rec {
-    int exists;                          /* 1: some entry for the key was merged */
-    uint8_t created[MG_STAMP];           /* lowest stamp of any entry */
-    int64_t centre_id;                   /* centre of that entry's node */
-    uint32_t set;                        /* bit s: slot s has a stamp */
-    uint8_t stamp[MG_SLOTS][MG_STAMP];   /* per slot; slot 0 = deleted flag */
-    uint32_t bad;                        /* bit f: field f's value is invalid */
-    int deleted;                         /* value of slot 0 */
-    mg_val v[MG_SLOTS];                  /* field values, v[0] unused */
+    int exists;                        /* 1: some entry for the key was merged */
+    uint8_t created[MG_STAMP];         /* lowest stamp of any entry */
+    int64_t centre_id;                 /* centre of that entry's node */
+    uint32_t set;                      /* bit s: slot s has a stamp */
+    uint8_t stamp[MG_SLOTS][MG_STAMP]; /* per slot; slot 0 = deleted flag */
+    uint32_t bad;                      /* bit f: field f's value is invalid */
+    int deleted;                       /* value of slot 0 */
+    mg_val v[MG_SLOTS];                /* field values, v[0] unused */
 } mg_rec;
 
 /* A cluster's counted profile: valid codes, 0 / "" = unknown. */
 typedef struct mg_prof {
-    int64_t centre_id;                   /* place */
-    int64_t reg_date;                    /* YYYYMMDD of the earliest record */
-    int64_t gender;                      /* enum rz_gender */
-    int64_t birth_year;                  /* year */
-    int64_t area;                        /* enum rz_area */
-    int64_t skill;                       /* enum rz_skill */
-    char home[MERGE_HOME_MAX + 1];       /* normalised district of residence */
+    int64_t centre_id;             /* place */
+    int64_t reg_date;              /* YYYYMMDD of the earliest record */
+    int64_t gender;                /* enum rz_gender */
+    int64_t birth_year;            /* year */
+    int64_t area;                  /* enum rz_area */
+    int64_t skill;                 /* enum rz_skill */
+    char home[MERGE_HOME_MAX + 1]; /* normalised district of residence */
 } mg_prof;
 
 /* One counted-attendance bucket of a cluster. */
 typedef struct mg_catt {
-    uint32_t day;                        /* event date, 0 unknown */
-    int64_t kind;                        /* event kind, 0 unknown */
-    int64_t n;                           /* counted attendances */
+    uint32_t day; /* event date, 0 unknown */
+    int64_t kind; /* event kind, 0 unknown */
+    int64_t n;    /* counted attendances */
 } mg_catt;
 
 typedef struct mg_catts {
-    mg_catt *v;                          /* sorted by (day, kind) */
-    size_t n, cap;                       /* used, allocated */
+    mg_catt *v;    /* sorted by (day, kind) */
+    size_t n, cap; /* used, allocated */
 } mg_catts;
 
 /* A cluster touched by one person entry: before and after. */
 typedef struct mg_cl {
-    uint8_t key[MG_CKEY];                /* cluster key */
-    int existed;                         /* had a st_cluster row */
-    mg_prof before;                      /* its profile then */
-    mg_catts rows_before;                /* its buckets then */
-    int exists;                          /* has live members now */
-    mg_prof after;                       /* its profile now */
-    mg_catts rows;                       /* its buckets now */
+    uint8_t key[MG_CKEY]; /* cluster key */
+    int existed;          /* had a st_cluster row */
+    mg_prof before;       /* its profile then */
+    mg_catts rows_before; /* its buckets then */
+    int exists;           /* has live members now */
+    mg_prof after;        /* its profile now */
+    mg_catts rows;        /* its buckets now */
 } mg_cl;
 
 /* ---- counters --------------------------------------------------------- */
@@ -276,19 +275,19 @@ enum {
 };
 
 typedef struct mg_key {
-    uint8_t metric, grain, d1, d2;       /* metric (never 0), grain or tag, dims */
-    uint32_t period;                     /* period key (month key for tags), 0 unknown/all */
-    int64_t v1, v2;                      /* values; text dims: interned ids */
+    uint8_t metric, grain, d1, d2; /* metric (never 0), grain or tag, dims */
+    uint32_t period;               /* period key (month key for tags), 0 unknown/all */
+    int64_t v1, v2;                /* values; text dims: interned ids */
 } mg_key;
 
 typedef struct mg_cell {
-    mg_key k;                            /* counter; k.metric == 0: empty */
-    int64_t n;                           /* accumulated delta */
+    mg_key k;  /* counter; k.metric == 0: empty */
+    int64_t n; /* accumulated delta */
 } mg_cell;
 
 typedef struct mg_map {
-    mg_cell *cells;                      /* open addressing, linear probing */
-    size_t cap, count;                   /* power of two; used cells */
+    mg_cell *cells;    /* open addressing, linear probing */
+    size_t cap, count; /* power of two; used cells */
 } mg_map;
 
 /* Counters one emit() touches at most: national, 10 dims, 45 pairs. */
@@ -299,10 +298,10 @@ enum { MG_COMBOS_ALL = 0, MG_COMBOS_AGE = 1, MG_COMBOS_NO_AGE = 2 };
 
 /* Interned text values (districts of residence): id 0 is "". */
 typedef struct mg_intern {
-    char **str;                          /* id -> text */
-    size_t n, cap;                       /* ids in use (incl. 0); allocated */
-    uint32_t *slots;                     /* hash -> id, 0 = empty */
-    size_t nslots;                       /* power of two */
+    char **str;      /* id -> text */
+    size_t n, cap;   /* ids in use (incl. 0); allocated */
+    uint32_t *slots; /* hash -> id, 0 = empty */
+    size_t nslots;   /* power of two */
 } mg_intern;
 
 /*
@@ -312,50 +311,50 @@ typedef struct mg_intern {
  * common path (attendance of a known person at a known event) five of its
  * seven statements.  Direct-mapped, fixed size: memory does not grow.
  */
-#define MG_PC_CACHE 16384                /* person -> cluster */
-#define MG_EV_CACHE 4096                 /* event -> counting facts */
-#define MG_CL_CACHE 8192                 /* cluster -> profile and buckets */
+#define MG_PC_CACHE 16384 /* person -> cluster */
+#define MG_EV_CACHE 4096  /* event -> counting facts */
+#define MG_CL_CACHE 8192  /* cluster -> profile and buckets */
 
 typedef struct mg_pc {
-    int valid;                           /* entry holds a lookup */
-    int found;                           /* the person counts in a cluster */
-    uint8_t id[16];                      /* person */
-    uint8_t key[MG_CKEY];                /* its cluster */
+    int valid;            /* entry holds a lookup */
+    int found;            /* the person counts in a cluster */
+    uint8_t id[16];       /* person */
+    uint8_t key[MG_CKEY]; /* its cluster */
 } mg_pc;
 
 /* Event facts needed for counting. */
 typedef struct mg_evfacts {
-    int live;                            /* exists and not deleted */
-    int64_t day, kind;                   /* valid date / kind, 0 unknown */
-    int64_t centre_id;                   /* place */
+    int live;          /* exists and not deleted */
+    int64_t day, kind; /* valid date / kind, 0 unknown */
+    int64_t centre_id; /* place */
 } mg_evfacts;
 
 typedef struct mg_ev {
-    int valid;                           /* entry holds a lookup */
-    uint8_t id[16];                      /* event */
-    mg_evfacts f;                        /* its facts (live 0 when absent) */
+    int valid;      /* entry holds a lookup */
+    uint8_t id[16]; /* event */
+    mg_evfacts f;   /* its facts (live 0 when absent) */
 } mg_ev;
 
 typedef struct mg_clc {
-    int valid;                           /* entry holds a lookup */
-    int found;                           /* the cluster exists */
-    uint8_t key[MG_CKEY];                /* cluster */
-    mg_prof p;                           /* its profile */
-    mg_catts rows;                       /* all its buckets */
+    int valid;            /* entry holds a lookup */
+    int found;            /* the cluster exists */
+    uint8_t key[MG_CKEY]; /* cluster */
+    mg_prof p;            /* its profile */
+    mg_catts rows;        /* all its buckets */
 } mg_clc;
 
 struct merge_ctx {
-    sqlite3 *db;                         /* borrowed */
-    sqlite3_stmt *st[MS_COUNT];          /* prepared once */
-    mg_rec cur, old, member;             /* scratch records */
-    mg_cl cl[2];                         /* clusters of one person entry */
-    mg_catts moves;                      /* a person's counted attendances */
-    mg_map deltas;                       /* counters of the current batch */
-    mg_map final;                        /* flush: deltas expanded per grain */
-    mg_intern text;                      /* interned text values */
-    mg_pc *pc;                           /* MG_PC_CACHE entries */
-    mg_ev *ev;                           /* MG_EV_CACHE entries */
-    mg_clc *clc;                         /* MG_CL_CACHE entries */
+    sqlite3 *db;                /* borrowed */
+    sqlite3_stmt *st[MS_COUNT]; /* prepared once */
+    mg_rec cur, old, member;    /* scratch records */
+    mg_cl cl[2];                /* clusters of one person entry */
+    mg_catts moves;             /* a person's counted attendances */
+    mg_map deltas;              /* counters of the current batch */
+    mg_map final;               /* flush: deltas expanded per grain */
+    mg_intern text;             /* interned text values */
+    mg_pc *pc;                  /* MG_PC_CACHE entries */
+    mg_ev *ev;                  /* MG_EV_CACHE entries */
+    mg_clc *clc;                /* MG_CL_CACHE entries */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -499,9 +498,8 @@ valid_person_field(uint8_t f, const rz_value *v, uint64_t win_hi_ms)
     case RZ_PF_PHONE: return v->type == RZ_V_NIL || (v->type == RZ_V_BIN && v->len == 16);
     case RZ_PF_GENDER: return valid_code(v, gender_name);
     case RZ_PF_BIRTH_YEAR:
-        return v->type == RZ_V_NIL ||
-               (v->type == RZ_V_UINT && v->u >= RZ_MIN_BIRTH_YEAR &&
-                v->u <= date_of_ms(win_hi_ms) / 10000);
+        return v->type == RZ_V_NIL || (v->type == RZ_V_UINT && v->u >= RZ_MIN_BIRTH_YEAR &&
+                                       v->u <= date_of_ms(win_hi_ms) / 10000);
     case RZ_PF_DISTRICT:
         return v->type == RZ_V_NIL ||
                (v->type == RZ_V_STR && merge_home_normalize(home, v->p, v->len) > 0);
@@ -534,7 +532,8 @@ valid_field(uint8_t table, uint8_t f, const rz_value *v, uint64_t win_hi_ms)
     switch (table) {
     case RZ_T_PERSON: return valid_person_field(f, v, win_hi_ms);
     case RZ_T_EVENT: return valid_event_field(f, v, win_hi_ms);
-    case RZ_T_ATTENDANCE: return f == RZ_AF_PRESENT && (v->type == RZ_V_BOOL || v->type == RZ_V_NIL);
+    case RZ_T_ATTENDANCE:
+        return f == RZ_AF_PRESENT && (v->type == RZ_V_BOOL || v->type == RZ_V_NIL);
     default: return 0;
     }
 }
@@ -568,8 +567,7 @@ val_from_entry(mg_val *d, const rz_value *v)
             d->type = SQLITE_INTEGER, d->i = (int64_t)v->u;
         } else { /* kept exactly, as decimal text; never valid anywhere */
             d->type = SQLITE_TEXT;
-            d->len = (size_t)snprintf((char *)d->b, sizeof d->b, "%llu",
-                                      (unsigned long long)v->u);
+            d->len = (size_t)snprintf((char *)d->b, sizeof d->b, "%llu", (unsigned long long)v->u);
         }
         break;
     case RZ_V_INT: d->type = SQLITE_INTEGER, d->i = v->i; break;
@@ -587,7 +585,9 @@ val_bind(sqlite3_stmt *st, int col, const mg_val *v)
 {
     switch (v->type) {
     case SQLITE_INTEGER: sqlite3_bind_int64(st, col, v->i); break;
-    case SQLITE_TEXT: sqlite3_bind_text(st, col, (const char *)v->b, (int)v->len, SQLITE_STATIC); break;
+    case SQLITE_TEXT:
+        sqlite3_bind_text(st, col, (const char *)v->b, (int)v->len, SQLITE_STATIC);
+        break;
     case SQLITE_BLOB: sqlite3_bind_blob(st, col, v->b, (int)v->len, SQLITE_STATIC); break;
     default: sqlite3_bind_null(st, col); break;
     }
@@ -950,8 +950,7 @@ attendance_load(merge_ctx *m, const uint8_t key[32], mg_rec *r, rz_error *err)
 }
 
 static int
-attendance_store(merge_ctx *m, const uint8_t key[32], const mg_rec *r, int update,
-                 rz_error *err)
+attendance_store(merge_ctx *m, const uint8_t key[32], const mg_rec *r, int update, rz_error *err)
 {
     sqlite3_stmt *st = m->st[update ? MS_A_UPD : MS_A_INS];
     uint8_t buf[1 + MG_SLOTS * (MG_STAMP + 1)];
@@ -1014,8 +1013,8 @@ map_reserve(mg_map *mp, size_t more)
 static int
 key_equal(const mg_key *a, const mg_key *b)
 {
-    return a->metric == b->metric && a->grain == b->grain && a->d1 == b->d1 &&
-           a->d2 == b->d2 && a->period == b->period && a->v1 == b->v1 && a->v2 == b->v2;
+    return a->metric == b->metric && a->grain == b->grain && a->d1 == b->d1 && a->d2 == b->d2 &&
+           a->period == b->period && a->v1 == b->v1 && a->v2 == b->v2;
 }
 
 /* Adds n to the cell of k, probing from the slot of hash h; the caller
@@ -1134,9 +1133,9 @@ intern_text(const mg_intern *t, int64_t id)
  * not among them: they are functions of the centre, so the query layer sums
  * centre counters through the centre table (merge.h).  That halves the
  * counters an attendance touches. */
-static const uint8_t mg_person_dims[] = {MERGE_D_CENTRE, MERGE_D_GENDER, MERGE_D_AGE,
-                                         MERGE_D_AREA,   MERGE_D_SKILL,  MERGE_D_HOME, 0};
-static const uint8_t mg_att_dims[] = {MERGE_D_CENTRE, MERGE_D_GENDER, MERGE_D_AGE, MERGE_D_AREA,
+static const uint8_t mg_person_dims[] = {
+    MERGE_D_CENTRE, MERGE_D_GENDER, MERGE_D_AGE, MERGE_D_AREA, MERGE_D_SKILL, MERGE_D_HOME, 0};
+static const uint8_t mg_att_dims[] = {MERGE_D_CENTRE, MERGE_D_GENDER, MERGE_D_AGE,  MERGE_D_AREA,
                                       MERGE_D_SKILL,  MERGE_D_HOME,   MERGE_D_KIND, 0};
 static const uint8_t mg_event_dims[] = {MERGE_D_CENTRE, MERGE_D_KIND, 0};
 
@@ -1214,8 +1213,8 @@ age_in(uint32_t year, const mg_prof *p)
 /* One person fact in one grain: age is the period's year minus the birth
  * year, and for all time the registration year's. */
 static void
-emit_person_fact(merge_ctx *m, int metric, int grain, int64_t day, const mg_prof *p,
-                 int64_t *v, int64_t delta)
+emit_person_fact(merge_ctx *m, int metric, int grain, int64_t day, const mg_prof *p, int64_t *v,
+                 int64_t delta)
 {
     uint32_t year = grain == MERGE_GRAIN_ALL ? year_of(p->reg_date) : year_of(day);
     v[MERGE_D_AGE] = age_in(year, p);
@@ -1286,8 +1285,7 @@ emit_event(merge_ctx *m, const mg_evfacts *f, int64_t sign)
     memset(v, 0, sizeof v);
     v[MERGE_D_CENTRE] = f->centre_id;
     v[MERGE_D_KIND] = f->kind;
-    emit(m, MERGE_M_EVENTS, MG_TAG_MQYA, period_of(f->day, RZ_GRAIN_MONTH), v, sign,
-         MG_COMBOS_ALL);
+    emit(m, MERGE_M_EVENTS, MG_TAG_MQYA, period_of(f->day, RZ_GRAIN_MONTH), v, sign, MG_COMBOS_ALL);
 }
 
 /* ---- clusters ------------------------------------------------------------ */
@@ -1356,9 +1354,9 @@ catts_equal(const mg_catts *a, const mg_catts *b)
 static int
 prof_equal(const mg_prof *a, const mg_prof *b)
 {
-    return a->centre_id == b->centre_id && a->reg_date == b->reg_date &&
-           a->gender == b->gender && a->birth_year == b->birth_year && a->area == b->area &&
-           a->skill == b->skill && strcmp(a->home, b->home) == 0;
+    return a->centre_id == b->centre_id && a->reg_date == b->reg_date && a->gender == b->gender &&
+           a->birth_year == b->birth_year && a->area == b->area && a->skill == b->skill &&
+           strcmp(a->home, b->home) == 0;
 }
 
 static int
@@ -1376,8 +1374,8 @@ cluster_rows_load(merge_ctx *m, const uint8_t key[MG_CKEY], mg_catts *out, rz_er
 }
 
 static int
-cluster_row_put(merge_ctx *m, const uint8_t key[MG_CKEY], uint32_t day, int64_t kind,
-                int64_t n, rz_error *err)
+cluster_row_put(merge_ctx *m, const uint8_t key[MG_CKEY], uint32_t day, int64_t kind, int64_t n,
+                rz_error *err)
 {
     sqlite3_stmt *st = m->st[n ? MS_CA_PUT : MS_CA_DEL];
     sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
@@ -1407,8 +1405,7 @@ cluster_rows_store(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_catts *bef
             j++;
         } else {
             if (before->v[i].n != after->v[j].n)
-                rc = cluster_row_put(m, key, after->v[j].day, after->v[j].kind, after->v[j].n,
-                                     err);
+                rc = cluster_row_put(m, key, after->v[j].day, after->v[j].kind, after->v[j].n, err);
             i++, j++;
         }
     }
@@ -1441,8 +1438,7 @@ cluster_get(merge_ctx *m, const uint8_t key[MG_CKEY], mg_prof *p, int *found, rz
 }
 
 static int
-cluster_put(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_prof *p, int exists,
-            rz_error *err)
+cluster_put(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_prof *p, int exists, rz_error *err)
 {
     sqlite3_stmt *st = m->st[exists ? MS_C_PUT : MS_C_DEL];
     sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
@@ -1462,17 +1458,17 @@ cluster_put(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_prof *p, int exis
  * the stamp-winner across the records; the place and registration date
  * are those of the record with the lowest creation stamp. */
 typedef struct mg_fold {
-    int members;                         /* records folded */
-    uint8_t first_created[MG_STAMP];     /* lowest creation stamp so far */
-    uint8_t first_id[16];                /* its record (ties: lowest id) */
-    uint8_t won[MG_SLOTS][MG_STAMP];     /* winning stamp per attribute slot */
-    uint8_t won_id[MG_SLOTS][16];        /* its record (ties: highest id) */
-    uint32_t have;                       /* bit s: some member set slot s */
-    mg_prof p;                           /* the profile so far */
+    int members;                     /* records folded */
+    uint8_t first_created[MG_STAMP]; /* lowest creation stamp so far */
+    uint8_t first_id[16];            /* its record (ties: lowest id) */
+    uint8_t won[MG_SLOTS][MG_STAMP]; /* winning stamp per attribute slot */
+    uint8_t won_id[MG_SLOTS][16];    /* its record (ties: highest id) */
+    uint32_t have;                   /* bit s: some member set slot s */
+    mg_prof p;                       /* the profile so far */
 } mg_fold;
 
 static const uint8_t mg_attr_slots[] = {RZ_PF_GENDER, RZ_PF_BIRTH_YEAR, RZ_PF_DISTRICT,
-                                        RZ_PF_AREA, RZ_PF_SKILL, 0};
+                                        RZ_PF_AREA,   RZ_PF_SKILL,      0};
 
 static void
 fold_attr(mg_fold *f, const mg_rec *r, int slot)
@@ -1517,8 +1513,8 @@ fold_member(mg_fold *f, const mg_rec *r, const uint8_t id[16])
 /* Folds the live members of cluster key; `self` (record id) is the record
  * just written, in memory as cur. */
 static int
-cluster_profile(merge_ctx *m, const uint8_t key[MG_CKEY], const uint8_t self[16],
-                const mg_rec *cur, mg_prof *p, int *exists, rz_error *err)
+cluster_profile(merge_ctx *m, const uint8_t key[MG_CKEY], const uint8_t self[16], const mg_rec *cur,
+                mg_prof *p, int *exists, rz_error *err)
 {
     sqlite3_stmt *st = m->st[MS_P_MEMBERS];
     uint8_t ck[MG_CKEY];
@@ -1668,8 +1664,7 @@ cluster_begin(merge_ctx *m, mg_cl *c, const uint8_t key[MG_CKEY], rz_error *err)
 
 /* Recomputes a touched cluster, stores it and re-attributes its counts. */
 static int
-cluster_finish(merge_ctx *m, mg_cl *c, const uint8_t self[16], const mg_rec *cur,
-               rz_error *err)
+cluster_finish(merge_ctx *m, mg_cl *c, const uint8_t self[16], const mg_rec *cur, rz_error *err)
 {
     int rc;
     if ((rc = cluster_profile(m, c->key, self, cur, &c->after, &c->exists, err)))
@@ -1762,8 +1757,8 @@ person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], int 
 
 /* Counts of a cluster's buckets around `day`. */
 typedef struct mg_near {
-    int64_t row, month, quarter, year;   /* counted attendances: bucket, its periods */
-    int elsewhere;                       /* some bucket outside that year */
+    int64_t row, month, quarter, year; /* counted attendances: bucket, its periods */
+    int elsewhere;                     /* some bucket outside that year */
 } mg_near;
 
 static void
@@ -1791,8 +1786,8 @@ cluster_near(const mg_catts *rows, uint32_t day, int64_t kind, mg_near *nr)
  * profile does not change: its bucket, the attendances and the trainee
  * presence in each period that crosses zero. */
 static int
-cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], int64_t day, int64_t kind,
-                int64_t delta, rz_error *err)
+cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], int64_t day, int64_t kind, int64_t delta,
+                rz_error *err)
 {
     int64_t v[MERGE_D_MAX + 1];
     int64_t before[MERGE_GRAIN_ALL + 1], flip[MERGE_GRAIN_ALL + 1];
@@ -1838,8 +1833,7 @@ cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], int64_t day, int64_t k
 /* ---- entries --------------------------------------------------------------- */
 
 static int
-merge_person(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP],
-             rz_error *err)
+merge_person(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP], rz_error *err)
 {
     const uint8_t *id = in->e->key;
     uint8_t key[MG_CKEY];
@@ -1870,8 +1864,8 @@ merge_person(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP],
 /* Re-attributes the counted attendances of an event whose liveness, date
  * or kind changed. */
 static int
-event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was,
-                const mg_evfacts *is, rz_error *err)
+event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was, const mg_evfacts *is,
+                rz_error *err)
 {
     sqlite3_stmt *st = m->st[MS_A_OF_EVENT];
     int step = SQLITE_DONE, rc = 0;
@@ -1962,8 +1956,7 @@ event_facts_load(merge_ctx *m, const uint8_t *id, mg_evfacts *f, rz_error *err)
 }
 
 static int
-merge_attendance(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP],
-                 rz_error *err)
+merge_attendance(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP], rz_error *err)
 {
     const uint8_t *key = in->e->key;
     uint8_t ck[MG_CKEY];
@@ -2020,12 +2013,18 @@ static int
 key_cmp(const void *a, const void *b)
 {
     const mg_key *x = &((const mg_cell *)a)->k, *y = &((const mg_cell *)b)->k;
-    if (x->metric != y->metric) return x->metric < y->metric ? -1 : 1;
-    if (x->grain != y->grain) return x->grain < y->grain ? -1 : 1;
-    if (x->period != y->period) return x->period < y->period ? -1 : 1;
-    if (x->d1 != y->d1) return x->d1 < y->d1 ? -1 : 1;
-    if (x->d2 != y->d2) return x->d2 < y->d2 ? -1 : 1;
-    if (x->v1 != y->v1) return x->v1 < y->v1 ? -1 : 1;
+    if (x->metric != y->metric)
+        return x->metric < y->metric ? -1 : 1;
+    if (x->grain != y->grain)
+        return x->grain < y->grain ? -1 : 1;
+    if (x->period != y->period)
+        return x->period < y->period ? -1 : 1;
+    if (x->d1 != y->d1)
+        return x->d1 < y->d1 ? -1 : 1;
+    if (x->d2 != y->d2)
+        return x->d2 < y->d2 ? -1 : 1;
+    if (x->v1 != y->v1)
+        return x->v1 < y->v1 ? -1 : 1;
     return x->v2 < y->v2 ? -1 : x->v2 > y->v2;
 }
 

@@ -30,14 +30,14 @@ enum merge_cnic_state {
 };
 
 typedef struct merge_input {
-    const uint8_t *node_id;   /* RZ_NODE_ID_BYTES: the writing node */
-    int64_t centre_id;        /* the node's centre (enrollment register) */
-    uint64_t seq;             /* the entry's sequence number */
-    const rz_entry *e;        /* decoded entry (not a clock entry) */
-    uint64_t win_lo_ms;       /* server time the node saw before this entry (0: none) */
-    uint64_t win_hi_ms;       /* server time the node saw after it (> 0) */
-    int cnic_state;           /* enum merge_cnic_state */
-    uint8_t cnic_token[16];   /* valid when cnic_state is VALID or ERASED */
+    const uint8_t *node_id; /* RZ_NODE_ID_BYTES: the writing node */
+    int64_t centre_id;      /* the node's centre (enrollment register) */
+    uint64_t seq;           /* the entry's sequence number */
+    const rz_entry *e;      /* decoded entry (not a clock entry) */
+    uint64_t win_lo_ms;     /* server time the node saw before this entry (0: none) */
+    uint64_t win_hi_ms;     /* server time the node saw after it (> 0) */
+    int cnic_state;         /* enum merge_cnic_state */
+    uint8_t cnic_token[16]; /* valid when cnic_state is VALID or ERASED */
 } merge_input;
 
 typedef struct merge_ctx merge_ctx;

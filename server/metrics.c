@@ -6,12 +6,12 @@
 #include "common/hlc.h"
 #include "common/rz_err.h"
 
-static atomic_uint_fast64_t m_batches;          /* batches acknowledged */
-static atomic_uint_fast64_t m_entries;          /* entries newly stored */
-static atomic_uint_fast64_t m_bytes;            /* BATCH bytes received and acked */
-static atomic_uint_fast64_t m_hellos;           /* HELLOs answered */
+static atomic_uint_fast64_t m_batches;                  /* batches acknowledged */
+static atomic_uint_fast64_t m_entries;                  /* entries newly stored */
+static atomic_uint_fast64_t m_bytes;                    /* BATCH bytes received and acked */
+static atomic_uint_fast64_t m_hellos;                   /* HELLOs answered */
 static atomic_uint_fast64_t m_rejects[METRICS_REASONS]; /* by -code */
-static atomic_uint_fast64_t m_started_ms;       /* process start, for rates */
+static atomic_uint_fast64_t m_started_ms;               /* process start, for rates */
 
 void
 metrics_batches_ok(uint64_t batches, uint64_t entries_new, uint64_t bytes)
@@ -52,17 +52,21 @@ void
 metrics_write_prometheus(FILE *out)
 {
     int i;
-    fprintf(out, "# HELP rozgar_batches_total Batches verified, stored, merged and acknowledged.\n"
-                 "# TYPE rozgar_batches_total counter\nrozgar_batches_total %llu\n",
+    fprintf(out,
+            "# HELP rozgar_batches_total Batches verified, stored, merged and acknowledged.\n"
+            "# TYPE rozgar_batches_total counter\nrozgar_batches_total %llu\n",
             (unsigned long long)atomic_load(&m_batches));
-    fprintf(out, "# HELP rozgar_entries_total Log entries newly stored and merged.\n"
-                 "# TYPE rozgar_entries_total counter\nrozgar_entries_total %llu\n",
+    fprintf(out,
+            "# HELP rozgar_entries_total Log entries newly stored and merged.\n"
+            "# TYPE rozgar_entries_total counter\nrozgar_entries_total %llu\n",
             (unsigned long long)atomic_load(&m_entries));
-    fprintf(out, "# HELP rozgar_batch_bytes_total Bytes of acknowledged batches.\n"
-                 "# TYPE rozgar_batch_bytes_total counter\nrozgar_batch_bytes_total %llu\n",
+    fprintf(out,
+            "# HELP rozgar_batch_bytes_total Bytes of acknowledged batches.\n"
+            "# TYPE rozgar_batch_bytes_total counter\nrozgar_batch_bytes_total %llu\n",
             (unsigned long long)atomic_load(&m_bytes));
-    fprintf(out, "# HELP rozgar_hellos_total Sync sessions started.\n"
-                 "# TYPE rozgar_hellos_total counter\nrozgar_hellos_total %llu\n",
+    fprintf(out,
+            "# HELP rozgar_hellos_total Sync sessions started.\n"
+            "# TYPE rozgar_hellos_total counter\nrozgar_hellos_total %llu\n",
             (unsigned long long)atomic_load(&m_hellos));
     fprintf(out, "# HELP rozgar_rejects_total Messages refused, by reason.\n"
                  "# TYPE rozgar_rejects_total counter\n");

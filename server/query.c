@@ -30,38 +30,38 @@
 #include "common/hlc.h"
 #include "common/util.h"
 
-#define QRY_LABEL 160      /* bytes of one label */
-#define QRY_SQL 4096       /* bytes of one generated statement */
+#define QRY_LABEL 160 /* bytes of one label */
+#define QRY_SQL 4096  /* bytes of one generated statement */
 #define QRY_MAX_DATE 29991231u
 #define QRY_DAY_MS 86400000ll
 
 static const char *const qry_metric_names[] = {NULL, "registered", "trainees", "attendances",
                                                "events"};
-static const char *const qry_dim_names[] = {NULL,     "province", "district", "centre",
-                                            "programme", "gender", "age",      "area",
-                                            "skill",  "home",     "kind"};
+static const char *const qry_dim_names[] = {NULL,        "province", "district", "centre",
+                                            "programme", "gender",   "age",      "area",
+                                            "skill",     "home",     "kind"};
 
 /* A filter resolved against the database: the stored value to match. */
 typedef struct qry_filter {
-    int dim;                             /* enum merge_dim */
-    int text;                            /* 1: match text (case-insensitive) */
-    int64_t code;                        /* INTEGER value */
-    char s[QUERY_VALUE_MAX];             /* TEXT value */
+    int dim;                 /* enum merge_dim */
+    int text;                /* 1: match text (case-insensitive) */
+    int64_t code;            /* INTEGER value */
+    char s[QUERY_VALUE_MAX]; /* TEXT value */
 } qry_filter;
 
 /* Everything one run needs. */
 typedef struct qry_run {
-    sqlite3 *db;                         /* borrowed */
-    const query_spec *q;                 /* borrowed */
-    qry_filter f[QUERY_MAX_WHERE];       /* resolved filters */
-    int nf;                              /* used */
-    int dims[2], ndims;                  /* distinct dimensions, ascending */
-    int sdims[2], nsdims;                /* the stored ones the counters read */
-    int place;                           /* 1: a place dimension, via centre */
-    sqlite3_stmt *centre_name;           /* label lookup */
-    query_row_fn fn;                     /* caller's callback */
-    void *arg;                           /* its argument */
-    int64_t emitted;                     /* rows given to fn */
+    sqlite3 *db;                   /* borrowed */
+    const query_spec *q;           /* borrowed */
+    qry_filter f[QUERY_MAX_WHERE]; /* resolved filters */
+    int nf;                        /* used */
+    int dims[2], ndims;            /* distinct dimensions, ascending */
+    int sdims[2], nsdims;          /* the stored ones the counters read */
+    int place;                     /* 1: a place dimension, via centre */
+    sqlite3_stmt *centre_name;     /* label lookup */
+    query_row_fn fn;               /* caller's callback */
+    void *arg;                     /* its argument */
+    int64_t emitted;               /* rows given to fn */
 } qry_run;
 
 /* ---- names ------------------------------------------------------------ */
@@ -103,11 +103,16 @@ query_dim_name(int dim)
 static int
 grain_parse(const char *s)
 {
-    if (!s) return -1;
-    if (strcasecmp(s, "month") == 0) return RZ_GRAIN_MONTH;
-    if (strcasecmp(s, "quarter") == 0) return RZ_GRAIN_QUARTER;
-    if (strcasecmp(s, "year") == 0) return RZ_GRAIN_YEAR;
-    if (strcasecmp(s, "all") == 0) return MERGE_GRAIN_ALL;
+    if (!s)
+        return -1;
+    if (strcasecmp(s, "month") == 0)
+        return RZ_GRAIN_MONTH;
+    if (strcasecmp(s, "quarter") == 0)
+        return RZ_GRAIN_QUARTER;
+    if (strcasecmp(s, "year") == 0)
+        return RZ_GRAIN_YEAR;
+    if (strcasecmp(s, "all") == 0)
+        return MERGE_GRAIN_ALL;
     return -1;
 }
 
@@ -200,8 +205,10 @@ spec_set_where(query_spec *q, const char *value, rz_error *err)
     if (strcasecmp(dim, "period") == 0)
         return spec_set_period(q, eq + 1, err);
     if ((d = query_dim_parse(dim)) < 0)
-        return rz_fail(err, RZ_E_ARG, "unknown dimension '%.31s' (province district centre"
-                                      " programme gender age area skill home kind)", dim);
+        return rz_fail(err, RZ_E_ARG,
+                       "unknown dimension '%.31s' (province district centre"
+                       " programme gender age area skill home kind)",
+                       dim);
     return spec_add_filter(q, d, eq + 1, err);
 }
 
@@ -220,8 +227,9 @@ query_spec_set(query_spec *q, const char *name, const char *value, rz_error *err
     }
     if (strcmp(name, "by") == 0) {
         if ((v = query_dim_parse(value)) < 0)
-            return rz_fail(err, RZ_E_ARG, "unknown dimension for --by (province district"
-                                          " centre programme gender age area skill home kind)");
+            return rz_fail(err, RZ_E_ARG,
+                           "unknown dimension for --by (province district"
+                           " centre programme gender age area skill home kind)");
         if (q->nby == QUERY_MAX_BY)
             return rz_fail(err, RZ_E_ARG, "at most %d group-by dimensions", QUERY_MAX_BY);
         q->by[q->nby++] = v;
@@ -256,8 +264,8 @@ query_spec_check(const query_spec *q, rz_error *err)
         return rz_fail(err, RZ_E_ARG, "malformed query");
     for (i = 0; i < q->nby; i++) {
         if (!merge_metric_has_dim(q->metric, q->by[i]))
-            return rz_fail(err, RZ_E_ARG, "%s are not counted by %s",
-                           query_metric_name(q->metric), query_dim_name(q->by[i]));
+            return rz_fail(err, RZ_E_ARG, "%s are not counted by %s", query_metric_name(q->metric),
+                           query_dim_name(q->by[i]));
         if (i == 1 && q->by[0] == q->by[1])
             return rz_fail(err, RZ_E_ARG, "the same dimension twice in --by");
     }
@@ -420,8 +428,8 @@ run_prepare(qry_run *r, rz_error *err)
     const query_spec *q = r->q;
     int i, rc;
     if ((rc = query_spec_check(q, err)) ||
-        (rc = rz_db_prepare(r->db, &r->centre_name,
-                            "SELECT name FROM centre WHERE centre_id = ?1", err)))
+        (rc = rz_db_prepare(r->db, &r->centre_name, "SELECT name FROM centre WHERE centre_id = ?1",
+                            err)))
         return rc;
     for (i = 0; i < q->nwhere; i++)
         if ((rc = filter_resolve(r, &q->where[i], &r->f[i], err)))
@@ -449,9 +457,9 @@ filter_bind(sqlite3_stmt *st, int col, const qry_filter *f)
 
 /* Appends to a fixed-size SQL buffer; sticky truncation flag. */
 typedef struct qry_sql {
-    char s[QRY_SQL];                     /* text */
-    size_t n;                            /* used */
-    int overflow;                        /* 1: did not fit */
+    char s[QRY_SQL]; /* text */
+    size_t n;        /* used */
+    int overflow;    /* 1: did not fit */
 } qry_sql;
 
 static void sql_add(qry_sql *b, const char *fmt, ...) RZ_PRINTF(2, 3);
@@ -638,8 +646,7 @@ counter_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
     sql_add(&b, "SELECT %s AS q1, %s AS q2, %s FROM totals t", e[0], e[1],
             r->place ? "sum(t.n)" : "t.n");
     if (r->place)
-        sql_add(&b, " LEFT JOIN centre ce ON ce.centre_id = t.v%d",
-                stored_slot(r, MERGE_D_CENTRE));
+        sql_add(&b, " LEFT JOIN centre ce ON ce.centre_id = t.v%d", stored_slot(r, MERGE_D_CENTRE));
     sql_add(&b, " WHERE t.metric = ?1 AND t.grain = ?2 AND t.period = ?3 AND t.d1 = ?4"
                 " AND t.d2 = ?5");
     for (i = 0; i < r->nf; i++) {
@@ -710,16 +717,18 @@ out:
 
 /* SQL fragments of one metric's source. */
 typedef struct qry_source {
-    const char *from;                    /* FROM ... joins */
-    const char *day;                     /* the date deciding the period */
-    const char *range_col;               /* indexed column for a date window */
-    const char *range_extra;             /* extra condition with a date window */
-    const char *where;                   /* always */
-    const char *count;                   /* aggregate */
+    const char *from;        /* FROM ... joins */
+    const char *day;         /* the date deciding the period */
+    const char *range_col;   /* indexed column for a date window */
+    const char *range_extra; /* extra condition with a date window */
+    const char *where;       /* always */
+    const char *count;       /* aggregate */
 } qry_source;
 
-#define QRY_EVENT_DAY "(CASE WHEN typeof(e.date) = 'integer' AND (e.bad & 8) = 0 THEN e.date ELSE 0 END)"
-#define QRY_EVENT_KIND "(CASE WHEN typeof(e.kind) = 'integer' AND (e.bad & 2) = 0 THEN e.kind ELSE 0 END)"
+#define QRY_EVENT_DAY                                                                              \
+    "(CASE WHEN typeof(e.date) = 'integer' AND (e.bad & 8) = 0 THEN e.date ELSE 0 END)"
+#define QRY_EVENT_KIND                                                                             \
+    "(CASE WHEN typeof(e.kind) = 'integer' AND (e.bad & 2) = 0 THEN e.kind ELSE 0 END)"
 
 static void
 source_of(int metric, qry_source *s)
@@ -740,7 +749,10 @@ source_of(int metric, qry_source *s)
         break;
     default:
         *s = (qry_source){"st_event e LEFT JOIN centre ce ON ce.centre_id = e.centre_id",
-                          QRY_EVENT_DAY, "e.date", "(e.bad & 8) = 0", "e.deleted = 0",
+                          QRY_EVENT_DAY,
+                          "e.date",
+                          "(e.bad & 8) = 0",
+                          "e.deleted = 0",
                           "count(*)"};
         break;
     }
@@ -849,9 +861,10 @@ trainees_prepare(qry_run *r, sqlite3_stmt **st, uint32_t d0, uint32_t d1, rz_err
         sql_add(&b, ", 0 AS x%d", i);
     /* y (the period's year, for ages) is constant within a period; for all
      * time it must not split a person. */
-    sql_add(&b, ", count(*) AS n FROM (SELECT DISTINCT %s AS p, %s AS y,"
-                " a.ckey AS ckey FROM st_cluster_att a", e,
-            q->grain == MERGE_GRAIN_ALL ? "0" : "a.day / 10000");
+    sql_add(&b,
+            ", count(*) AS n FROM (SELECT DISTINCT %s AS p, %s AS y,"
+            " a.ckey AS ckey FROM st_cluster_att a",
+            e, q->grain == MERGE_GRAIN_ALL ? "0" : "a.day / 10000");
     if (q->window != QUERY_WIN_ALL)
         sql_add(&b, " WHERE a.day BETWEEN %u AND %u", d0, d1);
     sql_add(&b, ") d JOIN st_cluster c ON c.ckey = d.ckey"
@@ -1004,15 +1017,16 @@ query_asof_get(sqlite3 *db, uint64_t now_ms, int stale_days, query_asof *out, rz
     memset(out, 0, sizeof *out);
     out->now_ms = now_ms;
     out->stale_days = stale_days;
-    if ((rc = rz_db_prepare(db, &st,
-                            "SELECT count(*), coalesce(sum(last_sync_ms >= ?1 AND last_sync_ms > 0), 0),"
-                            " coalesce(max(last_sync_ms), 0),"
-                            " (SELECT count(*) FROM (SELECT max(last_sync_ms) AS l FROM node"
-                            "  WHERE revoked = 0 GROUP BY centre_id)),"
-                            " (SELECT count(*) FROM (SELECT max(last_sync_ms) AS l FROM node"
-                            "  WHERE revoked = 0 GROUP BY centre_id) WHERE l < ?1 OR l = 0)"
-                            " FROM node WHERE revoked = 0",
-                            err)))
+    if ((rc = rz_db_prepare(
+             db, &st,
+             "SELECT count(*), coalesce(sum(last_sync_ms >= ?1 AND last_sync_ms > 0), 0),"
+             " coalesce(max(last_sync_ms), 0),"
+             " (SELECT count(*) FROM (SELECT max(last_sync_ms) AS l FROM node"
+             "  WHERE revoked = 0 GROUP BY centre_id)),"
+             " (SELECT count(*) FROM (SELECT max(last_sync_ms) AS l FROM node"
+             "  WHERE revoked = 0 GROUP BY centre_id) WHERE l < ?1 OR l = 0)"
+             " FROM node WHERE revoked = 0",
+             err)))
         return rc;
     sqlite3_bind_int64(st, 1, (int64_t)cut);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -1069,11 +1083,16 @@ utf8_seq(const unsigned char *s)
 {
     size_t n, i;
     uint32_t cp;
-    if (s[0] < 0x80) return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) n = 2, cp = s[0] & 0x1f;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) n = 3, cp = s[0] & 0x0f;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) n = 4, cp = s[0] & 0x07;
-    else return 0;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2, cp = s[0] & 0x1f;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3, cp = s[0] & 0x0f;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4, cp = s[0] & 0x07;
+    else
+        return 0;
     for (i = 1; i < n; i++) {
         if ((s[i] & 0xc0) != 0x80)
             return 0;
@@ -1192,10 +1211,10 @@ window_text(const query_spec *q, char *out, size_t n)
 }
 
 typedef struct qry_writer {
-    FILE *out;                           /* destination */
-    const query_spec *q;                 /* the query */
-    int format;                          /* enum query_format */
-    int64_t rows;                        /* rows written */
+    FILE *out;           /* destination */
+    const query_spec *q; /* the query */
+    int format;          /* enum query_format */
+    int64_t rows;        /* rows written */
 } qry_writer;
 
 static int
@@ -1295,8 +1314,7 @@ spec_uses_counters(const query_spec *q)
 }
 
 int
-query_write(sqlite3 *db, const query_spec *q, int format, int stale_days, FILE *out,
-            rz_error *err)
+query_write(sqlite3 *db, const query_spec *q, int format, int stale_days, FILE *out, rz_error *err)
 {
     qry_writer w = {out, q, format, 0};
     query_asof a;
@@ -1316,13 +1334,17 @@ query_write(sqlite3 *db, const query_spec *q, int format, int stale_days, FILE *
 int
 query_cli(sqlite3 *db, int argc, char **argv, FILE *out, rz_error *err)
 {
-    static const struct option opts[] = {
-        {"metric", required_argument, 0, 'm'}, {"by", required_argument, 0, 'b'},
-        {"period", required_argument, 0, 'p'}, {"grain", required_argument, 0, 'g'},
-        {"from", required_argument, 0, 'f'},   {"to", required_argument, 0, 't'},
-        {"where", required_argument, 0, 'w'},  {"format", required_argument, 0, 'o'},
-        {"stale-days", required_argument, 0, 's'}, {"scan", no_argument, 0, 'S'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"metric", required_argument, 0, 'm'},
+                                         {"by", required_argument, 0, 'b'},
+                                         {"period", required_argument, 0, 'p'},
+                                         {"grain", required_argument, 0, 'g'},
+                                         {"from", required_argument, 0, 'f'},
+                                         {"to", required_argument, 0, 't'},
+                                         {"where", required_argument, 0, 'w'},
+                                         {"format", required_argument, 0, 'o'},
+                                         {"stale-days", required_argument, 0, 's'},
+                                         {"scan", no_argument, 0, 'S'},
+                                         {0, 0, 0, 0}};
     query_spec q;
     int c, rc = 0, format = QUERY_FMT_TEXT, stale = 7, idx;
     char *end;
@@ -1332,10 +1354,14 @@ query_cli(sqlite3 *db, int argc, char **argv, FILE *out, rz_error *err)
     while (rc == 0 && (c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         switch (c) {
         case 'o':
-            if (strcmp(optarg, "text") == 0) format = QUERY_FMT_TEXT;
-            else if (strcmp(optarg, "json") == 0) format = QUERY_FMT_JSON;
-            else if (strcmp(optarg, "csv") == 0) format = QUERY_FMT_CSV;
-            else rc = rz_fail(err, RZ_E_ARG, "--format is text, json or csv");
+            if (strcmp(optarg, "text") == 0)
+                format = QUERY_FMT_TEXT;
+            else if (strcmp(optarg, "json") == 0)
+                format = QUERY_FMT_JSON;
+            else if (strcmp(optarg, "csv") == 0)
+                format = QUERY_FMT_CSV;
+            else
+                rc = rz_fail(err, RZ_E_ARG, "--format is text, json or csv");
             break;
         case 's':
             stale = (int)strtol(optarg, &end, 10);
@@ -1358,9 +1384,9 @@ query_cli(sqlite3 *db, int argc, char **argv, FILE *out, rz_error *err)
 /* ---- summary -------------------------------------------------------------- */
 
 typedef struct qry_list {
-    FILE *out;                           /* destination */
-    int json;                            /* 1: JSON array items */
-    int64_t n;                           /* items written */
+    FILE *out; /* destination */
+    int json;  /* 1: JSON array items */
+    int64_t n; /* items written */
 } qry_list;
 
 static int

@@ -38,8 +38,8 @@ enum query_format { QUERY_FMT_TEXT = 0, QUERY_FMT_JSON = 1, QUERY_FMT_CSV = 2 };
 /* One filter: dimension = value (the value as a user writes it:
  * "Punjab", "female", "20-24", "training", a centre name, "unknown"). */
 typedef struct query_filter {
-    int dim;                      /* enum merge_dim */
-    char value[QUERY_VALUE_MAX];  /* NUL-terminated */
+    int dim;                     /* enum merge_dim */
+    char value[QUERY_VALUE_MAX]; /* NUL-terminated */
 } query_filter;
 
 /*
@@ -58,28 +58,28 @@ typedef struct query_filter {
 enum query_window { QUERY_WIN_ALL = 0, QUERY_WIN_PERIOD = 1, QUERY_WIN_RANGE = 2 };
 
 typedef struct query_spec {
-    int metric;                   /* enum merge_metric */
-    int grain;                    /* rows per period of: RZ_GRAIN_* or MERGE_GRAIN_ALL */
-    int window;                   /* enum query_window */
-    int period_grain;             /* WINDOW_PERIOD: grain of `period` */
-    uint32_t period;              /* WINDOW_PERIOD: period key (period_key form) */
-    uint32_t from, to;            /* WINDOW_RANGE: YYYYMMDD inclusive */
-    int nby;                      /* used entries of by */
-    int by[QUERY_MAX_BY];         /* group-by dimensions (enum merge_dim) */
-    int nwhere;                   /* used entries of where */
+    int metric;                          /* enum merge_metric */
+    int grain;                           /* rows per period of: RZ_GRAIN_* or MERGE_GRAIN_ALL */
+    int window;                          /* enum query_window */
+    int period_grain;                    /* WINDOW_PERIOD: grain of `period` */
+    uint32_t period;                     /* WINDOW_PERIOD: period key (period_key form) */
+    uint32_t from, to;                   /* WINDOW_RANGE: YYYYMMDD inclusive */
+    int nby;                             /* used entries of by */
+    int by[QUERY_MAX_BY];                /* group-by dimensions (enum merge_dim) */
+    int nwhere;                          /* used entries of where */
     query_filter where[QUERY_MAX_WHERE]; /* filters, all must hold */
-    int scan;                     /* 1: answer from the state tables even when the
-                                     counters could (verification, tests) */
-    int grain_set;                /* internal: grain given explicitly */
+    int scan;                            /* 1: answer from the state tables even when the
+                                            counters could (verification, tests) */
+    int grain_set;                       /* internal: grain given explicitly */
 } query_spec;
 
 /* One answer row; strings are borrowed for the callback's duration. */
 typedef struct query_row {
-    const char *period;           /* "2026-03", "2026-Q1", "2026", "unknown", "all", or
-                                     "2026-01-05..2026-02-01" for a range window */
-    uint32_t period_key;          /* period_key() form, 0 for unknown/all/range */
+    const char *period;              /* "2026-03", "2026-Q1", "2026", "unknown", "all", or
+                                        "2026-01-05..2026-02-01" for a range window */
+    uint32_t period_key;             /* period_key() form, 0 for unknown/all/range */
     const char *label[QUERY_MAX_BY]; /* labels of by[0], by[1]; NULL when unused */
-    int64_t count;                /* the count */
+    int64_t count;                   /* the count */
 } query_row;
 
 /* Return non-zero to stop; that value is returned by query_run. */
@@ -89,10 +89,10 @@ typedef int (*query_row_fn)(void *arg, const query_row *row);
 void query_spec_init(query_spec *q);
 
 /* Names <-> codes.  *_parse return -1 for an unknown name. */
-int query_metric_parse(const char *name);   /* registered trainees attendances events */
+int query_metric_parse(const char *name); /* registered trainees attendances events */
 const char *query_metric_name(int metric);
-int query_dim_parse(const char *name);      /* province district centre programme gender
-                                               age area skill home kind */
+int query_dim_parse(const char *name); /* province district centre programme gender
+                                          age area skill home kind */
 const char *query_dim_name(int dim);
 
 /* Applies one option by name, as both the CLI (--name value) and the HTTP
@@ -113,8 +113,7 @@ int query_spec_check(const query_spec *q, rz_error *err) RZ_WUR;
  * trainees the year of `from`.  Returns 0,
  * RZ_E_ARG for an invalid spec, RZ_E_IO/RZ_E_BUSY on database errors, or
  * the callback's non-zero value. */
-int query_run(sqlite3 *db, const query_spec *q, query_row_fn fn, void *arg,
-              rz_error *err) RZ_WUR;
+int query_run(sqlite3 *db, const query_spec *q, query_row_fn fn, void *arg, rz_error *err) RZ_WUR;
 /* Sum of the spec's counts over its rows (group-by ignored; with a grain
  * finer than the window this is a sum over periods, which for trainees is
  * not a count of distinct persons). */
@@ -124,44 +123,44 @@ int query_total(sqlite3 *db, const query_spec *q, int64_t *count, rz_error *err)
  * (registered, trainees, attendances) under the spec's window and filters.
  * Shares are of the whole count, unknowns included; 0 when total is 0. */
 typedef struct query_shares {
-    int64_t total;                /* the count */
-    int64_t women;                /* of which gender = female */
-    int64_t youth;                /* of which in age bands 15-19, 20-24, 25-29 */
-    double women_share;           /* women / total */
-    double youth_share;           /* youth / total */
+    int64_t total;      /* the count */
+    int64_t women;      /* of which gender = female */
+    int64_t youth;      /* of which in age bands 15-19, 20-24, 25-29 */
+    double women_share; /* women / total */
+    double youth_share; /* youth / total */
 } query_shares;
 int query_shares_get(sqlite3 *db, const query_spec *q, query_shares *out, rz_error *err) RZ_WUR;
 
 /* "As of": how complete the totals are.  Operational facts, outside the
  * rebuild promise. */
 typedef struct query_asof {
-    uint64_t now_ms;              /* the time the answer was made */
-    int stale_days;               /* threshold used for nodes_fresh */
-    int64_t nodes;                /* enrolled, unrevoked nodes */
-    int64_t nodes_fresh;          /* of which synced within stale_days */
-    uint64_t newest_sync_ms;      /* newest sync of any node, 0: never */
-    int64_t centres;              /* centres with an unrevoked node */
-    int64_t centres_stale;        /* of which no node synced within stale_days */
+    uint64_t now_ms;         /* the time the answer was made */
+    int stale_days;          /* threshold used for nodes_fresh */
+    int64_t nodes;           /* enrolled, unrevoked nodes */
+    int64_t nodes_fresh;     /* of which synced within stale_days */
+    uint64_t newest_sync_ms; /* newest sync of any node, 0: never */
+    int64_t centres;         /* centres with an unrevoked node */
+    int64_t centres_stale;   /* of which no node synced within stale_days */
 } query_asof;
-int query_asof_get(sqlite3 *db, uint64_t now_ms, int stale_days, query_asof *out,
-                   rz_error *err) RZ_WUR;
+int query_asof_get(sqlite3 *db, uint64_t now_ms, int stale_days, query_asof *out, rz_error *err)
+    RZ_WUR;
 
 /* Per centre: its newest sync over its unrevoked nodes and the lag. */
 typedef struct query_centre_sync {
-    int64_t centre_id;            /* centre */
-    const char *name;             /* borrowed */
-    const char *province;         /* borrowed */
-    const char *district;         /* borrowed */
-    const char *programme;        /* programme name */
-    int64_t nodes;                /* unrevoked nodes of the centre */
-    uint64_t last_sync_ms;        /* 0: never synced */
-    int64_t lag_ms;               /* now - last_sync_ms, -1 when never */
-    int stale;                    /* 1: no sync within stale_days */
+    int64_t centre_id;     /* centre */
+    const char *name;      /* borrowed */
+    const char *province;  /* borrowed */
+    const char *district;  /* borrowed */
+    const char *programme; /* programme name */
+    int64_t nodes;         /* unrevoked nodes of the centre */
+    uint64_t last_sync_ms; /* 0: never synced */
+    int64_t lag_ms;        /* now - last_sync_ms, -1 when never */
+    int stale;             /* 1: no sync within stale_days */
 } query_centre_sync;
 typedef int (*query_centre_fn)(void *arg, const query_centre_sync *c);
 /* Calls fn for every centre with an unrevoked node, stalest first. */
-int query_centres_sync(sqlite3 *db, uint64_t now_ms, int stale_days, query_centre_fn fn,
-                       void *arg, rz_error *err) RZ_WUR;
+int query_centres_sync(sqlite3 *db, uint64_t now_ms, int stale_days, query_centre_fn fn, void *arg,
+                       rz_error *err) RZ_WUR;
 
 /* Writes the query's answer to out as a readable table (with the "as of"
  * line first), JSON ({"as_of":{...},"query":{...},"rows":[...]}) or CSV

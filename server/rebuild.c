@@ -82,8 +82,8 @@ audit_node(sqlite3 *db, const uint8_t *node_id, FILE *out, uint64_t *entries, rz
         rc = rz_db_fail(db, err, "log scan");
     else if (expect > 1 && !signed_head)
         /* The head's signature covers, through the chain, every entry. */
-        rc = rz_fail(err, RZ_E_SIGNATURE, "node %s: log head %llu carries no batch signature",
-                     hex, (unsigned long long)(expect - 1));
+        rc = rz_fail(err, RZ_E_SIGNATURE, "node %s: log head %llu carries no batch signature", hex,
+                     (unsigned long long)(expect - 1));
     else if (out)
         fprintf(out, "node %s: %llu entries, chain and signatures verify\n", hex,
                 (unsigned long long)(expect - 1));
@@ -150,8 +150,8 @@ replay_all(store *t, FILE *out, rz_error *err)
         store_node n;
         memcpy(id, sqlite3_column_blob(st, 0), RZ_NODE_ID_BYTES);
         if ((rc = store_node_get(t, id, &n, err)) ||
-            (rc = ingest_merge_pending(ig, &n, n.head_seq, err)) ||
-            (rc = ingest_flush(ig, err)) || (rc = store_node_update(t, &n, err)))
+            (rc = ingest_merge_pending(ig, &n, n.head_seq, err)) || (rc = ingest_flush(ig, err)) ||
+            (rc = store_node_update(t, &n, err)))
             break;
         nodes++;
     }
@@ -273,8 +273,7 @@ rebuild_verify(store *s, const char *db_path, FILE *out, rz_error *err)
     int64_t total = 0;
     int rc, i;
 
-    if ((rc = audit_all(db, out, err)) ||
-        (rc = rebuild_fresh(s, db_path, &fresh, &path, out, err)))
+    if ((rc = audit_all(db, out, err)) || (rc = rebuild_fresh(s, db_path, &fresh, &path, out, err)))
         return rc;
     if ((rc = attach_fresh(db, path, err)))
         goto out;
@@ -307,13 +306,13 @@ rebuild_apply(store *s, const char *db_path, FILE *out, rz_error *err)
     char sql[256];
     int rc, i;
 
-    if ((rc = audit_all(db, out, err)) ||
-        (rc = rebuild_fresh(s, db_path, &fresh, &path, out, err)))
+    if ((rc = audit_all(db, out, err)) || (rc = rebuild_fresh(s, db_path, &fresh, &path, out, err)))
         return rc;
     if ((rc = attach_fresh(db, path, err)) || (rc = store_begin(s, err)))
         goto out;
     for (i = 0; rc == 0 && merge_state_tables[i]; i++) {
-        snprintf(sql, sizeof sql, "DELETE FROM main.%s; INSERT INTO main.%s SELECT * FROM fresh.%s;",
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM main.%s; INSERT INTO main.%s SELECT * FROM fresh.%s;",
                  merge_state_tables[i], merge_state_tables[i], merge_state_tables[i]);
         rc = rz_db_exec(db, sql, err);
     }

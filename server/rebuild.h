@@ -26,7 +26,6 @@ int rebuild_apply(store *s, const char *db_path, FILE *out, rz_error *err) RZ_WU
  * the server on a lawful request.  Logs, hashes and signatures still verify;
  * totals do not change (the CNIC link token is kept).  *erased gets the
  * number of values removed. */
-int rebuild_erase_person(store *s, const uint8_t person_id[16], int *erased,
-                         rz_error *err) RZ_WUR;
+int rebuild_erase_person(store *s, const uint8_t person_id[16], int *erased, rz_error *err) RZ_WUR;
 
 #endif

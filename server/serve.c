@@ -37,28 +37,28 @@ serve_on_signal(int sig)
 
 /* Batches that arrive together are committed together (group commit, see
  * ingest.h); their replies wait here until the commit. */
-#define SERVE_GROUP_MAX 64             /* batches per group */
-#define SERVE_GROUP_ENTRIES 32000      /* new entries per group: bounds ack latency */
+#define SERVE_GROUP_MAX 64        /* batches per group */
+#define SERVE_GROUP_ENTRIES 32000 /* new entries per group: bounds ack latency */
 
 typedef struct serve_pending {
-    zmq_msg_t routing;        /* the peer's routing id */
-    int ok;                   /* 1: accepted, ACK after commit */
-    ingest_ack ack;           /* when ok */
-    rz_error err;             /* when refused */
+    zmq_msg_t routing;                  /* the peer's routing id */
+    int ok;                             /* 1: accepted, ACK after commit */
+    ingest_ack ack;                     /* when ok */
+    rz_error err;                       /* when refused */
     char who[2 * RZ_NODE_ID_BYTES + 1]; /* node id, for the log */
 } serve_pending;
 
 typedef struct serve_ctx {
-    store *s;                 /* central store */
-    const rz_identity *server;/* server identity */
-    ingest *ig;               /* batch verification and application */
-    void *router;             /* node-facing socket */
-    void *zap;                /* ZAP handler socket */
-    msgpack_zone zone;        /* decoded message trees */
-    mpk_writer w;             /* reply encoder */
-    int group_open;           /* a group transaction is open */
-    size_t ngroup;            /* batches waiting for the group commit */
-    uint64_t group_entries;   /* their new entries */
+    store *s;                             /* central store */
+    const rz_identity *server;            /* server identity */
+    ingest *ig;                           /* batch verification and application */
+    void *router;                         /* node-facing socket */
+    void *zap;                            /* ZAP handler socket */
+    msgpack_zone zone;                    /* decoded message trees */
+    mpk_writer w;                         /* reply encoder */
+    int group_open;                       /* a group transaction is open */
+    size_t ngroup;                        /* batches waiting for the group commit */
+    uint64_t group_entries;               /* their new entries */
     serve_pending group[SERVE_GROUP_MAX]; /* their replies */
 } serve_ctx;
 
@@ -170,8 +170,8 @@ serve_flush_group(serve_ctx *c)
                       (unsigned long long)p->ack.first_seq, (unsigned long long)p->ack.last_seq,
                       (unsigned long long)p->ack.applied);
             mpk_w_reset(&c->w);
-            msg_encode_ack(&c->w, p->ack.server_ms, p->ack.epoch, p->ack.first_seq,
-                           p->ack.last_seq, p->ack.head, p->ack.receipt, p->ack.applied);
+            msg_encode_ack(&c->w, p->ack.server_ms, p->ack.epoch, p->ack.first_seq, p->ack.last_seq,
+                           p->ack.head, p->ack.receipt, p->ack.applied);
             reply(c, &p->routing);
         } else {
             reply_error(c, &p->routing, p->ok ? &cerr : &p->err, p->who);
@@ -256,7 +256,7 @@ serve_request(serve_ctx *c)
         store_node node;
         if (ingest_hello(c->ig, node_id, &m, &node, &err) != 0) {
             serve_flush_group(c); /* replies to one peer keep their order */
-        reply_error(c, &p[0], &err, who);
+            reply_error(c, &p[0], &err, who);
             goto out;
         }
         metrics_hello();
@@ -293,8 +293,7 @@ serve_sockets(serve_ctx *c, void *ctx, const serve_opts *o, rz_error *err)
         return rz_fail(err, RZ_E_CONFIG, "cannot start the ZAP handler: %s",
                        zmq_strerror(zmq_errno()));
     c->router = zmq_socket(ctx, ZMQ_ROUTER);
-    if (!c->router ||
-        zmq_setsockopt(c->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+    if (!c->router || zmq_setsockopt(c->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(c->router, ZMQ_CURVE_SECRETKEY, c->server->curve_sk, 40) != 0 ||
         zmq_setsockopt(c->router, ZMQ_ZAP_DOMAIN, "rozgar", 6) != 0 ||
         zmq_setsockopt(c->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||

@@ -30,9 +30,9 @@
 #include "server/store.h"
 
 typedef struct srv_paths {
-    char dir[2048];   /* data directory */
-    char key[2100];   /* DIR/server.key */
-    char db[2100];    /* DIR/server.db */
+    char dir[2048]; /* data directory */
+    char key[2100]; /* DIR/server.key */
+    char db[2100];  /* DIR/server.db */
 } srv_paths;
 
 static void
@@ -127,12 +127,10 @@ cmd_pubkey(const srv_paths *p)
 static int
 cmd_enroll(store *s, int argc, char **argv)
 {
-    static const struct option opts[] = {{"token", required_argument, 0, 't'},
-                                         {"centre", required_argument, 0, 'c'},
-                                         {"programme", required_argument, 0, 'p'},
-                                         {"province", required_argument, 0, 'v'},
-                                         {"district", required_argument, 0, 'i'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"token", required_argument, 0, 't'},     {"centre", required_argument, 0, 'c'},
+        {"programme", required_argument, 0, 'p'}, {"province", required_argument, 0, 'v'},
+        {"district", required_argument, 0, 'i'},  {0, 0, 0, 0}};
     const char *token = NULL, *centre = NULL, *prog = NULL, *province = NULL, *district = NULL;
     uint8_t node_id[RZ_NODE_ID_BYTES], pk[RZ_PK_BYTES];
     rz_error err = {0, ""};
@@ -235,9 +233,9 @@ cmd_nodes(store *s)
         }
         printf("%-16s  %-28.28s %-12.12s %-12.12s %5lld %8lld %8lld %-11s %-19s %+lld s\n",
                sqlite3_column_text(st, 0), sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-               sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4),
-               sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6),
-               sqlite3_column_int(st, 7) ? "revoked"
+               sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5),
+               sqlite3_column_int64(st, 6),
+               sqlite3_column_int(st, 7)   ? "revoked"
                : sqlite3_column_int(st, 8) ? "QUARANTINED"
                                            : "active",
                when, (long long)(sqlite3_column_int64(st, 10) / 1000));
@@ -259,9 +257,9 @@ cmd_forks(store *s)
         return fail(&err);
     while (sqlite3_step(st) == SQLITE_ROW) {
         printf("fork #%lld node %s epoch %lld seq %lld: %s (%lld bytes kept)\n",
-               sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
-               sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
-               sqlite3_column_text(st, 5), sqlite3_column_int64(st, 6));
+               sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1), sqlite3_column_int64(st, 3),
+               sqlite3_column_int64(st, 4), sqlite3_column_text(st, 5),
+               sqlite3_column_int64(st, 6));
         n++;
     }
     sqlite3_finalize(st);
@@ -279,7 +277,7 @@ cmd_linked(store *s, const char *person_hex)
     rz_error err = {0, ""};
     uint8_t pid[16];
     int groups = 0;
-    uint8_t last[16];          /* link of the previous row */
+    uint8_t last[16]; /* link of the previous row */
     int have_last = 0;
     if (person_hex && hex_decode(pid, 16, person_hex) != 0) {
         fprintf(stderr, "rozgar-server: PERSON_ID must be 32 hex digits\n");
@@ -307,8 +305,8 @@ cmd_linked(store *s, const char *person_hex)
         if (first)
             printf("person %d (counted once, place of the first record):\n", ++groups);
         printf("  %s  %-28s %-20s registered %lld%s\n", sqlite3_column_text(st, 1),
-               sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
-               sqlite3_column_int64(st, 4), first ? "  <- place" : "");
+               sqlite3_column_text(st, 2), sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4),
+               first ? "  <- place" : "");
     }
     sqlite3_finalize(st);
     printf("%d person%s registered more than once (same CNIC)\n", groups, groups == 1 ? "" : "s");
@@ -327,8 +325,8 @@ cmd_register(store *s)
                       " epoch FROM register ORDER BY version",
                       &err))
         return fail(&err);
-    printf("%-7s %-19s %-9s %-16s %-9s %s\n", "version", "at (UTC)", "action", "node",
-           "from seq", "details");
+    printf("%-7s %-19s %-9s %-16s %-9s %s\n", "version", "at (UTC)", "action", "node", "from seq",
+           "details");
     while (sqlite3_step(st) == SQLITE_ROW) {
         char when[32];
         time_t t = (time_t)(sqlite3_column_int64(st, 1) / 1000);
@@ -338,11 +336,11 @@ cmd_register(store *s)
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
         printf("%-7lld %-19s %-9s %-16s %-9lld epoch %lld %s%s%s%s%s%s%.16s\n",
                sqlite3_column_int64(st, 0), when, sqlite3_column_text(st, 2),
-               sqlite3_column_text(st, 3), sqlite3_column_int64(st, 8),
-               sqlite3_column_int64(st, 9), sqlite3_column_text(st, 4),
-               *sqlite3_column_text(st, 4) ? " (" : "", sqlite3_column_text(st, 6),
-               *sqlite3_column_text(st, 4) ? ", " : "", sqlite3_column_text(st, 5),
-               *sqlite3_column_text(st, 4) ? ") " : "", pk && *pk ? pk : "");
+               sqlite3_column_text(st, 3), sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 9),
+               sqlite3_column_text(st, 4), *sqlite3_column_text(st, 4) ? " (" : "",
+               sqlite3_column_text(st, 6), *sqlite3_column_text(st, 4) ? ", " : "",
+               sqlite3_column_text(st, 5), *sqlite3_column_text(st, 4) ? ") " : "",
+               pk && *pk ? pk : "");
     }
     sqlite3_finalize(st);
     return 0;
@@ -351,9 +349,8 @@ cmd_register(store *s)
 static int
 cmd_run(store *s, const srv_paths *p, int argc, char **argv)
 {
-    static const struct option opts[] = {{"bind", required_argument, 0, 'b'},
-                                         {"http", required_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"bind", required_argument, 0, 'b'}, {"http", required_argument, 0, 'h'}, {0, 0, 0, 0}};
     serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db};
     rz_identity id;
     rz_error err = {0, ""};

@@ -99,9 +99,9 @@ static const char *const store_sql[ST_COUNT] = {
 };
 
 struct store {
-    sqlite3 *db;                      /* the central database */
-    sqlite3_stmt *st[ST_COUNT];       /* prepared once */
-    uint8_t pepper[32];               /* key of CNIC link tokens; secret */
+    sqlite3 *db;                /* the central database */
+    sqlite3_stmt *st[ST_COUNT]; /* prepared once */
+    uint8_t pepper[32];         /* key of CNIC link tokens; secret */
 };
 
 sqlite3 *
@@ -130,8 +130,7 @@ store_load_pepper(store *s, rz_error *err)
     }
     sqlite3_finalize(st);
     randombytes_buf(s->pepper, sizeof s->pepper);
-    if ((rc = rz_db_prepare(s->db, &st, "INSERT INTO server_meta(k, v) VALUES('pepper', ?1)",
-                            err)))
+    if ((rc = rz_db_prepare(s->db, &st, "INSERT INTO server_meta(k, v) VALUES('pepper', ?1)", err)))
         return rc;
     sqlite3_bind_blob(st, 1, s->pepper, 32, SQLITE_STATIC);
     rc = rz_db_step_done(s->db, st, err);
@@ -188,9 +187,21 @@ store_close(store **sp)
     *sp = NULL;
 }
 
-int store_begin(store *s, rz_error *err) { return rz_db_begin(s->db, err); }
-int store_commit(store *s, rz_error *err) { return rz_db_commit(s->db, err); }
-void store_rollback(store *s) { rz_db_rollback(s->db); }
+int
+store_begin(store *s, rz_error *err)
+{
+    return rz_db_begin(s->db, err);
+}
+int
+store_commit(store *s, rz_error *err)
+{
+    return rz_db_commit(s->db, err);
+}
+void
+store_rollback(store *s)
+{
+    rz_db_rollback(s->db);
+}
 
 static void
 blob_copy(uint8_t *dst, size_t n, sqlite3_stmt *st, int col)
@@ -358,9 +369,9 @@ store_centre_id(store *s, const char *centre, int programme, const char *provinc
 }
 
 int
-store_enroll(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
-             const uint8_t sign_pk[RZ_PK_BYTES], const char *centre, int programme,
-             const char *province, const char *district, rz_error *err)
+store_enroll(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const uint8_t sign_pk[RZ_PK_BYTES],
+             const char *centre, int programme, const char *province, const char *district,
+             rz_error *err)
 {
     store_node n;
     sqlite3_stmt *st = NULL;
@@ -394,8 +405,8 @@ store_enroll(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
     rc = rz_db_step_done(s->db, st, err);
     sqlite3_finalize(st);
     if (rc || (rc = store_key_history(s, node_id, 1, sign_pk, err)) ||
-        (rc = store_register(s, "enroll", node_id, sign_pk, centre, programme, province,
-                             district, 1, 0, err)))
+        (rc = store_register(s, "enroll", node_id, sign_pk, centre, programme, province, district,
+                             1, 0, err)))
         goto out;
     rc = store_commit(s, err);
 out:
@@ -535,9 +546,8 @@ store_pii_put(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq, u
 }
 
 int
-store_fork_evidence(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
-                    uint64_t seq, const uint8_t *msg, size_t len, const char *reason,
-                    rz_error *err)
+store_fork_evidence(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch, uint64_t seq,
+                    const uint8_t *msg, size_t len, const char *reason, rz_error *err)
 {
     sqlite3_stmt *st = s->st[ST_FORK];
     sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);

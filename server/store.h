@@ -17,19 +17,19 @@
 #include "common/rz_err.h"
 
 typedef struct store_node {
-    uint8_t node_id[RZ_NODE_ID_BYTES];   /* the node */
-    int64_t centre_id;                   /* its centre */
-    uint8_t sign_pk[RZ_PK_BYTES];        /* current signing key */
-    char curve_pk[RZ_Z85_KEY];           /* derived transport key */
-    int revoked;                         /* 1: refused */
-    int quarantined;                     /* 1: fork detected, waiting for HQ */
-    uint32_t epoch;                      /* current log epoch */
-    uint64_t head_seq;                   /* last stored sequence (0: none) */
-    uint8_t head_hash[RZ_HASH_BYTES];    /* hash of that entry (zeros: none) */
-    uint64_t merged_seq;                 /* last sequence merged */
-    uint64_t last_clock_ms;              /* server time of last merged clock entry */
-    uint64_t last_sync_ms;               /* operational: last accepted batch */
-    int64_t clock_offset_ms;             /* operational: node clock - server clock */
+    uint8_t node_id[RZ_NODE_ID_BYTES]; /* the node */
+    int64_t centre_id;                 /* its centre */
+    uint8_t sign_pk[RZ_PK_BYTES];      /* current signing key */
+    char curve_pk[RZ_Z85_KEY];         /* derived transport key */
+    int revoked;                       /* 1: refused */
+    int quarantined;                   /* 1: fork detected, waiting for HQ */
+    uint32_t epoch;                    /* current log epoch */
+    uint64_t head_seq;                 /* last stored sequence (0: none) */
+    uint8_t head_hash[RZ_HASH_BYTES];  /* hash of that entry (zeros: none) */
+    uint64_t merged_seq;               /* last sequence merged */
+    uint64_t last_clock_ms;            /* server time of last merged clock entry */
+    uint64_t last_sync_ms;             /* operational: last accepted batch */
+    int64_t clock_offset_ms;           /* operational: node clock - server clock */
 } store_node;
 
 typedef struct store store;
@@ -47,8 +47,8 @@ void store_rollback(store *s);
 const uint8_t *store_pepper(store *s);
 
 /* Nodes. */
-int store_node_get(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], store_node *n,
-                   rz_error *err) RZ_WUR;
+int store_node_get(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], store_node *n, rz_error *err)
+    RZ_WUR;
 int store_node_by_curve(store *s, const char *curve_pk, store_node *n, rz_error *err) RZ_WUR;
 int store_node_update(store *s, const store_node *n, rz_error *err) RZ_WUR;
 
@@ -72,9 +72,9 @@ int store_log_append(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t
 int store_batch_sig(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
                     uint64_t first_seq, uint64_t last_seq, const uint8_t sig[RZ_SIG_BYTES],
                     const uint8_t sign_pk[RZ_PK_BYTES], rz_error *err) RZ_WUR;
-int store_pii_put(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
-                  uint8_t field, const uint8_t salt[RZ_SALT_BYTES], const char *value,
-                  size_t len, int cnic_state, const uint8_t token[16], rz_error *err) RZ_WUR;
+int store_pii_put(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq, uint8_t field,
+                  const uint8_t salt[RZ_SALT_BYTES], const char *value, size_t len, int cnic_state,
+                  const uint8_t token[16], rz_error *err) RZ_WUR;
 int store_fork_evidence(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
                         uint64_t seq, const uint8_t *msg, size_t len, const char *reason,
                         rz_error *err) RZ_WUR;

@@ -18,10 +18,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Reports a broken invariant and aborts (the fuzzer records the input). */
-#define FUZZ_CHECK(cond)                                                                \
-    do {                                                                                \
-        if (!(cond))                                                                    \
-            fuzz_fail(__FILE__, __LINE__, #cond);                                       \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            fuzz_fail(__FILE__, __LINE__, #cond);                                                  \
     } while (0)
 
 __attribute__((noreturn)) static inline void

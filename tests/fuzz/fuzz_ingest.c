@@ -32,15 +32,15 @@
 #include "tests/fuzz/fuzz_key.h"
 
 static struct {
-    int ready;                          /* set up once */
-    char dir[256];                      /* temporary directory */
-    store *s;                           /* the store under test */
-    ingest *ig;                         /* ingest under test */
-    rz_identity server;                 /* signs receipts */
-    rz_identity node;                   /* the enrolled node's key */
-    store_node base;                    /* the node as enrolled */
-    int dirty;                          /* state differs from the baseline */
-    unsigned long outcome[40];          /* batches by -code (0: ACK) */
+    int ready;                 /* set up once */
+    char dir[256];             /* temporary directory */
+    store *s;                  /* the store under test */
+    ingest *ig;                /* ingest under test */
+    rz_identity server;        /* signs receipts */
+    rz_identity node;          /* the enrolled node's key */
+    store_node base;           /* the node as enrolled */
+    int dirty;                 /* state differs from the baseline */
+    unsigned long outcome[40]; /* batches by -code (0: ACK) */
 } F;
 
 static void
@@ -148,8 +148,7 @@ resign(rz_msg *m)
     size_t i;
     memcpy(prev, m->prev, RZ_HASH_BYTES);
     for (i = 0; i < m->nentries; i++) {
-        chain_hash(h, m->node_id, m->epoch, m->first_seq + i, prev, m->entry[i],
-                   m->entry_len[i]);
+        chain_hash(h, m->node_id, m->epoch, m->first_seq + i, prev, m->entry[i], m->entry_len[i]);
         memcpy(prev, h, RZ_HASH_BYTES);
     }
     batch_sign(m->sig, &F.node, m->node_id, m->epoch, m->first_seq + m->nentries - 1, prev);
@@ -176,9 +175,8 @@ fuzz_batch(rz_msg *m, const uint8_t *frame, size_t len, int flags)
         if (rc == RZ_E_BUSY)
             fprintf(stderr, "fuzz_ingest: storage failure: %s\n", err.text);
         FUZZ_CHECK(rc == RZ_E_DECODE || rc == RZ_E_TOOBIG || rc == RZ_E_VERSION ||
-                   rc == RZ_E_AUTH || rc == RZ_E_SIGNATURE || rc == RZ_E_CHAIN ||
-                   rc == RZ_E_FORK || rc == RZ_E_EPOCH || rc == RZ_E_QUARANTINE ||
-                   rc == RZ_E_PII);
+                   rc == RZ_E_AUTH || rc == RZ_E_SIGNATURE || rc == RZ_E_CHAIN || rc == RZ_E_FORK ||
+                   rc == RZ_E_EPOCH || rc == RZ_E_QUARANTINE || rc == RZ_E_PII);
         FUZZ_CHECK(err.code == rc && memchr(err.text, '\0', sizeof err.text) != NULL);
         FUZZ_CHECK(count_rows("log") == logs);
         FUZZ_CHECK(after.head_seq == before.head_seq && after.merged_seq == before.merged_seq &&

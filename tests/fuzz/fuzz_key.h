@@ -7,10 +7,10 @@
 #ifndef RZ_FUZZ_KEY_H
 #define RZ_FUZZ_KEY_H
 
-#define FUZZ_KEY_SEED ((const unsigned char *)"rozgar-sync-fuzz-node-key-seed!!") /* 32 bytes */
-#define FUZZ_NODE_ID ((const unsigned char *)"RZfuzz01")                          /* 8 bytes */
+#define FUZZ_KEY_SEED ((const unsigned char *)"rozgar-sync-fuzz-node-key-seed!!")   /* 32 bytes */
+#define FUZZ_NODE_ID ((const unsigned char *)"RZfuzz01")                            /* 8 bytes */
 #define FUZZ_OTHER_SEED ((const unsigned char *)"rozgar-sync-fuzz-other-key-seed!") /* 32 bytes */
-#define FUZZ_OTHER_ID ((const unsigned char *)"RZfuzz02")                          /* 8 bytes */
+#define FUZZ_OTHER_ID ((const unsigned char *)"RZfuzz02")                           /* 8 bytes */
 
 /* fuzz_ingest input: up to FUZZ_MAX_RECORDS records, each
  *   flags:u8  (bit 0: re-sign the batch with the enrolled key)

@@ -106,9 +106,9 @@ check_same(const rz_msg *a, const rz_msg *b)
                    a->nentries == b->nentries && a->nreveals == b->nreveals &&
                    !memcmp(a->sig, b->sig, RZ_SIG_BYTES));
         for (i = 0; i < a->nentries; i++)
-            FUZZ_CHECK(a->entry_len[i] == b->entry_len[i] &&
-                       (a->entry_len[i] == 0 ||
-                        !memcmp(a->entry[i], b->entry[i], a->entry_len[i])));
+            FUZZ_CHECK(
+                a->entry_len[i] == b->entry_len[i] &&
+                (a->entry_len[i] == 0 || !memcmp(a->entry[i], b->entry[i], a->entry_len[i])));
         for (i = 0; i < a->nreveals; i++) {
             const rz_reveal *x = &a->reveals[i], *y = &b->reveals[i];
             FUZZ_CHECK(x->index == y->index && x->field == y->field && x->len == y->len &&

@@ -123,10 +123,9 @@ peer_connect(peer *p, rz_error *err)
         zmq_close(p->sock);
     p->sock = zmq_socket(p->zctx, ZMQ_DEALER);
     if (!p->sock ||
-        (!p->plain &&
-         (zmq_setsockopt(p->sock, ZMQ_CURVE_SERVERKEY, p->server_curve, 40) != 0 ||
-          zmq_setsockopt(p->sock, ZMQ_CURVE_PUBLICKEY, p->id.curve_pk, 40) != 0 ||
-          zmq_setsockopt(p->sock, ZMQ_CURVE_SECRETKEY, p->id.curve_sk, 40) != 0)) ||
+        (!p->plain && (zmq_setsockopt(p->sock, ZMQ_CURVE_SERVERKEY, p->server_curve, 40) != 0 ||
+                       zmq_setsockopt(p->sock, ZMQ_CURVE_PUBLICKEY, p->id.curve_pk, 40) != 0 ||
+                       zmq_setsockopt(p->sock, ZMQ_CURVE_SECRETKEY, p->id.curve_sk, 40) != 0)) ||
         zmq_setsockopt(p->sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(p->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
         zmq_setsockopt(p->sock, ZMQ_RCVTIMEO, &p->timeout_ms, sizeof p->timeout_ms) != 0 ||
@@ -164,8 +163,7 @@ peer_recv(peer *p, rz_msg *m, rz_error *err)
     zmq_msg_init(&msg);
     if (zmq_msg_recv(&msg, p->sock, 0) < 0) {
         zmq_msg_close(&msg);
-        return errno == EAGAIN ? rz_fail(err, RZ_E_TIMEOUT, "no reply within %d ms",
-                                         p->timeout_ms)
+        return errno == EAGAIN ? rz_fail(err, RZ_E_TIMEOUT, "no reply within %d ms", p->timeout_ms)
                                : rz_fail(err, RZ_E_IO, "recv: %s", zmq_strerror(zmq_errno()));
     }
     more = zmq_msg_more(&msg);

@@ -20,10 +20,10 @@
 #include "proto/entry.h"
 #include "proto/msg.h"
 
-#define PEER_MAX_ENTRIES 1100  /* room for the 1001-entry hostile batch */
-#define PEER_ENTRY_CAP 4096    /* bytes of one built entry (hostile ones exceed 2048) */
-#define PEER_MAX_REVEALS 3100  /* room for the 3001-reveal hostile batch */
-#define PEER_VALUE_CAP 1024    /* bytes of one revealed value */
+#define PEER_MAX_ENTRIES 1100 /* room for the 1001-entry hostile batch */
+#define PEER_ENTRY_CAP 4096   /* bytes of one built entry (hostile ones exceed 2048) */
+#define PEER_MAX_REVEALS 3100 /* room for the 3001-reveal hostile batch */
+#define PEER_VALUE_CAP 1024   /* bytes of one revealed value */
 
 /* One node identity plus its view of the server (from WELCOME/ACK). */
 typedef struct peer {
@@ -58,16 +58,15 @@ void peer_init_seeded(peer *p, const uint8_t seed[32], const uint8_t node_id[8])
 void peer_free(peer *p);
 
 /* Sets the server (endpoint, Ed25519 public key hex) to talk to. */
-int peer_set_server(peer *p, const char *endpoint, const char *server_pk_hex,
-                    rz_error *err) RZ_WUR;
+int peer_set_server(peer *p, const char *endpoint, const char *server_pk_hex, rz_error *err) RZ_WUR;
 /* (Re)connects: closes the old socket and opens a new CURVE DEALER. */
 int peer_connect(peer *p, rz_error *err) RZ_WUR;
 
 /* Changes the receive timeout of p and of its current socket. */
 void peer_set_timeout(peer *p, int ms);
 /* Sends nparts frames.  0 or RZ_E_IO. */
-int peer_send(peer *p, const void *const *parts, const size_t *lens, int nparts,
-              rz_error *err) RZ_WUR;
+int peer_send(peer *p, const void *const *parts, const size_t *lens, int nparts, rz_error *err)
+    RZ_WUR;
 /* Receives one reply within the timeout and decodes it into m (borrowing
  * from p).  RZ_E_TIMEOUT when nothing came, RZ_E_DECODE for a reply that
  * is not exactly one well-formed message. */
@@ -79,27 +78,27 @@ int peer_hello(peer *p, const uint8_t claimed[RZ_NODE_ID_BYTES], rz_error *err) 
 
 /* A revealed personal value. */
 typedef struct pb_reveal {
-    uint32_t index;                 /* entry index */
-    uint8_t field;                  /* person field */
-    uint8_t salt[RZ_SALT_BYTES];    /* commitment salt */
-    char value[PEER_VALUE_CAP];     /* value bytes */
-    size_t len;                     /* their length */
+    uint32_t index;              /* entry index */
+    uint8_t field;               /* person field */
+    uint8_t salt[RZ_SALT_BYTES]; /* commitment salt */
+    char value[PEER_VALUE_CAP];  /* value bytes */
+    size_t len;                  /* their length */
 } pb_reveal;
 
 /* A batch under construction: entries, reveals, header and signature,
  * each of which a test may corrupt before encoding. */
 typedef struct pbatch {
-    uint8_t node_id[RZ_NODE_ID_BYTES];  /* claimed node */
-    uint32_t epoch;                     /* claimed epoch */
-    uint64_t first_seq;                 /* seq of entry 0 */
-    uint8_t prev[RZ_HASH_BYTES];        /* hash before first_seq */
-    size_t n;                           /* entries */
-    uint8_t (*ent)[PEER_ENTRY_CAP];     /* entry bytes (owned) */
-    size_t *len;                        /* entry lengths (owned) */
-    size_t nrev;                        /* reveals */
-    pb_reveal *rev;                     /* reveals (owned) */
-    uint8_t sig[RZ_SIG_BYTES];          /* batch signature */
-    uint8_t last_hash[RZ_HASH_BYTES];   /* head after signing */
+    uint8_t node_id[RZ_NODE_ID_BYTES]; /* claimed node */
+    uint32_t epoch;                    /* claimed epoch */
+    uint64_t first_seq;                /* seq of entry 0 */
+    uint8_t prev[RZ_HASH_BYTES];       /* hash before first_seq */
+    size_t n;                          /* entries */
+    uint8_t (*ent)[PEER_ENTRY_CAP];    /* entry bytes (owned) */
+    size_t *len;                       /* entry lengths (owned) */
+    size_t nrev;                       /* reveals */
+    pb_reveal *rev;                    /* reveals (owned) */
+    uint8_t sig[RZ_SIG_BYTES];         /* batch signature */
+    uint8_t last_hash[RZ_HASH_BYTES];  /* head after signing */
 } pbatch;
 
 /* Empty batch continuing p's head (first_seq = head+1, prev = head). */
@@ -119,10 +118,10 @@ void pbatch_reveal(pbatch *b, uint32_t index, uint8_t field, const char *value, 
 
 /* Person spec; NULL strings are left out, gender etc. < 0 left out. */
 typedef struct pb_person {
-    const char *cnic, *name, *phone;    /* personal values (revealed) */
-    size_t name_len;                    /* 0: strlen(name) */
-    const char *district;               /* district of residence */
-    size_t district_len;                /* 0: strlen(district) */
+    const char *cnic, *name, *phone;                   /* personal values (revealed) */
+    size_t name_len;                                   /* 0: strlen(name) */
+    const char *district;                              /* district of residence */
+    size_t district_len;                               /* 0: strlen(district) */
     int64_t gender, birth_year, area, skill, reg_date; /* -1: absent */
 } pb_person;
 
@@ -130,8 +129,7 @@ typedef struct pb_person {
  * commitments and reveals. */
 size_t pbatch_add_person(pbatch *b, peer *p, const pb_person *ps, uint8_t id_out[16]);
 size_t pbatch_add_event(pbatch *b, peer *p, const char *title, uint8_t id_out[16]);
-size_t pbatch_add_attendance(pbatch *b, peer *p, const uint8_t event[16],
-                             const uint8_t person[16]);
+size_t pbatch_add_attendance(pbatch *b, peer *p, const uint8_t event[16], const uint8_t person[16]);
 /* Clock entry carrying p->server_ms. */
 size_t pbatch_add_clock(pbatch *b, peer *p);
 

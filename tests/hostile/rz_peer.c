@@ -44,44 +44,44 @@
 #include "tests/fuzz/fuzz_key.h"
 #include "tests/hostile/peer.h"
 
-#define CASE_DROPPED 1      /* expect: the server drops the connection, no reply */
-#define APPLIED_ALL (-1)    /* expect: every entry of the batch is new */
-#define NO_REPLY_MS 2500    /* how long "no reply" is waited for */
+#define CASE_DROPPED 1   /* expect: the server drops the connection, no reply */
+#define APPLIED_ALL (-1) /* expect: every entry of the batch is new */
+#define NO_REPLY_MS 2500 /* how long "no reply" is waited for */
 #define MAX_ACCEPTED 64
 
 /* Everything a case builder and the runner share. */
 typedef struct ctx {
-    peer *p;                          /* node under test */
-    peer *other;                      /* another node (its key and id), may be NULL */
-    uint8_t server_pk[RZ_PK_BYTES];   /* verifies receipts */
-    const char *dir;                  /* node dir: accepted batches are saved here */
-    const char *name;                 /* hostile-but-valid name (good phase) */
-    const char *district;             /* hostile-but-valid district (good phase) */
-    uint8_t *acc[MAX_ACCEPTED];       /* accepted BATCH frames, oldest first */
-    size_t acc_len[MAX_ACCEPTED];     /* their lengths */
-    size_t nacc;                      /* how many */
-    int expect_quarantined;           /* WELCOME must say quarantined */
-    int pass, fail;                   /* counts */
+    peer *p;                        /* node under test */
+    peer *other;                    /* another node (its key and id), may be NULL */
+    uint8_t server_pk[RZ_PK_BYTES]; /* verifies receipts */
+    const char *dir;                /* node dir: accepted batches are saved here */
+    const char *name;               /* hostile-but-valid name (good phase) */
+    const char *district;           /* hostile-but-valid district (good phase) */
+    uint8_t *acc[MAX_ACCEPTED];     /* accepted BATCH frames, oldest first */
+    size_t acc_len[MAX_ACCEPTED];   /* their lengths */
+    size_t nacc;                    /* how many */
+    int expect_quarantined;         /* WELCOME must say quarantined */
+    int pass, fail;                 /* counts */
 } ctx;
 
 /* What a builder produces: up to two frames, and for batches what an ACK
  * should report. */
 typedef struct frame {
-    mpk_writer w[2];        /* frame bytes */
-    int nparts;             /* frames to send (default 1) */
-    int64_t want_applied;   /* entries new to the server if accepted */
-    int skip_reason;        /* nonzero: the case cannot be built here */
+    mpk_writer w[2];      /* frame bytes */
+    int nparts;           /* frames to send (default 1) */
+    int64_t want_applied; /* entries new to the server if accepted */
+    int skip_reason;      /* nonzero: the case cannot be built here */
 } frame;
 
 typedef void (*build_fn)(ctx *c, frame *f);
 
 typedef struct hcase {
-    const char *name;       /* printed */
-    build_fn build;         /* makes the frame(s) */
-    int expect;             /* 0: ACK; RZ_E_*: ERROR code; CASE_DROPPED */
-    int64_t applied;        /* ACK: applied, or APPLIED_ALL */
-    const char *text;       /* ERROR text must contain this, or NULL */
-    int quarantines;        /* 1: from now on WELCOME says quarantined */
+    const char *name; /* printed */
+    build_fn build;   /* makes the frame(s) */
+    int expect;       /* 0: ACK; RZ_E_*: ERROR code; CASE_DROPPED */
+    int64_t applied;  /* ACK: applied, or APPLIED_ALL */
+    const char *text; /* ERROR text must contain this, or NULL */
+    int quarantines;  /* 1: from now on WELCOME says quarantined */
 } hcase;
 
 /* ---- building blocks ------------------------------------------------- */
@@ -109,15 +109,27 @@ raw(mpk_writer *w, const char *bytes, size_t n)
 }
 
 static const pb_person person_plain = {
-    .cnic = "35202-1234567-1", .name = "Ayesha Khan", .phone = "0300-1234567",
-    .district = "Lahore", .gender = RZ_G_FEMALE, .birth_year = 2001,
-    .area = RZ_AREA_URBAN, .skill = RZ_SK_WHITE, .reg_date = 20240301,
+    .cnic = "35202-1234567-1",
+    .name = "Ayesha Khan",
+    .phone = "0300-1234567",
+    .district = "Lahore",
+    .gender = RZ_G_FEMALE,
+    .birth_year = 2001,
+    .area = RZ_AREA_URBAN,
+    .skill = RZ_SK_WHITE,
+    .reg_date = 20240301,
 };
 
 static const pb_person person_noid = {
-    .name = "Bilal Ahmed", .district = "Multan", .gender = RZ_G_MALE, .birth_year = 1998,
-    .area = RZ_AREA_RURAL, .skill = RZ_SK_BLUE, .reg_date = 20240302,
-    .cnic = NULL, .phone = NULL,
+    .name = "Bilal Ahmed",
+    .district = "Multan",
+    .gender = RZ_G_MALE,
+    .birth_year = 1998,
+    .area = RZ_AREA_RURAL,
+    .skill = RZ_SK_BLUE,
+    .reg_date = 20240302,
+    .cnic = NULL,
+    .phone = NULL,
 };
 
 /* A correct batch continuing the peer's head: two persons, an event, two
@@ -310,8 +322,7 @@ g_tombstones(ctx *c, frame *f)
     entry_hdr(&w, RZ_SCHEMA_CURRENT, peer_next_hlc(c->p), RZ_T_PERSON, RZ_OP_DELETE, id, 16, 0);
     pbatch_add_raw(&b, (const uint8_t *)w.sb.data, w.sb.size);
     mpk_w_reset(&w);
-    entry_hdr(&w, RZ_SCHEMA_CURRENT, peer_next_hlc(c->p), RZ_T_PERSON, RZ_OP_UNDELETE, id, 16,
-              0);
+    entry_hdr(&w, RZ_SCHEMA_CURRENT, peer_next_hlc(c->p), RZ_T_PERSON, RZ_OP_UNDELETE, id, 16, 0);
     pbatch_add_raw(&b, (const uint8_t *)w.sb.data, w.sb.size);
     mpk_w_reset(&w);
     entry_hdr(&w, RZ_SCHEMA_CURRENT, peer_next_hlc(c->p), RZ_T_PERSON, RZ_OP_SET, id, 16, 3);
@@ -407,8 +418,8 @@ g_overlap(ctx *c, frame *f)
     pbatch b, old;
     size_t i;
     rz_error err;
-    if (c->nacc == 0 || pbatch_from_frame(&old, c->acc[c->nacc - 1], c->acc_len[c->nacc - 1],
-                                          &err) != 0) {
+    if (c->nacc == 0 ||
+        pbatch_from_frame(&old, c->acc[c->nacc - 1], c->acc_len[c->nacc - 1], &err) != 0) {
         if (c->nacc)
             pbatch_free(&old);
         f->skip_reason = 1;
@@ -700,10 +711,22 @@ batch_field_replaced(ctx *c, frame *f, int which, void (*repl)(mpk_writer *w))
     size_t i;
     good_batch(c, &b);
     hdr(&f->w[0], 10, RZ_PROTO_VERSION, RZ_MSG_BATCH);
-    if (which == 3) repl(&f->w[0]); else mpk_w_bin(&f->w[0], b.node_id, RZ_NODE_ID_BYTES);
-    if (which == 4) repl(&f->w[0]); else mpk_w_uint(&f->w[0], b.epoch);
-    if (which == 5) repl(&f->w[0]); else mpk_w_uint(&f->w[0], b.first_seq);
-    if (which == 6) repl(&f->w[0]); else mpk_w_bin(&f->w[0], b.prev, RZ_HASH_BYTES);
+    if (which == 3)
+        repl(&f->w[0]);
+    else
+        mpk_w_bin(&f->w[0], b.node_id, RZ_NODE_ID_BYTES);
+    if (which == 4)
+        repl(&f->w[0]);
+    else
+        mpk_w_uint(&f->w[0], b.epoch);
+    if (which == 5)
+        repl(&f->w[0]);
+    else
+        mpk_w_uint(&f->w[0], b.first_seq);
+    if (which == 6)
+        repl(&f->w[0]);
+    else
+        mpk_w_bin(&f->w[0], b.prev, RZ_HASH_BYTES);
     if (which == 7) {
         repl(&f->w[0]);
     } else {
@@ -719,24 +742,80 @@ batch_field_replaced(ctx *c, frame *f, int which, void (*repl)(mpk_writer *w))
             msg_encode_reveal(&f->w[0], b.rev[i].index, b.rev[i].field, b.rev[i].salt,
                               b.rev[i].value, b.rev[i].len);
     }
-    if (which == 9) repl(&f->w[0]); else mpk_w_bin(&f->w[0], b.sig, RZ_SIG_BYTES);
+    if (which == 9)
+        repl(&f->w[0]);
+    else
+        mpk_w_bin(&f->w[0], b.sig, RZ_SIG_BYTES);
     pbatch_free(&b);
 }
 
-static void put_str(mpk_writer *w) { mpk_w_str(w, "1", 1); }
-static void put_u32_overflow(mpk_writer *w) { mpk_w_uint(w, (uint64_t)UINT32_MAX + 1); }
-static void put_neg(mpk_writer *w) { mpk_w_int(w, -1); }
-static void put_sig63(mpk_writer *w) { static uint8_t s[63]; mpk_w_bin(w, s, sizeof s); }
-static void put_map(mpk_writer *w) { mpk_w_map(w, 0); }
-static void put_nil(mpk_writer *w) { mpk_w_nil(w); }
+static void
+put_str(mpk_writer *w)
+{
+    mpk_w_str(w, "1", 1);
+}
+static void
+put_u32_overflow(mpk_writer *w)
+{
+    mpk_w_uint(w, (uint64_t)UINT32_MAX + 1);
+}
+static void
+put_neg(mpk_writer *w)
+{
+    mpk_w_int(w, -1);
+}
+static void
+put_sig63(mpk_writer *w)
+{
+    static uint8_t s[63];
+    mpk_w_bin(w, s, sizeof s);
+}
+static void
+put_map(mpk_writer *w)
+{
+    mpk_w_map(w, 0);
+}
+static void
+put_nil(mpk_writer *w)
+{
+    mpk_w_nil(w);
+}
 
-static void h_first_seq_str(ctx *c, frame *f) { batch_field_replaced(c, f, 5, put_str); }
-static void h_epoch_overflow(ctx *c, frame *f) { batch_field_replaced(c, f, 4, put_u32_overflow); }
-static void h_first_seq_negative(ctx *c, frame *f) { batch_field_replaced(c, f, 5, put_neg); }
-static void h_sig_63(ctx *c, frame *f) { batch_field_replaced(c, f, 9, put_sig63); }
-static void h_entries_map(ctx *c, frame *f) { batch_field_replaced(c, f, 7, put_map); }
-static void h_reveals_nil(ctx *c, frame *f) { batch_field_replaced(c, f, 8, put_nil); }
-static void h_prev_str(ctx *c, frame *f) { batch_field_replaced(c, f, 6, put_str); }
+static void
+h_first_seq_str(ctx *c, frame *f)
+{
+    batch_field_replaced(c, f, 5, put_str);
+}
+static void
+h_epoch_overflow(ctx *c, frame *f)
+{
+    batch_field_replaced(c, f, 4, put_u32_overflow);
+}
+static void
+h_first_seq_negative(ctx *c, frame *f)
+{
+    batch_field_replaced(c, f, 5, put_neg);
+}
+static void
+h_sig_63(ctx *c, frame *f)
+{
+    batch_field_replaced(c, f, 9, put_sig63);
+}
+static void
+h_entries_map(ctx *c, frame *f)
+{
+    batch_field_replaced(c, f, 7, put_map);
+}
+static void
+h_reveals_nil(ctx *c, frame *f)
+{
+    batch_field_replaced(c, f, 8, put_nil);
+}
+static void
+h_prev_str(ctx *c, frame *f)
+{
+    batch_field_replaced(c, f, 6, put_str);
+}
 
 static void
 h_batch_missing_sig(ctx *c, frame *f)
@@ -974,10 +1053,10 @@ entry_case(ctx *c, frame *f, uint64_t schema, uint64_t table, uint64_t op, size_
 
 /* h_NAME: a batch whose middle entry has this header (schema, table, op,
  * key length) and this raw body of its fields map with nfields pairs. */
-#define ENTRY_CASE(name, schema, table, op, keylen, fields, nfields)                     \
-    static void name(ctx *c, frame *f)                                                   \
-    {                                                                                    \
-        entry_case(c, f, schema, table, op, keylen, fields, sizeof(fields) - 1, nfields); \
+#define ENTRY_CASE(name, schema, table, op, keylen, fields, nfields)                               \
+    static void name(ctx *c, frame *f)                                                             \
+    {                                                                                              \
+        entry_case(c, f, schema, table, op, keylen, fields, sizeof(fields) - 1, nfields);          \
     }
 
 ENTRY_CASE(h_schema_99, 99, 1, 1, 16, "\x04\x01", 1)
@@ -997,8 +1076,14 @@ ENTRY_CASE(h_delete_fields, 1, 1, 2, 16, "\x04\x01", 1)
 ENTRY_CASE(h_clock_delete, 1, 4, 2, 0, "", 0)
 ENTRY_CASE(h_clock_no_server_ms, 1, 4, 1, 0, "\x02\x05", 1)
 ENTRY_CASE(h_clock_ms_str, 1, 4, 1, 0, "\x01\xa1\x31", 1)
-ENTRY_CASE(h_pii_in_clear, 1, 1, 1, 16, "\x02\xa6" "Ayesha", 1)
-ENTRY_CASE(h_pii_commit_15, 1, 1, 1, 16, "\x01\xc4\x0f" "123456789012345", 1)
+ENTRY_CASE(h_pii_in_clear, 1, 1, 1, 16,
+           "\x02\xa6"
+           "Ayesha",
+           1)
+ENTRY_CASE(h_pii_commit_15, 1, 1, 1, 16,
+           "\x01\xc4\x0f"
+           "123456789012345",
+           1)
 ENTRY_CASE(h_value_float, 1, 1, 1, 16, "\x05\xcb\x40\x9f\x40\x00\x00\x00\x00\x00", 1)
 ENTRY_CASE(h_value_array, 1, 1, 1, 16, "\x05\x91\x01", 1)
 ENTRY_CASE(h_value_map, 1, 1, 1, 16, "\x05\x80", 1)
@@ -1440,16 +1525,24 @@ f_restart_at_1(ctx *c, frame *f)
 
 /* ---- the tables --------------------------------------------------------- */
 
-#define ACK(n, fn, applied) {n, fn, 0, applied, NULL, 0}
-#define ERR(n, fn, code) {n, fn, code, 0, NULL, 0}
-#define ERRT(n, fn, code, text) {n, fn, code, 0, text, 0}
+#define ACK(n, fn, applied)                                                                        \
+    {                                                                                              \
+        n, fn, 0, applied, NULL, 0                                                                 \
+    }
+#define ERR(n, fn, code)                                                                           \
+    {                                                                                              \
+        n, fn, code, 0, NULL, 0                                                                    \
+    }
+#define ERRT(n, fn, code, text)                                                                    \
+    {                                                                                              \
+        n, fn, code, 0, text, 0                                                                    \
+    }
 
 static const hcase good_cases[] = {
     ACK("batch: persons, event, attendance, clock", g_batch, APPLIED_ALL),
     ACK("batch: SQL metacharacters and Urdu in names and districts", g_hostile_strings,
         APPLIED_ALL),
-    ACK("batch: NUL, control bytes, invalid UTF-8, empty strings", g_control_bytes,
-        APPLIED_ALL),
+    ACK("batch: NUL, control bytes, invalid UTF-8, empty strings", g_control_bytes, APPLIED_ALL),
     ACK("batch: invalid values (CNIC 123, birth 1800, gender 9, wrong types)", g_invalid_values,
         APPLIED_ALL),
     ACK("batch: delete, undelete, cleared personal values", g_tombstones, APPLIED_ALL),
@@ -1701,8 +1794,8 @@ check_reply(ctx *c, const hcase *hc, const frame *f, const rz_msg *m, char *why,
                      (long long)want);
             return -1;
         }
-        if (receipt_verify(m->sig, c->server_pk, c->p->node_id, m->epoch, m->first_seq,
-                           m->last_seq, m->head, m->server_ms) != 0) {
+        if (receipt_verify(m->sig, c->server_pk, c->p->node_id, m->epoch, m->first_seq, m->last_seq,
+                           m->head, m->server_ms) != 0) {
             snprintf(why, whysz, "ACK receipt does not verify with the server key");
             return -1;
         }
@@ -1728,8 +1821,8 @@ check_reply(ctx *c, const hcase *hc, const frame *f, const rz_msg *m, char *why,
 /* After every case: a well-behaved HELLO is answered with the head the
  * server should hold now (unchanged by a refusal). */
 static int
-check_still_serving(ctx *c, uint64_t want_seq, const uint8_t want_head[RZ_HASH_BYTES],
-                    char *why, size_t whysz)
+check_still_serving(ctx *c, uint64_t want_seq, const uint8_t want_head[RZ_HASH_BYTES], char *why,
+                    size_t whysz)
 {
     rz_error err = {0, ""};
     int rc = peer_hello(c->p, c->p->node_id, &err);
@@ -1801,8 +1894,7 @@ run_case(ctx *c, const hcase *hc, int save)
         rc = peer_recv(c->p, &m, &err);
         peer_set_timeout(c->p, saved);
         if (rc != RZ_E_TIMEOUT) {
-            snprintf(why, sizeof why, "server answered an oversized frame (%s)",
-                     rz_err_name(rc));
+            snprintf(why, sizeof why, "server answered an oversized frame (%s)", rz_err_name(rc));
             goto out;
         }
         if (peer_connect(c->p, &err)) { /* a NEW connection must work */
@@ -1856,8 +1948,8 @@ run_table(ctx *c, const hcase *t, size_t n, int save)
 typedef struct opts {
     const char *endpoint, *server_key, *node, *other, *expect, *name, *district;
     int timeout_ms;
-    int plain;       /* hello: no CURVE at all */
-    char **cmd;      /* hold: command to run */
+    int plain;  /* hello: no CURVE at all */
+    char **cmd; /* hold: command to run */
 } opts;
 
 static int
@@ -1881,15 +1973,24 @@ parse_opts(int argc, char **argv, opts *o)
         }
         if (!v)
             return -1;
-        if (strcmp(a, "--endpoint") == 0) o->endpoint = v;
-        else if (strcmp(a, "--server-key") == 0) o->server_key = v;
-        else if (strcmp(a, "--node") == 0) o->node = v;
-        else if (strcmp(a, "--other") == 0) o->other = v;
-        else if (strcmp(a, "--expect") == 0) o->expect = v;
-        else if (strcmp(a, "--name") == 0) o->name = v;
-        else if (strcmp(a, "--district") == 0) o->district = v;
-        else if (strcmp(a, "--timeout") == 0) o->timeout_ms = atoi(v);
-        else return -1;
+        if (strcmp(a, "--endpoint") == 0)
+            o->endpoint = v;
+        else if (strcmp(a, "--server-key") == 0)
+            o->server_key = v;
+        else if (strcmp(a, "--node") == 0)
+            o->node = v;
+        else if (strcmp(a, "--other") == 0)
+            o->other = v;
+        else if (strcmp(a, "--expect") == 0)
+            o->expect = v;
+        else if (strcmp(a, "--name") == 0)
+            o->name = v;
+        else if (strcmp(a, "--district") == 0)
+            o->district = v;
+        else if (strcmp(a, "--timeout") == 0)
+            o->timeout_ms = atoi(v);
+        else
+            return -1;
         i++;
     }
     return o->endpoint && o->server_key && o->node ? 0 : -1;
@@ -1992,8 +2093,7 @@ cmd_hold(const opts *o)
         rc = peer_recv(&p, &m, &err);
     frame_free(&f);
     report(&c, "hold: BATCH on the kept connection refused with auth",
-           rc == 0 && m.type == RZ_MSG_ERROR && m.code == RZ_E_AUTH,
-           rc ? err.text : m.text);
+           rc == 0 && m.type == RZ_MSG_ERROR && m.code == RZ_E_AUTH, rc ? err.text : m.text);
     p.timeout_ms = o->timeout_ms ? o->timeout_ms : NO_REPLY_MS;
     rc = peer_connect(&p, &err);
     if (rc == 0)
@@ -2159,12 +2259,11 @@ cmd_corpus(const char *out)
                     continue;
                 }
                 msgpack_zone_init(&z, 4096);
-                batch = msg_decode((const uint8_t *)f.w[0].sb.data, f.w[0].sb.size, &z, &m,
-                                   NULL) == 0 &&
+                batch = msg_decode((const uint8_t *)f.w[0].sb.data, f.w[0].sb.size, &z, &m, NULL) ==
+                            0 &&
                         m.type == RZ_MSG_BATCH;
                 if (!batch || k == 0)
-                    rc |= seed_write(out, "fuzz_msg", nmsg++, f.w[0].sb.data,
-                                     f.w[0].sb.size) < 0;
+                    rc |= seed_write(out, "fuzz_msg", nmsg++, f.w[0].sb.data, f.w[0].sb.size) < 0;
                 if (batch) {
                     mpk_w_reset(&rec);
                     record_put(&rec, 0, good.w[0].sb.data, good.w[0].sb.size);

@@ -29,27 +29,27 @@
 #define FX_T0 1773100800000ull
 
 typedef struct fx {
-    char dir[64];                 /* temporary directory */
-    char path[128];               /* database file */
-    sqlite3 *db;                  /* the server database */
-    merge_ctx *m;                 /* merge under test */
-    msgpack_zone zone;            /* entry decoding */
-    int in_tx;                    /* a transaction is open */
+    char dir[64];      /* temporary directory */
+    char path[128];    /* database file */
+    sqlite3 *db;       /* the server database */
+    merge_ctx *m;      /* merge under test */
+    msgpack_zone zone; /* entry decoding */
+    int in_tx;         /* a transaction is open */
 } fx;
 
 /* One change as a node would log it. */
 typedef struct fx_change {
-    uint8_t node[8];              /* writing node */
-    int64_t centre;               /* its centre */
-    uint64_t lo, hi;              /* clamp window (server times around it) */
-    uint64_t hlc;                 /* the node's clock */
-    uint8_t table, op;            /* RZ_T_*, RZ_OP_* */
-    uint8_t key[32];              /* record key */
-    size_t key_len;               /* 16 or 32 */
-    size_t nfields;               /* used */
+    uint8_t node[8];                /* writing node */
+    int64_t centre;                 /* its centre */
+    uint64_t lo, hi;                /* clamp window (server times around it) */
+    uint64_t hlc;                   /* the node's clock */
+    uint8_t table, op;              /* RZ_T_*, RZ_OP_* */
+    uint8_t key[32];                /* record key */
+    size_t key_len;                 /* 16 or 32 */
+    size_t nfields;                 /* used */
     rz_field fields[RZ_MAX_FIELDS]; /* ascending ids */
-    int cnic_state;               /* enum merge_cnic_state */
-    uint8_t token[16];            /* when VALID */
+    int cnic_state;                 /* enum merge_cnic_state */
+    uint8_t token[16];              /* when VALID */
 } fx_change;
 
 static inline void
@@ -73,9 +73,9 @@ fx_open(fx *f)
     snprintf(f->path, sizeof f->path, "%s/server.db", f->dir);
     /* Opened like rz_db_open does (WAL, extended codes) but without fsync:
      * tests commit often and durability is not under test here. */
-    assert_int_equal(sqlite3_open_v2(f->path, &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                     NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_open_v2(f->path, &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+        SQLITE_OK);
     sqlite3_extended_result_codes(f->db, 1);
     fx_exec(f, "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL;"
                "CREATE TABLE centre(centre_id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
@@ -187,7 +187,8 @@ fx_set(fx_change *c, uint8_t id, rz_value v)
     c->nfields++;
 }
 
-static const uint8_t fx_commit_bytes[16] = {0xc0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t fx_commit_bytes[16] = {0xc0, 1, 2,  3,  4,  5,  6,  7,
+                                            8,    9, 10, 11, 12, 13, 14, 15};
 
 /* CNIC facts as ingest would give them; the entry carries a commitment. */
 static inline void
@@ -280,8 +281,7 @@ fx_tot(fx *f, int metric, int grain, uint32_t period, int d1, const char *v1, in
 /* A province's counter (optionally paired with code dimension d2 = v2) as
  * the query layer derives it: the sum of its centres' counters. */
 static inline int64_t
-fx_province(fx *f, int metric, int grain, uint32_t period, const char *province, int d2,
-            int64_t v2)
+fx_province(fx *f, int metric, int grain, uint32_t period, const char *province, int d2, int64_t v2)
 {
     sqlite3_stmt *st;
     int64_t n = 0;

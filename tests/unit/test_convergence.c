@@ -28,9 +28,9 @@
 #include "merge_fixture.h"
 
 #define CV_NODES 5
-#define CV_PERSONS 140          /* person id pool */
-#define CV_EVENTS 24            /* event id pool */
-#define CV_CNICS 25             /* distinct CNIC numbers (collisions wanted) */
+#define CV_PERSONS 140 /* person id pool */
+#define CV_EVENTS 24   /* event id pool */
+#define CV_CNICS 25    /* distinct CNIC numbers (collisions wanted) */
 #define CV_MAX_ENTRIES 1200
 #define CV_H (3600ull * 1000ull)
 
@@ -57,12 +57,12 @@ chance(int percent)
 /* ---- simulation ----------------------------------------------------------- */
 
 typedef struct cv_node {
-    int centre;                  /* centre it is enrolled under */
-    int64_t clock_skew;          /* wall clock minus real time (ms) */
-    int reset_1970;              /* wall clock counts from 1970 */
-    uint64_t hlc;                /* last issued HLC */
-    uint64_t lo;                 /* server time of its last sync (0: none) */
-    size_t pending_from;         /* first entry not yet followed by a sync */
+    int centre;          /* centre it is enrolled under */
+    int64_t clock_skew;  /* wall clock minus real time (ms) */
+    int reset_1970;      /* wall clock counts from 1970 */
+    uint64_t hlc;        /* last issued HLC */
+    uint64_t lo;         /* server time of its last sync (0: none) */
+    size_t pending_from; /* first entry not yet followed by a sync */
 } cv_node;
 
 typedef struct cv_sim {
@@ -78,8 +78,8 @@ typedef struct cv_sim {
 
 static cv_sim sim;
 
-static const char *const cv_homes[] = {"Lahore", " lahore ", "LAHORE", "dera ghazi khan",
-                                       "Multan", "   ", "Peshawar"};
+static const char *const cv_homes[] = {"Lahore", " lahore ", "LAHORE",  "dera ghazi khan",
+                                       "Multan", "   ",      "Peshawar"};
 static const uint32_t cv_edges[] = {20251231, 20260101, 20260331, 20260401, 20260630, 20260701};
 
 static uint64_t
@@ -159,17 +159,23 @@ sim_cnic(fx_change *c)
 static void
 sim_person_fields(int k, fx_change *c, int all)
 {
-    if (all || chance(40)) fx_set(c, RZ_PF_GENDER, sim_code(3, 5));
+    if (all || chance(40))
+        fx_set(c, RZ_PF_GENDER, sim_code(3, 5));
     if (all || chance(25))
         fx_set(c, RZ_PF_BIRTH_YEAR, chance(5) ? rz_uint(1800) : rz_uint(1960 + rnd(56)));
     if (all || chance(20))
         fx_set(c, RZ_PF_DISTRICT,
                chance(5) ? rz_uint(3) : rz_str(cv_homes[rnd(sizeof cv_homes / sizeof *cv_homes)]));
-    if (all || chance(20)) fx_set(c, RZ_PF_AREA, sim_code(2, 5));
-    if (all || chance(20)) fx_set(c, RZ_PF_SKILL, sim_code(3, 5));
-    if (all || chance(15)) fx_set(c, RZ_PF_REG_DATE, rz_uint(sim_date(k)));
-    if (chance(20)) fx_set(c, RZ_PF_NAME, rz_bin(fx_commit_bytes, 16));
-    if (chance(10)) fx_set(c, RZ_PF_SKILLS, rz_str("video editing"));
+    if (all || chance(20))
+        fx_set(c, RZ_PF_AREA, sim_code(2, 5));
+    if (all || chance(20))
+        fx_set(c, RZ_PF_SKILL, sim_code(3, 5));
+    if (all || chance(15))
+        fx_set(c, RZ_PF_REG_DATE, rz_uint(sim_date(k)));
+    if (chance(20))
+        fx_set(c, RZ_PF_NAME, rz_bin(fx_commit_bytes, 16));
+    if (chance(10))
+        fx_set(c, RZ_PF_SKILLS, rz_str("video editing"));
 }
 
 static int
@@ -264,7 +270,7 @@ sim_run(uint64_t seed, int steps)
         sim.node[k].centre = k < 2 ? 1 : k; /* two PCs at centre 1 */
     }
     sim.node[3].clock_skew = 365 * (int64_t)FX_DAY_MS; /* a year ahead */
-    sim.node[4].reset_1970 = 1;                          /* reset to 1970 */
+    sim.node[4].reset_1970 = 1;                        /* reset to 1970 */
     for (s = 0; s < steps; s++) {
         sim.now += CV_H + rnd(60) * CV_H;
         k = (int)rnd(CV_NODES);
@@ -281,23 +287,23 @@ sim_run(uint64_t seed, int steps)
 /* ---- the oracle -------------------------------------------------------------- */
 
 typedef struct or_stamp {
-    uint64_t eff, hlc;           /* clamped ms, HLC */
-    uint8_t node[8];             /* writer */
+    uint64_t eff, hlc; /* clamped ms, HLC */
+    uint8_t node[8];   /* writer */
 } or_stamp;
 
 typedef struct or_field {
-    int set;                     /* a value arrived */
-    or_stamp at;                 /* stamp of the winning value */
-    int64_t code;                /* counted value: valid code/date/year/flag, 0 unknown */
-    const char *home;            /* counted home text, "" unknown */
-    uint8_t token[16];           /* CNIC token when code == 1 (linked) */
+    int set;           /* a value arrived */
+    or_stamp at;       /* stamp of the winning value */
+    int64_t code;      /* counted value: valid code/date/year/flag, 0 unknown */
+    const char *home;  /* counted home text, "" unknown */
+    uint8_t token[16]; /* CNIC token when code == 1 (linked) */
 } or_field;
 
 typedef struct or_rec {
-    int exists;                  /* some entry for it */
-    or_stamp created;            /* lowest stamp */
-    int centre;                  /* that entry's centre */
-    or_field f[12];              /* slot 0: deleted; fields 1..11 */
+    int exists;       /* some entry for it */
+    or_stamp created; /* lowest stamp */
+    int centre;       /* that entry's centre */
+    or_field f[12];   /* slot 0: deleted; fields 1..11 */
 } or_rec;
 
 static or_rec or_person[CV_PERSONS], or_event[CV_EVENTS], or_att[CV_EVENTS][CV_PERSONS];
@@ -311,8 +317,10 @@ be32_get_local(const uint8_t *p)
 static int
 or_cmp(const or_stamp *a, const or_stamp *b)
 {
-    if (a->eff != b->eff) return a->eff < b->eff ? -1 : 1;
-    if (a->hlc != b->hlc) return a->hlc < b->hlc ? -1 : 1;
+    if (a->eff != b->eff)
+        return a->eff < b->eff ? -1 : 1;
+    if (a->hlc != b->hlc)
+        return a->hlc < b->hlc ? -1 : 1;
     return memcmp(a->node, b->node, 8);
 }
 
@@ -330,8 +338,8 @@ or_stamp_of(const fx_change *c)
 static const char *
 or_home(const rz_value *v)
 {
-    static const char *const norm[] = {"Lahore", "Lahore", "Lahore", "Dera Ghazi Khan",
-                                       "Multan", "", "Peshawar"};
+    static const char *const norm[] = {"Lahore", "Lahore", "Lahore",  "Dera Ghazi Khan",
+                                       "Multan", "",       "Peshawar"};
     size_t i;
     if (v->type != RZ_V_STR)
         return "";
@@ -417,10 +425,10 @@ or_apply(const fx_change *c)
 
 /* A person as counted: cluster attributes. */
 typedef struct or_prof {
-    int live;                    /* has live members */
-    int centre;                  /* place */
+    int live;                                /* has live members */
+    int centre;                              /* place */
     int64_t reg, gender, birth, area, skill; /* 0 unknown */
-    const char *home;            /* "" unknown */
+    const char *home;                        /* "" unknown */
 } or_prof;
 
 static int
@@ -485,17 +493,22 @@ or_profile(int cl, or_prof *pr)
         return;
     pr->centre = or_person[first].centre;
     pr->reg = or_person[first].f[RZ_PF_REG_DATE].code;
-    if (best[RZ_PF_GENDER]) pr->gender = best[RZ_PF_GENDER]->code;
-    if (best[RZ_PF_BIRTH_YEAR]) pr->birth = best[RZ_PF_BIRTH_YEAR]->code;
-    if (best[RZ_PF_AREA]) pr->area = best[RZ_PF_AREA]->code;
-    if (best[RZ_PF_SKILL]) pr->skill = best[RZ_PF_SKILL]->code;
-    if (best[RZ_PF_DISTRICT]) pr->home = best[RZ_PF_DISTRICT]->home;
+    if (best[RZ_PF_GENDER])
+        pr->gender = best[RZ_PF_GENDER]->code;
+    if (best[RZ_PF_BIRTH_YEAR])
+        pr->birth = best[RZ_PF_BIRTH_YEAR]->code;
+    if (best[RZ_PF_AREA])
+        pr->area = best[RZ_PF_AREA]->code;
+    if (best[RZ_PF_SKILL])
+        pr->skill = best[RZ_PF_SKILL]->code;
+    if (best[RZ_PF_DISTRICT])
+        pr->home = best[RZ_PF_DISTRICT]->home;
 }
 
 /* Counters as text keys "metric|grain|period|d1|v1|d2|v2". */
 typedef struct or_count {
-    char key[200];               /* counter */
-    int64_t n;                   /* value */
+    char key[200]; /* counter */
+    int64_t n;     /* value */
 } or_count;
 
 static or_count *or_counts;
@@ -526,18 +539,28 @@ static int
 or_age(int64_t year, int64_t birth)
 {
     int64_t a = year - birth;
-    if (year == 0 || birth == 0 || birth > year) return 0;
-    return a < 15 ? 1 : a < 20 ? 2 : a < 25 ? 3 : a < 30 ? 4 : a < 35 ? 5 : a < 45 ? 6
-           : a < 60 ? 7 : 8;
+    if (year == 0 || birth == 0 || birth > year)
+        return 0;
+    return a < 15   ? 1
+           : a < 20 ? 2
+           : a < 25 ? 3
+           : a < 30 ? 4
+           : a < 35 ? 5
+           : a < 45 ? 6
+           : a < 60 ? 7
+                    : 8;
 }
 
 static uint32_t
 or_period(int64_t day, int grain)
 {
     int64_t y = day / 10000, m = day / 100 % 100;
-    if (day == 0 || grain == 3) return 0;
-    if (grain == 0) return (uint32_t)(y * 100 + m);
-    if (grain == 1) return (uint32_t)(y * 10 + (m + 2) / 3);
+    if (day == 0 || grain == 3)
+        return 0;
+    if (grain == 0)
+        return (uint32_t)(y * 100 + m);
+    if (grain == 1)
+        return (uint32_t)(y * 10 + (m + 2) / 3);
     return (uint32_t)y;
 }
 
@@ -550,8 +573,7 @@ or_fact(int metric, int grain, uint32_t period, char v[11][64], const int *dims,
     snprintf(key, sizeof key, "%d|%d|%u|0|0|0|0", metric, grain, period);
     or_add(key, n);
     for (i = 0; dims[i]; i++) {
-        snprintf(key, sizeof key, "%d|%d|%u|%d|%s|0|0", metric, grain, period, dims[i],
-                 v[dims[i]]);
+        snprintf(key, sizeof key, "%d|%d|%u|%d|%s|0|0", metric, grain, period, dims[i], v[dims[i]]);
         or_add(key, n);
         for (j = i + 1; dims[j]; j++) {
             snprintf(key, sizeof key, "%d|%d|%u|%d|%s|%d|%s", metric, grain, period, dims[i],
@@ -692,7 +714,7 @@ db_push(or_count **db, size_t *n, size_t *cap, const char *key, int64_t v)
         *db = realloc(*db, *cap * sizeof **db);
         assert_non_null(*db);
     }
-    snprintf((*db)[*n].key, sizeof (*db)[*n].key, "%s", key);
+    snprintf((*db)[*n].key, sizeof(*db)[*n].key, "%s", key);
     (*db)[(*n)++].n = v;
 }
 
@@ -746,8 +768,7 @@ oracle_check(fx *f)
                 snprintf(key, sizeof key, "%s|3|%lld|%d|%s", pre, (long long)c, p, pv[p]);
             db_push(&db, &n, &cap, key, v);
             for (b = a + 1; b < 3; b++) {
-                snprintf(key, sizeof key, "%s|%d|%s|%d|%s", pre, p, pv[p], place[b],
-                         pv[place[b]]);
+                snprintf(key, sizeof key, "%s|%d|%s|%d|%s", pre, p, pv[p], place[b], pv[place[b]]);
                 db_push(&db, &n, &cap, key, v);
             }
         }
@@ -763,8 +784,8 @@ oracle_check(fx *f)
     n = w;
     for (i = 0; i < n && i < or_n; i++) {
         if (strcmp(db[i].key, or_counts[i].key) != 0 || db[i].n != or_counts[i].n) {
-            fprintf(stderr, "first difference at %zu: db %s=%lld, oracle %s=%lld\n", i,
-                    db[i].key, (long long)db[i].n, or_counts[i].key, (long long)or_counts[i].n);
+            fprintf(stderr, "first difference at %zu: db %s=%lld, oracle %s=%lld\n", i, db[i].key,
+                    (long long)db[i].n, or_counts[i].key, (long long)or_counts[i].n);
             break;
         }
     }

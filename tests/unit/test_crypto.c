@@ -27,8 +27,7 @@
 /* RFC 8032 §7.1 test 1 secret seed; its public key is d75a98...511a. */
 static const char *rfc8032_seed =
     "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
-static const char *rfc8032_pk =
-    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+static const char *rfc8032_pk = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
 static void
 unhex(uint8_t *out, size_t n, const char *hex)
@@ -206,8 +205,7 @@ test_batch_verify_refuses_changed_context(void **state)
         c.head[i] ^= 0x40;
     }
     c.node[0] ^= 1;
-    assert_int_equal(batch_verify(c.sig, c.id.pk, c.node, c.epoch, c.last, c.head),
-                     RZ_E_SIGNATURE);
+    assert_int_equal(batch_verify(c.sig, c.id.pk, c.node, c.epoch, c.last, c.head), RZ_E_SIGNATURE);
     c.node[0] ^= 1;
     assert_int_equal(batch_verify(c.sig, c.id.pk, c.node, c.epoch + 1, c.last, c.head),
                      RZ_E_SIGNATURE);
@@ -229,10 +227,9 @@ test_batch_verify_refuses_changed_context(void **state)
 static void
 make_noncanonical(uint8_t sig[64])
 {
-    static const uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
-                                  0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-                                  0,    0,    0,    0,    0,    0,    0,    0,
-                                  0,    0,    0,    0,    0,    0,    0,    0x10};
+    static const uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+                                  0xa2, 0xde, 0xf9, 0xde, 0x14, 0,    0,    0,    0,    0,    0,
+                                  0,    0,    0,    0,    0,    0,    0,    0,    0,    0x10};
     unsigned carry = 0;
     size_t i;
     for (i = 0; i < 32; i++) {
@@ -250,8 +247,7 @@ test_batch_verify_refuses_noncanonical_s(void **state)
     (void)state;
     batch_ctx(&c);
     make_noncanonical(c.sig);
-    assert_int_equal(batch_verify(c.sig, c.id.pk, c.node, c.epoch, c.last, c.head),
-                     RZ_E_SIGNATURE);
+    assert_int_equal(batch_verify(c.sig, c.id.pk, c.node, c.epoch, c.last, c.head), RZ_E_SIGNATURE);
 }
 
 static void
@@ -290,8 +286,7 @@ test_receipt_known_answer_and_round_trip(void **state)
     assert_hex(c.sig, 64,
                "59bb3e363a5c4581361f64c3a55fda56c2445d0bd1a9ee150fbb16162c08c06f"
                "17ac555260161f2d4159bb6a1ed7199d31d952e6b2c9607bcfc492bb429f8508");
-    assert_int_equal(receipt_verify(c.sig, c.id.pk, c.node, c.epoch, first, c.last, c.head, ms),
-                     0);
+    assert_int_equal(receipt_verify(c.sig, c.id.pk, c.node, c.epoch, first, c.last, c.head, ms), 0);
 }
 
 static void

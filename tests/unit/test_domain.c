@@ -45,23 +45,23 @@ test_cnic_refusals(void **state)
 {
     char out[14];
     static const char *bad[] = {
-        "",                  /* empty */
-        "352021234567",      /* 12 digits */
-        "35202123456712",    /* 14 digits */
-        "35202-1234567",     /* one dash, 12 digits */
-        "35202-12345671",    /* one dash, 13 digits */
-        "352021234567-1",    /* dash at the wrong place */
-        "3520-21234567-1",   /* dash at the wrong place */
-        "35202--1234567-1",  /* doubled dash */
-        "35202-1234567-1-",  /* trailing dash */
-        "-3520212345671",    /* leading dash */
-        "35202-1234567-12",  /* 14 digits with dashes */
-        "3520212345a71",     /* a letter */
-        "352021234567O",     /* letter O for zero */
-        "35202 1234567 1",   /* spaces */
-        "0520212345671",     /* first digit 0 */
-        "9520212345671",     /* first digit 9 */
-        "+3520212345671",    /* sign */
+        "",                 /* empty */
+        "352021234567",     /* 12 digits */
+        "35202123456712",   /* 14 digits */
+        "35202-1234567",    /* one dash, 12 digits */
+        "35202-12345671",   /* one dash, 13 digits */
+        "352021234567-1",   /* dash at the wrong place */
+        "3520-21234567-1",  /* dash at the wrong place */
+        "35202--1234567-1", /* doubled dash */
+        "35202-1234567-1-", /* trailing dash */
+        "-3520212345671",   /* leading dash */
+        "35202-1234567-12", /* 14 digits with dashes */
+        "3520212345a71",    /* a letter */
+        "352021234567O",    /* letter O for zero */
+        "35202 1234567 1",  /* spaces */
+        "0520212345671",    /* first digit 0 */
+        "9520212345671",    /* first digit 9 */
+        "+3520212345671",   /* sign */
     };
     size_t i;
     (void)state;
@@ -73,7 +73,11 @@ test_cnic_refusals(void **state)
     /* Azad Jammu and Kashmir numbers start with 8 */
     assert_int_equal(cnic_normalize(out, "81202-1234567-1", 15), 1);
     /* an embedded NUL is not a digit */
-    assert_int_equal(cnic_normalize(out, "35202\0" "1234567", 13), 0);
+    assert_int_equal(cnic_normalize(out,
+                                    "35202\0"
+                                    "1234567",
+                                    13),
+                     0);
 }
 
 static void
@@ -175,10 +179,10 @@ test_period_parse_and_format(void **state)
     int grain;
     uint32_t key;
     char out[9];
-    static const char *bad[] = {"", "202", "20261", "2026-", "2026-Q", "2026-Q0", "2026-Q5",
-                                "2026-q1", "2026-00", "2026-13", "2026-1", "2026-03x",
-                                "2026-03-01", "-001", "+202", " 2026", "2026 ", "2026-+3",
-                                "2026- 3", "abcd", "2026-Q1x", "20260"};
+    static const char *bad[] = {
+        "",        "202",     "20261",   "2026-",    "2026-Q",     "2026-Q0", "2026-Q5", "2026-q1",
+        "2026-00", "2026-13", "2026-1",  "2026-03x", "2026-03-01", "-001",    "+202",    " 2026",
+        "2026 ",   "2026-+3", "2026- 3", "abcd",     "2026-Q1x",   "20260"};
     size_t i;
     (void)state;
     assert_int_equal(period_parse("2026", &grain, &key), 0);
@@ -270,8 +274,8 @@ test_age_band_boundaries(void **state)
     (void)state;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_int_equal(age_band(2026, 2026 - cases[i].age), cases[i].band);
-    assert_int_equal(age_band(2026, 2027), RZ_AGE_UNKNOWN);   /* born after the period */
-    assert_int_equal(age_band(2026, 1919), RZ_AGE_UNKNOWN);   /* before 1920 */
+    assert_int_equal(age_band(2026, 2027), RZ_AGE_UNKNOWN); /* born after the period */
+    assert_int_equal(age_band(2026, 1919), RZ_AGE_UNKNOWN); /* before 1920 */
     assert_int_equal(age_band(2026, RZ_MIN_BIRTH_YEAR), 8);
     assert_int_equal(age_band(2026, -5), RZ_AGE_UNKNOWN);
     assert_int_equal(age_band(2026, INT64_MAX), RZ_AGE_UNKNOWN);

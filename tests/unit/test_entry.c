@@ -246,9 +246,9 @@ test_round_trip_clock(void **state)
 static void
 test_encoding_layout(void **state)
 {
-    static const uint8_t want[] = {0x96, 0x01, 0xcf, 0x00, 0x00, 0x19, 0xcf, 0x1a, 0x2b,
-                                   0x00, 0x00, 0x04, 0x01, 0xc4, 0x00, 0x82, 0x01, 0x05,
-                                   0x02, 0xcd, 0x01, 0x2c};
+    static const uint8_t want[] = {0x96, 0x01, 0xcf, 0x00, 0x00, 0x19, 0xcf, 0x1a,
+                                   0x2b, 0x00, 0x00, 0x04, 0x01, 0xc4, 0x00, 0x82,
+                                   0x01, 0x05, 0x02, 0xcd, 0x01, 0x2c};
     rz_entry e;
     mpk_writer w;
     (void)state;
@@ -523,17 +523,34 @@ test_refuses_wrong_shape(void **state)
                 mpk_w_map(&w, 0), mpk_w_nil(&w);
         } else {
             mpk_w_array(&w, 6);
-            if (variant == 3) mpk_w_str(&w, "1", 1); else mpk_w_uint(&w, 1);
-            if (variant == 4) mpk_w_int(&w, -1); else mpk_w_uint(&w, HLC0);
-            if (variant == 5) mpk_w_nil(&w); else mpk_w_uint(&w, RZ_T_PERSON);
-            if (variant == 6) mpk_w_bool(&w, 1); else mpk_w_uint(&w, RZ_OP_SET);
-            if (variant == 7) mpk_w_str(&w, (const char *)person_id, 16);
-            else mpk_w_bin(&w, person_id, 16);
+            if (variant == 3)
+                mpk_w_str(&w, "1", 1);
+            else
+                mpk_w_uint(&w, 1);
+            if (variant == 4)
+                mpk_w_int(&w, -1);
+            else
+                mpk_w_uint(&w, HLC0);
+            if (variant == 5)
+                mpk_w_nil(&w);
+            else
+                mpk_w_uint(&w, RZ_T_PERSON);
+            if (variant == 6)
+                mpk_w_bool(&w, 1);
+            else
+                mpk_w_uint(&w, RZ_OP_SET);
+            if (variant == 7)
+                mpk_w_str(&w, (const char *)person_id, 16);
+            else
+                mpk_w_bin(&w, person_id, 16);
             if (variant == 8) {
                 mpk_w_array(&w, 0); /* fields not a map */
             } else {
                 mpk_w_map(&w, 1);
-                if (variant == 9) mpk_w_str(&w, "4", 1); else mpk_w_uint(&w, 4);
+                if (variant == 9)
+                    mpk_w_str(&w, "4", 1);
+                else
+                    mpk_w_uint(&w, 4);
                 if (variant == 10) {
                     static const uint8_t f64[] = {0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0};
                     mpk_w_raw(&w, f64, sizeof f64); /* float value */

@@ -41,10 +41,10 @@
 #define DAY_MS (24ull * 3600 * 1000)
 
 typedef struct fixture {
-    char dir[64];          /* temporary directory */
-    char db[96];           /* its server.db */
-    http_server *h;        /* server under test */
-    int port;              /* its port */
+    char dir[64];   /* temporary directory */
+    char db[96];    /* its server.db */
+    http_server *h; /* server under test */
+    int port;       /* its port */
 } fixture;
 
 /* ---- building the database through store + merge -------------------- */
@@ -64,10 +64,10 @@ static const centre_def centres[] = {
 enum { NCENTRES = 4 };
 
 typedef struct person_def {
-    int node;              /* index into centres */
-    int gender;            /* enum rz_gender */
+    int node;   /* index into centres */
+    int gender; /* enum rz_gender */
     int birth_year;
-    uint32_t reg_date;     /* YYYYMMDD */
+    uint32_t reg_date; /* YYYYMMDD */
 } person_def;
 
 /* Six people: four women; youth (15-29 in the registration year) are the
@@ -89,8 +89,8 @@ static const event_def events[] = {
     {0, RZ_EK_BOOTCAMP, 20260315}, {1, RZ_EK_FINLIT, 20260405}, {2, RZ_EK_AWARENESS, 20251201}};
 
 /* (event, person, present) */
-static const int attendance[][3] = {{0, 0, 1}, {0, 1, 1}, {0, 2, 1}, {1, 3, 1}, {1, 4, 0},
-                                    {2, 5, 1}};
+static const int attendance[][3] = {{0, 0, 1}, {0, 1, 1}, {0, 2, 1},
+                                    {1, 3, 1}, {1, 4, 0}, {2, 5, 1}};
 
 static void
 node_id_of(int i, uint8_t id[RZ_NODE_ID_BYTES])
@@ -204,8 +204,8 @@ enroll_centres(store *s, uint64_t now)
         store_node n;
         identity_generate(&id);
         node_id_of(i, nid);
-        if (store_enroll(s, nid, id.pk, centres[i].name, centres[i].programme,
-                         centres[i].province, centres[i].district, &err) != 0)
+        if (store_enroll(s, nid, id.pk, centres[i].name, centres[i].programme, centres[i].province,
+                         centres[i].district, &err) != 0)
             fail_msg("store_enroll: %s", err.text);
         identity_wipe(&id);
         assert_int_equal(store_node_get(s, nid, &n, &err), 0);
@@ -266,10 +266,10 @@ teardown(void **state)
 /* ---- a tiny HTTP/1.1 client ----------------------------------------- */
 
 typedef struct reply {
-    int status;            /* HTTP status */
-    char headers[4096];    /* raw header block, lower-case names not guaranteed */
-    char *body;            /* NUL-terminated body (malloc'd) */
-    size_t len;            /* its length */
+    int status;         /* HTTP status */
+    char headers[4096]; /* raw header block, lower-case names not guaranteed */
+    char *body;         /* NUL-terminated body (malloc'd) */
+    size_t len;         /* its length */
 } reply;
 
 static void
@@ -620,8 +620,7 @@ test_totals_json(void **state)
     assert_has(r.body, "{\"period\":\"2026-04\",\"count\":1}");
     reply_free(&r);
 
-    get_json(f, "/api/totals?metric=registered&from=2026-03-11&to=2026-06-30&district=Multan",
-             &r);
+    get_json(f, "/api/totals?metric=registered&from=2026-03-11&to=2026-06-30&district=Multan", &r);
     assert_has(r.body, "\"window\":\"range\"");
     assert_has(r.body, "\"from\":\"2026-03-11\",\"to\":\"2026-06-30\"");
     assert_has(r.body, "\"total\":2,");
@@ -763,8 +762,7 @@ test_bad_parameters(void **state)
     /* Too many parameters. */
     n = (size_t)snprintf(path, sizeof(path), "/api/totals?");
     for (i = 0; i < 17; i++)
-        n += (size_t)snprintf(path + n, sizeof(path) - n, "%swhere=gender%%3Dfemale",
-                              i ? "&" : "");
+        n += (size_t)snprintf(path + n, sizeof(path) - n, "%swhere=gender%%3Dfemale", i ? "&" : "");
     expect_400(f, path, "too many");
 }
 
@@ -797,8 +795,10 @@ test_paths_and_methods(void **state)
     assert_int_equal(r.status, 404);
     reply_free(&r);
 
-    http_raw(f->port, "POST /api/summary HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                      "Content-Length: 2\r\n\r\n{}", &r);
+    http_raw(f->port,
+             "POST /api/summary HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "Content-Length: 2\r\n\r\n{}",
+             &r);
     assert_int_equal(r.status, 405);
     assert_has(r.headers, "Allow: GET, HEAD");
     reply_free(&r);
@@ -908,8 +908,8 @@ test_start_failures(void **state)
 }
 
 typedef struct worker {
-    int port;              /* server */
-    int ok;                /* answers that were 200 and valid JSON */
+    int port; /* server */
+    int ok;   /* answers that were 200 and valid JSON */
 } worker;
 
 static void *

@@ -42,12 +42,18 @@ static void
 person_fields(fx_change *c, int gender, int birth_year, const char *home, int area, int skill,
               uint32_t reg_date)
 {
-    if (gender >= 0) fx_set(c, RZ_PF_GENDER, rz_uint((uint64_t)gender));
-    if (birth_year >= 0) fx_set(c, RZ_PF_BIRTH_YEAR, rz_uint((uint64_t)birth_year));
-    if (home) fx_set(c, RZ_PF_DISTRICT, rz_str(home));
-    if (area >= 0) fx_set(c, RZ_PF_AREA, rz_uint((uint64_t)area));
-    if (skill >= 0) fx_set(c, RZ_PF_SKILL, rz_uint((uint64_t)skill));
-    if (reg_date) fx_set(c, RZ_PF_REG_DATE, rz_uint(reg_date));
+    if (gender >= 0)
+        fx_set(c, RZ_PF_GENDER, rz_uint((uint64_t)gender));
+    if (birth_year >= 0)
+        fx_set(c, RZ_PF_BIRTH_YEAR, rz_uint((uint64_t)birth_year));
+    if (home)
+        fx_set(c, RZ_PF_DISTRICT, rz_str(home));
+    if (area >= 0)
+        fx_set(c, RZ_PF_AREA, rz_uint((uint64_t)area));
+    if (skill >= 0)
+        fx_set(c, RZ_PF_SKILL, rz_uint((uint64_t)skill));
+    if (reg_date)
+        fx_set(c, RZ_PF_REG_DATE, rz_uint(reg_date));
 }
 
 static void
@@ -145,8 +151,7 @@ test_lww_any_order(void **state)
     assert_int_equal(by_gender(&f1, REG, GA, 0, RZ_G_FEMALE), 0);
     assert_int_equal(by_centre(&f1, REG, GM, 202603, 1), 1);
     assert_int_equal(by_centre(&f1, REG, GM, 202603, 2), 0);
-    assert_int_equal(fx_province(&f1, REG, GY, 2026, "Punjab", MERGE_D_GENDER, 2),
-                     1);
+    assert_int_equal(fx_province(&f1, REG, GY, 2026, "Punjab", MERGE_D_GENDER, 2), 1);
     fx_digest(&f1, d1);
     fx_digest(&f2, d2);
     assert_memory_equal(d1, d2, 32);
@@ -164,8 +169,7 @@ test_clamp_future_clock(void **state)
     fx_change ahead, fix;
     (void)state;
     fx_open(&f);
-    fx_change_init(&ahead, N_A, 1, FX_T0 + 365 * D, FX_T0 - D, FX_T0 + H, RZ_T_PERSON,
-                   RZ_OP_SET);
+    fx_change_init(&ahead, N_A, 1, FX_T0 + 365 * D, FX_T0 - D, FX_T0 + H, RZ_T_PERSON, RZ_OP_SET);
     fx_id(ahead.key, 7);
     /* The PC's own calendar says 2027: that date is in the future. */
     person_fields(&ahead, RZ_G_FEMALE, 2000, "Lahore", RZ_AREA_URBAN, RZ_SK_PRO, 20270310);
@@ -339,7 +343,7 @@ test_invalid_values_count_as_unknown(void **state)
     fx_set(&c, RZ_PF_BIRTH_YEAR, rz_uint(1800));
     fx_set(&c, RZ_PF_DISTRICT, rz_str("   "));
     fx_set(&c, RZ_PF_AREA, rz_uint(7));
-    fx_set(&c, RZ_PF_SKILL, rz_str("pro")); /* wrong type */
+    fx_set(&c, RZ_PF_SKILL, rz_str("pro"));        /* wrong type */
     fx_set(&c, RZ_PF_REG_DATE, rz_uint(20260230)); /* no such day */
     fx_apply(&f, &c);
     fx_commit(&f);
@@ -355,13 +359,11 @@ test_invalid_values_count_as_unknown(void **state)
     assert_int_equal(fx_scalar(&f, "SELECT bad FROM st_person"),
                      (1 << RZ_PF_GENDER) | (1 << RZ_PF_BIRTH_YEAR) | (1 << RZ_PF_DISTRICT) |
                          (1 << RZ_PF_AREA) | (1 << RZ_PF_SKILL) | (1 << RZ_PF_REG_DATE));
-    assert_int_equal(fx_scalar(&f, "SELECT gender * 10000 + birth_year FROM st_person"),
-                     91800);
+    assert_int_equal(fx_scalar(&f, "SELECT gender * 10000 + birth_year FROM st_person"), 91800);
     assert_int_equal(fx_scalar(&f, "SELECT skill = 'pro' FROM st_person"), 1);
     /* A later correction makes them count. */
     person_change(&fix, N_A, 1, FX_T0 + H, 11, RZ_OP_SET);
-    person_fields(&fix, RZ_G_FEMALE, 1999, " lahore  CANTT ", RZ_AREA_URBAN, RZ_SK_PRO,
-                  20260310);
+    person_fields(&fix, RZ_G_FEMALE, 1999, " lahore  CANTT ", RZ_AREA_URBAN, RZ_SK_PRO, 20260310);
     fx_apply(&f, &fix);
     fx_commit(&f);
     assert_int_equal(by_gender(&f, REG, GA, 0, 0), 0);
@@ -609,7 +611,11 @@ test_home_normalize(void **state)
     assert_int_equal(merge_home_normalize(out, (const uint8_t *)"  dera ghazi  KHAN ", 19), 15);
     assert_string_equal(out, "Dera Ghazi Khan");
     assert_int_equal(merge_home_normalize(out, (const uint8_t *)"   ", 3), 0);
-    assert_int_equal(merge_home_normalize(out, (const uint8_t *)"a\x01" "b", 3), 0);
+    assert_int_equal(merge_home_normalize(out,
+                                          (const uint8_t *)"a\x01"
+                                                           "b",
+                                          3),
+                     0);
     memset(long_name, 'x', sizeof long_name);
     assert_int_equal(merge_home_normalize(out, (const uint8_t *)long_name, sizeof long_name), 0);
     assert_true(merge_metric_has_dim(MERGE_M_ATTENDANCES, MERGE_D_KIND));

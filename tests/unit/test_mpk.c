@@ -44,9 +44,8 @@ check_bytes(const void *p, size_t n, const mpk_limits *lim)
 }
 
 /* CHECK(lim, bytes...): mpk_check of the listed bytes. */
-#define CHECK(lim, ...)                                                        \
-    check_bytes((const uint8_t[]){__VA_ARGS__},                                \
-                sizeof((const uint8_t[]){__VA_ARGS__}), lim)
+#define CHECK(lim, ...)                                                                            \
+    check_bytes((const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__}), lim)
 
 /* A message that uses every header form the protocol may meet. */
 static void
@@ -115,8 +114,8 @@ test_accepts_every_single_byte_object(void **state)
     (void)state;
     for (b = 0; b < 256; b++) {
         uint8_t c = (uint8_t)b;
-        int single = b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3 ||
-                     b == 0xa0 || b == 0x90 || b == 0x80;
+        int single = b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3 || b == 0xa0 ||
+                     b == 0x90 || b == 0x80;
         int rc = check_bytes(&c, 1, &open_lim);
         if (single)
             assert_int_equal(rc, 0);
@@ -213,8 +212,7 @@ test_refuses_deep_nesting(void **state)
     assert_int_equal(CHECK(&lim4, 0x91, 0x91, 0x91, 0x91, 0x01), 0);
     assert_int_equal(CHECK(&lim4, 0x91, 0x91, 0x91, 0x91, 0x91, 0x01), RZ_E_TOOBIG);
     assert_int_equal(CHECK(&lim4, 0x81, 1, 0x81, 1, 0x81, 1, 0x81, 1, 0x01), 0);
-    assert_int_equal(CHECK(&lim4, 0x81, 1, 0x81, 1, 0x81, 1, 0x81, 1, 0x81, 1, 2),
-                     RZ_E_TOOBIG);
+    assert_int_equal(CHECK(&lim4, 0x81, 1, 0x81, 1, 0x81, 1, 0x81, 1, 0x81, 1, 2), RZ_E_TOOBIG);
     assert_int_equal(CHECK(&lim4, 0x91, 0x81, 0x01, 0x91, 0x91, 0x90), RZ_E_TOOBIG);
     memset(deep, 0x91, sizeof deep);
     deep[1000] = 0x01;
@@ -256,8 +254,7 @@ test_refuses_ext_and_reserved(void **state)
     assert_int_equal(CHECK(&open_lim, 0xd5, 0x01, 0, 0), RZ_E_DECODE);
     assert_int_equal(CHECK(&open_lim, 0xd6, 0x01, 0, 0, 0, 0), RZ_E_DECODE);
     assert_int_equal(CHECK(&open_lim, 0xd7, 0x01, 0, 0, 0, 0, 0, 0, 0, 0), RZ_E_DECODE);
-    assert_int_equal(CHECK(&open_lim, 0xd8, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                           0, 0),
+    assert_int_equal(CHECK(&open_lim, 0xd8, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
                      RZ_E_DECODE);
     assert_int_equal(CHECK(&open_lim, 0xc7, 0x01, 0x01, 0x00), RZ_E_DECODE);
     assert_int_equal(CHECK(&open_lim, 0xc8, 0x00, 0x01, 0x01, 0x00), RZ_E_DECODE);
@@ -285,8 +282,8 @@ test_unpack_tree(void **state)
     mpk_w_init(&w);
     build_sample(&w);
     msgpack_zone_init(&z, 1024);
-    assert_int_equal(
-        mpk_unpack((const uint8_t *)w.sb.data, w.sb.size, &proto_lim, &z, &root, &err), 0);
+    assert_int_equal(mpk_unpack((const uint8_t *)w.sb.data, w.sb.size, &proto_lim, &z, &root, &err),
+                     0);
     assert_int_equal(mpk_array(&root, 24, &a, &n), 0);
     assert_int_equal(n, 24);
     assert_int_equal(mpk_uint(&a[4], &u), 0);
@@ -304,9 +301,9 @@ test_unpack_tree(void **state)
     assert_int_equal(mpk_uint(&a[1], &u), 0);
     assert_int_equal(u, 2);
     /* and refuses what mpk_check refuses, with the same code */
-    assert_int_equal(mpk_unpack((const uint8_t *)w.sb.data, w.sb.size - 1, &proto_lim, &z,
-                                &root, &err),
-                     RZ_E_DECODE);
+    assert_int_equal(
+        mpk_unpack((const uint8_t *)w.sb.data, w.sb.size - 1, &proto_lim, &z, &root, &err),
+        RZ_E_DECODE);
     msgpack_zone_destroy(&z);
     mpk_w_free(&w);
 }
@@ -320,7 +317,7 @@ unpack_one(msgpack_zone *z, msgpack_object *o, const uint8_t *p, size_t n)
 static void
 test_accessor_type_checks(void **state)
 {
-    static const uint8_t neg[] = {0xff};                  /* -1 */
+    static const uint8_t neg[] = {0xff};                            /* -1 */
     static const uint8_t big[] = {0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0}; /* 2^63 */
     static const uint8_t maxi[] = {0xcf, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     static const uint8_t one[] = {0x01};

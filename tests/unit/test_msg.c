@@ -168,8 +168,7 @@ test_welcome_round_trip(void **state)
     msgpack_zone_init(&z, 1024);
     for (q = 0; q <= 1; q++) {
         mpk_w_reset(&w);
-        msg_encode_welcome(&w, UINT64_MAX - q, UINT32_MAX - (uint32_t)q, 41 + (uint64_t)q, head,
-                           q);
+        msg_encode_welcome(&w, UINT64_MAX - q, UINT32_MAX - (uint32_t)q, 41 + (uint64_t)q, head, q);
         assert_int_equal(decode_copy(w.sb.data, w.sb.size, &z, &m, &copy), 0);
         assert_int_equal(m.type, RZ_MSG_WELCOME);
         assert_int_equal(m.server_ms, UINT64_MAX - q);
@@ -261,9 +260,9 @@ test_ack_round_trip(void **state)
 static void
 test_error_round_trip(void **state)
 {
-    static const int codes[] = {RZ_E_DECODE, RZ_E_TOOBIG, RZ_E_VERSION, RZ_E_MSGTYPE,
-                                RZ_E_AUTH,   RZ_E_SIGNATURE, RZ_E_CHAIN, RZ_E_FORK,
-                                RZ_E_EPOCH,  RZ_E_QUARANTINE, RZ_E_BUSY, RZ_E_PII};
+    static const int codes[] = {RZ_E_DECODE, RZ_E_TOOBIG,     RZ_E_VERSION, RZ_E_MSGTYPE,
+                                RZ_E_AUTH,   RZ_E_SIGNATURE,  RZ_E_CHAIN,   RZ_E_FORK,
+                                RZ_E_EPOCH,  RZ_E_QUARANTINE, RZ_E_BUSY,    RZ_E_PII};
     char longtext[400];
     mpk_writer w;
     msgpack_zone z;
@@ -295,15 +294,51 @@ test_error_round_trip(void **state)
     mpk_w_free(&w);
 }
 
-static void w_sig_other(mpk_writer *w) { mpk_w_uint(w, 0x525b); }
-static void w_str_rz(mpk_writer *w) { mpk_w_str(w, "RZ", 2); }
-static void w_version2(mpk_writer *w) { mpk_w_uint(w, 2); }
-static void w_version0(mpk_writer *w) { mpk_w_uint(w, 0); }
-static void w_type0(mpk_writer *w) { mpk_w_uint(w, 0); }
-static void w_type6(mpk_writer *w) { mpk_w_uint(w, 6); }
-static void w_type255(mpk_writer *w) { mpk_w_uint(w, 255); }
-static void w_type256(mpk_writer *w) { mpk_w_uint(w, 256 + RZ_MSG_HELLO); }
-static void w_neg(mpk_writer *w) { mpk_w_int(w, -1); }
+static void
+w_sig_other(mpk_writer *w)
+{
+    mpk_w_uint(w, 0x525b);
+}
+static void
+w_str_rz(mpk_writer *w)
+{
+    mpk_w_str(w, "RZ", 2);
+}
+static void
+w_version2(mpk_writer *w)
+{
+    mpk_w_uint(w, 2);
+}
+static void
+w_version0(mpk_writer *w)
+{
+    mpk_w_uint(w, 0);
+}
+static void
+w_type0(mpk_writer *w)
+{
+    mpk_w_uint(w, 0);
+}
+static void
+w_type6(mpk_writer *w)
+{
+    mpk_w_uint(w, 6);
+}
+static void
+w_type255(mpk_writer *w)
+{
+    mpk_w_uint(w, 255);
+}
+static void
+w_type256(mpk_writer *w)
+{
+    mpk_w_uint(w, 256 + RZ_MSG_HELLO);
+}
+static void
+w_neg(mpk_writer *w)
+{
+    mpk_w_int(w, -1);
+}
 
 static void
 test_refuses_wrong_signature_number(void **state)
@@ -415,17 +450,65 @@ test_refuses_wrong_field_counts(void **state)
     mpk_w_free(&w);
 }
 
-static void w_bin7(mpk_writer *w) { static const uint8_t b[7]; mpk_w_bin(w, b, 7); }
-static void w_bin9(mpk_writer *w) { static const uint8_t b[9]; mpk_w_bin(w, b, 9); }
-static void w_bin31(mpk_writer *w) { static const uint8_t b[31]; mpk_w_bin(w, b, 31); }
-static void w_bin63(mpk_writer *w) { static const uint8_t b[63]; mpk_w_bin(w, b, 63); }
-static void w_str8(mpk_writer *w) { mpk_w_str(w, "12345678", 8); }
-static void w_big_epoch(mpk_writer *w) { mpk_w_uint(w, (uint64_t)UINT32_MAX + 1); }
-static void w_zero(mpk_writer *w) { mpk_w_uint(w, 0); }
-static void w_max(mpk_writer *w) { mpk_w_uint(w, UINT64_MAX); }
-static void w_one(mpk_writer *w) { mpk_w_uint(w, 1); }
-static void w_nil(mpk_writer *w) { mpk_w_nil(w); }
-static void w_code1001(mpk_writer *w) { mpk_w_uint(w, 1001); }
+static void
+w_bin7(mpk_writer *w)
+{
+    static const uint8_t b[7];
+    mpk_w_bin(w, b, 7);
+}
+static void
+w_bin9(mpk_writer *w)
+{
+    static const uint8_t b[9];
+    mpk_w_bin(w, b, 9);
+}
+static void
+w_bin31(mpk_writer *w)
+{
+    static const uint8_t b[31];
+    mpk_w_bin(w, b, 31);
+}
+static void
+w_bin63(mpk_writer *w)
+{
+    static const uint8_t b[63];
+    mpk_w_bin(w, b, 63);
+}
+static void
+w_str8(mpk_writer *w)
+{
+    mpk_w_str(w, "12345678", 8);
+}
+static void
+w_big_epoch(mpk_writer *w)
+{
+    mpk_w_uint(w, (uint64_t)UINT32_MAX + 1);
+}
+static void
+w_zero(mpk_writer *w)
+{
+    mpk_w_uint(w, 0);
+}
+static void
+w_max(mpk_writer *w)
+{
+    mpk_w_uint(w, UINT64_MAX);
+}
+static void
+w_one(mpk_writer *w)
+{
+    mpk_w_uint(w, 1);
+}
+static void
+w_nil(mpk_writer *w)
+{
+    mpk_w_nil(w);
+}
+static void
+w_code1001(mpk_writer *w)
+{
+    mpk_w_uint(w, 1001);
+}
 
 /* Element idx of message type t replaced by repl decodes with rc. */
 static void
@@ -457,8 +540,8 @@ test_refuses_wrong_field_types(void **state)
     expect_replaced(RZ_MSG_WELCOME, 7, w_one, RZ_E_DECODE); /* bool, not 1 */
     expect_replaced(RZ_MSG_BATCH, 3, w_bin7, RZ_E_DECODE);
     expect_replaced(RZ_MSG_BATCH, 4, w_big_epoch, RZ_E_DECODE);
-    expect_replaced(RZ_MSG_BATCH, 5, w_zero, RZ_E_DECODE);  /* sequences start at 1 */
-    expect_replaced(RZ_MSG_BATCH, 5, w_max, RZ_E_DECODE);   /* first_seq + n overflows */
+    expect_replaced(RZ_MSG_BATCH, 5, w_zero, RZ_E_DECODE); /* sequences start at 1 */
+    expect_replaced(RZ_MSG_BATCH, 5, w_max, RZ_E_DECODE);  /* first_seq + n overflows */
     expect_replaced(RZ_MSG_BATCH, 6, w_bin31, RZ_E_DECODE);
     expect_replaced(RZ_MSG_BATCH, 7, w_nil, RZ_E_DECODE);
     expect_replaced(RZ_MSG_BATCH, 8, w_nil, RZ_E_DECODE);
@@ -584,48 +667,56 @@ test_batch_reveal_limits(void **state)
     mpk_w_free(&w);
 }
 
-static void w_reveal3(mpk_writer *w)
+static void
+w_reveal3(mpk_writer *w)
 {
     mpk_w_array(w, 1);
     mpk_w_array(w, 3);
     mpk_w_uint(w, 0), mpk_w_uint(w, 1), mpk_w_bin(w, salt, 16);
 }
-static void w_reveal5(mpk_writer *w)
+static void
+w_reveal5(mpk_writer *w)
 {
     mpk_w_array(w, 1);
     mpk_w_array(w, 5);
     mpk_w_uint(w, 0), mpk_w_uint(w, 1), mpk_w_bin(w, salt, 16), mpk_w_str(w, "a", 1);
     mpk_w_nil(w);
 }
-static void w_reveal_salt15(mpk_writer *w)
+static void
+w_reveal_salt15(mpk_writer *w)
 {
     mpk_w_array(w, 1);
     mpk_w_array(w, 4);
     mpk_w_uint(w, 0), mpk_w_uint(w, 1), mpk_w_bin(w, salt, 15), mpk_w_str(w, "a", 1);
 }
-static void w_reveal_bin_value(mpk_writer *w)
+static void
+w_reveal_bin_value(mpk_writer *w)
 {
     mpk_w_array(w, 1);
     mpk_w_array(w, 4);
     mpk_w_uint(w, 0), mpk_w_uint(w, 1), mpk_w_bin(w, salt, 16), mpk_w_bin(w, "a", 1);
 }
-static void w_reveal_field256(mpk_writer *w)
+static void
+w_reveal_field256(mpk_writer *w)
 {
     mpk_w_array(w, 1);
     mpk_w_array(w, 4);
     mpk_w_uint(w, 0), mpk_w_uint(w, 256 + 1), mpk_w_bin(w, salt, 16), mpk_w_str(w, "a", 1);
 }
-static void w_reveal_not_array(mpk_writer *w)
+static void
+w_reveal_not_array(mpk_writer *w)
 {
     mpk_w_array(w, 1);
     mpk_w_uint(w, 0);
 }
-static void w_reveal_ok(mpk_writer *w)
+static void
+w_reveal_ok(mpk_writer *w)
 {
     mpk_w_array(w, 1);
     msg_encode_reveal(w, 1, 2, salt, "Ayesha", 6);
 }
-static void w_entry_not_bin(mpk_writer *w)
+static void
+w_entry_not_bin(mpk_writer *w)
 {
     mpk_w_array(w, 3);
     mpk_w_bin(w, ent0, sizeof ent0), mpk_w_str(w, "x", 1), mpk_w_bin(w, ent1, 1);
@@ -645,14 +736,23 @@ test_batch_reveal_shapes(void **state)
     expect_replaced(RZ_MSG_BATCH, 7, w_entry_not_bin, RZ_E_DECODE);
 }
 
-static void w_error_text(mpk_writer *w, size_t n)
+static void
+w_error_text(mpk_writer *w, size_t n)
 {
     static char text[RZ_MAX_STR + 1];
     memset(text, 'e', sizeof text);
     mpk_w_str(w, text, n);
 }
-static void w_error_512(mpk_writer *w) { w_error_text(w, RZ_MAX_STR); }
-static void w_error_513(mpk_writer *w) { w_error_text(w, RZ_MAX_STR + 1); }
+static void
+w_error_512(mpk_writer *w)
+{
+    w_error_text(w, RZ_MAX_STR);
+}
+static void
+w_error_513(mpk_writer *w)
+{
+    w_error_text(w, RZ_MAX_STR + 1);
+}
 
 static void
 test_string_limit_in_error(void **state)
@@ -665,11 +765,13 @@ test_string_limit_in_error(void **state)
 /* Nesting: the protocol allows depth 4 (PROTOCOL.md §4, the top-level array
  * is depth 1).  A deeper message is too big; a depth-4 one of the wrong shape
  * is malformed. */
-static void w_nest3(mpk_writer *w)
+static void
+w_nest3(mpk_writer *w)
 {
     mpk_w_array(w, 1), mpk_w_array(w, 1), mpk_w_array(w, 1), mpk_w_nil(w);
 }
-static void w_nest4(mpk_writer *w)
+static void
+w_nest4(mpk_writer *w)
 {
     mpk_w_array(w, 1), mpk_w_array(w, 1), mpk_w_array(w, 1), mpk_w_array(w, 1), mpk_w_nil(w);
 }
@@ -678,8 +780,8 @@ static void
 test_nesting_limit(void **state)
 {
     (void)state;
-    expect_replaced(RZ_MSG_HELLO, 3, w_nest3, RZ_E_DECODE);  /* depth 4 */
-    expect_replaced(RZ_MSG_HELLO, 3, w_nest4, RZ_E_TOOBIG);  /* depth 5 */
+    expect_replaced(RZ_MSG_HELLO, 3, w_nest3, RZ_E_DECODE); /* depth 4 */
+    expect_replaced(RZ_MSG_HELLO, 3, w_nest4, RZ_E_TOOBIG); /* depth 5 */
 }
 
 static void

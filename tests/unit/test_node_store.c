@@ -28,9 +28,9 @@
 #include "proto/entry.h"
 
 typedef struct fixture {
-    char dir[256];      /* temp dir holding the node dir */
-    char node[300];     /* the node's data directory */
-    node_store *ns;     /* the store under test */
+    char dir[256];  /* temp dir holding the node dir */
+    char node[300]; /* the node's data directory */
+    node_store *ns; /* the store under test */
 } fixture;
 
 static int
@@ -112,10 +112,10 @@ contains(const uint8_t *hay, size_t n, const char *needle)
 
 /* What a log check found. */
 typedef struct log_facts {
-    uint64_t n;             /* rows */
-    uint64_t commits;       /* personal-value commitments in entries */
-    uint64_t nil_pii;       /* cleared personal values */
-    uint64_t tables[5];     /* entries per table */
+    uint64_t n;         /* rows */
+    uint64_t commits;   /* personal-value commitments in entries */
+    uint64_t nil_pii;   /* cleared personal values */
+    uint64_t tables[5]; /* entries per table */
 } log_facts;
 
 /* Walks the whole log as a verifier would: seq 1..n without gaps, every
@@ -190,9 +190,9 @@ check_log(fixture *f, const char *const *secrets, log_facts *out)
         /* No personal value is stored without a commitment to it. */
         {
             sqlite3_stmt *ct = NULL;
-            assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM pii WHERE seq=?1", -1,
-                                                &ct, NULL),
-                             SQLITE_OK);
+            assert_int_equal(
+                sqlite3_prepare_v2(db, "SELECT count(*) FROM pii WHERE seq=?1", -1, &ct, NULL),
+                SQLITE_OK);
             sqlite3_bind_int64(ct, 1, (sqlite3_int64)seq);
             assert_int_equal(sqlite3_step(ct), SQLITE_ROW);
             assert_int_equal(sqlite3_column_int64(ct, 0), (int64_t)pii_here);
@@ -233,12 +233,12 @@ event(const char *title)
 
 /* Collects the person rows for assertions. */
 typedef struct seen_person {
-    int n;                      /* rows */
-    uint32_t set;               /* fields of the last row */
-    char cnic[32];              /* its CNIC, if any */
-    char name[64];              /* its name */
-    int deleted;                /* its deleted flag */
-    uint64_t reg_date;          /* its registration date */
+    int n;             /* rows */
+    uint32_t set;      /* fields of the last row */
+    char cnic[32];     /* its CNIC, if any */
+    char name[64];     /* its name */
+    int deleted;       /* its deleted flag */
+    uint64_t reg_date; /* its registration date */
 } seen_person;
 
 static int
@@ -258,8 +258,8 @@ static void
 test_record_chain_and_commitments(void **state)
 {
     fixture *f = *state;
-    const char *const secrets[] = {"Ayesha Khan", "3520212345672", "35202-1234567-2",
-                                   "0300-7654321", "Bilal Ahmed", NULL};
+    const char *const secrets[] = {"Ayesha Khan",  "3520212345672", "35202-1234567-2",
+                                   "0300-7654321", "Bilal Ahmed",   NULL};
     uint8_t p1[16], p2[16], p3[16], e1[16], key[32];
     rz_error err = {0, ""};
     node_person p = person("Ayesha Khan", RZ_G_FEMALE), edit;
@@ -365,9 +365,8 @@ test_ids_are_clock_and_node(void **state)
         msgpack_zone z;
         rz_entry e;
         msgpack_zone_init(&z, 1024);
-        assert_int_equal(sqlite3_prepare_v2(db, "SELECT entry FROM log ORDER BY seq", -1, &st,
-                                            NULL),
-                         SQLITE_OK);
+        assert_int_equal(
+            sqlite3_prepare_v2(db, "SELECT entry FROM log ORDER BY seq", -1, &st, NULL), SQLITE_OK);
         for (i = 0; i < 200; i++) {
             assert_int_equal(sqlite3_step(st), SQLITE_ROW);
             msgpack_zone_clear(&z);
@@ -681,8 +680,7 @@ test_clock_entry_and_receipt(void **state)
     assert_int_equal(node_store_person_add(f->ns, &p, id, &err), 0);
     assert_int_equal(node_store_get_status(f->ns, &st, &err), 0);
     assert_false(st.head_is_clock);
-    assert_int_equal(node_store_append_clock(f->ns, 1800000000000ull, 1800000000100ull, &seq,
-                                             &err),
+    assert_int_equal(node_store_append_clock(f->ns, 1800000000000ull, 1800000000100ull, &seq, &err),
                      0);
     assert_int_equal(seq, 2);
     assert_int_equal(node_store_get_status(f->ns, &st, &err), 0);
@@ -847,8 +845,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_known_live_ids_never_outlive_the_truth, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_create_refuses_existing_and_key_mode, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_create_refuses_existing_and_key_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_warning_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_entry_and_receipt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_entries_streams, setup, teardown),

@@ -51,9 +51,9 @@ field_of(const rz_entry *e, uint8_t id)
 /* 0 when m is a BATCH the server accepts continuing after prev; otherwise
  * -1 with the reason in why. */
 static int
-verify_batch(const rz_msg *m, const uint8_t pk[RZ_PK_BYTES], const uint8_t *node_id,
-             uint32_t epoch, uint64_t first_seq, const uint8_t prev[RZ_HASH_BYTES],
-             batch_facts *bf, char *why, size_t whylen)
+verify_batch(const rz_msg *m, const uint8_t pk[RZ_PK_BYTES], const uint8_t *node_id, uint32_t epoch,
+             uint64_t first_seq, const uint8_t prev[RZ_HASH_BYTES], batch_facts *bf, char *why,
+             size_t whylen)
 {
     uint8_t h[RZ_HASH_BYTES];
     const uint8_t *p = prev;
@@ -95,8 +95,9 @@ verify_batch(const rz_msg *m, const uint8_t pk[RZ_PK_BYTES], const uint8_t *node
         const rz_reveal *r = &m->reveals[i];
         const rz_value *v;
         uint8_t c[RZ_COMMIT_BYTES];
-        if (i > 0 && (r->index < m->reveals[i - 1].index ||
-                      (r->index == m->reveals[i - 1].index && r->field <= m->reveals[i - 1].field))) {
+        if (i > 0 &&
+            (r->index < m->reveals[i - 1].index ||
+             (r->index == m->reveals[i - 1].index && r->field <= m->reveals[i - 1].field))) {
             snprintf(why, whylen, "reveals not ascending");
             goto out;
         }
@@ -126,9 +127,9 @@ out:
 /* ---- fixture: a node in a temp dir ---- */
 
 typedef struct fixture {
-    char dir[256];   /* temp dir */
-    char node[300];  /* node data dir */
-    node_store *ns;  /* the node */
+    char dir[256];  /* temp dir */
+    char node[300]; /* node data dir */
+    node_store *ns; /* the node */
 } fixture;
 
 static int
@@ -210,12 +211,11 @@ check_built(fixture *f, node_batch *b, uint64_t first, batch_facts *bf)
     assert_int_equal(node_store_hash_at(f->ns, first - 1, prev, &err), 0);
     assert_true(b->msg.sb.size <= RZ_MAX_FRAME);
     msgpack_zone_init(&z, 4096);
-    assert_int_equal(msg_decode((const uint8_t *)b->msg.sb.data, b->msg.sb.size, &z, &m, &err),
-                     0);
+    assert_int_equal(msg_decode((const uint8_t *)b->msg.sb.data, b->msg.sb.size, &z, &m, &err), 0);
     assert_int_equal(m.nentries, b->nentries);
     assert_int_equal(m.nreveals, b->nreveals);
-    if (verify_batch(&m, node_store_identity(f->ns)->pk, st.node_id, st.epoch, first, prev, bf,
-                     why, sizeof why) != 0)
+    if (verify_batch(&m, node_store_identity(f->ns)->pk, st.node_id, st.epoch, first, prev, bf, why,
+                     sizeof why) != 0)
         fail_msg("batch does not verify: %s", why);
     assert_memory_equal(bf->head, b->head, RZ_HASH_BYTES);
     msgpack_zone_destroy(&z);
@@ -295,23 +295,23 @@ test_batch_stays_within_one_frame(void **state)
 enum fs_mode { FS_OK, FS_BUSY, FS_BAD_RECEIPT, FS_SILENT };
 
 typedef struct fake_server {
-    pthread_t th;                     /* its thread */
-    void *ctx, *router;               /* its socket */
-    char endpoint[128];               /* where it listens */
-    rz_identity id;                   /* server key */
-    uint8_t node_pk[RZ_PK_BYTES];     /* the enrolled node key */
-    uint8_t node_id[RZ_NODE_ID_BYTES];/* the node */
-    volatile int stop;                /* ask the thread to end */
-    int mode;                         /* enum fs_mode */
-    uint32_t epoch;                   /* node's epoch here */
-    uint64_t head_seq;                /* stored head */
-    uint8_t head[RZ_HASH_BYTES];      /* its hash */
-    int quarantined;                  /* WELCOME flag */
-    uint64_t hellos, batches, stored; /* what happened */
-    size_t clocks;                    /* clock entries stored */
-    int last_is_clock;                /* the stored log ends with one */
-    int violations;                   /* batches the real server would refuse */
-    char why[128];                    /* the first violation */
+    pthread_t th;                      /* its thread */
+    void *ctx, *router;                /* its socket */
+    char endpoint[128];                /* where it listens */
+    rz_identity id;                    /* server key */
+    uint8_t node_pk[RZ_PK_BYTES];      /* the enrolled node key */
+    uint8_t node_id[RZ_NODE_ID_BYTES]; /* the node */
+    volatile int stop;                 /* ask the thread to end */
+    int mode;                          /* enum fs_mode */
+    uint32_t epoch;                    /* node's epoch here */
+    uint64_t head_seq;                 /* stored head */
+    uint8_t head[RZ_HASH_BYTES];       /* its hash */
+    int quarantined;                   /* WELCOME flag */
+    uint64_t hellos, batches, stored;  /* what happened */
+    size_t clocks;                     /* clock entries stored */
+    int last_is_clock;                 /* the stored log ends with one */
+    int violations;                    /* batches the real server would refuse */
+    char why[128];                     /* the first violation */
 } fake_server;
 
 static void
@@ -414,15 +414,13 @@ fs_start(fixture *f, int mode, int wrong_key)
     s->ctx = zmq_ctx_new();
     s->router = zmq_socket(s->ctx, ZMQ_ROUTER);
     assert_int_equal(zmq_setsockopt(s->router, ZMQ_CURVE_SERVER, &one, sizeof one), 0);
-    assert_int_equal(zmq_setsockopt(s->router, ZMQ_CURVE_SECRETKEY, s->id.curve_sk, RZ_Z85_KEY),
-                     0);
+    assert_int_equal(zmq_setsockopt(s->router, ZMQ_CURVE_SECRETKEY, s->id.curve_sk, RZ_Z85_KEY), 0);
     zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger);
     assert_int_equal(zmq_bind(s->router, "tcp://127.0.0.1:*"), 0);
     assert_int_equal(zmq_getsockopt(s->router, ZMQ_LAST_ENDPOINT, s->endpoint, &n), 0);
     identity_generate(&other);
-    assert_int_equal(node_store_configure(f->ns, s->endpoint, wrong_key ? other.pk : s->id.pk,
-                                          &err),
-                     0);
+    assert_int_equal(
+        node_store_configure(f->ns, s->endpoint, wrong_key ? other.pk : s->id.pk, &err), 0);
     identity_wipe(&other);
     assert_int_equal(pthread_create(&s->th, NULL, fs_main, s), 0);
     return s;

@@ -101,8 +101,8 @@ load_scenario(fx *f)
 /* ---- collecting answers -------------------------------------------------------- */
 
 typedef struct q_rows {
-    char text[4096];             /* "period|l0|l1=count;" per row */
-    int n;                       /* rows */
+    char text[4096]; /* "period|l0|l1=count;" per row */
+    int n;           /* rows */
 } q_rows;
 
 static int
@@ -111,8 +111,7 @@ collect(void *arg, const query_row *r)
     q_rows *out = arg;
     size_t len = strlen(out->text);
     snprintf(out->text + len, sizeof out->text - len, "%s|%s|%s=%lld;", r->period,
-             r->label[0] ? r->label[0] : "-", r->label[1] ? r->label[1] : "-",
-             (long long)r->count);
+             r->label[0] ? r->label[0] : "-", r->label[1] ? r->label[1] : "-", (long long)r->count);
     out->n++;
     return 0;
 }
@@ -302,10 +301,10 @@ test_date_ranges(void **state)
     ASK(f, &r, "metric", "trainees", "from", "2025-12-31", "to", "2026-01-01", "by", "age");
     EXPECT(&r, "2025-12-31..2026-01-01|15-19|-=1;2025-12-31..2026-01-01|25-29|-=1;");
     ASK(f, &r, "metric", "events", "from", "2026-03-31", "to", "2026-04-01", "by", "kind");
-    EXPECT(&r, "2026-03-31..2026-04-01|training|-=1;2026-03-31..2026-04-01|financial-literacy|-=1;");
+    EXPECT(&r,
+           "2026-03-31..2026-04-01|training|-=1;2026-03-31..2026-04-01|financial-literacy|-=1;");
     /* A range split per month. */
-    ASK(f, &r, "metric", "attendances", "from", "2026-01-01", "to", "2026-03-31", "grain",
-        "month");
+    ASK(f, &r, "metric", "attendances", "from", "2026-01-01", "to", "2026-03-31", "grain", "month");
     EXPECT(&r, "2026-01|-|-=2;2026-02|-|-=1;2026-03|-|-=2;");
     ASK(f, &r, "metric", "events", "from", "2027-01-01", "to", "2027-02-01");
     EXPECT(&r, "2027-01-01..2027-02-01|-|-=0;");
@@ -370,9 +369,8 @@ both_paths(fx *f, const char *metric, const char *grain, const char *period, con
         assert_int_equal(query_run(f->db, &q, collect, pass ? &b : &a, &err), 0);
     }
     if (strcmp(a.text, b.text) != 0)
-        fprintf(stderr, "%s %s %s %s %s\ncounters: %s\nstate:    %s\n", metric,
-                grain ? grain : "-", period ? period : "-", d1 ? d1 : "-", d2 ? d2 : "-",
-                a.text, b.text);
+        fprintf(stderr, "%s %s %s %s %s\ncounters: %s\nstate:    %s\n", metric, grain ? grain : "-",
+                period ? period : "-", d1 ? d1 : "-", d2 ? d2 : "-", a.text, b.text);
     assert_string_equal(a.text, b.text);
 }
 
@@ -466,7 +464,7 @@ test_shares(void **state)
 }
 
 typedef struct q_sync {
-    char text[512];              /* "centre:lag_days:stale;" */
+    char text[512]; /* "centre:lag_days:stale;" */
 } q_sync;
 
 static int
@@ -503,7 +501,8 @@ test_asof(void **state)
         sqlite3_bind_blob(st, 1, id, 8, SQLITE_TRANSIENT);
         sqlite3_bind_int(st, 2, nodes[i].centre);
         sqlite3_bind_int(st, 3, nodes[i].revoked);
-        sqlite3_bind_int64(st, 4, nodes[i].days_ago < 0 ? 0 : (int64_t)(NOW - (uint64_t)nodes[i].days_ago * D));
+        sqlite3_bind_int64(
+            st, 4, nodes[i].days_ago < 0 ? 0 : (int64_t)(NOW - (uint64_t)nodes[i].days_ago * D));
         assert_int_equal(sqlite3_step(st), SQLITE_DONE);
         sqlite3_reset(st);
     }
@@ -607,9 +606,12 @@ json_value(const char *p, int depth)
     }
     if (*p == '"')
         return json_string(p);
-    if (strncmp(p, "true", 4) == 0) return p + 4;
-    if (strncmp(p, "false", 5) == 0) return p + 5;
-    if (strncmp(p, "null", 4) == 0) return p + 4;
+    if (strncmp(p, "true", 4) == 0)
+        return p + 4;
+    if (strncmp(p, "false", 5) == 0)
+        return p + 5;
+    if (strncmp(p, "null", 4) == 0)
+        return p + 4;
     return json_number(p);
 }
 
@@ -655,8 +657,8 @@ test_cli_formats(void **state)
     assert_json(buf);
     assert_non_null(strstr(buf, "{\"period\":\"all\",\"province\":\"Punjab\",\"count\":4}"));
     assert_non_null(strstr(buf, "\"source\":\"totals\""));
-    assert_int_equal(cli(f, buf, sizeof buf, "--metric", "trainees", "--grain", "quarter",
-                         "--by", "gender", "--where", "province=Punjab", "--format", "csv", NULL),
+    assert_int_equal(cli(f, buf, sizeof buf, "--metric", "trainees", "--grain", "quarter", "--by",
+                         "gender", "--where", "province=Punjab", "--format", "csv", NULL),
                      0);
     assert_string_equal(buf, "period,gender,count\n2026-Q1,female,2\n2026-Q2,female,1\n");
     /* A district of residence typed as a spreadsheet formula stays text. */
@@ -718,7 +720,8 @@ test_summary_and_json_escaping(void **state)
     out = fmemopen(buf, sizeof buf, "w");
     query_json_string(out, "a\"b\\c\n\x01 \xc3\xa9 \xff\xfe \xe2\x82");
     fclose(out);
-    assert_string_equal(buf, "\"a\\\"b\\\\c\\u000a\\u0001 \xc3\xa9 \\ufffd\\ufffd \\ufffd\\ufffd\"");
+    assert_string_equal(buf,
+                        "\"a\\\"b\\\\c\\u000a\\u0001 \xc3\xa9 \\ufffd\\ufffd \\ufffd\\ufffd\"");
     assert_json(buf);
 }
 

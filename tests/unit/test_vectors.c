@@ -23,9 +23,9 @@
 
 #define VEC_MAX_LINES 256
 
-static char *vec_text;                    /* the whole file, lines NUL-split */
+static char *vec_text;                      /* the whole file, lines NUL-split */
 static const char *vec_line[VEC_MAX_LINES]; /* non-comment lines in order */
-static size_t vec_nlines;                 /* how many */
+static size_t vec_nlines;                   /* how many */
 
 static int
 vec_load(void **state)
@@ -399,17 +399,15 @@ test_batch_frame_verifies(void **state)
         chain_hash(h, m.node_id, m.epoch, m.first_seq + i, prev, m.entry[i], m.entry_len[i]);
         memcpy(prev, h, 32);
     }
-    assert_int_equal(batch_verify(m.sig, pk, m.node_id, m.epoch, m.first_seq + m.nentries - 1,
-                                  prev),
-                     0);
+    assert_int_equal(
+        batch_verify(m.sig, pk, m.node_id, m.epoch, m.first_seq + m.nentries - 1, prev), 0);
     for (r = 0; r < m.nreveals; r++) {
         const rz_reveal *rv = &m.reveals[r];
         uint8_t c[16];
         rz_entry e;
         size_t f;
         int found = 0;
-        assert_int_equal(entry_decode(m.entry[rv->index], m.entry_len[rv->index], &z, &e, &err),
-                         0);
+        assert_int_equal(entry_decode(m.entry[rv->index], m.entry_len[rv->index], &z, &e, &err), 0);
         pii_commit(c, rv->salt, rv->value, rv->len);
         for (f = 0; f < e.nfields; f++)
             if (e.fields[f].id == rv->field && e.fields[f].v.type == RZ_V_BIN &&
@@ -471,10 +469,10 @@ test_ack_and_other_frames(void **state)
 static void
 test_protocol_md_quotes_the_file(void **state)
 {
-    static const char *quoted[] = {"node.seed", "node.pk", "node.curve_pk", "server.seed",
-                                   "server.pk", "server.curve_pk", "node.id", "batch.head",
-                                   "batch.signed", "batch.signature", "receipt.signature",
-                                   "hello.frame", "error.frame"};
+    static const char *quoted[] = {
+        "node.seed",         "node.pk",     "node.curve_pk", "server.seed",  "server.pk",
+        "server.curve_pk",   "node.id",     "batch.head",    "batch.signed", "batch.signature",
+        "receipt.signature", "hello.frame", "error.frame"};
     const char *dir = getenv("RZ_VECTORS");
     char path[1024], key[64];
     char *doc;

@@ -30,17 +30,17 @@
 
 /* Wall clock of the node when it recorded entry 1: 2026-03-15 10:00:00 PKT. */
 #define V1_T1_MS 1773550800000ull
-#define V1_LOCAL_MS (V1_T1_MS + 7200000ull)   /* node clock at sync, 12:00 */
-#define V1_SERVER_MS (V1_LOCAL_MS + 2500ull)  /* WELCOME time: server 2.5 s ahead */
-#define V1_ACK_MS (V1_SERVER_MS + 1500ull)    /* time in the ACK and receipt */
+#define V1_LOCAL_MS (V1_T1_MS + 7200000ull)  /* node clock at sync, 12:00 */
+#define V1_SERVER_MS (V1_LOCAL_MS + 2500ull) /* WELCOME time: server 2.5 s ahead */
+#define V1_ACK_MS (V1_SERVER_MS + 1500ull)   /* time in the ACK and receipt */
 
 /* HLC of each entry, as the node's clock issues them (hlc.h). */
 static const uint64_t v1_hlc[V1_ENTRIES] = {
-    V1_T1_MS << 16,                  /* 1 person created */
-    (V1_T1_MS + 60000ull) << 16,     /* 2 event created a minute later */
+    V1_T1_MS << 16,                    /* 1 person created */
+    (V1_T1_MS + 60000ull) << 16,       /* 2 event created a minute later */
     ((V1_T1_MS + 60000ull) << 16) + 1, /* 3 attendance in the same millisecond */
-    (V1_T1_MS + 3600000ull) << 16,   /* 4 person edited an hour later */
-    (V1_SERVER_MS << 16) + 1,        /* 5 clock: folded the server time in */
+    (V1_T1_MS + 3600000ull) << 16,     /* 4 person edited an hour later */
+    (V1_SERVER_MS << 16) + 1,          /* 5 clock: folded the server time in */
 };
 
 /* A personal value revealed beside its commitment. */
@@ -199,8 +199,8 @@ v1_batch_signed(uint8_t *m, const uint8_t node[8], uint32_t epoch, uint64_t last
 /* "RZ-RECEIPT-1" || node || be32(epoch) || be64(first) || be64(last) || head
  * || be64(server_ms), per §4.2. */
 static size_t
-v1_receipt_signed(uint8_t *m, const uint8_t node[8], uint32_t epoch, uint64_t first,
-                  uint64_t last, const uint8_t head[32], uint64_t ms)
+v1_receipt_signed(uint8_t *m, const uint8_t node[8], uint32_t epoch, uint64_t first, uint64_t last,
+                  const uint8_t head[32], uint64_t ms)
 {
     memcpy(m, "RZ-RECEIPT-1", 12);
     memcpy(m + 12, node, 8);
@@ -329,8 +329,8 @@ v1_generate(v1_emit_fn emit, void *ctx)
     /* the server's receipt and ACK */
     receipt_sign(receipt, &sid, node, epoch, 1, V1_ENTRIES, hash, V1_ACK_MS);
     v1_u64(&o, "receipt.server_ms", V1_ACK_MS);
-    v1_hex(&o, "receipt.signed",
-           buf, v1_receipt_signed(buf, node, epoch, 1, V1_ENTRIES, hash, V1_ACK_MS));
+    v1_hex(&o, "receipt.signed", buf,
+           v1_receipt_signed(buf, node, epoch, 1, V1_ENTRIES, hash, V1_ACK_MS));
     v1_hex(&o, "receipt.signature", receipt, 64);
     mpk_w_reset(&frame);
     msg_encode_ack(&frame, V1_ACK_MS, epoch, 1, V1_ENTRIES, hash, receipt, V1_ENTRIES);
