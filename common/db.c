@@ -33,7 +33,10 @@ rz_db_open(sqlite3 **db, const char *path, int mode, rz_error *err)
                       "PRAGMA synchronous=FULL;"
                       "PRAGMA foreign_keys=OFF;"
                       "PRAGMA cache_size=-65536;"
-                      "PRAGMA temp_store=MEMORY;",
+                      "PRAGMA temp_store=MEMORY;"
+                      /* A long merge can grow the WAL far past its checkpoint
+                       * size; once a checkpoint resets it, give the disk back. */
+                      "PRAGMA journal_size_limit=67108864;",
                       err);
 }
 
