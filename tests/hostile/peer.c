@@ -432,7 +432,7 @@ pbatch_add_attendance(pbatch *b, peer *p, const uint8_t event[16], const uint8_t
 }
 
 size_t
-pbatch_add_clock(pbatch *b, peer *p)
+pbatch_add_clock_at(pbatch *b, peer *p, uint64_t server_ms, uint64_t local_ms)
 {
     rz_entry e;
     memset(&e, 0, sizeof e);
@@ -442,9 +442,15 @@ pbatch_add_clock(pbatch *b, peer *p)
     e.op = RZ_OP_SET;
     e.key = (const uint8_t *)"";
     e.key_len = 0;
-    entry_put(&e, RZ_CF_SERVER_MS, rz_uint(p->server_ms));
-    entry_put(&e, RZ_CF_LOCAL_MS, rz_uint(hlc_physical_ms(p->hlc)));
+    entry_put(&e, RZ_CF_SERVER_MS, rz_uint(server_ms));
+    entry_put(&e, RZ_CF_LOCAL_MS, rz_uint(local_ms));
     return pbatch_add_entry(b, &e);
+}
+
+size_t
+pbatch_add_clock(pbatch *b, peer *p)
+{
+    return pbatch_add_clock_at(b, p, p->server_ms, hlc_physical_ms(p->hlc));
 }
 
 void

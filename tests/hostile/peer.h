@@ -132,6 +132,8 @@ size_t pbatch_add_event(pbatch *b, peer *p, const char *title, uint8_t id_out[16
 size_t pbatch_add_attendance(pbatch *b, peer *p, const uint8_t event[16], const uint8_t person[16]);
 /* Clock entry carrying p->server_ms. */
 size_t pbatch_add_clock(pbatch *b, peer *p);
+/* A clock entry with these raw times (hostile cases: no plausibility). */
+size_t pbatch_add_clock_at(pbatch *b, peer *p, uint64_t server_ms, uint64_t local_ms);
 
 /* Computes the chain from prev over the entries and signs the head with
  * key (as node_id, epoch).  Sets b->sig and b->last_hash. */

@@ -377,23 +377,6 @@ g_lying_clocks(ctx *c, frame *f)
     pbatch_free(&b);
 }
 
-/* A clock entry with these raw times (no plausibility on the node's side). */
-static void
-add_clock_at(pbatch *b, peer *p, uint64_t server_ms, uint64_t local_ms)
-{
-    rz_entry e;
-    memset(&e, 0, sizeof e);
-    e.schema = RZ_SCHEMA_CURRENT;
-    e.hlc = peer_next_hlc(p);
-    e.table = RZ_T_CLOCK;
-    e.op = RZ_OP_SET;
-    e.key = (const uint8_t *)"";
-    e.key_len = 0;
-    e.fields[e.nfields].id = RZ_CF_SERVER_MS, e.fields[e.nfields++].v = rz_uint(server_ms);
-    e.fields[e.nfields].id = RZ_CF_LOCAL_MS, e.fields[e.nfields++].v = rz_uint(local_ms);
-    pbatch_add_entry(b, &e);
-}
-
 /* Clock entries whose offset does not fit a signed 64-bit number (found by
  * fuzz_ingest): stored and acknowledged, the recorded offset saturates. */
 static void
@@ -402,9 +385,9 @@ g_extreme_clocks(ctx *c, frame *f)
     pbatch b;
     pbatch_init(&b, c->p);
     pbatch_add_person(&b, c->p, &person_noid, NULL);
-    add_clock_at(&b, c->p, 0, UINT64_MAX);
-    add_clock_at(&b, c->p, (uint64_t)INT64_MAX, 0);
-    add_clock_at(&b, c->p, c->p->server_ms, UINT64_MAX / 2 + 12345);
+    pbatch_add_clock_at(&b, c->p, 0, UINT64_MAX);
+    pbatch_add_clock_at(&b, c->p, (uint64_t)INT64_MAX, 0);
+    pbatch_add_clock_at(&b, c->p, c->p->server_ms, UINT64_MAX / 2 + 12345);
     pbatch_add_clock(&b, c->p);
     pbatch_sign(&b, &c->p->id);
     frame_batch(f, &b);
