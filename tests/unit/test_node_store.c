@@ -26,45 +26,12 @@
 #include "common/hlc.h"
 #include "common/util.h"
 #include "proto/entry.h"
-
-typedef struct fixture {
-    char dir[256];  /* temp dir holding the node dir */
-    char node[300]; /* the node's data directory */
-    node_store *ns; /* the store under test */
-} fixture;
+#include "node_fixture.h"
 
 static int
 setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    rz_error err = {0, ""};
-    snprintf(f->dir, sizeof f->dir, "%s/rz-node-store.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->node, sizeof f->node, "%s/node", f->dir);
-    unsetenv("RZ_FAKE_NOW_MS");
-    assert_int_equal(node_store_create(f->node, &f->ns, &err), 0);
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    fixture *f = *state;
-    static const char *const files[] = {"node.db", "node.db-wal", "node.db-shm", "node.key"};
-    char path[400];
-    size_t i;
-    node_store_destroy(&f->ns);
-    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", f->node, files[i]);
-        unlink(path);
-    }
-    rmdir(f->node);
-    rmdir(f->dir);
-    unsetenv("RZ_FAKE_NOW_MS");
-    free(f);
-    return 0;
+    return node_fixture_setup(state, "node-store");
 }
 
 static sqlite3 *
@@ -836,20 +803,27 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_record_chain_and_commitments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_valid_cnic_is_normalised, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ids_are_clock_and_node, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_clock_stuck_or_backwards, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_write_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_batch_transaction_all_or_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_chain_and_commitments, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_valid_cnic_is_normalised, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_ids_are_clock_and_node, setup, node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_clock_stuck_or_backwards, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write_leaves_nothing, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_transaction_all_or_nothing, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, node_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_known_live_ids_never_outlive_the_truth, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_create_refuses_existing_and_key_mode, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_clock_warning_rule, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_clock_entry_and_receipt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_entries_streams, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rebase_moves_unreceipted_entries, setup, teardown),
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_create_refuses_existing_and_key_mode, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_clock_warning_rule, setup, node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_clock_entry_and_receipt, setup, node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_read_entries_streams, setup, node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rebase_moves_unreceipted_entries, setup,
+                                        node_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

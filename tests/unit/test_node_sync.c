@@ -27,6 +27,7 @@
 #include "common/util.h"
 #include "proto/entry.h"
 #include "proto/msg.h"
+#include "node_fixture.h"
 
 /* ---- verifying a BATCH as the server must ---- */
 
@@ -124,45 +125,10 @@ out:
     return rc;
 }
 
-/* ---- fixture: a node in a temp dir ---- */
-
-typedef struct fixture {
-    char dir[256];  /* temp dir */
-    char node[300]; /* node data dir */
-    node_store *ns; /* the node */
-} fixture;
-
 static int
 setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    rz_error err = {0, ""};
-    snprintf(f->dir, sizeof f->dir, "%s/rz-node-sync.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->node, sizeof f->node, "%s/node", f->dir);
-    unsetenv("RZ_FAKE_NOW_MS");
-    assert_int_equal(node_store_create(f->node, &f->ns, &err), 0);
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    fixture *f = *state;
-    static const char *const files[] = {"node.db", "node.db-wal", "node.db-shm", "node.key"};
-    char path[400];
-    size_t i;
-    node_store_destroy(&f->ns);
-    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", f->node, files[i]);
-        unlink(path);
-    }
-    rmdir(f->node);
-    rmdir(f->dir);
-    free(f);
-    return 0;
+    return node_fixture_setup(state, "node-sync");
 }
 
 static void
@@ -694,17 +660,24 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_batch_encoding, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_batch_stays_within_one_frame, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_delivers_everything_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_fake_server_saw_valid_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_detects_fork, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rebase_then_sync, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_busy_is_retried_then_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_refuses_forged_receipt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_silent_server_times_out, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_wrong_server_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_needs_configuration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_encoding, setup, node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_stays_within_one_frame, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_delivers_everything_once, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_fake_server_saw_valid_batches, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_detects_fork, setup, node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rebase_then_sync, setup, node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_busy_is_retried_then_refused, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_refuses_forged_receipt, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_silent_server_times_out, setup,
+                                        node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_wrong_server_key, setup, node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_needs_configuration, setup,
+                                        node_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
