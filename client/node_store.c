@@ -906,18 +906,6 @@ log_append(node_store *ns, const rz_entry *e, rz_error *err)
     return 0;
 }
 
-static void
-entry_init(rz_entry *e, uint64_t hlc, uint8_t table, uint8_t op, const uint8_t *key, size_t key_len)
-{
-    memset(e, 0, sizeof *e);
-    e->schema = RZ_SCHEMA_CURRENT;
-    e->hlc = hlc;
-    e->table = table;
-    e->op = op;
-    e->key = key;
-    e->key_len = key_len;
-}
-
 /* ---- records ---- */
 
 /* Deleted flag of a record: 0/1, or RZ_E_NOTFOUND. */
@@ -1204,9 +1192,7 @@ node_store_attend(node_store *ns, const uint8_t event_id[NODE_REC_ID_BYTES],
     if ((rc = node_exec_rebound(ns, ST_ATT_UPSERT, err)) != 0)
         goto out;
     entry_init(&e, hlc, RZ_T_ATTENDANCE, RZ_OP_SET, key, sizeof key);
-    e.nfields = 1;
-    e.fields[0].id = RZ_AF_PRESENT;
-    e.fields[0].v = rz_bool(present);
+    entry_put(&e, RZ_AF_PRESENT, rz_bool(present));
     ns->npii = 0;
     rc = log_append(ns, &e, err);
 out:
@@ -1477,11 +1463,8 @@ node_store_append_clock(node_store *ns, uint64_t server_ms, uint64_t local_ms, u
     if ((rc = txn_enter(ns, &own, err)) != 0)
         return rc;
     entry_init(&e, next_hlc(ns), RZ_T_CLOCK, RZ_OP_SET, NULL, 0);
-    e.nfields = 2;
-    e.fields[0].id = RZ_CF_SERVER_MS;
-    e.fields[0].v = rz_uint(server_ms);
-    e.fields[1].id = RZ_CF_LOCAL_MS;
-    e.fields[1].v = rz_uint(local_ms);
+    entry_put(&e, RZ_CF_SERVER_MS, rz_uint(server_ms));
+    entry_put(&e, RZ_CF_LOCAL_MS, rz_uint(local_ms));
     ns->npii = 0;
     rc = log_append(ns, &e, err);
     if (rc == 0 && seq)

@@ -55,6 +55,38 @@ entry_field_max(uint8_t table)
     }
 }
 
+void
+entry_init(rz_entry *e, uint64_t hlc, uint8_t table, uint8_t op, const uint8_t *key, size_t key_len)
+{
+    memset(e, 0, sizeof *e);
+    e->schema = RZ_SCHEMA_CURRENT;
+    e->hlc = hlc;
+    e->table = table;
+    e->op = op;
+    e->key = key;
+    e->key_len = key_len;
+}
+
+void
+entry_put(rz_entry *e, uint8_t id, rz_value v)
+{
+    if (e->nfields >= RZ_MAX_FIELDS)
+        return;
+    e->fields[e->nfields].id = id;
+    e->fields[e->nfields].v = v;
+    e->nfields++;
+}
+
+const rz_value *
+entry_field(const rz_entry *e, uint8_t id)
+{
+    size_t i;
+    for (i = 0; i < e->nfields; i++)
+        if (e->fields[i].id == id)
+            return &e->fields[i].v;
+    return NULL;
+}
+
 int
 entry_field_is_pii(uint8_t table, uint8_t field)
 {

@@ -61,6 +61,14 @@ void entry_encode(mpk_writer *w, const rz_entry *e);
 int entry_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_entry *e, rz_error *err)
     RZ_WUR;
 
+/* Starts an entry of the current schema with no fields; key is borrowed. */
+void entry_init(rz_entry *e, uint64_t hlc, uint8_t table, uint8_t op, const uint8_t *key,
+                size_t key_len);
+/* Appends field id = v (callers add fields in ascending id order); ignored
+ * once RZ_MAX_FIELDS are set, which entry ids make impossible. */
+void entry_put(rz_entry *e, uint8_t id, rz_value v);
+/* The value of field `id` in a decoded entry, or NULL when absent. */
+const rz_value *entry_field(const rz_entry *e, uint8_t id);
 /* Highest field id of a table, 0 for an unknown table. */
 int entry_field_max(uint8_t table);
 /* 1 when the field of the table is a personal value (commitment on the wire). */

@@ -131,17 +131,6 @@ ingest_refine(rz_error *err, int code, const char *fmt, ...)
     return rz_fail(err, code, "%s: %s", prefix, reason[0] ? reason : "storage error");
 }
 
-/* Fetches entry field `id` or NULL. */
-static const rz_value *
-entry_field(const rz_entry *e, uint8_t id)
-{
-    size_t i;
-    for (i = 0; i < e->nfields; i++)
-        if (e->fields[i].id == id)
-            return &e->fields[i].v;
-    return NULL;
-}
-
 static int
 decode_scratch(ingest *ig, const uint8_t *p, size_t len, rz_entry *e, rz_error *err)
 {

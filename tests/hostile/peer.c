@@ -335,14 +335,6 @@ peer_new_id(peer *p, uint8_t id[16])
 }
 
 /* Adds field id with value v to e (fields must come in ascending order). */
-static void
-entry_put(rz_entry *e, uint8_t id, rz_value v)
-{
-    e->fields[e->nfields].id = id;
-    e->fields[e->nfields].v = v;
-    e->nfields++;
-}
-
 size_t
 pbatch_add_person(pbatch *b, peer *p, const pb_person *ps, uint8_t id_out[16])
 {
@@ -353,14 +345,8 @@ pbatch_add_person(pbatch *b, peer *p, const pb_person *ps, uint8_t id_out[16])
     const char *pii[3] = {ps->cnic, ps->name, ps->phone};
     size_t i;
 
-    memset(&e, 0, sizeof e);
     peer_new_id(p, id);
-    e.schema = RZ_SCHEMA_CURRENT;
-    e.hlc = peer_next_hlc(p);
-    e.table = RZ_T_PERSON;
-    e.op = RZ_OP_SET;
-    e.key = id;
-    e.key_len = 16;
+    entry_init(&e, peer_next_hlc(p), RZ_T_PERSON, RZ_OP_SET, id, 16);
     for (i = 0; i < 3; i++) {
         size_t len;
         if (!pii[i])
@@ -395,14 +381,8 @@ pbatch_add_event(pbatch *b, peer *p, const char *title, uint8_t id_out[16])
 {
     uint8_t id[16];
     rz_entry e;
-    memset(&e, 0, sizeof e);
     peer_new_id(p, id);
-    e.schema = RZ_SCHEMA_CURRENT;
-    e.hlc = peer_next_hlc(p);
-    e.table = RZ_T_EVENT;
-    e.op = RZ_OP_SET;
-    e.key = id;
-    e.key_len = 16;
+    entry_init(&e, peer_next_hlc(p), RZ_T_EVENT, RZ_OP_SET, id, 16);
     entry_put(&e, RZ_EF_KIND, rz_uint(RZ_EK_BOOTCAMP));
     entry_put(&e, RZ_EF_TITLE, rz_str(title));
     entry_put(&e, RZ_EF_DATE, rz_uint(20240305));
@@ -420,13 +400,7 @@ pbatch_add_attendance(pbatch *b, peer *p, const uint8_t event[16], const uint8_t
     rz_entry e;
     memcpy(key, event, 16);
     memcpy(key + 16, person, 16);
-    memset(&e, 0, sizeof e);
-    e.schema = RZ_SCHEMA_CURRENT;
-    e.hlc = peer_next_hlc(p);
-    e.table = RZ_T_ATTENDANCE;
-    e.op = RZ_OP_SET;
-    e.key = key;
-    e.key_len = 32;
+    entry_init(&e, peer_next_hlc(p), RZ_T_ATTENDANCE, RZ_OP_SET, key, 32);
     entry_put(&e, RZ_AF_PRESENT, rz_bool(1));
     return pbatch_add_entry(b, &e);
 }
@@ -435,13 +409,7 @@ size_t
 pbatch_add_clock_at(pbatch *b, peer *p, uint64_t server_ms, uint64_t local_ms)
 {
     rz_entry e;
-    memset(&e, 0, sizeof e);
-    e.schema = RZ_SCHEMA_CURRENT;
-    e.hlc = peer_next_hlc(p);
-    e.table = RZ_T_CLOCK;
-    e.op = RZ_OP_SET;
-    e.key = (const uint8_t *)"";
-    e.key_len = 0;
+    entry_init(&e, peer_next_hlc(p), RZ_T_CLOCK, RZ_OP_SET, (const uint8_t *)"", 0);
     entry_put(&e, RZ_CF_SERVER_MS, rz_uint(server_ms));
     entry_put(&e, RZ_CF_LOCAL_MS, rz_uint(local_ms));
     return pbatch_add_entry(b, &e);

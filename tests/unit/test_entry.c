@@ -27,30 +27,16 @@ static const uint8_t commit_b[16] = {0xc1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 static uint8_t att_key[32];
 
 static void
-entry_init(rz_entry *e, uint8_t table, uint8_t op, const uint8_t *key, size_t key_len)
-{
-    memset(e, 0, sizeof *e);
-    e->schema = RZ_SCHEMA_CURRENT;
-    e->hlc = HLC0;
-    e->table = table;
-    e->op = op;
-    e->key = key;
-    e->key_len = key_len;
-}
-
-static void
 add(rz_entry *e, uint8_t id, rz_value v)
 {
     assert_true(e->nfields < RZ_MAX_FIELDS);
-    e->fields[e->nfields].id = id;
-    e->fields[e->nfields].v = v;
-    e->nfields++;
+    entry_put(e, id, v);
 }
 
 static void
 full_person(rz_entry *e)
 {
-    entry_init(e, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
+    entry_init(e, HLC0, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
     add(e, RZ_PF_CNIC, rz_bin(commit_a, 16));
     add(e, RZ_PF_NAME, rz_bin(commit_b, 16));
     add(e, RZ_PF_PHONE, rz_nil());
@@ -67,7 +53,7 @@ full_person(rz_entry *e)
 static void
 full_event(rz_entry *e)
 {
-    entry_init(e, RZ_T_EVENT, RZ_OP_SET, event_id, 16);
+    entry_init(e, HLC0, RZ_T_EVENT, RZ_OP_SET, event_id, 16);
     add(e, RZ_EF_KIND, rz_uint(RZ_EK_BOOTCAMP));
     add(e, RZ_EF_TITLE, rz_str("Freelancing basics"));
     add(e, RZ_EF_DATE, rz_uint(20260316));
@@ -193,12 +179,12 @@ test_round_trip_person(void **state)
     round_trip(&e);
     e.hlc = UINT64_MAX;
     round_trip(&e);
-    entry_init(&e, RZ_T_PERSON, RZ_OP_DELETE, person_id, 16);
+    entry_init(&e, HLC0, RZ_T_PERSON, RZ_OP_DELETE, person_id, 16);
     round_trip(&e);
-    entry_init(&e, RZ_T_PERSON, RZ_OP_UNDELETE, person_id, 16);
+    entry_init(&e, HLC0, RZ_T_PERSON, RZ_OP_UNDELETE, person_id, 16);
     round_trip(&e);
     /* an edit of one field, clearing the phone */
-    entry_init(&e, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
+    entry_init(&e, HLC0, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
     add(&e, RZ_PF_PHONE, rz_nil());
     round_trip(&e);
 }
@@ -210,7 +196,7 @@ test_round_trip_event(void **state)
     (void)state;
     full_event(&e);
     round_trip(&e);
-    entry_init(&e, RZ_T_EVENT, RZ_OP_DELETE, event_id, 16);
+    entry_init(&e, HLC0, RZ_T_EVENT, RZ_OP_DELETE, event_id, 16);
     round_trip(&e);
 }
 
@@ -219,12 +205,12 @@ test_round_trip_attendance(void **state)
 {
     rz_entry e;
     (void)state;
-    entry_init(&e, RZ_T_ATTENDANCE, RZ_OP_SET, att_key, 32);
+    entry_init(&e, HLC0, RZ_T_ATTENDANCE, RZ_OP_SET, att_key, 32);
     add(&e, RZ_AF_PRESENT, rz_bool(1));
     round_trip(&e);
     e.fields[0].v = rz_bool(0);
     round_trip(&e);
-    entry_init(&e, RZ_T_ATTENDANCE, RZ_OP_DELETE, att_key, 32);
+    entry_init(&e, HLC0, RZ_T_ATTENDANCE, RZ_OP_DELETE, att_key, 32);
     round_trip(&e);
 }
 
@@ -233,12 +219,12 @@ test_round_trip_clock(void **state)
 {
     rz_entry e;
     (void)state;
-    entry_init(&e, RZ_T_CLOCK, RZ_OP_SET, NULL, 0);
+    entry_init(&e, HLC0, RZ_T_CLOCK, RZ_OP_SET, NULL, 0);
     add(&e, RZ_CF_SERVER_MS, rz_uint(1773568802500ull));
     add(&e, RZ_CF_LOCAL_MS, rz_uint(1773568800000ull));
     round_trip(&e);
     /* an empty set is a valid (if useless) entry */
-    entry_init(&e, RZ_T_EVENT, RZ_OP_SET, event_id, 16);
+    entry_init(&e, HLC0, RZ_T_EVENT, RZ_OP_SET, event_id, 16);
     round_trip(&e);
 }
 
@@ -252,7 +238,7 @@ test_encoding_layout(void **state)
     rz_entry e;
     mpk_writer w;
     (void)state;
-    entry_init(&e, RZ_T_CLOCK, RZ_OP_SET, NULL, 0);
+    entry_init(&e, HLC0, RZ_T_CLOCK, RZ_OP_SET, NULL, 0);
     add(&e, RZ_CF_SERVER_MS, rz_uint(5));
     add(&e, RZ_CF_LOCAL_MS, rz_uint(300));
     mpk_w_init(&w);
@@ -270,11 +256,11 @@ test_refuses_unknown_table(void **state)
     size_t i;
     (void)state;
     for (i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-        entry_init(&e, (uint8_t)tables[i], RZ_OP_SET, person_id, 16);
+        entry_init(&e, HLC0, (uint8_t)tables[i], RZ_OP_SET, person_id, 16);
         assert_int_equal(decode_rc(&e), RZ_E_DECODE);
     }
     /* the valid tables with the same key length are accepted */
-    entry_init(&e, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
+    entry_init(&e, HLC0, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
     assert_int_equal(decode_rc(&e), 0);
 }
 
@@ -283,19 +269,19 @@ test_refuses_bad_op(void **state)
 {
     rz_entry e;
     (void)state;
-    entry_init(&e, RZ_T_PERSON, 0, person_id, 16);
+    entry_init(&e, HLC0, RZ_T_PERSON, 0, person_id, 16);
     assert_int_equal(decode_rc(&e), RZ_E_DECODE);
-    entry_init(&e, RZ_T_PERSON, 4, person_id, 16);
+    entry_init(&e, HLC0, RZ_T_PERSON, 4, person_id, 16);
     assert_int_equal(decode_rc(&e), RZ_E_DECODE);
-    entry_init(&e, RZ_T_PERSON, 255, person_id, 16);
+    entry_init(&e, HLC0, RZ_T_PERSON, 255, person_id, 16);
     assert_int_equal(decode_rc(&e), RZ_E_DECODE);
     /* a clock entry is only ever set */
-    entry_init(&e, RZ_T_CLOCK, RZ_OP_DELETE, NULL, 0);
+    entry_init(&e, HLC0, RZ_T_CLOCK, RZ_OP_DELETE, NULL, 0);
     assert_int_equal(decode_rc(&e), RZ_E_DECODE);
-    entry_init(&e, RZ_T_CLOCK, RZ_OP_UNDELETE, NULL, 0);
+    entry_init(&e, HLC0, RZ_T_CLOCK, RZ_OP_UNDELETE, NULL, 0);
     assert_int_equal(decode_rc(&e), RZ_E_DECODE);
     /* delete and undelete carry no fields */
-    entry_init(&e, RZ_T_PERSON, RZ_OP_DELETE, person_id, 16);
+    entry_init(&e, HLC0, RZ_T_PERSON, RZ_OP_DELETE, person_id, 16);
     add(&e, RZ_PF_GENDER, rz_uint(1));
     assert_int_equal(decode_rc(&e), RZ_E_DECODE);
     e.op = RZ_OP_UNDELETE;
@@ -318,7 +304,7 @@ test_refuses_wrong_key_length(void **state)
     size_t i;
     (void)state;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        entry_init(&e, bad[i].table, RZ_OP_SET, att_key, bad[i].len);
+        entry_init(&e, HLC0, bad[i].table, RZ_OP_SET, att_key, bad[i].len);
         assert_int_equal(decode_rc(&e), RZ_E_DECODE);
     }
 }
@@ -328,12 +314,12 @@ test_refuses_fields_not_ascending(void **state)
 {
     rz_entry e;
     (void)state;
-    entry_init(&e, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
+    entry_init(&e, HLC0, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
     add(&e, RZ_PF_BIRTH_YEAR, rz_uint(1990));
     add(&e, RZ_PF_GENDER, rz_uint(1));
     assert_int_equal(decode_rc(&e), RZ_E_DECODE);
     /* duplicates are not strictly ascending either */
-    entry_init(&e, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
+    entry_init(&e, HLC0, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
     add(&e, RZ_PF_GENDER, rz_uint(1));
     add(&e, RZ_PF_GENDER, rz_uint(2));
     assert_int_equal(decode_rc(&e), RZ_E_DECODE);
@@ -363,7 +349,7 @@ test_refuses_unknown_field(void **state)
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         key = bad[i].table == RZ_T_ATTENDANCE ? att_key : person_id;
         klen = bad[i].table == RZ_T_ATTENDANCE ? 32 : bad[i].table == RZ_T_CLOCK ? 0 : 16;
-        entry_init(&e, bad[i].table, RZ_OP_SET, key, klen);
+        entry_init(&e, HLC0, bad[i].table, RZ_OP_SET, key, klen);
         add(&e, bad[i].id, rz_uint(1));
         assert_int_equal(decode_rc(&e), RZ_E_DECODE);
         /* the nearest valid id of the same table is accepted */
@@ -391,7 +377,7 @@ test_refuses_personal_field_not_commitment(void **state)
     bad[5] = rz_bin(commit_a, 0);
     for (f = RZ_PF_CNIC; f <= RZ_PF_PHONE; f++) {
         for (i = 0; i < 6; i++) {
-            entry_init(&e, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
+            entry_init(&e, HLC0, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
             add(&e, f, bad[i]);
             assert_int_equal(decode_rc(&e), RZ_E_DECODE);
         }
@@ -425,7 +411,7 @@ sized_person(mpk_writer *w, rz_entry *e, char *text, size_t total)
 {
     uint8_t f;
     size_t last = 200;
-    entry_init(e, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
+    entry_init(e, HLC0, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
     for (f = RZ_PF_GENDER; f < RZ_PF_REG_DATE; f++)
         add(e, f, rz_bin(NULL, 0)); /* replaced below */
     for (f = 0; f < e->nfields; f++) {
@@ -464,7 +450,7 @@ test_refuses_oversize(void **state)
     free(copy);
 
     /* one string above the string limit */
-    entry_init(&e, RZ_T_EVENT, RZ_OP_SET, event_id, 16);
+    entry_init(&e, HLC0, RZ_T_EVENT, RZ_OP_SET, event_id, 16);
     add(&e, RZ_EF_TITLE, rz_str(""));
     e.fields[0].v.p = (const uint8_t *)text;
     e.fields[0].v.len = RZ_MAX_STR;
@@ -615,7 +601,7 @@ test_accepts_wrong_value_types(void **state)
     mpk_w_init(&w);
     msgpack_zone_init(&z, 1024);
 
-    entry_init(&e, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
+    entry_init(&e, HLC0, RZ_T_PERSON, RZ_OP_SET, person_id, 16);
     add(&e, RZ_PF_GENDER, rz_str("female"));
     add(&e, RZ_PF_BIRTH_YEAR, rz_uint(1800));
     add(&e, RZ_PF_DISTRICT, rz_uint(42));
@@ -635,16 +621,16 @@ test_accepts_wrong_value_types(void **state)
     assert_int_equal(d.fields[5].v.type, RZ_V_BOOL);
     free(copy);
 
-    entry_init(&e, RZ_T_EVENT, RZ_OP_SET, event_id, 16);
+    entry_init(&e, HLC0, RZ_T_EVENT, RZ_OP_SET, event_id, 16);
     add(&e, RZ_EF_DATE, rz_str("2026-03-16"));
     add(&e, RZ_EF_DURATION, rz_bin(commit_a, 3));
     assert_int_equal(decode_rc(&e), 0);
 
-    entry_init(&e, RZ_T_ATTENDANCE, RZ_OP_SET, att_key, 32);
+    entry_init(&e, HLC0, RZ_T_ATTENDANCE, RZ_OP_SET, att_key, 32);
     add(&e, RZ_AF_PRESENT, rz_uint(1));
     assert_int_equal(decode_rc(&e), 0);
 
-    entry_init(&e, RZ_T_CLOCK, RZ_OP_SET, NULL, 0);
+    entry_init(&e, HLC0, RZ_T_CLOCK, RZ_OP_SET, NULL, 0);
     add(&e, RZ_CF_SERVER_MS, rz_str("soon"));
     assert_int_equal(decode_rc(&e), 0);
 

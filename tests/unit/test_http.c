@@ -128,26 +128,6 @@ merge_one(merge_ctx *m, int node, uint64_t seq, const rz_entry *e, uint64_t now)
 }
 
 static void
-entry_start(rz_entry *e, uint8_t table, const uint8_t *key, size_t key_len, uint64_t hlc)
-{
-    memset(e, 0, sizeof(*e));
-    e->schema = RZ_SCHEMA_CURRENT;
-    e->hlc = hlc;
-    e->table = table;
-    e->op = RZ_OP_SET;
-    e->key = key;
-    e->key_len = key_len;
-}
-
-static void
-entry_field(rz_entry *e, uint8_t id, rz_value v)
-{
-    e->fields[e->nfields].id = id;
-    e->fields[e->nfields].v = v;
-    e->nfields++;
-}
-
-static void
 merge_records(store *s, uint64_t now)
 {
     merge_ctx *m = NULL;
@@ -161,30 +141,30 @@ merge_records(store *s, uint64_t now)
     assert_int_equal(merge_new(&m, store_db(s), &err), 0);
     for (i = 0; i < NPEOPLE; i++) {
         record_id(0x50, i, pid);
-        entry_start(&e, RZ_T_PERSON, pid, 16, hlc++);
-        entry_field(&e, RZ_PF_GENDER, rz_uint((uint64_t)people[i].gender));
-        entry_field(&e, RZ_PF_BIRTH_YEAR, rz_uint((uint64_t)people[i].birth_year));
-        entry_field(&e, RZ_PF_DISTRICT, rz_str(centres[people[i].node].district));
-        entry_field(&e, RZ_PF_AREA, rz_uint(RZ_AREA_RURAL));
-        entry_field(&e, RZ_PF_SKILL, rz_uint(RZ_SK_WHITE));
-        entry_field(&e, RZ_PF_REG_DATE, rz_uint(people[i].reg_date));
+        entry_init(&e, hlc++, RZ_T_PERSON, RZ_OP_SET, pid, 16);
+        entry_put(&e, RZ_PF_GENDER, rz_uint((uint64_t)people[i].gender));
+        entry_put(&e, RZ_PF_BIRTH_YEAR, rz_uint((uint64_t)people[i].birth_year));
+        entry_put(&e, RZ_PF_DISTRICT, rz_str(centres[people[i].node].district));
+        entry_put(&e, RZ_PF_AREA, rz_uint(RZ_AREA_RURAL));
+        entry_put(&e, RZ_PF_SKILL, rz_uint(RZ_SK_WHITE));
+        entry_put(&e, RZ_PF_REG_DATE, rz_uint(people[i].reg_date));
         merge_one(m, people[i].node, seq++, &e, now);
     }
     for (i = 0; i < 3; i++) {
         record_id(0x45, i, eid);
-        entry_start(&e, RZ_T_EVENT, eid, 16, hlc++);
-        entry_field(&e, RZ_EF_KIND, rz_uint((uint64_t)events[i].kind));
-        entry_field(&e, RZ_EF_TITLE, rz_str("Session"));
-        entry_field(&e, RZ_EF_DATE, rz_uint(events[i].date));
-        entry_field(&e, RZ_EF_DURATION, rz_uint(120));
-        entry_field(&e, RZ_EF_MODE, rz_uint(RZ_MODE_IN_PERSON));
+        entry_init(&e, hlc++, RZ_T_EVENT, RZ_OP_SET, eid, 16);
+        entry_put(&e, RZ_EF_KIND, rz_uint((uint64_t)events[i].kind));
+        entry_put(&e, RZ_EF_TITLE, rz_str("Session"));
+        entry_put(&e, RZ_EF_DATE, rz_uint(events[i].date));
+        entry_put(&e, RZ_EF_DURATION, rz_uint(120));
+        entry_put(&e, RZ_EF_MODE, rz_uint(RZ_MODE_IN_PERSON));
         merge_one(m, events[i].node, seq++, &e, now);
     }
     for (i = 0; i < 6; i++) {
         record_id(0x45, attendance[i][0], akey);
         record_id(0x50, attendance[i][1], akey + 16);
-        entry_start(&e, RZ_T_ATTENDANCE, akey, 32, hlc++);
-        entry_field(&e, RZ_AF_PRESENT, rz_bool(attendance[i][2]));
+        entry_init(&e, hlc++, RZ_T_ATTENDANCE, RZ_OP_SET, akey, 32);
+        entry_put(&e, RZ_AF_PRESENT, rz_bool(attendance[i][2]));
         merge_one(m, events[attendance[i][0]].node, seq++, &e, now);
     }
     if (merge_flush(m, &err) != 0)

@@ -39,16 +39,6 @@ typedef struct batch_facts {
     int last_is_clock;           /* the batch ends with a clock entry */
 } batch_facts;
 
-static const rz_value *
-field_of(const rz_entry *e, uint8_t id)
-{
-    size_t i;
-    for (i = 0; i < e->nfields; i++)
-        if (e->fields[i].id == id)
-            return &e->fields[i].v;
-    return NULL;
-}
-
 /* 0 when m is a BATCH the server accepts continuing after prev; otherwise
  * -1 with the reason in why. */
 static int
@@ -104,7 +94,7 @@ verify_batch(const rz_msg *m, const uint8_t pk[RZ_PK_BYTES], const uint8_t *node
         }
         msgpack_zone_clear(&z);
         if (entry_decode(m->entry[r->index], m->entry_len[r->index], &z, &e, NULL) != 0 ||
-            !(v = field_of(&e, r->field)) || v->type != RZ_V_BIN) {
+            !(v = entry_field(&e, r->field)) || v->type != RZ_V_BIN) {
             snprintf(why, whylen, "reveal %zu opens nothing", i);
             goto out;
         }
