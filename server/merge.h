@@ -75,13 +75,12 @@ extern const char *const merge_state_tables[];
  * v1, v2  the dimension values: TEXT for home ('' = unknown), INTEGER codes
  *         otherwise (0 = unknown; centre = centre_id; age = age band of
  *         common/domain.h); 0 when unused
+ * n       the count (rows with n = 0 are deleted)
  *
  * Province, district and programme are never stored (merge_dim_is_place):
  * every counted fact has exactly one centre, so a breakdown by one of them
  * is the sum of the centre's counters, grouped through the centre table at
- * query time.  An attendance so touches 36 counter cells instead of 66, and
- * a centre moved to another district moves its counts with it.
- * n       the count (rows with n = 0 are deleted)
+ * query time.  An attendance so touches 36 counter cells instead of 66.
  */
 enum merge_metric {
     MERGE_M_REGISTERED = 1,  /* unique persons (live CNIC clusters) */
