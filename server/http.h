@@ -24,13 +24,14 @@
 typedef struct http_server http_server;
 
 /* Listens on addr ("127.0.0.1:8080", "[::1]:8080", "localhost:0"; port 0
- * picks a free port, see http_port) and serves until http_stop.  db_path
- * must exist; it is opened read-only (checked before listening).  The web
+ * picks a free port, see http_port) and serves until http_stop.  dir is
+ * the server directory: its state and log stores must exist and are opened
+ * read-only (state_store_reader_open, checked before listening).  The web
  * assets come from $RZ_WEB_DIR when set, else the compiled-in RZ_WEB_DIR.
  * Returns 0, RZ_E_ARG for a malformed addr, RZ_E_IO when the database
  * cannot be opened or the address cannot be bound.  *out is the caller's
  * (http_stop). */
-int http_start(http_server **out, const char *addr, const char *db_path, rz_error *err) RZ_WUR;
+int http_start(http_server **out, const char *addr, const char *dir, rz_error *err) RZ_WUR;
 /* Stops serving (waits for running requests), frees *h, sets it to NULL.
  * Accepts NULL. */
 void http_stop(http_server **h);

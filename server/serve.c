@@ -49,7 +49,8 @@ typedef struct serve_pending {
 } serve_pending;
 
 typedef struct serve_ctx {
-    store *s;                             /* central store */
+    log_store *s;                         /* the log store */
+    merger_thread *merger;                /* told when entries were committed */
     const rz_identity *server;            /* server identity */
     ingest *ig;                           /* batch verification and application */
     void *router;                         /* node-facing socket */
@@ -108,9 +109,9 @@ serve_zap(serve_ctx *c)
     if (n == 7 && zmq_msg_size(&p[5]) == 5 && memcmp(zmq_msg_data(&p[5]), "CURVE", 5) == 0 &&
         zmq_msg_size(&p[6]) == 32) {
         char z85[RZ_Z85_KEY];
-        store_node node;
+        log_node node;
         if (zmq_z85_encode(z85, zmq_msg_data(&p[6]), 32) &&
-            store_node_by_curve(c->s, z85, &node, NULL) == 0) {
+            log_store_node_by_curve(c->s, z85, &node, NULL) == 0) {
             if (node.revoked) {
                 text = "revoked";
             } else {
@@ -162,6 +163,8 @@ serve_flush_group(serve_ctx *c)
     /* Replies wait here even when no transaction could be opened. */
     if (c->group_open)
         crc = ingest_group_commit(c->ig, &cerr);
+    if (c->group_open && crc == 0 && c->group_entries > 0)
+        merger_wake(c->merger);
     c->group_open = 0;
     for (i = 0; i < c->ngroup; i++) {
         serve_pending *p = &c->group[i];
@@ -253,7 +256,7 @@ serve_request(serve_ctx *c)
     serve_flush_group(c);
     mpk_w_reset(&c->w);
     if (m.type == RZ_MSG_HELLO) {
-        store_node node;
+        log_node node;
         if (ingest_hello(c->ig, node_id, &m, &node, &err) != 0) {
             serve_flush_group(c); /* replies to one peer keep their order */
             reply_error(c, &p[0], &err, who);
@@ -306,7 +309,7 @@ serve_sockets(serve_ctx *c, void *ctx, const serve_opts *o, rz_error *err)
 }
 
 int
-serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *err)
+serve_run(log_store *s, const rz_identity *server, const serve_opts *o, rz_error *err)
 {
     serve_ctx c;
     void *ctx = zmq_ctx_new();
@@ -317,11 +320,12 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
     memset(&c, 0, sizeof c);
     c.s = s;
     c.server = server;
+    c.merger = o->merger;
     msgpack_zone_init(&c.zone, 65536);
     mpk_w_init(&c.w);
     if ((rc = ingest_new(&c.ig, s, server, err)) || (rc = serve_sockets(&c, ctx, o, err)))
         goto out;
-    if (o->http_addr && (rc = http_start(&http, o->http_addr, o->db_path, err)))
+    if (o->http_addr && (rc = http_start(&http, o->http_addr, o->dir, err)))
         goto out;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = serve_on_signal;

@@ -5,7 +5,9 @@
  *   rozgar-server -d DIR enroll --token T --centre NAME --programme P --province X --district Y
  *   rozgar-server -d DIR nodes | revoke NODE | rekey NODE --token T | new-epoch NODE | forks
  *   rozgar-server -d DIR run [--bind tcp://127.0.0.1:7700] [--http 127.0.0.1:8080]
- *   rozgar-server -d DIR totals [query options] | verify | rebuild | erase PERSON_ID
+ *   rozgar-server -d DIR totals [--wait [--timeout S]] [query options] | verify | rebuild
+ *   rozgar-server -d DIR merge pause | resume | status
+ *   rozgar-server -d DIR erase PERSON_ID
  *
  * Exit codes: 0 ok, 1 usage or input error, 2 storage/runtime error,
  * 3 verification failed.
@@ -22,12 +24,15 @@
 #include "common/crypto.h"
 #include "common/db.h"
 #include "common/domain.h"
+#include "common/hlc.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "server/query.h"
 #include "server/rebuild.h"
+#include "server/log_store.h"
+#include "server/merger.h"
 #include "server/serve.h"
-#include "server/store.h"
+#include "server/state_store.h"
 
 typedef struct srv_paths {
     char dir[2048]; /* data directory */
@@ -52,8 +57,10 @@ usage(void)
             "  register                  the enrollment register, every version\n"
             "  linked [PERSON_ID]        records linked into one person by a shared CNIC\n"
             "  run [--bind EP] [--http HOST:PORT]\n"
-            "  totals [--metric M --by D --by D2 --period P --grain G --from D --to D\n"
-            "          --where dim=value --format text|json|csv]\n"
+            "  totals [--wait [--timeout S]] [--metric M --by D --by D2 --period P --grain G\n"
+            "          --from D --to D --where dim=value --format text|json|csv]\n"
+            "                            --wait: first until every entry received is counted\n"
+            "  merge pause|resume|status stop or restart counting (batches are still acked)\n"
             "  verify                    audit logs and recompute every total from them\n"
             "  rebuild                   replace state and totals by a replay of the logs\n"
             "  erase PERSON_ID           erase a person's name, CNIC and phone (lawful request)\n");
@@ -87,7 +94,8 @@ cmd_init(const srv_paths *p)
 {
     rz_identity id;
     rz_error err = {0, ""};
-    store *s = NULL;
+    log_store *s = NULL;
+    state_store *ss = NULL;
     char hex[2 * RZ_PK_BYTES + 1];
     struct stat st;
     if (stat(p->key, &st) == 0) {
@@ -99,11 +107,14 @@ cmd_init(const srv_paths *p)
         return 2;
     }
     identity_generate(&id);
-    if (identity_save(&id, p->key, &err) || store_open(&s, p->db, &err)) {
+    if (identity_save(&id, p->key, &err) || log_store_open(&s, p->dir, &err) ||
+        state_store_open(&ss, p->dir, &err)) {
+        log_store_close(&s);
         identity_wipe(&id);
         return fail(&err);
     }
-    store_close(&s);
+    state_store_close(&ss);
+    log_store_close(&s);
     hex_encode(hex, id.pk, RZ_PK_BYTES);
     printf("server-key: %s\n", hex);
     identity_wipe(&id);
@@ -125,7 +136,7 @@ cmd_pubkey(const srv_paths *p)
 }
 
 static int
-cmd_enroll(store *s, int argc, char **argv)
+cmd_enroll(log_store *s, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"token", required_argument, 0, 't'},     {"centre", required_argument, 0, 'c'},
@@ -165,7 +176,7 @@ cmd_enroll(store *s, int argc, char **argv)
         fprintf(stderr, "rozgar-server: names are limited to 200/100/100 bytes\n");
         return 1;
     }
-    if (store_enroll(s, node_id, pk, centre, programme, province, district, &err))
+    if (log_store_enroll(s, node_id, pk, centre, programme, province, district, &err))
         return fail(&err);
     printf("enrolled node %.16s at centre '%s' (%s, %s, %s)\n", token + 4, centre,
            programme_name((uint64_t)programme), district, province);
@@ -183,7 +194,7 @@ node_arg(const char *hex, uint8_t node_id[RZ_NODE_ID_BYTES])
 }
 
 static int
-cmd_node_change(store *s, const char *cmd, int argc, char **argv)
+cmd_node_change(log_store *s, const char *cmd, int argc, char **argv)
 {
     uint8_t node_id[RZ_NODE_ID_BYTES], pk[RZ_PK_BYTES], tok_node[RZ_NODE_ID_BYTES];
     rz_error err = {0, ""};
@@ -191,9 +202,9 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
     if (argc < 2 || node_arg(argv[1], node_id))
         return 1;
     if (strcmp(cmd, "revoke") == 0) {
-        rc = store_revoke(s, node_id, &err);
+        rc = log_store_revoke(s, node_id, &err);
     } else if (strcmp(cmd, "new-epoch") == 0) {
-        rc = store_new_epoch(s, node_id, &err);
+        rc = log_store_new_epoch(s, node_id, &err);
     } else {
         if (argc < 4 || strcmp(argv[2], "--token") != 0 ||
             parse_token(argv[3], tok_node, pk) != 0 ||
@@ -201,7 +212,7 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
             fprintf(stderr, "rozgar-server: rekey NODE --token rz1:<same node>:<new key>\n");
             return 1;
         }
-        rc = store_rekey(s, node_id, pk, &err);
+        rc = log_store_rekey(s, node_id, pk, &err);
     }
     if (rc)
         return fail(&err);
@@ -210,14 +221,15 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
 }
 
 static int
-cmd_nodes(store *s)
+cmd_nodes(sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
-    if (rz_db_prepare(store_db(s), &st,
+    if (rz_db_prepare(db, &st,
                       "SELECT hex(n.node_id), c.name, c.province, c.district, n.epoch, n.head_seq,"
-                      " n.merged_seq, n.revoked, n.quarantined, n.last_sync_ms, n.clock_offset_ms"
-                      " FROM node n JOIN centre c USING(centre_id) ORDER BY c.name, n.node_id",
+                      " coalesce(p.merged_seq, 0), n.revoked, n.quarantined, n.last_sync_ms,"
+                      " n.clock_offset_ms FROM node n JOIN centre c USING(centre_id)"
+                      " LEFT JOIN merge_pos p ON p.node_id = n.node_id ORDER BY c.name, n.node_id",
                       &err))
         return fail(&err);
     printf("%-16s  %-28s %-12s %-12s %5s %8s %8s %-11s %-19s %s\n", "node", "centre", "province",
@@ -245,12 +257,12 @@ cmd_nodes(store *s)
 }
 
 static int
-cmd_forks(store *s)
+cmd_forks(log_store *s)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
     int n = 0;
-    if (rz_db_prepare(store_db(s), &st,
+    if (rz_db_prepare(log_store_db(s), &st,
                       "SELECT id, hex(node_id), at_ms, epoch, seq, reason, length(batch)"
                       " FROM evidence.fork_evidence ORDER BY id",
                       &err))
@@ -271,7 +283,7 @@ cmd_forks(store *s)
  * itself is never shown: the link is a keyed token).  With a person id,
  * only that person's cluster.  The first record of a group gives the place. */
 static int
-cmd_linked(store *s, const char *person_hex)
+cmd_linked(sqlite3 *db, const char *person_hex)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
@@ -283,7 +295,7 @@ cmd_linked(store *s, const char *person_hex)
         fprintf(stderr, "rozgar-server: PERSON_ID must be 32 hex digits\n");
         return 1;
     }
-    if (rz_db_prepare(store_db(s), &st,
+    if (rz_db_prepare(db, &st,
                       "SELECT p.link, hex(p.id), c.name, c.province, p.reg_date FROM st_person p"
                       " JOIN centre c USING(centre_id) WHERE p.link IN (SELECT link FROM st_person"
                       " WHERE link IS NOT NULL AND (?1 IS NULL OR link = (SELECT link FROM"
@@ -315,11 +327,11 @@ cmd_linked(store *s, const char *person_hex)
 
 /* The enrollment register: every version, oldest first. */
 static int
-cmd_register(store *s)
+cmd_register(log_store *s)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
-    if (rz_db_prepare(store_db(s), &st,
+    if (rz_db_prepare(log_store_db(s), &st,
                       "SELECT version, at_ms, action, hex(node_id), coalesce(centre, ''),"
                       " coalesce(province, ''), coalesce(district, ''), hex(sign_pk), from_seq,"
                       " epoch FROM register ORDER BY version",
@@ -347,11 +359,11 @@ cmd_register(store *s)
 }
 
 static int
-cmd_run(store *s, const srv_paths *p, int argc, char **argv)
+cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"bind", required_argument, 0, 'b'}, {"http", required_argument, 0, 'h'}, {0, 0, 0, 0}};
-    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db};
+    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->dir, NULL};
     rz_identity id;
     rz_error err = {0, ""};
     int c, rc;
@@ -365,13 +377,20 @@ cmd_run(store *s, const srv_paths *p, int argc, char **argv)
     }
     if (identity_load(&id, p->key, &err))
         return fail(&err);
+    /* The merger follows the logs in its own thread; a failure to start
+     * it is fatal here, its later storage errors are retried inside. */
+    if (merger_start(&o.merger, p->dir, &err)) {
+        identity_wipe(&id);
+        return fail(&err);
+    }
     rc = serve_run(s, &id, &o, &err);
+    merger_stop(&o.merger);
     identity_wipe(&id);
     return rc ? fail(&err) : 0;
 }
 
 static int
-cmd_erase(store *s, const char *hex)
+cmd_erase(log_store *s, const char *hex)
 {
     uint8_t id[16];
     rz_error err = {0, ""};
@@ -387,13 +406,153 @@ cmd_erase(store *s, const char *hex)
     return 0;
 }
 
+static void
+print_ms_utc(char *buf, size_t n, uint64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms == 0) {
+        snprintf(buf, n, "never");
+        return;
+    }
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* Waits until every entry a clock entry bounds is counted.  With no
+ * server merging (the lock is free) this process catches up itself. */
+static int
+totals_wait(log_store *ls, state_store *ss, const char *dir, double timeout_s, rz_error *err)
+{
+    uint64_t start = hlc_wall_ms();
+    int rc;
+    for (;;) {
+        sqlite3 *db = NULL;
+        state_progress pr;
+        int lockfd = -1;
+        struct timespec ts = {0, 100 * 1000000L};
+        if ((rc = state_store_reader_open(&db, dir, err)) ||
+            (rc = state_store_progress(db, 0, &pr, err))) {
+            rz_db_close(&db);
+            return rc;
+        }
+        rz_db_close(&db);
+        if (pr.counted >= pr.mergeable)
+            return 0;
+        if (pr.paused)
+            return rz_fail(err, RZ_E_BUSY,
+                           "merging is paused with %llu entries not counted"
+                           " (rozgar-server merge resume)",
+                           (unsigned long long)(pr.mergeable - pr.counted));
+        if (merger_lock(dir, &lockfd, NULL) == 0) {
+            merger *m = NULL;
+            if ((rc = merger_new(&m, ls, ss, err)) == 0)
+                rc = merger_catch_up(m, NULL, err);
+            merger_destroy(&m);
+            merger_unlock(&lockfd);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (timeout_s > 0 && (double)(hlc_wall_ms() - start) / 1000.0 >= timeout_s)
+            return rz_fail(err, RZ_E_TIMEOUT, "--wait: %llu of %llu entries counted after %.0f s",
+                           (unsigned long long)pr.counted, (unsigned long long)pr.mergeable,
+                           timeout_s);
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* How far the totals have counted, under the summary. */
+static int
+totals_progress(sqlite3 *db, FILE *out, rz_error *err)
+{
+    state_progress pr;
+    char when[40];
+    int rc = state_store_progress(db, 0, &pr, err);
+    if (rc)
+        return rc;
+    print_ms_utc(when, sizeof when, pr.last_merge_ms);
+    fprintf(out,
+            "counted: %llu of %llu log entries received (%llu waiting to be merged, %llu waiting"
+            " for their node's next clock entry); last merge %s%s\n",
+            (unsigned long long)pr.counted, (unsigned long long)pr.received,
+            (unsigned long long)(pr.mergeable - pr.counted),
+            (unsigned long long)(pr.received - pr.mergeable), when,
+            pr.paused ? "; merging is PAUSED" : "");
+    return 0;
+}
+
+static int
+cmd_totals(log_store *ls, state_store *ss, const srv_paths *p, int argc, char **argv)
+{
+    char **args = xcalloc((size_t)argc + 1, sizeof *args);
+    int nargs = 0, i, rc = 0, wait = 0;
+    double timeout_s = 0;
+    rz_error err = {0, ""};
+    sqlite3 *db = NULL;
+
+    /* --wait and --timeout are this command's; the rest is the query's. */
+    for (i = 0; i < argc; i++) {
+        if (i > 0 && strcmp(argv[i], "--wait") == 0) {
+            wait = 1;
+        } else if (i > 0 && strcmp(argv[i], "--timeout") == 0) {
+            char *end = NULL;
+            if (i + 1 >= argc || (timeout_s = strtod(argv[i + 1], &end)) <= 0 || *end) {
+                fprintf(stderr, "rozgar-server: --timeout needs a number of seconds > 0\n");
+                free(args);
+                return 1;
+            }
+            i++;
+        } else {
+            args[nargs++] = argv[i];
+        }
+    }
+    if (wait && (rc = totals_wait(ls, ss, p->dir, timeout_s, &err)))
+        goto out;
+    if ((rc = state_store_reader_open(&db, p->dir, &err)))
+        goto out;
+    if (nargs == 1)
+        rc = query_summary(db, stdout, 0, &err) || totals_progress(db, stdout, &err);
+    else
+        rc = query_cli(db, nargs, args, stdout, &err);
+out:
+    rz_db_close(&db);
+    free(args);
+    return rc ? fail(&err) : 0;
+}
+
+static int
+cmd_merge(state_store *ss, const srv_paths *p, const char *what)
+{
+    rz_error err = {0, ""};
+    sqlite3 *db = NULL;
+    int rc = 0;
+    if (what && (strcmp(what, "pause") == 0 || strcmp(what, "resume") == 0)) {
+        if (state_store_set_paused(ss, strcmp(what, "pause") == 0, &err))
+            return fail(&err);
+        printf("merging %s; batches are acknowledged either way\n",
+               strcmp(what, "pause") == 0 ? "paused" : "resumed");
+        return 0;
+    }
+    if (!what || strcmp(what, "status") != 0) {
+        fprintf(stderr, "rozgar-server: merge pause | resume | status\n");
+        return 1;
+    }
+    if ((rc = state_store_reader_open(&db, p->dir, &err)) == 0)
+        rc = totals_progress(db, stdout, &err);
+    rz_db_close(&db);
+    return rc ? fail(&err) : 0;
+}
+
 int
 main(int argc, char **argv)
 {
     srv_paths p;
     const char *dir = getenv("RZ_SERVER_DIR"), *cmd;
     rz_error err = {0, ""};
-    store *s = NULL;
+    log_store *s = NULL;
+    state_store *ss = NULL;
+    sqlite3 *rd = NULL;
     int rc, verbose = 0, c;
 
     while ((c = getopt(argc, argv, "+d:vh")) != -1) {
@@ -428,12 +587,21 @@ main(int argc, char **argv)
         fprintf(stderr, "rozgar-server: %s is not a server directory (run init)\n", dir);
         return 1;
     }
-    if (store_open(&s, p.db, &err))
+    /* Both stores, so a directory of the single-file layout is upgraded
+     * (state_store.c) whatever the command. */
+    if (log_store_open(&s, p.dir, &err) || state_store_open(&ss, p.dir, &err)) {
+        log_store_close(&s);
         return fail(&err);
+    }
+    if ((strcmp(cmd, "nodes") == 0 || strcmp(cmd, "linked") == 0) &&
+        state_store_reader_open(&rd, p.dir, &err)) {
+        rc = fail(&err);
+        goto out;
+    }
     if (strcmp(cmd, "enroll") == 0)
         rc = cmd_enroll(s, argc, argv);
     else if (strcmp(cmd, "nodes") == 0)
-        rc = cmd_nodes(s);
+        rc = cmd_nodes(rd);
     else if (strcmp(cmd, "revoke") == 0 || strcmp(cmd, "rekey") == 0 ||
              strcmp(cmd, "new-epoch") == 0)
         rc = cmd_node_change(s, cmd, argc, argv);
@@ -442,22 +610,26 @@ main(int argc, char **argv)
     else if (strcmp(cmd, "register") == 0)
         rc = cmd_register(s);
     else if (strcmp(cmd, "linked") == 0)
-        rc = cmd_linked(s, argc > 1 ? argv[1] : NULL);
+        rc = cmd_linked(rd, argc > 1 ? argv[1] : NULL);
     else if (strcmp(cmd, "run") == 0)
         rc = cmd_run(s, &p, argc, argv);
     else if (strcmp(cmd, "totals") == 0)
-        rc = argc == 1 ? (query_summary(store_db(s), stdout, 0, &err) ? fail(&err) : 0)
-                       : (query_cli(store_db(s), argc, argv, stdout, &err) ? fail(&err) : 0);
+        rc = cmd_totals(s, ss, &p, argc, argv);
+    else if (strcmp(cmd, "merge") == 0)
+        rc = cmd_merge(ss, &p, argc > 1 ? argv[1] : NULL);
     else if (strcmp(cmd, "verify") == 0)
-        rc = rebuild_verify(s, p.db, stdout, &err) ? (fail(&err), 3) : 0;
+        rc = rebuild_verify(s, ss, p.dir, stdout, &err) ? (fail(&err), 3) : 0;
     else if (strcmp(cmd, "rebuild") == 0)
-        rc = rebuild_apply(s, p.db, stdout, &err) ? fail(&err) : 0;
+        rc = rebuild_apply(s, ss, p.dir, stdout, &err) ? fail(&err) : 0;
     else if (strcmp(cmd, "erase") == 0)
         rc = cmd_erase(s, argc > 1 ? argv[1] : NULL);
     else {
         usage();
         rc = 1;
     }
-    store_close(&s);
+out:
+    rz_db_close(&rd);
+    state_store_close(&ss);
+    log_store_close(&s);
     return rc;
 }

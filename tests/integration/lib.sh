@@ -88,5 +88,5 @@ node() { local name=$1; shift; "$NODE" -d "$T/$name" "$@"; }
 
 # totals_value METRIC [--by D --where ...]: a single national figure as a number.
 total() {
-  "$SERVER" -d "$T/srv" totals --format csv "$@" | awk -F, 'NR==2 {print $NF}'
+  "$SERVER" -d "$T/srv" totals --wait --timeout 120 --format csv "$@" | awk -F, 'NR==2 {print $NF}'
 }
