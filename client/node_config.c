@@ -175,7 +175,8 @@ node_config_load(const char *dir, node_config *c, rz_error *err)
             log_warnx("%s:%lu: %s", path, lineno, e.text);
     }
     if (bad)
-        rc = rz_fail(err, RZ_E_CONFIG, "%s: %lu bad line%s (see above); fix or rewrite it with "
+        rc = rz_fail(err, RZ_E_CONFIG,
+                     "%s: %lu bad line%s (see above); fix or rewrite it with "
                      "`rozgar-node config`",
                      path, bad, bad == 1 ? "" : "s");
 out:
@@ -199,8 +200,8 @@ node_config_save(const char *dir, const node_config *c, rz_error *err)
     if (c->set & NODE_CONF_SERVER_KEY)
         n += (size_t)snprintf(text + n, sizeof text - n, "server-key = %s\n", c->server_key);
     if (c->set & NODE_CONF_SYNC_INTERVAL)
-        n += (size_t)snprintf(text + n, sizeof text - n, "sync-interval = %u\n",
-                              c->sync_interval_s);
+        n +=
+            (size_t)snprintf(text + n, sizeof text - n, "sync-interval = %u\n", c->sync_interval_s);
     if (c->set & NODE_CONF_SYNC_TIMEOUT)
         n += (size_t)snprintf(text + n, sizeof text - n, "sync-timeout = %u\n", c->sync_timeout_s);
     if (c->set & NODE_CONF_LISTEN)

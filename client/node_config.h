@@ -48,12 +48,12 @@ enum {
 };
 
 typedef struct node_config {
-    unsigned set;                      /* NODE_CONF_* bits of keys given */
-    char server[NODE_ENDPOINT_MAX];    /* endpoint, "" when unset */
+    unsigned set;                         /* NODE_CONF_* bits of keys given */
+    char server[NODE_ENDPOINT_MAX];       /* endpoint, "" when unset */
     char server_key[2 * RZ_PK_BYTES + 1]; /* hex, "" when unset */
-    unsigned sync_interval_s;          /* seconds between idle syncs */
-    unsigned sync_timeout_s;           /* seconds per server reply */
-    char listen[NODE_LISTEN_MAX];      /* web app address */
+    unsigned sync_interval_s;             /* seconds between idle syncs */
+    unsigned sync_timeout_s;              /* seconds per server reply */
+    char listen[NODE_LISTEN_MAX];         /* web app address */
 } node_config;
 
 /* Fills c with the defaults (nothing set). */

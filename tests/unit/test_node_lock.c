@@ -184,11 +184,11 @@ test_config_refuses_bad_values(void **state)
     node_config c;
     rz_error err = {0, ""};
     static const char *const bad[][2] = {
-        {"server", "http://x"},    {"server", "tcp://"},        {"server-key", "abcd"},
-        {"server-key", "zz"},      {"sync-interval", "9"},      {"sync-interval", "86401"},
-        {"sync-interval", "1e3"},  {"sync-timeout", "0"},       {"listen", "8080"},
-        {"listen", "host:70000"},  {"listen", "a b:80"},        {"colour", "blue"},
-        {"sync-interval", ""},     {"sync-timeout", "9999999"},
+        {"server", "http://x"},   {"server", "tcp://"},        {"server-key", "abcd"},
+        {"server-key", "zz"},     {"sync-interval", "9"},      {"sync-interval", "86401"},
+        {"sync-interval", "1e3"}, {"sync-timeout", "0"},       {"listen", "8080"},
+        {"listen", "host:70000"}, {"listen", "a b:80"},        {"colour", "blue"},
+        {"sync-interval", ""},    {"sync-timeout", "9999999"},
     };
     size_t i;
     (void)state;
