@@ -32,10 +32,10 @@ static const char *const cat_level_names[] = {"national", "province", "district"
 static const char *const cat_kind_names[] = {"quarter", "year", "fiscal_year"};
 
 typedef struct cat_place {
-    int level;                       /* CAT_NATIONAL / PROVINCE / DISTRICT */
-    char province[QUERY_VALUE_MAX];  /* "" for national */
-    char district[QUERY_VALUE_MAX];  /* "" above district level */
-    int parent;                      /* index of the enclosing place, -1 for national */
+    int level;                      /* CAT_NATIONAL / PROVINCE / DISTRICT */
+    char province[QUERY_VALUE_MAX]; /* "" for national */
+    char district[QUERY_VALUE_MAX]; /* "" above district level */
+    int parent;                     /* index of the enclosing place, -1 for national */
 } cat_place;
 
 typedef struct cat_period {
@@ -55,29 +55,29 @@ typedef struct cat_leaf {
 } cat_leaf;
 
 struct catalogue {
-    uint64_t now_ms;                 /* as of */
-    int64_t threshold;               /* primary suppression below this */
-    int nplace;                      /* used entries of place */
-    cat_place *place;                /* national, then each province followed by its districts */
-    int nperiod;                     /* used entries of period */
-    cat_period *period;              /* quarters (ascending), then years, then fiscal years */
-    int nq;                          /* quarters: period[0..nq-1] */
-    int64_t *value;                  /* [metric][place][period] */
-    int *cell;                       /* suppression cell of each value */
-    suppress_set *sup;               /* the decisions */
-    int64_t undated[CAT_NMETRICS];   /* facts with no known date, not published */
+    uint64_t now_ms;               /* as of */
+    int64_t threshold;             /* primary suppression below this */
+    int nplace;                    /* used entries of place */
+    cat_place *place;              /* national, then each province followed by its districts */
+    int nperiod;                   /* used entries of period */
+    cat_period *period;            /* quarters (ascending), then years, then fiscal years */
+    int nq;                        /* quarters: period[0..nq-1] */
+    int64_t *value;                /* [metric][place][period] */
+    int *cell;                     /* suppression cell of each value */
+    suppress_set *sup;             /* the decisions */
+    int64_t undated[CAT_NMETRICS]; /* facts with no known date, not published */
 };
 
 /* Building state. */
 typedef struct cat_build {
-    catalogue *c;      /* being built */
-    int ndist;         /* districts found */
-    cat_place *dist;   /* districts (province, district), unsorted */
-    int ncap;          /* allocated entries of dist */
-    cat_leaf *leaf;    /* figures read */
-    int nleaf, lcap;   /* used / allocated */
-    int metric;        /* metric index being read */
-    int qmin, qmax;    /* quarter range with data, qmin > qmax when none */
+    catalogue *c;    /* being built */
+    int ndist;       /* districts found */
+    cat_place *dist; /* districts (province, district), unsorted */
+    int ncap;        /* allocated entries of dist */
+    cat_leaf *leaf;  /* figures read */
+    int nleaf, lcap; /* used / allocated */
+    int metric;      /* metric index being read */
+    int qmin, qmax;  /* quarter range with data, qmin > qmax when none */
 } cat_build;
 
 static size_t
@@ -313,8 +313,8 @@ cat_cells(catalogue *c, rz_error *err)
                 for (ch = p + 1; ch < c->nplace; ch++)
                     if (c->place[ch].parent == p)
                         parts[n++] = c->cell[cat_at(c, m, ch, t)];
-                if (n && (rc = suppress_relation(c->sup, c->cell[cat_at(c, m, p, t)], parts, n,
-                                                 err)))
+                if (n &&
+                    (rc = suppress_relation(c->sup, c->cell[cat_at(c, m, p, t)], parts, n, err)))
                     return rc;
             }
         for (p = 0; p < c->nplace; p++)
@@ -351,8 +351,8 @@ catalogue_build(sqlite3 *db, uint64_t now_ms, int64_t threshold, catalogue **out
     now_q = (int)(today / 10000) * 4 + (int)((today / 100 % 100 - 1) / 3);
     if (b.qmax < 0)
         b.qmin = b.qmax = now_q;
-    if ((rc = cat_periods(c, b.qmin < now_q ? b.qmin : now_q, b.qmax > now_q ? b.qmax : now_q,
-                          err)))
+    if ((rc =
+             cat_periods(c, b.qmin < now_q ? b.qmin : now_q, b.qmax > now_q ? b.qmax : now_q, err)))
         goto out;
     first = (int)(c->period[0].from / 10000) * 4 + (int)((c->period[0].from / 100 % 100 - 1) / 3);
     dist_place = xmalloc((size_t)(b.ndist ? b.ndist : 1) * sizeof(int));
@@ -360,8 +360,8 @@ catalogue_build(sqlite3 *db, uint64_t now_ms, int64_t threshold, catalogue **out
     c->value = xcalloc((size_t)CAT_NMETRICS * c->nplace * c->nperiod, sizeof(int64_t));
     c->cell = xcalloc((size_t)CAT_NMETRICS * c->nplace * c->nperiod, sizeof(int));
     for (i = 0; i < b.nleaf; i++)
-        c->value[cat_at(c, b.leaf[i].metric, dist_place[b.leaf[i].place], b.leaf[i].qidx - first)] +=
-            b.leaf[i].n;
+        c->value[cat_at(c, b.leaf[i].metric, dist_place[b.leaf[i].place],
+                        b.leaf[i].qidx - first)] += b.leaf[i].n;
     if ((rc = cat_cells(c, err)) || (rc = suppress_run(c->sup, threshold, err)))
         goto out;
     *out = c;
@@ -447,7 +447,8 @@ cat_write_json(const catalogue *c, FILE *out)
         for (p = 0; p < c->nplace; p++)
             for (t = 0; t < c->nperiod; t++) {
                 size_t at = cat_at(c, m, p, t);
-                fprintf(out, "%s\n{\"metric\":\"%s\",\"level\":\"%s\",\"province\":", n++ ? "," : "",
+                fprintf(out,
+                        "%s\n{\"metric\":\"%s\",\"level\":\"%s\",\"province\":", n++ ? "," : "",
                         query_metric_name(cat_metrics[m]), cat_level_names[c->place[p].level]);
                 query_json_string(out, c->place[p].province);
                 fputs(",\"district\":", out);
@@ -461,8 +462,8 @@ cat_write_json(const catalogue *c, FILE *out)
     fprintf(out,
             "\n],\n\"suppression\":{\"cells\":%lld,\"relations\":%lld,\"withheld\":%lld,"
             "\"rounds\":%lld}}\n",
-            (long long)st.cells, (long long)st.relations, (long long)(st.primary + st.complementary),
-            (long long)st.rounds);
+            (long long)st.cells, (long long)st.relations,
+            (long long)(st.primary + st.complementary), (long long)st.rounds);
 }
 
 static void
@@ -472,11 +473,12 @@ cat_write_csv(const catalogue *c, FILE *out)
     int m, p, t;
     query_iso_time(when, c->now_ms);
     /* The byte-order mark makes Excel read UTF-8 (Urdu names) correctly. */
-    fprintf(out,
-            "\xEF\xBB\xBF# Rozgar Sync public catalogue %s as of %s; counts 1 to %lld and the cells "
-            "that would reveal them are withheld (flag suppressed)\r\n"
-            "metric,level,province,district,period,value,flag\r\n",
-            CAT_NAME, when, (long long)c->threshold - 1);
+    fprintf(
+        out,
+        "\xEF\xBB\xBF# Rozgar Sync public catalogue %s as of %s; counts 1 to %lld and the cells "
+        "that would reveal them are withheld (flag suppressed)\r\n"
+        "metric,level,province,district,period,value,flag\r\n",
+        CAT_NAME, when, (long long)c->threshold - 1);
     for (m = 0; m < CAT_NMETRICS; m++)
         for (p = 0; p < c->nplace; p++)
             for (t = 0; t < c->nperiod; t++) {

@@ -45,8 +45,8 @@ typedef struct catalogue catalogue;
  * suppression, for tests of the attack only).  *out is the caller's
  * (catalogue_destroy).  RZ_E_IO/RZ_E_BUSY on database errors, RZ_E_TOOBIG
  * when the suppression cannot audit it (nothing may then be published). */
-int catalogue_build(sqlite3 *db, uint64_t now_ms, int64_t threshold, catalogue **out,
-                    rz_error *err) RZ_WUR;
+int catalogue_build(sqlite3 *db, uint64_t now_ms, int64_t threshold, catalogue **out, rz_error *err)
+    RZ_WUR;
 void catalogue_destroy(catalogue **c);
 
 enum catalogue_format { CATALOGUE_JSON = 0, CATALOGUE_CSV = 1 };

@@ -23,18 +23,18 @@
 #define SUP_P ((uint64_t)0x1FFFFFFFFFFFFFFFull) /* 2^61 - 1, prime */
 
 struct suppress_set {
-    int n, cap;           /* cells used / allocated */
-    int64_t *count;       /* per cell */
-    int64_t *weight;      /* per cell: cost of withholding = count x weight */
-    unsigned char *state; /* per cell, enum suppress_state */
-    int nrel, relcap;     /* relations used / allocated (rel_start has nrel+1) */
-    int *rel_start;       /* first entry of each relation */
-    int nent, entcap;     /* entries used / allocated */
-    int *rel_cell;        /* cell of each entry */
+    int n, cap;            /* cells used / allocated */
+    int64_t *count;        /* per cell */
+    int64_t *weight;       /* per cell: cost of withholding = count x weight */
+    unsigned char *state;  /* per cell, enum suppress_state */
+    int nrel, relcap;      /* relations used / allocated (rel_start has nrel+1) */
+    int *rel_start;        /* first entry of each relation */
+    int nent, entcap;      /* entries used / allocated */
+    int *rel_cell;         /* cell of each entry */
     signed char *rel_coef; /* +1 total, -1 part */
-    int *inc_start;       /* cell -> relations index (n+1 entries), built by protect */
-    int *inc_rel;         /* relations of each cell */
-    suppress_stats st;    /* counts for the caller */
+    int *inc_start;        /* cell -> relations index (n+1 entries), built by protect */
+    int *inc_rel;          /* relations of each cell */
+    suppress_stats st;     /* counts for the caller */
 };
 
 void
@@ -113,8 +113,7 @@ suppress_relation(suppress_set *s, int total, const int *parts, int nparts, rz_e
             return rz_fail(err, RZ_E_ARG, "suppress: cell %d is its own part", total);
         for (j = 0; j < i; j++)
             if (parts[j] == parts[i])
-                return rz_fail(err, RZ_E_ARG, "suppress: cell %d repeated in a relation",
-                               parts[i]);
+                return rz_fail(err, RZ_E_ARG, "suppress: cell %d repeated in a relation", parts[i]);
     }
     if (s->nrel + 2 > s->relcap) {
         s->relcap = s->relcap * 2 + 2;

@@ -88,8 +88,8 @@ int suppress_cell(suppress_set *s, int64_t count, int *idx, rz_error *err) RZ_WU
 void suppress_weight(suppress_set *s, int idx, int64_t weight);
 /* Adds the relation cells[total] = sum of cells[parts[0..nparts-1]].
  * RZ_E_ARG for an index out of range, a repeated cell or nparts < 1. */
-int suppress_relation(suppress_set *s, int total, const int *parts, int nparts,
-                      rz_error *err) RZ_WUR;
+int suppress_relation(suppress_set *s, int total, const int *parts, int nparts, rz_error *err)
+    RZ_WUR;
 
 /* Marks every published cell with 0 < count < threshold as PRIMARY. */
 void suppress_primary(suppress_set *s, int64_t threshold);
@@ -104,8 +104,8 @@ int suppress_run(suppress_set *s, int64_t threshold, rz_error *err) RZ_WUR;
  * number of withheld cells that the published cells and the relations
  * determine exactly.  When which is not NULL, which[i] is set to 1 for
  * each such cell i (array of suppress_ncells entries).  0 or RZ_E_TOOBIG. */
-int suppress_audit(const suppress_set *s, int64_t *derivable, unsigned char *which,
-                   rz_error *err) RZ_WUR;
+int suppress_audit(const suppress_set *s, int64_t *derivable, unsigned char *which, rz_error *err)
+    RZ_WUR;
 
 int suppress_ncells(const suppress_set *s);
 /* enum suppress_state of cell idx (PUBLISHED for an index out of range). */
