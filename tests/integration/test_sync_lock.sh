@@ -56,7 +56,7 @@ set +e; wait "$long"; rc=$?; set -e
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$rc" -ne 0 ] || fail "a stopped sync must not claim success"
 grep -q "stopped on request" "$T/long.err" || fail "no stop message: $(cat "$T/long.err")"; ok
-echo "sync-lock: SIGTERM honoured in ${ms} ms"
+echo "  check: sync-lock SIGTERM honoured in ${ms} ms"
 node n1 sync --timeout 1 > /dev/null 2>&1 && fail "server is down, sync cannot succeed"
 set +e; node n1 sync --timeout 1 > /dev/null 2> "$T/after.err"; rc=$?; set -e
 expect_eq "$rc" 2 "lock released after SIGTERM (unreachable, not busy)"; ok
@@ -70,4 +70,4 @@ server_start
 node n1 sync > "$T/final.out" || fail "sync after kill -9 of the holder"
 grep -q "entries delivered" "$T/final.out" || fail "nothing delivered after kill -9"; ok
 expect_eq "$(total --metric registered)" 2 "registered"; ok
-echo "sync-lock: checks=$checks"
+echo "  check: sync-lock checks=$checks"
