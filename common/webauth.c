@@ -14,8 +14,8 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define WEBAUTH_ROLES_MAX 8                 /* roles a caller may define */
-#define WEBAUTH_HASH_BYTES 32               /* session hash stored */
+#define WEBAUTH_ROLES_MAX 8   /* roles a caller may define */
+#define WEBAUTH_HASH_BYTES 32 /* session hash stored */
 #define WEBAUTH_DEFAULT_IDLE_MS (30ull * 60 * 1000)
 #define WEBAUTH_DEFAULT_ABS_MS (12ull * 3600 * 1000)
 #define WEBAUTH_DEFAULT_WINDOW_MS (15ull * 60 * 1000)
@@ -67,14 +67,14 @@ static const char *const webauth_sql[ST_N] = {
 };
 
 struct webauth {
-    sqlite3 *db;                                      /* the caller's database, own handle */
-    sqlite3_stmt *st[ST_N];                           /* prepared statements */
-    pthread_mutex_t mu;                               /* one call at a time */
+    sqlite3 *db;                                         /* the caller's database, own handle */
+    sqlite3_stmt *st[ST_N];                              /* prepared statements */
+    pthread_mutex_t mu;                                  /* one call at a time */
     char roles[WEBAUTH_ROLES_MAX][WEBAUTH_ROLE_MAX + 1]; /* role names; [0] admin */
-    int nroles;                                       /* used entries of roles */
-    char *bind;                                       /* binding text (lowercase hex) */
-    webauth_config cfg;                               /* policy with defaults filled */
-    char dummy[crypto_pwhash_STRBYTES];               /* hash checked for unknown names */
+    int nroles;                                          /* used entries of roles */
+    char *bind;                                          /* binding text (lowercase hex) */
+    webauth_config cfg;                                  /* policy with defaults filled */
+    char dummy[crypto_pwhash_STRBYTES];                  /* hash checked for unknown names */
 };
 
 /* ---- small helpers ---- */
@@ -142,8 +142,7 @@ webauth_role_index(const webauth *wa, const char *role)
 static int
 webauth_hash(const webauth *wa, char *out, const char *password, rz_error *err)
 {
-    if (crypto_pwhash_str(out, password, strlen(password), wa->cfg.opslimit, wa->cfg.memlimit) !=
-        0)
+    if (crypto_pwhash_str(out, password, strlen(password), wa->cfg.opslimit, wa->cfg.memlimit) != 0)
         return rz_fail(err, RZ_E_NOMEM, "not enough memory to hash a password");
     return 0;
 }
@@ -613,8 +612,8 @@ webauth_login(webauth *wa, const char *user, const char *password, const char *a
     s->is_admin = strcmp(role, wa->roles[0]) == 0;
     webauth_csrf_of(s->csrf, token);
     s->created_ms = now_ms;
-    s->expires_ms = now_ms + (wa->cfg.idle_ms < wa->cfg.absolute_ms ? wa->cfg.idle_ms
-                                                                       : wa->cfg.absolute_ms);
+    s->expires_ms =
+        now_ms + (wa->cfg.idle_ms < wa->cfg.absolute_ms ? wa->cfg.idle_ms : wa->cfg.absolute_ms);
     hex_encode(tokhex, token, sizeof token);
     snprintf(s->cookie, sizeof s->cookie, "%.8s.%s", wa->bind, tokhex);
     log_info("webauth: %s signed in", name);
@@ -644,10 +643,10 @@ webauth_check(webauth *wa, const char *cookie, uint64_t now_ms, webauth_session 
     sqlite3_bind_blob(st, 1, h, sizeof h, SQLITE_STATIC);
     if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
         sqlite3_reset(st);
-        rc = rc == SQLITE_DONE
-                 ? rz_fail(err, RZ_E_AUTH, "your session has ended (signed out, or the password "
-                                           "changed); sign in again")
-                 : rz_db_fail(wa->db, err, "read session");
+        rc = rc == SQLITE_DONE ? rz_fail(err, RZ_E_AUTH,
+                                         "your session has ended (signed out, or the password "
+                                         "changed); sign in again")
+                               : rz_db_fail(wa->db, err, "read session");
         goto out;
     }
     snprintf(s->user, sizeof s->user, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -767,6 +766,6 @@ webauth_origin_ok(const char *origin, const char *referer, const char *scheme, c
 void
 webauth_set_cookie(char *out, size_t len, const char *v, int secure)
 {
-    snprintf(out, len, WEBAUTH_COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
-             v ? v : "", v && v[0] ? "" : "; Max-Age=0", secure ? "; Secure" : "");
+    snprintf(out, len, WEBAUTH_COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s%s", v ? v : "",
+             v && v[0] ? "" : "; Max-Age=0", secure ? "; Secure" : "");
 }

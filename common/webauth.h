@@ -63,27 +63,27 @@ typedef struct webauth webauth;
 
 /* Policy.  Zero fields take the defaults in brackets. */
 typedef struct webauth_config {
-    const char *const *roles; /* NULL-terminated role names; roles[0] is the
-                                 administrator role (required) */
-    const char *bind;         /* hex text sessions are bound to (node id), at
-                                 least WEBAUTH_BIND_HEX digits (required) */
-    uint64_t idle_ms;         /* session ends after this long unused [30 min] */
-    uint64_t absolute_ms;     /* and this long after sign-in [12 h] */
-    int max_fail_user;        /* failures per account per window [5] */
-    int max_fail_addr;        /* failures per client address per window [20] */
-    uint64_t window_ms;       /* failure window and lock-out time [15 min] */
+    const char *const *roles;    /* NULL-terminated role names; roles[0] is the
+                                    administrator role (required) */
+    const char *bind;            /* hex text sessions are bound to (node id), at
+                                    least WEBAUTH_BIND_HEX digits (required) */
+    uint64_t idle_ms;            /* session ends after this long unused [30 min] */
+    uint64_t absolute_ms;        /* and this long after sign-in [12 h] */
+    int max_fail_user;           /* failures per account per window [5] */
+    int max_fail_addr;           /* failures per client address per window [20] */
+    uint64_t window_ms;          /* failure window and lock-out time [15 min] */
     unsigned long long opslimit; /* crypto_pwhash ops [WEBAUTH_OPSLIMIT] */
     size_t memlimit;             /* crypto_pwhash memory [WEBAUTH_MEMLIMIT] */
 } webauth_config;
 
 /* A signed-in session, as webauth_login/webauth_check give it. */
 typedef struct webauth_session {
-    char user[WEBAUTH_USER_MAX + 1];      /* account name */
-    char role[WEBAUTH_ROLE_MAX + 1];      /* its role now */
-    int is_admin;                         /* role == roles[0] */
-    char csrf[WEBAUTH_CSRF_CHARS + 1];    /* token every form must carry */
-    uint64_t created_ms;                  /* sign-in time */
-    uint64_t expires_ms;                  /* when it ends if unused */
+    char user[WEBAUTH_USER_MAX + 1];       /* account name */
+    char role[WEBAUTH_ROLE_MAX + 1];       /* its role now */
+    int is_admin;                          /* role == roles[0] */
+    char csrf[WEBAUTH_CSRF_CHARS + 1];     /* token every form must carry */
+    uint64_t created_ms;                   /* sign-in time */
+    uint64_t expires_ms;                   /* when it ends if unused */
     char cookie[WEBAUTH_COOKIE_VALUE_MAX]; /* cookie value (login only; "" after check) */
 } webauth_session;
 

@@ -127,9 +127,8 @@ webtls_make(webtls_cert *c, const char *cn, const char *const *names, rz_error *
             r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, 16,
                                                      GNUTLS_FSAN_APPEND);
         else
-            r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, names[n],
-                                                     (unsigned)strlen(names[n]),
-                                                     GNUTLS_FSAN_APPEND);
+            r = gnutls_x509_crt_set_subject_alt_name(
+                crt, GNUTLS_SAN_DNSNAME, names[n], (unsigned)strlen(names[n]), GNUTLS_FSAN_APPEND);
         if (r < 0) {
             rc = rz_fail(err, RZ_E_ARG, "certificate: bad name '%.60s'", names[n]);
             goto out;

@@ -22,9 +22,9 @@
 
 #define WEBTLS_CERT_FILE "web-cert.pem"
 #define WEBTLS_KEY_FILE "web-key.pem"
-#define WEBTLS_FPR_CHARS 96   /* "AB:CD:..." of 32 bytes + NUL */
-#define WEBTLS_PEM_MAX 65536  /* bytes of a PEM file read */
-#define WEBTLS_NAMES_MAX 16   /* subject alternative names of a made certificate */
+#define WEBTLS_FPR_CHARS 96  /* "AB:CD:..." of 32 bytes + NUL */
+#define WEBTLS_PEM_MAX 65536 /* bytes of a PEM file read */
+#define WEBTLS_NAMES_MAX 16  /* subject alternative names of a made certificate */
 
 typedef struct webtls_cert {
     char *cert_pem;                     /* certificate (chain), PEM, NUL-terminated */
@@ -41,8 +41,8 @@ typedef struct webtls_cert {
  * the certificate; RZ_E_IO when the made files cannot be written.  The
  * caller frees with webtls_free. */
 int webtls_load_or_make(const char *dir, const char *cert_path, const char *key_path,
-                        const char *cn, const char *const *names, webtls_cert *out,
-                        rz_error *err) RZ_WUR;
+                        const char *cn, const char *const *names, webtls_cert *out, rz_error *err)
+    RZ_WUR;
 void webtls_free(webtls_cert *c);
 
 #endif

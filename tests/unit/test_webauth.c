@@ -31,9 +31,9 @@ static const char *const roles[] = {"admin", "staff", NULL};
 static const char BIND[] = "0123456789abcdef0123456789abcdef";
 
 typedef struct fx {
-    char dir[64];   /* temporary directory */
-    char db[96];    /* database file */
-    webauth *wa;    /* under test */
+    char dir[64]; /* temporary directory */
+    char db[96];  /* database file */
+    webauth *wa;  /* under test */
 } fx;
 
 static webauth_config
@@ -234,9 +234,9 @@ test_rate_limit(void **state)
     int i;
     /* Per account: 5 failures, then even the right password waits. */
     for (i = 0; i < 5; i++)
-        assert_int_equal(webauth_login(f->wa, "sana", "guess", "10.0.0.7", T0 + (uint64_t)i, &s,
-                                       &err),
-                         RZ_E_AUTH);
+        assert_int_equal(
+            webauth_login(f->wa, "sana", "guess", "10.0.0.7", T0 + (uint64_t)i, &s, &err),
+            RZ_E_AUTH);
     assert_int_equal(webauth_login(f->wa, "sana", "battery staple", "10.0.0.8", T0 + 10, &s, &err),
                      RZ_E_BUSY);
     assert_non_null(strstr(err.text, "wait 15 minutes"));
@@ -248,23 +248,21 @@ test_rate_limit(void **state)
         webauth_login(f->wa, "sana", "battery staple", "10.0.0.8", T0 + 15 * MIN_MS, &s, &err), 0);
     /* A password reset lifts a lock at once. */
     for (i = 0; i < 5; i++)
-        assert_int_equal(webauth_login(f->wa, "sana", "guess", "10.0.0.9", T0 + 20 * MIN_MS, &s,
-                                       &err),
-                         RZ_E_AUTH);
+        assert_int_equal(
+            webauth_login(f->wa, "sana", "guess", "10.0.0.9", T0 + 20 * MIN_MS, &s, &err),
+            RZ_E_AUTH);
     assert_int_equal(
         webauth_login(f->wa, "sana", "battery staple", "10.0.0.9", T0 + 21 * MIN_MS, &s, &err),
         RZ_E_BUSY);
     assert_int_equal(webauth_account_passwd(f->wa, "sana", "new password 1", &err), 0);
     assert_int_equal(
-        webauth_login(f->wa, "sana", "new password 1", "10.0.0.10", T0 + 21 * MIN_MS, &s, &err),
-        0);
+        webauth_login(f->wa, "sana", "new password 1", "10.0.0.10", T0 + 21 * MIN_MS, &s, &err), 0);
     /* Per address: 20 failures over many (unknown) names lock the address,
      * even for a right password, but not other addresses. */
     for (i = 0; i < 20; i++) {
         snprintf(addr, sizeof addr, "user%d", i);
-        assert_int_equal(webauth_login(f->wa, addr, "guess", "10.9.9.9", T0 + 30 * MIN_MS, &s,
-                                       &err),
-                         RZ_E_AUTH);
+        assert_int_equal(
+            webauth_login(f->wa, addr, "guess", "10.9.9.9", T0 + 30 * MIN_MS, &s, &err), RZ_E_AUTH);
     }
     assert_int_equal(
         webauth_login(f->wa, "admin", "correct horse", "10.9.9.9", T0 + 31 * MIN_MS, &s, &err),
