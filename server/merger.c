@@ -42,19 +42,19 @@ typedef struct merger_node {
 } merger_node;
 
 struct merger {
-    log_store *ls;             /* borrowed: read only */
-    state_store *ss;           /* borrowed: written in windows */
-    merge_ctx *mg;             /* merge rules on the state store */
-    msgpack_zone zone;         /* one decoded entry at a time */
-    merger_node *nodes;        /* snapshot of the register, per window */
-    size_t nnodes, capnodes;   /* its length and capacity */
-    size_t next;               /* round-robin start of the next window */
-    merger_limit_fn limit;     /* rebuild/verify: stop per node */
-    void *limit_arg;           /* its argument */
+    log_store *ls;           /* borrowed: read only */
+    state_store *ss;         /* borrowed: written in windows */
+    merge_ctx *mg;           /* merge rules on the state store */
+    msgpack_zone zone;       /* one decoded entry at a time */
+    merger_node *nodes;      /* snapshot of the register, per window */
+    size_t nnodes, capnodes; /* its length and capacity */
+    size_t next;             /* round-robin start of the next window */
+    merger_limit_fn limit;   /* rebuild/verify: stop per node */
+    void *limit_arg;         /* its argument */
     /* The segment being merged (scan callback state). */
-    const merger_node *cur;    /* node */
-    uint64_t lo, hi;           /* clamp window */
-    rz_error *err;             /* where the callback reports */
+    const merger_node *cur; /* node */
+    uint64_t lo, hi;        /* clamp window */
+    rz_error *err;          /* where the callback reports */
 };
 
 int
@@ -153,8 +153,7 @@ merger_node_run(merger *m, const merger_node *n, state_pos *p, uint64_t upto, ui
     int rc;
     while (*budget > 0 && p->merged_seq < upto) {
         uint64_t cseq, cms, to;
-        if ((rc = log_store_next_clock(m->ls, n->id, p->merged_seq, n->head_seq, &cseq, &cms,
-                                       err)))
+        if ((rc = log_store_next_clock(m->ls, n->id, p->merged_seq, n->head_seq, &cseq, &cms, err)))
             return rc;
         if (cseq == 0)
             return 0; /* the rest waits for its clock entry */
@@ -226,7 +225,8 @@ merger_step(merger *m, uint64_t budget, uint64_t *merged, rz_error *err)
         state_store_rollback(m->ss);
         return 0;
     }
-    if ((rc = merge_flush(m->mg, err)) || (rc = state_store_note_merge(m->ss, hlc_wall_ms(), err)) ||
+    if ((rc = merge_flush(m->mg, err)) ||
+        (rc = state_store_note_merge(m->ss, hlc_wall_ms(), err)) ||
         (rc = state_store_commit(m->ss, err)))
         goto fail;
     return 0;
@@ -287,12 +287,12 @@ merger_unlock(int *fd)
 #define MERGER_RETRY_MS 1000 /* after a storage failure */
 
 struct merger_thread {
-    char *dir;            /* server directory */
-    pthread_t th;         /* the thread */
-    pthread_mutex_t mu;   /* guards wake and stop */
-    pthread_cond_t cv;    /* signalled by merger_wake and merger_stop */
-    int wake, stop;       /* requests */
-    int started;          /* th is joinable */
+    char *dir;          /* server directory */
+    pthread_t th;       /* the thread */
+    pthread_mutex_t mu; /* guards wake and stop */
+    pthread_cond_t cv;  /* signalled by merger_wake and merger_stop */
+    int wake, stop;     /* requests */
+    int started;        /* th is joinable */
 };
 
 static void

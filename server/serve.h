@@ -13,10 +13,11 @@
 #include "server/merger.h"
 
 typedef struct serve_opts {
-    const char *endpoint;  /* e.g. tcp://127.0.0.1:7700 */
-    const char *http_addr; /* host:port for the dashboard, or NULL */
-    const char *dir;       /* server directory (HTTP opens its stores read-only) */
-    merger_thread *merger; /* woken after each commit, or NULL */
+    const char *endpoint;    /* e.g. tcp://127.0.0.1:7700 */
+    const char *http_addr;   /* host:port for the dashboard, or NULL */
+    const char *dir;         /* server directory (HTTP opens its stores read-only) */
+    const char *public_addr; /* host:port for the public catalogue, or NULL */
+    merger_thread *merger;   /* woken after each commit, or NULL */
 } serve_opts;
 
 /* Runs until SIGINT/SIGTERM.  Returns 0 on clean shutdown; startup

@@ -35,8 +35,8 @@ static const char *const state_sql[SS_COUNT] = {
 };
 
 struct state_store {
-    sqlite3 *db;                 /* state.db */
-    sqlite3_stmt *st[SS_COUNT];  /* prepared once */
+    sqlite3 *db;                /* state.db */
+    sqlite3_stmt *st[SS_COUNT]; /* prepared once */
 };
 
 sqlite3 *
