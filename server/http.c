@@ -574,14 +574,35 @@ http_totals_json(http_req *r, FILE *out, rz_error *err)
     return 0;
 }
 
+/* The first line of every CSV export, after a UTF-8 byte-order mark (so
+ * Excel reads Urdu names as UTF-8): what it is and how complete. */
+static void
+http_csv_preamble(FILE *out, const char *what, const query_asof *a)
+{
+    char when[32];
+    query_iso_time(when, a->now_ms);
+    fprintf(out,
+            "\xEF\xBB\xBF# Rozgar Sync %s; as of %s; %lld of %lld centres synced in the last %d "
+            "days\r\n",
+            what, when, (long long)(a->centres - a->centres_stale), (long long)a->centres,
+            a->stale_days);
+}
+
 static int
 http_totals_csv(http_req *r, FILE *out, rz_error *err)
 {
     query_spec q;
+    query_asof a;
     http_rows rows = {out, &q, 0};
+    char what[96];
     int stale_days, rc, i;
-    if ((rc = http_totals_spec(r, &q, &stale_days, err)))
+    if ((rc = http_totals_spec(r, &q, &stale_days, err)) ||
+        (rc = query_asof_get(r->db, r->now_ms, stale_days, &a, err)))
         return rc;
+    snprintf(what, sizeof(what), "%s%s%s%s%s", query_metric_name(q.metric), q.nby ? " by " : "",
+             q.nby ? query_dim_name(q.by[0]) : "", q.nby > 1 ? " and " : "",
+             q.nby > 1 ? query_dim_name(q.by[1]) : "");
+    http_csv_preamble(out, what, &a);
     fputs("period", out);
     for (i = 0; i < q.nby; i++)
         fprintf(out, ",%s", query_dim_name(q.by[i]));
@@ -677,6 +698,26 @@ http_summary_target(http_req *r, FILE *out, int year, rz_error *err)
     return 0;
 }
 
+/* Registrations in rural areas as a share of all registrations under the
+ * same filters; null when an area filter already decides it. */
+static int
+http_summary_rural(http_req *r, FILE *out, const query_spec *base, int64_t total, rz_error *err)
+{
+    query_spec q = *base;
+    int64_t n = 0;
+    int rc, i;
+    for (i = 0; i < q.nwhere; i++)
+        if (q.where[i].dim == MERGE_D_AREA) {
+            fputs("null", out);
+            return 0;
+        }
+    if ((rc = query_spec_set(&q, "metric", query_metric_name(MERGE_M_REGISTERED), err)) ||
+        (rc = query_spec_set(&q, "area", "rural", err)) || (rc = query_total(r->db, &q, &n, err)))
+        return rc;
+    fprintf(out, "%.4f", total > 0 ? (double)n / (double)total : 0.0);
+    return 0;
+}
+
 static int
 http_summary(http_req *r, FILE *out, rz_error *err)
 {
@@ -707,8 +748,11 @@ http_summary(http_req *r, FILE *out, rz_error *err)
     for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
         if ((rc = http_summary_metric(r, out, &base, metrics[i], err)))
             return rc;
-    fprintf(out, ",\"women_share\":%.4f,\"youth_share\":%.4f,\"shares\":{", reg.women_share,
+    fprintf(out, ",\"women_share\":%.4f,\"youth_share\":%.4f,\"rural_share\":", reg.women_share,
             reg.youth_share);
+    if ((rc = http_summary_rural(r, out, &base, reg.total, err)))
+        return rc;
+    fputs(",\"shares\":{", out);
     if ((rc = http_summary_shares(r, out, &base, MERGE_M_REGISTERED, err)))
         return rc;
     fputs(",", out);
@@ -727,6 +771,16 @@ typedef struct http_centres {
     FILE *out; /* body being written */
     int n;     /* centres written */
 } http_centres;
+
+/* A centre's reporting state: "ok" (synced within stale_days), "silent"
+ * (synced before), "never" (enrolled, never synced). */
+static const char *
+http_centre_state(const query_centre_sync *c)
+{
+    if (!c->last_sync_ms)
+        return "never";
+    return c->stale ? "silent" : "ok";
+}
 
 static int
 http_centre_json(void *arg, const query_centre_sync *c)
@@ -751,8 +805,47 @@ http_centre_json(void *arg, const query_centre_sync *c)
     } else {
         fputs("null,\"last_sync_ms\":null,\"lag_seconds\":null", out);
     }
-    fprintf(out, ",\"stale\":%s}", c->stale ? "true" : "false");
+    fprintf(out, ",\"stale\":%s,\"state\":\"%s\"}", c->stale ? "true" : "false",
+            http_centre_state(c));
     return 0;
+}
+
+static int
+http_centre_csv(void *arg, const query_centre_sync *c)
+{
+    FILE *out = arg;
+    char when[32] = "";
+    query_csv_field(out, c->name ? c->name : "");
+    fputc(',', out);
+    query_csv_field(out, c->province ? c->province : "");
+    fputc(',', out);
+    query_csv_field(out, c->district ? c->district : "");
+    fputc(',', out);
+    query_csv_field(out, c->programme ? c->programme : "");
+    if (c->last_sync_ms)
+        query_iso_time(when, c->last_sync_ms);
+    fprintf(out, ",%lld,%s,", (long long)c->nodes, when);
+    if (c->lag_ms >= 0)
+        fprintf(out, "%lld", (long long)(c->lag_ms / 86400000));
+    fprintf(out, ",%s\r\n", http_centre_state(c));
+    return 0;
+}
+
+static int
+http_centres_csv(http_req *r, FILE *out, rz_error *err)
+{
+    query_asof a;
+    int stale_days, rc, i;
+    for (i = 0; i < r->params->n; i++)
+        if (strcmp(r->params->p[i].key, "stale_days") != 0)
+            return rz_fail(err, RZ_E_ARG, "unknown parameter %s (only stale_days)",
+                           r->params->p[i].key);
+    if ((rc = http_stale_days(r->params, &stale_days, err)) ||
+        (rc = query_asof_get(r->db, r->now_ms, stale_days, &a, err)))
+        return rc;
+    http_csv_preamble(out, "centres and their reporting state", &a);
+    fputs("centre,province,district,programme,pcs,last_sync,days_since_sync,state\r\n", out);
+    return query_centres_sync(r->db, r->now_ms, stale_days, http_centre_csv, out, err);
 }
 
 static int
@@ -965,6 +1058,7 @@ static const http_api_route http_api_routes[] = {
     {"/api/totals", http_totals_json, "application/json; charset=utf-8"},
     {"/api/totals.csv", http_totals_csv, "text/csv; charset=utf-8"},
     {"/api/centres", http_centres_list, "application/json; charset=utf-8"},
+    {"/api/centres.csv", http_centres_csv, "text/csv; charset=utf-8"},
     {"/metrics", http_metrics, "text/plain; version=0.0.4; charset=utf-8"},
 };
 
