@@ -431,6 +431,14 @@ http_write_asof(FILE *out, const query_asof *a)
             a->centres_stale == 0 && a->nodes_fresh == a->nodes ? "true" : "false");
     if (a->newest_sync_ms) {
         http_iso_time(newest, a->newest_sync_ms);
+        fprintf(out, "\"%s\"", newest);
+    } else {
+        fputs("null", out);
+    }
+    /* Contact (any sync, even with nothing new) beside data. */
+    fputs(",\"newest_contact\":", out);
+    if (a->newest_contact_ms) {
+        http_iso_time(newest, a->newest_contact_ms);
         fprintf(out, "\"%s\"}", newest);
     } else {
         fputs("null}", out);
@@ -575,7 +583,14 @@ http_totals_json(http_req *r, FILE *out, rz_error *err)
     http_write_asof(out, &a);
     fputs(",", out);
     http_write_spec(out, &q);
-    fprintf(out, ",\"total\":%lld,\"rows\":[", (long long)total);
+    /* total: the whole window once; for trainees the rows may not add up. */
+    fprintf(out, ",\"total\":%lld,\"rows_add_up\":%s", (long long)total,
+            query_rows_add_up(&q) ? "true" : "false");
+    if (query_rows_note(&q)) {
+        fputs(",\"note\":", out);
+        query_json_string(out, query_rows_note(&q));
+    }
+    fputs(",\"rows\":[", out);
     if ((rc = query_run(r->db, &q, http_row_json, &rows, err)))
         return rc;
     fputs("\n]}\n", out);
@@ -736,11 +751,24 @@ typedef struct http_centres {
     int n;     /* centres written */
 } http_centres;
 
+/* ,"NAME":"ISO time","NAME_ms":ms,"LAG":seconds, or nulls when ms is 0. */
+static void
+http_time_fields(FILE *out, const char *name, const char *lag, uint64_t ms, int64_t lag_ms)
+{
+    char when[32];
+    if (!ms) {
+        fprintf(out, ",\"%s\":null,\"%s_ms\":null,\"%s\":null", name, name, lag);
+        return;
+    }
+    http_iso_time(when, ms);
+    fprintf(out, ",\"%s\":\"%s\",\"%s_ms\":%llu,\"%s\":%lld", name, when, name,
+            (unsigned long long)ms, lag, (long long)(lag_ms / 1000));
+}
+
 static int
 http_centre_json(void *arg, const query_centre_sync *c)
 {
     http_centres *w = arg;
-    char when[32];
     FILE *out = w->out;
     fprintf(out, "%s{\"centre_id\":%lld,\"centre\":", w->n++ ? ",\n" : "\n",
             (long long)c->centre_id);
@@ -751,14 +779,11 @@ http_centre_json(void *arg, const query_centre_sync *c)
     query_json_string(out, c->district ? c->district : "");
     fputs(",\"programme\":", out);
     query_json_string(out, c->programme ? c->programme : "");
-    fprintf(out, ",\"nodes\":%lld,\"last_sync\":", (long long)c->nodes);
-    if (c->last_sync_ms) {
-        http_iso_time(when, c->last_sync_ms);
-        fprintf(out, "\"%s\",\"last_sync_ms\":%llu,\"lag_seconds\":%lld", when,
-                (unsigned long long)c->last_sync_ms, (long long)(c->lag_ms / 1000));
-    } else {
-        fputs("null,\"last_sync_ms\":null,\"lag_seconds\":null", out);
-    }
+    fprintf(out, ",\"nodes\":%lld", (long long)c->nodes);
+    /* last_sync is the last data; staleness goes by last contact. */
+    http_time_fields(out, "last_sync", "lag_seconds", c->last_sync_ms, c->lag_ms);
+    http_time_fields(out, "last_contact", "contact_lag_seconds", c->last_contact_ms,
+                     c->contact_lag_ms);
     fprintf(out, ",\"stale\":%s}", c->stale ? "true" : "false");
     return 0;
 }

@@ -653,7 +653,8 @@ test_centres(void **state)
     lahore = strstr(r.body, "\"centre\":\"e-Rozgar Lahore\"");
     assert_true(quetta && peshawar && lahore && quetta < peshawar && peshawar < lahore);
     assert_has(quetta, "\"last_sync\":null,\"last_sync_ms\":null,\"lag_seconds\":null,"
-                       "\"stale\":true}");
+                       "\"last_contact\":null,\"last_contact_ms\":null,"
+                       "\"contact_lag_seconds\":null,\"stale\":true}");
     assert_has(peshawar, "\"stale\":true}");
     assert_has(lahore, "\"province\":\"Punjab\",\"district\":\"Lahore\","
                        "\"programme\":\"e-rozgar\",\"nodes\":1,\"last_sync\":\"");
