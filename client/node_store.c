@@ -1089,7 +1089,7 @@ int
 node_store_set_deleted(node_store *ns, uint8_t table, const uint8_t *key, size_t key_len,
                        int deleted, rz_error *err)
 {
-    int st_state, st_set, own, rc, cur, wrote = 0;
+    int st_state, st_set, own, rc, cur = 0, wrote = 0;
     const char *noun;
     sqlite3_stmt *st;
     rz_entry e;
@@ -1149,7 +1149,7 @@ attend_target(node_store *ns, int live, int which, const char *noun, const uint8
               rz_error *err)
 {
     char hex[2 * NODE_REC_ID_BYTES + 1];
-    int deleted, rc;
+    int deleted = 0, rc;
     if (live_has(&ns->live[live], id))
         return 0;
     rc = record_state(ns, which, id, NODE_REC_ID_BYTES, &deleted, err);

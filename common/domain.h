@@ -2,7 +2,9 @@
  * domain: the vocabulary of the training network shared by node, server and
  * queries: names of coded values, validation of values (CNIC, birth year,
  * dates), calendar periods and age bands.  Validation never refuses a log
- * entry; it decides whether a value counts or is "invalid/unknown".
+ * entry; it decides whether a value counts or is "invalid/unknown".  It
+ * depends on nothing in proto/ (proto/wire.h takes the coded values from
+ * here).
  */
 #ifndef RZ_DOMAIN_H
 #define RZ_DOMAIN_H
@@ -10,7 +12,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/wire.h"
+/* Coded values of person and event fields.  Their numbers travel in log
+ * entries (proto/PROTOCOL.md, proto/wire.h): never renumber or reuse one. */
+enum rz_gender { RZ_G_FEMALE = 1, RZ_G_MALE = 2, RZ_G_OTHER = 3 };
+enum rz_area { RZ_AREA_RURAL = 1, RZ_AREA_URBAN = 2 };
+enum rz_skill { RZ_SK_BLUE = 1, RZ_SK_WHITE = 2, RZ_SK_PRO = 3 };
+enum rz_event_kind {
+    RZ_EK_TRAINING = 1,
+    RZ_EK_BOOTCAMP = 2,
+    RZ_EK_WORKSHOP = 3,
+    RZ_EK_SEMINAR = 4,
+    RZ_EK_AWARENESS = 5,
+    RZ_EK_FINLIT = 6,
+    RZ_EK_MENTORSHIP = 7,
+    RZ_EK_MAX = 7
+};
+enum rz_mode { RZ_MODE_IN_PERSON = 1, RZ_MODE_ONLINE = 2 };
 
 /* Coded values <-> names.  *_parse returns 0 when the name is unknown.
  * *_name returns "unknown" for codes outside the range. */

@@ -40,14 +40,11 @@
 #include "common/db.h"
 #include "common/domain.h"
 #include "common/hlc.h"
+#include "common/paths.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "server/metrics.h"
 #include "server/query.h"
-
-#ifndef RZ_WEB_DIR
-#define RZ_WEB_DIR "web"
-#endif
 
 enum {
     HTTP_PARAMS_MAX = 16,                 /* query-string parameters per request */
@@ -1131,7 +1128,10 @@ http_start(http_server **out, const char *addr, const char *db_path, rz_error *e
     h->db_path = xstrdup(db_path);
     pthread_mutex_init(&h->pool_mu, NULL);
     h->pool[h->npool++] = probe;
-    snprintf(h->web_dir, sizeof(h->web_dir), "%s", web && web[0] ? web : RZ_WEB_DIR);
+    if (web && web[0])
+        snprintf(h->web_dir, sizeof(h->web_dir), "%s", web);
+    else if (rz_share_path(h->web_dir, sizeof(h->web_dir), "web") != 0)
+        h->web_dir[0] = '\0';
     http_find_chart(h);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;

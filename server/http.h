@@ -26,7 +26,8 @@ typedef struct http_server http_server;
 /* Listens on addr ("127.0.0.1:8080", "[::1]:8080", "localhost:0"; port 0
  * picks a free port, see http_port) and serves until http_stop.  db_path
  * must exist; it is opened read-only (checked before listening).  The web
- * assets come from $RZ_WEB_DIR when set, else the compiled-in RZ_WEB_DIR.
+ * assets come from $RZ_WEB_DIR when set, else the share directory's web/
+ * (common/paths.h: installed or source tree).
  * Returns 0, RZ_E_ARG for a malformed addr, RZ_E_IO when the database
  * cannot be opened or the address cannot be bound.  *out is the caller's
  * (http_stop). */
