@@ -5,6 +5,7 @@
  *   rozgar-server -d DIR enroll --token T --centre NAME --programme P --province X --district Y
  *   rozgar-server -d DIR nodes | revoke NODE | rekey NODE --token T | new-epoch NODE | forks
  *   rozgar-server -d DIR run [--bind tcp://127.0.0.1:7700] [--http 127.0.0.1:8080]
+ *                            [--public 0.0.0.0:8081]
  *   rozgar-server -d DIR totals [query options] | verify | rebuild | erase PERSON_ID
  *   rozgar-server --help | --version;  rozgar-server -d DIR COMMAND --help
  *
@@ -62,7 +63,8 @@ static const srv_cmd srv_cmds[] = {
     {"forks", "", "list fork evidence"},
     {"register", "", "the enrollment register, every version"},
     {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
-    {"run", "[--bind EP] [--http HOST:PORT]", "serve nodes (ZeroMQ) and the dashboard (HTTP)"},
+    {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT]",
+     "serve nodes (ZeroMQ), the dashboard (HTTP) and, if asked, the public view"},
     {"totals",
      "[--metric M --by D --by D2 --period P --grain G --from D --to D --where dim=value"
      " --format text|json|csv]",
@@ -462,9 +464,11 @@ cmd_register(store *s)
 static int
 cmd_run(store *s, const srv_paths *p, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"bind", required_argument, 0, 'b'}, {"http", required_argument, 0, 'h'}, {0, 0, 0, 0}};
-    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db};
+    static const struct option opts[] = {{"bind", required_argument, 0, 'b'},
+                                         {"http", required_argument, 0, 'h'},
+                                         {"public", required_argument, 0, 'P'},
+                                         {0, 0, 0, 0}};
+    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db, NULL};
     rz_identity id;
     rz_error err = {0, ""};
     int c, rc;
@@ -473,6 +477,7 @@ cmd_run(store *s, const srv_paths *p, int argc, char **argv)
         switch (c) {
         case 'b': o.endpoint = optarg; break;
         case 'h': o.http_addr = optarg; break;
+        case 'P': o.public_addr = optarg; break;
         default: usage(); return 1;
         }
     }
