@@ -422,8 +422,7 @@ http_write_asof(FILE *out, const query_asof *a)
             (long long)a->nodes, (long long)a->nodes_fresh,
             a->centres_stale == 0 && a->nodes_fresh == a->nodes ? "true" : "false");
     if (a->newest_sync_ms) {
-<<<<<<< HEAD
-        http_iso_time(newest, a->newest_sync_ms);
+        query_iso_time(newest, a->newest_sync_ms);
         fprintf(out, "\"%s\"", newest);
     } else {
         fputs("null", out);
@@ -431,10 +430,7 @@ http_write_asof(FILE *out, const query_asof *a)
     /* Contact (any sync, even with nothing new) beside data. */
     fputs(",\"newest_contact\":", out);
     if (a->newest_contact_ms) {
-        http_iso_time(newest, a->newest_contact_ms);
-=======
-        query_iso_time(newest, a->newest_sync_ms);
->>>>>>> main
+        query_iso_time(newest, a->newest_contact_ms);
         fprintf(out, "\"%s\"}", newest);
     } else {
         fputs("null}", out);
@@ -756,7 +752,7 @@ http_time_fields(FILE *out, const char *name, const char *lag, uint64_t ms, int6
         fprintf(out, ",\"%s\":null,\"%s_ms\":null,\"%s\":null", name, name, lag);
         return;
     }
-    http_iso_time(when, ms);
+    query_iso_time(when, ms);
     fprintf(out, ",\"%s\":\"%s\",\"%s_ms\":%llu,\"%s\":%lld", name, when, name,
             (unsigned long long)ms, lag, (long long)(lag_ms / 1000));
 }
@@ -775,22 +771,11 @@ http_centre_json(void *arg, const query_centre_sync *c)
     query_json_string(out, c->district ? c->district : "");
     fputs(",\"programme\":", out);
     query_json_string(out, c->programme ? c->programme : "");
-<<<<<<< HEAD
     fprintf(out, ",\"nodes\":%lld", (long long)c->nodes);
     /* last_sync is the last data; staleness goes by last contact. */
     http_time_fields(out, "last_sync", "lag_seconds", c->last_sync_ms, c->lag_ms);
     http_time_fields(out, "last_contact", "contact_lag_seconds", c->last_contact_ms,
                      c->contact_lag_ms);
-=======
-    fprintf(out, ",\"nodes\":%lld,\"last_sync\":", (long long)c->nodes);
-    if (c->last_sync_ms) {
-        query_iso_time(when, c->last_sync_ms);
-        fprintf(out, "\"%s\",\"last_sync_ms\":%llu,\"lag_seconds\":%lld", when,
-                (unsigned long long)c->last_sync_ms, (long long)(c->lag_ms / 1000));
-    } else {
-        fputs("null,\"last_sync_ms\":null,\"lag_seconds\":null", out);
-    }
->>>>>>> main
     fprintf(out, ",\"stale\":%s}", c->stale ? "true" : "false");
     return 0;
 }
