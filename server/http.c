@@ -423,6 +423,14 @@ http_write_asof(FILE *out, const query_asof *a)
             a->centres_stale == 0 && a->nodes_fresh == a->nodes ? "true" : "false");
     if (a->newest_sync_ms) {
         query_iso_time(newest, a->newest_sync_ms);
+        fprintf(out, "\"%s\"", newest);
+    } else {
+        fputs("null", out);
+    }
+    /* Contact (any sync, even with nothing new) beside data. */
+    fputs(",\"newest_contact\":", out);
+    if (a->newest_contact_ms) {
+        query_iso_time(newest, a->newest_contact_ms);
         fprintf(out, "\"%s\"}", newest);
     } else {
         fputs("null}", out);
@@ -567,7 +575,14 @@ http_totals_json(http_req *r, FILE *out, rz_error *err)
     http_write_asof(out, &a);
     fputs(",", out);
     http_write_spec(out, &q);
-    fprintf(out, ",\"total\":%lld,\"rows\":[", (long long)total);
+    /* total: the whole window once; for trainees the rows may not add up. */
+    fprintf(out, ",\"total\":%lld,\"rows_add_up\":%s", (long long)total,
+            query_rows_add_up(&q) ? "true" : "false");
+    if (query_rows_note(&q)) {
+        fputs(",\"note\":", out);
+        query_json_string(out, query_rows_note(&q));
+    }
+    fputs(",\"rows\":[", out);
     if ((rc = query_run(r->db, &q, http_row_json, &rows, err)))
         return rc;
     fputs("\n]}\n", out);
@@ -772,21 +787,34 @@ typedef struct http_centres {
     int n;     /* centres written */
 } http_centres;
 
-/* A centre's reporting state: "ok" (synced within stale_days), "silent"
- * (synced before), "never" (enrolled, never synced). */
+/* A centre's reporting state: "ok" (in contact within stale_days),
+ * "silent" (in contact before), "never" (enrolled, never in contact). */
 static const char *
 http_centre_state(const query_centre_sync *c)
 {
-    if (!c->last_sync_ms)
+    if (!c->last_contact_ms && !c->last_sync_ms)
         return "never";
     return c->stale ? "silent" : "ok";
+}
+
+/* ,"NAME":"ISO time","NAME_ms":ms,"LAG":seconds, or nulls when ms is 0. */
+static void
+http_time_fields(FILE *out, const char *name, const char *lag, uint64_t ms, int64_t lag_ms)
+{
+    char when[32];
+    if (!ms) {
+        fprintf(out, ",\"%s\":null,\"%s_ms\":null,\"%s\":null", name, name, lag);
+        return;
+    }
+    query_iso_time(when, ms);
+    fprintf(out, ",\"%s\":\"%s\",\"%s_ms\":%llu,\"%s\":%lld", name, when, name,
+            (unsigned long long)ms, lag, (long long)(lag_ms / 1000));
 }
 
 static int
 http_centre_json(void *arg, const query_centre_sync *c)
 {
     http_centres *w = arg;
-    char when[32];
     FILE *out = w->out;
     fprintf(out, "%s{\"centre_id\":%lld,\"centre\":", w->n++ ? ",\n" : "\n",
             (long long)c->centre_id);
@@ -797,14 +825,11 @@ http_centre_json(void *arg, const query_centre_sync *c)
     query_json_string(out, c->district ? c->district : "");
     fputs(",\"programme\":", out);
     query_json_string(out, c->programme ? c->programme : "");
-    fprintf(out, ",\"nodes\":%lld,\"last_sync\":", (long long)c->nodes);
-    if (c->last_sync_ms) {
-        query_iso_time(when, c->last_sync_ms);
-        fprintf(out, "\"%s\",\"last_sync_ms\":%llu,\"lag_seconds\":%lld", when,
-                (unsigned long long)c->last_sync_ms, (long long)(c->lag_ms / 1000));
-    } else {
-        fputs("null,\"last_sync_ms\":null,\"lag_seconds\":null", out);
-    }
+    fprintf(out, ",\"nodes\":%lld", (long long)c->nodes);
+    /* last_sync is the last data; staleness goes by last contact. */
+    http_time_fields(out, "last_sync", "lag_seconds", c->last_sync_ms, c->lag_ms);
+    http_time_fields(out, "last_contact", "contact_lag_seconds", c->last_contact_ms,
+                     c->contact_lag_ms);
     fprintf(out, ",\"stale\":%s,\"state\":\"%s\"}", c->stale ? "true" : "false",
             http_centre_state(c));
     return 0;
@@ -814,7 +839,7 @@ static int
 http_centre_csv(void *arg, const query_centre_sync *c)
 {
     FILE *out = arg;
-    char when[32] = "";
+    char contact[32] = "", data[32] = "";
     query_csv_field(out, c->name ? c->name : "");
     fputc(',', out);
     query_csv_field(out, c->province ? c->province : "");
@@ -822,12 +847,14 @@ http_centre_csv(void *arg, const query_centre_sync *c)
     query_csv_field(out, c->district ? c->district : "");
     fputc(',', out);
     query_csv_field(out, c->programme ? c->programme : "");
+    if (c->last_contact_ms)
+        query_iso_time(contact, c->last_contact_ms);
     if (c->last_sync_ms)
-        query_iso_time(when, c->last_sync_ms);
-    fprintf(out, ",%lld,%s,", (long long)c->nodes, when);
-    if (c->lag_ms >= 0)
-        fprintf(out, "%lld", (long long)(c->lag_ms / 86400000));
-    fprintf(out, ",%s\r\n", http_centre_state(c));
+        query_iso_time(data, c->last_sync_ms);
+    fprintf(out, ",%lld,%s,", (long long)c->nodes, contact);
+    if (c->contact_lag_ms >= 0)
+        fprintf(out, "%lld", (long long)(c->contact_lag_ms / 86400000));
+    fprintf(out, ",%s,%s\r\n", data, http_centre_state(c));
     return 0;
 }
 
@@ -844,7 +871,8 @@ http_centres_csv(http_req *r, FILE *out, rz_error *err)
         (rc = query_asof_get(r->db, r->now_ms, stale_days, &a, err)))
         return rc;
     http_csv_preamble(out, "centres and their reporting state", &a);
-    fputs("centre,province,district,programme,pcs,last_sync,days_since_sync,state\r\n", out);
+    fputs("centre,province,district,programme,pcs,last_contact,days_since_contact,last_data,state\r\n",
+          out);
     return query_centres_sync(r->db, r->now_ms, stale_days, http_centre_csv, out, err);
 }
 

@@ -179,7 +179,9 @@
     var synced = c.centres_synced, all = c.centres;
     var scope = where ? where + ": " : "Pakistan: ";
     var text = scope + "as of " + asOfText(body.as_of) + " — " + fmt(synced) + " of " + fmt(all) +
-      (where ? " centres here" : " centres") + " synced in the last " + c.stale_days + " days";
+      (where ? " centres here" : " centres") + " synced in the last " + c.stale_days + " days" +
+      (!where && c.newest_contact ? " (last contact " + asOfText(c.newest_contact) +
+       (c.newest_sync ? ", last new data " + asOfText(c.newest_sync) : "") + ")" : "");
     if (!all) {
       text = scope + "as of " + asOfText(body.as_of) + " — no centre is enrolled " +
         (where ? "here." : "yet.");
@@ -310,6 +312,12 @@
       cell(tr, "No registrations counted here yet.").colSpan = 4;
       tbody.appendChild(tr);
     }
+    /* Unique trainees do not add up across places: say so, with the total. */
+    var note = $("place-note");
+    note.hidden = !(trained && trained.rows_add_up === false);
+    note.textContent = note.hidden ? "" : "Trained counts unique persons per " + name +
+      ": someone trained in two places is in both rows, so the column adds up to more than the " +
+      fmt(trained.total) + " people trained in " + where + ".";
   }
 
   /* Months from first to last inclusive, "YYYY-MM". */
@@ -325,20 +333,34 @@
   }
 
   /* The x axis: every month of the chosen year up to this month, or every
-   * month from the first to the last on record.  The API leaves out months
-   * where nothing was counted; on a line those must show as 0, not vanish. */
-  function monthAxis(known) {
-    var now = new Date();
-    var thisMonth = now.getFullYear() + "-" + (now.getMonth() < 9 ? "0" : "") + (now.getMonth() + 1);
-    if (/^\d{4}$/.test(state.period)) {
+   * month from the first to the last on record in ANY of the series (a month
+   * with training but no registration is still a month).  The API leaves
+   * out months where nothing was counted; on a line those must show as 0,
+   * not vanish.  period: the year viewed ("" for all time); series: arrays
+   * of API rows; thisMonth: "YYYY-MM" of the viewer's clock. */
+  function monthAxis(period, series, thisMonth) {
+    var months = [];
+    series.forEach(function (rows) {
+      (rows || []).forEach(function (r) {
+        if (/^\d{4}-\d{2}$/.test(r.period)) months.push(r.period);
+      });
+    });
+    months.sort();
+    var last = months.length ? months[months.length - 1] : "";
+    if (/^\d{4}$/.test(period)) {
       /* This year: up to this month (or the last month with data, should
        * this browser's clock be behind the server's). */
-      var end = thisMonth.slice(0, 4) === state.period ? thisMonth : state.period + "-12";
-      if (known.length && known[known.length - 1].period > end) end = known[known.length - 1].period;
-      return monthSpan(state.period + "-01", end);
+      var end = thisMonth.slice(0, 4) === period ? thisMonth : period + "-12";
+      if (last > end) end = last;
+      return monthSpan(period + "-01", end);
     }
-    if (!known.length) return [];
-    return monthSpan(known[0].period, known[known.length - 1].period);
+    if (!months.length) return [];
+    return monthSpan(months[0], last);
+  }
+
+  function currentMonth() {
+    var now = new Date();
+    return now.getFullYear() + "-" + (now.getMonth() < 9 ? "0" : "") + (now.getMonth() + 1);
   }
 
   function priorYearMonth(p) {
@@ -346,11 +368,11 @@
   }
 
   function renderMonths(reg, trained, allMonths) {
-    var known = reg.rows.filter(function (r) { return /^\d{4}-\d{2}$/.test(r.period); });
     var unknown = reg.rows.filter(function (r) { return r.period === "unknown"; });
-    var labels = monthAxis(known);
+    var labels = monthAxis(state.period || "", [reg.rows, trained ? trained.rows : []],
+                           currentMonth());
     var regBy = {}, trainedBy = {};
-    known.forEach(function (r) { regBy[r.period] = r.count; });
+    reg.rows.forEach(function (r) { regBy[r.period] = r.count; });
     (trained ? trained.rows : []).forEach(function (r) { trainedBy[r.period] = r.count; });
     var regValues = labels.map(function (p) { return regBy[p] || 0; });
     var datasets = [{ label: "Registered", data: regValues, borderColor: COLORS[0],
@@ -383,6 +405,9 @@
     }
     var cap = "Registered and trained by month" + (state.period ? " — " + state.period : "");
     if (unknown.length && unknown[0].count) cap += " (" + fmt(unknown[0].count) + " with no valid date)";
+    if (trained && trained.rows_add_up === false)
+      cap += "; trained counts each person once per month, " + fmt(trained.total) +
+        " people in all (months do not add up)";
     $("cap-month").textContent = cap;
     setChart("month", "chart-month", {
       type: "line",
@@ -431,8 +456,8 @@
   }
 
   function centreState(c) {
-    if (c.state === "never" || !c.last_sync) return "never synced";
-    var days = Math.floor(c.lag_seconds / 86400);
+    if (c.state === "never" || !c.last_contact) return "never synced";
+    var days = Math.floor(c.contact_lag_seconds / 86400);
     if (c.state === "silent") return "silent for " + days + (days === 1 ? " day" : " days");
     return "ok";
   }
@@ -450,7 +475,8 @@
       cell(tr, c.centre);
       cell(tr, c.province);
       cell(tr, c.district);
-      cell(tr, c.last_sync ? asOfText(c.last_sync) : "never");
+      cell(tr, c.last_contact ? asOfText(c.last_contact) +
+           (c.last_sync ? " (new data " + asOfText(c.last_sync) + ")" : " (no data yet)") : "never");
       cell(tr, centreState(c), "state");
       tbody.appendChild(tr);
     });
@@ -560,6 +586,12 @@
     var ch = {};
     ch[e.target.name === "year" ? "period" : e.target.name] = e.target.value;
     go(ch);
+  }
+
+  /* Pure helpers, for tests run with node (tests/web/); no DOM there. */
+  if (typeof module === "object" && module.exports) {
+    module.exports = { monthAxis: monthAxis, monthSpan: monthSpan };
+    return;
   }
 
   document.addEventListener("DOMContentLoaded", function () {

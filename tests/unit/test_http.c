@@ -642,7 +642,7 @@ test_totals_csv(void **state)
     http_get(f->port, "/api/centres.csv", &r);
     assert_int_equal(r.status, 200);
     assert_has(r.body,
-               "\r\ncentre,province,district,programme,pcs,last_sync,days_since_sync,state\r\n");
+               "\r\ncentre,province,district,programme,pcs,last_contact,days_since_contact,last_data,state\r\n");
     assert_has(r.body, ",never\r\n");
     assert_has(r.body, ",ok\r\n");
     reply_free(&r);
@@ -671,7 +671,8 @@ test_centres(void **state)
     lahore = strstr(r.body, "\"centre\":\"e-Rozgar Lahore\"");
     assert_true(quetta && peshawar && lahore && quetta < peshawar && peshawar < lahore);
     assert_has(quetta, "\"last_sync\":null,\"last_sync_ms\":null,\"lag_seconds\":null,"
-                       "\"stale\":true,\"state\":\"never\"}");
+                       "\"last_contact\":null,\"last_contact_ms\":null,"
+                       "\"contact_lag_seconds\":null,\"stale\":true,\"state\":\"never\"}");
     assert_has(peshawar, "\"stale\":true,\"state\":\"silent\"}");
     assert_has(lahore, "\"province\":\"Punjab\",\"district\":\"Lahore\","
                        "\"programme\":\"e-rozgar\",\"nodes\":1,\"last_sync\":\"");
