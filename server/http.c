@@ -871,7 +871,8 @@ http_centres_csv(http_req *r, FILE *out, rz_error *err)
         (rc = query_asof_get(r->db, r->now_ms, stale_days, &a, err)))
         return rc;
     http_csv_preamble(out, "centres and their reporting state", &a);
-    fputs("centre,province,district,programme,pcs,last_contact,days_since_contact,last_data,state\r\n",
+    fputs("centre,province,district,programme,pcs,last_contact,days_since_contact,last_data,"
+          "state\r\n",
           out);
     return query_centres_sync(r->db, r->now_ms, stale_days, http_centre_csv, out, err);
 }

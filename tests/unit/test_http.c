@@ -641,8 +641,8 @@ test_totals_csv(void **state)
 
     http_get(f->port, "/api/centres.csv", &r);
     assert_int_equal(r.status, 200);
-    assert_has(r.body,
-               "\r\ncentre,province,district,programme,pcs,last_contact,days_since_contact,last_data,state\r\n");
+    assert_has(r.body, "\r\ncentre,province,district,programme,pcs,last_contact,days_since_contact,"
+                       "last_data,state\r\n");
     assert_has(r.body, ",never\r\n");
     assert_has(r.body, ",ok\r\n");
     reply_free(&r);
