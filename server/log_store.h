@@ -60,7 +60,7 @@ typedef struct log_node {
     uint32_t epoch;                    /* current log epoch */
     uint64_t head_seq;                 /* last stored sequence (0: none) */
     uint8_t head_hash[RZ_HASH_BYTES];  /* hash of that entry (zeros: none) */
-    uint64_t last_sync_ms;             /* operational: last accepted batch */
+    uint64_t last_sync_ms;             /* operational: last batch with new entries (last data) */
     int64_t clock_offset_ms;           /* operational: node clock - server clock */
 } log_node;
 
@@ -131,6 +131,11 @@ int log_store_node_by_curve(log_store *s, const char *curve_pk, log_node *n, rz_
  * offset) of an enrolled node; identity and keys change only through the
  * register functions below. */
 int log_store_node_update(log_store *s, const log_node *n, rz_error *err) RZ_WUR;
+/* Operational: an enrolled node was heard from (a HELLO), whether or not
+ * it had anything new.  Staleness is judged by contact; last_sync_ms is
+ * the last data. */
+int log_store_node_contact(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms,
+                           rz_error *err) RZ_WUR;
 /* Calls fn for every enrolled node (revoked ones included) in node id
  * order; a non-zero return from fn stops and is returned. */
 typedef int (*log_store_node_fn)(const log_node *n, void *arg);
