@@ -2,16 +2,18 @@
  * state_store: SQLite implementation of the state store (see
  * state_store.h).  state.db holds merge.h's tables, the merger's positions
  * (merge_pos) and a small key/value table for the pause flag and the time of
- * the last merge window (state_meta).  Upgrades a server directory of the
- * single-file layout (state inside server.db) by copying its state and
- * positions once, when state.db is first created.
+ * the last merge window (state_meta).
+ *
+ * A server directory of the single-file layout (state inside server.db)
+ * needs no conversion: state.db starts empty with every position at zero
+ * and the merger counts the logs again under the current rules (the log is
+ * the truth).  The old tables left in server.db are no longer read.
  */
 #include "server/state_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/db.h"
 #include "common/util.h"
@@ -45,72 +47,15 @@ state_store_db(state_store *s)
     return s->db;
 }
 
-/* A directory written before the split kept state, totals and positions in
- * server.db: copy them into the new state.db (same tables, same rows), so
- * the figures do not change and nothing is merged twice. */
-static int
-state_store_upgrade(state_store *s, const char *log_path, rz_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    char sql[512];
-    int rc, i, old = 0;
-
-    if (access(log_path, F_OK) != 0)
-        return 0;
-    if ((rc = rz_db_prepare(s->db, &st, "ATTACH DATABASE ?1 AS old", err)))
-        return rc;
-    sqlite3_bind_text(st, 1, log_path, -1, SQLITE_STATIC);
-    rc = rz_db_step_done(s->db, st, err);
-    sqlite3_finalize(st);
-    if (rc)
-        return rc;
-    /* Old layout: server.db has the state tables and node.merged_seq. */
-    if ((rc = rz_db_prepare(s->db, &st,
-                            "SELECT count(*) FROM old.sqlite_master WHERE name='st_person'"
-                            " AND EXISTS (SELECT 1 FROM pragma_table_info('node', 'old')"
-                            " WHERE name='merged_seq')",
-                            err)))
-        goto out;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        old = sqlite3_column_int(st, 0) > 0;
-    sqlite3_finalize(st);
-    st = NULL;
-    if (!old)
-        goto out;
-    if ((rc = rz_db_begin(s->db, err)))
-        goto out;
-    for (i = 0; rc == 0 && merge_state_tables[i]; i++) {
-        /* Names from a constant list, never from input. */
-        snprintf(sql, sizeof sql, "INSERT INTO main.%s SELECT * FROM old.%s;",
-                 merge_state_tables[i], merge_state_tables[i]);
-        rc = rz_db_exec(s->db, sql, err);
-    }
-    if (rc == 0)
-        rc = rz_db_exec(s->db,
-                        "INSERT INTO main.merge_pos(node_id, merged_seq, last_clock_ms)"
-                        " SELECT node_id, merged_seq, last_clock_ms FROM old.node"
-                        " WHERE merged_seq > 0;",
-                        err);
-    if (rc == 0)
-        rc = rz_db_commit(s->db, err);
-    if (rc)
-        rz_db_rollback(s->db);
-out:
-    sqlite3_exec(s->db, "DETACH DATABASE old", NULL, NULL, NULL);
-    return rc;
-}
-
-static int
-state_store_open_impl(state_store **out, const char *path, const char *log_path, rz_error *err)
+int
+state_store_open_path(state_store **out, const char *path, rz_error *err)
 {
     state_store *s = xcalloc(1, sizeof *s);
-    int rc, i, fresh = access(path, F_OK) != 0;
+    int rc, i;
 
     *out = NULL;
     if ((rc = rz_db_open(&s->db, path, DB_READWRITE, err)) ||
         (rc = rz_db_exec(s->db, state_schema, err)) || (rc = merge_schema(s->db, err)))
-        goto fail;
-    if (fresh && log_path && (rc = state_store_upgrade(s, log_path, err)))
         goto fail;
     for (i = 0; i < SS_COUNT; i++)
         if ((rc = rz_db_prepare(s->db, &s->st[i], state_sql[i], err)))
@@ -119,25 +64,16 @@ state_store_open_impl(state_store **out, const char *path, const char *log_path,
     return 0;
 fail:
     state_store_close(&s);
-    if (fresh)
-        unlink(path); /* an upgrade that failed is tried again next time */
     return rc;
-}
-
-int
-state_store_open_path(state_store **out, const char *path, rz_error *err)
-{
-    return state_store_open_impl(out, path, NULL, err);
 }
 
 int
 state_store_open(state_store **out, const char *dir, rz_error *err)
 {
-    char path[4096], log_path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", dir, STATE_STORE_FILE) >= (int)sizeof path ||
-        snprintf(log_path, sizeof log_path, "%s/%s", dir, LOG_STORE_FILE) >= (int)sizeof log_path)
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, STATE_STORE_FILE) >= (int)sizeof path)
         return rz_fail(err, RZ_E_ARG, "server directory path too long");
-    return state_store_open_impl(out, path, log_path, err);
+    return state_store_open_path(out, path, err);
 }
 
 void
