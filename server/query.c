@@ -799,7 +799,7 @@ age_year_expr(const query_spec *q, char *out, size_t n)
             end = date_of_ms((uint64_t)time(NULL) * 1000);
         snprintf(out, n, "%u", end / 10000);
     } else if (q->metric == MERGE_M_REGISTERED ||
-        (q->grain == MERGE_GRAIN_ALL && q->window == QUERY_WIN_ALL))
+               (q->grain == MERGE_GRAIN_ALL && q->window == QUERY_WIN_ALL))
         snprintf(out, n, "(c.reg_date / 10000)");
     else if (q->metric == MERGE_M_TRAINEES && q->grain == MERGE_GRAIN_ALL)
         snprintf(out, n, "%u", q->from / 10000);
