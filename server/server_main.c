@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,7 +42,8 @@ usage(void)
     fprintf(stderr,
             "usage: rozgar-server -d DIR COMMAND [options]\n"
             "  init                      create keys and database; prints the server key\n"
-            "  pubkey                    print the server public key (give it to nodes)\n"
+            "  pubkey                    print the server public key: Ed25519 hex (give it to\n"
+            "                            nodes) and the CURVE key in Z85 (for ZeroMQ tools)\n"
             "  enroll --token T --centre NAME --programme e-rozgar|innovista|other\n"
             "         --province P --district D\n"
             "  nodes                     list enrolled nodes, their sync state and clock offset\n"
@@ -119,8 +121,11 @@ cmd_pubkey(const srv_paths *p)
     if (identity_load(&id, p->key, &err))
         return fail(&err);
     hex_encode(hex, id.pk, RZ_PK_BYTES);
+    /* Both forms of the one key (PROTOCOL §2): nodes are configured with the
+     * Ed25519 key; ZeroMQ tools (ZMQ_CURVE_SERVERKEY) want the CURVE key. */
+    printf("ed25519: %s\n", hex);
+    printf("curve-z85: %s\n", id.curve_pk);
     identity_wipe(&id);
-    printf("%s\n", hex);
     return 0;
 }
 
@@ -346,6 +351,29 @@ cmd_register(store *s)
     return 0;
 }
 
+/* Raises the soft descriptor limit to the hard one.  At the soft limit
+ * libzmq's accept loop spins at full CPU and connected nodes wait behind it
+ * (PROTOCOL §10); the hard limit is what the administrator granted. */
+static void
+raise_nofile(void)
+{
+    struct rlimit rl;
+    rlim_t was;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            log_warnx("cannot raise the descriptor limit from %llu to %llu: %s",
+                      (unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
+            return;
+        }
+    }
+    log_info("descriptor limit %llu (was %llu)", (unsigned long long)rl.rlim_cur,
+             (unsigned long long)was);
+}
+
 static int
 cmd_run(store *s, const srv_paths *p, int argc, char **argv)
 {
@@ -365,6 +393,7 @@ cmd_run(store *s, const srv_paths *p, int argc, char **argv)
     }
     if (identity_load(&id, p->key, &err))
         return fail(&err);
+    raise_nofile();
     rc = serve_run(s, &id, &o, &err);
     identity_wipe(&id);
     return rc ? fail(&err) : 0;
