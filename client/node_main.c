@@ -5,7 +5,11 @@
  * messages and exit codes:
  *
  *   0 ok, 1 usage or input error, 2 server unreachable / timeout,
- *   3 fork or quarantine (see PROTOCOL.md 7), 4 refused by the server.
+ *   3 fork or quarantine (see PROTOCOL.md 7), 4 refused by the server,
+ *   5 another sync of this data directory is running (client/node_lock.h).
+ *
+ * Settings come from DIR/node.conf (client/node_config.h), read before every
+ * command; options on the command line override them for that run.
  *
  * Obviously wrong input (unknown names of coded values, a non-numeric year,
  * a malformed date) is refused here with a clear message.  Values that are
@@ -20,18 +24,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "client/node_config.h"
+#include "client/node_find.h"
+#include "client/node_form.h"
+#include "client/node_lock.h"
 #include "client/node_store.h"
 #include "client/node_sync.h"
 #include "common/domain.h"
 #include "common/hlc.h"
 #include "common/log.h"
+#include "common/progress.h"
 #include "common/util.h"
+
+#ifndef RZ_VERSION
+#define RZ_VERSION "dev"
+#endif
 
 #define PROG "rozgar-node"
 
-enum { EXIT_USAGE = 1, EXIT_UNREACHABLE = 2, EXIT_FORK = 3, EXIT_REFUSED = 4 };
+enum { EXIT_USAGE = 1, EXIT_UNREACHABLE = 2, EXIT_FORK = 3, EXIT_REFUSED = 4, EXIT_BUSY = 5 };
 
 #define CSV_MAX_FIELDS 32   /* columns in an import file */
 #define CSV_FIELD_MAX 4096  /* bytes kept of one cell; longer is an error */
@@ -40,30 +55,36 @@ enum { EXIT_USAGE = 1, EXIT_UNREACHABLE = 2, EXIT_FORK = 3, EXIT_REFUSED = 4 };
 static int
 usage(void)
 {
-    fprintf(
-        stderr,
-        "usage: " PROG " [-d DIR] COMMAND ...   (DIR defaults to $RZ_NODE_DIR)\n"
-        "  init\n"
-        "  config --server tcp://HOST:PORT --server-key HEX\n"
-        "  person add --name N --gender female|male|other [--birth-year Y] [--cnic C]\n"
-        "             [--phone P] [--district D] [--area rural|urban]\n"
-        "             [--skill blue-collar|white-collar|professional] [--skills S]\n"
-        "             [--platforms S] [--date YYYY-MM-DD]\n"
-        "  person edit ID [same options] [--clear-cnic] [--clear-phone]\n"
-        "  person delete ID | person undelete ID\n"
-        "  event add --kind KIND --title T --date YYYY-MM-DD [--duration MIN]\n"
-        "            [--partner P] [--mode in-person|online]\n"
-        "      KIND: training bootcamp workshop seminar awareness financial-literacy "
-        "mentorship\n"
-        "  event edit ID [same options] | event delete ID | event undelete ID\n"
-        "  attend EVENT_ID PERSON_ID [--absent | --delete | --undelete]\n"
-        "  list persons|events|attendance [--all]\n"
-        "  show ID\n"
-        "  import persons FILE.csv\n"
-        "  status\n"
-        "  sync [--timeout SEC]\n"
-        "  rebase [--timeout SEC]\n"
-        "  rekey                       new key pair; prints the token for rozgar-server rekey\n");
+    fprintf(stderr,
+            "usage: " PROG " [-d DIR] COMMAND ...   (DIR defaults to $RZ_NODE_DIR)\n"
+            "  init\n"
+            "  config [KEY=VALUE ...]      show or change DIR/node.conf (server, server-key,\n"
+            "                              sync-interval, sync-timeout, listen)\n"
+            "  config --server tcp://HOST:PORT --server-key HEX\n"
+            "  person add --name N --gender female|male|other [--birth-year Y] [--cnic C]\n"
+            "             [--phone P] [--district D] [--area rural|urban]\n"
+            "             [--skill blue-collar|white-collar|professional] [--skills S]\n"
+            "             [--platforms S] [--date YYYY-MM-DD]\n"
+            "  person edit ID [same options] [--clear-cnic] [--clear-phone]\n"
+            "  person delete ID | person undelete ID\n"
+            "  person find TEXT [--all] [--page N]   by part of a name, CNIC, phone or code\n"
+            "  event add --kind KIND --title T --date YYYY-MM-DD [--duration MIN]\n"
+            "            [--partner P] [--mode in-person|online]\n"
+            "      KIND: training bootcamp workshop seminar awareness financial-literacy "
+            "mentorship\n"
+            "  event edit ID [same options] | event delete ID | event undelete ID\n"
+            "  attend EVENT PERSON [--absent | --delete | --undelete]\n"
+            "      (ID, EVENT, PERSON: a record's short code, as `person find` shows, or its\n"
+            "       32-digit id)\n"
+            "  list persons|events|attendance [--all]\n"
+            "  show ID\n"
+            "  import persons FILE.csv\n"
+            "  status\n"
+            "  sync [--timeout SEC] [--now]   --now: ask a running sync to sync at once\n"
+            "  rebase [--timeout SEC]\n"
+            "  rekey                       new key pair; prints the token for rozgar-server rekey\n"
+            "`" PROG " COMMAND --help` explains one command; `" PROG " --version` prints the "
+            "version.\n");
     return EXIT_USAGE;
 }
 
@@ -90,6 +111,7 @@ exit_for(int rc, int server_code)
     switch (rc) {
     case 0: return 0;
     case RZ_E_TIMEOUT: return EXIT_UNREACHABLE;
+    case RZ_E_BUSY: return server_code ? EXIT_REFUSED : EXIT_BUSY;
     case RZ_E_FORK:
     case RZ_E_EPOCH:
     case RZ_E_QUARANTINE: return EXIT_FORK;
@@ -149,12 +171,15 @@ cli_parse(int argc, char **argv, const cli_opt *opts, const char **pos, int maxp
     return 0;
 }
 
+/* A record named on the command line by its short code or full id. */
 static int
-parse_id(uint8_t id[NODE_REC_ID_BYTES], const char *s, const char *what)
+parse_id(node_store *ns, uint8_t id[NODE_REC_ID_BYTES], const char *s, uint8_t want,
+         const char *what)
 {
-    if (!s || node_id_parse(id, s) != 0)
-        return fail_msg(EXIT_USAGE, "%s must be an id of 32 hex digits, got '%s'", what,
-                        s ? s : "");
+    rz_error err = {0, ""};
+    int rc = node_store_resolve(ns, s, want, id, NULL, &err);
+    if (rc != 0)
+        return fail_msg(EXIT_USAGE, "%s: %s", what, err.text);
     return 0;
 }
 
@@ -174,114 +199,30 @@ parse_number(const char *s, int maxdigits, uint64_t *v)
     return 0;
 }
 
-/* ---- turning text into field values (CLI options and CSV cells) ---- */
+/* ---- field values from text: client/node_form.c, shared with the web app ---- */
 
-enum { WARN_CNIC = 1, WARN_BIRTH_YEAR = 2 };
-
-/* Sets one person field from text.  Returns 0, or RZ_E_ARG with a message
- * that never repeats a personal value.  *warn collects WARN_* bits. */
-static int
-person_field_from_text(node_person *p, int field, const char *s, int *warn, rz_error *err)
-{
-    uint64_t v;
-    char cnic[14];
-    uint32_t this_year = date_of_ms(hlc_wall_ms()) / 10000;
-    switch (field) {
-    case RZ_PF_NAME:
-        if (!*s)
-            return rz_fail(err, RZ_E_ARG, "name is empty");
-        p->name = s;
-        break;
-    case RZ_PF_CNIC:
-        if (!cnic_normalize(cnic, s, strlen(s)))
-            *warn |= WARN_CNIC;
-        sodium_memzero(cnic, sizeof cnic);
-        p->cnic = s;
-        break;
-    case RZ_PF_PHONE: p->phone = s; break;
-    case RZ_PF_GENDER:
-        if (!(p->gender = (uint64_t)gender_parse(s)))
-            return rz_fail(err, RZ_E_ARG, "unknown gender '%.20s' (female, male, other)", s);
-        break;
-    case RZ_PF_BIRTH_YEAR:
-        if (parse_number(s, 6, &v) != 0)
-            return rz_fail(err, RZ_E_ARG, "birth year must be a number like 2001, got '%.20s'", s);
-        if (v < RZ_MIN_BIRTH_YEAR || v > this_year)
-            *warn |= WARN_BIRTH_YEAR;
-        p->birth_year = v;
-        break;
-    case RZ_PF_DISTRICT: p->district = s; break;
-    case RZ_PF_AREA:
-        if (!(p->area = (uint64_t)area_parse(s)))
-            return rz_fail(err, RZ_E_ARG, "unknown area '%.20s' (rural, urban)", s);
-        break;
-    case RZ_PF_SKILL:
-        if (!(p->skill = (uint64_t)skill_parse(s)))
-            return rz_fail(err, RZ_E_ARG,
-                           "unknown skill category '%.20s' (blue-collar, white-collar, "
-                           "professional)",
-                           s);
-        break;
-    case RZ_PF_SKILLS: p->skills = s; break;
-    case RZ_PF_PLATFORMS: p->platforms = s; break;
-    case RZ_PF_REG_DATE:
-        if (!(p->reg_date = date_parse(s)))
-            return rz_fail(err, RZ_E_ARG, "bad date '%.20s' (want YYYY-MM-DD)", s);
-        break;
-    default: return rz_fail(err, RZ_E_ARG, "unknown person field %d", field);
-    }
-    p->set |= NODE_SET(field);
-    return 0;
-}
-
-static int
-event_field_from_text(node_event *e, int field, const char *s, rz_error *err)
-{
-    uint64_t v;
-    switch (field) {
-    case RZ_EF_KIND:
-        if (!(e->kind = (uint64_t)event_kind_parse(s)))
-            return rz_fail(err, RZ_E_ARG,
-                           "unknown event kind '%.30s' (training, bootcamp, workshop, seminar, "
-                           "awareness, financial-literacy, mentorship)",
-                           s);
-        break;
-    case RZ_EF_TITLE:
-        if (!*s)
-            return rz_fail(err, RZ_E_ARG, "title is empty");
-        e->title = s;
-        break;
-    case RZ_EF_DATE:
-        if (!(e->date = date_parse(s)))
-            return rz_fail(err, RZ_E_ARG, "bad date '%.20s' (want YYYY-MM-DD)", s);
-        break;
-    case RZ_EF_DURATION:
-        if (parse_number(s, 6, &v) != 0)
-            return rz_fail(err, RZ_E_ARG, "duration must be minutes as a number, got '%.20s'", s);
-        e->duration = v;
-        break;
-    case RZ_EF_PARTNER: e->partner = s; break;
-    case RZ_EF_MODE:
-        if (!(e->mode = (uint64_t)mode_parse(s)))
-            return rz_fail(err, RZ_E_ARG, "unknown mode '%.20s' (in-person, online)", s);
-        break;
-    default: return rz_fail(err, RZ_E_ARG, "unknown event field %d", field);
-    }
-    e->set |= NODE_SET(field);
-    return 0;
-}
-
+/* Prints a form's warnings (values recorded but counted invalid) with
+ * where (a file line, or ""); messages never hold a personal value. */
 static void
-print_warnings(int warn, const char *where)
+print_form_warnings(const node_form *fm, int is_event, const char *where)
 {
-    if (warn & WARN_CNIC)
-        log_warnx("%sthe CNIC is not a valid 13-digit CNIC (e.g. 35202-1234567-1); it is "
-                  "recorded and headquarters will flag it until corrected",
-                  where);
-    if (warn & WARN_BIRTH_YEAR)
-        log_warnx("%sthe birth year looks implausible; it is recorded and headquarters will "
-                  "count it as unknown until corrected",
-                  where);
+    int f;
+    for (f = 1; f < NODE_FORM_FIELDS; f++)
+        if (fm->level[f] == NODE_FORM_WARN)
+            log_warnx("%s%s: %s", where,
+                      is_event ? node_form_event_label(f) : node_form_person_label(f), fm->msg[f]);
+}
+
+/* Prints every error of a form; returns EXIT_USAGE. */
+static int
+print_form_errors(const node_form *fm, int is_event, const char *cmd)
+{
+    int f;
+    for (f = 0; f < NODE_FORM_FIELDS; f++)
+        if (fm->level[f] == NODE_FORM_ERROR)
+            fprintf(stderr, PROG ": %s: %s: %s\n", cmd,
+                    is_event ? node_form_event_label(f) : node_form_person_label(f), fm->msg[f]);
+    return EXIT_USAGE;
 }
 
 /* ---- store helpers ---- */
@@ -315,25 +256,91 @@ cmd_init(const char *dir, int argc, char **argv)
     return 0;
 }
 
+/* Data directory and settings of this invocation (set by main). */
+static const char *cli_dir;
+static node_config cli_conf;
+
+/* `config` alone prints the settings; `config KEY=VALUE ...` and the older
+ * `config --server X --server-key Y` change DIR/node.conf and node.db. */
 static int
 cmd_config(node_store *ns, int argc, char **argv)
 {
-    const char *server = NULL, *key = NULL;
+    const char *server = NULL, *key = NULL, *pos[16];
     const cli_opt opts[] = {{"--server", 1, &server}, {"--server-key", 1, &key}, {0, 0, 0}};
-    uint8_t pk[RZ_PK_BYTES];
+    node_config c = cli_conf;
+    node_store_status st;
     rz_error err = {0, ""};
-    int rc, npos;
-    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "config")) != 0)
+    int rc, npos, i;
+    if ((rc = cli_parse(argc, argv, opts, pos, 16, &npos, "config")) != 0)
         return rc;
-    if (!server || !key)
-        return fail_msg(EXIT_USAGE, "config needs --server tcp://HOST:PORT and --server-key HEX");
-    if (hex_decode(pk, sizeof pk, key) != 0)
-        return fail_msg(EXIT_USAGE, "--server-key must be 64 hex digits (the key `rozgar-server"
-                                    " init` printed)");
-    if ((rc = node_store_configure(ns, server, pk, &err)) != 0)
+    if ((server != NULL) != (key != NULL))
+        return fail_msg(EXIT_USAGE, "config needs --server tcp://HOST:PORT and --server-key HEX "
+                                    "together");
+    if (server && node_config_set(&c, "server", server, &err) != 0)
+        return fail_msg(EXIT_USAGE, "config: %s", err.text);
+    if (key && node_config_set(&c, "server-key", key, &err) != 0)
+        return fail_msg(EXIT_USAGE, "config: --%s", err.text);
+    for (i = 0; i < npos; i++) {
+        char k[32];
+        const char *eq = strchr(pos[i], '=');
+        if (!eq || eq == pos[i] || (size_t)(eq - pos[i]) >= sizeof k)
+            return fail_msg(EXIT_USAGE, "config: expected KEY=VALUE, got '%s'", pos[i]);
+        snprintf(k, sizeof k, "%.*s", (int)(eq - pos[i]), pos[i]);
+        if (node_config_set(&c, k, eq + 1, &err) != 0)
+            return fail_msg(EXIT_USAGE, "config: %s", err.text);
+    }
+    if (server || npos) {
+        /* A server given without its key (or the reverse) only in node.db:
+         * take the other half from there so the file is complete. */
+        if ((rc = node_store_get_status(ns, &st, &err)) != 0)
+            return fail_err(&err, rc, 0);
+        if ((c.set & NODE_CONF_SERVER) && !(c.set & NODE_CONF_SERVER_KEY) && st.has_server_pk) {
+            hex_encode(c.server_key, st.server_pk, RZ_PK_BYTES);
+            c.set |= NODE_CONF_SERVER_KEY;
+        }
+        if ((c.set & NODE_CONF_SERVER_KEY) && !(c.set & NODE_CONF_SERVER) && st.endpoint[0]) {
+            snprintf(c.server, sizeof c.server, "%s", st.endpoint);
+            c.set |= NODE_CONF_SERVER;
+        }
+        if ((rc = node_config_apply(&c, ns, &err)) != 0 ||
+            (rc = node_config_save(cli_dir, &c, &err)) != 0)
+            return fail_err(&err, rc, 0);
+        cli_conf = c;
+    }
+    if ((rc = node_store_get_status(ns, &st, &err)) != 0)
         return fail_err(&err, rc, 0);
-    printf("server: %s\nserver-key: %s\n", server, key);
+    node_config_print(&c, &st, stdout);
     return 0;
+}
+
+/* ---- printing fields ---- */
+
+static const char *
+opt_text(uint32_t set, int field, const char *s)
+{
+    return (set & NODE_SET(field)) && s ? s : "";
+}
+
+static void
+print_date(uint32_t set, int field, uint64_t v)
+{
+    char d[11] = "";
+    if (set & NODE_SET(field))
+        date_format(d, (uint32_t)(v > 99999999 ? 0 : v));
+    fputs(d, stdout);
+}
+
+static void
+print_uint(uint32_t set, int field, uint64_t v)
+{
+    if (set & NODE_SET(field))
+        printf("%llu", (unsigned long long)v);
+}
+
+static const char *
+coded(uint32_t set, int field, const char *name)
+{
+    return (set & NODE_SET(field)) ? name : "";
 }
 
 /* ---- person / event ---- */
@@ -387,49 +394,68 @@ parse_record_opts(int argc, char **argv, const field_opt *fo, const char **vals,
 }
 
 static int
-build_person(const char **vals, node_person *p, const char *cmd)
+build_person(node_form *fm, const char **vals, node_person *p, int is_new, const char *cmd)
 {
-    rz_error err = {0, ""};
-    int f, warn = 0;
-    memset(p, 0, sizeof *p);
-    for (f = 1; f <= RZ_PF_MAX; f++)
-        if (vals[f] && person_field_from_text(p, f, vals[f], &warn, &err) != 0)
-            return fail_msg(EXIT_USAGE, "%s: %s", cmd, err.text);
-    print_warnings(warn, "");
+    if (node_form_person(fm, p, vals, is_new) != 0)
+        return print_form_errors(fm, 0, cmd);
+    print_form_warnings(fm, 0, "");
+    return 0;
+}
+
+/* Names a likely duplicate by its short code only (no personal value). */
+static int
+warn_duplicate(void *ctx, const node_person_row *r, unsigned why)
+{
+    (void)ctx;
+    log_warnx("this person may already be registered as %s%s (same%s%s%s)", r->code,
+              r->deleted ? ", deleted" : "", why & NODE_DUP_CNIC ? " CNIC" : "",
+              why & NODE_DUP_PHONE ? " phone" : "",
+              why & NODE_DUP_NAME_YEAR ? " name and birth year" : "");
     return 0;
 }
 
 static int
 person_add(node_store *ns, int argc, char **argv)
 {
-    const char *vals[RZ_PF_MAX + 1] = {0}, *pos[1];
+    const char *vals[NODE_FORM_FIELDS] = {0}, *pos[1];
     uint8_t id[NODE_REC_ID_BYTES];
-    char hex[2 * NODE_REC_ID_BYTES + 1];
+    char hex[2 * NODE_REC_ID_BYTES + 1], code[NODE_CODE_MAX];
     rz_error err = {0, ""};
+    node_form fm;
     node_person p;
+    size_t ndup = 0;
     int rc, npos;
     if ((rc = parse_record_opts(argc, argv, person_opts, vals, NULL, pos, 0, &npos,
                                 "person add")) != 0)
         return rc;
     if (!vals[RZ_PF_NAME] || !vals[RZ_PF_GENDER])
         return fail_msg(EXIT_USAGE, "person add needs --name and --gender");
-    if ((rc = build_person(vals, &p, "person add")) != 0)
+    if ((rc = build_person(&fm, vals, &p, 1, "person add")) != 0)
         return rc;
+    /* Scripts add on purpose: a likely duplicate is a warning here, where
+     * the web app asks before saving. */
+    if ((rc = node_find_duplicates(ns, &p, NULL, warn_duplicate, NULL, &ndup, &err)) != 0)
+        return fail_err(&err, rc, 0);
     if ((rc = node_store_person_add(ns, &p, id, &err)) != 0)
         return fail_err(&err, rc, 0);
     node_id_format(hex, id);
+    if (node_store_code(ns, id, code, NULL) != 0)
+        code[0] = '\0';
     printf("%s\n", hex);
+    if (code[0])
+        fprintf(stderr, PROG ": short code %s\n", code);
     return 0;
 }
 
 static int
 person_edit(node_store *ns, int argc, char **argv)
 {
-    const char *vals[RZ_PF_MAX + 1] = {0}, *pos[1], *clear_cnic = NULL, *clear_phone = NULL;
+    const char *vals[NODE_FORM_FIELDS] = {0}, *pos[1], *clear_cnic = NULL, *clear_phone = NULL;
     const cli_opt extra[] = {
         {"--clear-cnic", 0, &clear_cnic}, {"--clear-phone", 0, &clear_phone}, {NULL, 0, NULL}};
     uint8_t id[NODE_REC_ID_BYTES];
     rz_error err = {0, ""};
+    node_form fm;
     node_person p;
     int rc, npos;
     if ((rc = parse_record_opts(argc, argv, person_opts, vals, extra, pos, 1, &npos,
@@ -437,11 +463,11 @@ person_edit(node_store *ns, int argc, char **argv)
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "person edit needs the person's ID");
-    if ((rc = parse_id(id, pos[0], "person ID")) != 0)
+    if ((rc = parse_id(ns, id, pos[0], RZ_T_PERSON, "person edit")) != 0)
         return rc;
     if ((clear_cnic && vals[RZ_PF_CNIC]) || (clear_phone && vals[RZ_PF_PHONE]))
         return fail_msg(EXIT_USAGE, "person edit: a value cannot be given and cleared at once");
-    if ((rc = build_person(vals, &p, "person edit")) != 0)
+    if ((rc = build_person(&fm, vals, &p, 0, "person edit")) != 0)
         return rc;
     if (clear_cnic)
         p.set |= NODE_SET(RZ_PF_CNIC), p.cnic = NULL;
@@ -455,24 +481,21 @@ person_edit(node_store *ns, int argc, char **argv)
 }
 
 static int
-build_event(const char **vals, node_event *e, const char *cmd)
+build_event(node_form *fm, const char **vals, node_event *e, int is_new, const char *cmd)
 {
-    rz_error err = {0, ""};
-    int f;
-    memset(e, 0, sizeof *e);
-    for (f = 1; f <= RZ_EF_MAX; f++)
-        if (vals[f] && event_field_from_text(e, f, vals[f], &err) != 0)
-            return fail_msg(EXIT_USAGE, "%s: %s", cmd, err.text);
+    if (node_form_event(fm, e, vals, is_new) != 0)
+        return print_form_errors(fm, 1, cmd);
     return 0;
 }
 
 static int
 event_add(node_store *ns, int argc, char **argv)
 {
-    const char *vals[RZ_EF_MAX + 1] = {0}, *pos[1];
+    const char *vals[NODE_FORM_FIELDS] = {0}, *pos[1];
     uint8_t id[NODE_REC_ID_BYTES];
-    char hex[2 * NODE_REC_ID_BYTES + 1];
+    char hex[2 * NODE_REC_ID_BYTES + 1], code[NODE_CODE_MAX];
     rz_error err = {0, ""};
+    node_form fm;
     node_event e;
     int rc, npos;
     if ((rc = parse_record_opts(argc, argv, event_opts, vals, NULL, pos, 0, &npos, "event add")) !=
@@ -480,21 +503,24 @@ event_add(node_store *ns, int argc, char **argv)
         return rc;
     if (!vals[RZ_EF_KIND] || !vals[RZ_EF_TITLE] || !vals[RZ_EF_DATE])
         return fail_msg(EXIT_USAGE, "event add needs --kind, --title and --date");
-    if ((rc = build_event(vals, &e, "event add")) != 0)
+    if ((rc = build_event(&fm, vals, &e, 1, "event add")) != 0)
         return rc;
     if ((rc = node_store_event_add(ns, &e, id, &err)) != 0)
         return fail_err(&err, rc, 0);
     node_id_format(hex, id);
     printf("%s\n", hex);
+    if (node_store_code(ns, id, code, NULL) == 0)
+        fprintf(stderr, PROG ": short code %s\n", code);
     return 0;
 }
 
 static int
 event_edit(node_store *ns, int argc, char **argv)
 {
-    const char *vals[RZ_EF_MAX + 1] = {0}, *pos[1];
+    const char *vals[NODE_FORM_FIELDS] = {0}, *pos[1];
     uint8_t id[NODE_REC_ID_BYTES];
     rz_error err = {0, ""};
+    node_form fm;
     node_event e;
     int rc, npos;
     if ((rc = parse_record_opts(argc, argv, event_opts, vals, NULL, pos, 1, &npos, "event edit")) !=
@@ -502,8 +528,8 @@ event_edit(node_store *ns, int argc, char **argv)
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "event edit needs the event's ID");
-    if ((rc = parse_id(id, pos[0], "event ID")) != 0 ||
-        (rc = build_event(vals, &e, "event edit")) != 0)
+    if ((rc = parse_id(ns, id, pos[0], RZ_T_EVENT, "event edit")) != 0 ||
+        (rc = build_event(&fm, vals, &e, 0, "event edit")) != 0)
         return rc;
     if (e.set == 0)
         return fail_msg(EXIT_USAGE, "event edit: nothing to change (give options to set)");
@@ -524,10 +550,51 @@ record_delete(node_store *ns, uint8_t table, int deleted, int argc, char **argv,
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "%s needs an ID", cmd);
-    if ((rc = parse_id(id, pos[0], "ID")) != 0)
+    if ((rc = parse_id(ns, id, pos[0], table, cmd)) != 0)
         return rc;
     if ((rc = node_store_set_deleted(ns, table, id, sizeof id, deleted, &err)) != 0)
         return fail_err(&err, rc, 0);
+    return 0;
+}
+
+/* person find: code, name, birth year, CNIC, phone, district, status. */
+static int
+print_found(void *ctx, const node_person_row *r)
+{
+    const node_person *p = &r->f;
+    (void)ctx;
+    printf("%s\t%s\t", r->code, opt_text(p->set, RZ_PF_NAME, p->name));
+    print_uint(p->set, RZ_PF_BIRTH_YEAR, p->birth_year);
+    printf("\t%s\t%s\t%s\t%s\n", opt_text(p->set, RZ_PF_CNIC, p->cnic),
+           opt_text(p->set, RZ_PF_PHONE, p->phone), opt_text(p->set, RZ_PF_DISTRICT, p->district),
+           r->deleted ? "deleted" : "live");
+    return 0;
+}
+
+static int
+person_find(node_store *ns, int argc, char **argv)
+{
+    const char *pos[1], *all = NULL, *page = NULL;
+    const cli_opt opts[] = {{"--all", 0, &all}, {"--page", 1, &page}, {NULL, 0, NULL}};
+    rz_error err = {0, ""};
+    uint64_t pg = 1;
+    size_t total = 0, per = 50;
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "person find")) != 0)
+        return rc;
+    if (npos != 1)
+        return fail_msg(EXIT_USAGE, "person find needs TEXT: part of a name, a CNIC, a phone "
+                                    "number or a short code");
+    if (page && (parse_number(page, 6, &pg) != 0 || pg == 0))
+        return fail_msg(EXIT_USAGE, "--page wants a number from 1");
+    if ((rc = node_find_persons(ns, pos[0], all != NULL, (size_t)(pg - 1) * per, per, print_found,
+                                NULL, &total, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    if (total > (size_t)pg * per)
+        fprintf(stderr, PROG ": %zu found; page %llu of %zu (--page N for more)\n", total,
+                (unsigned long long)pg, (total + per - 1) / per);
+    else
+        fprintf(stderr, PROG ": %zu found\n", total);
     return 0;
 }
 
@@ -535,6 +602,8 @@ static int
 cmd_person(node_store *ns, int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : "";
+    if (strcmp(sub, "find") == 0)
+        return person_find(ns, argc - 1, argv + 1);
     if (strcmp(sub, "add") == 0)
         return person_add(ns, argc - 1, argv + 1);
     if (strcmp(sub, "edit") == 0)
@@ -543,7 +612,7 @@ cmd_person(node_store *ns, int argc, char **argv)
         return record_delete(ns, RZ_T_PERSON, 1, argc - 1, argv + 1, "person delete");
     if (strcmp(sub, "undelete") == 0)
         return record_delete(ns, RZ_T_PERSON, 0, argc - 1, argv + 1, "person undelete");
-    return fail_msg(EXIT_USAGE, "person: expected add, edit, delete or undelete");
+    return fail_msg(EXIT_USAGE, "person: expected add, edit, find, delete or undelete");
 }
 
 static int
@@ -578,8 +647,8 @@ cmd_attend(node_store *ns, int argc, char **argv)
         return fail_msg(EXIT_USAGE, "attend needs EVENT_ID PERSON_ID");
     if (!!absent + !!del + !!undel > 1)
         return fail_msg(EXIT_USAGE, "attend: give at most one of --absent, --delete, --undelete");
-    if ((rc = parse_id(key, pos[0], "EVENT_ID")) != 0 ||
-        (rc = parse_id(key + NODE_REC_ID_BYTES, pos[1], "PERSON_ID")) != 0)
+    if ((rc = parse_id(ns, key, pos[0], RZ_T_EVENT, "attend: EVENT")) != 0 ||
+        (rc = parse_id(ns, key + NODE_REC_ID_BYTES, pos[1], RZ_T_PERSON, "attend: PERSON")) != 0)
         return rc;
     if (del || undel)
         rc = node_store_set_deleted(ns, RZ_T_ATTENDANCE, key, sizeof key, del ? 1 : 0, &err);
@@ -589,34 +658,6 @@ cmd_attend(node_store *ns, int argc, char **argv)
 }
 
 /* ---- list / show ---- */
-
-static const char *
-opt_text(uint32_t set, int field, const char *s)
-{
-    return (set & NODE_SET(field)) && s ? s : "";
-}
-
-static void
-print_date(uint32_t set, int field, uint64_t v)
-{
-    char d[11] = "";
-    if (set & NODE_SET(field))
-        date_format(d, (uint32_t)(v > 99999999 ? 0 : v));
-    fputs(d, stdout);
-}
-
-static void
-print_uint(uint32_t set, int field, uint64_t v)
-{
-    if (set & NODE_SET(field))
-        printf("%llu", (unsigned long long)v);
-}
-
-static const char *
-coded(uint32_t set, int field, const char *name)
-{
-    return (set & NODE_SET(field)) ? name : "";
-}
 
 /* persons: id name gender birth_year cnic phone district area skill
  * reg_date skills platforms status */
@@ -691,15 +732,6 @@ cmd_list(node_store *ns, int argc, char **argv)
     else
         return fail_msg(EXIT_USAGE, "list: expected persons, events or attendance");
     return rc ? fail_err(&err, rc, 0) : 0;
-}
-
-static void
-format_utc(char *out, size_t len, uint64_t ms)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-        snprintf(out, len, "%llu ms", (unsigned long long)ms);
 }
 
 static void
@@ -803,7 +835,7 @@ cmd_show(node_store *ns, int argc, char **argv)
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "show needs an ID");
-    if ((rc = parse_id(id, pos[0], "ID")) != 0)
+    if ((rc = parse_id(ns, id, pos[0], 0, "show")) != 0)
         return rc;
     rc = node_store_person_get(ns, id, show_person, NULL, &err);
     if (rc == RZ_E_NOTFOUND) {
@@ -992,12 +1024,11 @@ csv_header(csv_import *im)
 
 /* Turns the current record into p; 0, or RZ_E_ARG with err. */
 static int
-csv_row(csv_import *im, node_person *p, int *warn, rz_error *err)
+csv_row(csv_import *im, node_form *fm, node_person *p, rz_error *err)
 {
     size_t i;
-    int rc;
     memset(p, 0, sizeof *p);
-    *warn = 0;
+    node_form_init(fm);
     if (im->r.too_long)
         return rz_fail(err, RZ_E_ARG, "a cell is longer than %d bytes", CSV_FIELD_MAX);
     if (im->r.too_many || im->r.n != im->ncols)
@@ -1011,8 +1042,9 @@ csv_row(csv_import *im, node_person *p, int *warn, rz_error *err)
                                im->col_field[i] == RZ_PF_NAME ? "name" : "gender");
             continue;
         }
-        if ((rc = person_field_from_text(p, im->col_field[i], v, warn, err)) != 0)
-            return rc;
+        if (node_form_person_field(fm, p, im->col_field[i], v) != 0)
+            return rz_fail(err, RZ_E_ARG, "%s: %s", node_form_person_label(im->col_field[i]),
+                           node_form_first(fm, NODE_FORM_ERROR));
     }
     /* Everything the store would refuse is found in the validating pass. */
     return node_store_check_person(p, 1, err);
@@ -1025,13 +1057,14 @@ csv_pass(csv_import *im, node_store *ns)
 {
     unsigned long line;
     node_person p;
+    node_form fm;
     uint8_t id[NODE_REC_ID_BYTES];
     rz_error err = {0, ""};
-    int rc, warn;
+    int rc;
     while ((rc = csv_read(&im->r, &line)) == 1) {
         if (csv_blank(&im->r))
             continue;
-        if (csv_row(im, &p, &warn, &err) != 0) {
+        if (csv_row(im, &fm, &p, &err) != 0) {
             if (im->bad++ < CSV_MAX_REPORTED)
                 fprintf(stderr, "%s:%lu: %s\n", im->path, line, err.text);
             continue;
@@ -1042,10 +1075,10 @@ csv_pass(csv_import *im, node_store *ns)
         if ((rc = node_store_person_add(ns, &p, id, &err)) != 0)
             return fail_msg(exit_for(rc, 0), "%s:%lu: %s; nothing imported", im->path, line,
                             err.text);
-        if (warn) {
+        if (fm.warnings) {
             char where[64];
             snprintf(where, sizeof where, "line %lu: ", line);
-            print_warnings(warn, where);
+            print_form_warnings(&fm, 0, where);
             im->warned++;
         }
     }
@@ -1179,26 +1212,105 @@ print_hint(node_store *ns, int server_code)
         fprintf(stderr, PROG ": %s\n", h);
 }
 
+/* Takes the data directory's sync lock for `who`; on contention prints who
+ * holds it and returns EXIT_BUSY. */
 static int
-cmd_sync(node_store *ns, int argc, char **argv)
+take_lock(const char *who, node_lock **l)
 {
-    const char *timeout = NULL, *window = NULL;
-    const cli_opt opts[] = {{"--timeout", 1, &timeout}, {"--window", 1, &window}, {0, 0, 0}};
-    node_sync_opts o;
-    node_sync_result r;
     rz_error err = {0, ""};
+    int rc = node_lock_acquire(cli_dir, who, l, NULL, &err);
+    return rc ? fail_msg(rc == RZ_E_BUSY ? EXIT_BUSY : EXIT_USAGE, "%s", err.text) : 0;
+}
+
+static void
+sync_progress(void *ctx, const rz_progress_info *in)
+{
+    rz_progress *p = ctx;
+    if (in->total != p->info.total)
+        progress_set_total(p, in->total);
+    progress_update(p, in->done);
+}
+
+/* Settings for a sync from node.conf, then the command line. */
+static int
+sync_opts_from(node_sync_opts *o, const char *timeout, const char *window)
+{
     uint64_t w;
-    int rc, npos;
-    node_sync_opts_default(&o);
-    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "sync")) != 0 ||
-        (rc = parse_timeout(timeout, &o)) != 0)
+    int rc;
+    node_sync_opts_default(o);
+    o->timeout_ms = (int)cli_conf.sync_timeout_s * 1000;
+    if ((rc = parse_timeout(timeout, o)) != 0)
         return rc;
     if (window) {
         if (parse_number(window, 1, &w) != 0 || w < 1 || w > NODE_SYNC_WINDOW_MAX)
             return fail_msg(EXIT_USAGE, "--window wants 1..%d", NODE_SYNC_WINDOW_MAX);
-        o.window = (int)w;
+        o->window = (int)w;
     }
-    if ((rc = node_sync_run(ns, &o, &r, &err)) != 0) {
+    return 0;
+}
+
+static void
+print_sync_result(const node_sync_result *r)
+{
+    if (r->sent == 0)
+        printf("sync: up to date; the server holds %llu entries of this node\n",
+               (unsigned long long)r->server_head);
+    else
+        printf("sync: %llu entries delivered in %llu batch%s (seq %llu..%llu, %llu new to the "
+               "server); the server holds %llu; %llu pending\n",
+               (unsigned long long)r->sent, (unsigned long long)r->batches,
+               r->batches == 1 ? "" : "es", (unsigned long long)r->first_seq,
+               (unsigned long long)r->last_seq, (unsigned long long)r->applied,
+               (unsigned long long)r->server_head, (unsigned long long)r->pending);
+    fflush(stdout);
+}
+
+/* `sync --now`: a running sync (watch loop, web app) is asked to sync at
+ * once; with none running, this process syncs. */
+static int
+sync_nudge(int *done)
+{
+    node_lock_holder h;
+    rz_error err = {0, ""};
+    int rc = node_lock_trigger(cli_dir, &h, &err);
+    *done = 0;
+    if (rc == RZ_E_NOTFOUND)
+        return 0;
+    *done = 1;
+    if (rc != 0)
+        return fail_msg(exit_for(rc, 0), "%s", err.text);
+    printf("sync: asked the running `%s` (pid %ld) to sync now\n", h.who, (long)h.pid);
+    return 0;
+}
+
+static int
+cmd_sync(node_store *ns, int argc, char **argv)
+{
+    const char *timeout = NULL, *window = NULL, *now = NULL;
+    const cli_opt opts[] = {
+        {"--timeout", 1, &timeout}, {"--window", 1, &window}, {"--now", 0, &now}, {0, 0, 0}};
+    node_sync_opts o;
+    node_sync_result r;
+    node_lock *lock = NULL;
+    rz_progress bar;
+    rz_error err = {0, ""};
+    int rc, npos, done;
+    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "sync")) != 0 ||
+        (rc = sync_opts_from(&o, timeout, window)) != 0)
+        return rc;
+    if (now && ((rc = sync_nudge(&done)) != 0 || done))
+        return rc;
+    if ((rc = take_lock("sync", &lock)) != 0)
+        return rc;
+    progress_init(&bar, stderr, "sync", 0, -1);
+    o.progress = sync_progress;
+    o.progress_ctx = &bar;
+    node_lock_listen(1);
+    o.stop = node_lock_stop_flag();
+    rc = node_sync_run(ns, &o, &r, &err);
+    progress_finish(&bar);
+    node_lock_release(&lock);
+    if (rc != 0) {
         if (r.sent)
             fprintf(stderr, PROG ": %llu entries were delivered before the failure\n",
                     (unsigned long long)r.sent);
@@ -1206,16 +1318,7 @@ cmd_sync(node_store *ns, int argc, char **argv)
         print_hint(ns, r.server_code);
         return rc;
     }
-    if (r.sent == 0)
-        printf("sync: up to date; the server holds %llu entries of this node\n",
-               (unsigned long long)r.server_head);
-    else
-        printf("sync: %llu entries delivered in %llu batch%s (seq %llu..%llu, %llu new to the "
-               "server); the server holds %llu; %llu pending\n",
-               (unsigned long long)r.sent, (unsigned long long)r.batches,
-               r.batches == 1 ? "" : "es", (unsigned long long)r.first_seq,
-               (unsigned long long)r.last_seq, (unsigned long long)r.applied,
-               (unsigned long long)r.server_head, (unsigned long long)r.pending);
+    print_sync_result(&r);
     return 0;
 }
 
@@ -1227,13 +1330,15 @@ cmd_rebase(node_store *ns, int argc, char **argv)
     node_sync_opts o;
     node_sync_result r;
     node_rebase_result rr;
+    node_lock *lock = NULL;
     rz_error err = {0, ""};
     int rc, npos;
-    node_sync_opts_default(&o);
     if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "rebase")) != 0 ||
-        (rc = parse_timeout(timeout, &o)) != 0)
+        (rc = sync_opts_from(&o, timeout, NULL)) != 0 || (rc = take_lock("rebase", &lock)) != 0)
         return rc;
-    if ((rc = node_sync_rebase(ns, &o, &rr, &r, &err)) != 0) {
+    rc = node_sync_rebase(ns, &o, &rr, &r, &err);
+    node_lock_release(&lock);
+    if (rc != 0) {
         rc = fail_err(&err, rc, r.server_code);
         print_hint(ns, r.server_code);
         return rc;
@@ -1251,9 +1356,6 @@ cmd_rebase(node_store *ns, int argc, char **argv)
 }
 
 /* ---- rekey ---- */
-
-/* Data directory of this invocation (rekey writes key files beside node.db). */
-static const char *cli_dir;
 
 static int
 cmd_rekey(node_store *ns, int argc, char **argv)
@@ -1277,15 +1379,76 @@ cmd_rekey(node_store *ns, int argc, char **argv)
 
 /* ---- main ---- */
 
+/* Changes made from the command line are noted in the audit trail as the
+ * operating-system user's ("os:NAME"); the web app notes staff accounts. */
+static void
+set_os_actor(node_store *ns)
+{
+    struct passwd *pw = getpwuid(geteuid());
+    char actor[NODE_ACTOR_MAX];
+    if (pw && pw->pw_name)
+        snprintf(actor, sizeof actor, "os:%s", pw->pw_name);
+    else
+        snprintf(actor, sizeof actor, "os:uid %lu", (unsigned long)geteuid());
+    if (node_store_set_actor(ns, actor, NULL) != 0 && node_store_set_actor(ns, "os:?", NULL) != 0)
+        log_warnx("cannot note the user in the audit trail");
+}
+
 typedef struct cli_cmd {
     const char *name;                      /* command word */
     int (*fn)(node_store *, int, char **); /* runs it on an open store */
+    const char *help;                      /* `COMMAND --help` text */
 } cli_cmd;
 
 static const cli_cmd commands[] = {
-    {"config", cmd_config}, {"person", cmd_person}, {"event", cmd_event},   {"attend", cmd_attend},
-    {"list", cmd_list},     {"show", cmd_show},     {"import", cmd_import}, {"status", cmd_status},
-    {"sync", cmd_sync},     {"rebase", cmd_rebase}, {"rekey", cmd_rekey},   {NULL, NULL}};
+    {"config", cmd_config,
+     "config [KEY=VALUE ...] | config --server tcp://HOST:PORT --server-key HEX\n"
+     "  Shows the settings (DIR/" NODE_CONF_FILE "), or changes them.  Keys: server,\n"
+     "  server-key, sync-interval (s), sync-timeout (s), listen (HOST:PORT of the web app)."},
+    {"person", cmd_person,
+     "person add --name N --gender G [...] | person edit ID [...] | person delete ID |\n"
+     "person undelete ID | person find TEXT [--all] [--page N]\n"
+     "  Records, corrects or finds a person (see `" PROG " --help` for the fields).  find\n"
+     "  takes part of a name, a CNIC, a phone number or a short code.  ID is a short code\n"
+     "  (as find shows it) or the 32-digit id."},
+    {"event", cmd_event,
+     "event add --kind KIND --title T --date YYYY-MM-DD [...] | event edit ID [...] |\n"
+     "event delete ID | event undelete ID\n  Records or corrects an event."},
+    {"attend", cmd_attend,
+     "attend EVENT PERSON [--absent | --delete | --undelete]\n"
+     "  Records that a person attended (or missed) an event; each by short code or id."},
+    {"list", cmd_list, "list persons|events|attendance [--all]\n  Lists this centre's records."},
+    {"show", cmd_show, "show ID\n  Shows one person or event."},
+    {"import", cmd_import,
+     "import persons FILE.csv\n  Records every row of a spreadsheet, all or nothing."},
+    {"status", cmd_status, "status\n  The node's id, log head, what waits for the server."},
+    {"sync", cmd_sync,
+     "sync [--timeout SEC] [--window N] [--now]\n"
+     "  Sends what the server lacks.  One sync per data directory: while another runs\n"
+     "  (exit 5 names it), --now asks that one to sync at once instead."},
+    {"rebase", cmd_rebase,
+     "rebase [--timeout SEC]\n  After headquarters ran new-epoch: re-appends the entries "
+     "the server lacks."},
+    {"rekey", cmd_rekey, "rekey\n  New key pair; prints the token for `rozgar-server rekey`."},
+    {NULL, NULL, NULL}};
+
+/* 1 when argv holds flag before any "--" (a value can never be --help). */
+static int
+has_flag(int argc, char **argv, const char *flag)
+{
+    int i;
+    for (i = 0; i < argc; i++)
+        if (strcmp(argv[i], flag) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+print_version(void)
+{
+    printf(PROG " %s (protocol RZSYNC/%d)\n", RZ_VERSION, RZ_PROTO_VERSION);
+    return 0;
+}
 
 int
 main(int argc, char **argv)
@@ -1293,7 +1456,9 @@ main(int argc, char **argv)
     const char *dir = getenv("RZ_NODE_DIR");
     const cli_cmd *c;
     node_store *ns = NULL;
-    int i = 1, rc;
+    rz_error err = {0, ""};
+    int i = 1, rc, sub_argc;
+    char **sub_argv;
 
     log_init(PROG, LOG_LVL_INFO);
     while (i < argc && argv[i][0] == '-') {
@@ -1303,27 +1468,49 @@ main(int argc, char **argv)
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage();
             return 0;
+        } else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+            return print_version();
         } else {
+            fail_msg(EXIT_USAGE, "unknown option %s", argv[i]);
             return usage();
         }
     }
     if (i >= argc)
         return usage();
-    if (!dir || !*dir)
-        return fail_msg(EXIT_USAGE, "no data directory: give -d DIR or set RZ_NODE_DIR");
-    if (strcmp(argv[i], "init") == 0)
-        return cmd_init(dir, argc - i - 1, argv + i + 1);
+    sub_argc = argc - i - 1;
+    sub_argv = argv + i + 1;
     for (c = commands; c->name; c++)
         if (strcmp(c->name, argv[i]) == 0)
             break;
-    if (!c->name) {
-        fail_msg(EXIT_USAGE, "unknown command '%s'", argv[i]);
-        return usage();
+    if (!c->name && strcmp(argv[i], "init") != 0) {
+        fail_msg(EXIT_USAGE, "unknown command '%s' (see `" PROG " --help`)", argv[i]);
+        return EXIT_USAGE;
     }
+    if (has_flag(sub_argc, sub_argv, "--version"))
+        return print_version();
+    if (has_flag(sub_argc, sub_argv, "--help") || has_flag(sub_argc, sub_argv, "-h")) {
+        printf("usage: " PROG " [-d DIR] %s\n",
+               c->name ? c->help
+                       : "init\n  Creates DIR with a new key and database; prints the "
+                         "enrollment token for headquarters.");
+        return 0;
+    }
+    if (!dir || !*dir)
+        return fail_msg(EXIT_USAGE, "no data directory: give -d DIR or set RZ_NODE_DIR");
+    if (!c->name)
+        return cmd_init(dir, sub_argc, sub_argv);
+    cli_dir = dir;
+    /* `config` still runs with a broken file, so it can rewrite it. */
+    if ((rc = node_config_load(dir, &cli_conf, &err)) != 0 && c->fn != cmd_config)
+        return fail_err(&err, rc, 0);
     if ((rc = open_store(dir, &ns)) != 0)
         return rc;
-    cli_dir = dir;
-    rc = c->fn(ns, argc - i - 1, argv + i + 1);
+    if ((rc = node_config_apply(&cli_conf, ns, &err)) != 0) {
+        node_store_destroy(&ns);
+        return fail_err(&err, rc, 0);
+    }
+    set_os_actor(ns);
+    rc = c->fn(ns, sub_argc, sub_argv);
     node_store_destroy(&ns);
     return rc;
 }

@@ -6,6 +6,8 @@
 #ifndef RZ_WIRE_H
 #define RZ_WIRE_H
 
+#include "common/domain.h"
+
 #define RZ_WIRE_SIGNATURE 0x525a /* "RZ": first element of every message */
 #define RZ_PROTO_VERSION 1       /* this implementation's protocol version */
 #define RZ_SCHEMA_MIN 1          /* oldest entry schema version merged */
@@ -84,19 +86,8 @@ enum rz_clock_field {
     RZ_CF_MAX = 2
 };
 
-enum rz_gender { RZ_G_FEMALE = 1, RZ_G_MALE = 2, RZ_G_OTHER = 3 };
-enum rz_area { RZ_AREA_RURAL = 1, RZ_AREA_URBAN = 2 };
-enum rz_skill { RZ_SK_BLUE = 1, RZ_SK_WHITE = 2, RZ_SK_PRO = 3 };
-enum rz_event_kind {
-    RZ_EK_TRAINING = 1,
-    RZ_EK_BOOTCAMP = 2,
-    RZ_EK_WORKSHOP = 3,
-    RZ_EK_SEMINAR = 4,
-    RZ_EK_AWARENESS = 5,
-    RZ_EK_FINLIT = 6,
-    RZ_EK_MENTORSHIP = 7,
-    RZ_EK_MAX = 7
-};
-enum rz_mode { RZ_MODE_IN_PERSON = 1, RZ_MODE_ONLINE = 2 };
+/* The coded values of person and event fields (gender, area, skill, event
+ * kind, mode) are the domain's vocabulary: common/domain.h defines them;
+ * their numbers are part of this protocol and never change. */
 
 #endif

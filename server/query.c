@@ -734,8 +734,9 @@ static void
 source_of(int metric, qry_source *s)
 {
     static const char people[] = "st_cluster c LEFT JOIN centre ce ON ce.centre_id = c.centre_id";
+    /* Attendance counts at the event's centre (a.centre), not the person's. */
     static const char atts[] = "st_cluster_att a JOIN st_cluster c ON c.ckey = a.ckey"
-                               " LEFT JOIN centre ce ON ce.centre_id = c.centre_id";
+                               " LEFT JOIN centre ce ON ce.centre_id = a.centre";
     memset(s, 0, sizeof *s);
     switch (metric) {
     case MERGE_M_REGISTERED:
@@ -781,7 +782,13 @@ dim_expr(const query_spec *q, int dim, char *out, size_t n)
     switch (dim) {
     case MERGE_D_PROVINCE: snprintf(out, n, "coalesce(ce.province, '')"); break;
     case MERGE_D_DISTRICT: snprintf(out, n, "coalesce(ce.district, '')"); break;
-    case MERGE_D_CENTRE: snprintf(out, n, "%s", ev ? "e.centre_id" : "c.centre_id"); break;
+    case MERGE_D_CENTRE:
+        snprintf(out, n, "%s",
+                 ev                                 ? "e.centre_id"
+                 : q->metric == MERGE_M_ATTENDANCES ? "a.centre"
+                 : q->metric == MERGE_M_TRAINEES    ? "d.centre"
+                                                    : "c.centre_id");
+        break;
     case MERGE_D_PROGRAMME: snprintf(out, n, "coalesce(ce.programme, 0)"); break;
     case MERGE_D_GENDER: snprintf(out, n, "c.gender"); break;
     case MERGE_D_AREA: snprintf(out, n, "c.area"); break;
@@ -841,15 +848,32 @@ state_finish(qry_run *r, qry_sql *b, sqlite3_stmt **st, rz_error *err)
     return 0;
 }
 
+/* 1 when the question has a place dimension (centre, province, district,
+ * programme) among its breakdowns or filters. */
+static int
+run_has_place(const qry_run *r)
+{
+    int i, d;
+    for (i = 0; i < r->q->nby + r->q->nwhere; i++) {
+        d = i < r->q->nby ? r->q->by[i] : r->q->where[i - r->q->nby].dim;
+        if (d == MERGE_D_CENTRE || merge_dim_is_place(d))
+            return 1;
+    }
+    return 0;
+}
+
 /* Trainees: first the distinct (period, cluster) pairs from the covering
- * day index, then one st_cluster lookup per pair -- not per attendance. */
+ * day index -- with the centre of the event when a place is asked, since a
+ * person counts at every place that trained them (DESIGN "Where a figure
+ * happened") -- then one st_cluster lookup per pair, not per attendance,
+ * and each person once per place. */
 static int
 trainees_prepare(qry_run *r, sqlite3_stmt **st, uint32_t d0, uint32_t d1, rz_error *err)
 {
     const query_spec *q = r->q;
     qry_sql b = {.n = 0, .overflow = 0};
     char e[1024];
-    int i;
+    int i, place = run_has_place(r);
     period_expr(q->grain, "a.day", e, sizeof e);
     sql_add(&b, "SELECT d.p AS p");
     for (i = 0; i < q->nby; i++) {
@@ -862,13 +886,14 @@ trainees_prepare(qry_run *r, sqlite3_stmt **st, uint32_t d0, uint32_t d1, rz_err
     /* y (the period's year, for ages) is constant within a period; for all
      * time it must not split a person. */
     sql_add(&b,
-            ", count(*) AS n FROM (SELECT DISTINCT %s AS p, %s AS y,"
-            " a.ckey AS ckey FROM st_cluster_att a",
-            e, q->grain == MERGE_GRAIN_ALL ? "0" : "a.day / 10000");
+            ", %s AS n FROM (SELECT DISTINCT %s AS p, %s AS y,"
+            " a.ckey AS ckey, %s AS centre FROM st_cluster_att a",
+            place ? "count(DISTINCT d.ckey)" : "count(*)", e,
+            q->grain == MERGE_GRAIN_ALL ? "0" : "a.day / 10000", place ? "a.centre" : "0");
     if (q->window != QUERY_WIN_ALL)
         sql_add(&b, " WHERE a.day BETWEEN %u AND %u", d0, d1);
     sql_add(&b, ") d JOIN st_cluster c ON c.ckey = d.ckey"
-                " LEFT JOIN centre ce ON ce.centre_id = c.centre_id WHERE 1");
+                " LEFT JOIN centre ce ON ce.centre_id = d.centre WHERE 1");
     return state_finish(r, &b, st, err);
 }
 
@@ -926,10 +951,16 @@ state_run(qry_run *r, rz_error *err)
 }
 
 /* 1 when the counters answer the spec (at most two dimensions, no exact
- * date range). */
+ * date range).  Trainees by province, district or programme are not the sum
+ * of their centres' counters (a person trained at two centres of a province
+ * counts once in it): the state tables answer those. */
 static int
 uses_counters(const qry_run *r)
 {
+    int i;
+    for (i = 0; r->q->metric == MERGE_M_TRAINEES && i < r->ndims && i < 2; i++)
+        if (merge_dim_is_place(r->dims[i]))
+            return 0;
     return !r->q->scan && r->q->window != QUERY_WIN_RANGE && r->ndims <= 2;
 }
 
@@ -1127,8 +1158,17 @@ query_json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void
-csv_field(FILE *out, const char *s)
+void
+query_iso_time(char out[32], uint64_t ms)
+{
+    time_t t = (time_t)(ms / 1000) + 5 * 3600;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%S+05:00", &tm) == 0)
+        snprintf(out, 32, "1970-01-01T05:00:00+05:00");
+}
+
+void
+query_csv_field(FILE *out, const char *s)
 {
     /* A district typed at a node could read "=HYPERLINK(...)": spreadsheets
      * must see text, not a formula (OWASP CSV injection). */
@@ -1233,10 +1273,10 @@ write_row(void *arg, const query_row *row)
         fprintf(w->out, ",\"count\":%lld}", (long long)row->count);
         break;
     case QUERY_FMT_CSV:
-        csv_field(w->out, row->period);
+        query_csv_field(w->out, row->period);
         for (i = 0; i < w->q->nby; i++) {
             fputc(',', w->out);
-            csv_field(w->out, row->label[i]);
+            query_csv_field(w->out, row->label[i]);
         }
         fprintf(w->out, ",%lld\n", (long long)row->count);
         break;

@@ -1,0 +1,579 @@
+/*
+ * merge_cluster: one person, one count.  A live person record with a valid
+ * CNIC has link = its CNIC token; its cluster key (ckey, 17 bytes) is
+ * 0x01 || token.  A live record without one is its own cluster,
+ * 0x02 || person id.  st_cluster holds each live cluster's counted profile
+ * (attributes already reduced to valid codes, 0/'' = unknown; place and
+ * registration date of the member with the earliest creation stamp) and
+ * st_cluster_att the cluster's counted attendances per (event day, event
+ * kind, centre that ran the event) -- day 0 and kind 0 are unknown.  The
+ * cluster's registration counts at its place, its attendances and its
+ * presence as a trainee at each bucket's centre.  Totals are the sum over live
+ * clusters and live events of their contributions; when a cluster changes,
+ * its old contribution is subtracted and the new one added, computed from
+ * these two tables alone.
+ *
+ * Not here: the record rules (merge_records.c) and the counters
+ * (merge_counters.c).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/db.h"
+#include "common/domain.h"
+#include "common/util.h"
+#include "server/merge_int.h"
+
+/* ---- clusters ------------------------------------------------------------ */
+
+/* One bucket (day, kind, centre) with count n. */
+static mg_catt
+catt(uint32_t day, int64_t kind, int64_t centre, int64_t n)
+{
+    mg_catt b;
+    b.day = day, b.kind = kind, b.centre = centre, b.n = n;
+    return b;
+}
+
+static void
+catts_push(mg_catts *c, mg_catt b)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->v = xrealloc(c->v, c->cap * sizeof *c->v);
+    }
+    c->v[c->n++] = b;
+}
+
+/* Bucket order: day, kind, centre (the key of st_cluster_att). */
+static int
+catt_cmp(const mg_catt *a, const mg_catt *b)
+{
+    if (a->day != b->day)
+        return a->day < b->day ? -1 : 1;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    return a->centre < b->centre ? -1 : a->centre > b->centre;
+}
+
+/* Adds b.n to bucket b, keeping order and dropping zeros. */
+static void
+catts_add(mg_catts *c, mg_catt b)
+{
+    size_t i = 0;
+    while (i < c->n && catt_cmp(&c->v[i], &b) < 0)
+        i++;
+    if (i < c->n && catt_cmp(&c->v[i], &b) == 0) {
+        c->v[i].n += b.n;
+        if (c->v[i].n == 0) {
+            memmove(&c->v[i], &c->v[i + 1], (c->n - i - 1) * sizeof *c->v);
+            c->n--;
+        }
+        return;
+    }
+    catts_push(c, b);
+    memmove(&c->v[i + 1], &c->v[i], (c->n - 1 - i) * sizeof *c->v);
+    c->v[i] = b;
+}
+
+static void
+catts_copy(mg_catts *dst, const mg_catts *src)
+{
+    dst->n = 0;
+    for (size_t i = 0; i < src->n; i++)
+        catts_push(dst, src->v[i]);
+}
+
+static int
+catts_equal(const mg_catts *a, const mg_catts *b)
+{
+    size_t i;
+    if (a->n != b->n)
+        return 0;
+    for (i = 0; i < a->n; i++)
+        if (catt_cmp(&a->v[i], &b->v[i]) != 0 || a->v[i].n != b->v[i].n)
+            return 0;
+    return 1;
+}
+
+static int
+prof_equal(const mg_prof *a, const mg_prof *b)
+{
+    return a->centre_id == b->centre_id && a->reg_date == b->reg_date && a->gender == b->gender &&
+           a->birth_year == b->birth_year && a->area == b->area && a->skill == b->skill &&
+           strcmp(a->home, b->home) == 0;
+}
+
+static int
+cluster_rows_load(merge_ctx *m, const uint8_t key[MG_CKEY], mg_catts *out, rz_error *err)
+{
+    sqlite3_stmt *st = m->st[MS_CA_ALL];
+    int step;
+    out->n = 0;
+    sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        catts_push(out, catt((uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                             sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)));
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? 0 : mg_fail(m, err, "cluster attendance read");
+}
+
+/* Writes bucket b (deletes it when b.n is 0). */
+static int
+cluster_row_put(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_catt *b, rz_error *err)
+{
+    sqlite3_stmt *st = m->st[b->n ? MS_CA_PUT : MS_CA_DEL];
+    sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, b->day);
+    sqlite3_bind_int64(st, 3, b->kind);
+    sqlite3_bind_int64(st, 4, b->centre);
+    if (b->n)
+        sqlite3_bind_int64(st, 5, b->n);
+    return mg_exec(m, st, err, "cluster attendance write");
+}
+
+/* Writes the buckets that differ between before and after. */
+static int
+cluster_rows_store(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_catts *before,
+                   const mg_catts *after, rz_error *err)
+{
+    size_t i = 0, j = 0;
+    int rc = 0;
+    while (rc == 0 && (i < before->n || j < after->n)) {
+        int c = i == before->n ? 1 : j == after->n ? -1 : catt_cmp(&before->v[i], &after->v[j]);
+        if (c < 0) {
+            mg_catt gone = before->v[i++];
+            gone.n = 0;
+            rc = cluster_row_put(m, key, &gone, err);
+        } else if (c > 0) {
+            rc = cluster_row_put(m, key, &after->v[j++], err);
+        } else {
+            if (before->v[i].n != after->v[j].n)
+                rc = cluster_row_put(m, key, &after->v[j], err);
+            i++, j++;
+        }
+    }
+    return rc;
+}
+
+static int
+cluster_get(merge_ctx *m, const uint8_t key[MG_CKEY], mg_prof *p, int *found, rz_error *err)
+{
+    sqlite3_stmt *st = m->st[MS_C_GET];
+    int step;
+    memset(p, 0, sizeof *p);
+    *found = 0;
+    sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        const unsigned char *home = sqlite3_column_text(st, 6);
+        *found = 1;
+        p->centre_id = sqlite3_column_int64(st, 0);
+        p->reg_date = sqlite3_column_int64(st, 1);
+        p->gender = sqlite3_column_int64(st, 2);
+        p->birth_year = sqlite3_column_int64(st, 3);
+        p->area = sqlite3_column_int64(st, 4);
+        p->skill = sqlite3_column_int64(st, 5);
+        if (home)
+            snprintf(p->home, sizeof p->home, "%s", (const char *)home);
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mg_fail(m, err, "cluster read");
+}
+
+static int
+cluster_put(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_prof *p, int exists, rz_error *err)
+{
+    sqlite3_stmt *st = m->st[exists ? MS_C_PUT : MS_C_DEL];
+    sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
+    if (exists) {
+        sqlite3_bind_int64(st, 2, p->centre_id);
+        sqlite3_bind_int64(st, 3, p->reg_date);
+        sqlite3_bind_int64(st, 4, p->gender);
+        sqlite3_bind_int64(st, 5, p->birth_year);
+        sqlite3_bind_int64(st, 6, p->area);
+        sqlite3_bind_int64(st, 7, p->skill);
+        sqlite3_bind_text(st, 8, p->home, -1, SQLITE_STATIC);
+    }
+    return mg_exec(m, st, err, "cluster write");
+}
+
+/* Reduces the live records of a cluster to its profile: each attribute is
+ * the stamp-winner across the records; the place and registration date
+ * are those of the record with the lowest creation stamp. */
+typedef struct mg_fold {
+    int members;                     /* records folded */
+    uint8_t first_created[MG_STAMP]; /* lowest creation stamp so far */
+    uint8_t first_id[16];            /* its record (ties: lowest id) */
+    uint8_t won[MG_SLOTS][MG_STAMP]; /* winning stamp per attribute slot */
+    uint8_t won_id[MG_SLOTS][16];    /* its record (ties: highest id) */
+    uint32_t have;                   /* bit s: some member set slot s */
+    mg_prof p;                       /* the profile so far */
+} mg_fold;
+
+static const uint8_t mg_attr_slots[] = {RZ_PF_GENDER, RZ_PF_BIRTH_YEAR, RZ_PF_DISTRICT,
+                                        RZ_PF_AREA,   RZ_PF_SKILL,      0};
+
+static void
+fold_attr(mg_fold *f, const mg_rec *r, int slot)
+{
+    switch (slot) {
+    case RZ_PF_GENDER: f->p.gender = mg_rec_code(r, slot); break;
+    case RZ_PF_BIRTH_YEAR: f->p.birth_year = mg_rec_code(r, slot); break;
+    case RZ_PF_DISTRICT: mg_rec_home(r, f->p.home); break;
+    case RZ_PF_AREA: f->p.area = mg_rec_code(r, slot); break;
+    case RZ_PF_SKILL: f->p.skill = mg_rec_code(r, slot); break;
+    default: break;
+    }
+}
+
+static void
+fold_member(mg_fold *f, const mg_rec *r, const uint8_t id[16])
+{
+    size_t i;
+    int c;
+    c = f->members ? memcmp(r->created, f->first_created, MG_STAMP) : -1;
+    if (c < 0 || (c == 0 && memcmp(id, f->first_id, 16) < 0)) {
+        memcpy(f->first_created, r->created, MG_STAMP);
+        memcpy(f->first_id, id, 16);
+        f->p.centre_id = r->centre_id;
+        f->p.reg_date = mg_rec_code(r, RZ_PF_REG_DATE);
+    }
+    f->members++;
+    for (i = 0; mg_attr_slots[i]; i++) {
+        int s = mg_attr_slots[i];
+        if (!(r->set >> s & 1))
+            continue;
+        c = f->have >> s & 1 ? memcmp(r->stamp[s], f->won[s], MG_STAMP) : 1;
+        if (c > 0 || (c == 0 && memcmp(id, f->won_id[s], 16) > 0)) {
+            memcpy(f->won[s], r->stamp[s], MG_STAMP);
+            memcpy(f->won_id[s], id, 16);
+            f->have |= 1u << s;
+            fold_attr(f, r, s);
+        }
+    }
+}
+
+/* Folds the live members of cluster key; `self` (record id) is the record
+ * just written, in memory as cur. */
+static int
+cluster_profile(merge_ctx *m, const uint8_t key[MG_CKEY], const uint8_t self[16], const mg_rec *cur,
+                mg_prof *p, int *exists, rz_error *err)
+{
+    sqlite3_stmt *st = m->st[MS_P_MEMBERS];
+    uint8_t ck[MG_CKEY];
+    mg_fold f;
+    int step = SQLITE_DONE, rc = 0;
+    memset(&f, 0, sizeof f);
+    if (key[0] == MG_CKEY_SOLO) {
+        if (mg_person_ckey(cur, self, ck) && memcmp(ck, key, MG_CKEY) == 0)
+            fold_member(&f, cur, self);
+    } else {
+        sqlite3_bind_blob(st, 1, key + 1, 16, SQLITE_STATIC);
+        while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+            uint8_t id[16];
+            mg_rec_fresh(&m->member);
+            if (sqlite3_column_bytes(st, 17) != 16 || mg_person_columns(&m->member, st) != 0) {
+                rc = rz_fail(err, RZ_E_INTERNAL, "corrupt merged person record");
+                break;
+            }
+            memcpy(id, sqlite3_column_blob(st, 17), 16);
+            fold_member(&f, &m->member, id);
+        }
+        if (rc == 0 && step != SQLITE_DONE)
+            rc = mg_fail(m, err, "cluster members");
+        sqlite3_reset(st);
+    }
+    *p = f.p;
+    *exists = f.members > 0;
+    return rc;
+}
+
+/* The counted attendances of one person record: (event day, kind, centre)
+ * of each present, undeleted attendance at a live event, into m->moves. */
+static int
+person_attendances(merge_ctx *m, const uint8_t id[16], rz_error *err)
+{
+    sqlite3_stmt *st = m->st[MS_A_OF_PERSON];
+    int step;
+    m->moves.n = 0;
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        uint32_t bad = (uint32_t)sqlite3_column_int64(st, 0);
+        int64_t kind = sqlite3_column_type(st, 1) == SQLITE_INTEGER && !(bad >> RZ_EF_KIND & 1)
+                           ? sqlite3_column_int64(st, 1)
+                           : 0;
+        int64_t day = sqlite3_column_type(st, 2) == SQLITE_INTEGER && !(bad >> RZ_EF_DATE & 1)
+                          ? sqlite3_column_int64(st, 2)
+                          : 0;
+        catts_add(&m->moves, catt((uint32_t)day, kind, sqlite3_column_int64(st, 3), 1));
+    }
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? 0 : mg_fail(m, err, "person attendances");
+}
+
+/* The profile and buckets of a cluster, read on a miss.  The pointer is
+ * valid until the next cache call. */
+static int
+cluster_cached(merge_ctx *m, const uint8_t key[MG_CKEY], mg_clc **out, rz_error *err)
+{
+    mg_clc *c = &m->clc[mg_cache_slot(key, MG_CKEY, MG_CL_CACHE)];
+    int rc;
+    if (!c->valid || memcmp(c->key, key, MG_CKEY) != 0) {
+        c->valid = 0;
+        memcpy(c->key, key, MG_CKEY);
+        c->rows.n = 0;
+        if ((rc = cluster_get(m, key, &c->p, &c->found, err)) ||
+            (c->found && (rc = cluster_rows_load(m, key, &c->rows, err))))
+            return rc;
+        c->valid = 1;
+    }
+    *out = c;
+    return 0;
+}
+
+static void
+cluster_cache_store(merge_ctx *m, const mg_cl *cl)
+{
+    mg_clc *c = &m->clc[mg_cache_slot(cl->key, MG_CKEY, MG_CL_CACHE)];
+    c->valid = 1;
+    c->found = cl->exists;
+    memcpy(c->key, cl->key, MG_CKEY);
+    c->p = cl->after;
+    if (cl->exists)
+        catts_copy(&c->rows, &cl->rows);
+    else
+        c->rows.n = 0;
+}
+
+static int
+cluster_begin(merge_ctx *m, mg_cl *c, const uint8_t key[MG_CKEY], rz_error *err)
+{
+    mg_clc *cc;
+    int rc;
+    memcpy(c->key, key, MG_CKEY);
+    if ((rc = cluster_cached(m, key, &cc, err)))
+        return rc;
+    c->existed = cc->found;
+    c->before = cc->p;
+    catts_copy(&c->rows_before, &cc->rows);
+    catts_copy(&c->rows, &cc->rows);
+    return 0;
+}
+
+/* Recomputes a touched cluster, stores it and re-attributes its counts. */
+static int
+cluster_finish(merge_ctx *m, mg_cl *c, const uint8_t self[16], const mg_rec *cur, rz_error *err)
+{
+    int rc;
+    if ((rc = cluster_profile(m, c->key, self, cur, &c->after, &c->exists, err)))
+        return rc;
+    if (!c->exists)
+        c->rows.n = 0; /* no live member left: nothing of it counts */
+    if (c->existed == c->exists && catts_equal(&c->rows_before, &c->rows) &&
+        (!c->exists || prof_equal(&c->before, &c->after)))
+        return 0;
+    if (c->existed)
+        mg_emit_cluster(m, &c->before, &c->rows_before, -1);
+    if (c->exists)
+        mg_emit_cluster(m, &c->after, &c->rows, +1);
+    if (c->existed != c->exists || !prof_equal(&c->before, &c->after))
+        if ((rc = cluster_put(m, c->key, &c->after, c->exists, err)))
+            return rc;
+    if ((rc = cluster_rows_store(m, c->key, &c->rows_before, &c->rows, err)))
+        return rc;
+    cluster_cache_store(m, c);
+    return 0;
+}
+
+/* A person record changed in a way that may change counts: the clusters it
+ * left and joined are recomputed, and its counted attendances move from the
+ * old cluster to the new one. */
+int
+mg_person_recluster(merge_ctx *m, const uint8_t id[16], const mg_rec *old, const mg_rec *cur,
+                    rz_error *err)
+{
+    uint8_t kold[MG_CKEY], knew[MG_CKEY];
+    int has_old = mg_person_ckey(old, id, kold), has_new = mg_person_ckey(cur, id, knew);
+    int moved = has_old != has_new || (has_old && memcmp(kold, knew, MG_CKEY) != 0);
+    mg_cl *a = has_old ? &m->cl[0] : NULL;
+    mg_cl *b = has_new && moved ? &m->cl[1] : has_new ? a : NULL;
+    size_t i;
+    int rc;
+
+    if ((a && (rc = cluster_begin(m, a, kold, err))) ||
+        (b && b != a && (rc = cluster_begin(m, b, knew, err))))
+        return rc;
+    if (moved) {
+        if ((rc = person_attendances(m, id, err)))
+            return rc;
+        for (i = 0; i < m->moves.n; i++) {
+            mg_catt mv = m->moves.v[i];
+            if (b)
+                catts_add(&b->rows, mv);
+            mv.n = -mv.n;
+            if (a)
+                catts_add(&a->rows, mv);
+        }
+    }
+    if ((a && (rc = cluster_finish(m, a, id, cur, err))) ||
+        (b && b != a && (rc = cluster_finish(m, b, id, cur, err))))
+        return rc;
+    return 0;
+}
+
+/* The cluster a person record currently counts in; 0 when none. */
+int
+mg_person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], int *found,
+                     rz_error *err)
+{
+    sqlite3_stmt *st = m->st[MS_P_CLUSTER];
+    mg_pc *c = &m->pc[mg_cache_slot(id, 16, MG_PC_CACHE)];
+    int step;
+    if (c->valid && memcmp(c->id, id, 16) == 0) {
+        *found = c->found;
+        if (c->found)
+            memcpy(key, c->key, MG_CKEY);
+        return 0;
+    }
+    *found = 0;
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW && sqlite3_column_int(st, 0) == 0) {
+        *found = 1;
+        if (sqlite3_column_bytes(st, 1) == 16) {
+            key[0] = MG_CKEY_CNIC;
+            memcpy(key + 1, sqlite3_column_blob(st, 1), 16);
+        } else {
+            key[0] = MG_CKEY_SOLO;
+            memcpy(key + 1, id, 16);
+        }
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return mg_fail(m, err, "person cluster");
+    mg_pc_store(m, id, *found, key);
+    return 0;
+}
+
+/* Counted attendances of a cluster around one bucket: in the bucket, in its
+ * month, quarter and year, and whether any lies outside that year -- over
+ * all centres and at the bucket's centre alone. */
+typedef struct mg_near {
+    int64_t row;                        /* in the bucket */
+    int64_t at[2][MERGE_GRAIN_ALL + 1]; /* [0] any centre, [1] this centre; per grain */
+} mg_near;
+
+static void
+cluster_near(const mg_catts *rows, const mg_catt *b, mg_near *nr)
+{
+    size_t i;
+    int g, w;
+    memset(nr, 0, sizeof *nr);
+    for (i = 0; i < rows->n; i++) {
+        const mg_catt *r = &rows->v[i];
+        if (catt_cmp(r, b) == 0)
+            nr->row = r->n;
+        for (w = 0; w < 2; w++) {
+            if (w == 1 && r->centre != b->centre)
+                continue;
+            nr->at[w][MERGE_GRAIN_ALL] += r->n;
+            /* day 0 is its own "year" */
+            if (mg_year_of(r->day) != mg_year_of(b->day))
+                continue;
+            for (g = RZ_GRAIN_MONTH; g <= RZ_GRAIN_YEAR; g++)
+                if (mg_period_of(r->day, g) == mg_period_of(b->day, g))
+                    nr->at[w][g] += r->n;
+        }
+    }
+}
+
+/* Trainee presence that crosses zero when `delta` attendances are added to
+ * counts before[] (per grain), emitted with the combinations `combos`. */
+static void
+trainee_flips(merge_ctx *m, const int64_t *before, int64_t delta, int64_t day, const mg_prof *p,
+              int64_t *v, int combos)
+{
+    int64_t flip[MERGE_GRAIN_ALL + 1];
+    int g;
+    for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
+        flip[g] = (before[g] + delta > 0) - (before[g] > 0);
+    if (flip[RZ_GRAIN_MONTH] && flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_QUARTER] &&
+        flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_YEAR]) {
+        /* First (or last) attendance of the year: one cell for the three
+         * grains, which share the period's year and so the age. */
+        v[MERGE_D_AGE] = mg_age_in(mg_year_of(day), p);
+        mg_emit(m, MERGE_M_TRAINEES, MG_TAG_MQY, mg_period_of(day, RZ_GRAIN_MONTH), v,
+                flip[RZ_GRAIN_MONTH], combos);
+        flip[RZ_GRAIN_MONTH] = flip[RZ_GRAIN_QUARTER] = flip[RZ_GRAIN_YEAR] = 0;
+    }
+    for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
+        if (flip[g])
+            mg_emit_person_fact(m, MERGE_M_TRAINEES, g, day, p, v, flip[g], combos);
+}
+
+/* One attendance at event ev starts (+1) or stops (-1) counting for a
+ * cluster whose profile does not change: its bucket, the attendances (at
+ * the event's centre) and the trainee presence in each period that crosses
+ * zero, nationally and at that centre. */
+int
+mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *ev, int64_t delta,
+                   rz_error *err)
+{
+    int64_t v[MERGE_D_MAX + 1];
+    mg_catt b = catt((uint32_t)ev->day, ev->kind, ev->centre_id, 0);
+    mg_clc *c;
+    mg_prof p;
+    mg_near nr;
+    int rc;
+
+    if ((rc = cluster_cached(m, key, &c, err)))
+        return rc;
+    if (!c->found)
+        return rz_fail(err, RZ_E_INTERNAL, "live person without a merged cluster");
+    p = c->p;
+    cluster_near(&c->rows, &b, &nr);
+    b.n = nr.row + delta;
+    if ((rc = cluster_row_put(m, key, &b, err)))
+        return rc;
+    b.n = delta;
+    catts_add(&c->rows, b);
+    mg_prof_dims(m, &p, v);
+    v[MERGE_D_CENTRE] = ev->centre_id;
+    v[MERGE_D_KIND] = ev->kind;
+    mg_emit_attendances(m, ev->day, &p, v, delta);
+    v[MERGE_D_KIND] = 0;
+    trainee_flips(m, nr.at[0], delta, ev->day, &p, v, MG_COMBOS_NO_CENTRE);
+    trainee_flips(m, nr.at[1], delta, ev->day, &p, v, MG_COMBOS_CENTRE);
+    return 0;
+}
+
+/* Re-attributes the counted attendances of an event whose liveness, date,
+ * kind or centre changed. */
+int
+mg_event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was,
+                   const mg_evfacts *is, rz_error *err)
+{
+    sqlite3_stmt *st = m->st[MS_A_OF_EVENT];
+    int step = SQLITE_DONE, rc = 0;
+    sqlite3_bind_blob(st, 1, event_id, 16, SQLITE_STATIC);
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        uint8_t pid[16], key[MG_CKEY];
+        int found;
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(pid, sqlite3_column_blob(st, 0), 16);
+        if ((rc = mg_person_cluster_of(m, pid, key, &found, err)) || !found)
+            continue;
+        if (was->live && (rc = mg_cluster_att_add(m, key, was, -1, err)))
+            break;
+        if (is->live)
+            rc = mg_cluster_att_add(m, key, is, +1, err);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = mg_fail(m, err, "event attendees");
+    sqlite3_reset(st);
+    return rc;
+}

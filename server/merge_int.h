@@ -1,0 +1,323 @@
+/*
+ * merge_int: what the files of merge share and nothing outside them may use
+ * (server/merge.h is the contract).  merge.c holds the entry points, the
+ * schema and the read caches; merge_records.c the records and their
+ * last-writer-wins rules; merge_cluster.c the CNIC clusters (one person, one
+ * count); merge_counters.c the counters and their flush.  Names shared
+ * between these files carry the family prefix mg_.
+ */
+#ifndef RZ_MERGE_INT_H
+#define RZ_MERGE_INT_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/domain.h"
+#include "server/merge.h"
+
+#define MG_STAMP 22                   /* bytes of a stamp */
+#define MG_SLOTS 12                   /* slot 0: deleted flag; 1..11: fields */
+#define MG_CKEY 17                    /* cluster key: tag byte + 16 */
+#define MG_CKEY_CNIC 1                /* tag: linked by CNIC token */
+#define MG_CKEY_SOLO 2                /* tag: a record without valid CNIC */
+#define MG_CHANGED_CREATED (1u << 31) /* change mask bit: creation stamp */
+#define MG_FLUSH_AT (1u << 16)        /* pending cells that trigger a flush (memory bound) */
+#define MG_DAY_MS 86400000ull
+#define MG_TEXT_RESET 100000 /* interned texts kept across flushes */
+
+/* Person attribute slots that decide counts. */
+#define MG_PERSON_COUNTED                                                                          \
+    ((1u << 0) | (1u << RZ_PF_CNIC) | (1u << RZ_PF_GENDER) | (1u << RZ_PF_BIRTH_YEAR) |            \
+     (1u << RZ_PF_DISTRICT) | (1u << RZ_PF_AREA) | (1u << RZ_PF_SKILL) | (1u << RZ_PF_REG_DATE) |  \
+     MG_CHANGED_CREATED)
+#define MG_EVENT_COUNTED ((1u << 0) | (1u << RZ_EF_KIND) | (1u << RZ_EF_DATE) | MG_CHANGED_CREATED)
+
+/* CNIC value kept in slot 1 (column cnic). */
+enum { MG_CNIC_CLEARED = 0, MG_CNIC_VALID = 1, MG_CNIC_INVALID = 2 };
+
+/* Prepared statements (merge.c merge_sql). */
+enum {
+    MS_P_GET,
+    MS_P_INS,
+    MS_P_UPD,
+    MS_P_MEMBERS,
+    MS_P_CLUSTER,
+    MS_E_GET,
+    MS_E_INS,
+    MS_E_UPD,
+    MS_E_FACTS,
+    MS_A_GET,
+    MS_A_INS,
+    MS_A_UPD,
+    MS_A_OF_PERSON,
+    MS_A_OF_EVENT,
+    MS_C_GET,
+    MS_C_PUT,
+    MS_C_DEL,
+    MS_CA_ALL,
+    MS_CA_PUT,
+    MS_CA_DEL,
+    MS_T_UPSERT,
+    MS_T_DELZERO,
+    MS_COUNT
+};
+
+/* ---- records ----------------------------------------------------------- */
+
+/* A field value as stored: SQLite storage class plus bytes. */
+typedef struct mg_val {
+    int type;                   /* SQLITE_NULL/INTEGER/TEXT/BLOB; 0 = never set */
+    int64_t i;                  /* INTEGER */
+    size_t len;                 /* TEXT/BLOB bytes in b */
+    uint8_t b[RZ_MAX_STR + 24]; /* TEXT/BLOB bytes (not NUL-terminated) */
+} mg_val;
+
+/* One person, event or attendance record. */
+typedef struct mg_rec {
+    int exists;                        /* 1: some entry for the key was merged */
+    uint8_t created[MG_STAMP];         /* lowest stamp of any entry */
+    int64_t centre_id;                 /* centre of that entry's node */
+    uint32_t set;                      /* bit s: slot s has a stamp */
+    uint8_t stamp[MG_SLOTS][MG_STAMP]; /* per slot; slot 0 = deleted flag */
+    uint32_t bad;                      /* bit f: field f's value is invalid */
+    int deleted;                       /* value of slot 0 */
+    mg_val v[MG_SLOTS];                /* field values, v[0] unused */
+} mg_rec;
+
+/* A cluster's counted profile: valid codes, 0 / "" = unknown. */
+typedef struct mg_prof {
+    int64_t centre_id;             /* place */
+    int64_t reg_date;              /* YYYYMMDD of the earliest record */
+    int64_t gender;                /* enum rz_gender */
+    int64_t birth_year;            /* year */
+    int64_t area;                  /* enum rz_area */
+    int64_t skill;                 /* enum rz_skill */
+    char home[MERGE_HOME_MAX + 1]; /* normalised district of residence */
+} mg_prof;
+
+/* One counted-attendance bucket of a cluster. */
+typedef struct mg_catt {
+    uint32_t day;   /* event date, 0 unknown */
+    int64_t kind;   /* event kind, 0 unknown */
+    int64_t centre; /* centre that ran the event (its creator's) */
+    int64_t n;      /* counted attendances */
+} mg_catt;
+
+typedef struct mg_catts {
+    mg_catt *v;    /* sorted by (day, kind, centre) */
+    size_t n, cap; /* used, allocated */
+} mg_catts;
+
+/* A cluster touched by one person entry: before and after. */
+typedef struct mg_cl {
+    uint8_t key[MG_CKEY]; /* cluster key */
+    int existed;          /* had a st_cluster row */
+    mg_prof before;       /* its profile then */
+    mg_catts rows_before; /* its buckets then */
+    int exists;           /* has live members now */
+    mg_prof after;        /* its profile now */
+    mg_catts rows;        /* its buckets now */
+} mg_cl;
+
+/* ---- counters --------------------------------------------------------- */
+
+/*
+ * A pending delta.  `grain` is a grain (0..3, one counter) or a tag naming
+ * several: most facts count alike in their month, quarter, year and all
+ * time, so one cell keyed by the month stands for all four counters and is
+ * expanded at flush.  This cuts the random memory touches per fact by
+ * three to four, which is what bounds merge speed.
+ */
+enum {
+    MG_TAG_MQYA = 4, /* month key; counts in month, quarter, year and all time */
+    MG_TAG_MQY = 5,  /* month key; counts in month, quarter and year */
+};
+
+typedef struct mg_key {
+    uint8_t metric, grain, d1, d2; /* metric (never 0), grain or tag, dims */
+    uint32_t period;               /* period key (month key for tags), 0 unknown/all */
+    int64_t v1, v2;                /* values; text dims: interned ids */
+} mg_key;
+
+typedef struct mg_cell {
+    mg_key k;  /* counter; k.metric == 0: empty */
+    int64_t n; /* accumulated delta */
+} mg_cell;
+
+typedef struct mg_map {
+    mg_cell *cells;    /* open addressing, linear probing */
+    size_t cap, count; /* power of two; used cells */
+} mg_map;
+
+/* Counters one mg_emit() touches at most: national, 10 dims, 45 pairs. */
+#define MG_EMIT_MAX (1 + MERGE_D_MAX + MERGE_D_MAX * (MERGE_D_MAX - 1) / 2)
+
+/* Which dimension combinations of a fact an mg_emit() covers: all of them,
+ * or only those with (without) the age, the centre.  Flags combine. */
+enum {
+    MG_COMBOS_ALL = 0,
+    MG_COMBOS_AGE = 1,       /* only combinations that include the age */
+    MG_COMBOS_NO_AGE = 2,    /* only those without it */
+    MG_COMBOS_CENTRE = 4,    /* only those that include the centre */
+    MG_COMBOS_NO_CENTRE = 8, /* only those without it */
+};
+
+/* Interned text values (districts of residence): id 0 is "". */
+typedef struct mg_intern {
+    char **str;      /* id -> text */
+    size_t n, cap;   /* ids in use (incl. 0); allocated */
+    uint32_t *slots; /* hash -> id, 0 = empty */
+    size_t nslots;   /* power of two */
+} mg_intern;
+
+/*
+ * Read caches, valid until the next merge_flush() or merge_discard(): merge
+ * is the only writer of the state tables and updates every cached entry it
+ * writes, so a hit always equals what the database holds.  They spare the
+ * common path (attendance of a known person at a known event) five of its
+ * seven statements.  Direct-mapped, fixed size: memory does not grow.
+ */
+#define MG_PC_CACHE 16384 /* person -> cluster */
+#define MG_EV_CACHE 4096  /* event -> counting facts */
+#define MG_CL_CACHE 8192  /* cluster -> profile and buckets */
+
+typedef struct mg_pc {
+    int valid;            /* entry holds a lookup */
+    int found;            /* the person counts in a cluster */
+    uint8_t id[16];       /* person */
+    uint8_t key[MG_CKEY]; /* its cluster */
+} mg_pc;
+
+/* Event facts needed for counting. */
+typedef struct mg_evfacts {
+    int live;          /* exists and not deleted */
+    int64_t day, kind; /* valid date / kind, 0 unknown */
+    int64_t centre_id; /* place */
+} mg_evfacts;
+
+typedef struct mg_ev {
+    int valid;      /* entry holds a lookup */
+    uint8_t id[16]; /* event */
+    mg_evfacts f;   /* its facts (live 0 when absent) */
+} mg_ev;
+
+typedef struct mg_clc {
+    int valid;            /* entry holds a lookup */
+    int found;            /* the cluster exists */
+    uint8_t key[MG_CKEY]; /* cluster */
+    mg_prof p;            /* its profile */
+    mg_catts rows;        /* all its buckets */
+} mg_clc;
+
+struct merge_ctx {
+    sqlite3 *db;                /* borrowed */
+    sqlite3_stmt *st[MS_COUNT]; /* prepared once */
+    mg_rec cur, old, member;    /* scratch records */
+    mg_cl cl[2];                /* clusters of one person entry */
+    mg_catts moves;             /* a person's counted attendances */
+    mg_map deltas;              /* counters of the current batch */
+    mg_map final;               /* flush: deltas expanded per grain */
+    mg_intern text;             /* interned text values */
+    mg_pc *pc;                  /* MG_PC_CACHE entries */
+    mg_ev *ev;                  /* MG_EV_CACHE entries */
+    mg_clc *clc;                /* MG_CL_CACHE entries */
+};
+
+static inline uint32_t
+mg_year_of(int64_t yyyymmdd)
+{
+    return yyyymmdd > 0 ? (uint32_t)(yyyymmdd / 10000) : 0;
+}
+
+/* Period of a date in a grain; 0 for an unknown date and for all time. */
+static inline uint32_t
+mg_period_of(int64_t day, int grain)
+{
+    return day > 0 && grain != MERGE_GRAIN_ALL ? period_key((uint32_t)day, grain) : 0;
+}
+
+/* ---- merge.c: statements and read caches --------------------------------- */
+
+/* Records the SQLite error of m->db into err; returns its code. */
+int mg_fail(merge_ctx *m, rz_error *err, const char *what);
+/* Runs a bound write statement to completion and resets it. */
+int mg_exec(merge_ctx *m, sqlite3_stmt *st, rz_error *err, const char *what);
+/* Slot of key p in a direct-mapped cache of n (a power of two) entries. */
+size_t mg_cache_slot(const uint8_t *p, size_t len, size_t n);
+/* Remembers the cluster of a person record (found 0: it counts in none). */
+void mg_pc_store(merge_ctx *m, const uint8_t id[16], int found, const uint8_t key[MG_CKEY]);
+
+/* ---- merge_records.c: records, last-writer-wins, validity ------------------ */
+
+/* The entry's stamp: its clamped time, its clock and its node. */
+void mg_stamp_make(uint8_t out[MG_STAMP], const merge_input *in);
+/* A stored value counts only when valid and an INTEGER (else 0). */
+int64_t mg_rec_code(const mg_rec *r, int f);
+/* The record's valid, normalised district of residence ("" unknown). */
+void mg_rec_home(const mg_rec *r, char out[MERGE_HOME_MAX + 1]);
+/* Empties r (no entry merged). */
+void mg_rec_fresh(mg_rec *r);
+/* Applies one entry: last writer wins per slot, creation stamp the lowest;
+ * returns the mask of changed slots (MG_CHANGED_CREATED for creation). */
+uint32_t mg_rec_apply(mg_rec *r, const merge_input *in, const uint8_t stamp[MG_STAMP]);
+/* Reads a st_person row (MG_PERSON_COLS order) of statement st. */
+int mg_person_columns(mg_rec *r, sqlite3_stmt *st);
+/* The record's cluster key; 0 when it belongs to none (not live). */
+int mg_person_ckey(const mg_rec *r, const uint8_t id[16], uint8_t key[MG_CKEY]);
+/* Load (fresh record when absent) and store (insert-if-absent or update)
+ * of the three record tables.  After an insert, sqlite3_changes() says
+ * whether the row was new. */
+int mg_person_load(merge_ctx *m, const uint8_t id[16], mg_rec *r, rz_error *err);
+int mg_person_store(merge_ctx *m, const uint8_t id[16], const mg_rec *r, int update, rz_error *err);
+int mg_event_load(merge_ctx *m, const uint8_t id[16], mg_rec *r, rz_error *err);
+int mg_event_store(merge_ctx *m, const uint8_t id[16], const mg_rec *r, int update, rz_error *err);
+int mg_attendance_load(merge_ctx *m, const uint8_t key[32], mg_rec *r, rz_error *err);
+int mg_attendance_store(merge_ctx *m, const uint8_t key[32], const mg_rec *r, int update,
+                        rz_error *err);
+/* 1 when the attendance counts by itself (present, not deleted). */
+int mg_attendance_on(const mg_rec *r);
+/* The counting facts of an event record. */
+void mg_event_facts_of(const mg_rec *r, mg_evfacts *f);
+
+/* ---- merge_cluster.c: CNIC clusters ---------------------------------------- */
+
+/* A person record changed in a way that may change counts: re-forms the
+ * clusters it left and joined. */
+int mg_person_recluster(merge_ctx *m, const uint8_t id[16], const mg_rec *old, const mg_rec *cur,
+                        rz_error *err);
+/* The cluster a person record counts in (*found 0: none). */
+int mg_person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], int *found,
+                         rz_error *err);
+/* One attendance at an event (day, kind, centre) starts (+1) or stops (-1)
+ * counting for a cluster. */
+int mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *ev,
+                       int64_t delta, rz_error *err);
+/* Re-attributes the counted attendances of an event whose facts changed. */
+int mg_event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was,
+                       const mg_evfacts *is, rz_error *err);
+
+/* ---- merge_counters.c: counter deltas and their flush ----------------------- */
+
+/* Adds delta to the counters of one fact (see merge_counters.c). */
+void mg_emit(merge_ctx *m, int metric, int grain, uint32_t period, const int64_t *v, int64_t delta,
+             int combos);
+/* Dimension values of a cluster profile (age and kind set per fact). */
+void mg_prof_dims(merge_ctx *m, const mg_prof *p, int64_t v[MERGE_D_MAX + 1]);
+/* Age band of a cluster in a year (0: unknown). */
+int64_t mg_age_in(uint32_t year, const mg_prof *p);
+void mg_emit_person_fact(merge_ctx *m, int metric, int grain, int64_t day, const mg_prof *p,
+                         int64_t *v, int64_t delta, int combos);
+void mg_emit_attendances(merge_ctx *m, int64_t day, const mg_prof *p, int64_t *v, int64_t delta);
+/* Adds sign times the whole contribution of a cluster. */
+void mg_emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign);
+/* Adds sign times an event's own count. */
+void mg_emit_event(merge_ctx *m, const mg_evfacts *f, int64_t sign);
+/* Writes the pending deltas, one upsert per counter in key order. */
+int mg_counters_write(merge_ctx *m, rz_error *err);
+/* Forgets the pending deltas. */
+void mg_counters_discard(merge_ctx *m);
+/* Frees the counters' memory. */
+void mg_counters_free(merge_ctx *m);
+
+#endif
