@@ -2,12 +2,13 @@
 """check_tables: the spec's code tables equal the C headers, and the values
 the spec states for the clock and the epoch rule are what they compute to.
 
-usage: check_tables.py PROTOCOL.md wire.h rz_err.h log_v1.txt
+usage: check_tables.py PROTOCOL.md wire.h domain.h rz_err.h log_v1.txt
 
 Every RZ_* constant of wire.h (except the *_MAX sentinels and the include
-guard) and every wire error code of rz_err.h must be a row of the spec with
-the same value, and every row of the spec must be one of them.  Prints the
-counts it compared; exit 1 on any difference.
+guard), every member of the enums of coded field values in domain.h, and
+every wire error code of rz_err.h must be a row of the spec with the same
+value, and every row of the spec must be one of them.  Prints the counts it
+compared; exit 1 on any difference.
 """
 import hashlib
 import re
@@ -17,9 +18,17 @@ import sys
 import rzspec
 
 
-def c_constants(wire, errs):
+# The enums of domain.h whose numbers travel in entries (PROTOCOL A.4).
+WIRE_ENUMS = ("rz_gender", "rz_area", "rz_skill", "rz_event_kind", "rz_mode")
+
+
+def c_constants(wire, domain, errs):
     out = {}
     text = open(wire, encoding="utf-8").read()
+    for name, body in re.findall(r"\benum\s+(rz_\w+)\s*\{(.*?)\}", open(domain, encoding="utf-8").read(),
+                                 re.S):
+        if name in WIRE_ENUMS:
+            text += "\n" + body
     for name, expr in re.findall(r"^#define[ \t]+(RZ_\w+)[ \t]+(\S.*?)[ \t]*(?:/\*.*)?$", text, re.M):
         if re.fullmatch(r"[0-9a-fA-Fx()*+ ]+", expr):
             out[name] = int(eval(expr, {"__builtins__": {}}))  # arithmetic of literals only
@@ -33,10 +42,10 @@ def c_constants(wire, errs):
     return out
 
 
-def main(spec, wire, errs, vectors):
+def main(spec, wire, domain, errs, vectors):
     bad = 0
     spec_codes = rzspec.load(spec)
-    c = c_constants(wire, errs)
+    c = c_constants(wire, domain, errs)
     for name in sorted(set(c) | set(spec_codes)):
         if name not in spec_codes:
             print(f"FAIL {name} = {c[name]} is in the C headers but in no table of the spec")
@@ -77,6 +86,6 @@ def main(spec, wire, errs, vectors):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
+    if len(sys.argv) != 6:
         sys.exit(__doc__)
     sys.exit(main(*sys.argv[1:]))
