@@ -30,14 +30,14 @@ struct conv_conn {
 };
 
 struct conv {
-    void *mon;                         /* PAIR end of the router's monitor */
-    conv_conn *conns[CONV_BUCKETS];    /* by routing id */
-    conv_node *nodes[CONV_BUCKETS];    /* by node id */
-    conv_conn **byfd;                  /* by descriptor */
-    unsigned *skip;                    /* per descriptor: stale close events to ignore */
-    size_t nfd;                        /* size of byfd and skip */
-    size_t nconns;                     /* connections tracked */
-    char endpoint[64];                 /* monitor endpoint */
+    void *mon;                      /* PAIR end of the router's monitor */
+    conv_conn *conns[CONV_BUCKETS]; /* by routing id */
+    conv_node *nodes[CONV_BUCKETS]; /* by node id */
+    conv_conn **byfd;               /* by descriptor */
+    unsigned *skip;                 /* per descriptor: stale close events to ignore */
+    size_t nfd;                     /* size of byfd and skip */
+    size_t nconns;                  /* connections tracked */
+    char endpoint[64];              /* monitor endpoint */
 };
 
 static unsigned
