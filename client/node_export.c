@@ -61,8 +61,8 @@ date_text(uint32_t set, int field, uint64_t v, char out[11])
 }
 
 typedef struct exp_ctx {
-    FILE *out;           /* destination */
-    unsigned long rows;  /* data rows written */
+    FILE *out;          /* destination */
+    unsigned long rows; /* data rows written */
 } exp_ctx;
 
 static const char *
@@ -84,14 +84,17 @@ export_person(void *c, const node_person_row *r)
         snprintf(year, sizeof year, "%llu", (unsigned long long)p->birth_year);
     /* A valid CNIC with its dashes: Excel would turn 13 digits into 3.5E+12. */
     snprintf(cnic, sizeof cnic, "%s", text_or(p->set, RZ_PF_CNIC, p->cnic));
-    if (p->cnic && (p->set & NODE_SET(RZ_PF_CNIC)) && cnic_normalize(digits, p->cnic, strlen(p->cnic)))
+    if (p->cnic && (p->set & NODE_SET(RZ_PF_CNIC)) &&
+        cnic_normalize(digits, p->cnic, strlen(p->cnic)))
         snprintf(cnic, sizeof cnic, "%.5s-%.7s-%.1s", digits, digits + 5, digits + 12);
     v[0] = r->code;
     v[1] = id;
     v[2] = text_or(p->set, RZ_PF_NAME, p->name);
     v[3] = (p->set & NODE_SET(RZ_PF_GENDER)) ? gender_name(p->gender) : "";
     v[4] = year;
-    v[5] = (p->set & NODE_SET(RZ_PF_CNIC)) && p->cnic ? (cnic[0] && strlen(p->cnic) < sizeof cnic ? cnic : p->cnic) : "";
+    v[5] = (p->set & NODE_SET(RZ_PF_CNIC)) && p->cnic
+               ? (cnic[0] && strlen(p->cnic) < sizeof cnic ? cnic : p->cnic)
+               : "";
     v[6] = text_or(p->set, RZ_PF_PHONE, p->phone);
     v[7] = text_or(p->set, RZ_PF_DISTRICT, p->district);
     v[8] = (p->set & NODE_SET(RZ_PF_AREA)) ? area_name(p->area) : "";
@@ -192,14 +195,13 @@ node_export_csv(node_store *ns, int kind, FILE *out, int include_deleted, unsign
                 rz_error *err)
 {
     static const char *const person_head[] = {
-        "code",      "id",     "name",  "gender", "birth_year", "cnic",     "phone",
-        "district",  "area",   "skill", "skills", "platforms",  "reg_date", "status"};
+        "code",     "id",   "name",  "gender", "birth_year", "cnic",     "phone",
+        "district", "area", "skill", "skills", "platforms",  "reg_date", "status"};
     static const char *const event_head[] = {"code",     "id",      "kind", "title", "date",
                                              "duration", "partner", "mode", "status"};
-    static const char *const att_head[] = {"event_id",  "event_code",  "event_title",
-                                           "event_date", "person_id", "person_code",
-                                           "name",       "cnic",      "present",
-                                           "status"};
+    static const char *const att_head[] = {"event_id",  "event_code",  "event_title", "event_date",
+                                           "person_id", "person_code", "name",        "cnic",
+                                           "present",   "status"};
     exp_ctx x = {out, 0};
     int rc;
     if (rows)

@@ -207,152 +207,149 @@ typedef struct imp_synonym {
     int field;       /* column id */
 } imp_synonym;
 
-static const imp_synonym people_cols[] = {
-    {"name", RZ_PF_NAME},
-    {"fullname", RZ_PF_NAME},
-    {"personname", RZ_PF_NAME},
-    {"traineename", RZ_PF_NAME},
-    {"participantname", RZ_PF_NAME},
-    {"studentname", RZ_PF_NAME},
-    {"candidatename", RZ_PF_NAME},
-    {"نام", RZ_PF_NAME},
-    {"cnic", RZ_PF_CNIC},
-    {"cnicno", RZ_PF_CNIC},
-    {"cnicnumber", RZ_PF_CNIC},
-    {"nic", RZ_PF_CNIC},
-    {"nicno", RZ_PF_CNIC},
-    {"idcard", RZ_PF_CNIC},
-    {"idcardno", RZ_PF_CNIC},
-    {"idcardnumber", RZ_PF_CNIC},
-    {"nationalid", RZ_PF_CNIC},
-    {"شناختیکارڈ", RZ_PF_CNIC},
-    {"phone", RZ_PF_PHONE},
-    {"phoneno", RZ_PF_PHONE},
-    {"phonenumber", RZ_PF_PHONE},
-    {"mobile", RZ_PF_PHONE},
-    {"mobileno", RZ_PF_PHONE},
-    {"mobilenumber", RZ_PF_PHONE},
-    {"cell", RZ_PF_PHONE},
-    {"cellno", RZ_PF_PHONE},
-    {"cellnumber", RZ_PF_PHONE},
-    {"contact", RZ_PF_PHONE},
-    {"contactno", RZ_PF_PHONE},
-    {"contactnumber", RZ_PF_PHONE},
-    {"whatsapp", RZ_PF_PHONE},
-    {"whatsappno", RZ_PF_PHONE},
-    {"فون", RZ_PF_PHONE},
-    {"gender", RZ_PF_GENDER},
-    {"sex", RZ_PF_GENDER},
-    {"mf", RZ_PF_GENDER},
-    {"gendermf", RZ_PF_GENDER},
-    {"جنس", RZ_PF_GENDER},
-    {"birthyear", RZ_PF_BIRTH_YEAR},
-    {"yearofbirth", RZ_PF_BIRTH_YEAR},
-    {"yob", RZ_PF_BIRTH_YEAR},
-    {"dob", RZ_PF_BIRTH_YEAR},
-    {"dateofbirth", RZ_PF_BIRTH_YEAR},
-    {"birthdate", RZ_PF_BIRTH_YEAR},
-    {"dobyearofbirth", RZ_PF_BIRTH_YEAR},
-    {"born", RZ_PF_BIRTH_YEAR},
-    {"district", RZ_PF_DISTRICT},
-    {"homedistrict", RZ_PF_DISTRICT},
-    {"districtofresidence", RZ_PF_DISTRICT},
-    {"ضلع", RZ_PF_DISTRICT},
-    {"area", RZ_PF_AREA},
-    {"ruralurban", RZ_PF_AREA},
-    {"urbanrural", RZ_PF_AREA},
-    {"areatype", RZ_PF_AREA},
-    {"skill", RZ_PF_SKILL},
-    {"skillcategory", RZ_PF_SKILL},
-    {"skilltype", RZ_PF_SKILL},
-    {"skills", RZ_PF_SKILLS},
-    {"skillset", RZ_PF_SKILLS},
-    {"trade", RZ_PF_SKILLS},
-    {"skilldetails", RZ_PF_SKILLS},
-    {"platforms", RZ_PF_PLATFORMS},
-    {"platform", RZ_PF_PLATFORMS},
-    {"profiles", RZ_PF_PLATFORMS},
-    {"freelanceprofiles", RZ_PF_PLATFORMS},
-    {"regdate", RZ_PF_REG_DATE},
-    {"registrationdate", RZ_PF_REG_DATE},
-    {"registeredon", RZ_PF_REG_DATE},
-    {"dateofregistration", RZ_PF_REG_DATE},
-    {"registered", RZ_PF_REG_DATE},
-    {"id", NODE_IMPORT_COL_ID},
-    {"personid", NODE_IMPORT_COL_ID},
-    {"recordid", NODE_IMPORT_COL_ID},
-    {NULL, 0}};
+static const imp_synonym people_cols[] = {{"name", RZ_PF_NAME},
+                                          {"fullname", RZ_PF_NAME},
+                                          {"personname", RZ_PF_NAME},
+                                          {"traineename", RZ_PF_NAME},
+                                          {"participantname", RZ_PF_NAME},
+                                          {"studentname", RZ_PF_NAME},
+                                          {"candidatename", RZ_PF_NAME},
+                                          {"نام", RZ_PF_NAME},
+                                          {"cnic", RZ_PF_CNIC},
+                                          {"cnicno", RZ_PF_CNIC},
+                                          {"cnicnumber", RZ_PF_CNIC},
+                                          {"nic", RZ_PF_CNIC},
+                                          {"nicno", RZ_PF_CNIC},
+                                          {"idcard", RZ_PF_CNIC},
+                                          {"idcardno", RZ_PF_CNIC},
+                                          {"idcardnumber", RZ_PF_CNIC},
+                                          {"nationalid", RZ_PF_CNIC},
+                                          {"شناختیکارڈ", RZ_PF_CNIC},
+                                          {"phone", RZ_PF_PHONE},
+                                          {"phoneno", RZ_PF_PHONE},
+                                          {"phonenumber", RZ_PF_PHONE},
+                                          {"mobile", RZ_PF_PHONE},
+                                          {"mobileno", RZ_PF_PHONE},
+                                          {"mobilenumber", RZ_PF_PHONE},
+                                          {"cell", RZ_PF_PHONE},
+                                          {"cellno", RZ_PF_PHONE},
+                                          {"cellnumber", RZ_PF_PHONE},
+                                          {"contact", RZ_PF_PHONE},
+                                          {"contactno", RZ_PF_PHONE},
+                                          {"contactnumber", RZ_PF_PHONE},
+                                          {"whatsapp", RZ_PF_PHONE},
+                                          {"whatsappno", RZ_PF_PHONE},
+                                          {"فون", RZ_PF_PHONE},
+                                          {"gender", RZ_PF_GENDER},
+                                          {"sex", RZ_PF_GENDER},
+                                          {"mf", RZ_PF_GENDER},
+                                          {"gendermf", RZ_PF_GENDER},
+                                          {"جنس", RZ_PF_GENDER},
+                                          {"birthyear", RZ_PF_BIRTH_YEAR},
+                                          {"yearofbirth", RZ_PF_BIRTH_YEAR},
+                                          {"yob", RZ_PF_BIRTH_YEAR},
+                                          {"dob", RZ_PF_BIRTH_YEAR},
+                                          {"dateofbirth", RZ_PF_BIRTH_YEAR},
+                                          {"birthdate", RZ_PF_BIRTH_YEAR},
+                                          {"dobyearofbirth", RZ_PF_BIRTH_YEAR},
+                                          {"born", RZ_PF_BIRTH_YEAR},
+                                          {"district", RZ_PF_DISTRICT},
+                                          {"homedistrict", RZ_PF_DISTRICT},
+                                          {"districtofresidence", RZ_PF_DISTRICT},
+                                          {"ضلع", RZ_PF_DISTRICT},
+                                          {"area", RZ_PF_AREA},
+                                          {"ruralurban", RZ_PF_AREA},
+                                          {"urbanrural", RZ_PF_AREA},
+                                          {"areatype", RZ_PF_AREA},
+                                          {"skill", RZ_PF_SKILL},
+                                          {"skillcategory", RZ_PF_SKILL},
+                                          {"skilltype", RZ_PF_SKILL},
+                                          {"skills", RZ_PF_SKILLS},
+                                          {"skillset", RZ_PF_SKILLS},
+                                          {"trade", RZ_PF_SKILLS},
+                                          {"skilldetails", RZ_PF_SKILLS},
+                                          {"platforms", RZ_PF_PLATFORMS},
+                                          {"platform", RZ_PF_PLATFORMS},
+                                          {"profiles", RZ_PF_PLATFORMS},
+                                          {"freelanceprofiles", RZ_PF_PLATFORMS},
+                                          {"regdate", RZ_PF_REG_DATE},
+                                          {"registrationdate", RZ_PF_REG_DATE},
+                                          {"registeredon", RZ_PF_REG_DATE},
+                                          {"dateofregistration", RZ_PF_REG_DATE},
+                                          {"registered", RZ_PF_REG_DATE},
+                                          {"id", NODE_IMPORT_COL_ID},
+                                          {"personid", NODE_IMPORT_COL_ID},
+                                          {"recordid", NODE_IMPORT_COL_ID},
+                                          {NULL, 0}};
 
-static const imp_synonym event_cols[] = {
-    {"kind", RZ_EF_KIND},
-    {"type", RZ_EF_KIND},
-    {"eventtype", RZ_EF_KIND},
-    {"eventkind", RZ_EF_KIND},
-    {"title", RZ_EF_TITLE},
-    {"eventtitle", RZ_EF_TITLE},
-    {"name", RZ_EF_TITLE},
-    {"eventname", RZ_EF_TITLE},
-    {"event", RZ_EF_TITLE},
-    {"course", RZ_EF_TITLE},
-    {"coursename", RZ_EF_TITLE},
-    {"training", RZ_EF_TITLE},
-    {"trainingname", RZ_EF_TITLE},
-    {"topic", RZ_EF_TITLE},
-    {"date", RZ_EF_DATE},
-    {"eventdate", RZ_EF_DATE},
-    {"startdate", RZ_EF_DATE},
-    {"heldon", RZ_EF_DATE},
-    {"duration", RZ_EF_DURATION},
-    {"durationmin", RZ_EF_DURATION},
-    {"durationminutes", RZ_EF_DURATION},
-    {"minutes", RZ_EF_DURATION},
-    {"mins", RZ_EF_DURATION},
-    {"partner", RZ_EF_PARTNER},
-    {"partnerorganisation", RZ_EF_PARTNER},
-    {"partnerorganization", RZ_EF_PARTNER},
-    {"organisation", RZ_EF_PARTNER},
-    {"organization", RZ_EF_PARTNER},
-    {"mode", RZ_EF_MODE},
-    {"deliverymode", RZ_EF_MODE},
-    {"id", NODE_IMPORT_COL_ID},
-    {"eventid", NODE_IMPORT_COL_ID},
-    {NULL, 0}};
+static const imp_synonym event_cols[] = {{"kind", RZ_EF_KIND},
+                                         {"type", RZ_EF_KIND},
+                                         {"eventtype", RZ_EF_KIND},
+                                         {"eventkind", RZ_EF_KIND},
+                                         {"title", RZ_EF_TITLE},
+                                         {"eventtitle", RZ_EF_TITLE},
+                                         {"name", RZ_EF_TITLE},
+                                         {"eventname", RZ_EF_TITLE},
+                                         {"event", RZ_EF_TITLE},
+                                         {"course", RZ_EF_TITLE},
+                                         {"coursename", RZ_EF_TITLE},
+                                         {"training", RZ_EF_TITLE},
+                                         {"trainingname", RZ_EF_TITLE},
+                                         {"topic", RZ_EF_TITLE},
+                                         {"date", RZ_EF_DATE},
+                                         {"eventdate", RZ_EF_DATE},
+                                         {"startdate", RZ_EF_DATE},
+                                         {"heldon", RZ_EF_DATE},
+                                         {"duration", RZ_EF_DURATION},
+                                         {"durationmin", RZ_EF_DURATION},
+                                         {"durationminutes", RZ_EF_DURATION},
+                                         {"minutes", RZ_EF_DURATION},
+                                         {"mins", RZ_EF_DURATION},
+                                         {"partner", RZ_EF_PARTNER},
+                                         {"partnerorganisation", RZ_EF_PARTNER},
+                                         {"partnerorganization", RZ_EF_PARTNER},
+                                         {"organisation", RZ_EF_PARTNER},
+                                         {"organization", RZ_EF_PARTNER},
+                                         {"mode", RZ_EF_MODE},
+                                         {"deliverymode", RZ_EF_MODE},
+                                         {"id", NODE_IMPORT_COL_ID},
+                                         {"eventid", NODE_IMPORT_COL_ID},
+                                         {NULL, 0}};
 
-static const imp_synonym att_cols[] = {
-    {"event", NODE_IA_EVENT},
-    {"eventid", NODE_IA_EVENT},
-    {"eventcode", NODE_IA_EVENT},
-    {"eventtitle", NODE_IA_EVENT_TITLE},
-    {"eventname", NODE_IA_EVENT_TITLE},
-    {"training", NODE_IA_EVENT_TITLE},
-    {"course", NODE_IA_EVENT_TITLE},
-    {"title", NODE_IA_EVENT_TITLE},
-    {"eventdate", NODE_IA_EVENT_DATE},
-    {"date", NODE_IA_EVENT_DATE},
-    {"person", NODE_IA_PERSON},
-    {"personid", NODE_IA_PERSON},
-    {"personcode", NODE_IA_PERSON},
-    {"code", NODE_IA_PERSON},
-    {"cnic", NODE_IA_CNIC},
-    {"cnicno", NODE_IA_CNIC},
-    {"cnicnumber", NODE_IA_CNIC},
-    {"nic", NODE_IA_CNIC},
-    {"idcardno", NODE_IA_CNIC},
-    {"present", NODE_IA_PRESENT},
-    {"attendance", NODE_IA_PRESENT},
-    {"attended", NODE_IA_PRESENT},
-    {"presentabsent", NODE_IA_PRESENT},
-    {"pa", NODE_IA_PRESENT},
-    {"name", NODE_IA_NAME},
-    {"fullname", NODE_IA_NAME},
-    {"personname", NODE_IA_NAME},
-    {NULL, 0}};
+static const imp_synonym att_cols[] = {{"event", NODE_IA_EVENT},
+                                       {"eventid", NODE_IA_EVENT},
+                                       {"eventcode", NODE_IA_EVENT},
+                                       {"eventtitle", NODE_IA_EVENT_TITLE},
+                                       {"eventname", NODE_IA_EVENT_TITLE},
+                                       {"training", NODE_IA_EVENT_TITLE},
+                                       {"course", NODE_IA_EVENT_TITLE},
+                                       {"title", NODE_IA_EVENT_TITLE},
+                                       {"eventdate", NODE_IA_EVENT_DATE},
+                                       {"date", NODE_IA_EVENT_DATE},
+                                       {"person", NODE_IA_PERSON},
+                                       {"personid", NODE_IA_PERSON},
+                                       {"personcode", NODE_IA_PERSON},
+                                       {"code", NODE_IA_PERSON},
+                                       {"cnic", NODE_IA_CNIC},
+                                       {"cnicno", NODE_IA_CNIC},
+                                       {"cnicnumber", NODE_IA_CNIC},
+                                       {"nic", NODE_IA_CNIC},
+                                       {"idcardno", NODE_IA_CNIC},
+                                       {"present", NODE_IA_PRESENT},
+                                       {"attendance", NODE_IA_PRESENT},
+                                       {"attended", NODE_IA_PRESENT},
+                                       {"presentabsent", NODE_IA_PRESENT},
+                                       {"pa", NODE_IA_PRESENT},
+                                       {"name", NODE_IA_NAME},
+                                       {"fullname", NODE_IA_NAME},
+                                       {"personname", NODE_IA_NAME},
+                                       {NULL, 0}};
 
 static const char *
 col_name(int kind, int field)
 {
-    static const char *const att[] = {"",       "event",  "event title", "event date",
-                                      "person", "CNIC",   "present",     "name (not imported)"};
+    static const char *const att[] = {"",       "event", "event title", "event date",
+                                      "person", "CNIC",  "present",     "name (not imported)"};
     if (field == NODE_IMPORT_COL_ID)
         return "id";
     if (kind == NODE_IMPORT_PEOPLE)
@@ -381,37 +378,36 @@ header_key(char *out, size_t cap, const char *h)
 /* ---- the import ---- */
 
 typedef struct imp {
-    node_store *ns;           /* the store */
-    sqlite3 *db;              /* its handle */
-    int kind;                 /* enum node_import_kind */
-    node_import_report *r;    /* the report */
-    imp_reader rd;            /* the reader */
-    int col[NODE_IMPORT_MAX_COLS]; /* column id of each column, 0 ignored */
+    node_store *ns;                   /* the store */
+    sqlite3 *db;                      /* its handle */
+    int kind;                         /* enum node_import_kind */
+    node_import_report *r;            /* the report */
+    imp_reader rd;                    /* the reader */
+    int col[NODE_IMPORT_MAX_COLS];    /* column id of each column, 0 ignored */
     int have[NODE_IMPORT_COL_ID + 1]; /* which column ids the header has */
-    sqlite3_stmt *st_fp_get;  /* import_row lookup */
-    sqlite3_stmt *st_fp_put;  /* import_row insert */
-    sqlite3_stmt *st_cnic;    /* person by CNIC */
-    sqlite3_stmt *st_event;   /* event by title and date */
-    sqlite3_stmt *st_att;     /* attendance state */
-    sqlite3_stmt *st_live;    /* event and person deleted flags */
+    sqlite3_stmt *st_fp_get;          /* import_row lookup */
+    sqlite3_stmt *st_fp_put;          /* import_row insert */
+    sqlite3_stmt *st_cnic;            /* person by CNIC */
+    sqlite3_stmt *st_event;           /* event by title and date */
+    sqlite3_stmt *st_att;             /* attendance state */
+    sqlite3_stmt *st_live;            /* event and person deleted flags */
 } imp;
 
 /* A row turned into a record. */
 typedef struct imp_row {
-    node_form fm;                          /* values and messages */
-    node_person p;                         /* people */
-    node_event e;                          /* events */
-    uint8_t id[NODE_REC_ID_BYTES];         /* people/events: id column naming a record here */
-    int has_id;                            /* ... when it does */
-    uint8_t event_id[NODE_REC_ID_BYTES];   /* attendance: the event */
-    uint8_t person_id[NODE_REC_ID_BYTES];  /* attendance: the person */
-    int present;                           /* attendance: 1 present, 0 absent */
-    uint8_t fp[IMPORT_FP_BYTES];           /* fingerprint of the values */
+    node_form fm;                         /* values and messages */
+    node_person p;                        /* people */
+    node_event e;                         /* events */
+    uint8_t id[NODE_REC_ID_BYTES];        /* people/events: id column naming a record here */
+    int has_id;                           /* ... when it does */
+    uint8_t event_id[NODE_REC_ID_BYTES];  /* attendance: the event */
+    uint8_t person_id[NODE_REC_ID_BYTES]; /* attendance: the person */
+    int present;                          /* attendance: 1 present, 0 absent */
+    uint8_t fp[IMPORT_FP_BYTES];          /* fingerprint of the values */
 } imp_row;
 
-static void
-report_problem(node_import_report *r, unsigned long line, int warning, const char *fmt, ...)
-    RZ_PRINTF(4, 5);
+static void report_problem(node_import_report *r, unsigned long line, int warning, const char *fmt,
+                           ...) RZ_PRINTF(4, 5);
 
 static void
 report_problem(node_import_report *r, unsigned long line, int warning, const char *fmt, ...)
@@ -449,7 +445,7 @@ imp_header(imp *im, rz_error *err)
     }
     if (im->rd.nul || !rd_utf8_ok(&im->rd) || im->rd.too_many || im->rd.too_long) {
         report_problem(r, line, 0,
-                       im->rd.nul ? "the header holds a NUL byte: this is no CSV text file"
+                       im->rd.nul        ? "the header holds a NUL byte: this is no CSV text file"
                        : im->rd.too_many ? "more than 64 columns"
                        : im->rd.too_long ? "a header is too long"
                                          : "the header is not UTF-8 text: save the sheet as "
@@ -487,7 +483,8 @@ imp_header(imp *im, rz_error *err)
                            "each event");
         break;
     default:
-        if (!im->have[NODE_IA_EVENT] && !(im->have[NODE_IA_EVENT_TITLE] && im->have[NODE_IA_EVENT_DATE]))
+        if (!im->have[NODE_IA_EVENT] &&
+            !(im->have[NODE_IA_EVENT_TITLE] && im->have[NODE_IA_EVENT_DATE]))
             report_problem(r, line, 0,
                            "the file needs an \"event\" column (the event's code) or columns "
                            "\"event title\" and \"event date\"");
@@ -539,7 +536,8 @@ row_fingerprint(imp *im, imp_row *w)
         const node_person *p = &w->p;
         uint32_t s = p->set;
         if (s & NODE_SET(RZ_PF_CNIC))
-            fp_text(&h, RZ_PF_CNIC, cnic_normalize(cnic, p->cnic, strlen(p->cnic)) ? cnic : p->cnic);
+            fp_text(&h, RZ_PF_CNIC,
+                    cnic_normalize(cnic, p->cnic, strlen(p->cnic)) ? cnic : p->cnic);
         if (s & NODE_SET(RZ_PF_NAME))
             fp_text(&h, RZ_PF_NAME, p->name);
         if (s & NODE_SET(RZ_PF_PHONE))
@@ -614,7 +612,8 @@ att_resolve(imp *im, const char *cell[], imp_row *w, rz_error *err)
     rz_error e2 = {0, ""};
     int found, rc;
     if (cell[NODE_IA_EVENT] && *cell[NODE_IA_EVENT]) {
-        if (node_store_resolve(im->ns, cell[NODE_IA_EVENT], RZ_T_EVENT, w->event_id, NULL, &e2) != 0)
+        if (node_store_resolve(im->ns, cell[NODE_IA_EVENT], RZ_T_EVENT, w->event_id, NULL, &e2) !=
+            0)
             return rz_fail(err, RZ_E_ARG, "event: %s", e2.text);
     } else {
         uint32_t d = cell[NODE_IA_EVENT_DATE] ? date_parse_any(cell[NODE_IA_EVENT_DATE]) : 0;
@@ -902,8 +901,7 @@ imp_pass(imp *im, int record, node_import_progress_fn progress, void *ctx, rz_er
                 report_problem(r, line, 0, "%s", why.text);
             } else {
                 /* The file changed between the passes. */
-                rc = rz_fail(err, RZ_E_ARG, "line %lu changed while importing: %s", line,
-                             why.text);
+                rc = rz_fail(err, RZ_E_ARG, "line %lu changed while importing: %s", line, why.text);
                 break;
             }
             continue;
@@ -919,8 +917,7 @@ imp_pass(imp *im, int record, node_import_progress_fn progress, void *ctx, rz_er
                 r->warned++;
                 for (f = 1; f < NODE_FORM_FIELDS; f++)
                     if (w->fm.level[f] == NODE_FORM_WARN)
-                        report_problem(r, line, 1, "%s: %s", col_name(im->kind, f),
-                                       w->fm.msg[f]);
+                        report_problem(r, line, 1, "%s: %s", col_name(im->kind, f), w->fm.msg[f]);
             }
             continue;
         }

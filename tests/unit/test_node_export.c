@@ -75,8 +75,9 @@ test_cells_guarded_and_quoted(void **state)
     node_export_cell(out, NULL, 0);
     node_export_row_end(out);
     fclose(out);
-    assert_string_equal(buf, "\"'=HYPERLINK(\"\"http://x\"\")\",'+92300,'-1,'@SUM(A1),'\tx,\"'\rx\","
-                             "\"a,b\",plain,\r\n");
+    assert_string_equal(buf,
+                        "\"'=HYPERLINK(\"\"http://x\"\")\",'+92300,'-1,'@SUM(A1),'\tx,\"'\rx\","
+                        "\"a,b\",plain,\r\n");
     free(buf);
 }
 
@@ -98,9 +99,12 @@ test_people_export_reimports(void **state)
 
     csv = export_text(f, NODE_IMPORT_PEOPLE, 0, &rows);
     assert_int_equal(rows, 2);
-    assert_memory_equal(csv, "\xef\xbb\xbf" "code,id,name,", 16);
+    assert_memory_equal(csv,
+                        "\xef\xbb\xbf"
+                        "code,id,name,",
+                        16);
     assert_non_null(strstr(csv, ",status\r\n"));
-    assert_non_null(strstr(csv, ",'=cmd|' /C calc'!A0,")); /* guarded */
+    assert_non_null(strstr(csv, ",'=cmd|' /C calc'!A0,"));            /* guarded */
     assert_non_null(strstr(csv, ",35202-1234567-1,'+923001234567,")); /* dashes; + guarded */
     assert_non_null(strstr(csv, ",\"عائشہ, بی بی\",")); /* Urdu as is, quoted for the comma */
     assert_null(strstr(csv, "Gone"));

@@ -35,8 +35,7 @@ setup(void **state)
 
 /* Imports text (len bytes; 0 = strlen) as kind; returns the code. */
 static int
-import_text(fixture *f, int kind, const char *text, size_t len, int dry_run,
-            node_import_report *r)
+import_text(fixture *f, int kind, const char *text, size_t len, int dry_run, node_import_report *r)
 {
     rz_error err = {0, ""};
     FILE *in;
@@ -178,7 +177,7 @@ test_reimport_adds_nothing_twice(void **state)
     node_import_report r;
     static const char v1[] = "name,gender,cnic,birth_year\n"
                              "A One,f,35202-1111111-1,2000\n"
-                             "B Two,m,,1990\n"    /* no CNIC: recognised by its content */
+                             "B Two,m,,1990\n" /* no CNIC: recognised by its content */
                              "C Three,f,,1985\n";
     static const char v2[] = "name,gender,cnic,birth_year\n"
                              "A One,f,35202-1111111-1,2000\n"
@@ -344,16 +343,15 @@ test_big_import_timed(void **state)
     len += (size_t)snprintf(buf, cap, "Full Name,CNIC No,Mobile,Year of birth,District,Gender\r\n");
     for (i = 0; i < n; i++)
         len += (size_t)snprintf(buf + len, cap - len,
-                                "Person %lu Khan,3%04lu-%07lu-%lu,03%02lu-%07lu,%lu,Lahore,%s\r\n", i,
-                                i % 10000, i, i % 10, i % 50, i, 1960 + i % 45,
+                                "Person %lu Khan,3%04lu-%07lu-%lu,03%02lu-%07lu,%lu,Lahore,%s\r\n",
+                                i, i % 10000, i, i % 10, i % 50, i, 1960 + i % 45,
                                 i % 2 ? "female" : "male");
     memset(&r, 0, sizeof r);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     in = fmemopen(buf, len, "rb");
     assert_non_null(in);
-    assert_int_equal(node_import_csv(f->ns, NODE_IMPORT_PEOPLE, in, 0, big_progress, &calls, &r,
-                                     &err),
-                     0);
+    assert_int_equal(
+        node_import_csv(f->ns, NODE_IMPORT_PEOPLE, in, 0, big_progress, &calls, &r, &err), 0);
     fclose(in);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
