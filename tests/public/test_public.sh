@@ -78,6 +78,8 @@ for path in / /api/totals /api/summary /api/centres /metrics /static/dashboard.j
   code=$(curl -s -o /dev/null -w '%{http_code}' "$PUB$path")
   expect_eq "$code" 404 "public $path"
 done
+code=$(curl -s -o /dev/null -w '%{http_code}' "$PUB/healthz")
+expect_eq "$code" 200 "public /healthz"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$PUB/public/catalogue.json?metric=trainees")
 expect_eq "$code" 400 "public catalogue with parameters"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$PRIV/public/catalogue.json")
