@@ -44,7 +44,7 @@ echo "$out" | grep -q "erased 3 personal values" || fail "erase: $out"
 after=$("$SERVER" -d "$T/srv" totals --wait --timeout 120 --format csv --metric registered --by gender)
 [ "$before" = "$after" ] || fail "erasure changed totals"
 server_stop
-for f in "$T/srv"/server.db*; do
+for f in "$T/srv"/server.db* "$T/srv"/state.db*; do
   if grep -aq "Zubaida" "$f"; then fail "erased name still in $f"; fi
   if grep -aq "03001234567" "$f"; then fail "erased phone still in $f"; fi
 done
