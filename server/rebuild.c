@@ -310,14 +310,11 @@ rebuild_apply(log_store *ls, state_store *ss, const char *dir, FILE *out, rz_err
     char *path = NULL;
     sqlite3 *db = state_store_db(ss);
     char sql[256];
-    int rc, i, lockfd = -1;
+    int rc, i;
 
-    /* The replaced state must not race a running merger. */
-    if ((rc = merger_lock(dir, &lockfd, err))) {
-        if (rc == RZ_E_BUSY)
-            rc = rz_fail(err, RZ_E_BUSY, "a running server is merging: stop it before `rebuild`");
-        return rc;
-    }
+    /* A running merger may go on: the replacement below is one state-store
+     * transaction (state and positions together), serialised with its
+     * windows, and each window starts from the positions it finds. */
     if ((rc = audit_all(log_store_db(ls), out, err)) ||
         (rc = rebuild_fresh(dir, &fresh, &path, err)) ||
         (rc = rebuild_replay(ls, fresh, NULL, out, err)))
@@ -345,7 +342,6 @@ rebuild_apply(log_store *ls, state_store *ss, const char *dir, FILE *out, rz_err
                      " all logs\n");
 out:
     rebuild_discard(&fresh, path);
-    merger_unlock(&lockfd);
     return rc;
 }
 

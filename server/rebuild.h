@@ -7,8 +7,8 @@
  * totals) from position zero into a fresh state store, as far as the
  * maintained positions, and compares every state and totals table with the
  * maintained ones, row by row.  rebuild_apply() replaces the maintained
- * state and positions with a replay of everything mergeable (it refuses
- * while a running server holds the merger lock).  Operational facts (sync
+ * state and positions with a replay of everything mergeable, in one
+ * transaction (a running merger continues from the replaced positions).  Operational facts (sync
  * times, lag) are outside the comparison.
  */
 #ifndef RZ_REBUILD_H
