@@ -43,6 +43,7 @@
 #include "common/paths.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "server/catalogue.h"
 #include "server/metrics.h"
 #include "server/query.h"
 
@@ -59,9 +60,9 @@ enum {
     HTTP_STALE_DAYS_MAX = 3650,           /* largest accepted stale_days */
     HTTP_TARGET_TRAINED = 50000,          /* national goal: people trained a year */
     HTTP_ROWS_MAX = 200000,               /* rows of one answer (memory bound) */
+    HTTP_PUBLIC_TTL_S = 300,              /* the public catalogue is rebuilt at most this often */
 };
 
-#define HTTP_PKT_OFFSET_S (5 * 3600) /* Pakistan time, UTC+5, no DST */
 #define HTTP_CHART_DIR "/usr/share/javascript/chart.js"
 
 /* Status codes counted for /metrics. */
@@ -78,6 +79,10 @@ struct http_server {
     pthread_mutex_t pool_mu;      /* guards pool/npool */
     sqlite3 *pool[HTTP_POOL_MAX]; /* idle read-only handles */
     int npool;                    /* used slots of pool */
+    int public_only;              /* 1: the public listener (catalogue only) */
+    pthread_mutex_t pub_mu;       /* guards pub/pub_ms; held while building */
+    catalogue *pub;               /* last public catalogue built, NULL: none yet */
+    uint64_t pub_ms;              /* when it was built */
 };
 
 typedef struct http_param {
@@ -116,16 +121,6 @@ http_count(unsigned status)
             atomic_fetch_add(&http_requests[i], 1);
             return;
         }
-}
-
-/* ISO 8601 in Pakistan time, e.g. "2026-03-04T10:20:00+05:00". */
-static void
-http_iso_time(char out[32], uint64_t ms)
-{
-    time_t t = (time_t)(ms / 1000) + HTTP_PKT_OFFSET_S;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%S+05:00", &tm) == 0)
-        snprintf(out, 32, "1970-01-01T05:00:00+05:00");
 }
 
 static int
@@ -417,7 +412,7 @@ static void
 http_write_asof(FILE *out, const query_asof *a)
 {
     char when[32], newest[32];
-    http_iso_time(when, a->now_ms);
+    query_iso_time(when, a->now_ms);
     fprintf(out,
             "\"as_of\":\"%s\",\"as_of_ms\":%llu,\"completeness\":{\"stale_days\":%d,"
             "\"centres\":%lld,\"centres_synced\":%lld,\"centres_stale\":%lld,"
@@ -427,7 +422,7 @@ http_write_asof(FILE *out, const query_asof *a)
             (long long)a->nodes, (long long)a->nodes_fresh,
             a->centres_stale == 0 && a->nodes_fresh == a->nodes ? "true" : "false");
     if (a->newest_sync_ms) {
-        http_iso_time(newest, a->newest_sync_ms);
+        query_iso_time(newest, a->newest_sync_ms);
         fprintf(out, "\"%s\"}", newest);
     } else {
         fputs("null}", out);
@@ -750,7 +745,7 @@ http_centre_json(void *arg, const query_centre_sync *c)
     query_json_string(out, c->programme ? c->programme : "");
     fprintf(out, ",\"nodes\":%lld,\"last_sync\":", (long long)c->nodes);
     if (c->last_sync_ms) {
-        http_iso_time(when, c->last_sync_ms);
+        query_iso_time(when, c->last_sync_ms);
         fprintf(out, "\"%s\",\"last_sync_ms\":%llu,\"lag_seconds\":%lld", when,
                 (unsigned long long)c->last_sync_ms, (long long)(c->lag_ms / 1000));
     } else {
@@ -928,6 +923,33 @@ http_send_page(http_server *h, struct MHD_Connection *c)
     return http_queue(c, MHD_HTTP_OK, resp);
 }
 
+/* ---- /public/catalogue.{json,csv} ---------------------------------- */
+
+/* Writes the public catalogue, rebuilt when older than HTTP_PUBLIC_TTL_S:
+ * building runs the whole suppression, and a public address may be asked
+ * often.  One build at a time (pub_mu); readers of the cached one wait. */
+static int
+http_public_write(http_server *h, http_req *r, int format, FILE *out, rz_error *err)
+{
+    int rc = 0;
+    if (r->params->n > 0)
+        return rz_fail(err, RZ_E_ARG, "the public catalogue takes no parameters");
+    pthread_mutex_lock(&h->pub_mu);
+    if (!h->pub || r->now_ms - h->pub_ms > (uint64_t)HTTP_PUBLIC_TTL_S * 1000 ||
+        r->now_ms < h->pub_ms) {
+        catalogue *c = NULL;
+        if ((rc = catalogue_build(r->db, r->now_ms, SUPPRESS_THRESHOLD, &c, err)) == 0) {
+            catalogue_destroy(&h->pub);
+            h->pub = c;
+            h->pub_ms = r->now_ms;
+        }
+    }
+    if (rc == 0)
+        rc = catalogue_write(h->pub, format, out, err);
+    pthread_mutex_unlock(&h->pub_mu);
+    return rc;
+}
+
 /* ---- dispatch ------------------------------------------------------- */
 
 typedef int (*http_api_fn)(http_req *r, FILE *out, rz_error *err);
@@ -971,6 +993,39 @@ http_run_api(http_server *h, struct MHD_Connection *c, const char *url, const ht
     return http_send_body(c, MHD_HTTP_OK, &b, route->ctype);
 }
 
+/* The public listener's routes: the catalogue and nothing else. */
+static enum MHD_Result
+http_on_public(http_server *h, struct MHD_Connection *c, const char *url, const http_params *ps)
+{
+    http_req r = {ps, NULL, hlc_wall_ms()};
+    http_body b;
+    rz_error err = {0, ""};
+    int format, rc;
+
+    if (strcmp(url, "/public/catalogue.json") == 0)
+        format = CATALOGUE_JSON;
+    else if (strcmp(url, "/public/catalogue.csv") == 0)
+        format = CATALOGUE_CSV;
+    else
+        return http_send_error(c, MHD_HTTP_NOT_FOUND,
+                               "not found (public: /public/catalogue.json, "
+                               "/public/catalogue.csv)");
+    if (http_body_open(&b))
+        return http_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    if (!(rc = http_db_take(h, &r.db, &err)) && !(rc = rz_db_exec(r.db, "BEGIN", &err)))
+        rc = http_public_write(h, &r, format, b.f, &err);
+    http_db_give(h, r.db);
+    if (!rc && (rc = http_body_close(&b)))
+        rz_fail(&err, rc, "out of memory");
+    if (rc) {
+        http_body_free(&b);
+        return http_send_failure(c, url, rc, &err);
+    }
+    if (format == CATALOGUE_JSON)
+        return http_send_body(c, MHD_HTTP_OK, &b, "application/json; charset=utf-8");
+    return http_send_body(c, MHD_HTTP_OK, &b, "text/csv; charset=utf-8");
+}
+
 static enum MHD_Result
 http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                 const char *version, const char *upload_data, size_t *upload_data_size,
@@ -985,6 +1040,8 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
         return http_send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
     if (http_params_read(c, &ps))
         return http_send_error(c, MHD_HTTP_BAD_REQUEST, ps.error);
+    if (h->public_only)
+        return http_on_public(h, c, url, &ps);
 
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
         return http_send_page(h, c);
@@ -1076,8 +1133,9 @@ http_find_chart(http_server *h)
     log_warnx("http: Chart.js not found in %s; the dashboard shows tables only", HTTP_CHART_DIR);
 }
 
-int
-http_start(http_server **out, const char *addr, const char *db_path, rz_error *err)
+static int
+http_start_mode(http_server **out, const char *addr, const char *db_path, int public_only,
+                rz_error *err)
 {
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
@@ -1101,7 +1159,9 @@ http_start(http_server **out, const char *addr, const char *db_path, rz_error *e
 
     h = xcalloc(1, sizeof(*h));
     h->db_path = xstrdup(db_path);
+    h->public_only = public_only;
     pthread_mutex_init(&h->pool_mu, NULL);
+    pthread_mutex_init(&h->pub_mu, NULL);
     h->pool[h->npool++] = probe;
     if (web && web[0])
         snprintf(h->web_dir, sizeof(h->web_dir), "%s", web);
@@ -1122,9 +1182,24 @@ http_start(http_server **out, const char *addr, const char *db_path, rz_error *e
     }
     info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : 0;
-    log_info("http: dashboard on port %d (assets from %s)", h->port, h->web_dir);
+    if (public_only)
+        log_info("http: public catalogue on port %d", h->port);
+    else
+        log_info("http: dashboard on port %d (assets from %s)", h->port, h->web_dir);
     *out = h;
     return 0;
+}
+
+int
+http_start(http_server **out, const char *addr, const char *db_path, rz_error *err)
+{
+    return http_start_mode(out, addr, db_path, 0, err);
+}
+
+int
+http_start_public(http_server **out, const char *addr, const char *db_path, rz_error *err)
+{
+    return http_start_mode(out, addr, db_path, 1, err);
 }
 
 void
@@ -1138,6 +1213,8 @@ http_stop(http_server **hp)
     while (h->npool > 0)
         rz_db_close(&h->pool[--h->npool]);
     pthread_mutex_destroy(&h->pool_mu);
+    catalogue_destroy(&h->pub);
+    pthread_mutex_destroy(&h->pub_mu);
     free(h->db_path);
     free(h);
     *hp = NULL;

@@ -32,6 +32,17 @@ typedef struct http_server http_server;
  * cannot be opened or the address cannot be bound.  *out is the caller's
  * (http_stop). */
 int http_start(http_server **out, const char *addr, const char *db_path, rz_error *err) RZ_WUR;
+/* The same for the public listener: it serves only the public catalogue
+ * (server/catalogue.h), with disclosure control, to anyone who can reach
+ * it:
+ *
+ *   /public/catalogue.json   every cell, withheld ones as null + suppressed
+ *   /public/catalogue.csv    the same as CSV (UTF-8 BOM, an "as of" line)
+ *
+ * and 404 for everything else (no dashboard, no API, no metrics).  The
+ * catalogue is rebuilt at most every five minutes. */
+int http_start_public(http_server **out, const char *addr, const char *db_path, rz_error *err)
+    RZ_WUR;
 /* Stops serving (waits for running requests), frees *h, sets it to NULL.
  * Accepts NULL. */
 void http_stop(http_server **h);

@@ -1127,8 +1127,17 @@ query_json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void
-csv_field(FILE *out, const char *s)
+void
+query_iso_time(char out[32], uint64_t ms)
+{
+    time_t t = (time_t)(ms / 1000) + 5 * 3600;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%S+05:00", &tm) == 0)
+        snprintf(out, 32, "1970-01-01T05:00:00+05:00");
+}
+
+void
+query_csv_field(FILE *out, const char *s)
 {
     /* A district typed at a node could read "=HYPERLINK(...)": spreadsheets
      * must see text, not a formula (OWASP CSV injection). */
@@ -1233,10 +1242,10 @@ write_row(void *arg, const query_row *row)
         fprintf(w->out, ",\"count\":%lld}", (long long)row->count);
         break;
     case QUERY_FMT_CSV:
-        csv_field(w->out, row->period);
+        query_csv_field(w->out, row->period);
         for (i = 0; i < w->q->nby; i++) {
             fputc(',', w->out);
-            csv_field(w->out, row->label[i]);
+            query_csv_field(w->out, row->label[i]);
         }
         fprintf(w->out, ",%lld\n", (long long)row->count);
         break;

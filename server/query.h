@@ -182,5 +182,10 @@ int query_summary(sqlite3 *db, FILE *out, int json, rz_error *err) RZ_WUR;
 /* Writes s as a JSON string literal (quotes and escapes included; bytes
  * that are not UTF-8 become U+FFFD). */
 void query_json_string(FILE *out, const char *s);
+/* ISO 8601 in Pakistan time (UTC+5, no DST), e.g. "2026-03-04T10:20:00+05:00". */
+void query_iso_time(char out[32], uint64_t ms);
+/* Writes s as one CSV field (RFC 4180 quoting); text a spreadsheet would run
+ * as a formula gets a leading apostrophe. */
+void query_csv_field(FILE *out, const char *s);
 
 #endif

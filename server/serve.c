@@ -310,7 +310,7 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
 {
     serve_ctx c;
     void *ctx = zmq_ctx_new();
-    http_server *http = NULL;
+    http_server *http = NULL, *pub = NULL;
     struct sigaction sa;
     int rc;
 
@@ -323,6 +323,8 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
         goto out;
     if (o->http_addr && (rc = http_start(&http, o->http_addr, o->db_path, err)))
         goto out;
+    if (o->public_addr && (rc = http_start_public(&pub, o->public_addr, o->db_path, err)))
+        goto out;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = serve_on_signal;
     sigaction(SIGINT, &sa, NULL);
@@ -331,6 +333,8 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
         log_info("serving %s, dashboard on http://127.0.0.1:%d/", o->endpoint, http_port(http));
     else
         log_info("serving %s", o->endpoint);
+    if (pub)
+        log_info("public catalogue on port %d", http_port(pub));
     while (!serve_stop) {
         zmq_pollitem_t items[2] = {{c.zap, 0, ZMQ_POLLIN, 0}, {c.router, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, 1000) < 0) {
@@ -354,6 +358,7 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
 out:
     serve_flush_group(&c);
     http_stop(&http);
+    http_stop(&pub);
     if (c.router)
         zmq_close(c.router);
     if (c.zap)

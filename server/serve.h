@@ -12,9 +12,10 @@
 #include "server/store.h"
 
 typedef struct serve_opts {
-    const char *endpoint;  /* e.g. tcp://127.0.0.1:7700 */
-    const char *http_addr; /* host:port for the dashboard, or NULL */
-    const char *db_path;   /* server.db (HTTP opens it read-only) */
+    const char *endpoint;    /* e.g. tcp://127.0.0.1:7700 */
+    const char *http_addr;   /* host:port for the dashboard, or NULL */
+    const char *db_path;     /* server.db (HTTP opens it read-only) */
+    const char *public_addr; /* host:port for the public catalogue, or NULL */
 } serve_opts;
 
 /* Runs until SIGINT/SIGTERM.  Returns 0 on clean shutdown; startup

@@ -5,6 +5,7 @@
  *   rozgar-server -d DIR enroll --token T --centre NAME --programme P --province X --district Y
  *   rozgar-server -d DIR nodes | revoke NODE | rekey NODE --token T | new-epoch NODE | forks
  *   rozgar-server -d DIR run [--bind tcp://127.0.0.1:7700] [--http 127.0.0.1:8080]
+ *                            [--public 0.0.0.0:8081]
  *   rozgar-server -d DIR totals [query options] | verify | rebuild | erase PERSON_ID
  *
  * Exit codes: 0 ok, 1 usage or input error, 2 storage/runtime error,
@@ -51,7 +52,7 @@ usage(void)
             "  forks                     list fork evidence\n"
             "  register                  the enrollment register, every version\n"
             "  linked [PERSON_ID]        records linked into one person by a shared CNIC\n"
-            "  run [--bind EP] [--http HOST:PORT]\n"
+            "  run [--bind EP] [--http HOST:PORT] [--public HOST:PORT]\n"
             "  totals [--metric M --by D --by D2 --period P --grain G --from D --to D\n"
             "          --where dim=value --format text|json|csv]\n"
             "  verify                    audit logs and recompute every total from them\n"
@@ -349,9 +350,11 @@ cmd_register(store *s)
 static int
 cmd_run(store *s, const srv_paths *p, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"bind", required_argument, 0, 'b'}, {"http", required_argument, 0, 'h'}, {0, 0, 0, 0}};
-    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db};
+    static const struct option opts[] = {{"bind", required_argument, 0, 'b'},
+                                         {"http", required_argument, 0, 'h'},
+                                         {"public", required_argument, 0, 'P'},
+                                         {0, 0, 0, 0}};
+    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db, NULL};
     rz_identity id;
     rz_error err = {0, ""};
     int c, rc;
@@ -360,6 +363,7 @@ cmd_run(store *s, const srv_paths *p, int argc, char **argv)
         switch (c) {
         case 'b': o.endpoint = optarg; break;
         case 'h': o.http_addr = optarg; break;
+        case 'P': o.public_addr = optarg; break;
         default: usage(); return 1;
         }
     }
