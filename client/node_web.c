@@ -200,7 +200,8 @@ web_form_parse(web_form *f, const char *text, size_t len, const char **why)
     char *w;
     size_t i = 0;
     memset(f, 0, sizeof *f);
-    f->buf = xmalloc(len + 1);
+    /* Decoding never grows the text; a field without '=' gains two NULs. */
+    f->buf = xmalloc(len + 2 * WEB_FIELDS_MAX + 2);
     w = f->buf;
     while (i < len) {
         char *start = w;

@@ -11,11 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "client/node_export.h"
 #include "client/node_find.h"
 #include "client/node_form.h"
-#include "client/node_import.h"
 #include "client/node_sync.h"
 #include "client/node_web_int.h"
 #include "common/domain.h"
@@ -38,6 +37,17 @@ static const char *const event_names[RZ_EF_MAX + 1] = {
 };
 
 /* ---- JSON pieces ---- */
+
+/* A wall time as staff read it: Pakistan time (UTC+5, no daylight saving). */
+static void
+pk_time(char *out, size_t len, uint64_t ms)
+{
+    time_t t = (time_t)(ms / 1000) + 5 * 3600;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, len, "%Y-%m-%d %H:%M (Pakistan time)", &tm) == 0)
+        snprintf(out, len, "unknown");
+}
+
 
 static void
 json_uint(FILE *out, const char *key, uint64_t v)
@@ -459,20 +469,22 @@ api_event_save(web_call *c, rz_error *err)
     bad = node_form_event(fm, &e, vals, edit == NULL) != 0;
     fputs("{", c->out);
     json_verdict(c->out, fm, event_names, RZ_EF_MAX);
-    free(fm);
     if (bad) {
         fputs(",\"ok\":false}\n", c->out);
         c->status = 422;
-        return 0;
+        goto done;
     }
     if (edit && e.set == 0) {
         fputs(",\"ok\":true,\"saved\":false}\n", c->out);
-        return 0;
+        goto done;
     }
+    /* e borrows fm's texts: fm lives until here. */
     rc = edit ? node_store_event_edit(c->app->ns, edit, &e, err)
               : node_store_event_add(c->app->ns, &e, id, err);
-    if (rc)
+    if (rc) {
+        free(fm);
         return answer_store_rc(c, rc, err);
+    }
     node_id_format(hex, id);
     if (node_store_code(c->app->ns, id, code, NULL) != 0)
         code[0] = '\0';
@@ -480,6 +492,8 @@ api_event_save(web_call *c, rz_error *err)
     web_json_kv(c->out, "id", hex, 0);
     web_json_kv(c->out, "code", code, 0);
     fputs("}\n", c->out);
+done:
+    free(fm);
     return 0;
 }
 
@@ -603,103 +617,6 @@ api_attend(web_call *c, rz_error *err)
     return 0;
 }
 
-/* ---- import / export ---- */
-
-static void
-json_report(FILE *out, const node_import_report *r)
-{
-    size_t i, j;
-    fprintf(out, "\"kind\":\"%s\",\"rows\":%lu,\"bad\":%lu,\"warned\":%lu,\"added\":%lu,"
-                 "\"known\":%lu,\"committed\":%s,\"problems_all\":%lu,\"duplicates_all\":%lu,"
-                 "\"columns\":[",
-            node_import_kind_name(r->kind), r->rows, r->bad, r->warned, r->added, r->known,
-            r->committed ? "true" : "false", r->problems_all, r->ndups_all);
-    for (i = 0; i < r->ncols; i++) {
-        fputs(i ? ",{" : "{", out);
-        web_json_kv(out, "header", r->cols[i].header, 1);
-        web_json_kv(out, "field", r->cols[i].field_name ? r->cols[i].field_name : "", 0);
-        fputc('}', out);
-    }
-    fputs("],\"preview\":[", out);
-    for (i = 0; i < r->npreview; i++) {
-        fprintf(out, "%s{\"line\":%lu,\"cells\":[", i ? "," : "", r->preview_line[i]);
-        for (j = 0; j < r->ncols && j < NODE_IMPORT_MAX_COLS; j++) {
-            if (j)
-                fputc(',', out);
-            web_json_str(out, r->preview[i][j] ? r->preview[i][j] : "");
-        }
-        fputs("]}", out);
-    }
-    fputs("],\"problems\":[", out);
-    for (i = 0; i < r->nproblems; i++) {
-        fprintf(out, "%s{\"line\":%lu,\"warning\":%s", i ? "," : "", r->problems[i].line,
-                r->problems[i].warning ? "true" : "false");
-        web_json_kv(out, "reason", r->problems[i].reason, 0);
-        fputc('}', out);
-    }
-    fputs("],\"duplicates\":[", out);
-    for (i = 0; i < r->ndups; i++) {
-        char hex[2 * NODE_REC_ID_BYTES + 1];
-        node_id_format(hex, r->dups[i].id);
-        fprintf(out, "%s{\"line\":%lu", i ? "," : "", r->dups[i].line);
-        web_json_kv(out, "id", hex, 0);
-        web_json_kv(out, "code", r->dups[i].code, 0);
-        fputc('}', out);
-    }
-    fputc(']', out);
-}
-
-/* POST /api/import?kind=people&dry_run=1, the CSV as the body. */
-static int
-api_import(web_call *c, rz_error *err)
-{
-    const char *k = web_form_get(c->query, "kind"), *dry = web_form_get(c->query, "dry_run");
-    node_import_report r;
-    FILE *f;
-    int kind = k ? node_import_kind_parse(k) : 0, rc;
-    if (!kind)
-        return web_fail(c, 400, "choose what the file holds: people, events or attendance");
-    if (c->body_len == 0)
-        return web_fail(c, 400, "the file is empty");
-    if (!(f = fmemopen((void *)c->body, c->body_len, "r")))
-        return rz_fail(err, RZ_E_NOMEM, "fmemopen failed");
-    memset(&r, 0, sizeof r);
-    rc = node_import_csv(c->app->ns, kind, f, dry && strcmp(dry, "1") == 0, NULL, NULL, &r, err);
-    fclose(f);
-    if (rc && rc != RZ_E_ARG) {
-        node_import_report_free(&r);
-        return rc;
-    }
-    if (rc)
-        c->status = 422;
-    fprintf(c->out, "{\"ok\":%s,", rc ? "false" : "true");
-    web_json_kv(c->out, "message", rc ? err->text : "", 1);
-    fputc(',', c->out);
-    json_report(c->out, &r);
-    fputs("}\n", c->out);
-    node_import_report_free(&r);
-    return 0;
-}
-
-static int
-api_export(web_call *c, rz_error *err)
-{
-    const char *k = web_form_get(c->query, "kind");
-    int kind = k ? node_import_kind_parse(k) : 0, rc;
-    unsigned long rows = 0;
-    static char disp[96];
-    if (!kind)
-        return web_fail(c, 400, "choose what to export: people, events or attendance");
-    if ((rc = node_export_csv(c->app->ns, kind, c->out, 0, &rows, err)) != 0)
-        return rc;
-    snprintf(disp, sizeof disp, "attachment; filename=\"rozgar-%s.csv\"",
-             node_import_kind_name(kind));
-    c->ctype = "text/csv; charset=utf-8";
-    c->disposition = disp;
-    log_info("web: %s exported %lu %s rows", c->s->user, rows, node_import_kind_name(kind));
-    return 0;
-}
-
 /* ---- sync ---- */
 
 /* What staff should read about a sync outcome, and what to do. */
@@ -799,7 +716,7 @@ api_sync_status(web_call *c, rz_error *err)
             (unsigned long long)st.acked_seq);
     web_json_kv(c->out, "server", st.endpoint, 0);
     if (st.last_server_ms) {
-        format_utc(when, sizeof when, st.last_local_ms);
+        pk_time(when, sizeof when, st.last_local_ms);
         web_json_kv(c->out, "last_contact", when, 0);
     } else {
         web_json_kv(c->out, "last_contact", "", 0);
@@ -812,7 +729,7 @@ api_sync_status(web_call *c, rz_error *err)
             (unsigned long long)(s.running ? now - s.started_ms : 0));
     if (s.ended_ms && !s.running) {
         sync_words(s.rc, s.server_code, s.text, words, sizeof words, &todo);
-        format_utc(when, sizeof when, s.ended_ms);
+        pk_time(when, sizeof when, s.ended_ms);
         fprintf(c->out, ",\"last\":{\"ok\":%s", s.rc ? "false" : "true");
         web_json_kv(c->out, "when", when, 0);
         web_json_kv(c->out, "by", s.by, 0);
@@ -935,8 +852,10 @@ const web_route web_routes[] = {
     {"POST", "/api/event/undelete", api_event_undelete, 0, 0},
     {"GET", "/api/roster", api_roster, 0, 0},
     {"POST", "/api/attend", api_attend, 0, 0},
-    {"POST", "/api/import", api_import, 0, 1},
-    {"GET", "/api/export", api_export, 1, 0},
+#ifndef RZ_NO_IMPORT
+    {"POST", "/api/import", web_api_import, 0, 1},
+    {"GET", "/api/export", web_api_export, 1, 0},
+#endif
     {"GET", "/api/sync", api_sync_status, 0, 0},
     {"POST", "/api/sync", api_sync_start, 0, 0},
     {"GET", "/api/staff", api_staff, 1, 0},

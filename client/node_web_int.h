@@ -100,6 +100,10 @@ typedef struct web_route {
     int upload;         /* 1: the body is a raw upload, not a form */
 } web_route;
 
+/* Spreadsheet handlers (node_web_io.c). */
+int web_api_import(web_call *c, rz_error *err);
+int web_api_export(web_call *c, rz_error *err);
+
 /* The API routes (node_web_api.c), NULL-terminated. */
 extern const web_route web_routes[];
 

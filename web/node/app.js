@@ -175,6 +175,7 @@ async function pagePerson(id) {
     const fd = new FormData(form);
     if (!id) fd.delete("id");
     if (confirmDup) fd.set("confirm", "1");
+    clearFlash();
     $("#person-status").textContent = "saving…";
     let r;
     try { r = await post("/api/person/save", fd); }
@@ -267,7 +268,7 @@ function eventRow(e) {
   return el("tr", {class: e.deleted ? "deleted" : ""},
     el("td", {class: "nowrap"}, e.date), el("td", {class: "code"}, e.code),
     el("td", {}, txt(e.title)), el("td", {class: "hide-narrow"}, e.kind),
-    el("td", {class: "nowrap"},
+    el("td", {},
        el("a", {href: "#/attendance/" + e.id, class: "button small", "data-attend": e.code}, "Attendance"), " ",
        el("a", {href: "#/event/" + e.id, class: "small"}, "correct")));
 }
@@ -284,8 +285,8 @@ async function pageEvents() {
   const main = view("Events");
   const [up, past] = await Promise.all([get("/api/events?when=upcoming&limit=200"),
                                         get("/api/events?when=past&limit=200")]);
-  main.append(el("h2", {}, "New event"), fromTemplate("t-event-form"),
-              el("h2", {}, `Upcoming (${fmt(up.total)})`), eventTable("events-upcoming", up.rows),
+  main.append(el("h2", {}, `Upcoming (${fmt(up.total)})`), eventTable("events-upcoming", up.rows),
+              el("h2", {}, "New event"), fromTemplate("t-event-form"),
               el("h2", {}, `Past (${fmt(past.total)})`), eventTable("events-past", past.rows));
   const form = $("#event-form");
   $("#e-date").value = new Date().toISOString().slice(0, 10);
