@@ -5,7 +5,11 @@
  * messages and exit codes:
  *
  *   0 ok, 1 usage or input error, 2 server unreachable / timeout,
- *   3 fork or quarantine (see PROTOCOL.md 7), 4 refused by the server.
+ *   3 fork or quarantine (see PROTOCOL.md 7), 4 refused by the server,
+ *   5 another sync of this data directory is running (client/node_lock.h).
+ *
+ * Settings come from DIR/node.conf (client/node_config.h), read before every
+ * command; options on the command line override them for that run.
  *
  * Obviously wrong input (unknown names of coded values, a non-numeric year,
  * a malformed date) is refused here with a clear message.  Values that are
@@ -25,20 +29,27 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/node_config.h"
 #include "client/node_find.h"
 #include "client/node_form.h"
+#include "client/node_lock.h"
 #include "client/node_store.h"
 #include "client/node_sync.h"
 #include "client/node_web.h"
 #include "common/domain.h"
 #include "common/hlc.h"
 #include "common/log.h"
+#include "common/progress.h"
 #include "common/util.h"
 #include "common/webauth.h"
 
+#ifndef RZ_VERSION
+#define RZ_VERSION "dev"
+#endif
+
 #define PROG "rozgar-node"
 
-enum { EXIT_USAGE = 1, EXIT_UNREACHABLE = 2, EXIT_FORK = 3, EXIT_REFUSED = 4 };
+enum { EXIT_USAGE = 1, EXIT_UNREACHABLE = 2, EXIT_FORK = 3, EXIT_REFUSED = 4, EXIT_BUSY = 5 };
 
 #define CSV_MAX_FIELDS 32   /* columns in an import file */
 #define CSV_FIELD_MAX 4096  /* bytes kept of one cell; longer is an error */
@@ -47,38 +58,41 @@ enum { EXIT_USAGE = 1, EXIT_UNREACHABLE = 2, EXIT_FORK = 3, EXIT_REFUSED = 4 };
 static int
 usage(void)
 {
-    fprintf(
-        stderr,
-        "usage: " PROG " [-d DIR] COMMAND ...   (DIR defaults to $RZ_NODE_DIR)\n"
-        "  init\n"
-        "  config --server tcp://HOST:PORT --server-key HEX\n"
-        "  person add --name N --gender female|male|other [--birth-year Y] [--cnic C]\n"
-        "             [--phone P] [--district D] [--area rural|urban]\n"
-        "             [--skill blue-collar|white-collar|professional] [--skills S]\n"
-        "             [--platforms S] [--date YYYY-MM-DD]\n"
-        "  person edit ID [same options] [--clear-cnic] [--clear-phone]\n"
-        "  person delete ID | person undelete ID\n"
-        "  person find TEXT [--all] [--page N]   by part of a name, CNIC, phone or code\n"
-        "  event add --kind KIND --title T --date YYYY-MM-DD [--duration MIN]\n"
-        "            [--partner P] [--mode in-person|online]\n"
-        "      KIND: training bootcamp workshop seminar awareness financial-literacy "
-        "mentorship\n"
-        "  event edit ID [same options] | event delete ID | event undelete ID\n"
-        "  attend EVENT PERSON [--absent | --delete | --undelete]\n"
-        "      (ID: a record's short code, as `person find` shows, or its 32-digit id)\n"
-        "  list persons|events|attendance [--all]\n"
-        "  show ID\n"
-        "  import persons FILE.csv\n"
-        "  status\n"
-        "  sync [--timeout SEC]\n"
-        "  rebase [--timeout SEC]\n"
-        "  rekey                       new key pair; prints the token for rozgar-server rekey\n"
-        "  serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
-        "                              the centre app for staff's browsers (127.0.0.1:8080;\n"
-        "                              any other address is HTTPS only)\n"
-        "  staff add NAME [--role admin|staff] | staff passwd NAME | staff list\n"
-        "                              staff accounts of the app (password read from the\n"
-        "                              terminal, or one line of standard input)\n");
+    fprintf(stderr,
+            "usage: " PROG " [-d DIR] COMMAND ...   (DIR defaults to $RZ_NODE_DIR)\n"
+            "  init\n"
+            "  config [KEY=VALUE ...]      show or change DIR/node.conf (server, server-key,\n"
+            "                              sync-interval, sync-timeout, listen)\n"
+            "  config --server tcp://HOST:PORT --server-key HEX\n"
+            "  person add --name N --gender female|male|other [--birth-year Y] [--cnic C]\n"
+            "             [--phone P] [--district D] [--area rural|urban]\n"
+            "             [--skill blue-collar|white-collar|professional] [--skills S]\n"
+            "             [--platforms S] [--date YYYY-MM-DD]\n"
+            "  person edit ID [same options] [--clear-cnic] [--clear-phone]\n"
+            "  person delete ID | person undelete ID\n"
+            "  person find TEXT [--all] [--page N]   by part of a name, CNIC, phone or code\n"
+            "  event add --kind KIND --title T --date YYYY-MM-DD [--duration MIN]\n"
+            "            [--partner P] [--mode in-person|online]\n"
+            "      KIND: training bootcamp workshop seminar awareness financial-literacy "
+            "mentorship\n"
+            "  event edit ID [same options] | event delete ID | event undelete ID\n"
+            "  attend EVENT PERSON [--absent | --delete | --undelete]\n"
+            "      (ID, EVENT, PERSON: a record's short code, as `person find` shows, or its\n"
+            "       32-digit id)\n"
+            "  list persons|events|attendance [--all]\n"
+            "  show ID\n"
+            "  import persons FILE.csv\n"
+            "  status\n"
+            "  sync [--timeout SEC] [--now]   --now: ask a running sync to sync at once\n"
+            "  rebase [--timeout SEC]\n"
+            "  rekey                       new key pair; prints the token for rozgar-server rekey\n"
+            "  serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
+            "                              the centre app for staff's browsers (127.0.0.1:8080;\n"
+            "                              any other address is HTTPS only)\n"
+            "  staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
+            "  staff list                  staff accounts of the app\n"
+            "`" PROG " COMMAND --help` explains one command; `" PROG " --version` prints the "
+            "version.\n");
     return EXIT_USAGE;
 }
 
@@ -105,6 +119,7 @@ exit_for(int rc, int server_code)
     switch (rc) {
     case 0: return 0;
     case RZ_E_TIMEOUT: return EXIT_UNREACHABLE;
+    case RZ_E_BUSY: return server_code ? EXIT_REFUSED : EXIT_BUSY;
     case RZ_E_FORK:
     case RZ_E_EPOCH:
     case RZ_E_QUARANTINE: return EXIT_FORK;
@@ -249,24 +264,60 @@ cmd_init(const char *dir, int argc, char **argv)
     return 0;
 }
 
+/* Data directory and settings of this invocation (set by main). */
+static const char *cli_dir;
+static node_config cli_conf;
+
+/* `config` alone prints the settings; `config KEY=VALUE ...` and the older
+ * `config --server X --server-key Y` change DIR/node.conf and node.db. */
 static int
 cmd_config(node_store *ns, int argc, char **argv)
 {
-    const char *server = NULL, *key = NULL;
+    const char *server = NULL, *key = NULL, *pos[16];
     const cli_opt opts[] = {{"--server", 1, &server}, {"--server-key", 1, &key}, {0, 0, 0}};
-    uint8_t pk[RZ_PK_BYTES];
+    node_config c = cli_conf;
+    node_store_status st;
     rz_error err = {0, ""};
-    int rc, npos;
-    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "config")) != 0)
+    int rc, npos, i;
+    if ((rc = cli_parse(argc, argv, opts, pos, 16, &npos, "config")) != 0)
         return rc;
-    if (!server || !key)
-        return fail_msg(EXIT_USAGE, "config needs --server tcp://HOST:PORT and --server-key HEX");
-    if (hex_decode(pk, sizeof pk, key) != 0)
-        return fail_msg(EXIT_USAGE, "--server-key must be 64 hex digits (the key `rozgar-server"
-                                    " init` printed)");
-    if ((rc = node_store_configure(ns, server, pk, &err)) != 0)
+    if ((server != NULL) != (key != NULL))
+        return fail_msg(EXIT_USAGE, "config needs --server tcp://HOST:PORT and --server-key HEX "
+                                    "together");
+    if (server && node_config_set(&c, "server", server, &err) != 0)
+        return fail_msg(EXIT_USAGE, "config: %s", err.text);
+    if (key && node_config_set(&c, "server-key", key, &err) != 0)
+        return fail_msg(EXIT_USAGE, "config: --%s", err.text);
+    for (i = 0; i < npos; i++) {
+        char k[32];
+        const char *eq = strchr(pos[i], '=');
+        if (!eq || eq == pos[i] || (size_t)(eq - pos[i]) >= sizeof k)
+            return fail_msg(EXIT_USAGE, "config: expected KEY=VALUE, got '%s'", pos[i]);
+        snprintf(k, sizeof k, "%.*s", (int)(eq - pos[i]), pos[i]);
+        if (node_config_set(&c, k, eq + 1, &err) != 0)
+            return fail_msg(EXIT_USAGE, "config: %s", err.text);
+    }
+    if (server || npos) {
+        /* A server given without its key (or the reverse) only in node.db:
+         * take the other half from there so the file is complete. */
+        if ((rc = node_store_get_status(ns, &st, &err)) != 0)
+            return fail_err(&err, rc, 0);
+        if ((c.set & NODE_CONF_SERVER) && !(c.set & NODE_CONF_SERVER_KEY) && st.has_server_pk) {
+            hex_encode(c.server_key, st.server_pk, RZ_PK_BYTES);
+            c.set |= NODE_CONF_SERVER_KEY;
+        }
+        if ((c.set & NODE_CONF_SERVER_KEY) && !(c.set & NODE_CONF_SERVER) && st.endpoint[0]) {
+            snprintf(c.server, sizeof c.server, "%s", st.endpoint);
+            c.set |= NODE_CONF_SERVER;
+        }
+        if ((rc = node_config_apply(&c, ns, &err)) != 0 ||
+            (rc = node_config_save(cli_dir, &c, &err)) != 0)
+            return fail_err(&err, rc, 0);
+        cli_conf = c;
+    }
+    if ((rc = node_store_get_status(ns, &st, &err)) != 0)
         return fail_err(&err, rc, 0);
-    printf("server: %s\nserver-key: %s\n", server, key);
+    node_config_print(&c, &st, stdout);
     return 0;
 }
 
@@ -689,15 +740,6 @@ cmd_list(node_store *ns, int argc, char **argv)
     else
         return fail_msg(EXIT_USAGE, "list: expected persons, events or attendance");
     return rc ? fail_err(&err, rc, 0) : 0;
-}
-
-static void
-format_utc(char *out, size_t len, uint64_t ms)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-        snprintf(out, len, "%llu ms", (unsigned long long)ms);
 }
 
 static void
@@ -1178,26 +1220,105 @@ print_hint(node_store *ns, int server_code)
         fprintf(stderr, PROG ": %s\n", h);
 }
 
+/* Takes the data directory's sync lock for `who`; on contention prints who
+ * holds it and returns EXIT_BUSY. */
 static int
-cmd_sync(node_store *ns, int argc, char **argv)
+take_lock(const char *who, node_lock **l)
 {
-    const char *timeout = NULL, *window = NULL;
-    const cli_opt opts[] = {{"--timeout", 1, &timeout}, {"--window", 1, &window}, {0, 0, 0}};
-    node_sync_opts o;
-    node_sync_result r;
     rz_error err = {0, ""};
+    int rc = node_lock_acquire(cli_dir, who, l, NULL, &err);
+    return rc ? fail_msg(rc == RZ_E_BUSY ? EXIT_BUSY : EXIT_USAGE, "%s", err.text) : 0;
+}
+
+static void
+sync_progress(void *ctx, const rz_progress_info *in)
+{
+    rz_progress *p = ctx;
+    if (in->total != p->info.total)
+        progress_set_total(p, in->total);
+    progress_update(p, in->done);
+}
+
+/* Settings for a sync from node.conf, then the command line. */
+static int
+sync_opts_from(node_sync_opts *o, const char *timeout, const char *window)
+{
     uint64_t w;
-    int rc, npos;
-    node_sync_opts_default(&o);
-    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "sync")) != 0 ||
-        (rc = parse_timeout(timeout, &o)) != 0)
+    int rc;
+    node_sync_opts_default(o);
+    o->timeout_ms = (int)cli_conf.sync_timeout_s * 1000;
+    if ((rc = parse_timeout(timeout, o)) != 0)
         return rc;
     if (window) {
         if (parse_number(window, 1, &w) != 0 || w < 1 || w > NODE_SYNC_WINDOW_MAX)
             return fail_msg(EXIT_USAGE, "--window wants 1..%d", NODE_SYNC_WINDOW_MAX);
-        o.window = (int)w;
+        o->window = (int)w;
     }
-    if ((rc = node_sync_run(ns, &o, &r, &err)) != 0) {
+    return 0;
+}
+
+static void
+print_sync_result(const node_sync_result *r)
+{
+    if (r->sent == 0)
+        printf("sync: up to date; the server holds %llu entries of this node\n",
+               (unsigned long long)r->server_head);
+    else
+        printf("sync: %llu entries delivered in %llu batch%s (seq %llu..%llu, %llu new to the "
+               "server); the server holds %llu; %llu pending\n",
+               (unsigned long long)r->sent, (unsigned long long)r->batches,
+               r->batches == 1 ? "" : "es", (unsigned long long)r->first_seq,
+               (unsigned long long)r->last_seq, (unsigned long long)r->applied,
+               (unsigned long long)r->server_head, (unsigned long long)r->pending);
+    fflush(stdout);
+}
+
+/* `sync --now`: a running sync (watch loop, web app) is asked to sync at
+ * once; with none running, this process syncs. */
+static int
+sync_nudge(int *done)
+{
+    node_lock_holder h;
+    rz_error err = {0, ""};
+    int rc = node_lock_trigger(cli_dir, &h, &err);
+    *done = 0;
+    if (rc == RZ_E_NOTFOUND)
+        return 0;
+    *done = 1;
+    if (rc != 0)
+        return fail_msg(exit_for(rc, 0), "%s", err.text);
+    printf("sync: asked the running `%s` (pid %ld) to sync now\n", h.who, (long)h.pid);
+    return 0;
+}
+
+static int
+cmd_sync(node_store *ns, int argc, char **argv)
+{
+    const char *timeout = NULL, *window = NULL, *now = NULL;
+    const cli_opt opts[] = {
+        {"--timeout", 1, &timeout}, {"--window", 1, &window}, {"--now", 0, &now}, {0, 0, 0}};
+    node_sync_opts o;
+    node_sync_result r;
+    node_lock *lock = NULL;
+    rz_progress bar;
+    rz_error err = {0, ""};
+    int rc, npos, done;
+    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "sync")) != 0 ||
+        (rc = sync_opts_from(&o, timeout, window)) != 0)
+        return rc;
+    if (now && ((rc = sync_nudge(&done)) != 0 || done))
+        return rc;
+    if ((rc = take_lock("sync", &lock)) != 0)
+        return rc;
+    progress_init(&bar, stderr, "sync", 0, -1);
+    o.progress = sync_progress;
+    o.progress_ctx = &bar;
+    node_lock_listen(1);
+    o.stop = node_lock_stop_flag();
+    rc = node_sync_run(ns, &o, &r, &err);
+    progress_finish(&bar);
+    node_lock_release(&lock);
+    if (rc != 0) {
         if (r.sent)
             fprintf(stderr, PROG ": %llu entries were delivered before the failure\n",
                     (unsigned long long)r.sent);
@@ -1205,16 +1326,7 @@ cmd_sync(node_store *ns, int argc, char **argv)
         print_hint(ns, r.server_code);
         return rc;
     }
-    if (r.sent == 0)
-        printf("sync: up to date; the server holds %llu entries of this node\n",
-               (unsigned long long)r.server_head);
-    else
-        printf("sync: %llu entries delivered in %llu batch%s (seq %llu..%llu, %llu new to the "
-               "server); the server holds %llu; %llu pending\n",
-               (unsigned long long)r.sent, (unsigned long long)r.batches,
-               r.batches == 1 ? "" : "es", (unsigned long long)r.first_seq,
-               (unsigned long long)r.last_seq, (unsigned long long)r.applied,
-               (unsigned long long)r.server_head, (unsigned long long)r.pending);
+    print_sync_result(&r);
     return 0;
 }
 
@@ -1226,13 +1338,15 @@ cmd_rebase(node_store *ns, int argc, char **argv)
     node_sync_opts o;
     node_sync_result r;
     node_rebase_result rr;
+    node_lock *lock = NULL;
     rz_error err = {0, ""};
     int rc, npos;
-    node_sync_opts_default(&o);
     if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "rebase")) != 0 ||
-        (rc = parse_timeout(timeout, &o)) != 0)
+        (rc = sync_opts_from(&o, timeout, NULL)) != 0 || (rc = take_lock("rebase", &lock)) != 0)
         return rc;
-    if ((rc = node_sync_rebase(ns, &o, &rr, &r, &err)) != 0) {
+    rc = node_sync_rebase(ns, &o, &rr, &r, &err);
+    node_lock_release(&lock);
+    if (rc != 0) {
         rc = fail_err(&err, rc, r.server_code);
         print_hint(ns, r.server_code);
         return rc;
@@ -1250,9 +1364,6 @@ cmd_rebase(node_store *ns, int argc, char **argv)
 }
 
 /* ---- rekey ---- */
-
-/* Data directory of this invocation (rekey writes key files beside node.db). */
-static const char *cli_dir;
 
 static int
 cmd_rekey(node_store *ns, int argc, char **argv)
@@ -1291,7 +1402,8 @@ cmd_serve(node_store *ns, int argc, char **argv)
     if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "serve")) != 0)
         return rc;
     memset(&o, 0, sizeof o);
-    o.listen = listen;
+    o.listen = listen ? listen : (cli_conf.set & NODE_CONF_LISTEN) ? cli_conf.listen : NULL;
+    o.sync_timeout_ms = (int)cli_conf.sync_timeout_s * 1000;
     o.name = name;
     o.cert = cert;
     o.key = key;
@@ -1416,13 +1528,69 @@ set_os_actor(node_store *ns)
 typedef struct cli_cmd {
     const char *name;                      /* command word */
     int (*fn)(node_store *, int, char **); /* runs it on an open store */
+    const char *help;                      /* `COMMAND --help` text */
 } cli_cmd;
 
 static const cli_cmd commands[] = {
-    {"config", cmd_config}, {"person", cmd_person}, {"event", cmd_event},   {"attend", cmd_attend},
-    {"list", cmd_list},     {"show", cmd_show},     {"import", cmd_import}, {"status", cmd_status},
-    {"sync", cmd_sync},     {"rebase", cmd_rebase}, {"rekey", cmd_rekey},   {"serve", cmd_serve},
-    {"staff", cmd_staff},   {NULL, NULL}};
+    {"config", cmd_config,
+     "config [KEY=VALUE ...] | config --server tcp://HOST:PORT --server-key HEX\n"
+     "  Shows the settings (DIR/" NODE_CONF_FILE "), or changes them.  Keys: server,\n"
+     "  server-key, sync-interval (s), sync-timeout (s), listen (HOST:PORT of the web app)."},
+    {"person", cmd_person,
+     "person add --name N --gender G [...] | person edit ID [...] | person delete ID |\n"
+     "person undelete ID | person find TEXT [--all] [--page N]\n"
+     "  Records, corrects or finds a person (see `" PROG " --help` for the fields).  find\n"
+     "  takes part of a name, a CNIC, a phone number or a short code.  ID is a short code\n"
+     "  (as find shows it) or the 32-digit id."},
+    {"event", cmd_event,
+     "event add --kind KIND --title T --date YYYY-MM-DD [...] | event edit ID [...] |\n"
+     "event delete ID | event undelete ID\n  Records or corrects an event."},
+    {"attend", cmd_attend,
+     "attend EVENT PERSON [--absent | --delete | --undelete]\n"
+     "  Records that a person attended (or missed) an event; each by short code or id."},
+    {"list", cmd_list, "list persons|events|attendance [--all]\n  Lists this centre's records."},
+    {"show", cmd_show, "show ID\n  Shows one person or event."},
+    {"import", cmd_import,
+     "import persons FILE.csv\n  Records every row of a spreadsheet, all or nothing."},
+    {"status", cmd_status, "status\n  The node's id, log head, what waits for the server."},
+    {"sync", cmd_sync,
+     "sync [--timeout SEC] [--window N] [--now]\n"
+     "  Sends what the server lacks.  One sync per data directory: while another runs\n"
+     "  (exit 5 names it), --now asks that one to sync at once instead."},
+    {"rebase", cmd_rebase,
+     "rebase [--timeout SEC]\n  After headquarters ran new-epoch: re-appends the entries "
+     "the server lacks."},
+    {"rekey", cmd_rekey, "rekey\n  New key pair; prints the token for `rozgar-server rekey`."},
+    {"serve", cmd_serve,
+     "serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
+     "  Serves the centre app to staff's browsers: 127.0.0.1:8080 by default (this PC\n"
+     "  only, plain HTTP), or the `listen` of " NODE_CONF_FILE ".  Any other address (the\n"
+     "  centre's network) is served over HTTPS only, with the given certificate or one made\n"
+     "  at first start, whose fingerprint is printed.  --name: a host name staff type."},
+    {"staff", cmd_staff,
+     "staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
+     "staff list\n"
+     "  Staff accounts of the centre app.  The password is read from the terminal (twice,\n"
+     "  not shown) or as one line of standard input.  passwd ends that account's sessions."},
+    {NULL, NULL, NULL}};
+
+/* 1 when argv holds flag before any "--" (a value can never be --help). */
+static int
+has_flag(int argc, char **argv, const char *flag)
+{
+    int i;
+    for (i = 0; i < argc; i++)
+        if (strcmp(argv[i], flag) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+print_version(void)
+{
+    printf(PROG " %s (protocol RZSYNC/%d)\n", RZ_VERSION, RZ_PROTO_VERSION);
+    return 0;
+}
 
 int
 main(int argc, char **argv)
@@ -1430,7 +1598,9 @@ main(int argc, char **argv)
     const char *dir = getenv("RZ_NODE_DIR");
     const cli_cmd *c;
     node_store *ns = NULL;
-    int i = 1, rc;
+    rz_error err = {0, ""};
+    int i = 1, rc, sub_argc;
+    char **sub_argv;
 
     log_init(PROG, LOG_LVL_INFO);
     while (i < argc && argv[i][0] == '-') {
@@ -1440,28 +1610,49 @@ main(int argc, char **argv)
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage();
             return 0;
+        } else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+            return print_version();
         } else {
+            fail_msg(EXIT_USAGE, "unknown option %s", argv[i]);
             return usage();
         }
     }
     if (i >= argc)
         return usage();
-    if (!dir || !*dir)
-        return fail_msg(EXIT_USAGE, "no data directory: give -d DIR or set RZ_NODE_DIR");
-    if (strcmp(argv[i], "init") == 0)
-        return cmd_init(dir, argc - i - 1, argv + i + 1);
+    sub_argc = argc - i - 1;
+    sub_argv = argv + i + 1;
     for (c = commands; c->name; c++)
         if (strcmp(c->name, argv[i]) == 0)
             break;
-    if (!c->name) {
-        fail_msg(EXIT_USAGE, "unknown command '%s'", argv[i]);
-        return usage();
+    if (!c->name && strcmp(argv[i], "init") != 0) {
+        fail_msg(EXIT_USAGE, "unknown command '%s' (see `" PROG " --help`)", argv[i]);
+        return EXIT_USAGE;
     }
+    if (has_flag(sub_argc, sub_argv, "--version"))
+        return print_version();
+    if (has_flag(sub_argc, sub_argv, "--help") || has_flag(sub_argc, sub_argv, "-h")) {
+        printf("usage: " PROG " [-d DIR] %s\n",
+               c->name ? c->help
+                       : "init\n  Creates DIR with a new key and database; prints the "
+                         "enrollment token for headquarters.");
+        return 0;
+    }
+    if (!dir || !*dir)
+        return fail_msg(EXIT_USAGE, "no data directory: give -d DIR or set RZ_NODE_DIR");
+    if (!c->name)
+        return cmd_init(dir, sub_argc, sub_argv);
+    cli_dir = dir;
+    /* `config` still runs with a broken file, so it can rewrite it. */
+    if ((rc = node_config_load(dir, &cli_conf, &err)) != 0 && c->fn != cmd_config)
+        return fail_err(&err, rc, 0);
     if ((rc = open_store(dir, &ns)) != 0)
         return rc;
-    cli_dir = dir;
+    if ((rc = node_config_apply(&cli_conf, ns, &err)) != 0) {
+        node_store_destroy(&ns);
+        return fail_err(&err, rc, 0);
+    }
     set_os_actor(ns);
-    rc = c->fn(ns, argc - i - 1, argv + i + 1);
+    rc = c->fn(ns, sub_argc, sub_argv);
     node_store_destroy(&ns);
     return rc;
 }

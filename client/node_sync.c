@@ -38,6 +38,9 @@ node_sync_opts_default(node_sync_opts *o)
     o->window = NODE_SYNC_WINDOW;
     o->retries = NODE_SYNC_RETRIES;
     o->batch_entries = RZ_BATCH_ENTRIES;
+    o->progress = NULL;
+    o->progress_ctx = NULL;
+    o->stop = NULL;
 }
 
 /* ---- building a BATCH from the log ---- */
@@ -167,19 +170,21 @@ node_sync_build_batch(node_store *ns, uint64_t first_seq, uint64_t last_seq, siz
 /* ---- one connection ---- */
 
 typedef struct sync_conn {
-    void *ctx;            /* this session's ZeroMQ context */
-    void *sock;           /* DEALER to the server */
-    void *mon;            /* PAIR receiving the socket's events */
-    const char *endpoint; /* borrowed from the status */
-    int timeout_ms;       /* per reply */
-    int tcp_up;           /* a TCP connection was made */
-    int secured;          /* a CURVE handshake completed */
-    int handshake_failed; /* a handshake failed (wrong key?) */
-    int lost;             /* dropped after the handshake */
-    msgpack_zone zone;    /* decoded replies live here */
-    int zone_live;        /* zone was initialised */
-    zmq_msg_t frame;      /* the reply being decoded */
-    int frame_live;       /* frame holds a message */
+    void *ctx;                   /* this session's ZeroMQ context */
+    void *sock;                  /* DEALER to the server */
+    void *mon;                   /* PAIR receiving the socket's events */
+    const char *endpoint;        /* borrowed from the status */
+    int timeout_ms;              /* per reply */
+    int tcp_up;                  /* a TCP connection was made */
+    int secured;                 /* a CURVE handshake completed */
+    int handshake_failed;        /* a handshake failed (wrong key?) */
+    int lost;                    /* dropped after the handshake */
+    volatile sig_atomic_t *stop; /* stop request (may be NULL) */
+    int stop_now;                /* a stop abandons this wait (nothing in flight) */
+    msgpack_zone zone;           /* decoded replies live here */
+    int zone_live;               /* zone was initialised */
+    zmq_msg_t frame;             /* the reply being decoded */
+    int frame_live;              /* frame holds a message */
 } sync_conn;
 
 static int
@@ -226,6 +231,7 @@ conn_open(sync_conn *c, node_store *ns, const node_store_status *st, int timeout
     c->zone_live = 1;
     c->endpoint = st->endpoint;
     c->timeout_ms = timeout_ms;
+    c->stop_now = 1;
     if (curve_pk_from_sign_pk(server_z85, st->server_pk) != 0)
         return rz_fail(err, RZ_E_CONFIG, "the configured server key is not usable");
     if (!(c->ctx = zmq_ctx_new()) || !(c->sock = zmq_socket(c->ctx, ZMQ_DEALER)) ||
@@ -319,6 +325,12 @@ conn_recv(sync_conn *c, rz_msg *m, rz_error *err)
         int64_t left = deadline - mono_ms();
         if (left <= 0)
             return RZ_E_TIMEOUT;
+        if (c->stop_now && c->stop && *c->stop)
+            return rz_fail(err, RZ_E_STOPPED, "stopped on request; nothing was lost");
+        /* Short slices: a stop request is seen even if its signal went to
+         * another thread. */
+        if (left > 200)
+            left = 200;
         if (zmq_poll(items, 2, (long)left) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -376,10 +388,24 @@ typedef struct sync_session {
     uint64_t welcome_local_ms;             /* our wall clock when WELCOME came */
     int retry;                             /* failure may pass on a new session */
     int progressed;                        /* some ACK was stored */
+    uint64_t start_ms;                     /* monotonic start of the run */
 } sync_session;
 
 /* The server answered ERROR: ends the session with its code.  The text is
  * the server's, so the caller adds what to do (node_sync_hint). */
+static void
+report_progress(sync_session *s)
+{
+    rz_progress_info in;
+    if (!s->o->progress)
+        return;
+    in.done = s->r->sent;
+    in.total = s->r->total;
+    in.elapsed_ms = (uint64_t)(mono_ms() - (int64_t)s->start_ms);
+    in.rate = in.elapsed_ms ? (double)in.done * 1000.0 / (double)in.elapsed_ms : 0.0;
+    s->o->progress(s->o->progress_ctx, &in);
+}
+
 static int
 server_refused(sync_session *s, const rz_msg *m, rz_error *err)
 {
@@ -587,6 +613,7 @@ accept_ack(sync_session *s, const rz_msg *a, rz_error *err)
     s->r->last_seq = a->last_seq;
     s->r->server_head = a->last_seq;
     s->r->server_ms = a->server_ms;
+    report_progress(s);
     return 0;
 }
 
@@ -601,13 +628,25 @@ session_stream(sync_session *s, uint64_t from, uint64_t target, rz_error *err)
     int rc;
     if (window < 1 || window > NODE_SYNC_WINDOW_MAX)
         window = NODE_SYNC_WINDOW;
+    /* Entries acknowledged so far in this run plus what is left. */
+    s->r->total = s->r->sent + (target - from + 1);
+    report_progress(s);
+    s->c.stop_now = 0;
     while (next <= target || s->qlen > 0) {
-        while (s->qlen < window && next <= target)
+        /* On a stop request the batches in flight are finished, none sent. */
+        while (s->qlen < window && next <= target && !(s->o->stop && *s->o->stop))
             if ((rc = send_next_batch(s, &next, target, err)) != 0)
                 return rc;
+        if (s->qlen == 0)
+            break;
         if ((rc = session_recv(s, &a, RZ_MSG_ACK, err)) != 0 || (rc = accept_ack(s, &a, err)) != 0)
             return rc;
     }
+    if (next <= target)
+        return rz_fail(err, RZ_E_STOPPED,
+                       "stopped on request after %llu entries; nothing was lost, the rest "
+                       "waits for the next sync",
+                       (unsigned long long)s->r->sent);
     return 0;
 }
 
@@ -623,8 +662,10 @@ session_run(sync_session *s, rz_error *err)
         return rz_fail(err, RZ_E_CONFIG,
                        "no server configured: run `rozgar-node config --server tcp://HOST:PORT "
                        "--server-key KEY`");
-    if ((rc = conn_open(&s->c, s->ns, &s->st, s->o->timeout_ms, err)) != 0 ||
-        (rc = session_hello(s, &w, err)) != 0 || (rc = check_welcome(s, &w, err)) != 0)
+    if ((rc = conn_open(&s->c, s->ns, &s->st, s->o->timeout_ms, err)) != 0)
+        return rc;
+    s->c.stop = s->o->stop;
+    if ((rc = session_hello(s, &w, err)) != 0 || (rc = check_welcome(s, &w, err)) != 0)
         return rc;
     target = s->st.head_seq;
     if (w.head_seq < target && !s->st.head_is_clock &&
@@ -646,13 +687,13 @@ session_run(sync_session *s, rz_error *err)
 }
 
 static void
-backoff_sleep(int code, int attempt)
+backoff_sleep(int code, int attempt, volatile sig_atomic_t *stop)
 {
     struct timespec ts;
     long ms = code == RZ_E_BUSY ? 500L << (attempt < 4 ? attempt : 4) : 200;
     ts.tv_sec = ms / 1000;
     ts.tv_nsec = (ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !(stop && *stop))
         ;
 }
 
@@ -669,6 +710,7 @@ node_sync_run(node_store *ns, const node_sync_opts *opts, node_sync_result *r, r
 {
     node_sync_opts o;
     int rc, attempt = 0, sessions;
+    uint64_t run_start = (uint64_t)mono_ms();
     if (opts)
         o = *opts;
     else
@@ -680,8 +722,13 @@ node_sync_run(node_store *ns, const node_sync_opts *opts, node_sync_result *r, r
         sync_session s;
         memset(&s, 0, sizeof s);
         s.ns = ns, s.o = &o, s.r = r;
+        s.start_ms = run_start;
         node_batch_init(&s.b);
         r->server_code = 0;
+        if (o.stop && *o.stop) {
+            rc = rz_fail(err, RZ_E_STOPPED, "stopped on request; nothing was lost");
+            break;
+        }
         rc = session_run(&s, err);
         conn_close(&s.c);
         node_batch_free(&s.b);
@@ -692,7 +739,7 @@ node_sync_run(node_store *ns, const node_sync_opts *opts, node_sync_result *r, r
         attempt = s.progressed ? 0 : attempt + 1;
         if (attempt > o.retries || sessions + 1 >= SYNC_MAX_SESSIONS)
             break;
-        backoff_sleep(r->server_code, attempt);
+        backoff_sleep(r->server_code, attempt, o.stop);
     }
     result_finish(ns, r);
     return rc;

@@ -19,11 +19,13 @@
 #ifndef RZ_NODE_SYNC_H
 #define RZ_NODE_SYNC_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "client/node_store.h"
 #include "common/mpk.h"
+#include "common/progress.h"
 
 #define NODE_SYNC_TIMEOUT_MS 10000 /* default wait for one reply */
 /* Extra reply time per 1,000 entries of a backlog, for the server's merge of
@@ -40,6 +42,17 @@ typedef struct node_sync_opts {
     int retries;          /* new sessions after busy / chain / a dropped connection
                              without progress; 0 = give up at once */
     size_t batch_entries; /* entries per BATCH, 1..RZ_MAX_BATCH_ENTRIES */
+    /* Called after the server said where to start and after every ACK:
+     * entries acknowledged in this run (done) of those to send (total), the
+     * rate over the run's monotonic time.  NULL: no calls.  Runs in the
+     * syncing thread; must not call back into node_sync. */
+    void (*progress)(void *ctx, const rz_progress_info *info);
+    void *progress_ctx; /* passed to progress */
+    /* When *stop becomes non-zero (a signal handler, another thread): no new
+     * batch is sent, the ACKs of those in flight are awaited (at most the
+     * reply timeout), and the run ends with RZ_E_STOPPED; nothing is lost.
+     * NULL: never stops early.  node_lock_stop_flag() is the usual one. */
+    volatile sig_atomic_t *stop;
 } node_sync_opts;
 
 /* What a run did; filled as far as it got, also on failure. */
@@ -52,6 +65,7 @@ typedef struct node_sync_result {
     uint64_t last_seq;    /* last seq acknowledged */
     uint64_t server_head; /* server's head as last known */
     uint64_t pending;     /* entries still waiting for a receipt */
+    uint64_t total;       /* entries this run set out to send (progress total) */
     uint64_t server_ms;   /* server time last seen */
     int sessions;         /* HELLOs sent */
 } node_sync_result;
@@ -94,7 +108,8 @@ int node_sync_build_batch(node_store *ns, uint64_t first_seq, uint64_t last_seq,
  *   any code with r->server_code set: the server refused (ERROR reply)
  *   RZ_E_SIGNATURE, RZ_E_DECODE, RZ_E_MSGTYPE
  *                      the server's reply cannot be trusted or read
- *   RZ_E_IO/RZ_E_BUSY  local storage failed */
+ *   RZ_E_IO/RZ_E_BUSY  local storage failed
+ *   RZ_E_STOPPED       o->stop was set; what was acknowledged is kept */
 int node_sync_run(node_store *ns, const node_sync_opts *o, node_sync_result *r, rz_error *err)
     RZ_WUR;
 

@@ -1071,6 +1071,7 @@ node_web_serve(const char *dir, node_store *ns, const node_web_opts *o, rz_error
     pthread_mutex_init(&sv->app.sync_mu, NULL);
     snprintf(sv->app.dir, sizeof sv->app.dir, "%s", dir);
     sv->app.ns = ns;
+    sv->app.sync_timeout_ms = o ? o->sync_timeout_ms : 0;
     hex_encode(sv->app.node_hex, node_store_node_id(ns), RZ_NODE_ID_BYTES);
     if (webdir && webdir[0])
         snprintf(sv->app.web_dir, sizeof sv->app.web_dir, "%s", webdir);
@@ -1155,6 +1156,7 @@ node_web_serve(const char *dir, node_store *ns, const node_web_opts *o, rz_error
     rc = 0;
 out:
     sv->stopping = 1;
+    sv->app.sync_stop = 1;
     if (sv->acceptor_running)
         pthread_join(sv->acceptor, NULL);
     if (sv->mhd)

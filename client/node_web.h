@@ -42,6 +42,7 @@ typedef struct node_web_opts {
     const char *key;    /* its PEM key, or NULL */
     int tls;            /* 1: HTTPS even on 127.0.0.1 */
     const char *ready_file; /* written with the URL once serving (tests), or NULL */
+    int sync_timeout_ms;    /* wait for one server reply in "Sync now"; 0 = default */
 } node_web_opts;
 
 /* Serves the app of the node in dir (ns is its open store, used only by the

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client/node_find.h"
 #include "client/node_form.h"
+#include "client/node_lock.h"
 #include "client/node_sync.h"
 #include "client/node_web_int.h"
 #include "common/domain.h"
@@ -626,6 +628,7 @@ sync_words(int rc, int server_code, const char *text, char *out, size_t len, con
     *todo = "";
     switch (rc) {
     case 0: snprintf(out, len, "Everything was sent; the server confirmed it."); return;
+    case RZ_E_STOPPED: snprintf(out, len, "The sync was stopped; nothing is lost."); return;
     case RZ_E_TIMEOUT:
         snprintf(out, len, "The server could not be reached (no internet, or the server is "
                            "down). Nothing is lost.");
@@ -653,20 +656,89 @@ sync_words(int rc, int server_code, const char *text, char *out, size_t len, con
         *todo = "Nothing is lost; try again later, and tell headquarters if it keeps failing.";
 }
 
+static void
+sync_on_progress(void *ctx, const rz_progress_info *in)
+{
+    web_app *app = ctx;
+    pthread_mutex_lock(&app->sync_mu);
+    app->sync.done = in->done;
+    if (in->total)
+        app->sync.total = in->total;
+    app->sync.rate = in->rate;
+    pthread_mutex_unlock(&app->sync_mu);
+}
+
+/* Another process holds the sync lock (`sync --watch`): it was asked to
+ * sync now; follow its progress through what still waits, until nothing
+ * does or it makes no progress for a reply timeout. */
+static int
+sync_follow(web_app *app, node_store *ns, int timeout_ms, rz_error *err)
+{
+    node_store_status st;
+    uint64_t last_pending = UINT64_MAX, last_change = hlc_wall_ms(), start = last_change;
+    int rc;
+    while (!app->sync_stop) {
+        uint64_t now = hlc_wall_ms();
+        if ((rc = node_store_get_status(ns, &st, err)) != 0)
+            return rc;
+        pthread_mutex_lock(&app->sync_mu);
+        if (app->sync.total >= st.pending)
+            app->sync.done = app->sync.total - st.pending;
+        if (now > start)
+            app->sync.rate = (double)app->sync.done * 1000.0 / (double)(now - start);
+        pthread_mutex_unlock(&app->sync_mu);
+        if (st.pending == 0)
+            return 0;
+        if (st.pending != last_pending)
+            last_pending = st.pending, last_change = now;
+        else if (now - last_change > (uint64_t)timeout_ms + 5000)
+            return rz_fail(err, RZ_E_TIMEOUT,
+                           "the running sync has sent nothing for %d s; %llu changes still wait",
+                           timeout_ms / 1000 + 5, (unsigned long long)st.pending);
+        usleep(300 * 1000);
+    }
+    return rz_fail(err, RZ_E_STOPPED, "the app is stopping");
+}
+
 static void *
 sync_main(void *arg)
 {
     web_app *app = arg;
     node_store *ns = NULL;
+    node_lock *lock = NULL;
+    node_lock_holder holder;
     node_sync_opts o;
     node_sync_result r;
     rz_error err = {0, ""};
+    char who[160] = "";
     int rc;
     memset(&r, 0, sizeof r);
-    if ((rc = node_store_open(app->dir, &ns, &err)) == 0) {
-        node_sync_opts_default(&o);
+    node_sync_opts_default(&o);
+    if (app->sync_timeout_ms > 0)
+        o.timeout_ms = app->sync_timeout_ms;
+    o.progress = sync_on_progress;
+    o.progress_ctx = app;
+    o.stop = &app->sync_stop;
+    if ((rc = node_store_open(app->dir, &ns, &err)) != 0)
+        goto done;
+    /* One sync per data directory: when `sync --watch` (or a CLI sync) runs,
+     * it is asked to sync now instead of starting a second one. */
+    rc = node_lock_acquire(app->dir, "serve", &lock, &holder, &err);
+    if (rc == RZ_E_BUSY) {
+        rz_error e2 = {0, ""};
+        if (node_lock_trigger(app->dir, &holder, &e2) == 0)
+            snprintf(who, sizeof who, "%s (pid %ld)", holder.who, (long)holder.pid);
+        else
+            snprintf(who, sizeof who, "%s", holder.who[0] ? holder.who : "another sync");
+        pthread_mutex_lock(&app->sync_mu);
+        snprintf(app->sync.delegated, sizeof app->sync.delegated, "%s", who);
+        pthread_mutex_unlock(&app->sync_mu);
+        rc = sync_follow(app, ns, o.timeout_ms, &err);
+    } else if (rc == 0) {
         rc = node_sync_run(ns, &o, &r, &err);
+        node_lock_release(&lock);
     }
+done:
     node_store_destroy(&ns);
     pthread_mutex_lock(&app->sync_mu);
     app->sync.running = 0;
@@ -702,12 +774,6 @@ api_sync_status(web_call *c, rz_error *err)
     if ((rc = node_store_get_status(c->app->ns, &st, err)) != 0)
         return rc;
     pthread_mutex_lock(&c->app->sync_mu);
-    if (c->app->sync.running && c->app->sync.total >= st.pending) {
-        c->app->sync.done = c->app->sync.total - st.pending;
-        if (now > c->app->sync.started_ms)
-            c->app->sync.rate =
-                (double)c->app->sync.done * 1000.0 / (double)(now - c->app->sync.started_ms);
-    }
     s = c->app->sync;
     pthread_mutex_unlock(&c->app->sync_mu);
     node_store_clock_warning(&st, now, warn, sizeof warn);
@@ -727,6 +793,7 @@ api_sync_status(web_call *c, rz_error *err)
             s.running ? "true" : "false", (unsigned long long)s.total,
             (unsigned long long)s.done, s.rate,
             (unsigned long long)(s.running ? now - s.started_ms : 0));
+    web_json_kv(c->out, "delegated", s.delegated, 0);
     if (s.ended_ms && !s.running) {
         sync_words(s.rc, s.server_code, s.text, words, sizeof words, &todo);
         pk_time(when, sizeof when, s.ended_ms);

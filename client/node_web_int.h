@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ typedef struct web_sync {
     int server_code;         /* the server's refusal code, 0 if none */
     char text[RZ_ERROR_TEXT]; /* its message */
     char by[WEBAUTH_USER_MAX + 1]; /* who pressed the button */
+    char delegated[160];     /* the other process asked to sync, "" if this one syncs */
 } web_sync;
 
 typedef struct web_app {
@@ -59,6 +61,8 @@ typedef struct web_app {
     web_sync sync;              /* the page's sync */
     pthread_t sync_thread;      /* its thread, when started */
     int sync_joinable;          /* sync_thread must be joined */
+    int sync_timeout_ms;        /* wait for one server reply (node.conf) */
+    volatile sig_atomic_t sync_stop; /* set at shutdown: the sync ends early */
 } web_app;
 
 /* One request as the handlers see it. */

@@ -30,6 +30,7 @@ rz_err_name(int code)
     case RZ_E_EXISTS: return "exists";
     case RZ_E_TIMEOUT: return "timeout";
     case RZ_E_CONFIG: return "config";
+    case RZ_E_STOPPED: return "stopped";
     case RZ_E_DECODE: return "decode";
     case RZ_E_TOOBIG: return "toobig";
     case RZ_E_VERSION: return "version";

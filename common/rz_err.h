@@ -24,6 +24,7 @@ enum rz_err_code {
     RZ_E_EXISTS = -6,   /* already exists */
     RZ_E_TIMEOUT = -7,  /* peer did not answer in time */
     RZ_E_CONFIG = -8,   /* configuration missing or invalid */
+    RZ_E_STOPPED = -9,  /* stopped on request (SIGTERM); nothing lost (never on the wire) */
     /* 20..39: refusals of a message; the wire carries these. */
     RZ_E_DECODE = -20,     /* malformed msgpack / wrong shape */
     RZ_E_TOOBIG = -21,     /* a declared size exceeds a protocol limit */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -161,4 +162,13 @@ file_read_small(const char *path, void *buf, size_t maxlen, size_t *outlen, rz_e
         return rz_fail(err, RZ_E_IO, "%s: %s", path, strerror(errno));
     *outlen = (size_t)n;
     return 0;
+}
+
+void
+format_utc(char *out, size_t len, uint64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, len, "%llu ms", (unsigned long long)ms);
 }

@@ -36,4 +36,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 int file_read_small(const char *path, void *buf, size_t maxlen, size_t *outlen, rz_error *err)
     RZ_WUR;
 
+/* Formats a wall-clock time in ms as "YYYY-MM-DD HH:MM:SS UTC" into out. */
+void format_utc(char *out, size_t len, uint64_t ms);
+
 #endif

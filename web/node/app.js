@@ -137,9 +137,13 @@ function personLink(p) {
 async function pageHome() {
   const main = view("Welcome, " + ME.user);
   main.append(fromTemplate("t-home"));
-  const s = await get("/api/sync");
+  const [s, people, up] = await Promise.all([get("/api/sync"), get("/api/persons?limit=1"),
+                                             get("/api/events?when=upcoming&limit=5")]);
   $("#home-pending").textContent = s.pending ? `${fmt(s.pending)} changes waiting to be sent`
                                              : "everything sent";
+  main.append(el("p", {id: "home-facts", class: "counts"},
+                 `${fmt(people.total)} people registered here · ${fmt(up.total)} upcoming events`),
+              el("h2", {}, "Next events"), eventTable("home-events", up.rows));
 }
 
 // Register (no id) or open and correct (id).
