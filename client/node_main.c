@@ -1390,8 +1390,7 @@ cmd_rekey(node_store *ns, int argc, char **argv)
 static int
 cmd_serve(node_store *ns, int argc, char **argv)
 {
-    const char *listen = NULL, *name = NULL, *cert = NULL, *key = NULL, *tls = NULL,
-               *ready = NULL;
+    const char *listen = NULL, *name = NULL, *cert = NULL, *key = NULL, *tls = NULL, *ready = NULL;
     const cli_opt opts[] = {{"--listen", 1, &listen}, {"--name", 1, &name},
                             {"--cert", 1, &cert},     {"--key", 1, &key},
                             {"--tls", 0, &tls},       {"--ready-file", 1, &ready},
@@ -1499,9 +1498,8 @@ cmd_staff(node_store *ns, int argc, char **argv)
                 printf("staff: new password for %s; their sessions ended\n", pos[0]);
         }
     } else {
-        rc = fail_msg(EXIT_USAGE,
-                      "usage: staff add NAME [--role admin|staff] | staff passwd NAME "
-                      "[--disable|--enable] | staff list");
+        rc = fail_msg(EXIT_USAGE, "usage: staff add NAME [--role admin|staff] | staff passwd NAME "
+                                  "[--disable|--enable] | staff list");
     }
     sodium_memzero(pw, sizeof pw);
     webauth_destroy(&wa);

@@ -33,13 +33,13 @@
 #include "common/webtls.h"
 
 enum {
-    WEB_HOSTS_MAX = 48,       /* Host header values accepted */
-    WEB_HOST_LEN = 300,       /* bytes of one */
-    WEB_CONN_LIMIT = 64,      /* concurrent connections */
-    WEB_CONN_TIMEOUT_S = 60,  /* idle connection timeout */
-    WEB_ASSET_MAX = 4 << 20,  /* bytes of a served file */
-    WEB_PEEK_MS = 3000,       /* wait for a TLS client's first byte */
-    WEB_SAN_MAX = 16,         /* names in a made certificate */
+    WEB_HOSTS_MAX = 48,      /* Host header values accepted */
+    WEB_HOST_LEN = 300,      /* bytes of one */
+    WEB_CONN_LIMIT = 64,     /* concurrent connections */
+    WEB_CONN_TIMEOUT_S = 60, /* idle connection timeout */
+    WEB_ASSET_MAX = 4 << 20, /* bytes of a served file */
+    WEB_PEEK_MS = 3000,      /* wait for a TLS client's first byte */
+    WEB_SAN_MAX = 16,        /* names in a made certificate */
 };
 
 static const char *const web_roles[] = {"admin", "staff", NULL};
@@ -59,26 +59,26 @@ static const struct {
 
 /* Per-connection request state (MHD's req_cls). */
 typedef struct web_req {
-    char *body;    /* collected body, NUL-terminated */
-    size_t len;    /* its bytes */
-    size_t cap;    /* allocated */
-    size_t limit;  /* most bytes accepted */
-    int too_big;   /* the body went over limit (rest discarded) */
+    char *body;   /* collected body, NUL-terminated */
+    size_t len;   /* its bytes */
+    size_t cap;   /* allocated */
+    size_t limit; /* most bytes accepted */
+    int too_big;  /* the body went over limit (rest discarded) */
 } web_req;
 
 typedef struct web_server {
-    web_app app;                         /* shared with the handlers */
-    char hosts[WEB_HOSTS_MAX][WEB_HOST_LEN]; /* accepted Host values */
+    web_app app;                              /* shared with the handlers */
+    char hosts[WEB_HOSTS_MAX][WEB_HOST_LEN];  /* accepted Host values */
     const char *host_ptrs[WEB_HOSTS_MAX + 1]; /* NULL-terminated view */
-    int nhosts;                          /* used entries */
-    struct MHD_Daemon *mhd;              /* the daemon */
-    int lfd;                             /* our listening socket (TLS), -1 */
-    pthread_t acceptor;                  /* sorts TLS from plain HTTP */
-    int acceptor_running;                /* acceptor started */
-    volatile int stopping;               /* shutting down */
-    char san[WEB_SAN_MAX][WEB_HOST_LEN]; /* names for a self-signed certificate */
-    const char *san_ptrs[WEB_SAN_MAX + 1]; /* NULL-terminated view */
-    int nsan;                            /* used entries */
+    int nhosts;                               /* used entries */
+    struct MHD_Daemon *mhd;                   /* the daemon */
+    int lfd;                                  /* our listening socket (TLS), -1 */
+    pthread_t acceptor;                       /* sorts TLS from plain HTTP */
+    int acceptor_running;                     /* acceptor started */
+    volatile int stopping;                    /* shutting down */
+    char san[WEB_SAN_MAX][WEB_HOST_LEN];      /* names for a self-signed certificate */
+    const char *san_ptrs[WEB_SAN_MAX + 1];    /* NULL-terminated view */
+    int nsan;                                 /* used entries */
 } web_server;
 
 /* ---- small helpers ---- */
@@ -208,7 +208,7 @@ web_form_parse(web_form *f, const char *text, size_t len, const char **why)
         int is_key = 1;
         size_t klen = 0;
         if (f->n == WEB_FIELDS_MAX) {
-            *why = "the form has too many fields";
+            *why = "The form has too many fields.";
             return -1;
         }
         f->key[f->n] = w;
@@ -238,7 +238,7 @@ web_form_parse(web_form *f, const char *text, size_t len, const char **why)
                 int h = i + 2 < len ? web_hexval(text[i + 1]) : -1;
                 int l = h >= 0 ? web_hexval(text[i + 2]) : -1;
                 if (h < 0 || l < 0) {
-                    *why = "the form is not properly encoded";
+                    *why = "The form is not properly encoded.";
                     return -1;
                 }
                 v = h * 16 + l;
@@ -248,11 +248,11 @@ web_form_parse(web_form *f, const char *text, size_t len, const char **why)
                 i++;
             }
             if (v == 0) {
-                *why = "the form contains a NUL byte";
+                *why = "The form contains a NUL byte (an invisible character that text may not hold).";
                 return -1;
             }
             if ((v < 0x20 && v != '\t' && v != '\n' && v != '\r') || v == 0x7f) {
-                *why = "the form contains a control character";
+                *why = "The form contains a control character (an invisible character that text may not hold).";
                 return -1;
             }
             *w++ = (char)v;
@@ -260,16 +260,16 @@ web_form_parse(web_form *f, const char *text, size_t len, const char **why)
         if (klen == 0 && f->val[f->n] && !*f->val[f->n])
             continue; /* "a=1&&b=2" */
         if (klen == 0 || klen > WEB_KEY_MAX) {
-            *why = "the form has a field without a proper name";
+            *why = "The form has a field without a proper name.";
             return -1;
         }
         if (strlen(f->val[f->n]) > WEB_VALUE_MAX) {
-            *why = "a form field is too long (at most 4096 bytes)";
+            *why = "A form field is too long (at most 4096 bytes).";
             return -1;
         }
         if (!web_utf8_ok((const unsigned char *)f->key[f->n], klen) ||
             !web_utf8_ok((const unsigned char *)f->val[f->n], strlen(f->val[f->n]))) {
-            *why = "the form contains text that is not valid UTF-8";
+            *why = "The form contains text that is not valid UTF-8 (save or type it again as Unicode text).";
             return -1;
         }
         f->n++;
@@ -505,8 +505,7 @@ web_login(web_server *sv, struct MHD_Connection *conn, const web_form *form)
     FILE *f;
     int rc;
     if (!user || !pass || !*user || !*pass)
-        return web_json_error(conn, MHD_HTTP_BAD_REQUEST, "type your username and password",
-                              NULL);
+        return web_json_error(conn, MHD_HTTP_BAD_REQUEST, "type your username and password", NULL);
     rc = webauth_login(sv->app.wa, user, pass, web_client_addr(conn, addr, sizeof addr),
                        hlc_wall_ms(), &s, &err);
     if (rc == RZ_E_AUTH || rc == RZ_E_ARG)
@@ -587,8 +586,8 @@ web_handle(web_server *sv, struct MHD_Connection *conn, const char *url, const c
     const char *cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, WEBAUTH_COOKIE_NAME);
     const char *scheme = sv->app.tls ? "https" : "http";
     int is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-    int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-                 strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    int is_get =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     const web_route *rt = NULL;
     webauth_session s;
     web_form query, form;
@@ -613,10 +612,9 @@ web_handle(web_server *sv, struct MHD_Connection *conn, const char *url, const c
     if (!is_post && !is_get)
         return web_error_page(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Not allowed",
                               "This address only answers GET and POST.", NULL);
-    if (is_post &&
-        !webauth_origin_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
-                           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Referer"), scheme,
-                           host))
+    if (is_post && !webauth_origin_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
+                                      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Referer"),
+                                      scheme, host))
         return web_error_page(conn, MHD_HTTP_FORBIDDEN, "Form refused",
                               "This form was not sent from the centre app's own pages (another "
                               "web site, or a browser that hides where a form came from). It "
@@ -635,7 +633,7 @@ web_handle(web_server *sv, struct MHD_Connection *conn, const char *url, const c
         free(qs);
         web_form_free(&query);
         return web_error_page(conn, MHD_HTTP_BAD_REQUEST, "Bad address",
-                              why ? why : "the address is too long", NULL);
+                              why ? why : "The address is too long.", NULL);
     }
     free(qs);
 

@@ -36,11 +36,11 @@
 #define NODE_WEB_LISTEN_DEFAULT "127.0.0.1:8080"
 
 typedef struct node_web_opts {
-    const char *listen; /* HOST:PORT ([v6]:PORT); NULL = NODE_WEB_LISTEN_DEFAULT */
-    const char *name;   /* extra host name staff type (e.g. centre-pc.local), or NULL */
-    const char *cert;   /* PEM certificate to serve, or NULL (self-signed) */
-    const char *key;    /* its PEM key, or NULL */
-    int tls;            /* 1: HTTPS even on 127.0.0.1 */
+    const char *listen;     /* HOST:PORT ([v6]:PORT); NULL = NODE_WEB_LISTEN_DEFAULT */
+    const char *name;       /* extra host name staff type (e.g. centre-pc.local), or NULL */
+    const char *cert;       /* PEM certificate to serve, or NULL (self-signed) */
+    const char *key;        /* its PEM key, or NULL */
+    int tls;                /* 1: HTTPS even on 127.0.0.1 */
     const char *ready_file; /* written with the URL once serving (tests), or NULL */
     int sync_timeout_ms;    /* wait for one server reply in "Sync now"; 0 = default */
 } node_web_opts;

@@ -28,13 +28,20 @@
 
 /* Form field names of a person and an event, by field id. */
 static const char *const person_names[RZ_PF_MAX + 1] = {
-    [RZ_PF_CNIC] = "cnic",         [RZ_PF_NAME] = "name",         [RZ_PF_PHONE] = "phone",
-    [RZ_PF_GENDER] = "gender",     [RZ_PF_BIRTH_YEAR] = "birth_year",
-    [RZ_PF_DISTRICT] = "district", [RZ_PF_AREA] = "area",         [RZ_PF_SKILL] = "skill",
-    [RZ_PF_SKILLS] = "skills",     [RZ_PF_PLATFORMS] = "platforms", [RZ_PF_REG_DATE] = "reg_date",
+    [RZ_PF_CNIC] = "cnic",
+    [RZ_PF_NAME] = "name",
+    [RZ_PF_PHONE] = "phone",
+    [RZ_PF_GENDER] = "gender",
+    [RZ_PF_BIRTH_YEAR] = "birth_year",
+    [RZ_PF_DISTRICT] = "district",
+    [RZ_PF_AREA] = "area",
+    [RZ_PF_SKILL] = "skill",
+    [RZ_PF_SKILLS] = "skills",
+    [RZ_PF_PLATFORMS] = "platforms",
+    [RZ_PF_REG_DATE] = "reg_date",
 };
 static const char *const event_names[RZ_EF_MAX + 1] = {
-    [RZ_EF_KIND] = "kind",         [RZ_EF_TITLE] = "title",   [RZ_EF_DATE] = "date",
+    [RZ_EF_KIND] = "kind",         [RZ_EF_TITLE] = "title",     [RZ_EF_DATE] = "date",
     [RZ_EF_DURATION] = "duration", [RZ_EF_PARTNER] = "partner", [RZ_EF_MODE] = "mode",
 };
 
@@ -49,7 +56,6 @@ pk_time(char *out, size_t len, uint64_t ms)
     if (!gmtime_r(&t, &tm) || strftime(out, len, "%Y-%m-%d %H:%M (Pakistan time)", &tm) == 0)
         snprintf(out, len, "unknown");
 }
-
 
 static void
 json_uint(FILE *out, const char *key, uint64_t v)
@@ -215,8 +221,8 @@ api_me(web_call *c, rz_error *err)
 /* ---- persons ---- */
 
 typedef struct rows_ctx {
-    FILE *out;  /* answer */
-    int n;      /* rows written */
+    FILE *out; /* answer */
+    int n;     /* rows written */
 } rows_ctx;
 
 static int
@@ -610,8 +616,7 @@ api_attend(web_call *c, rz_error *err)
     if (rc)
         return answer_store_rc(c, rc, err);
     memset(&k, 0, sizeof k);
-    if ((rc = node_find_roster(c->app->ns, key, NULL, 1, 0, 1, no_roster_row, NULL, &k, err)) !=
-        0)
+    if ((rc = node_find_roster(c->app->ns, key, NULL, 1, 0, 1, no_roster_row, NULL, &k, err)) != 0)
         return rc;
     fputs("{\"ok\":true,", c->out);
     json_counts(c->out, &k);
@@ -630,8 +635,9 @@ sync_words(int rc, int server_code, const char *text, char *out, size_t len, con
     case 0: snprintf(out, len, "Everything was sent; the server confirmed it."); return;
     case RZ_E_STOPPED: snprintf(out, len, "The sync was stopped; nothing is lost."); return;
     case RZ_E_TIMEOUT:
-        snprintf(out, len, "The server could not be reached (no internet, or the server is "
-                           "down). Nothing is lost.");
+        snprintf(out, len,
+                 "The server could not be reached (no internet, or the server is "
+                 "down). Nothing is lost.");
         *todo = "Check the internet connection and press Sync now again later.";
         return;
     case RZ_E_CONFIG:
@@ -642,12 +648,14 @@ sync_words(int rc, int server_code, const char *text, char *out, size_t len, con
     case RZ_E_FORK:
     case RZ_E_QUARANTINE:
     case RZ_E_EPOCH:
-        snprintf(out, len, "The server holds a different history for this PC (was an old backup "
-                           "restored?). Nothing recorded here is lost.");
+        snprintf(out, len,
+                 "The server holds a different history for this PC (was an old backup "
+                 "restored?). Nothing recorded here is lost.");
         break;
     case RZ_E_AUTH:
-        snprintf(out, len, "The server does not accept this PC (not enrolled, or its key was "
-                           "revoked).");
+        snprintf(out, len,
+                 "The server does not accept this PC (not enrolled, or its key was "
+                 "revoked).");
         break;
     default: snprintf(out, len, "%s", text); break;
     }
@@ -790,9 +798,8 @@ api_sync_status(web_call *c, rz_error *err)
     web_json_kv(c->out, "clock_warning", warn, 0);
     fprintf(c->out,
             ",\"running\":%s,\"total\":%llu,\"done\":%llu,\"rate\":%.1f,\"elapsed_ms\":%llu",
-            s.running ? "true" : "false", (unsigned long long)s.total,
-            (unsigned long long)s.done, s.rate,
-            (unsigned long long)(s.running ? now - s.started_ms : 0));
+            s.running ? "true" : "false", (unsigned long long)s.total, (unsigned long long)s.done,
+            s.rate, (unsigned long long)(s.running ? now - s.started_ms : 0));
     web_json_kv(c->out, "delegated", s.delegated, 0);
     if (s.ended_ms && !s.running) {
         sync_words(s.rc, s.server_code, s.text, words, sizeof words, &todo);
@@ -834,8 +841,7 @@ api_sync_start(web_call *c, rz_error *err)
     }
     c->app->sync_joinable = 1;
     pthread_mutex_unlock(&c->app->sync_mu);
-    log_info("web: %s started a sync of %llu entries", c->s->user,
-             (unsigned long long)st.pending);
+    log_info("web: %s started a sync of %llu entries", c->s->user, (unsigned long long)st.pending);
     fprintf(c->out, "{\"ok\":true,\"total\":%llu}\n", (unsigned long long)st.pending);
     return 0;
 }

@@ -20,9 +20,10 @@ static void
 json_report(FILE *out, const node_import_report *r)
 {
     size_t i, j;
-    fprintf(out, "\"kind\":\"%s\",\"rows\":%lu,\"bad\":%lu,\"warned\":%lu,\"added\":%lu,"
-                 "\"known\":%lu,\"committed\":%s,\"problems_all\":%lu,\"duplicates_all\":%lu,"
-                 "\"columns\":[",
+    fprintf(out,
+            "\"kind\":\"%s\",\"rows\":%lu,\"bad\":%lu,\"warned\":%lu,\"added\":%lu,"
+            "\"known\":%lu,\"committed\":%s,\"problems_all\":%lu,\"duplicates_all\":%lu,"
+            "\"columns\":[",
             node_import_kind_name(r->kind), r->rows, r->bad, r->warned, r->added, r->known,
             r->committed ? "true" : "false", r->problems_all, r->ndups_all);
     for (i = 0; i < r->ncols; i++) {
@@ -110,4 +111,3 @@ web_api_export(web_call *c, rz_error *err)
     log_info("web: %s exported %lu %s rows", c->s->user, rows, node_import_kind_name(kind));
     return 0;
 }
-

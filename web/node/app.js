@@ -539,7 +539,8 @@ async function pageSync() {
     bar.max = Math.max(1, s.total);
     bar.value = s.running ? s.done : (s.last && s.last.ok ? s.total : s.done);
     $("#sync-progress-text").textContent = s.running
-      ? ` ${fmt(s.done)} of ${fmt(s.total)} sent · ${s.rate.toFixed(0)} per second`
+      ? (s.delegated ? ` the running sync (${s.delegated}) was asked to sync now: ` : " ") +
+        `${fmt(s.done)} of ${fmt(s.total)} sent · ${s.rate.toFixed(0)} per second`
       : (s.total ? ` ${fmt(s.last && s.last.ok ? s.total : s.done)} of ${fmt(s.total)} sent` : "");
     const a = $("#sync-answer");
     if (s.last) {
