@@ -81,7 +81,8 @@ echo "== the centre app of e-Rozgar Lahore (what its staff use instead of the co
 APP_PORT=${RZ_DEMO_APP_PORT:-8090}
 APP_PASS=${RZ_DEMO_APP_PASSWORD:-lahore-demo-1}
 echo "$APP_PASS" | N lahore staff add admin --role admin >/dev/null
-N lahore serve --listen "127.0.0.1:$APP_PORT" --ready-file "$W/app.ready" >"$W/app.log" 2>&1 &
+"$BIN/rozgar-node" -d "$W/lahore" serve --listen "127.0.0.1:$APP_PORT" --ready-file "$W/app.ready" \
+  >"$W/app.log" 2>&1 &
 APP=$!
 for _ in $(seq 50); do [ -s "$W/app.ready" ] && break; sleep 0.1; done
 [ -s "$W/app.ready" ] || { cat "$W/app.log"; exit 1; }
