@@ -1078,6 +1078,14 @@ node_web_serve(const char *dir, node_store *ns, const node_web_opts *o, rz_error
         goto out;
     }
     sv->app.tls = (o && o->tls) || !web_is_local(&a.ss);
+    {
+        /* The district picker's list; without it districts are typed. */
+        char path[PATH_MAX];
+        rz_error perr = {0, ""};
+        if (rz_share_path(path, sizeof path, "data/places.tsv") != 0 ||
+            places_load(&sv->app.places, path, &perr) != 0)
+            log_warnx("web: no places list (%s); districts are typed freely", perr.text);
+    }
     if ((rc = node_web_accounts(dir, ns, &sv->app.wa, err)) != 0 ||
         (rc = webauth_admin_count(sv->app.wa, &admins, err)) != 0)
         goto out;
@@ -1163,6 +1171,7 @@ out:
     if (sv->lfd >= 0)
         close(sv->lfd);
     webauth_destroy(&sv->app.wa);
+    places_destroy(&sv->app.places);
     webtls_free(&cert);
     pthread_mutex_destroy(&sv->app.sync_mu);
     free(sv);

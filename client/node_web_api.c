@@ -846,6 +846,28 @@ api_sync_start(web_call *c, rz_error *err)
     return 0;
 }
 
+/* ---- places ---- */
+
+/* The districts of the places list, for the district picker. */
+static int
+api_places(web_call *c, rz_error *err)
+{
+    const places *pl = c->app->places;
+    size_t i, j, n = 0;
+    (void)err;
+    fputs("{\"version\":", c->out);
+    web_json_str(c->out, pl ? places_version(pl) : "");
+    fputs(",\"districts\":[", c->out);
+    for (i = 0; pl && i < places_province_count(pl); i++)
+        for (j = 0; j < places_district_count(pl, i); j++) {
+            if (n++)
+                fputc(',', c->out);
+            web_json_str(c->out, places_district_name(pl, i, j));
+        }
+    fputs("]}\n", c->out);
+    return 0;
+}
+
 /* ---- staff accounts ---- */
 
 typedef struct staff_ctx {
@@ -913,6 +935,7 @@ api_staff_passwd(web_call *c, rz_error *err)
 
 const web_route web_routes[] = {
     {"GET", "/api/me", api_me, 0, 0},
+    {"GET", "/api/places", api_places, 0, 0},
     {"GET", "/api/persons", api_persons, 0, 0},
     {"GET", "/api/person", api_person, 0, 0},
     {"POST", "/api/person/save", api_person_save, 0, 0},

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "client/node_store.h"
+#include "common/places.h"
 #include "common/webauth.h"
 
 enum {
@@ -62,6 +63,7 @@ typedef struct web_app {
     pthread_t sync_thread;                   /* its thread, when started */
     int sync_joinable;                       /* sync_thread must be joined */
     int sync_timeout_ms;                     /* wait for one server reply (node.conf) */
+    places *places;                          /* the places list shipped with the node, or NULL */
     volatile sig_atomic_t sync_stop;         /* set at shutdown: the sync ends early */
 } web_app;
 

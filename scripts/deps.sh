@@ -6,15 +6,11 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
       libmicrohttpd-dev libgnutls28-dev libjs-chart.js libcmocka-dev
       iproute2 nftables python3 curl procps)
 # The test suite also drives the dashboard in a headless browser, runs its
-<<<<<<< HEAD
-# pure helpers under node (tests/web/), checks the systemd units, and drives the
-# centre app through the DevTools protocol (python3-websocket; fonts-nafees for Urdu).
-[ "${1:-}" = "--test" ] && pkgs+=(chromium python3-cryptography systemd nodejs python3-websocket fonts-nafees)
-=======
-# pure helpers under node (tests/web/), checks the systemd units and checks
-# /metrics with promtool (prometheus).
-[ "${1:-}" = "--test" ] && pkgs+=(chromium python3-cryptography systemd nodejs prometheus)
->>>>>>> main
+# pure helpers under node (tests/web/), checks the systemd units, checks /metrics
+# with promtool (prometheus), and drives the centre app through the DevTools
+# protocol (python3-websocket; fonts-nafees renders Urdu).
+[ "${1:-}" = "--test" ] && pkgs+=(chromium python3-cryptography systemd nodejs prometheus
+                                  python3-websocket fonts-nafees)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
