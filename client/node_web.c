@@ -248,11 +248,13 @@ web_form_parse(web_form *f, const char *text, size_t len, const char **why)
                 i++;
             }
             if (v == 0) {
-                *why = "The form contains a NUL byte (an invisible character that text may not hold).";
+                *why =
+                    "The form contains a NUL byte (an invisible character that text may not hold).";
                 return -1;
             }
             if ((v < 0x20 && v != '\t' && v != '\n' && v != '\r') || v == 0x7f) {
-                *why = "The form contains a control character (an invisible character that text may not hold).";
+                *why = "The form contains a control character (an invisible character that text "
+                       "may not hold).";
                 return -1;
             }
             *w++ = (char)v;
@@ -269,7 +271,8 @@ web_form_parse(web_form *f, const char *text, size_t len, const char **why)
         }
         if (!web_utf8_ok((const unsigned char *)f->key[f->n], klen) ||
             !web_utf8_ok((const unsigned char *)f->val[f->n], strlen(f->val[f->n]))) {
-            *why = "The form contains text that is not valid UTF-8 (save or type it again as Unicode text).";
+            *why = "The form contains text that is not valid UTF-8 (save or type it again as "
+                   "Unicode text).";
             return -1;
         }
         f->n++;
