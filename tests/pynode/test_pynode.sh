@@ -30,7 +30,7 @@ expect_eq "$KEY" "$SERVER_KEY" "pubkey prints the Ed25519 key"
 TOKEN=$(timeout 60 "$PY" "$HERE/pynode.py" keygen "$T/py" | awk '/^enroll-token:/ {print $2}')
 [ -n "$TOKEN" ] || fail "pynode printed no enrollment token"
 "$SERVER" -d "$T/srv" enroll --token "$TOKEN" --centre "Python centre" --programme e-rozgar \
-  --province Sindh --district Karachi > /dev/null
+  --province Sindh --district "Karachi South" > /dev/null
 server_start
 
 note "pynode: record, sync, re-send, overlap, pipelined batches, refusals"
