@@ -948,10 +948,8 @@ const web_route web_routes[] = {
     {"POST", "/api/event/undelete", api_event_undelete, 0, 0},
     {"GET", "/api/roster", api_roster, 0, 0},
     {"POST", "/api/attend", api_attend, 0, 0},
-#ifndef RZ_NO_IMPORT
     {"POST", "/api/import", web_api_import, 0, 1},
     {"GET", "/api/export", web_api_export, 1, 0},
-#endif
     {"GET", "/api/sync", api_sync_status, 0, 0},
     {"POST", "/api/sync", api_sync_start, 0, 0},
     {"GET", "/api/staff", api_staff, 1, 0},
