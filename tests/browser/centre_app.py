@@ -82,6 +82,10 @@ class App:
         for label, w in (("phone", 400), ("desktop", 1280)):
             self.b.width(w)
             time.sleep(0.25)
+            if w == 400:
+                sw = self.b.eval("document.documentElement.scrollWidth")
+                if sw > 400:
+                    raise AssertionError(f"{name}: the page is {sw} px wide on a 400 px phone")
             path = os.path.join(self.shots, f"{name}-{label}.png")
             size = self.b.screenshot(path)
             if size < 2000:

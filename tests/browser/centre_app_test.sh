@@ -30,7 +30,7 @@ node_new lhr "e-Rozgar Lahore" e-rozgar Punjab Lahore
 server_start
 echo "admin pass 1" | node lhr staff add admin --role admin > /dev/null
 APP_PORT=$(free_port)
-node lhr serve --listen "127.0.0.1:$APP_PORT" --ready-file "$T/ready" > "$T/app.log" 2>&1 &
+"$NODE" -d "$T/lhr" serve --listen "127.0.0.1:$APP_PORT" --ready-file "$T/ready" > "$T/app.log" 2>&1 &
 APP_PID=$!
 for _ in $(seq 1 100); do [ -s "$T/ready" ] && break; sleep 0.1; done
 [ -s "$T/ready" ] || fail "the centre app did not start: $(tail -n 5 "$T/app.log")"

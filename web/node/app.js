@@ -544,7 +544,7 @@ async function pageSync() {
       : (s.total ? ` ${fmt(s.last && s.last.ok ? s.total : s.done)} of ${fmt(s.total)} sent` : "");
     const a = $("#sync-answer");
     if (s.last) {
-      a.replaceChildren(el("div", {class: "banner " + (s.last.ok ? "ok" : "error"), id: "sync-result", "data-ok": s.last.ok},
+      a.replaceChildren(el("div", {class: "banner " + (s.last.ok ? "ok" : "error"), id: "sync-result", "data-ok": s.last.ok ? "true" : "false"},
         el("b", {}, s.last.words), s.last.todo ? el("p", {}, "What to do: ", s.last.todo) : "",
         el("p", {class: "muted small"}, `${s.last.when}, started by ${s.last.by}` + (s.last.detail && !s.last.ok ? ` · ${s.last.detail}` : ""))));
     }
