@@ -24,9 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client/node_config.h"
+#include "client/node_find.h"
+#include "client/node_form.h"
 #include "client/node_lock.h"
 #include "client/node_store.h"
 #include "client/node_sync.h"
@@ -64,12 +68,15 @@ usage(void)
             "             [--platforms S] [--date YYYY-MM-DD]\n"
             "  person edit ID [same options] [--clear-cnic] [--clear-phone]\n"
             "  person delete ID | person undelete ID\n"
+            "  person find TEXT [--all] [--page N]   by part of a name, CNIC, phone or code\n"
             "  event add --kind KIND --title T --date YYYY-MM-DD [--duration MIN]\n"
             "            [--partner P] [--mode in-person|online]\n"
             "      KIND: training bootcamp workshop seminar awareness financial-literacy "
             "mentorship\n"
             "  event edit ID [same options] | event delete ID | event undelete ID\n"
-            "  attend EVENT_ID PERSON_ID [--absent | --delete | --undelete]\n"
+            "  attend EVENT PERSON [--absent | --delete | --undelete]\n"
+            "      (ID, EVENT, PERSON: a record's short code, as `person find` shows, or its\n"
+            "       32-digit id)\n"
             "  list persons|events|attendance [--all]\n"
             "  show ID\n"
             "  import persons FILE.csv\n"
@@ -166,12 +173,15 @@ cli_parse(int argc, char **argv, const cli_opt *opts, const char **pos, int maxp
     return 0;
 }
 
+/* A record named on the command line by its short code or full id. */
 static int
-parse_id(uint8_t id[NODE_REC_ID_BYTES], const char *s, const char *what)
+parse_id(node_store *ns, uint8_t id[NODE_REC_ID_BYTES], const char *s, uint8_t want,
+         const char *what)
 {
-    if (!s || node_id_parse(id, s) != 0)
-        return fail_msg(EXIT_USAGE, "%s must be an id of 32 hex digits, got '%s'", what,
-                        s ? s : "");
+    rz_error err = {0, ""};
+    int rc = node_store_resolve(ns, s, want, id, NULL, &err);
+    if (rc != 0)
+        return fail_msg(EXIT_USAGE, "%s: %s", what, err.text);
     return 0;
 }
 
@@ -191,114 +201,30 @@ parse_number(const char *s, int maxdigits, uint64_t *v)
     return 0;
 }
 
-/* ---- turning text into field values (CLI options and CSV cells) ---- */
+/* ---- field values from text: client/node_form.c, shared with the web app ---- */
 
-enum { WARN_CNIC = 1, WARN_BIRTH_YEAR = 2 };
-
-/* Sets one person field from text.  Returns 0, or RZ_E_ARG with a message
- * that never repeats a personal value.  *warn collects WARN_* bits. */
-static int
-person_field_from_text(node_person *p, int field, const char *s, int *warn, rz_error *err)
-{
-    uint64_t v;
-    char cnic[14];
-    uint32_t this_year = date_of_ms(hlc_wall_ms()) / 10000;
-    switch (field) {
-    case RZ_PF_NAME:
-        if (!*s)
-            return rz_fail(err, RZ_E_ARG, "name is empty");
-        p->name = s;
-        break;
-    case RZ_PF_CNIC:
-        if (!cnic_normalize(cnic, s, strlen(s)))
-            *warn |= WARN_CNIC;
-        sodium_memzero(cnic, sizeof cnic);
-        p->cnic = s;
-        break;
-    case RZ_PF_PHONE: p->phone = s; break;
-    case RZ_PF_GENDER:
-        if (!(p->gender = (uint64_t)gender_parse(s)))
-            return rz_fail(err, RZ_E_ARG, "unknown gender '%.20s' (female, male, other)", s);
-        break;
-    case RZ_PF_BIRTH_YEAR:
-        if (parse_number(s, 6, &v) != 0)
-            return rz_fail(err, RZ_E_ARG, "birth year must be a number like 2001, got '%.20s'", s);
-        if (v < RZ_MIN_BIRTH_YEAR || v > this_year)
-            *warn |= WARN_BIRTH_YEAR;
-        p->birth_year = v;
-        break;
-    case RZ_PF_DISTRICT: p->district = s; break;
-    case RZ_PF_AREA:
-        if (!(p->area = (uint64_t)area_parse(s)))
-            return rz_fail(err, RZ_E_ARG, "unknown area '%.20s' (rural, urban)", s);
-        break;
-    case RZ_PF_SKILL:
-        if (!(p->skill = (uint64_t)skill_parse(s)))
-            return rz_fail(err, RZ_E_ARG,
-                           "unknown skill category '%.20s' (blue-collar, white-collar, "
-                           "professional)",
-                           s);
-        break;
-    case RZ_PF_SKILLS: p->skills = s; break;
-    case RZ_PF_PLATFORMS: p->platforms = s; break;
-    case RZ_PF_REG_DATE:
-        if (!(p->reg_date = date_parse(s)))
-            return rz_fail(err, RZ_E_ARG, "bad date '%.20s' (want YYYY-MM-DD)", s);
-        break;
-    default: return rz_fail(err, RZ_E_ARG, "unknown person field %d", field);
-    }
-    p->set |= NODE_SET(field);
-    return 0;
-}
-
-static int
-event_field_from_text(node_event *e, int field, const char *s, rz_error *err)
-{
-    uint64_t v;
-    switch (field) {
-    case RZ_EF_KIND:
-        if (!(e->kind = (uint64_t)event_kind_parse(s)))
-            return rz_fail(err, RZ_E_ARG,
-                           "unknown event kind '%.30s' (training, bootcamp, workshop, seminar, "
-                           "awareness, financial-literacy, mentorship)",
-                           s);
-        break;
-    case RZ_EF_TITLE:
-        if (!*s)
-            return rz_fail(err, RZ_E_ARG, "title is empty");
-        e->title = s;
-        break;
-    case RZ_EF_DATE:
-        if (!(e->date = date_parse(s)))
-            return rz_fail(err, RZ_E_ARG, "bad date '%.20s' (want YYYY-MM-DD)", s);
-        break;
-    case RZ_EF_DURATION:
-        if (parse_number(s, 6, &v) != 0)
-            return rz_fail(err, RZ_E_ARG, "duration must be minutes as a number, got '%.20s'", s);
-        e->duration = v;
-        break;
-    case RZ_EF_PARTNER: e->partner = s; break;
-    case RZ_EF_MODE:
-        if (!(e->mode = (uint64_t)mode_parse(s)))
-            return rz_fail(err, RZ_E_ARG, "unknown mode '%.20s' (in-person, online)", s);
-        break;
-    default: return rz_fail(err, RZ_E_ARG, "unknown event field %d", field);
-    }
-    e->set |= NODE_SET(field);
-    return 0;
-}
-
+/* Prints a form's warnings (values recorded but counted invalid) with
+ * where (a file line, or ""); messages never hold a personal value. */
 static void
-print_warnings(int warn, const char *where)
+print_form_warnings(const node_form *fm, int is_event, const char *where)
 {
-    if (warn & WARN_CNIC)
-        log_warnx("%sthe CNIC is not a valid 13-digit CNIC (e.g. 35202-1234567-1); it is "
-                  "recorded and headquarters will flag it until corrected",
-                  where);
-    if (warn & WARN_BIRTH_YEAR)
-        log_warnx("%sthe birth year looks implausible; it is recorded and headquarters will "
-                  "count it as unknown until corrected",
-                  where);
+    int f;
+    for (f = 1; f < NODE_FORM_FIELDS; f++)
+        if (fm->level[f] == NODE_FORM_WARN)
+            log_warnx("%s%s: %s", where,
+                      is_event ? node_form_event_label(f) : node_form_person_label(f), fm->msg[f]);
+}
+
+/* Prints every error of a form; returns EXIT_USAGE. */
+static int
+print_form_errors(const node_form *fm, int is_event, const char *cmd)
+{
+    int f;
+    for (f = 0; f < NODE_FORM_FIELDS; f++)
+        if (fm->level[f] == NODE_FORM_ERROR)
+            fprintf(stderr, PROG ": %s: %s: %s\n", cmd,
+                    is_event ? node_form_event_label(f) : node_form_person_label(f), fm->msg[f]);
+    return EXIT_USAGE;
 }
 
 /* ---- store helpers ---- */
@@ -389,6 +315,36 @@ cmd_config(node_store *ns, int argc, char **argv)
     return 0;
 }
 
+/* ---- printing fields ---- */
+
+static const char *
+opt_text(uint32_t set, int field, const char *s)
+{
+    return (set & NODE_SET(field)) && s ? s : "";
+}
+
+static void
+print_date(uint32_t set, int field, uint64_t v)
+{
+    char d[11] = "";
+    if (set & NODE_SET(field))
+        date_format(d, (uint32_t)(v > 99999999 ? 0 : v));
+    fputs(d, stdout);
+}
+
+static void
+print_uint(uint32_t set, int field, uint64_t v)
+{
+    if (set & NODE_SET(field))
+        printf("%llu", (unsigned long long)v);
+}
+
+static const char *
+coded(uint32_t set, int field, const char *name)
+{
+    return (set & NODE_SET(field)) ? name : "";
+}
+
 /* ---- person / event ---- */
 
 /* Option name -> field, for persons and events. */
@@ -440,49 +396,68 @@ parse_record_opts(int argc, char **argv, const field_opt *fo, const char **vals,
 }
 
 static int
-build_person(const char **vals, node_person *p, const char *cmd)
+build_person(node_form *fm, const char **vals, node_person *p, int is_new, const char *cmd)
 {
-    rz_error err = {0, ""};
-    int f, warn = 0;
-    memset(p, 0, sizeof *p);
-    for (f = 1; f <= RZ_PF_MAX; f++)
-        if (vals[f] && person_field_from_text(p, f, vals[f], &warn, &err) != 0)
-            return fail_msg(EXIT_USAGE, "%s: %s", cmd, err.text);
-    print_warnings(warn, "");
+    if (node_form_person(fm, p, vals, is_new) != 0)
+        return print_form_errors(fm, 0, cmd);
+    print_form_warnings(fm, 0, "");
+    return 0;
+}
+
+/* Names a likely duplicate by its short code only (no personal value). */
+static int
+warn_duplicate(void *ctx, const node_person_row *r, unsigned why)
+{
+    (void)ctx;
+    log_warnx("this person may already be registered as %s%s (same%s%s%s)", r->code,
+              r->deleted ? ", deleted" : "", why & NODE_DUP_CNIC ? " CNIC" : "",
+              why & NODE_DUP_PHONE ? " phone" : "",
+              why & NODE_DUP_NAME_YEAR ? " name and birth year" : "");
     return 0;
 }
 
 static int
 person_add(node_store *ns, int argc, char **argv)
 {
-    const char *vals[RZ_PF_MAX + 1] = {0}, *pos[1];
+    const char *vals[NODE_FORM_FIELDS] = {0}, *pos[1];
     uint8_t id[NODE_REC_ID_BYTES];
-    char hex[2 * NODE_REC_ID_BYTES + 1];
+    char hex[2 * NODE_REC_ID_BYTES + 1], code[NODE_CODE_MAX];
     rz_error err = {0, ""};
+    node_form fm;
     node_person p;
+    size_t ndup = 0;
     int rc, npos;
     if ((rc = parse_record_opts(argc, argv, person_opts, vals, NULL, pos, 0, &npos,
                                 "person add")) != 0)
         return rc;
     if (!vals[RZ_PF_NAME] || !vals[RZ_PF_GENDER])
         return fail_msg(EXIT_USAGE, "person add needs --name and --gender");
-    if ((rc = build_person(vals, &p, "person add")) != 0)
+    if ((rc = build_person(&fm, vals, &p, 1, "person add")) != 0)
         return rc;
+    /* Scripts add on purpose: a likely duplicate is a warning here, where
+     * the web app asks before saving. */
+    if ((rc = node_find_duplicates(ns, &p, NULL, warn_duplicate, NULL, &ndup, &err)) != 0)
+        return fail_err(&err, rc, 0);
     if ((rc = node_store_person_add(ns, &p, id, &err)) != 0)
         return fail_err(&err, rc, 0);
     node_id_format(hex, id);
+    if (node_store_code(ns, id, code, NULL) != 0)
+        code[0] = '\0';
     printf("%s\n", hex);
+    if (code[0])
+        fprintf(stderr, PROG ": short code %s\n", code);
     return 0;
 }
 
 static int
 person_edit(node_store *ns, int argc, char **argv)
 {
-    const char *vals[RZ_PF_MAX + 1] = {0}, *pos[1], *clear_cnic = NULL, *clear_phone = NULL;
+    const char *vals[NODE_FORM_FIELDS] = {0}, *pos[1], *clear_cnic = NULL, *clear_phone = NULL;
     const cli_opt extra[] = {
         {"--clear-cnic", 0, &clear_cnic}, {"--clear-phone", 0, &clear_phone}, {NULL, 0, NULL}};
     uint8_t id[NODE_REC_ID_BYTES];
     rz_error err = {0, ""};
+    node_form fm;
     node_person p;
     int rc, npos;
     if ((rc = parse_record_opts(argc, argv, person_opts, vals, extra, pos, 1, &npos,
@@ -490,11 +465,11 @@ person_edit(node_store *ns, int argc, char **argv)
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "person edit needs the person's ID");
-    if ((rc = parse_id(id, pos[0], "person ID")) != 0)
+    if ((rc = parse_id(ns, id, pos[0], RZ_T_PERSON, "person edit")) != 0)
         return rc;
     if ((clear_cnic && vals[RZ_PF_CNIC]) || (clear_phone && vals[RZ_PF_PHONE]))
         return fail_msg(EXIT_USAGE, "person edit: a value cannot be given and cleared at once");
-    if ((rc = build_person(vals, &p, "person edit")) != 0)
+    if ((rc = build_person(&fm, vals, &p, 0, "person edit")) != 0)
         return rc;
     if (clear_cnic)
         p.set |= NODE_SET(RZ_PF_CNIC), p.cnic = NULL;
@@ -508,24 +483,21 @@ person_edit(node_store *ns, int argc, char **argv)
 }
 
 static int
-build_event(const char **vals, node_event *e, const char *cmd)
+build_event(node_form *fm, const char **vals, node_event *e, int is_new, const char *cmd)
 {
-    rz_error err = {0, ""};
-    int f;
-    memset(e, 0, sizeof *e);
-    for (f = 1; f <= RZ_EF_MAX; f++)
-        if (vals[f] && event_field_from_text(e, f, vals[f], &err) != 0)
-            return fail_msg(EXIT_USAGE, "%s: %s", cmd, err.text);
+    if (node_form_event(fm, e, vals, is_new) != 0)
+        return print_form_errors(fm, 1, cmd);
     return 0;
 }
 
 static int
 event_add(node_store *ns, int argc, char **argv)
 {
-    const char *vals[RZ_EF_MAX + 1] = {0}, *pos[1];
+    const char *vals[NODE_FORM_FIELDS] = {0}, *pos[1];
     uint8_t id[NODE_REC_ID_BYTES];
-    char hex[2 * NODE_REC_ID_BYTES + 1];
+    char hex[2 * NODE_REC_ID_BYTES + 1], code[NODE_CODE_MAX];
     rz_error err = {0, ""};
+    node_form fm;
     node_event e;
     int rc, npos;
     if ((rc = parse_record_opts(argc, argv, event_opts, vals, NULL, pos, 0, &npos, "event add")) !=
@@ -533,21 +505,24 @@ event_add(node_store *ns, int argc, char **argv)
         return rc;
     if (!vals[RZ_EF_KIND] || !vals[RZ_EF_TITLE] || !vals[RZ_EF_DATE])
         return fail_msg(EXIT_USAGE, "event add needs --kind, --title and --date");
-    if ((rc = build_event(vals, &e, "event add")) != 0)
+    if ((rc = build_event(&fm, vals, &e, 1, "event add")) != 0)
         return rc;
     if ((rc = node_store_event_add(ns, &e, id, &err)) != 0)
         return fail_err(&err, rc, 0);
     node_id_format(hex, id);
     printf("%s\n", hex);
+    if (node_store_code(ns, id, code, NULL) == 0)
+        fprintf(stderr, PROG ": short code %s\n", code);
     return 0;
 }
 
 static int
 event_edit(node_store *ns, int argc, char **argv)
 {
-    const char *vals[RZ_EF_MAX + 1] = {0}, *pos[1];
+    const char *vals[NODE_FORM_FIELDS] = {0}, *pos[1];
     uint8_t id[NODE_REC_ID_BYTES];
     rz_error err = {0, ""};
+    node_form fm;
     node_event e;
     int rc, npos;
     if ((rc = parse_record_opts(argc, argv, event_opts, vals, NULL, pos, 1, &npos, "event edit")) !=
@@ -555,8 +530,8 @@ event_edit(node_store *ns, int argc, char **argv)
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "event edit needs the event's ID");
-    if ((rc = parse_id(id, pos[0], "event ID")) != 0 ||
-        (rc = build_event(vals, &e, "event edit")) != 0)
+    if ((rc = parse_id(ns, id, pos[0], RZ_T_EVENT, "event edit")) != 0 ||
+        (rc = build_event(&fm, vals, &e, 0, "event edit")) != 0)
         return rc;
     if (e.set == 0)
         return fail_msg(EXIT_USAGE, "event edit: nothing to change (give options to set)");
@@ -577,10 +552,51 @@ record_delete(node_store *ns, uint8_t table, int deleted, int argc, char **argv,
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "%s needs an ID", cmd);
-    if ((rc = parse_id(id, pos[0], "ID")) != 0)
+    if ((rc = parse_id(ns, id, pos[0], table, cmd)) != 0)
         return rc;
     if ((rc = node_store_set_deleted(ns, table, id, sizeof id, deleted, &err)) != 0)
         return fail_err(&err, rc, 0);
+    return 0;
+}
+
+/* person find: code, name, birth year, CNIC, phone, district, status. */
+static int
+print_found(void *ctx, const node_person_row *r)
+{
+    const node_person *p = &r->f;
+    (void)ctx;
+    printf("%s\t%s\t", r->code, opt_text(p->set, RZ_PF_NAME, p->name));
+    print_uint(p->set, RZ_PF_BIRTH_YEAR, p->birth_year);
+    printf("\t%s\t%s\t%s\t%s\n", opt_text(p->set, RZ_PF_CNIC, p->cnic),
+           opt_text(p->set, RZ_PF_PHONE, p->phone), opt_text(p->set, RZ_PF_DISTRICT, p->district),
+           r->deleted ? "deleted" : "live");
+    return 0;
+}
+
+static int
+person_find(node_store *ns, int argc, char **argv)
+{
+    const char *pos[1], *all = NULL, *page = NULL;
+    const cli_opt opts[] = {{"--all", 0, &all}, {"--page", 1, &page}, {NULL, 0, NULL}};
+    rz_error err = {0, ""};
+    uint64_t pg = 1;
+    size_t total = 0, per = 50;
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "person find")) != 0)
+        return rc;
+    if (npos != 1)
+        return fail_msg(EXIT_USAGE, "person find needs TEXT: part of a name, a CNIC, a phone "
+                                    "number or a short code");
+    if (page && (parse_number(page, 6, &pg) != 0 || pg == 0))
+        return fail_msg(EXIT_USAGE, "--page wants a number from 1");
+    if ((rc = node_find_persons(ns, pos[0], all != NULL, (size_t)(pg - 1) * per, per, print_found,
+                                NULL, &total, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    if (total > (size_t)pg * per)
+        fprintf(stderr, PROG ": %zu found; page %llu of %zu (--page N for more)\n", total,
+                (unsigned long long)pg, (total + per - 1) / per);
+    else
+        fprintf(stderr, PROG ": %zu found\n", total);
     return 0;
 }
 
@@ -588,6 +604,8 @@ static int
 cmd_person(node_store *ns, int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : "";
+    if (strcmp(sub, "find") == 0)
+        return person_find(ns, argc - 1, argv + 1);
     if (strcmp(sub, "add") == 0)
         return person_add(ns, argc - 1, argv + 1);
     if (strcmp(sub, "edit") == 0)
@@ -596,7 +614,7 @@ cmd_person(node_store *ns, int argc, char **argv)
         return record_delete(ns, RZ_T_PERSON, 1, argc - 1, argv + 1, "person delete");
     if (strcmp(sub, "undelete") == 0)
         return record_delete(ns, RZ_T_PERSON, 0, argc - 1, argv + 1, "person undelete");
-    return fail_msg(EXIT_USAGE, "person: expected add, edit, delete or undelete");
+    return fail_msg(EXIT_USAGE, "person: expected add, edit, find, delete or undelete");
 }
 
 static int
@@ -631,8 +649,8 @@ cmd_attend(node_store *ns, int argc, char **argv)
         return fail_msg(EXIT_USAGE, "attend needs EVENT_ID PERSON_ID");
     if (!!absent + !!del + !!undel > 1)
         return fail_msg(EXIT_USAGE, "attend: give at most one of --absent, --delete, --undelete");
-    if ((rc = parse_id(key, pos[0], "EVENT_ID")) != 0 ||
-        (rc = parse_id(key + NODE_REC_ID_BYTES, pos[1], "PERSON_ID")) != 0)
+    if ((rc = parse_id(ns, key, pos[0], RZ_T_EVENT, "attend: EVENT")) != 0 ||
+        (rc = parse_id(ns, key + NODE_REC_ID_BYTES, pos[1], RZ_T_PERSON, "attend: PERSON")) != 0)
         return rc;
     if (del || undel)
         rc = node_store_set_deleted(ns, RZ_T_ATTENDANCE, key, sizeof key, del ? 1 : 0, &err);
@@ -642,34 +660,6 @@ cmd_attend(node_store *ns, int argc, char **argv)
 }
 
 /* ---- list / show ---- */
-
-static const char *
-opt_text(uint32_t set, int field, const char *s)
-{
-    return (set & NODE_SET(field)) && s ? s : "";
-}
-
-static void
-print_date(uint32_t set, int field, uint64_t v)
-{
-    char d[11] = "";
-    if (set & NODE_SET(field))
-        date_format(d, (uint32_t)(v > 99999999 ? 0 : v));
-    fputs(d, stdout);
-}
-
-static void
-print_uint(uint32_t set, int field, uint64_t v)
-{
-    if (set & NODE_SET(field))
-        printf("%llu", (unsigned long long)v);
-}
-
-static const char *
-coded(uint32_t set, int field, const char *name)
-{
-    return (set & NODE_SET(field)) ? name : "";
-}
 
 /* persons: id name gender birth_year cnic phone district area skill
  * reg_date skills platforms status */
@@ -847,7 +837,7 @@ cmd_show(node_store *ns, int argc, char **argv)
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "show needs an ID");
-    if ((rc = parse_id(id, pos[0], "ID")) != 0)
+    if ((rc = parse_id(ns, id, pos[0], 0, "show")) != 0)
         return rc;
     rc = node_store_person_get(ns, id, show_person, NULL, &err);
     if (rc == RZ_E_NOTFOUND) {
@@ -1036,12 +1026,11 @@ csv_header(csv_import *im)
 
 /* Turns the current record into p; 0, or RZ_E_ARG with err. */
 static int
-csv_row(csv_import *im, node_person *p, int *warn, rz_error *err)
+csv_row(csv_import *im, node_form *fm, node_person *p, rz_error *err)
 {
     size_t i;
-    int rc;
     memset(p, 0, sizeof *p);
-    *warn = 0;
+    node_form_init(fm);
     if (im->r.too_long)
         return rz_fail(err, RZ_E_ARG, "a cell is longer than %d bytes", CSV_FIELD_MAX);
     if (im->r.too_many || im->r.n != im->ncols)
@@ -1055,8 +1044,9 @@ csv_row(csv_import *im, node_person *p, int *warn, rz_error *err)
                                im->col_field[i] == RZ_PF_NAME ? "name" : "gender");
             continue;
         }
-        if ((rc = person_field_from_text(p, im->col_field[i], v, warn, err)) != 0)
-            return rc;
+        if (node_form_person_field(fm, p, im->col_field[i], v) != 0)
+            return rz_fail(err, RZ_E_ARG, "%s: %s", node_form_person_label(im->col_field[i]),
+                           node_form_first(fm, NODE_FORM_ERROR));
     }
     /* Everything the store would refuse is found in the validating pass. */
     return node_store_check_person(p, 1, err);
@@ -1069,13 +1059,14 @@ csv_pass(csv_import *im, node_store *ns)
 {
     unsigned long line;
     node_person p;
+    node_form fm;
     uint8_t id[NODE_REC_ID_BYTES];
     rz_error err = {0, ""};
-    int rc, warn;
+    int rc;
     while ((rc = csv_read(&im->r, &line)) == 1) {
         if (csv_blank(&im->r))
             continue;
-        if (csv_row(im, &p, &warn, &err) != 0) {
+        if (csv_row(im, &fm, &p, &err) != 0) {
             if (im->bad++ < CSV_MAX_REPORTED)
                 fprintf(stderr, "%s:%lu: %s\n", im->path, line, err.text);
             continue;
@@ -1086,10 +1077,10 @@ csv_pass(csv_import *im, node_store *ns)
         if ((rc = node_store_person_add(ns, &p, id, &err)) != 0)
             return fail_msg(exit_for(rc, 0), "%s:%lu: %s; nothing imported", im->path, line,
                             err.text);
-        if (warn) {
+        if (fm.warnings) {
             char where[64];
             snprintf(where, sizeof where, "line %lu: ", line);
-            print_warnings(warn, where);
+            print_form_warnings(&fm, 0, where);
             im->warned++;
         }
     }
@@ -1489,6 +1480,21 @@ cmd_rekey(node_store *ns, int argc, char **argv)
 
 /* ---- main ---- */
 
+/* Changes made from the command line are noted in the audit trail as the
+ * operating-system user's ("os:NAME"); the web app notes staff accounts. */
+static void
+set_os_actor(node_store *ns)
+{
+    struct passwd *pw = getpwuid(geteuid());
+    char actor[NODE_ACTOR_MAX];
+    if (pw && pw->pw_name)
+        snprintf(actor, sizeof actor, "os:%s", pw->pw_name);
+    else
+        snprintf(actor, sizeof actor, "os:uid %lu", (unsigned long)geteuid());
+    if (node_store_set_actor(ns, actor, NULL) != 0 && node_store_set_actor(ns, "os:?", NULL) != 0)
+        log_warnx("cannot note the user in the audit trail");
+}
+
 typedef struct cli_cmd {
     const char *name;                      /* command word */
     int (*fn)(node_store *, int, char **); /* runs it on an open store */
@@ -1502,13 +1508,16 @@ static const cli_cmd commands[] = {
      "  server-key, sync-interval (s), sync-timeout (s), listen (HOST:PORT of the web app)."},
     {"person", cmd_person,
      "person add --name N --gender G [...] | person edit ID [...] | person delete ID |\n"
-     "person undelete ID\n  Records or corrects a person (see `" PROG " --help` for the fields)."},
+     "person undelete ID | person find TEXT [--all] [--page N]\n"
+     "  Records, corrects or finds a person (see `" PROG " --help` for the fields).  find\n"
+     "  takes part of a name, a CNIC, a phone number or a short code.  ID is a short code\n"
+     "  (as find shows it) or the 32-digit id."},
     {"event", cmd_event,
      "event add --kind KIND --title T --date YYYY-MM-DD [...] | event edit ID [...] |\n"
      "event delete ID | event undelete ID\n  Records or corrects an event."},
     {"attend", cmd_attend,
-     "attend EVENT_ID PERSON_ID [--absent | --delete | --undelete]\n"
-     "  Records that a person attended (or missed) an event."},
+     "attend EVENT PERSON [--absent | --delete | --undelete]\n"
+     "  Records that a person attended (or missed) an event; each by short code or id."},
     {"list", cmd_list, "list persons|events|attendance [--all]\n  Lists this centre's records."},
     {"show", cmd_show, "show ID\n  Shows one person or event."},
     {"import", cmd_import,
@@ -1605,6 +1614,7 @@ main(int argc, char **argv)
         node_store_destroy(&ns);
         return fail_err(&err, rc, 0);
     }
+    set_os_actor(ns);
     rc = c->fn(ns, sub_argc, sub_argv);
     node_store_destroy(&ns);
     return rc;

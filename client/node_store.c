@@ -85,6 +85,26 @@ static const char *const node_schema =
     "CREATE TABLE chain_base("
     " seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, hash BLOB NOT NULL);";
 
+/* Side tables and indexes beside the log, for the centre's app: none of
+ * them is replicated, and a database made before them gets them at its
+ * next open (store_side_tables), so the schema version stays 1.
+ *   short_code  the number behind each record's short code (node_store.h);
+ *   audit       the actor of each log entry, by seq (rebase renumbers it);
+ *   import_row  fingerprints of imported rows (client/node_import.c);
+ * and indexes for finding people and duplicates (client/node_find.c). */
+static const char *const node_side_schema =
+    "CREATE TABLE IF NOT EXISTS short_code("
+    " n INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, kind INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit("
+    " seq INTEGER PRIMARY KEY, actor TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS import_row("
+    " fp BLOB PRIMARY KEY, kind INTEGER NOT NULL, id BLOB, at_ms INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS person_by_cnic ON person(cnic) WHERE cnic IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS person_by_phone ON person(phone) WHERE phone IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS person_by_name_year ON person(birth_year, lower(trim(name)));"
+    "CREATE INDEX IF NOT EXISTS event_by_date ON event(date);";
+
 enum node_stmt {
     ST_META_GET,
     ST_META_HLC,
@@ -125,6 +145,13 @@ enum node_stmt {
     ST_RB_READ,
     ST_RB_BASE,
     ST_DATA_VERSION,
+    ST_CODE_INSERT,
+    ST_CODE_OF,
+    ST_CODE_ID,
+    ST_AUDIT_INSERT,
+    ST_AUDIT_READ,
+    ST_RB_AUDIT_ASIDE,
+    ST_RB_AUDIT_BACK,
     ST_COUNT
 };
 
@@ -177,9 +204,9 @@ static const char *const node_sql[ST_COUNT] = {
                                                                                                                24) " WHERE id=?1",
     [ST_PERSON_STATE] = "SELECT deleted FROM person WHERE id=?1",
     [ST_PERSON_DELETED] = "UPDATE person SET deleted=?2, changed_hlc=?3 WHERE id=?1",
-    [ST_PERSON_EACH] = "SELECT id, deleted, changed_hlc, " PERSON_COLS
-                       " FROM person WHERE ?1 OR deleted=0 ORDER BY id",
-    [ST_PERSON_GET] = "SELECT id, deleted, changed_hlc, " PERSON_COLS " FROM person WHERE id=?1",
+    [ST_PERSON_EACH] =
+        "SELECT " NODE_PERSON_SELECT " FROM person p WHERE ?1 OR deleted=0 ORDER BY id",
+    [ST_PERSON_GET] = "SELECT " NODE_PERSON_SELECT " FROM person p WHERE id=?1",
     [ST_EVENT_INSERT] = "INSERT INTO event(id, created_hlc, changed_hlc, deleted, " EVENT_COLS
                         ") VALUES(?1, ?2, ?2, 0, ?4, ?6, ?8, ?10, ?12, ?14)",
     [ST_EVENT_UPDATE] =
@@ -189,9 +216,8 @@ static const char *const node_sql[ST_COUNT] = {
                                                                             14) " WHERE id=?1",
     [ST_EVENT_STATE] = "SELECT deleted FROM event WHERE id=?1",
     [ST_EVENT_DELETED] = "UPDATE event SET deleted=?2, changed_hlc=?3 WHERE id=?1",
-    [ST_EVENT_EACH] = "SELECT id, deleted, changed_hlc, " EVENT_COLS
-                      " FROM event WHERE ?1 OR deleted=0 ORDER BY id",
-    [ST_EVENT_GET] = "SELECT id, deleted, changed_hlc, " EVENT_COLS " FROM event WHERE id=?1",
+    [ST_EVENT_EACH] = "SELECT " NODE_EVENT_SELECT " FROM event e WHERE ?1 OR deleted=0 ORDER BY id",
+    [ST_EVENT_GET] = "SELECT " NODE_EVENT_SELECT " FROM event e WHERE id=?1",
     /* A later "attend" does not revive a deleted attendance: the local view
      * follows the merge rule (only undelete revives). */
     [ST_ATT_UPSERT] = "INSERT INTO attendance(event_id, person_id, present, deleted, changed_hlc)"
@@ -217,6 +243,17 @@ static const char *const node_sql[ST_COUNT] = {
     [ST_RB_BASE] = "INSERT OR REPLACE INTO chain_base(seq, epoch, hash) VALUES(?1, ?2, ?3)",
     /* Changes when another connection committed (not for our own). */
     [ST_DATA_VERSION] = "PRAGMA data_version",
+    [ST_CODE_INSERT] = "INSERT INTO short_code(id, kind) VALUES(?1, ?2)",
+    [ST_CODE_OF] = "SELECT n FROM short_code WHERE id=?1",
+    [ST_CODE_ID] = "SELECT id, kind FROM short_code WHERE n=?1",
+    [ST_AUDIT_INSERT] = "INSERT OR REPLACE INTO audit(seq, actor, at_ms) VALUES(?1, ?2, ?3)",
+    [ST_AUDIT_READ] = "SELECT l.seq, l.entry, a.actor, a.at_ms FROM log l"
+                      " LEFT JOIN audit a ON a.seq = l.seq WHERE l.seq < ?1"
+                      " ORDER BY l.seq DESC LIMIT ?2",
+    /* As for the personal values: the actors follow their entries. */
+    [ST_RB_AUDIT_ASIDE] = "UPDATE audit SET seq = -seq WHERE seq > ?1",
+    [ST_RB_AUDIT_BACK] = "UPDATE audit SET seq = (SELECT a.new_seq FROM log_archive a"
+                         " WHERE a.to_epoch = ?1 AND a.old_seq = -audit.seq) WHERE seq < 0",
 };
 
 /* A personal value waiting to be stored beside the entry being written. */
@@ -267,6 +304,7 @@ struct node_store {
     int clock_checked;                 /* clock warning considered */
     node_live live[LIVE_KINDS];        /* ids known live (see node_live) */
     int64_t data_version;              /* at our last BEGIN; -1 unknown */
+    char actor[NODE_ACTOR_MAX];        /* who makes the changes; "" unknown */
 };
 
 /* ---- small helpers ---- */
@@ -517,44 +555,6 @@ field_uint(const void *rec, const node_field *f)
     return *(const uint64_t *)((const char *)rec + f->off);
 }
 
-/* 1 when s is well-formed UTF-8 without control characters: the protocol
- * carries str values, and a tab or newline would corrupt `list` output. */
-static int
-text_ok(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    while (p < end) {
-        unsigned c = *p, need, cp, i;
-        if (c < 0x20 || c == 0x7f)
-            return 0;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            need = 1, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            need = 2, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            need = 3, cp = c & 0x07;
-        else
-            return 0;
-        if ((size_t)(end - p) <= need)
-            return 0;
-        for (i = 1; i <= need; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        /* Overlong forms, surrogates and values above U+10FFFF. */
-        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        p += need + 1;
-    }
-    return 1;
-}
-
 /* Values the wire cannot carry are refused here, before anything is
  * written: a string over RZ_MAX_STR would make the server refuse the batch
  * and wedge the log.  Merely implausible values are the server's to flag. */
@@ -571,7 +571,7 @@ fields_check(const node_field *d, size_t nd, const void *rec, uint32_t set, rz_e
             if (n > RZ_MAX_STR)
                 return rz_fail(err, RZ_E_ARG, "%s is %zu bytes; at most %d", d[i].what, n,
                                RZ_MAX_STR);
-            if (s && !text_ok(s, n))
+            if (s && !text_is_clean(s, n))
                 return rz_fail(err, RZ_E_ARG,
                                "%s is not valid UTF-8 text or contains control characters",
                                d[i].what);
@@ -901,6 +901,14 @@ log_append(node_store *ns, const rz_entry *e, rz_error *err)
             return rc;
     }
     ns->npii = 0;
+    if (ns->actor[0]) {
+        sqlite3_stmt *at = ns->st[ST_AUDIT_INSERT];
+        bind_u64(at, 1, seq);
+        bind_text(at, 2, ns->actor);
+        bind_u64(at, 3, hlc_wall_ms());
+        if ((rc = node_exec(ns, ST_AUDIT_INSERT, err)) != 0)
+            return rc;
+    }
     ns->t.head_seq = seq;
     memcpy(ns->t.head_hash, hash, RZ_HASH_BYTES);
     return 0;
@@ -1002,8 +1010,14 @@ record_set(node_store *ns, const record_kind *k, const uint8_t *id_in, const voi
     fields_to_entry(ns, &e, k->fields, k->nfields, rec, set);
     if ((rc = log_append(ns, &e, err)) != 0)
         goto out;
-    if (!id_in)
+    if (!id_in) {
+        sqlite3_stmt *ct = ns->st[ST_CODE_INSERT];
+        bind_blob(ct, 1, id, sizeof id);
+        sqlite3_bind_int(ct, 2, k->table);
+        if ((rc = node_exec(ns, ST_CODE_INSERT, err)) != 0)
+            goto out;
         live_add(&ns->live[k->live], id); /* dropped again if this rolls back */
+    }
     if (id_out)
         memcpy(id_out, id, sizeof id);
 out:
@@ -1011,15 +1025,21 @@ out:
 }
 
 /* The stored form of a person: a valid CNIC as its 13 digits, so the same
- * person typed with or without dashes commits to the same value.  An
- * invalid one is kept as typed (the server flags it). */
+ * person typed with or without dashes commits to the same value, and a
+ * valid phone number as +92....  An invalid value is kept as typed (the
+ * server flags it). */
 static void
-person_canonical(const node_person *p, node_person *q, char cnic[14])
+person_canonical(const node_person *p, node_person *q, char cnic[14], char phone[RZ_PHONE_MAX])
 {
     *q = *p;
     if ((p->set & NODE_SET(RZ_PF_CNIC)) && p->cnic &&
         cnic_normalize(cnic, p->cnic, strlen(p->cnic)))
         q->cnic = cnic;
+    /* A valid phone number in one form (+92...), so that search and the
+     * duplicate check find it however it was typed. */
+    if ((p->set & NODE_SET(RZ_PF_PHONE)) && p->phone &&
+        phone_normalize(phone, p->phone, strlen(p->phone)))
+        q->phone = phone;
 }
 
 int
@@ -1041,11 +1061,11 @@ node_store_person_add(node_store *ns, const node_person *p, uint8_t id[NODE_REC_
                       rz_error *err)
 {
     node_person q;
-    char cnic[14];
+    char cnic[14], phone[RZ_PHONE_MAX];
     int rc;
     if ((rc = node_store_check_person(p, 1, err)) != 0)
         return rc;
-    person_canonical(p, &q, cnic);
+    person_canonical(p, &q, cnic, phone);
     if (!(q.set & NODE_SET(RZ_PF_REG_DATE))) {
         q.set |= NODE_SET(RZ_PF_REG_DATE);
         q.reg_date = date_of_ms(hlc_wall_ms());
@@ -1058,11 +1078,11 @@ node_store_person_edit(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], cons
                        rz_error *err)
 {
     node_person q;
-    char cnic[14];
+    char cnic[14], phone[RZ_PHONE_MAX];
     int rc;
     if ((rc = node_store_check_person(p, 0, err)) != 0)
         return rc;
-    person_canonical(p, &q, cnic);
+    person_canonical(p, &q, cnic, phone);
     return record_set(ns, &person_kind, id, &q, q.set, NULL, err);
 }
 
@@ -1201,18 +1221,53 @@ out:
 
 /* ---- reading records ---- */
 
+/* The short code column after the fields: NULL for a record without one. */
+static void
+code_read(sqlite3_stmt *st, int col, char out[NODE_CODE_MAX])
+{
+    out[0] = '\0';
+    if (sqlite3_column_type(st, col) != SQLITE_NULL)
+        node_code_format(out, (uint64_t)sqlite3_column_int64(st, col));
+}
+
+int
+node_store_person_row(sqlite3_stmt *st, int c, node_person_row *row)
+{
+    uint32_t set;
+    memset(row, 0, sizeof *row);
+    if (column_fixed(st, c, row->id, NODE_REC_ID_BYTES) != 0)
+        return RZ_E_IO;
+    row->deleted = sqlite3_column_int(st, c + 1);
+    row->changed_hlc = (uint64_t)sqlite3_column_int64(st, c + 2);
+    fields_read(st, c + 3, person_fields, PERSON_NFIELDS, &row->f, &set);
+    row->f.set = set;
+    code_read(st, c + 3 + (int)PERSON_NFIELDS, row->code);
+    return 0;
+}
+
+int
+node_store_event_row(sqlite3_stmt *st, int c, node_event_row *row)
+{
+    uint32_t set;
+    memset(row, 0, sizeof *row);
+    if (column_fixed(st, c, row->id, NODE_REC_ID_BYTES) != 0)
+        return RZ_E_IO;
+    row->deleted = sqlite3_column_int(st, c + 1);
+    row->changed_hlc = (uint64_t)sqlite3_column_int64(st, c + 2);
+    fields_read(st, c + 3, event_fields, EVENT_NFIELDS, &row->f, &set);
+    row->f.set = set;
+    code_read(st, c + 3 + (int)EVENT_NFIELDS, row->code);
+    return 0;
+}
+
 static int
 walk_persons(node_store *ns, sqlite3_stmt *st, node_person_fn fn, void *ctx, rz_error *err)
 {
     node_person_row row;
     int rc, src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(&row, 0, sizeof row);
-        if (column_fixed(st, 0, row.id, NODE_REC_ID_BYTES) != 0)
+        if (node_store_person_row(st, 0, &row) != 0)
             continue;
-        row.deleted = sqlite3_column_int(st, 1);
-        row.changed_hlc = (uint64_t)sqlite3_column_int64(st, 2);
-        fields_read(st, 3, person_fields, PERSON_NFIELDS, &row.f, &row.f.set);
         if ((rc = fn(ctx, &row)) != 0) {
             node_reset(st);
             return rc;
@@ -1229,12 +1284,8 @@ walk_events(node_store *ns, sqlite3_stmt *st, node_event_fn fn, void *ctx, rz_er
     node_event_row row;
     int rc, src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(&row, 0, sizeof row);
-        if (column_fixed(st, 0, row.id, NODE_REC_ID_BYTES) != 0)
+        if (node_store_event_row(st, 0, &row) != 0)
             continue;
-        row.deleted = sqlite3_column_int(st, 1);
-        row.changed_hlc = (uint64_t)sqlite3_column_int64(st, 2);
-        fields_read(st, 3, event_fields, EVENT_NFIELDS, &row.f, &row.f.set);
         if ((rc = fn(ctx, &row)) != 0) {
             node_reset(st);
             return rc;
@@ -1556,7 +1607,7 @@ node_store_configure(node_store *ns, const char *endpoint, const uint8_t server_
     sqlite3_stmt *st = ns->st[ST_META_CONFIG];
     if (!endpoint || strlen(endpoint) >= NODE_ENDPOINT_MAX ||
         (strncmp(endpoint, "tcp://", 6) != 0 && strncmp(endpoint, "ipc://", 6) != 0) ||
-        !text_ok(endpoint, strlen(endpoint)))
+        !text_is_clean(endpoint, strlen(endpoint)))
         return rz_fail(err, RZ_E_ARG, "server endpoint must look like tcp://host:port");
     /* A key that is not a curve point could never complete a handshake. */
     if (curve_pk_from_sign_pk(z85, server_pk) != 0)
@@ -1635,12 +1686,16 @@ node_store_rebase(node_store *ns, uint32_t new_epoch, uint64_t base_seq,
     bind_u64(ns->st[ST_RB_PII_ASIDE], 1, cut);
     bind_u64(ns->st[ST_RB_PII_BACK], 1, new_epoch);
     bind_u64(ns->st[ST_RB_DELETE], 1, cut);
+    bind_u64(ns->st[ST_RB_AUDIT_ASIDE], 1, cut);
+    bind_u64(ns->st[ST_RB_AUDIT_BACK], 1, new_epoch);
     bind_u64(ns->st[ST_RB_BASE], 1, base_seq);
     bind_u64(ns->st[ST_RB_BASE], 2, new_epoch);
     bind_blob(ns->st[ST_RB_BASE], 3, base_hash, RZ_HASH_BYTES);
     if ((rc = node_exec(ns, ST_RB_ARCHIVE, err)) != 0 ||
         (rc = node_exec(ns, ST_RB_PII_ASIDE, err)) != 0 ||
         (rc = node_exec(ns, ST_RB_PII_BACK, err)) != 0 ||
+        (rc = node_exec(ns, ST_RB_AUDIT_ASIDE, err)) != 0 ||
+        (rc = node_exec(ns, ST_RB_AUDIT_BACK, err)) != 0 ||
         (rc = node_exec(ns, ST_RB_DELETE, err)) != 0 || (rc = node_exec(ns, ST_RB_BASE, err)) != 0)
         goto out;
     ns->t.epoch = new_epoch;
@@ -1760,6 +1815,39 @@ store_check_schema(node_store *ns, rz_error *err)
     return 0;
 }
 
+/* Creates the side tables a database lacks (made by an older version, or
+ * just now), numbering the records it already holds in order of creation,
+ * in one transaction. */
+static int
+store_side_tables(node_store *ns, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, have = 0;
+    if ((rc = rz_db_prepare(ns->db, &st,
+                            "SELECT count(*) FROM sqlite_master WHERE name IN ('short_code',"
+                            " 'audit', 'import_row', 'person_by_cnic', 'person_by_phone',"
+                            " 'person_by_name_year', 'event_by_date')",
+                            err)) != 0)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        have = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (have == 7)
+        return 0;
+    if ((rc = rz_db_begin(ns->db, err)) != 0)
+        return rc;
+    if ((rc = rz_db_exec(ns->db, node_side_schema, err)) != 0 ||
+        (rc = rz_db_exec(ns->db,
+                         "INSERT INTO short_code(id, kind) SELECT id, k FROM ("
+                         " SELECT id, created_hlc AS c, 1 AS k FROM person UNION ALL"
+                         " SELECT id, created_hlc, 2 FROM event)"
+                         " WHERE id NOT IN (SELECT id FROM short_code) ORDER BY c, id",
+                         err)) != 0 ||
+        (rc = rz_db_commit(ns->db, err)) != 0)
+        rz_db_rollback(ns->db);
+    return rc;
+}
+
 static node_store *
 store_alloc(void)
 {
@@ -1789,8 +1877,9 @@ node_store_open(const char *dir, node_store **out, rz_error *err)
         (rc = identity_load(&ns->id, path, err)) != 0 ||
         (rc = node_path(path, dir, NODE_DB_FILE, err)) != 0 ||
         (rc = rz_db_open(&ns->db, path, DB_READWRITE, err)) != 0 ||
-        (rc = store_check_schema(ns, err)) != 0 || (rc = store_prepare(ns, err)) != 0 ||
-        (rc = store_finish_rekey(ns, dir, err)) != 0 || (rc = store_load_meta(ns, err)) != 0)
+        (rc = store_check_schema(ns, err)) != 0 || (rc = store_side_tables(ns, err)) != 0 ||
+        (rc = store_prepare(ns, err)) != 0 || (rc = store_finish_rekey(ns, dir, err)) != 0 ||
+        (rc = store_load_meta(ns, err)) != 0)
         goto fail;
     *out = ns;
     return 0;
@@ -1857,8 +1946,8 @@ node_store_create(const char *dir, node_store **out, rz_error *err)
      * useless, while a lone key file only blocks a repeat init, visibly. */
     if ((rc = identity_save(&ns->id, keypath, err)) != 0 ||
         (rc = rz_db_open(&ns->db, dbpath, DB_READWRITE, err)) != 0 ||
-        (rc = store_init_db(ns, err)) != 0 || (rc = store_prepare(ns, err)) != 0 ||
-        (rc = store_load_meta(ns, err)) != 0)
+        (rc = store_init_db(ns, err)) != 0 || (rc = store_side_tables(ns, err)) != 0 ||
+        (rc = store_prepare(ns, err)) != 0 || (rc = store_load_meta(ns, err)) != 0)
         goto fail;
     *out = ns;
     return 0;
@@ -1894,4 +1983,245 @@ node_store_destroy(node_store **pns)
     sodium_memzero(ns->pii, sizeof ns->pii);
     free(ns);
     *pns = NULL;
+}
+
+/* ---- companion access, actor, audit trail ---- */
+
+sqlite3 *
+node_store_db(node_store *ns)
+{
+    return ns->db;
+}
+
+int
+node_store_in_txn(const node_store *ns)
+{
+    return ns->t.open;
+}
+
+int
+node_store_set_actor(node_store *ns, const char *actor, rz_error *err)
+{
+    size_t n = actor ? strlen(actor) : 0;
+    if (n >= NODE_ACTOR_MAX)
+        return rz_fail(err, RZ_E_ARG, "the actor name is %zu bytes; at most %d", n,
+                       NODE_ACTOR_MAX - 1);
+    if (n && !text_is_clean(actor, n))
+        return rz_fail(err, RZ_E_ARG, "the actor name is not clean UTF-8 text");
+    memcpy(ns->actor, n ? actor : "", n + 1);
+    return 0;
+}
+
+const char *
+node_store_actor(const node_store *ns)
+{
+    return ns->actor;
+}
+
+/* The code of one id into out ("" when it has none); 0 or a database error. */
+static int
+code_of(node_store *ns, const uint8_t *id, char out[NODE_CODE_MAX], rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_CODE_OF];
+    int rc = 0, src;
+    out[0] = '\0';
+    bind_blob(st, 1, id, NODE_REC_ID_BYTES);
+    if ((src = sqlite3_step(st)) == SQLITE_ROW)
+        node_code_format(out, (uint64_t)sqlite3_column_int64(st, 0));
+    else if (src != SQLITE_DONE)
+        rc = rz_db_fail(ns->db, err, "short code");
+    node_reset(st);
+    return rc;
+}
+
+int
+node_store_audit_each(node_store *ns, uint64_t before_seq, size_t max, node_audit_fn fn, void *ctx,
+                      rz_error *err)
+{
+    sqlite3_stmt *st;
+    node_audit_row row;
+    msgpack_zone z;
+    int rc = 0, src;
+
+    /* A statement of its own: the codes are looked up while it steps. */
+    if ((rc = rz_db_prepare(ns->db, &st, node_sql[ST_AUDIT_READ], err)) != 0)
+        return rc;
+    bind_u64(st, 1, before_seq ? before_seq : (uint64_t)INT64_MAX);
+    bind_u64(st, 2, max > (size_t)INT64_MAX ? (uint64_t)INT64_MAX : (uint64_t)max);
+    msgpack_zone_init(&z, 2048);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        rz_entry e;
+        size_t i, k;
+        memset(&row, 0, sizeof row);
+        row.seq = (uint64_t)sqlite3_column_int64(st, 0);
+        row.actor = sqlite3_column_type(st, 2) == SQLITE_NULL
+                        ? ""
+                        : (const char *)sqlite3_column_text(st, 2);
+        row.at_ms = (uint64_t)sqlite3_column_int64(st, 3);
+        msgpack_zone_clear(&z);
+        if (entry_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), &z, &e,
+                         NULL) != 0 ||
+            e.key_len > sizeof row.key) {
+            rc = rz_fail(err, RZ_E_IO, "log entry %llu does not decode",
+                         (unsigned long long)row.seq);
+            break;
+        }
+        row.hlc = e.hlc;
+        row.table = e.table;
+        row.op = e.op;
+        row.key_len = e.key_len;
+        if (e.key_len)
+            memcpy(row.key, e.key, e.key_len);
+        for (i = 0; i < e.nfields; i++)
+            if (e.fields[i].id < 32)
+                row.fields |= NODE_SET(e.fields[i].id);
+        for (k = 0; k < 2 && (k + 1) * NODE_REC_ID_BYTES <= e.key_len; k++)
+            if ((rc = code_of(ns, row.key + k * NODE_REC_ID_BYTES, row.code[k], err)) != 0)
+                break;
+        if (rc != 0 || (rc = fn(ctx, &row)) != 0)
+            break;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = rz_db_fail(ns->db, err, "read the audit trail");
+    msgpack_zone_destroy(&z);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- short codes ---- */
+
+/* Crockford's base32: no I, L, O, U, which read like 1, 1, 0 and V. */
+static const char code_digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+#define CODE_MIN_DIGITS 3
+/* The check symbol is n mod 29, a prime: since 32 = 3 (mod 29), a changed
+ * symbol or two swapped neighbours change the remainder unless the symbols
+ * differ by exactly 29. */
+#define CODE_CHECK_MOD 29
+
+void
+node_code_format(char out[NODE_CODE_MAX], uint64_t n)
+{
+    char tmp[16];
+    size_t k = 0, i;
+    uint64_t v = n;
+    do {
+        tmp[k++] = code_digits[v % 32];
+        v /= 32;
+    } while (v && k < NODE_CODE_MAX - 2);
+    while (k < CODE_MIN_DIGITS)
+        tmp[k++] = '0';
+    for (i = 0; i < k; i++)
+        out[i] = tmp[k - 1 - i];
+    out[k] = code_digits[n % CODE_CHECK_MOD];
+    out[k + 1] = '\0';
+}
+
+/* Value of a typed symbol, forgiving case and look-alikes; -1 if none. */
+static int
+code_symbol(char c)
+{
+    const char *p;
+    if (c >= 'a' && c <= 'z')
+        c = (char)(c - 'a' + 'A');
+    if (c == 'I' || c == 'L')
+        c = '1';
+    else if (c == 'O')
+        c = '0';
+    p = c ? strchr(code_digits, c) : NULL;
+    return p ? (int)(p - code_digits) : -1;
+}
+
+/* Parses a typed short code into its number: 0, or RZ_E_ARG. */
+static int
+code_parse(const char *s, uint64_t *n)
+{
+    int sym[NODE_CODE_MAX];
+    size_t k = 0, i;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        int d;
+        if (*s == ' ' || *s == '-')
+            continue;
+        if ((d = code_symbol(*s)) < 0 || k >= NODE_CODE_MAX - 1)
+            return RZ_E_ARG;
+        sym[k++] = d;
+    }
+    if (k < CODE_MIN_DIGITS + 1)
+        return RZ_E_ARG;
+    for (i = 0; i + 1 < k; i++)
+        v = v * 32 + (uint64_t)sym[i];
+    if ((uint64_t)sym[k - 1] != v % CODE_CHECK_MOD)
+        return RZ_E_ARG;
+    *n = v;
+    return 0;
+}
+
+int
+node_store_code(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], char out[NODE_CODE_MAX],
+                rz_error *err)
+{
+    int rc;
+    if ((rc = code_of(ns, id, out, err)) != 0)
+        return rc;
+    return out[0] ? 0 : rz_fail(err, RZ_E_NOTFOUND, "no person or event with that id here");
+}
+
+static const char *
+table_noun(uint8_t table)
+{
+    return table == RZ_T_PERSON ? "person" : table == RZ_T_EVENT ? "event" : "record";
+}
+
+int
+node_store_resolve(node_store *ns, const char *text, uint8_t want, uint8_t id[NODE_REC_ID_BYTES],
+                   uint8_t *table, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_CODE_ID];
+    uint64_t n;
+    uint8_t kind = 0;
+    int rc = 0, src, deleted;
+    const char *what = want ? table_noun(want) : "person or event";
+
+    if (!text)
+        text = "";
+    if (strlen(text) == 2 * NODE_REC_ID_BYTES && node_id_parse(id, text) == 0) {
+        /* A full id: any record of the wanted table, created here or not. */
+        if ((want == 0 || want == RZ_T_PERSON) &&
+            (rc = record_state(ns, ST_PERSON_STATE, id, NODE_REC_ID_BYTES, &deleted, err)) == 0)
+            kind = RZ_T_PERSON;
+        else if (rc != 0 && rc != RZ_E_NOTFOUND)
+            return rc;
+        if (!kind && (want == 0 || want == RZ_T_EVENT) &&
+            (rc = record_state(ns, ST_EVENT_STATE, id, NODE_REC_ID_BYTES, &deleted, err)) == 0)
+            kind = RZ_T_EVENT;
+        else if (rc != 0 && rc != RZ_E_NOTFOUND)
+            return rc;
+        if (!kind)
+            return rz_fail(err, RZ_E_NOTFOUND, "no %s with id %s here", what, text);
+    } else {
+        if (code_parse(text, &n) != 0 || n > (uint64_t)INT64_MAX)
+            return rz_fail(err, RZ_E_ARG,
+                           "'%.40s' is neither a short code (like 0A45) nor an id of 32 hex digits"
+                           " (a mistyped code fails its check letter)",
+                           text);
+        bind_u64(st, 1, n);
+        if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+            kind = (uint8_t)sqlite3_column_int(st, 1);
+            if (column_fixed(st, 0, id, NODE_REC_ID_BYTES) != 0)
+                rc = rz_fail(err, RZ_E_IO, "short code table is damaged");
+        } else if (src == SQLITE_DONE) {
+            rc = rz_fail(err, RZ_E_NOTFOUND, "no %s with code %.20s here", what, text);
+        } else {
+            rc = rz_db_fail(ns->db, err, "short code");
+        }
+        node_reset(st);
+        if (rc)
+            return rc;
+        if (want && kind != want)
+            return rz_fail(err, RZ_E_NOTFOUND, "code %.20s is %s %s, not %s", text,
+                           kind == RZ_T_EVENT ? "an" : "a", table_noun(kind), what);
+    }
+    if (table)
+        *table = kind;
+    return 0;
 }

@@ -38,6 +38,8 @@
 #define NODE_KEY_FILE "node.key" /* Ed25519 secret key, mode 0600 */
 #define NODE_REC_ID_BYTES 16     /* be64(hlc at creation) || node id */
 #define NODE_ENDPOINT_MAX 256    /* bytes of a server endpoint, NUL included */
+#define NODE_CODE_MAX 12         /* bytes of a short code, NUL included */
+#define NODE_ACTOR_MAX 64        /* bytes of an actor name, NUL included */
 /* Clock disagreement (either direction) above which staff are warned. */
 #define NODE_CLOCK_WARN_MS (10 * 60 * 1000)
 
@@ -56,7 +58,7 @@ typedef struct node_person {
     uint32_t set;          /* NODE_SET bits of the fields present */
     const char *cnic;      /* personal; stored as 13 digits when valid */
     const char *name;      /* personal */
-    const char *phone;     /* personal */
+    const char *phone;     /* personal; stored as +92... when valid */
     uint64_t gender;       /* enum rz_gender */
     uint64_t birth_year;   /* e.g. 2001; implausible years are kept */
     const char *district;  /* district of residence */
@@ -84,6 +86,7 @@ typedef struct node_person_row {
     node_person f;                 /* fields with a value */
     int deleted;                   /* 1 while tombstoned */
     uint64_t changed_hlc;          /* clock of the last change */
+    char code[NODE_CODE_MAX];      /* short code (node_store_code), "" if none */
 } node_person_row;
 
 typedef struct node_event_row {
@@ -91,6 +94,7 @@ typedef struct node_event_row {
     node_event f;                  /* fields with a value */
     int deleted;                   /* 1 while tombstoned */
     uint64_t changed_hlc;          /* clock of the last change */
+    char code[NODE_CODE_MAX];      /* short code (node_store_code), "" if none */
 } node_event_row;
 
 typedef struct node_attendance_row {
@@ -284,6 +288,89 @@ int node_store_record_receipt(node_store *ns, const node_receipt *r, uint64_t lo
 int node_store_rebase(node_store *ns, uint32_t new_epoch, uint64_t base_seq,
                       const uint8_t base_hash[RZ_HASH_BYTES], node_rebase_result *r, rz_error *err)
     RZ_WUR;
+
+/* ---- short codes ----
+ *
+ * Every person and event created here gets a short code, unique at this
+ * node, that staff can read out and type instead of the 32-digit id: the
+ * record's number at this node in Crockford base32 (at least three
+ * symbols; no I, L, O, U) and a check symbol (the number modulo 29), e.g.
+ * "0A45".  Typing is forgiving: any case, I and L read as 1, O as 0, blanks
+ * and dashes ignored; the check symbol catches a mistyped or swapped
+ * symbol.  Codes are local: they never enter the log or reach the server. */
+
+/* The code of record id into out.  RZ_E_NOTFOUND when id is no person or
+ * event of this node. */
+int node_store_code(node_store *ns, const uint8_t id[NODE_REC_ID_BYTES], char out[NODE_CODE_MAX],
+                    rz_error *err) RZ_WUR;
+/* Resolves what staff typed, a short code or a full 32-hex-digit id, into a
+ * record id.  want is RZ_T_PERSON, RZ_T_EVENT or 0 for either; *table (may
+ * be NULL) gets the record's table.  RZ_E_ARG when text is neither form or
+ * its check symbol is wrong, RZ_E_NOTFOUND when no such record is here (or
+ * it is of the other table), with a plain message in err. */
+int node_store_resolve(node_store *ns, const char *text, uint8_t want,
+                       uint8_t id[NODE_REC_ID_BYTES], uint8_t *table, rz_error *err) RZ_WUR;
+
+/* ---- audit trail: who made each change ----
+ *
+ * Beside the log (table audit, keyed by log seq; the log format does not
+ * change and nothing of it is sent) the store notes the actor of every
+ * entry it appends: the staff account the web app set for the request, or
+ * the operating-system user of the command line.  Entries appended while
+ * no actor is set (older versions, tests) show actor "". */
+
+/* Sets the actor of the following changes (copied; at most
+ * NODE_ACTOR_MAX - 1 bytes of clean UTF-8).  NULL or "" clears it.
+ * RZ_E_ARG when it is too long or not clean text. */
+int node_store_set_actor(node_store *ns, const char *actor, rz_error *err) RZ_WUR;
+/* The actor set, "" when none (borrowed). */
+const char *node_store_actor(const node_store *ns);
+
+/* One change of the log with its actor.  Borrowed: valid during the
+ * callback. */
+typedef struct node_audit_row {
+    uint64_t seq;                       /* log sequence number */
+    uint64_t hlc;                       /* clock of the change */
+    uint64_t at_ms;                     /* wall time noted with the actor, 0 if none */
+    const char *actor;                  /* who; "" when not noted */
+    uint8_t table;                      /* RZ_T_PERSON, _EVENT, _ATTENDANCE, _CLOCK */
+    uint8_t op;                         /* RZ_OP_SET, _DELETE, _UNDELETE */
+    uint8_t key[2 * NODE_REC_ID_BYTES]; /* record key (attendance: event || person) */
+    size_t key_len;                     /* its bytes: 0, 16 or 32 */
+    char code[2][NODE_CODE_MAX];        /* short codes of the key's records, "" if none */
+    uint32_t fields;                    /* NODE_SET bits of the fields an edit set */
+} node_audit_row;
+typedef int (*node_audit_fn)(void *ctx, const node_audit_row *row);
+/* Streams the log newest first, starting below before_seq (0: from the
+ * head), at most max rows.  fn as for the other readers. */
+int node_store_audit_each(node_store *ns, uint64_t before_seq, size_t max, node_audit_fn fn,
+                          void *ctx, rz_error *err) RZ_WUR;
+
+/* For the store's companion modules (client/node_find.c, ...): the
+ * columns a person row is read from, of table person aliased p, and the
+ * reader that fills *row from them starting at column first_col (strings
+ * borrowed from the statement; RZ_E_IO on a damaged id).  The same for
+ * events, aliased e. */
+#define NODE_PERSON_SELECT                                                                         \
+    "p.id, p.deleted, p.changed_hlc, p.cnic, p.name, p.phone, p.gender, p.birth_year,"             \
+    " p.district, p.area, p.skill, p.skills, p.platforms, p.reg_date,"                             \
+    " (SELECT n FROM short_code s WHERE s.id = p.id)"
+#define NODE_EVENT_SELECT                                                                          \
+    "e.id, e.deleted, e.changed_hlc, e.kind, e.title, e.date, e.duration, e.partner, e.mode,"      \
+    " (SELECT n FROM short_code s WHERE s.id = e.id)"
+struct sqlite3_stmt;
+int node_store_person_row(struct sqlite3_stmt *st, int first_col, node_person_row *row) RZ_WUR;
+int node_store_event_row(struct sqlite3_stmt *st, int first_col, node_event_row *row) RZ_WUR;
+/* Formats record number n (short_code.n) as its short code. */
+void node_code_format(char out[NODE_CODE_MAX], uint64_t n);
+
+/* The store's database handle, for the store's companion modules
+ * (client/node_find.c, node_import.c, node_export.c) to read records and
+ * keep their own side tables; never for writing records or the log. */
+struct sqlite3;
+struct sqlite3 *node_store_db(node_store *ns);
+/* 1 while a transaction opened by node_store_begin is open. */
+int node_store_in_txn(const node_store *ns);
 
 /* Record id as 32 hex digits (out: 33 bytes) and back (RZ_E_ARG). */
 void node_id_format(char out[2 * NODE_REC_ID_BYTES + 1], const uint8_t id[NODE_REC_ID_BYTES]);

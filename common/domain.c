@@ -301,3 +301,151 @@ age_band_is_youth(int band)
 {
     return band >= 2 && band <= 4;
 }
+
+int
+present_parse(const char *s)
+{
+    static const char *const yes[] = {"present", "yes", "y", "p", "1", "true", "حاضر", NULL};
+    static const char *const no[] = {"absent", "no", "n", "a", "0", "false", "غیر حاضر", NULL};
+    int i;
+    for (i = 0; s && yes[i]; i++)
+        if (strcasecmp(s, yes[i]) == 0)
+            return 1;
+    for (i = 0; s && no[i]; i++)
+        if (strcasecmp(s, no[i]) == 0)
+            return 0;
+    return -1;
+}
+
+int
+phone_digits(char out[RZ_PHONE_MAX], const char *in, size_t len)
+{
+    char d[24];
+    size_t i, n = 0, skip = 0;
+    out[0] = '\0';
+    for (i = 0; i < len; i++) {
+        char c = in[i];
+        if (c >= '0' && c <= '9') {
+            if (n >= 20)
+                return 0;
+            d[n++] = c;
+        } else if (!(c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' ||
+                     (c == '+' && n == 0))) {
+            return 0;
+        }
+    }
+    /* International prefix, country code, or the trunk 0. */
+    if (n >= 4 && memcmp(d, "0092", 4) == 0)
+        skip = 4;
+    else if (n >= 11 && memcmp(d, "92", 2) == 0)
+        skip = 2;
+    else if (n >= 1 && d[0] == '0')
+        skip = 1;
+    if (n - skip >= RZ_PHONE_MAX)
+        return 0;
+    memcpy(out, d + skip, n - skip);
+    out[n - skip] = '\0';
+    return 1;
+}
+
+int
+phone_normalize(char out[RZ_PHONE_MAX], const char *in, size_t len)
+{
+    char nat[RZ_PHONE_MAX];
+    size_t n;
+    out[0] = '\0';
+    if (!phone_digits(nat, in, len))
+        return 0;
+    n = strlen(nat);
+    /* Mobile: 3 then the operator (30x-35x) and seven digits.  Landline:
+     * an area code (first digit 2 and 4-9; 1 is for UAN/special numbers,
+     * 3 for mobiles, 8 also toll-free 0800) with the subscriber number. */
+    if (nat[0] == '3') {
+        if (n != 10 || nat[1] > '5')
+            return 0;
+    } else if (nat[0] >= '2' && nat[0] <= '9') {
+        if (n != 9 && n != 10)
+            return 0;
+        if (strncmp(nat, "800", 3) == 0 || strncmp(nat, "900", 3) == 0)
+            return 0;
+    } else {
+        return 0;
+    }
+    memcpy(out, "+92", 3);
+    memcpy(out + 3, nat, n + 1); /* n is 9 or 10 here */
+    return 1;
+}
+
+const char *
+text_trim(const char *s, size_t *len)
+{
+    const char *e;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    *len = (size_t)(e - s);
+    return s;
+}
+
+int
+text_is_clean(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p, need, cp, i;
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            need = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            need = 3, cp = c & 0x07;
+        else
+            return 0;
+        if ((size_t)(end - p) <= need)
+            return 0;
+        for (i = 1; i <= need; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        /* Overlong forms, surrogates and values above U+10FFFF. */
+        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += need + 1;
+    }
+    return 1;
+}
+
+uint32_t
+date_parse_any(const char *s)
+{
+    unsigned y, m, d;
+    char sep1, sep2, tail;
+    uint32_t v;
+    size_t i, n;
+    if (!s)
+        return 0;
+    if ((v = date_parse(s)) != 0)
+        return v;
+    /* Digits and separators only: sscanf's %u would take signs and blanks. */
+    n = strlen(s);
+    if (n < 8 || n > 10)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]) && s[i] != '/' && s[i] != '-' && s[i] != '.')
+            return 0;
+    if (sscanf(s, "%2u%c%2u%c%4u%c", &d, &sep1, &m, &sep2, &y, &tail) != 5 || sep1 != sep2 ||
+        (sep1 != '/' && sep1 != '-' && sep1 != '.') || y < 1000)
+        return 0;
+    v = y * 10000 + m * 100 + d;
+    return date_is_valid(v) ? v : 0;
+}

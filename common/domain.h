@@ -40,6 +40,9 @@ const char *skill_name(uint64_t code);
 int event_kind_parse(const char *s);
 const char *event_kind_name(uint64_t code);
 int mode_parse(const char *s);
+/* Attendance state from a spreadsheet cell: 1 for present/yes/y/p/1/true,
+ * 0 for absent/no/n/a/0/false (any case), -1 otherwise. */
+int present_parse(const char *s);
 /* Programme a centre belongs to: 1 e-rozgar, 2 innovista, 3 other. */
 int programme_parse(const char *s);
 const char *programme_name(uint64_t code);
@@ -50,6 +53,28 @@ const char *mode_name(uint64_t code);
  * truncated to 13 bytes, for display only). */
 int cnic_normalize(char out[14], const char *in, size_t len);
 
+/* Pakistani phone numbers.  A mobile number is 03XX-XXXXXXX (10 digits
+ * after the trunk 0, the first a 3); a landline is an area code and
+ * subscriber number, 9 or 10 digits after the 0 (021-12345678,
+ * 0992-123456).  Written with or without +92 / 0092 / 0, blanks, dashes,
+ * dots or parentheses.  phone_normalize puts the E.164 form
+ * ("+923001234567") in out and returns 1 when valid; otherwise 0 and out
+ * holds "" (the caller keeps the value as typed, like an invalid CNIC). */
+#define RZ_PHONE_MAX 16 /* bytes of a normalised number, NUL included */
+int phone_normalize(char out[RZ_PHONE_MAX], const char *in, size_t len);
+/* The digits of a phone number as typed, without +92/0092/0 (for search):
+ * "0300-1234567" -> "3001234567".  Returns 0 when in holds anything but
+ * digits, blanks, + - . ( ), or more than 15 digits. */
+int phone_digits(char out[RZ_PHONE_MAX], const char *in, size_t len);
+
+/* The part of s without leading and trailing blanks (space, tab): returns
+ * where it starts and puts its length in *len. */
+const char *text_trim(const char *s, size_t *len);
+
+/* 1 when s (len bytes) is well-formed UTF-8 (no overlong forms, no
+ * surrogates) without control characters: what a text field may hold. */
+int text_is_clean(const char *s, size_t len);
+
 /* Earliest valid birth year and date; the latest bound is per entry. */
 #define RZ_MIN_BIRTH_YEAR 1920
 #define RZ_MIN_DATE 20000101u
@@ -58,6 +83,9 @@ int cnic_normalize(char out[14], const char *in, size_t len);
 int date_is_valid(uint32_t yyyymmdd);
 /* Parses "YYYY-MM-DD"; returns 0 on failure. */
 uint32_t date_parse(const char *s);
+/* Parses "YYYY-MM-DD" or, as Pakistani spreadsheets write dates,
+ * "DD/MM/YYYY" (also D/M/YYYY, DD-MM-YYYY, DD.MM.YYYY); 0 on failure. */
+uint32_t date_parse_any(const char *s);
 /* Formats into out[11] as "YYYY-MM-DD". */
 void date_format(char out[11], uint32_t yyyymmdd);
 /* Civil date of a Unix time in milliseconds (UTC+5, Pakistan time). */

@@ -20,7 +20,7 @@
  *            duration, partner, mode)
  *   st_attendance(event_id, person_id, st, bad, deleted, present)
  *   st_cluster(ckey, centre_id, reg_date, gender, birth_year, area, skill, home)
- *   st_cluster_att(ckey, day, kind, n)
+ *   st_cluster_att(ckey, day, kind, centre, n)
  *   totals(metric, grain, period, d1, d2, v1, v2, n)        (see merge.h)
  *
  * Read caches of event facts, person clusters and cluster profiles spare
@@ -77,9 +77,10 @@ static const char merge_schema_sql[] =
     " skill INTEGER NOT NULL, home TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS st_cluster_reg ON st_cluster(reg_date);"
     "CREATE TABLE IF NOT EXISTS st_cluster_att("
-    " ckey BLOB NOT NULL, day INTEGER NOT NULL, kind INTEGER NOT NULL, n INTEGER NOT NULL,"
-    " PRIMARY KEY(ckey, day, kind)) WITHOUT ROWID;"
-    /* Covering for date-range questions (the key adds ckey and kind). */
+    " ckey BLOB NOT NULL, day INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    " centre INTEGER NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(ckey, day, kind, centre)) WITHOUT ROWID;"
+    /* Covering for date-range questions (the key adds ckey, kind, centre). */
     "CREATE INDEX IF NOT EXISTS st_cluster_att_day ON st_cluster_att(day, n);"
     "CREATE TABLE IF NOT EXISTS totals("
     " metric INTEGER NOT NULL, grain INTEGER NOT NULL, period INTEGER NOT NULL,"
@@ -117,7 +118,7 @@ static const char *const merge_sql[MS_COUNT] = {
                  " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(event_id, person_id) DO NOTHING",
     [MS_A_UPD] = "UPDATE st_attendance SET st=?1, bad=?2, deleted=?3, present=?4"
                  " WHERE event_id = ?5 AND person_id = ?6",
-    [MS_A_OF_PERSON] = "SELECT e.bad, e.kind, e.date FROM st_attendance a"
+    [MS_A_OF_PERSON] = "SELECT e.bad, e.kind, e.date, e.centre_id FROM st_attendance a"
                        " JOIN st_event e ON e.id = a.event_id"
                        " WHERE a.person_id = ?1 AND a.present = 1 AND a.bad = 0"
                        " AND a.deleted = 0 AND e.deleted = 0",
@@ -128,10 +129,12 @@ static const char *const merge_sql[MS_COUNT] = {
     [MS_C_PUT] = "INSERT OR REPLACE INTO st_cluster(ckey, centre_id, reg_date, gender,"
                  " birth_year, area, skill, home) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [MS_C_DEL] = "DELETE FROM st_cluster WHERE ckey = ?1",
-    [MS_CA_ALL] = "SELECT day, kind, n FROM st_cluster_att WHERE ckey = ?1 ORDER BY day, kind",
-    [MS_CA_PUT] = "INSERT OR REPLACE INTO st_cluster_att(ckey, day, kind, n)"
-                  " VALUES(?1, ?2, ?3, ?4)",
-    [MS_CA_DEL] = "DELETE FROM st_cluster_att WHERE ckey = ?1 AND day = ?2 AND kind = ?3",
+    [MS_CA_ALL] = "SELECT day, kind, centre, n FROM st_cluster_att WHERE ckey = ?1"
+                  " ORDER BY day, kind, centre",
+    [MS_CA_PUT] = "INSERT OR REPLACE INTO st_cluster_att(ckey, day, kind, centre, n)"
+                  " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [MS_CA_DEL] = "DELETE FROM st_cluster_att WHERE ckey = ?1 AND day = ?2 AND kind = ?3"
+                  " AND centre = ?4",
     [MS_T_UPSERT] = "INSERT INTO totals(metric, grain, period, d1, d2, v1, v2, n)"
                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                     " ON CONFLICT(metric, grain, period, d1, d2, v1, v2)"
@@ -265,8 +268,9 @@ merge_event(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP], 
         return 0;
     mg_emit_event(m, &was, -1);
     mg_emit_event(m, &is, +1);
-    if (was.live == is.live && (!is.live || (was.day == is.day && was.kind == is.kind)))
-        return 0; /* only the event's own place moved */
+    if (!was.live && !is.live)
+        return 0;
+    /* Its attendances count at its date, kind and centre: they move too. */
     return mg_event_attendees(m, id, &was, &is, err);
 }
 
@@ -328,7 +332,7 @@ merge_attendance(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STA
         return rc; /* counts once its event arrives (merge_event) */
     if ((rc = mg_person_cluster_of(m, key + 16, ck, &found, err)) || !found)
         return rc; /* counts once its person arrives (mg_person_recluster) */
-    return mg_cluster_att_add(m, ck, ev.day, ev.kind, is ? 1 : -1, err);
+    return mg_cluster_att_add(m, ck, &ev, is ? 1 : -1, err);
 }
 
 int

@@ -77,10 +77,19 @@ extern const char *const merge_state_tables[];
  *         common/domain.h); 0 when unused
  * n       the count (rows with n = 0 are deleted)
  *
+ * Where a figure counts (DESIGN "Where a figure happened"): a registration
+ * at the person's place (the centre of the cluster's earliest record); an
+ * attendance and a trainee at the centre that ran the event (the centre of
+ * the event record).  A person trained at two centres is one trainee at
+ * each: trainees by centre add up to more than the national figure.
+ *
  * Province, district and programme are never stored (merge_dim_is_place):
  * every counted fact has exactly one centre, so a breakdown by one of them
  * is the sum of the centre's counters, grouped through the centre table at
  * query time.  An attendance so touches 36 counter cells instead of 66.
+ * Trainees are the exception: a person trained at two centres of one
+ * province is one trainee there, not the sum, so the query layer counts
+ * trainees by those three from the state tables (st_cluster_att.centre).
  */
 enum merge_metric {
     MERGE_M_REGISTERED = 1,  /* unique persons (live CNIC clusters) */

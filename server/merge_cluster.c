@@ -6,7 +6,9 @@
  * (attributes already reduced to valid codes, 0/'' = unknown; place and
  * registration date of the member with the earliest creation stamp) and
  * st_cluster_att the cluster's counted attendances per (event day, event
- * kind) -- day 0 and kind 0 are unknown.  Totals are the sum over live
+ * kind, centre that ran the event) -- day 0 and kind 0 are unknown.  The
+ * cluster's registration counts at its place, its attendances and its
+ * presence as a trainee at each bucket's centre.  Totals are the sum over live
  * clusters and live events of their contributions; when a cluster changes,
  * its old contribution is subtracted and the new one added, computed from
  * these two tables alone.
@@ -26,45 +28,54 @@
 
 /* ---- clusters ------------------------------------------------------------ */
 
+/* One bucket (day, kind, centre) with count n. */
+static mg_catt
+catt(uint32_t day, int64_t kind, int64_t centre, int64_t n)
+{
+    mg_catt b;
+    b.day = day, b.kind = kind, b.centre = centre, b.n = n;
+    return b;
+}
+
 static void
-catts_push(mg_catts *c, uint32_t day, int64_t kind, int64_t n)
+catts_push(mg_catts *c, mg_catt b)
 {
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 16;
         c->v = xrealloc(c->v, c->cap * sizeof *c->v);
     }
-    c->v[c->n].day = day;
-    c->v[c->n].kind = kind;
-    c->v[c->n].n = n;
-    c->n++;
+    c->v[c->n++] = b;
 }
 
+/* Bucket order: day, kind, centre (the key of st_cluster_att). */
 static int
-catt_cmp(const mg_catt *a, uint32_t day, int64_t kind)
+catt_cmp(const mg_catt *a, const mg_catt *b)
 {
-    if (a->day != day)
-        return a->day < day ? -1 : 1;
-    return a->kind < kind ? -1 : a->kind > kind;
+    if (a->day != b->day)
+        return a->day < b->day ? -1 : 1;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    return a->centre < b->centre ? -1 : a->centre > b->centre;
 }
 
-/* Adds delta to bucket (day, kind), keeping order and dropping zeros. */
+/* Adds b.n to bucket b, keeping order and dropping zeros. */
 static void
-catts_add(mg_catts *c, uint32_t day, int64_t kind, int64_t delta)
+catts_add(mg_catts *c, mg_catt b)
 {
     size_t i = 0;
-    while (i < c->n && catt_cmp(&c->v[i], day, kind) < 0)
+    while (i < c->n && catt_cmp(&c->v[i], &b) < 0)
         i++;
-    if (i < c->n && catt_cmp(&c->v[i], day, kind) == 0) {
-        c->v[i].n += delta;
+    if (i < c->n && catt_cmp(&c->v[i], &b) == 0) {
+        c->v[i].n += b.n;
         if (c->v[i].n == 0) {
             memmove(&c->v[i], &c->v[i + 1], (c->n - i - 1) * sizeof *c->v);
             c->n--;
         }
         return;
     }
-    catts_push(c, 0, 0, 0);
+    catts_push(c, b);
     memmove(&c->v[i + 1], &c->v[i], (c->n - 1 - i) * sizeof *c->v);
-    c->v[i].day = day, c->v[i].kind = kind, c->v[i].n = delta;
+    c->v[i] = b;
 }
 
 static void
@@ -72,7 +83,7 @@ catts_copy(mg_catts *dst, const mg_catts *src)
 {
     dst->n = 0;
     for (size_t i = 0; i < src->n; i++)
-        catts_push(dst, src->v[i].day, src->v[i].kind, src->v[i].n);
+        catts_push(dst, src->v[i]);
 }
 
 static int
@@ -82,7 +93,7 @@ catts_equal(const mg_catts *a, const mg_catts *b)
     if (a->n != b->n)
         return 0;
     for (i = 0; i < a->n; i++)
-        if (a->v[i].day != b->v[i].day || a->v[i].kind != b->v[i].kind || a->v[i].n != b->v[i].n)
+        if (catt_cmp(&a->v[i], &b->v[i]) != 0 || a->v[i].n != b->v[i].n)
             return 0;
     return 1;
 }
@@ -103,22 +114,23 @@ cluster_rows_load(merge_ctx *m, const uint8_t key[MG_CKEY], mg_catts *out, rz_er
     out->n = 0;
     sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        catts_push(out, (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                   sqlite3_column_int64(st, 2));
+        catts_push(out, catt((uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                             sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)));
     sqlite3_reset(st);
     return step == SQLITE_DONE ? 0 : mg_fail(m, err, "cluster attendance read");
 }
 
+/* Writes bucket b (deletes it when b.n is 0). */
 static int
-cluster_row_put(merge_ctx *m, const uint8_t key[MG_CKEY], uint32_t day, int64_t kind, int64_t n,
-                rz_error *err)
+cluster_row_put(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_catt *b, rz_error *err)
 {
-    sqlite3_stmt *st = m->st[n ? MS_CA_PUT : MS_CA_DEL];
+    sqlite3_stmt *st = m->st[b->n ? MS_CA_PUT : MS_CA_DEL];
     sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, day);
-    sqlite3_bind_int64(st, 3, kind);
-    if (n)
-        sqlite3_bind_int64(st, 4, n);
+    sqlite3_bind_int64(st, 2, b->day);
+    sqlite3_bind_int64(st, 3, b->kind);
+    sqlite3_bind_int64(st, 4, b->centre);
+    if (b->n)
+        sqlite3_bind_int64(st, 5, b->n);
     return mg_exec(m, st, err, "cluster attendance write");
 }
 
@@ -130,18 +142,16 @@ cluster_rows_store(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_catts *bef
     size_t i = 0, j = 0;
     int rc = 0;
     while (rc == 0 && (i < before->n || j < after->n)) {
-        int c = i == before->n  ? 1
-                : j == after->n ? -1
-                                : catt_cmp(&before->v[i], after->v[j].day, after->v[j].kind);
+        int c = i == before->n ? 1 : j == after->n ? -1 : catt_cmp(&before->v[i], &after->v[j]);
         if (c < 0) {
-            rc = cluster_row_put(m, key, before->v[i].day, before->v[i].kind, 0, err);
-            i++;
+            mg_catt gone = before->v[i++];
+            gone.n = 0;
+            rc = cluster_row_put(m, key, &gone, err);
         } else if (c > 0) {
-            rc = cluster_row_put(m, key, after->v[j].day, after->v[j].kind, after->v[j].n, err);
-            j++;
+            rc = cluster_row_put(m, key, &after->v[j++], err);
         } else {
             if (before->v[i].n != after->v[j].n)
-                rc = cluster_row_put(m, key, after->v[j].day, after->v[j].kind, after->v[j].n, err);
+                rc = cluster_row_put(m, key, &after->v[j], err);
             i++, j++;
         }
     }
@@ -281,8 +291,8 @@ cluster_profile(merge_ctx *m, const uint8_t key[MG_CKEY], const uint8_t self[16]
     return rc;
 }
 
-/* The counted attendances of one person record: (event day, kind) of each
- * present, undeleted attendance at a live event, into m->moves. */
+/* The counted attendances of one person record: (event day, kind, centre)
+ * of each present, undeleted attendance at a live event, into m->moves. */
 static int
 person_attendances(merge_ctx *m, const uint8_t id[16], rz_error *err)
 {
@@ -298,7 +308,7 @@ person_attendances(merge_ctx *m, const uint8_t id[16], rz_error *err)
         int64_t day = sqlite3_column_type(st, 2) == SQLITE_INTEGER && !(bad >> RZ_EF_DATE & 1)
                           ? sqlite3_column_int64(st, 2)
                           : 0;
-        catts_add(&m->moves, (uint32_t)day, kind, 1);
+        catts_add(&m->moves, catt((uint32_t)day, kind, sqlite3_column_int64(st, 3), 1));
     }
     sqlite3_reset(st);
     return step == SQLITE_DONE ? 0 : mg_fail(m, err, "person attendances");
@@ -400,10 +410,12 @@ mg_person_recluster(merge_ctx *m, const uint8_t id[16], const mg_rec *old, const
         if ((rc = person_attendances(m, id, err)))
             return rc;
         for (i = 0; i < m->moves.n; i++) {
-            if (a)
-                catts_add(&a->rows, m->moves.v[i].day, m->moves.v[i].kind, -m->moves.v[i].n);
+            mg_catt mv = m->moves.v[i];
             if (b)
-                catts_add(&b->rows, m->moves.v[i].day, m->moves.v[i].kind, m->moves.v[i].n);
+                catts_add(&b->rows, mv);
+            mv.n = -mv.n;
+            if (a)
+                catts_add(&a->rows, mv);
         }
     }
     if ((a && (rc = cluster_finish(m, a, id, cur, err))) ||
@@ -446,83 +458,100 @@ mg_person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], i
     return 0;
 }
 
-/* Counts of a cluster's buckets around `day`. */
+/* Counted attendances of a cluster around one bucket: in the bucket, in its
+ * month, quarter and year, and whether any lies outside that year -- over
+ * all centres and at the bucket's centre alone. */
 typedef struct mg_near {
-    int64_t row, month, quarter, year; /* counted attendances: bucket, its periods */
-    int elsewhere;                     /* some bucket outside that year */
+    int64_t row;                        /* in the bucket */
+    int64_t at[2][MERGE_GRAIN_ALL + 1]; /* [0] any centre, [1] this centre; per grain */
 } mg_near;
 
 static void
-cluster_near(const mg_catts *rows, uint32_t day, int64_t kind, mg_near *nr)
+cluster_near(const mg_catts *rows, const mg_catt *b, mg_near *nr)
 {
     size_t i;
+    int g, w;
     memset(nr, 0, sizeof *nr);
     for (i = 0; i < rows->n; i++) {
         const mg_catt *r = &rows->v[i];
-        if (mg_year_of(r->day) != mg_year_of(day)) {
-            nr->elsewhere = 1; /* day 0 is its own "year" */
-            continue;
-        }
-        if (r->day == day && r->kind == kind)
+        if (catt_cmp(r, b) == 0)
             nr->row = r->n;
-        if (mg_period_of(r->day, RZ_GRAIN_MONTH) == mg_period_of(day, RZ_GRAIN_MONTH))
-            nr->month += r->n;
-        if (mg_period_of(r->day, RZ_GRAIN_QUARTER) == mg_period_of(day, RZ_GRAIN_QUARTER))
-            nr->quarter += r->n;
-        nr->year += r->n;
+        for (w = 0; w < 2; w++) {
+            if (w == 1 && r->centre != b->centre)
+                continue;
+            nr->at[w][MERGE_GRAIN_ALL] += r->n;
+            /* day 0 is its own "year" */
+            if (mg_year_of(r->day) != mg_year_of(b->day))
+                continue;
+            for (g = RZ_GRAIN_MONTH; g <= RZ_GRAIN_YEAR; g++)
+                if (mg_period_of(r->day, g) == mg_period_of(b->day, g))
+                    nr->at[w][g] += r->n;
+        }
     }
 }
 
-/* One attendance starts (+1) or stops (-1) counting for a cluster whose
- * profile does not change: its bucket, the attendances and the trainee
- * presence in each period that crosses zero. */
-int
-mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], int64_t day, int64_t kind,
-                   int64_t delta, rz_error *err)
+/* Trainee presence that crosses zero when `delta` attendances are added to
+ * counts before[] (per grain), emitted with the combinations `combos`. */
+static void
+trainee_flips(merge_ctx *m, const int64_t *before, int64_t delta, int64_t day, const mg_prof *p,
+              int64_t *v, int combos)
 {
-    int64_t v[MERGE_D_MAX + 1];
-    int64_t before[MERGE_GRAIN_ALL + 1], flip[MERGE_GRAIN_ALL + 1];
-    mg_clc *c;
-    mg_prof p;
-    mg_near nr;
-    int g, rc;
-
-    if ((rc = cluster_cached(m, key, &c, err)))
-        return rc;
-    if (!c->found)
-        return rz_fail(err, RZ_E_INTERNAL, "live person without a merged cluster");
-    p = c->p;
-    cluster_near(&c->rows, (uint32_t)day, kind, &nr);
-    if ((rc = cluster_row_put(m, key, (uint32_t)day, kind, nr.row + delta, err)))
-        return rc;
-    catts_add(&c->rows, (uint32_t)day, kind, delta);
-    mg_prof_dims(m, &p, v);
-    v[MERGE_D_KIND] = kind;
-    mg_emit_attendances(m, day, &p, v, delta);
-    v[MERGE_D_KIND] = 0;
-    before[RZ_GRAIN_MONTH] = nr.month;
-    before[RZ_GRAIN_QUARTER] = nr.quarter;
-    before[RZ_GRAIN_YEAR] = nr.year;
-    before[MERGE_GRAIN_ALL] = nr.year + nr.elsewhere;
+    int64_t flip[MERGE_GRAIN_ALL + 1];
+    int g;
     for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
         flip[g] = (before[g] + delta > 0) - (before[g] > 0);
     if (flip[RZ_GRAIN_MONTH] && flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_QUARTER] &&
         flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_YEAR]) {
         /* First (or last) attendance of the year: one cell for the three
          * grains, which share the period's year and so the age. */
-        v[MERGE_D_AGE] = mg_age_in(mg_year_of(day), &p);
+        v[MERGE_D_AGE] = mg_age_in(mg_year_of(day), p);
         mg_emit(m, MERGE_M_TRAINEES, MG_TAG_MQY, mg_period_of(day, RZ_GRAIN_MONTH), v,
-                flip[RZ_GRAIN_MONTH], MG_COMBOS_ALL);
+                flip[RZ_GRAIN_MONTH], combos);
         flip[RZ_GRAIN_MONTH] = flip[RZ_GRAIN_QUARTER] = flip[RZ_GRAIN_YEAR] = 0;
     }
     for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
         if (flip[g])
-            mg_emit_person_fact(m, MERGE_M_TRAINEES, g, day, &p, v, flip[g]);
+            mg_emit_person_fact(m, MERGE_M_TRAINEES, g, day, p, v, flip[g], combos);
+}
+
+/* One attendance at event ev starts (+1) or stops (-1) counting for a
+ * cluster whose profile does not change: its bucket, the attendances (at
+ * the event's centre) and the trainee presence in each period that crosses
+ * zero, nationally and at that centre. */
+int
+mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *ev, int64_t delta,
+                   rz_error *err)
+{
+    int64_t v[MERGE_D_MAX + 1];
+    mg_catt b = catt((uint32_t)ev->day, ev->kind, ev->centre_id, 0);
+    mg_clc *c;
+    mg_prof p;
+    mg_near nr;
+    int rc;
+
+    if ((rc = cluster_cached(m, key, &c, err)))
+        return rc;
+    if (!c->found)
+        return rz_fail(err, RZ_E_INTERNAL, "live person without a merged cluster");
+    p = c->p;
+    cluster_near(&c->rows, &b, &nr);
+    b.n = nr.row + delta;
+    if ((rc = cluster_row_put(m, key, &b, err)))
+        return rc;
+    b.n = delta;
+    catts_add(&c->rows, b);
+    mg_prof_dims(m, &p, v);
+    v[MERGE_D_CENTRE] = ev->centre_id;
+    v[MERGE_D_KIND] = ev->kind;
+    mg_emit_attendances(m, ev->day, &p, v, delta);
+    v[MERGE_D_KIND] = 0;
+    trainee_flips(m, nr.at[0], delta, ev->day, &p, v, MG_COMBOS_NO_CENTRE);
+    trainee_flips(m, nr.at[1], delta, ev->day, &p, v, MG_COMBOS_CENTRE);
     return 0;
 }
 
-/* Re-attributes the counted attendances of an event whose liveness, date
- * or kind changed. */
+/* Re-attributes the counted attendances of an event whose liveness, date,
+ * kind or centre changed. */
 int
 mg_event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was,
                    const mg_evfacts *is, rz_error *err)
@@ -538,10 +567,10 @@ mg_event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was,
         memcpy(pid, sqlite3_column_blob(st, 0), 16);
         if ((rc = mg_person_cluster_of(m, pid, key, &found, err)) || !found)
             continue;
-        if (was->live && (rc = mg_cluster_att_add(m, key, was->day, was->kind, -1, err)))
+        if (was->live && (rc = mg_cluster_att_add(m, key, was, -1, err)))
             break;
         if (is->live)
-            rc = mg_cluster_att_add(m, key, is->day, is->kind, +1, err);
+            rc = mg_cluster_att_add(m, key, is, +1, err);
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = mg_fail(m, err, "event attendees");

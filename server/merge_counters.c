@@ -224,9 +224,20 @@ metric_dims(int metric)
                                            : mg_person_dims;
 }
 
+/* 1 when the combination of dimensions d1, d2 (0: none) is among `combos`
+ * (enum MG_COMBOS_*). */
+static int
+combo_wanted(int combos, int d1, int d2)
+{
+    int age = d1 == MERGE_D_AGE || d2 == MERGE_D_AGE;
+    int centre = d1 == MERGE_D_CENTRE || d2 == MERGE_D_CENTRE;
+    return !((combos & MG_COMBOS_AGE && !age) || (combos & MG_COMBOS_NO_AGE && age) ||
+             (combos & MG_COMBOS_CENTRE && !centre) || (combos & MG_COMBOS_NO_CENTRE && centre));
+}
+
 /* Adds delta to the national, every single-dimension and every pair
- * counter of one fact (or only those with / without the age dimension);
- * v[d] holds the fact's value of dimension d; grain is a grain or a tag. */
+ * counter of one fact (or only the combinations `combos` selects); v[d]
+ * holds the fact's value of dimension d; grain is a grain or a tag. */
 void
 mg_emit(merge_ctx *m, int metric, int grain, uint32_t period, const int64_t *v, int64_t delta,
         int combos)
@@ -241,17 +252,15 @@ mg_emit(merge_ctx *m, int metric, int grain, uint32_t period, const int64_t *v, 
     base.metric = (uint8_t)metric;
     base.grain = (uint8_t)grain;
     base.period = period;
-    if (combos != MG_COMBOS_AGE)
+    if (combo_wanted(combos, 0, 0))
         k[n++] = base;
     for (i = 0; dims[i]; i++) {
-        int age1 = dims[i] == MERGE_D_AGE;
         mg_key one = base;
         one.d1 = dims[i], one.v1 = v[dims[i]];
-        if (combos == MG_COMBOS_ALL || age1 == (combos == MG_COMBOS_AGE))
+        if (combo_wanted(combos, dims[i], 0))
             k[n++] = one;
         for (j = i + 1; dims[j]; j++) {
-            int age = age1 || dims[j] == MERGE_D_AGE;
-            if (combos != MG_COMBOS_ALL && age != (combos == MG_COMBOS_AGE))
+            if (!combo_wanted(combos, dims[i], dims[j]))
                 continue;
             k[n] = one;
             k[n].d2 = dims[j], k[n].v2 = v[dims[j]];
@@ -291,11 +300,11 @@ mg_age_in(uint32_t year, const mg_prof *p)
  * year, and for all time the registration year's. */
 void
 mg_emit_person_fact(merge_ctx *m, int metric, int grain, int64_t day, const mg_prof *p, int64_t *v,
-                    int64_t delta)
+                    int64_t delta, int combos)
 {
     uint32_t year = grain == MERGE_GRAIN_ALL ? mg_year_of(p->reg_date) : mg_year_of(day);
     v[MERGE_D_AGE] = mg_age_in(year, p);
-    mg_emit(m, metric, grain, mg_period_of(day, grain), v, delta, MG_COMBOS_ALL);
+    mg_emit(m, metric, grain, mg_period_of(day, grain), v, delta, combos);
 }
 
 /* A registration: its age is the registration year's in every grain. */
@@ -320,28 +329,48 @@ mg_emit_attendances(merge_ctx *m, int64_t day, const mg_prof *p, int64_t *v, int
     mg_emit(m, MERGE_M_ATTENDANCES, MERGE_GRAIN_ALL, 0, v, delta, MG_COMBOS_AGE);
 }
 
-/* Adds sign times the whole contribution of a cluster: its registration,
- * its counted attendances and its trainee presence per period. */
+/* 1 when bucket i is the first of its period in grain g (all time: the
+ * first of all) -- and, with `centre`, the first at its centre. */
+static int
+first_of_period(const mg_catts *rows, size_t i, int g, int centre)
+{
+    size_t j = i;
+    /* Rows are sorted by day, so each grain's periods come in runs. */
+    while (j > 0 && mg_period_of(rows->v[j - 1].day, g) == mg_period_of(rows->v[i].day, g)) {
+        j--;
+        if (!centre || rows->v[j].centre == rows->v[i].centre)
+            return 0;
+    }
+    return 1;
+}
+
+/* Adds sign times the whole contribution of a cluster: its registration
+ * (at its place), its counted attendances (each at its event's centre) and
+ * its trainee presence per period, nationally and at each centre that
+ * trained it. */
 void
 mg_emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign)
 {
     int64_t v[MERGE_D_MAX + 1];
     size_t i;
-    int g;
+    int g, at;
     mg_prof_dims(m, p, v);
     emit_registration(m, p, v, sign);
     for (i = 0; i < rows->n; i++) {
+        v[MERGE_D_CENTRE] = rows->v[i].centre;
         v[MERGE_D_KIND] = rows->v[i].kind;
         mg_emit_attendances(m, rows->v[i].day, p, v, sign * rows->v[i].n);
     }
     v[MERGE_D_KIND] = 0;
-    /* Rows are sorted by day, so each grain's periods come in runs. */
-    for (g = RZ_GRAIN_MONTH; g <= RZ_GRAIN_YEAR; g++)
-        for (i = 0; i < rows->n; i++)
-            if (i == 0 || mg_period_of(rows->v[i].day, g) != mg_period_of(rows->v[i - 1].day, g))
-                mg_emit_person_fact(m, MERGE_M_TRAINEES, g, rows->v[i].day, p, v, sign);
-    if (rows->n > 0)
-        mg_emit_person_fact(m, MERGE_M_TRAINEES, MERGE_GRAIN_ALL, 0, p, v, sign);
+    for (at = 0; at < 2; at++)
+        for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
+            for (i = 0; i < rows->n; i++) {
+                if (!first_of_period(rows, i, g, at))
+                    continue;
+                v[MERGE_D_CENTRE] = rows->v[i].centre;
+                mg_emit_person_fact(m, MERGE_M_TRAINEES, g, rows->v[i].day, p, v, sign,
+                                    at ? MG_COMBOS_CENTRE : MG_COMBOS_NO_CENTRE);
+            }
 }
 
 void

@@ -98,13 +98,14 @@ typedef struct mg_prof {
 
 /* One counted-attendance bucket of a cluster. */
 typedef struct mg_catt {
-    uint32_t day; /* event date, 0 unknown */
-    int64_t kind; /* event kind, 0 unknown */
-    int64_t n;    /* counted attendances */
+    uint32_t day;   /* event date, 0 unknown */
+    int64_t kind;   /* event kind, 0 unknown */
+    int64_t centre; /* centre that ran the event (its creator's) */
+    int64_t n;      /* counted attendances */
 } mg_catt;
 
 typedef struct mg_catts {
-    mg_catt *v;    /* sorted by (day, kind) */
+    mg_catt *v;    /* sorted by (day, kind, centre) */
     size_t n, cap; /* used, allocated */
 } mg_catts;
 
@@ -152,8 +153,15 @@ typedef struct mg_map {
 /* Counters one mg_emit() touches at most: national, 10 dims, 45 pairs. */
 #define MG_EMIT_MAX (1 + MERGE_D_MAX + MERGE_D_MAX * (MERGE_D_MAX - 1) / 2)
 
-/* Which dimension combinations of a fact an mg_emit() covers. */
-enum { MG_COMBOS_ALL = 0, MG_COMBOS_AGE = 1, MG_COMBOS_NO_AGE = 2 };
+/* Which dimension combinations of a fact an mg_emit() covers: all of them,
+ * or only those with (without) the age, the centre.  Flags combine. */
+enum {
+    MG_COMBOS_ALL = 0,
+    MG_COMBOS_AGE = 1,       /* only combinations that include the age */
+    MG_COMBOS_NO_AGE = 2,    /* only those without it */
+    MG_COMBOS_CENTRE = 4,    /* only those that include the centre */
+    MG_COMBOS_NO_CENTRE = 8, /* only those without it */
+};
 
 /* Interned text values (districts of residence): id 0 is "". */
 typedef struct mg_intern {
@@ -281,8 +289,9 @@ int mg_person_recluster(merge_ctx *m, const uint8_t id[16], const mg_rec *old, c
 /* The cluster a person record counts in (*found 0: none). */
 int mg_person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], int *found,
                          rz_error *err);
-/* One attendance starts (+1) or stops (-1) counting for a cluster. */
-int mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], int64_t day, int64_t kind,
+/* One attendance at an event (day, kind, centre) starts (+1) or stops (-1)
+ * counting for a cluster. */
+int mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *ev,
                        int64_t delta, rz_error *err);
 /* Re-attributes the counted attendances of an event whose facts changed. */
 int mg_event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was,
@@ -298,7 +307,7 @@ void mg_prof_dims(merge_ctx *m, const mg_prof *p, int64_t v[MERGE_D_MAX + 1]);
 /* Age band of a cluster in a year (0: unknown). */
 int64_t mg_age_in(uint32_t year, const mg_prof *p);
 void mg_emit_person_fact(merge_ctx *m, int metric, int grain, int64_t day, const mg_prof *p,
-                         int64_t *v, int64_t delta);
+                         int64_t *v, int64_t delta, int combos);
 void mg_emit_attendances(merge_ctx *m, int64_t day, const mg_prof *p, int64_t *v, int64_t delta);
 /* Adds sign times the whole contribution of a cluster. */
 void mg_emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign);

@@ -144,7 +144,7 @@ spec_set_period(query_spec *q, const char *value, rz_error *err)
     int g;
     uint32_t key;
     if (q->window == QUERY_WIN_RANGE)
-        return rz_fail(err, RZ_E_ARG, "use either a period or --from/--to, not both");
+        return rz_fail(err, RZ_E_ARG, "use either a period or from/to, not both");
     if (period_parse(value, &g, &key) != 0)
         return rz_fail(err, RZ_E_ARG, "period must look like 2026, 2026-Q1 or 2026-03");
     q->window = QUERY_WIN_PERIOD;
@@ -160,7 +160,7 @@ spec_set_date(query_spec *q, const char *name, const char *value, rz_error *err)
 {
     uint32_t d = date_parse(value);
     if (q->window == QUERY_WIN_PERIOD)
-        return rz_fail(err, RZ_E_ARG, "use either a period or --from/--to, not both");
+        return rz_fail(err, RZ_E_ARG, "use either a period or from/to, not both");
     if (d == 0)
         return rz_fail(err, RZ_E_ARG, "%s must be a date YYYY-MM-DD", name);
     if (q->window != QUERY_WIN_RANGE) {
@@ -217,7 +217,7 @@ query_spec_set(query_spec *q, const char *name, const char *value, rz_error *err
 {
     int v;
     if (!name || !value)
-        return rz_fail(err, RZ_E_ARG, "option without a value");
+        return rz_fail(err, RZ_E_ARG, "parameter without a value");
     if (strcmp(name, "metric") == 0) {
         if ((v = query_metric_parse(value)) < 0)
             return rz_fail(err, RZ_E_ARG,
@@ -228,7 +228,7 @@ query_spec_set(query_spec *q, const char *name, const char *value, rz_error *err
     if (strcmp(name, "by") == 0) {
         if ((v = query_dim_parse(value)) < 0)
             return rz_fail(err, RZ_E_ARG,
-                           "unknown dimension for --by (province district"
+                           "unknown dimension for by (province district"
                            " centre programme gender age area skill home kind)");
         if (q->nby == QUERY_MAX_BY)
             return rz_fail(err, RZ_E_ARG, "at most %d group-by dimensions", QUERY_MAX_BY);
@@ -250,7 +250,7 @@ query_spec_set(query_spec *q, const char *name, const char *value, rz_error *err
         return spec_set_where(q, value, err);
     if ((v = query_dim_parse(name)) > 0)
         return spec_add_filter(q, v, value, err);
-    return rz_fail(err, RZ_E_ARG, "unknown query option '%.40s'", name);
+    return rz_fail(err, RZ_E_ARG, "unknown query parameter '%.40s'", name);
 }
 
 int
@@ -267,7 +267,7 @@ query_spec_check(const query_spec *q, rz_error *err)
             return rz_fail(err, RZ_E_ARG, "%s are not counted by %s", query_metric_name(q->metric),
                            query_dim_name(q->by[i]));
         if (i == 1 && q->by[0] == q->by[1])
-            return rz_fail(err, RZ_E_ARG, "the same dimension twice in --by");
+            return rz_fail(err, RZ_E_ARG, "the same dimension twice in by");
     }
     for (i = 0; i < q->nwhere; i++)
         if (!merge_metric_has_dim(q->metric, q->where[i].dim))
@@ -278,7 +278,7 @@ query_spec_check(const query_spec *q, rz_error *err)
          q->period_grain < RZ_GRAIN_MONTH || q->period_grain > RZ_GRAIN_YEAR))
         return rz_fail(err, RZ_E_ARG, "grain must not be coarser than the period");
     if (q->window == QUERY_WIN_RANGE && (q->from == 0 || q->from > q->to))
-        return rz_fail(err, RZ_E_ARG, "--from must not be after --to");
+        return rz_fail(err, RZ_E_ARG, "from must not be after to");
     return 0;
 }
 
@@ -734,8 +734,9 @@ static void
 source_of(int metric, qry_source *s)
 {
     static const char people[] = "st_cluster c LEFT JOIN centre ce ON ce.centre_id = c.centre_id";
+    /* Attendance counts at the event's centre (a.centre), not the person's. */
     static const char atts[] = "st_cluster_att a JOIN st_cluster c ON c.ckey = a.ckey"
-                               " LEFT JOIN centre ce ON ce.centre_id = c.centre_id";
+                               " LEFT JOIN centre ce ON ce.centre_id = a.centre";
     memset(s, 0, sizeof *s);
     switch (metric) {
     case MERGE_M_REGISTERED:
@@ -781,7 +782,13 @@ dim_expr(const query_spec *q, int dim, char *out, size_t n)
     switch (dim) {
     case MERGE_D_PROVINCE: snprintf(out, n, "coalesce(ce.province, '')"); break;
     case MERGE_D_DISTRICT: snprintf(out, n, "coalesce(ce.district, '')"); break;
-    case MERGE_D_CENTRE: snprintf(out, n, "%s", ev ? "e.centre_id" : "c.centre_id"); break;
+    case MERGE_D_CENTRE:
+        snprintf(out, n, "%s",
+                 ev                                 ? "e.centre_id"
+                 : q->metric == MERGE_M_ATTENDANCES ? "a.centre"
+                 : q->metric == MERGE_M_TRAINEES    ? "d.centre"
+                                                    : "c.centre_id");
+        break;
     case MERGE_D_PROGRAMME: snprintf(out, n, "coalesce(ce.programme, 0)"); break;
     case MERGE_D_GENDER: snprintf(out, n, "c.gender"); break;
     case MERGE_D_AREA: snprintf(out, n, "c.area"); break;
@@ -841,15 +848,32 @@ state_finish(qry_run *r, qry_sql *b, sqlite3_stmt **st, rz_error *err)
     return 0;
 }
 
+/* 1 when the question has a place dimension (centre, province, district,
+ * programme) among its breakdowns or filters. */
+static int
+run_has_place(const qry_run *r)
+{
+    int i, d;
+    for (i = 0; i < r->q->nby + r->q->nwhere; i++) {
+        d = i < r->q->nby ? r->q->by[i] : r->q->where[i - r->q->nby].dim;
+        if (d == MERGE_D_CENTRE || merge_dim_is_place(d))
+            return 1;
+    }
+    return 0;
+}
+
 /* Trainees: first the distinct (period, cluster) pairs from the covering
- * day index, then one st_cluster lookup per pair -- not per attendance. */
+ * day index -- with the centre of the event when a place is asked, since a
+ * person counts at every place that trained them (DESIGN "Where a figure
+ * happened") -- then one st_cluster lookup per pair, not per attendance,
+ * and each person once per place. */
 static int
 trainees_prepare(qry_run *r, sqlite3_stmt **st, uint32_t d0, uint32_t d1, rz_error *err)
 {
     const query_spec *q = r->q;
     qry_sql b = {.n = 0, .overflow = 0};
     char e[1024];
-    int i;
+    int i, place = run_has_place(r);
     period_expr(q->grain, "a.day", e, sizeof e);
     sql_add(&b, "SELECT d.p AS p");
     for (i = 0; i < q->nby; i++) {
@@ -862,13 +886,14 @@ trainees_prepare(qry_run *r, sqlite3_stmt **st, uint32_t d0, uint32_t d1, rz_err
     /* y (the period's year, for ages) is constant within a period; for all
      * time it must not split a person. */
     sql_add(&b,
-            ", count(*) AS n FROM (SELECT DISTINCT %s AS p, %s AS y,"
-            " a.ckey AS ckey FROM st_cluster_att a",
-            e, q->grain == MERGE_GRAIN_ALL ? "0" : "a.day / 10000");
+            ", %s AS n FROM (SELECT DISTINCT %s AS p, %s AS y,"
+            " a.ckey AS ckey, %s AS centre FROM st_cluster_att a",
+            place ? "count(DISTINCT d.ckey)" : "count(*)", e,
+            q->grain == MERGE_GRAIN_ALL ? "0" : "a.day / 10000", place ? "a.centre" : "0");
     if (q->window != QUERY_WIN_ALL)
         sql_add(&b, " WHERE a.day BETWEEN %u AND %u", d0, d1);
     sql_add(&b, ") d JOIN st_cluster c ON c.ckey = d.ckey"
-                " LEFT JOIN centre ce ON ce.centre_id = c.centre_id WHERE 1");
+                " LEFT JOIN centre ce ON ce.centre_id = d.centre WHERE 1");
     return state_finish(r, &b, st, err);
 }
 
@@ -926,10 +951,16 @@ state_run(qry_run *r, rz_error *err)
 }
 
 /* 1 when the counters answer the spec (at most two dimensions, no exact
- * date range). */
+ * date range).  Trainees by province, district or programme are not the sum
+ * of their centres' counters (a person trained at two centres of a province
+ * counts once in it): the state tables answer those. */
 static int
 uses_counters(const qry_run *r)
 {
+    int i;
+    for (i = 0; r->q->metric == MERGE_M_TRAINEES && i < r->ndims && i < 2; i++)
+        if (merge_dim_is_place(r->dims[i]))
+            return 0;
     return !r->q->scan && r->q->window != QUERY_WIN_RANGE && r->ndims <= 2;
 }
 
@@ -956,13 +987,40 @@ sum_row(void *arg, const query_row *row)
     return 0;
 }
 
+/* The grain whose one row is the whole window. */
+static int
+window_grain(const query_spec *q)
+{
+    return q->window == QUERY_WIN_PERIOD ? q->period_grain : MERGE_GRAIN_ALL;
+}
+
 int
 query_total(sqlite3 *db, const query_spec *q, int64_t *count, rz_error *err)
 {
     query_spec t = *q;
+    /* One row for the whole window, never a sum of months or places: a
+     * person trained in March and in May is one trainee of the year. */
     t.nby = 0;
+    t.grain = window_grain(q);
+    t.grain_set = 1;
     *count = 0;
     return query_run(db, &t, sum_row, count, err);
+}
+
+int
+query_rows_add_up(const query_spec *q)
+{
+    return q->metric != MERGE_M_TRAINEES || (q->nby == 0 && q->grain == window_grain(q));
+}
+
+const char *
+query_rows_note(const query_spec *q)
+{
+    if (query_rows_add_up(q))
+        return NULL;
+    return "trainees are unique persons: someone trained in several periods or places is"
+           " counted in each row, so the rows add up to more than the total, which counts"
+           " each person once for the whole window";
 }
 
 static int
@@ -1017,15 +1075,17 @@ query_asof_get(sqlite3 *db, uint64_t now_ms, int stale_days, query_asof *out, rz
     memset(out, 0, sizeof *out);
     out->now_ms = now_ms;
     out->stale_days = stale_days;
+    /* Fresh and stale go by contact (a HELLO or a batch): a node that synced
+     * and had nothing new is not behind. */
     if ((rc = rz_db_prepare(
              db, &st,
-             "SELECT count(*), coalesce(sum(last_sync_ms >= ?1 AND last_sync_ms > 0), 0),"
-             " coalesce(max(last_sync_ms), 0),"
-             " (SELECT count(*) FROM (SELECT max(last_sync_ms) AS l FROM node"
-             "  WHERE revoked = 0 GROUP BY centre_id)),"
-             " (SELECT count(*) FROM (SELECT max(last_sync_ms) AS l FROM node"
-             "  WHERE revoked = 0 GROUP BY centre_id) WHERE l < ?1 OR l = 0)"
-             " FROM node WHERE revoked = 0",
+             "SELECT count(*), coalesce(sum(c >= ?1 AND c > 0), 0), coalesce(max(last_sync_ms), 0),"
+             " coalesce(max(c), 0),"
+             " (SELECT count(*) FROM (SELECT 1 FROM node WHERE revoked = 0 GROUP BY centre_id)),"
+             " (SELECT count(*) FROM (SELECT max(max(last_contact_ms, last_sync_ms)) AS l"
+             "  FROM node WHERE revoked = 0 GROUP BY centre_id) WHERE l < ?1 OR l = 0)"
+             " FROM (SELECT last_sync_ms, max(last_contact_ms, last_sync_ms) AS c FROM node"
+             "  WHERE revoked = 0)",
              err)))
         return rc;
     sqlite3_bind_int64(st, 1, (int64_t)cut);
@@ -1033,8 +1093,9 @@ query_asof_get(sqlite3 *db, uint64_t now_ms, int stale_days, query_asof *out, rz
         out->nodes = sqlite3_column_int64(st, 0);
         out->nodes_fresh = sqlite3_column_int64(st, 1);
         out->newest_sync_ms = (uint64_t)sqlite3_column_int64(st, 2);
-        out->centres = sqlite3_column_int64(st, 3);
-        out->centres_stale = sqlite3_column_int64(st, 4);
+        out->newest_contact_ms = (uint64_t)sqlite3_column_int64(st, 3);
+        out->centres = sqlite3_column_int64(st, 4);
+        out->centres_stale = sqlite3_column_int64(st, 5);
     } else {
         rc = rz_db_fail(db, err, "as of");
     }
@@ -1051,7 +1112,8 @@ query_centres_sync(sqlite3 *db, uint64_t now_ms, int stale_days, query_centre_fn
     int rc, step = SQLITE_DONE;
     if ((rc = rz_db_prepare(db, &st,
                             "SELECT c.centre_id, c.name, c.province, c.district, c.programme,"
-                            " count(*), max(n.last_sync_ms) AS l FROM node n"
+                            " count(*), max(n.last_sync_ms),"
+                            " max(max(n.last_contact_ms, n.last_sync_ms)) AS l FROM node n"
                             " JOIN centre c ON c.centre_id = n.centre_id WHERE n.revoked = 0"
                             " GROUP BY c.centre_id ORDER BY l, c.name",
                             err)))
@@ -1065,8 +1127,10 @@ query_centres_sync(sqlite3 *db, uint64_t now_ms, int stale_days, query_centre_fn
         c.programme = programme_name((uint64_t)sqlite3_column_int64(st, 4));
         c.nodes = sqlite3_column_int64(st, 5);
         c.last_sync_ms = (uint64_t)sqlite3_column_int64(st, 6);
+        c.last_contact_ms = (uint64_t)sqlite3_column_int64(st, 7);
         c.lag_ms = c.last_sync_ms ? u64_diff_sat(now_ms, c.last_sync_ms) : -1;
-        c.stale = c.last_sync_ms == 0 || c.last_sync_ms < cut;
+        c.contact_lag_ms = c.last_contact_ms ? u64_diff_sat(now_ms, c.last_contact_ms) : -1;
+        c.stale = c.last_contact_ms == 0 || c.last_contact_ms < cut;
         rc = fn(arg, &c);
     }
     if (rc == 0 && step != SQLITE_DONE)
@@ -1327,16 +1391,33 @@ query_write(sqlite3 *db, const query_spec *q, int format, int stale_days, FILE *
 {
     qry_writer w = {out, q, format, 0};
     query_asof a;
+    int64_t total = 0;
+    const char *note;
     int rc;
     if ((rc = query_spec_check(q, err)) ||
         (rc = query_asof_get(db, hlc_wall_ms(), stale_days, &a, err)))
         return rc;
     write_head(&w, &a, spec_uses_counters(q));
     rc = query_run(db, q, write_row, &w, err);
-    if (format == QUERY_FMT_JSON)
-        fputs(w.rows ? "\n ]}\n" : "]}\n", out);
-    else if (format == QUERY_FMT_TEXT && w.rows == 0 && rc == 0)
-        fputs("(no rows)\n", out);
+    if (rc == 0 && format != QUERY_FMT_CSV && (rc = query_total(db, q, &total, err)) != 0)
+        return rc;
+    note = query_rows_note(q);
+    if (format == QUERY_FMT_JSON) {
+        fprintf(out, "%s,\n \"total\":%lld,\"rows_add_up\":%s", w.rows ? "\n ]" : "]",
+                (long long)total, note ? "false" : "true");
+        if (note) {
+            fputs(",\"note\":", out);
+            query_json_string(out, note);
+        }
+        fputs("}\n", out);
+    } else if (format == QUERY_FMT_TEXT) {
+        if (w.rows == 0)
+            fputs("(no rows)\n", out);
+        fprintf(out, "%-22s %12lld%s\n", "total", (long long)total,
+                note ? "  (unique persons; the rows do not add up to it)" : "");
+        if (note)
+            fprintf(out, "note: %s\n", note);
+    }
     return rc;
 }
 

@@ -260,6 +260,9 @@ serve_request(serve_ctx *c)
             goto out;
         }
         metrics_hello();
+        /* Contact, even when the node has nothing new to send. */
+        if (store_node_contact(c->s, node_id, hlc_wall_ms(), &err) != 0)
+            log_warnx("node %s: contact not recorded: %s", who, err.text);
         msg_encode_welcome(&c->w, hlc_wall_ms(), node.epoch, node.head_seq, node.head_hash,
                            node.quarantined);
         reply(c, &p[0]);

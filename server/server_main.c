@@ -7,6 +7,7 @@
  *   rozgar-server -d DIR run [--bind tcp://127.0.0.1:7700] [--http 127.0.0.1:8080]
  *                            [--public 0.0.0.0:8081]
  *   rozgar-server -d DIR totals [query options] | verify | rebuild | erase PERSON_ID
+ *   rozgar-server --help | --version;  rozgar-server -d DIR COMMAND --help
  *
  * Exit codes: 0 ok, 1 usage or input error, 2 storage/runtime error,
  * 3 verification failed.
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,28 +38,113 @@ typedef struct srv_paths {
     char db[2100];  /* DIR/server.db */
 } srv_paths;
 
+#ifndef RZ_VERSION
+#define RZ_VERSION "unknown"
+#endif
+
+/* Every command: name, synopsis, what it does.  usage() and `COMMAND
+ * --help` print from here, so the help cannot drift from the dispatch. */
+typedef struct srv_cmd {
+    const char *name;     /* command word */
+    const char *synopsis; /* its arguments */
+    const char *what;     /* one line */
+} srv_cmd;
+
+static const srv_cmd srv_cmds[] = {
+    {"init", "", "create keys and database; prints the server key"},
+    {"pubkey", "", "print the server public key (give it to nodes)"},
+    {"enroll",
+     "--token T --centre NAME --programme e-rozgar|innovista|other --province P --district D",
+     "enroll a node under a centre"},
+    {"nodes", "", "enrolled nodes: sync state, last contact, last data, clock offset"},
+    {"revoke", "NODE", "refuse a node from now on (its past entries stay)"},
+    {"rekey", "NODE --token T", "replace a node's key (key history is kept)"},
+    {"new-epoch", "NODE", "authorise a forked node to continue (see PROTOCOL.md 7)"},
+    {"forks", "", "list fork evidence"},
+    {"register", "", "the enrollment register, every version"},
+    {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
+    {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT]",
+     "serve nodes (ZeroMQ), the dashboard (HTTP) and, if asked, the public view"},
+    {"totals",
+     "[--metric M --by D --by D2 --period P --grain G --from D --to D --where dim=value"
+     " --format text|json|csv]",
+     "national totals and breakdowns"},
+    {"verify", "", "audit logs and recompute every total from them"},
+    {"rebuild", "", "replace state and totals by a replay of the logs"},
+    {"erase", "PERSON_ID", "erase a person's name, CNIC and phone (lawful request)"},
+};
+
+static const srv_cmd *
+cmd_find(const char *name)
+{
+    size_t i;
+    for (i = 0; i < sizeof srv_cmds / sizeof srv_cmds[0]; i++)
+        if (strcmp(srv_cmds[i].name, name) == 0)
+            return &srv_cmds[i];
+    return NULL;
+}
+
+static void
+usage_to(FILE *out)
+{
+    size_t i;
+    fprintf(out, "usage: rozgar-server [-v] -d DIR COMMAND [options]\n"
+                 "       rozgar-server --help | --version\n"
+                 "       rozgar-server -d DIR COMMAND --help\n"
+                 "The data directory may also come from $RZ_SERVER_DIR.  Commands:\n");
+    for (i = 0; i < sizeof srv_cmds / sizeof srv_cmds[0]; i++)
+        fprintf(out, "  %-10s %s\n", srv_cmds[i].name, srv_cmds[i].what);
+}
+
 static void
 usage(void)
 {
+    usage_to(stderr);
+}
+
+static void
+cmd_help(const srv_cmd *c)
+{
+    printf("usage: rozgar-server -d DIR %s%s%s\n  %s\n", c->name, c->synopsis[0] ? " " : "",
+           c->synopsis, c->what);
+}
+
+/* 1 when a command's own arguments ask for help. */
+static int
+wants_help(int argc, char **argv)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* "data directory /x is not writable by user y" instead of SQLite's
+ * "unable to open database file": the usual cause is running as the wrong
+ * user or a read-only mount.  Returns 0 when path can be written. */
+static int
+check_writable(const char *what, const char *path)
+{
+    struct passwd *pw;
+    char user[64];
+    if (access(path, W_OK) == 0)
+        return 0;
+    if (errno == ENOENT)
+        return 0; /* created later; its directory was checked */
+    pw = getpwuid(geteuid());
+    if (pw)
+        snprintf(user, sizeof user, "%s", pw->pw_name);
+    else
+        snprintf(user, sizeof user, "uid %u", (unsigned)geteuid());
     fprintf(stderr,
-            "usage: rozgar-server -d DIR COMMAND [options]\n"
-            "  init                      create keys and database; prints the server key\n"
-            "  pubkey                    print the server public key (give it to nodes)\n"
-            "  enroll --token T --centre NAME --programme e-rozgar|innovista|other\n"
-            "         --province P --district D\n"
-            "  nodes                     list enrolled nodes, their sync state and clock offset\n"
-            "  revoke NODE               refuse a node from now on (its past entries stay)\n"
-            "  rekey NODE --token T      replace a node's key (key history is kept)\n"
-            "  new-epoch NODE            authorise a forked node to continue (see PROTOCOL.md 7)\n"
-            "  forks                     list fork evidence\n"
-            "  register                  the enrollment register, every version\n"
-            "  linked [PERSON_ID]        records linked into one person by a shared CNIC\n"
-            "  run [--bind EP] [--http HOST:PORT] [--public HOST:PORT]\n"
-            "  totals [--metric M --by D --by D2 --period P --grain G --from D --to D\n"
-            "          --where dim=value --format text|json|csv]\n"
-            "  verify                    audit logs and recompute every total from them\n"
-            "  rebuild                   replace state and totals by a replay of the logs\n"
-            "  erase PERSON_ID           erase a person's name, CNIC and phone (lawful request)\n");
+            "rozgar-server: %s %s is not writable by user %s (%s): run as its owner, fix its"
+            " permissions, or check that the file system is not mounted read-only\n",
+            what, path, user, strerror(errno));
+    return 1;
 }
 
 static int
@@ -96,9 +183,12 @@ cmd_init(const srv_paths *p)
         return 1;
     }
     if (mkdir(p->dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "rozgar-server: %s: %s\n", p->dir, strerror(errno));
+        fprintf(stderr, "rozgar-server: cannot create data directory %s: %s\n", p->dir,
+                strerror(errno));
         return 2;
     }
+    if (check_writable("data directory", p->dir))
+        return 2;
     identity_generate(&id);
     if (identity_save(&id, p->key, &err) || store_open(&s, p->db, &err)) {
         identity_wipe(&id);
@@ -210,36 +300,60 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
     return 0;
 }
 
+/* "2026-11-30 15:12:04" (UTC) or "never". */
+static void
+utc_text(char out[32], int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms <= 0) {
+        snprintf(out, 32, "never");
+        return;
+    }
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+#define SRV_STALE_DAYS 7 /* as the dashboard's default */
+
+/* Last contact (a sync, even with nothing new) decides "silent"; last data
+ * (a batch with new entries) is shown beside it. */
 static int
 cmd_nodes(store *s)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
+    int64_t now = (int64_t)time(NULL) * 1000;
     if (rz_db_prepare(store_db(s), &st,
                       "SELECT hex(n.node_id), c.name, c.province, c.district, n.epoch, n.head_seq,"
-                      " n.merged_seq, n.revoked, n.quarantined, n.last_sync_ms, n.clock_offset_ms"
+                      " n.merged_seq, n.revoked, n.quarantined, n.last_sync_ms, n.clock_offset_ms,"
+                      " max(n.last_contact_ms, n.last_sync_ms)"
                       " FROM node n JOIN centre c USING(centre_id) ORDER BY c.name, n.node_id",
                       &err))
         return fail(&err);
-    printf("%-16s  %-28s %-12s %-12s %5s %8s %8s %-11s %-19s %s\n", "node", "centre", "province",
-           "district", "epoch", "head", "merged", "state", "last sync (UTC)", "clock offset");
+    printf("%-16s  %-28s %-12s %-12s %5s %8s %8s %-11s %-19s  %-19s  %s\n", "node", "centre",
+           "province", "district", "epoch", "head", "merged", "state", "last contact (UTC)",
+           "last data (UTC)", "clock offset");
     while (sqlite3_step(st) == SQLITE_ROW) {
-        char when[32] = "never";
-        int64_t ms = sqlite3_column_int64(st, 9);
-        if (ms > 0) {
-            time_t t = (time_t)(ms / 1000);
-            struct tm tm;
-            gmtime_r(&t, &tm);
-            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        }
-        printf("%-16s  %-28.28s %-12.12s %-12.12s %5lld %8lld %8lld %-11s %-19s %+lld s\n",
+        char data[32], contact[32], state[32];
+        int64_t seen = sqlite3_column_int64(st, 11);
+        utc_text(data, sqlite3_column_int64(st, 9));
+        utc_text(contact, seen);
+        if (sqlite3_column_int(st, 7))
+            snprintf(state, sizeof state, "revoked");
+        else if (sqlite3_column_int(st, 8))
+            snprintf(state, sizeof state, "QUARANTINED");
+        else if (seen <= 0)
+            snprintf(state, sizeof state, "never");
+        else if (now - seen > (int64_t)SRV_STALE_DAYS * 86400000)
+            snprintf(state, sizeof state, "silent %lldd", (long long)((now - seen) / 86400000));
+        else
+            snprintf(state, sizeof state, "active");
+        printf("%-16s  %-28.28s %-12.12s %-12.12s %5lld %8lld %8lld %-11s %-19s  %-19s  %+lld s\n",
                sqlite3_column_text(st, 0), sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
                sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5),
-               sqlite3_column_int64(st, 6),
-               sqlite3_column_int(st, 7)   ? "revoked"
-               : sqlite3_column_int(st, 8) ? "QUARANTINED"
-                                           : "active",
-               when, (long long)(sqlite3_column_int64(st, 10) / 1000));
+               sqlite3_column_int64(st, 6), state, contact, data,
+               (long long)(sqlite3_column_int64(st, 10) / 1000));
     }
     sqlite3_finalize(st);
     return 0;
@@ -394,29 +508,50 @@ cmd_erase(store *s, const char *hex)
 int
 main(int argc, char **argv)
 {
+    static const struct option gopts[] = {{"help", no_argument, 0, 'h'},
+                                          {"version", no_argument, 0, 'V'},
+                                          {"dir", required_argument, 0, 'd'},
+                                          {0, 0, 0, 0}};
     srv_paths p;
     const char *dir = getenv("RZ_SERVER_DIR"), *cmd;
+    const srv_cmd *known;
     rz_error err = {0, ""};
     store *s = NULL;
     int rc, verbose = 0, c;
 
-    while ((c = getopt(argc, argv, "+d:vh")) != -1) {
+    while ((c = getopt_long(argc, argv, "+d:vh", gopts, NULL)) != -1) {
         switch (c) {
         case 'd': dir = optarg; break;
         case 'v': verbose++; break;
-        default: usage(); return c == 'h' ? 0 : 1;
+        case 'h': usage_to(stdout); return 0;
+        case 'V': printf("rozgar-server %s\n", RZ_VERSION); return 0;
+        default: usage(); return 1;
         }
     }
     log_init("rozgar-server", LOG_LVL_INFO + verbose);
-    if (optind >= argc || !dir) {
+    if (optind >= argc) {
         usage();
+        return 1;
+    }
+    cmd = argv[optind];
+    argc -= optind;
+    argv += optind;
+    if (!(known = cmd_find(cmd))) {
+        fprintf(stderr,
+                "rozgar-server: unknown command '%.60s' (rozgar-server --help lists them)\n", cmd);
+        return 1;
+    }
+    if (wants_help(argc, argv)) {
+        cmd_help(known);
+        return 0;
+    }
+    if (!dir) {
+        fprintf(stderr, "rozgar-server: %s needs the data directory: -d DIR or $RZ_SERVER_DIR\n",
+                cmd);
         return 1;
     }
     if (crypto_init() != 0)
         fatalx("libsodium failed to initialise");
-    cmd = argv[optind];
-    argc -= optind;
-    argv += optind;
     if (strlen(dir) > 2000) {
         fprintf(stderr, "rozgar-server: data directory path too long\n");
         return 1;
@@ -432,6 +567,9 @@ main(int argc, char **argv)
         fprintf(stderr, "rozgar-server: %s is not a server directory (run init)\n", dir);
         return 1;
     }
+    /* Every command opens the database for writing (WAL needs it). */
+    if (check_writable("data directory", p.dir) || check_writable("database", p.db))
+        return 2;
     if (store_open(&s, p.db, &err))
         return fail(&err);
     if (strcmp(cmd, "enroll") == 0)
@@ -459,7 +597,7 @@ main(int argc, char **argv)
     else if (strcmp(cmd, "erase") == 0)
         rc = cmd_erase(s, argc > 1 ? argv[1] : NULL);
     else {
-        usage();
+        fprintf(stderr, "rozgar-server: command '%s' is not available in this build\n", cmd);
         rc = 1;
     }
     store_close(&s);

@@ -42,7 +42,14 @@ DB="$T/srv/server.db"
 sql() { sqlite3 -readonly -batch "$DB" "$@"; }
 hexof() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F; }
 # Everything the main database holds, in a stable order.
-db_digest() { sql .dump | sha256sum | cut -d' ' -f1; }
+# Everything but the operational contact time, which every HELLO of an
+# enrolled node moves (last_contact_ms: the node was heard from).
+db_digest() {
+  { sql .dump | grep -v '^INSERT INTO node VALUES'
+    sql "SELECT hex(node_id), centre_id, hex(sign_pk), curve_pk, revoked, quarantined, epoch,
+         head_seq, hex(head_hash), merged_seq, last_clock_ms, last_sync_ms, clock_offset_ms,
+         enrolled_ms FROM node ORDER BY node_id"; } | sha256sum | cut -d' ' -f1
+}
 counts() { sql "SELECT (SELECT count(*) FROM log)||' log, '||(SELECT count(*) FROM pii)||' pii, '||(SELECT count(*) FROM batch_sig)||' sigs'"; }
 # National totals in several cuts (the query module's CSV); any failure fails.
 totals_csv() {

@@ -4,7 +4,9 @@
  * edit-after-delete, attendance that arrives before its person or event,
  * invalid values counted as unknown, CNIC clusters (one person at two
  * centres counts once, the earliest place wins, clearing a CNIC splits),
- * corrections that move totals exactly, idempotent replay and rollback.
+ * attendance and trainees counted at the event's centre (also when the
+ * event arrives late or its centre moves), corrections that move totals
+ * exactly, idempotent replay and rollback.
  * Every scenario checks that breakdowns add up to the national total.
  */
 #include <stdarg.h>
@@ -418,7 +420,8 @@ test_cnic_clusters(void **state)
     /* Registration date: the earliest record's. */
     assert_int_equal(fx_scalar(&f, "SELECT reg_date FROM st_cluster"), 20260310);
 
-    /* Both records attend: two attendances, one trainee, at the place. */
+    /* Both records attend: two attendances and one trainee nationally, each
+     * attendance at the centre that ran its event. */
     event(&f, N_B, 2, FX_T0 + D, 1, RZ_EK_BOOTCAMP, 20260311);
     event(&f, N_A, 1, FX_T0 + D, 2, RZ_EK_TRAINING, 20260312);
     attend(&f, N_B, 2, FX_T0 + D + H, 1, 22, 1);
@@ -426,7 +429,10 @@ test_cnic_clusters(void **state)
     fx_commit(&f);
     assert_int_equal(fx_nat(&f, ATT, GM, 202603), 2);
     assert_int_equal(fx_nat(&f, TRN, GM, 202603), 1);
-    assert_int_equal(by_centre(&f, ATT, GM, 202603, 1), 2);
+    assert_int_equal(by_centre(&f, ATT, GM, 202603, 1), 1);
+    assert_int_equal(by_centre(&f, ATT, GM, 202603, 2), 1);
+    assert_int_equal(by_centre(&f, TRN, GM, 202603, 1), 1);
+    assert_int_equal(by_centre(&f, TRN, GM, 202603, 2), 1);
     assert_int_equal(by_centre(&f, EVT, GM, 202603, 2), 1);
 
     /* Clearing the CNIC at Peshawar splits them. */
@@ -463,6 +469,153 @@ test_cnic_clusters(void **state)
     fx_commit(&f);
     assert_int_equal(fx_nat(&f, REG, GA, 0), 2);
     assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_person WHERE link IS NOT NULL"), 1);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* ---- where a figure happened ------------------------------------------------------ */
+
+/* The changes of the event-centre scenario, in the order a day of syncs
+ * would bring them.  Person 51 registers at Lahore (centre 1, Punjab),
+ * person 52 at Quetta (centre 4).  Events (each logged on or after its
+ * date, so the date is valid): 1 by Peshawar (centre 2, KP) on
+ * 12 Mar, 2 by Multan (centre 3, Punjab) on 14 Mar, 3 by Lahore on 2 Apr,
+ * 4 by Peshawar on 20 Mar.  Person 51 attends 1 (the attendance written at
+ * Lahore: the writer's centre does not matter), 2 and 3; person 52 attends
+ * 4, whose event arrives after the attendance. */
+static size_t
+event_centre_changes(fx_change *c)
+{
+    size_t n = 0;
+    person_change(&c[n], N_A, 1, FX_T0, 51, RZ_OP_SET);
+    person_fields(&c[n++], RZ_G_FEMALE, 2000, "Lahore", RZ_AREA_URBAN, RZ_SK_PRO, 20260310);
+    person_change(&c[n], 4, 4, FX_T0, 52, RZ_OP_SET);
+    person_fields(&c[n++], RZ_G_MALE, 1999, "Quetta", RZ_AREA_RURAL, RZ_SK_BLUE, 20260310);
+    event_change(&c[n], N_B, 2, FX_T0 + D, 1, RZ_OP_SET);
+    fx_set(&c[n], RZ_EF_KIND, rz_uint(RZ_EK_BOOTCAMP));
+    fx_set(&c[n++], RZ_EF_DATE, rz_uint(20260312));
+    event_change(&c[n], N_C, 3, FX_T0 + 4 * D, 2, RZ_OP_SET);
+    fx_set(&c[n], RZ_EF_KIND, rz_uint(RZ_EK_TRAINING));
+    fx_set(&c[n++], RZ_EF_DATE, rz_uint(20260314));
+    event_change(&c[n], N_A, 1, FX_T0 + 23 * D, 3, RZ_OP_SET);
+    fx_set(&c[n], RZ_EF_KIND, rz_uint(RZ_EK_WORKSHOP));
+    fx_set(&c[n++], RZ_EF_DATE, rz_uint(20260402));
+    attend_change(&c[n], N_A, 1, FX_T0 + 2 * D, 1, 51, RZ_OP_SET);
+    fx_set(&c[n++], RZ_AF_PRESENT, rz_bool(1));
+    attend_change(&c[n], N_C, 3, FX_T0 + 2 * D, 2, 51, RZ_OP_SET);
+    fx_set(&c[n++], RZ_AF_PRESENT, rz_bool(1));
+    attend_change(&c[n], N_A, 1, FX_T0 + 3 * D, 3, 51, RZ_OP_SET);
+    fx_set(&c[n++], RZ_AF_PRESENT, rz_bool(1));
+    attend_change(&c[n], 4, 4, FX_T0 + 2 * D, 4, 52, RZ_OP_SET);
+    fx_set(&c[n++], RZ_AF_PRESENT, rz_bool(1));
+    event_change(&c[n], N_B, 2, FX_T0 + 10 * D, 4, RZ_OP_SET);
+    fx_set(&c[n], RZ_EF_KIND, rz_uint(RZ_EK_SEMINAR));
+    fx_set(&c[n++], RZ_EF_DATE, rz_uint(20260320));
+    return n;
+}
+
+/* DESIGN "Where a figure happened": registrations count at the person's
+ * place, attendance and trainee figures at the centre that ran the event
+ * (the centre of the node that created it); a person trained at three
+ * centres is a unique trainee at each, and once nationally. */
+static void
+test_counts_at_the_event_centre(void **state)
+{
+    fx f, g;
+    fx_change c[16], fix, del;
+    uint8_t d1[32], d2[32];
+    size_t n, i;
+    char fem[8];
+    (void)state;
+    fx_open(&f);
+    n = event_centre_changes(c);
+    /* Everything but event 4: person 52's attendance waits for it. */
+    for (i = 0; i + 1 < n; i++)
+        fx_apply(&f, &c[i]);
+    fx_commit(&f);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 1), 1);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 2), 0);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 4), 1);
+    assert_int_equal(by_centre(&f, ATT, GM, 202603, 1), 0);
+    assert_int_equal(by_centre(&f, ATT, GM, 202603, 2), 1);
+    assert_int_equal(by_centre(&f, ATT, GM, 202603, 3), 1);
+    assert_int_equal(by_centre(&f, ATT, GM, 202604, 1), 1);
+    assert_int_equal(by_centre(&f, ATT, GA, 0, 4), 0);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 3);
+    assert_int_equal(fx_province(&f, ATT, GA, 0, "Punjab", 0, 0), 2);
+    assert_int_equal(fx_province(&f, ATT, GA, 0, "Khyber Pakhtunkhwa", 0, 0), 1);
+    /* One trainee nationally; one at each centre that trained her. */
+    assert_int_equal(fx_nat(&f, TRN, GM, 202603), 1);
+    assert_int_equal(by_centre(&f, TRN, GM, 202603, 1), 0);
+    assert_int_equal(by_centre(&f, TRN, GM, 202603, 2), 1);
+    assert_int_equal(by_centre(&f, TRN, GM, 202603, 3), 1);
+    assert_int_equal(by_centre(&f, TRN, GQ, 20261, 1), 0);
+    assert_int_equal(by_centre(&f, TRN, GQ, 20262, 1), 1);
+    assert_int_equal(fx_nat(&f, TRN, GY, 2026), 1);
+    assert_int_equal(by_centre(&f, TRN, GY, 2026, 1), 1);
+    assert_int_equal(by_centre(&f, TRN, GY, 2026, 2), 1);
+    assert_int_equal(by_centre(&f, TRN, GY, 2026, 3), 1);
+    assert_int_equal(fx_nat(&f, TRN, GA, 0), 1);
+    assert_int_equal(by_centre(&f, TRN, GA, 0, 1), 1);
+    assert_int_equal(by_centre(&f, TRN, GA, 0, 4), 0);
+    snprintf(fem, sizeof fem, "%d", RZ_G_FEMALE);
+    assert_int_equal(fx_tot(&f, TRN, GA, 0, MERGE_D_CENTRE, "2", MERGE_D_GENDER, fem), 1);
+    assert_int_equal(fx_tot(&f, ATT, GA, 0, MERGE_D_CENTRE, "3", MERGE_D_GENDER, fem), 1);
+    /* Age, gender and home stay the person's. */
+    assert_int_equal(fx_tot(&f, ATT, GA, 0, MERGE_D_CENTRE, "2", MERGE_D_HOME, "Lahore"), 1);
+    fx_check_sums(&f);
+
+    /* Event 4 arrives: the attendance kept for it counts at Peshawar. */
+    fx_apply(&f, &c[n - 1]);
+    fx_commit(&f);
+    assert_int_equal(by_centre(&f, ATT, GA, 0, 2), 2);
+    assert_int_equal(by_centre(&f, ATT, GA, 0, 4), 0);
+    assert_int_equal(by_centre(&f, TRN, GM, 202603, 2), 2);
+    assert_int_equal(fx_nat(&f, TRN, GA, 0), 2);
+
+    /* Any order, any batching: the same tables. */
+    fx_open(&g);
+    for (i = n; i-- > 0;) {
+        fx_apply(&g, &c[i]);
+        if (i % 3 == 0)
+            fx_commit(&g);
+    }
+    fx_commit(&g);
+    fx_digest(&f, d1);
+    fx_digest(&g, d2);
+    assert_memory_equal(d1, d2, 32);
+    fx_close(&g);
+
+    /* Multan wrote to event 1 before Peshawar created it (an earlier stamp):
+     * the event is Multan's, and its attendance moves there. */
+    event_change(&fix, N_C, 3, FX_T0, 1, RZ_OP_SET);
+    fx_set(&fix, RZ_EF_TITLE, rz_str("Bootcamp"));
+    fx_apply(&f, &fix);
+    fx_commit(&f);
+    assert_int_equal(by_centre(&f, EVT, GA, 0, 2), 1);
+    assert_int_equal(by_centre(&f, EVT, GA, 0, 3), 2);
+    assert_int_equal(by_centre(&f, ATT, GM, 202603, 2), 1);
+    assert_int_equal(by_centre(&f, ATT, GM, 202603, 3), 2);
+    assert_int_equal(by_centre(&f, TRN, GM, 202603, 3), 1);
+    assert_int_equal(by_centre(&f, TRN, GM, 202603, 2), 1);
+    assert_int_equal(fx_nat(&f, TRN, GM, 202603), 2);
+    fx_check_sums(&f);
+
+    /* Multan deletes event 2: person 51 still trained there (event 1). */
+    event_change(&del, N_C, 3, FX_T0 + 30 * D, 2, RZ_OP_DELETE);
+    fx_apply(&f, &del);
+    fx_commit(&f);
+    assert_int_equal(by_centre(&f, ATT, GA, 0, 3), 1);
+    assert_int_equal(by_centre(&f, TRN, GA, 0, 3), 1);
+    /* ... and then event 1: no trainee at Multan any more. */
+    event_change(&del, N_C, 3, FX_T0 + 30 * D, 1, RZ_OP_DELETE);
+    fx_apply(&f, &del);
+    fx_commit(&f);
+    assert_int_equal(by_centre(&f, TRN, GA, 0, 3), 0);
+    assert_int_equal(by_centre(&f, ATT, GA, 0, 3), 0);
+    assert_int_equal(by_centre(&f, TRN, GA, 0, 1), 1);
+    assert_int_equal(fx_nat(&f, TRN, GA, 0), 2);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 2);
     fx_check_sums(&f);
     fx_close(&f);
 }
@@ -634,6 +787,7 @@ main(void)
         cmocka_unit_test(test_attendance_waits_for_person_and_event),
         cmocka_unit_test(test_invalid_values_count_as_unknown),
         cmocka_unit_test(test_cnic_clusters),
+        cmocka_unit_test(test_counts_at_the_event_centre),
         cmocka_unit_test(test_corrections_move_totals_exactly),
         cmocka_unit_test(test_replay_is_idempotent),
         cmocka_unit_test(test_rollback_discards_deltas),

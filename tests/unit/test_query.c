@@ -262,16 +262,20 @@ test_distinct_trainees(void **state)
     EXPECT(&r, "2025|-|-=1;2026|-|-=3;");
     ASK(f, &r, "metric", "trainees");
     EXPECT(&r, "all|-|-=3;");
-    /* Q1 counts each person once, not the sum of its months (2+1+2). */
+    /* Q1 counts each person once, not the sum of its months (2+1+2), even
+     * when the rows are per month; the rows say they do not add up. */
     query_spec_init(&q);
     assert_int_equal(query_spec_set(&q, "metric", "trainees", &err), 0);
     assert_int_equal(query_spec_set(&q, "period", "2026-Q1", &err), 0);
     assert_int_equal(query_spec_set(&q, "grain", "month", &err), 0);
     assert_int_equal(query_total(f->db, &q, &months, &err), 0);
-    assert_int_equal(months, 5);
+    assert_int_equal(months, 3);
+    assert_false(query_rows_add_up(&q));
+    assert_non_null(query_rows_note(&q));
     q.grain = RZ_GRAIN_QUARTER;
     assert_int_equal(query_total(f->db, &q, &quarter, &err), 0);
     assert_int_equal(quarter, 3);
+    assert_true(query_rows_add_up(&q));
     /* Age in a period: 2025 - 1996 = 29, 2026 - 1996 = 30. */
     ASK(f, &r, "metric", "trainees", "grain", "year", "by", "age");
     EXPECT(&r, "2025|25-29|-=1;2026|15-19|-=1;2026|20-24|-=1;2026|30-34|-=1;");
@@ -280,10 +284,54 @@ test_distinct_trainees(void **state)
     EXPECT(&r, "all|15-19|-=1;all|20-24|-=1;all|25-29|-=1;");
     ASK(f, &r, "metric", "attendances", "by", "kind");
     EXPECT(&r, "all|training|-=3;all|bootcamp|-=1;all|workshop|-=2;all|financial-literacy|-=1;");
-    /* Attendance is counted at the person's place. */
+    /* Attendance is counted at the centre that ran the event: person 3
+     * (Peshawar) trained twice at Lahore, person 1 (Lahore) once at Multan. */
     ASK(f, &r, "metric", "attendances", "by", "centre", "period", "2026-Q1");
-    EXPECT(&r, "2026-Q1|Lahore e-Rozgar|-=2;2026-Q1|Peshawar Innovista|-=2;"
-               "2026-Q1|Multan e-Rozgar|-=1;");
+    EXPECT(&r, "2026-Q1|Lahore e-Rozgar|-=2;2026-Q1|Peshawar Innovista|-=1;"
+               "2026-Q1|Multan e-Rozgar|-=2;");
+}
+
+/* DESIGN "Where a figure happened": trainees count at each centre, district,
+ * province and programme that trained them, once in each, so the places
+ * add up to more than the national figure.  Person 3 (registered at
+ * Peshawar) trained at Lahore (events 1, 2) and Peshawar (3); person 1
+ * (Lahore) at Lahore (2) and Multan (4); person 4 (Multan) at Multan (4, 5). */
+static void
+test_trainees_where_trained(void **state)
+{
+    fx *f = *state;
+    q_rows r;
+    ASK(f, &r, "metric", "trainees", "by", "centre");
+    EXPECT(&r, "all|Lahore e-Rozgar|-=2;all|Peshawar Innovista|-=1;all|Multan e-Rozgar|-=2;");
+    ASK(f, &r, "metric", "trainees", "by", "province");
+    EXPECT(&r, "all|Khyber Pakhtunkhwa|-=1;all|Punjab|-=3;");
+    ASK(f, &r, "metric", "trainees", "by", "district");
+    EXPECT(&r, "all|Lahore|-=2;all|Multan|-=2;all|Peshawar|-=1;");
+    ASK(f, &r, "metric", "trainees", "by", "programme");
+    EXPECT(&r, "all|e-rozgar|-=3;all|innovista|-=1;");
+    ASK(f, &r, "metric", "trainees", "by", "province", "by", "gender");
+    EXPECT(&r, "all|Khyber Pakhtunkhwa|female=1;all|Punjab|female=3;");
+    ASK(f, &r, "metric", "trainees", "by", "province", "by", "centre");
+    EXPECT(&r, "all|Khyber Pakhtunkhwa|Peshawar Innovista=1;all|Punjab|Lahore e-Rozgar=2;"
+               "all|Punjab|Multan e-Rozgar=2;");
+    ASK(f, &r, "metric", "trainees", "where", "province=Punjab");
+    EXPECT(&r, "all|-|-=3;");
+    ASK(f, &r, "metric", "trainees", "by", "gender", "where", "district=Multan");
+    EXPECT(&r, "all|female|-=2;");
+    ASK(f, &r, "metric", "trainees", "grain", "year", "by", "province");
+    EXPECT(&r, "2025|Punjab|-=1;2026|Khyber Pakhtunkhwa|-=1;2026|Punjab|-=3;");
+    ASK(f, &r, "metric", "trainees", "period", "2026-Q1", "by", "province");
+    EXPECT(&r, "2026-Q1|Khyber Pakhtunkhwa|-=1;2026-Q1|Punjab|-=3;");
+    ASK(f, &r, "metric", "trainees", "grain", "month", "by", "centre", "period", "2026-Q1");
+    EXPECT(&r, "2026-01|Lahore e-Rozgar|-=2;2026-02|Peshawar Innovista|-=1;"
+               "2026-03|Multan e-Rozgar|-=2;");
+    ASK(f, &r, "metric", "trainees", "from", "2025-12-31", "to", "2026-01-01", "by", "province");
+    EXPECT(&r, "2025-12-31..2026-01-01|Punjab|-=2;");
+    ASK(f, &r, "metric", "attendances", "by", "province");
+    EXPECT(&r, "all|Khyber Pakhtunkhwa|-=1;all|Punjab|-=6;");
+    /* Registrations stay at the person's place. */
+    ASK(f, &r, "metric", "registered", "by", "province");
+    EXPECT(&r, "all|Khyber Pakhtunkhwa|-=1;all|Punjab|-=4;");
 }
 
 static void
@@ -660,7 +708,10 @@ test_cli_formats(void **state)
     assert_int_equal(cli(f, buf, sizeof buf, "--metric", "trainees", "--grain", "quarter", "--by",
                          "gender", "--where", "province=Punjab", "--format", "csv", NULL),
                      0);
-    assert_string_equal(buf, "period,gender,count\n2026-Q1,female,2\n2026-Q2,female,1\n");
+    /* Trained in Punjab (at the event's centre): person 3 on 31 Dec at Lahore,
+     * persons 3, 1, 4 in Q1, person 4 in Q2. */
+    assert_string_equal(
+        buf, "period,gender,count\n2025-Q4,female,1\n2026-Q1,female,3\n2026-Q2,female,1\n");
     /* A district of residence typed as a spreadsheet formula stays text. */
     {
         fx_change c;
@@ -732,6 +783,7 @@ main(void)
         cmocka_unit_test(test_registered_breakdowns),
         cmocka_unit_test(test_period_boundaries),
         cmocka_unit_test(test_distinct_trainees),
+        cmocka_unit_test(test_trainees_where_trained),
         cmocka_unit_test(test_date_ranges),
         cmocka_unit_test(test_person_edited_across_boundary),
         cmocka_unit_test(test_counters_equal_state_scan),
