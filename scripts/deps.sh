@@ -6,8 +6,9 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
       libmicrohttpd-dev libgnutls28-dev libjs-chart.js libcmocka-dev
       iproute2 nftables python3 curl procps)
 # The test suite also drives the dashboard in a headless browser, runs its
-# pure helpers under node (tests/web/) and checks the systemd units.
-[ "${1:-}" = "--test" ] && pkgs+=(chromium python3-cryptography systemd nodejs)
+# pure helpers under node (tests/web/), checks the systemd units and checks
+# /metrics with promtool (prometheus).
+[ "${1:-}" = "--test" ] && pkgs+=(chromium python3-cryptography systemd nodejs prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

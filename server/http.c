@@ -1045,6 +1045,37 @@ http_send_page(http_server *h, struct MHD_Connection *c)
     return http_queue(c, MHD_HTTP_OK, resp);
 }
 
+/* ---- /healthz ------------------------------------------------------ */
+
+/* 200 {"status":"ok"} when a read-only handle answers a read of the
+ * totals schema, 503 otherwise: what a load balancer or systemd watchdog
+ * probes.  No figures, nothing personal: served on both listeners. */
+static enum MHD_Result
+http_healthz(http_server *h, struct MHD_Connection *c)
+{
+    sqlite3 *db = NULL;
+    rz_error err = {0, ""};
+    int rc;
+    if (!(rc = http_db_take(h, &db, &err)))
+        rc = rz_db_exec(db, "SELECT count(*) FROM sqlite_schema", &err);
+    http_db_give(h, db);
+    if (rc) {
+        log_warnx("http: /healthz: %s", err.text);
+        return http_send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "database not readable");
+    }
+    {
+        http_body b;
+        if (http_body_open(&b))
+            return MHD_NO;
+        fputs("{\"status\":\"ok\"}\n", b.f);
+        if (http_body_close(&b)) {
+            http_body_free(&b);
+            return MHD_NO;
+        }
+        return http_send_body(c, MHD_HTTP_OK, &b, "application/json; charset=utf-8");
+    }
+}
+
 /* ---- /public/catalogue.{json,csv} ---------------------------------- */
 
 /* Writes the public catalogue, rebuilt when older than HTTP_PUBLIC_TTL_S:
@@ -1163,6 +1194,8 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
         return http_send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
     if (http_params_read(c, &ps))
         return http_send_error(c, MHD_HTTP_BAD_REQUEST, ps.error);
+    if (strcmp(url, "/healthz") == 0)
+        return http_healthz(h, c);
     if (h->public_only)
         return http_on_public(h, c, url, &ps);
 

@@ -125,11 +125,12 @@ int merge_dim_is_text(int dim);
 /* 1 for province, district and programme: derived from the centre, not
  * stored in totals. */
 int merge_dim_is_place(int dim);
-/* Normalises a district of residence the way merge counts it: surrounding
- * blanks trimmed, inner runs of blanks made one space, ASCII letters in
- * title case ("  LAHORE  cantt" -> "Lahore Cantt").  Writes out (NUL
- * terminated) and returns its length; 0 when empty or longer than
- * MERGE_HOME_MAX (counted as unknown). */
+/* A district of residence the way merge counts it: the official name from
+ * the master list of places (common/places.h, places_active) of the
+ * district written, whatever its case, blanks, punctuation or alias ("D.G.
+ * Khan", "dg khan" -> "Dera Ghazi Khan").  Writes out (NUL terminated) and
+ * returns its length; 0 when the name is empty, not in the list, ambiguous
+ * between provinces or holds control bytes (counted as unknown). */
 size_t merge_home_normalize(char out[MERGE_HOME_MAX + 1], const uint8_t *in, size_t len);
 
 #endif

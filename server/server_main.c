@@ -26,7 +26,9 @@
 #include "common/db.h"
 #include "common/domain.h"
 #include "common/log.h"
+#include "common/places.h"
 #include "common/util.h"
+#include "server/placelist.h"
 #include "server/query.h"
 #include "server/rebuild.h"
 #include "server/serve.h"
@@ -55,13 +57,15 @@ static const srv_cmd srv_cmds[] = {
     {"pubkey", "", "print the server public key (give it to nodes)"},
     {"enroll",
      "--token T --centre NAME --programme e-rozgar|innovista|other --province P --district D",
-     "enroll a node under a centre"},
+     "enroll a node under a centre; province and district from the places list"},
     {"nodes", "", "enrolled nodes: sync state, last contact, last data, clock offset"},
     {"revoke", "NODE", "refuse a node from now on (its past entries stay)"},
     {"rekey", "NODE --token T", "replace a node's key (key history is kept)"},
     {"new-epoch", "NODE", "authorise a forked node to continue (see PROTOCOL.md 7)"},
     {"forks", "", "list fork evidence"},
     {"register", "", "the enrollment register, every version"},
+    {"places", "[list | import FILE | check NAME [PROVINCE]]",
+     "the master list of provinces and districts: its versions, import a new one, check a name"},
     {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
     {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT]",
      "serve nodes (ZeroMQ), the dashboard (HTTP) and, if asked, the public view"},
@@ -194,6 +198,9 @@ cmd_init(const srv_paths *p)
         identity_wipe(&id);
         return fail(&err);
     }
+    /* The shipped places list becomes version 1. */
+    if (placelist_activate(store_db(s), NULL, NULL, &err))
+        log_warnx("%s", err.text);
     store_close(&s);
     hex_encode(hex, id.pk, RZ_PK_BYTES);
     printf("server-key: %s\n", hex);
@@ -213,6 +220,57 @@ cmd_pubkey(const srv_paths *p)
     identity_wipe(&id);
     printf("%s\n", hex);
     return 0;
+}
+
+/* Writes ": did you mean A, B or C?" for the suggestions, or nothing. */
+static void
+print_suggestions(FILE *out, const char **s, size_t n)
+{
+    size_t i;
+    if (n == 0)
+        return;
+    fputs("; did you mean ", out);
+    for (i = 0; i < n; i++)
+        fprintf(out, "%s'%s'", i == 0 ? "" : i + 1 == n ? " or " : ", ", s[i]);
+    fputc('?', out);
+}
+
+/* The official names of a province and a district of it, from the places
+ * list in force (DESIGN: places are reference data).  An unknown name is
+ * refused with the closest names.  Returns 0 or 1 (message printed). */
+static int
+resolve_place(const char *province, const char *district, const char **prov_out,
+              const char **dist_out)
+{
+    const places *pl = places_active();
+    const char *sug[3];
+    int pv, other = -1;
+    size_t n;
+    if (!pl) {
+        fprintf(stderr,
+                "rozgar-server: no places list in force (rozgar-server places import FILE)\n");
+        return 1;
+    }
+    if ((pv = places_find_province(pl, province)) < 0) {
+        n = places_suggest_province(pl, province, sug, 3);
+        fprintf(stderr, "rozgar-server: unknown province '%.100s'", province);
+        print_suggestions(stderr, sug, n);
+        fputs(" (rozgar-server places lists the list in force)\n", stderr);
+        return 1;
+    }
+    *prov_out = places_province_name(pl, (size_t)pv);
+    if ((*dist_out = places_find_district(pl, pv, district, NULL)))
+        return 0;
+    if (places_find_district(pl, -1, district, &other) && other >= 0) {
+        fprintf(stderr, "rozgar-server: district '%.100s' is in %s, not in %s\n", district,
+                places_province_name(pl, (size_t)other), *prov_out);
+        return 1;
+    }
+    n = places_suggest_district(pl, pv, district, sug, 3);
+    fprintf(stderr, "rozgar-server: unknown district '%.100s' in %s", district, *prov_out);
+    print_suggestions(stderr, sug, n);
+    fputc('\n', stderr);
+    return 1;
 }
 
 static int
@@ -256,6 +314,8 @@ cmd_enroll(store *s, int argc, char **argv)
         fprintf(stderr, "rozgar-server: names are limited to 200/100/100 bytes\n");
         return 1;
     }
+    if (resolve_place(province, district, &province, &district))
+        return 1;
     if (store_enroll(s, node_id, pk, centre, programme, province, district, &err))
         return fail(&err);
     printf("enrolled node %.16s at centre '%s' (%s, %s, %s)\n", token + 4, centre,
@@ -488,6 +548,84 @@ cmd_run(store *s, const srv_paths *p, int argc, char **argv)
     return rc ? fail(&err) : 0;
 }
 
+/* 1 when any node's entries have been merged into the state. */
+static int
+has_merged_state(store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int any = 0;
+    if (rz_db_prepare(store_db(s), &st, "SELECT EXISTS (SELECT 1 FROM node WHERE merged_seq > 0)",
+                      NULL))
+        return 1; /* cannot tell: recount, which is always correct */
+    if (sqlite3_step(st) == SQLITE_ROW)
+        any = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return any;
+}
+
+/* The master list of places: its versions, an import, a name checked. */
+static int
+cmd_places(store *s, const srv_paths *p, int argc, char **argv)
+{
+    rz_error err = {0, ""};
+    const char *sub = argc > 1 ? argv[1] : "list";
+    if (strcmp(sub, "list") == 0 && argc <= 2)
+        return placelist_write(store_db(s), stdout, &err) ? fail(&err) : 0;
+    if (strcmp(sub, "check") == 0 && (argc == 3 || argc == 4)) {
+        const places *pl = places_active();
+        const char *prov = NULL, *dist = NULL, *sug[PLACES_SUGGEST_MAX];
+        int pv;
+        size_t n, i;
+        if (!pl) {
+            fprintf(stderr, "rozgar-server: no places list in force\n");
+            return 1;
+        }
+        if (argc == 4)
+            return resolve_place(argv[3], argv[2], &prov, &dist)
+                       ? 1
+                       : (printf("district %s, province %s\n", dist, prov), 0);
+        if ((pv = places_find_province(pl, argv[2])) >= 0) {
+            printf("province %s\n", places_province_name(pl, (size_t)pv));
+            return 0;
+        }
+        if ((dist = places_find_district(pl, -1, argv[2], &pv))) {
+            printf("district %s, province %s\n", dist, places_province_name(pl, (size_t)pv));
+            return 0;
+        }
+        n = places_suggest_district(pl, -1, argv[2], sug, PLACES_SUGGEST_MAX);
+        printf("unknown: '%.100s'%s", argv[2], n ? "; closest:" : "\n");
+        for (i = 0; i < n; i++)
+            printf(" %s%s", sug[i], i + 1 == n ? "\n" : ",");
+        return 1;
+    }
+    if (strcmp(sub, "import") == 0 && argc == 3) {
+        places *pl = NULL;
+        char *text = NULL;
+        size_t len = 0;
+        int64_t version = 0;
+        int rc;
+        if ((rc = places_load_text(&pl, &text, &len, argv[2], &err)))
+            return fail(&err);
+        rc = placelist_import(store_db(s), pl, text, len, argv[2], &version, &err);
+        free(text);
+        if (rc) {
+            places_destroy(&pl);
+            return fail(&err);
+        }
+        printf("places version %lld: '%s' imported from %s\n", (long long)version,
+               places_version(pl), argv[2]);
+        /* Homes are counted under the list in force: recount them all. */
+        places_set_active(pl);
+        if (rebuild_apply(s, p->db, stdout, &err))
+            return fail(&err);
+        printf("restart a running server so it counts with version %lld\n", (long long)version);
+        return 0;
+    }
+    fprintf(stderr, "usage: rozgar-server -d DIR places [list | import FILE | check NAME "
+                    "[PROVINCE]]\n");
+    return 1;
+}
+
 static int
 cmd_erase(store *s, const char *hex)
 {
@@ -517,7 +655,7 @@ main(int argc, char **argv)
     const srv_cmd *known;
     rz_error err = {0, ""};
     store *s = NULL;
-    int rc, verbose = 0, c;
+    int rc, verbose = 0, c, imported = 0;
 
     while ((c = getopt_long(argc, argv, "+d:vh", gopts, NULL)) != -1) {
         switch (c) {
@@ -572,6 +710,20 @@ main(int argc, char **argv)
         return 2;
     if (store_open(&s, p.db, &err))
         return fail(&err);
+    /* The places list in force, before anything merges or matches a name. */
+    if (placelist_activate(store_db(s), NULL, &imported, &err)) {
+        if (err.code != RZ_E_NOTFOUND) {
+            store_close(&s);
+            return fail(&err);
+        }
+        log_warnx("%s: every home district counts as unknown", err.text);
+    } else if (imported && has_merged_state(s)) {
+        /* A database from before places were reference data: its homes
+         * were counted as free text; recount them under the list. */
+        log_info("places list imported as version 1; recounting home districts under it");
+        if (rebuild_apply(s, p.db, NULL, &err))
+            log_warnx("recount failed (%s): run `rozgar-server rebuild`", err.text);
+    }
     if (strcmp(cmd, "enroll") == 0)
         rc = cmd_enroll(s, argc, argv);
     else if (strcmp(cmd, "nodes") == 0)
@@ -594,6 +746,8 @@ main(int argc, char **argv)
         rc = rebuild_verify(s, p.db, stdout, &err) ? (fail(&err), 3) : 0;
     else if (strcmp(cmd, "rebuild") == 0)
         rc = rebuild_apply(s, p.db, stdout, &err) ? fail(&err) : 0;
+    else if (strcmp(cmd, "places") == 0)
+        rc = cmd_places(s, &p, argc, argv);
     else if (strcmp(cmd, "erase") == 0)
         rc = cmd_erase(s, argc > 1 ? argv[1] : NULL);
     else {

@@ -118,8 +118,26 @@
     return iso.slice(0, 10) + " " + iso.slice(11, 16) + " PKT";
   }
 
+  /* An empty chart says so instead of showing bare axes. */
+  function markEmpty(canvas, config) {
+    var fig = canvas.closest("figure");
+    var empty = !config.data.labels.length || config.data.datasets.every(function (d) {
+      return d.data.every(function (v) { return !v; });
+    });
+    var note = fig.querySelector(".empty-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "empty-note";
+      note.textContent = "Nothing counted here yet.";
+      fig.querySelector(".canvas-box").appendChild(note);
+    }
+    note.hidden = !empty;
+    fig.classList.toggle("empty", empty);
+  }
+
   function setChart(key, canvasId, config, summary) {
     var canvas = $(canvasId);
+    markEmpty(canvas, config);
     canvas.setAttribute("aria-label", summary);
     canvas.dataset.points = String(config.data.labels.length);
     if (typeof Chart === "undefined") {

@@ -153,6 +153,9 @@ def empty_main(path):
     check(t.by_id("kpi-registered").text().strip() == "0", "empty: registered shows 0")
     check("no centre is enrolled" in t.by_id("banner").text(), "empty: banner says no centre yet")
     check_fits(t, "empty")
+    notes = [n for n in t.root.find_all(lambda n: n.attrs.get("class") == "empty-note")
+             if "hidden" not in n.attrs]
+    check(len(notes) >= 4, f"empty: {len(notes)} charts say nothing is counted yet")
 
 
 def main():

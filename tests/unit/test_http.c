@@ -706,6 +706,11 @@ test_metrics(void **state)
     assert_lacks(r.body, "rozgar_centre_sync_lag_seconds{centre=\"e-Rozgar Quetta\"");
     assert_has(r.body, "rozgar_http_requests_total{code=\"200\"} ");
     reply_free(&r);
+
+    http_get(f->port, "/healthz", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"status\":\"ok\"}\n");
+    reply_free(&r);
 }
 
 static void

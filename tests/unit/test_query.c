@@ -724,7 +724,13 @@ test_cli_formats(void **state)
         assert_int_equal(cli(f, buf, sizeof buf, "--by", "home", "--where", "gender=unknown",
                              "--format", "csv", NULL),
                          0);
-        assert_string_equal(buf, "period,home,count\nall,\"'=cmd|' /C Calc'!a0\",1\n");
+        /* Not a district of the master list: counted as unknown. */
+        assert_string_equal(buf, "period,home,count\nall,unknown,1\n");
+        /* A centre named like a formula stays text in the CSV. */
+        fx_exec(f, "UPDATE centre SET name = '=cmd|'' /C calc''!A0' WHERE centre_id = 1");
+        assert_int_equal(cli(f, buf, sizeof buf, "--by", "centre", "--format", "csv", NULL), 0);
+        fx_exec(f, "UPDATE centre SET name = 'Lahore e-Rozgar' WHERE centre_id = 1");
+        assert_non_null(strstr(buf, "\"'=cmd|' /C calc'!A0\","));
         q_change(&c, 1, 1, NOW, RZ_T_PERSON);
         c.op = RZ_OP_DELETE;
         fx_id(c.key, 99);
