@@ -906,7 +906,11 @@ web_hosts(web_server *sv, const web_addr *a, const char *name, int port)
     char hn[256], first[256] = "";
     struct ifaddrs *ifa = NULL, *i;
     int first_v6 = 0;
-    if (web_is_wildcard(&a->ss) && getifaddrs(&ifa) == 0) {
+    if (web_is_wildcard(&a->ss) && getifaddrs(&ifa) != 0)
+        log_warnx("web: cannot list this PC's addresses (%s); listen on the address staff type "
+                  "(listen=192.168.1.10:8443) or give --name",
+                  strerror(errno));
+    if (web_is_wildcard(&a->ss) && ifa) {
         for (i = ifa; i; i = i->ifa_next) {
             char ip[INET6_ADDRSTRLEN];
             int fam = i->ifa_addr ? i->ifa_addr->sa_family : 0;
