@@ -1151,6 +1151,15 @@ cmd_status(node_store *ns, int argc, char **argv)
         printf("last server time: never\n");
         printf("clock offset: unknown (never synced)\n");
     }
+    if (st.last_attempt_ms) {
+        format_utc(when, sizeof when, st.last_attempt_ms);
+        if (st.last_attempt_code == 0)
+            printf("last sync attempt: %s, ok\n", when);
+        else
+            printf("last sync attempt: %s, failed: %s\n", when, st.last_attempt_text);
+    } else {
+        printf("last sync attempt: never\n");
+    }
     if (node_store_clock_warning(&st, hlc_wall_ms(), msg, sizeof msg))
         log_warnx("%s", msg);
     return 0;
@@ -1380,6 +1389,8 @@ cmd_sync(node_store *ns, int argc, char **argv)
     o.stop = node_lock_stop_flag();
     rc = node_sync_run(ns, &o, &r, &err);
     progress_finish(&bar);
+    if (rc != RZ_E_STOPPED)
+        (void)!node_store_note_attempt(ns, hlc_wall_ms(), rc, rc ? err.text : "", NULL);
     node_lock_release(&lock);
     if (rc != 0) {
         if (r.sent)
