@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/msg.h"
+#include "server/forkreport.h"
 #include "server/http.h"
 #include "server/ingest.h"
 #include "server/metrics.h"
@@ -266,6 +267,10 @@ serve_request(serve_ctx *c)
         msg_encode_welcome(&c->w, hlc_wall_ms(), node.epoch, node.head_seq, node.head_hash,
                            node.quarantined);
         reply(c, &p[0]);
+    } else if (m.type == RZ_MSG_FORK_REPORT) {
+        /* Recorded: ERROR fork; refused: ERROR with the reason (forkreport.h). */
+        (void)forkreport_record(c->s, node_id, &m, zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), &err);
+        reply_error(c, &p[0], &err, who);
     } else {
         rz_fail(&err, RZ_E_MSGTYPE, "message type %d is not a request", m.type);
         serve_flush_group(c); /* replies to one peer keep their order */
