@@ -305,6 +305,10 @@ struct node_store {
     node_live live[LIVE_KINDS];        /* ids known live (see node_live) */
     int64_t data_version;              /* at our last BEGIN; -1 unknown */
     char actor[NODE_ACTOR_MAX];        /* who makes the changes; "" unknown */
+    struct {
+        const char *sql;      /* the constant it was prepared from */
+        sqlite3_stmt *st;     /* the statement */
+    } cache[NODE_STMT_CACHE]; /* companions' statements (node_store_stmt) */
 };
 
 /* ---- small helpers ---- */
@@ -1976,6 +1980,8 @@ node_store_destroy(node_store **pns)
         rz_db_rollback(ns->db);
     for (i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(ns->st[i]);
+    for (i = 0; i < NODE_STMT_CACHE; i++)
+        sqlite3_finalize(ns->cache[i].st);
     rz_db_close(&ns->db);
     live_clear_all(ns);
     mpk_w_free(&ns->w);
@@ -1991,6 +1997,42 @@ sqlite3 *
 node_store_db(node_store *ns)
 {
     return ns->db;
+}
+
+int
+node_store_stmt(node_store *ns, const char *sql, sqlite3_stmt **st, int *owned, rz_error *err)
+{
+    int i, rc;
+    *owned = 0;
+    for (i = 0; i < NODE_STMT_CACHE && ns->cache[i].sql; i++)
+        if (ns->cache[i].sql == sql)
+            break;
+    if (i < NODE_STMT_CACHE && ns->cache[i].sql == sql) {
+        if (!sqlite3_stmt_busy(ns->cache[i].st)) {
+            *st = ns->cache[i].st;
+            return 0;
+        }
+        *owned = 1;
+        return rz_db_prepare(ns->db, st, sql, err);
+    }
+    if (i == NODE_STMT_CACHE)
+        return rz_fail(err, RZ_E_INTERNAL, "statement cache full");
+    if ((rc = rz_db_prepare(ns->db, &ns->cache[i].st, sql, err)) != 0)
+        return rc;
+    ns->cache[i].sql = sql;
+    *st = ns->cache[i].st;
+    return 0;
+}
+
+void
+node_store_stmt_done(sqlite3_stmt *st, int owned)
+{
+    if (owned) {
+        sqlite3_finalize(st);
+        return;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
 }
 
 int

@@ -369,6 +369,18 @@ void node_code_format(char out[NODE_CODE_MAX], uint64_t n);
  * keep their own side tables; never for writing records or the log. */
 struct sqlite3;
 struct sqlite3 *node_store_db(node_store *ns);
+/* A statement of fixed SQL text prepared once per open store, for the
+ * companion modules' frequent queries (an import asks for duplicates per
+ * row).  sql must be a string constant: it is the cache key.  *owned is
+ * set to 1 when the cached statement is in use (a callback re-entered) and
+ * a fresh one was prepared instead; node_store_stmt_done resets the
+ * statement (or finalizes it when owned).  RZ_E_INTERNAL when the cache is
+ * full (more distinct statements than NODE_STMT_CACHE). */
+#define NODE_STMT_CACHE 32
+int node_store_stmt(node_store *ns, const char *sql, struct sqlite3_stmt **st, int *owned,
+                    rz_error *err) RZ_WUR;
+void node_store_stmt_done(struct sqlite3_stmt *st, int owned);
+
 /* 1 while a transaction opened by node_store_begin is open. */
 int node_store_in_txn(const node_store *ns);
 

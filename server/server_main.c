@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,7 +56,8 @@ typedef struct srv_cmd {
 
 static const srv_cmd srv_cmds[] = {
     {"init", "", "create keys and database; prints the server key"},
-    {"pubkey", "", "print the server public key (give it to nodes)"},
+    {"pubkey", "",
+     "print the server public key: Ed25519 hex (give it to nodes) and CURVE Z85 (ZeroMQ tools)"},
     {"enroll",
      "--token T --centre NAME --programme e-rozgar|innovista|other --province P --district D",
      "enroll a node under a centre; province and district from the places list"},
@@ -219,8 +221,11 @@ cmd_pubkey(const srv_paths *p)
     if (identity_load(&id, p->key, &err))
         return fail(&err);
     hex_encode(hex, id.pk, RZ_PK_BYTES);
+    /* Both forms of the one key (PROTOCOL §2): nodes are configured with the
+     * Ed25519 key; ZeroMQ tools (ZMQ_CURVE_SERVERKEY) want the CURVE key. */
+    printf("ed25519: %s\n", hex);
+    printf("curve-z85: %s\n", id.curve_pk);
     identity_wipe(&id);
-    printf("%s\n", hex);
     return 0;
 }
 
@@ -573,6 +578,29 @@ cmd_register(store *s)
     return 0;
 }
 
+/* Raises the soft descriptor limit to the hard one.  At the soft limit
+ * libzmq's accept loop spins at full CPU and connected nodes wait behind it
+ * (PROTOCOL §10); the hard limit is what the administrator granted. */
+static void
+raise_nofile(void)
+{
+    struct rlimit rl;
+    rlim_t was;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            log_warnx("cannot raise the descriptor limit from %llu to %llu: %s",
+                      (unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
+            return;
+        }
+    }
+    log_info("descriptor limit %llu (was %llu)", (unsigned long long)rl.rlim_cur,
+             (unsigned long long)was);
+}
+
 static int
 cmd_run(store *s, const srv_paths *p, int argc, char **argv)
 {
@@ -595,6 +623,7 @@ cmd_run(store *s, const srv_paths *p, int argc, char **argv)
     }
     if (identity_load(&id, p->key, &err))
         return fail(&err);
+    raise_nofile();
     rc = serve_run(s, &id, &o, &err);
     identity_wipe(&id);
     return rc ? fail(&err) : 0;
