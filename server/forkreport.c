@@ -19,15 +19,15 @@ forkreport_check(store *s, const store_node *n, const rz_fork_report *r, rz_erro
         return rz_fail(err, RZ_E_CHAIN, "report names server head %llu, this server holds %llu",
                        (unsigned long long)r->seen_seq, (unsigned long long)n->head_seq);
     if (r->seen_seq > 0 && (rc = store_log_get(s, n->node_id, r->seen_seq, stored, err)))
-        return rc == RZ_E_NOTFOUND ? rz_fail(err, RZ_E_CHAIN, "report names a missing entry")
-                                   : rc;
+        return rc == RZ_E_NOTFOUND ? rz_fail(err, RZ_E_CHAIN, "report names a missing entry") : rc;
     if (sodium_memcmp(stored, r->seen_hash, RZ_HASH_BYTES) != 0)
         return rz_fail(err, RZ_E_CHAIN,
                        "report names a server hash at %llu that this server does not hold",
                        (unsigned long long)r->seen_seq);
     if (r->reason == RZ_FORK_SERVER_AHEAD && (r->have_own || r->head_seq >= r->seen_seq))
-        return rz_fail(err, RZ_E_DECODE, "report says the server is ahead, but the node holds "
-                                         "entry %llu",
+        return rz_fail(err, RZ_E_DECODE,
+                       "report says the server is ahead, but the node holds "
+                       "entry %llu",
                        (unsigned long long)r->seen_seq);
     if (r->reason == RZ_FORK_DIFFERS &&
         (!r->have_own || sodium_memcmp(r->own_hash, r->seen_hash, RZ_HASH_BYTES) == 0))
@@ -86,8 +86,8 @@ forkreport_record(store *s, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_
 }
 
 int
-forkreport_count(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
-                 int64_t *count, rz_error *err)
+forkreport_count(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch, int64_t *count,
+                 rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = rz_db_prepare(store_db(s), &st,
@@ -115,7 +115,6 @@ forkreport_forced(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const char 
     int rc;
     if ((rc = store_node_get(s, node_id, &n, err)))
         return rc;
-    snprintf(why, sizeof why, "new epoch forced by headquarters without fork evidence: %s",
-             reason);
+    snprintf(why, sizeof why, "new epoch forced by headquarters without fork evidence: %s", reason);
     return store_fork_evidence(s, node_id, n.epoch, n.head_seq, (const uint8_t *)"", 0, why, err);
 }
