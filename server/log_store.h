@@ -68,33 +68,33 @@ typedef struct log_node {
  * server derived from it: for the CNIC field its state (enum
  * merge_cnic_state: VALID or INVALID) and, when valid, the link token. */
 typedef struct log_pii {
-    uint64_t seq;         /* the entry */
-    uint8_t field;        /* personal field id (RZ_PF_*) */
-    const uint8_t *salt;  /* RZ_SALT_BYTES */
-    const char *value;    /* the value, len bytes, not NUL-terminated */
-    size_t len;           /* its length */
-    int cnic_state;       /* 0 for fields other than the CNIC */
-    const uint8_t *token; /* 16 bytes when cnic_state is VALID, else NULL */
+    uint64_t seq;                  /* the entry */
+    uint8_t field;                 /* personal field id (RZ_PF_*) */
+    const uint8_t *salt;           /* RZ_SALT_BYTES */
+    const char *value;             /* the value, len bytes, not NUL-terminated */
+    size_t len;                    /* its length */
+    int cnic_state;                /* 0 for fields other than the CNIC */
+    const uint8_t *token;          /* 16 bytes when cnic_state is VALID, else NULL */
 } log_pii;
 
 /* The new part of one verified batch: entries first_seq .. first_seq + n - 1
  * (those the server did not hold yet), and the signature over the batch's
  * head.  Borrowed pointers; the store copies what it keeps. */
 typedef struct log_batch {
-    const uint8_t *node_id;               /* RZ_NODE_ID_BYTES */
-    uint32_t epoch;                       /* the batch's epoch */
-    uint64_t first_seq;                   /* first new entry */
-    size_t n;                             /* new entries (may be 0: signature only) */
-    const uint8_t *const *entry;          /* n encoded entries, as signed */
-    const size_t *entry_len;              /* their lengths */
+    const uint8_t *node_id;           /* RZ_NODE_ID_BYTES */
+    uint32_t epoch;                   /* the batch's epoch */
+    uint64_t first_seq;               /* first new entry */
+    size_t n;                         /* new entries (may be 0: signature only) */
+    const uint8_t *const *entry;      /* n encoded entries, as signed */
+    const size_t *entry_len;          /* their lengths */
     const uint8_t (*hash)[RZ_HASH_BYTES]; /* n chain hashes */
-    const int64_t *clock_ms;              /* n: server_ms of a clock entry, -1 otherwise */
-    uint64_t sig_first_seq;               /* first sequence of the batch as sent */
-    uint64_t sig_last_seq;                /* last sequence: the signed head */
-    const uint8_t *sig;                   /* RZ_SIG_BYTES over that head */
-    const uint8_t *sign_pk;               /* RZ_PK_BYTES: the key that signed it */
-    const log_pii *pii;                   /* reveals of the new entries */
-    size_t npii;                          /* their number */
+    const int64_t *clock_ms;          /* n: server_ms of a clock entry, -1 otherwise */
+    uint64_t sig_first_seq;           /* first sequence of the batch as sent */
+    uint64_t sig_last_seq;            /* last sequence: the signed head */
+    const uint8_t *sig;               /* RZ_SIG_BYTES over that head */
+    const uint8_t *sign_pk;           /* RZ_PK_BYTES: the key that signed it */
+    const log_pii *pii;               /* reveals of the new entries */
+    size_t npii;                      /* their number */
 } log_batch;
 
 typedef struct log_store log_store;
@@ -146,8 +146,7 @@ int log_store_rekey(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
                     const uint8_t sign_pk[RZ_PK_BYTES], rz_error *err) RZ_WUR;
 /* HQ authorises a new epoch after a fork: clears quarantine, epoch+1,
  * continuing from the stored head. */
-int log_store_new_epoch(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err)
-    RZ_WUR;
+int log_store_new_epoch(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err) RZ_WUR;
 
 /* Log, write side (inside log_store_begin).  Appends the new entries, their
  * personal values and the batch signature; the caller then updates the
