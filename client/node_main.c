@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <pwd.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,12 +39,14 @@
 #include "client/node_lock.h"
 #include "client/node_store.h"
 #include "client/node_sync.h"
+#include "client/node_web.h"
 #include "client/node_watch.h"
 #include "common/domain.h"
 #include "common/hlc.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/util.h"
+#include "common/webauth.h"
 
 #ifndef RZ_VERSION
 #define RZ_VERSION "dev"
@@ -74,6 +77,8 @@ usage(void)
             "      KIND: training bootcamp workshop seminar awareness financial-literacy "
             "mentorship\n"
             "  event edit ID [same options] | event delete ID | event undelete ID\n"
+            "  event list [TEXT] [--upcoming | --past] [--all] [--page N]\n"
+            "  event roster EVENT [TEXT] [--marked] [--page N]   its people, present/absent\n"
             "  attend EVENT PERSON [--absent | --delete | --undelete]\n"
             "      (ID, EVENT, PERSON: a record's short code, as `person find` shows, or its\n"
             "       32-digit id)\n"
@@ -87,6 +92,11 @@ usage(void)
             "  sync --watch [--interval SEC]  keep syncing until SIGTERM (unattended)\n"
             "  rebase [--timeout SEC]\n"
             "  rekey                       new key pair; prints the token for rozgar-server rekey\n"
+            "  serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
+            "                              the centre app for staff's browsers (127.0.0.1:8080;\n"
+            "                              any other address is HTTPS only)\n"
+            "  staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
+            "  staff list                  staff accounts of the app\n"
             "`" PROG " COMMAND --help` explains one command; `" PROG " --version` prints the "
             "version.\n");
     return EXIT_USAGE;
@@ -561,6 +571,28 @@ record_delete(node_store *ns, uint8_t table, int deleted, int argc, char **argv,
     return 0;
 }
 
+/* Page size and page number of a listing: --page N (from 1). */
+#define CLI_PAGE 50
+
+static int
+parse_page(const char *page, uint64_t *pg)
+{
+    *pg = 1;
+    if (page && (parse_number(page, 6, pg) != 0 || *pg == 0))
+        return fail_msg(EXIT_USAGE, "--page wants a number from 1");
+    return 0;
+}
+
+static void
+print_total(size_t total, uint64_t pg)
+{
+    if (total > (size_t)pg * CLI_PAGE)
+        fprintf(stderr, PROG ": %zu found; page %llu of %zu (--page N for more)\n", total,
+                (unsigned long long)pg, (total + CLI_PAGE - 1) / CLI_PAGE);
+    else
+        fprintf(stderr, PROG ": %zu found\n", total);
+}
+
 /* person find: code, name, birth year, CNIC, phone, district, status. */
 static int
 print_found(void *ctx, const node_person_row *r)
@@ -582,23 +614,18 @@ person_find(node_store *ns, int argc, char **argv)
     const cli_opt opts[] = {{"--all", 0, &all}, {"--page", 1, &page}, {NULL, 0, NULL}};
     rz_error err = {0, ""};
     uint64_t pg = 1;
-    size_t total = 0, per = 50;
+    size_t total = 0, per = CLI_PAGE;
     int rc, npos;
-    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "person find")) != 0)
+    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "person find")) != 0 ||
+        (rc = parse_page(page, &pg)) != 0)
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "person find needs TEXT: part of a name, a CNIC, a phone "
                                     "number or a short code");
-    if (page && (parse_number(page, 6, &pg) != 0 || pg == 0))
-        return fail_msg(EXIT_USAGE, "--page wants a number from 1");
     if ((rc = node_find_persons(ns, pos[0], all != NULL, (size_t)(pg - 1) * per, per, print_found,
                                 NULL, &total, &err)) != 0)
         return fail_err(&err, rc, 0);
-    if (total > (size_t)pg * per)
-        fprintf(stderr, PROG ": %zu found; page %llu of %zu (--page N for more)\n", total,
-                (unsigned long long)pg, (total + per - 1) / per);
-    else
-        fprintf(stderr, PROG ": %zu found\n", total);
+    print_total(total, pg);
     return 0;
 }
 
@@ -619,10 +646,93 @@ cmd_person(node_store *ns, int argc, char **argv)
     return fail_msg(EXIT_USAGE, "person: expected add, edit, find, delete or undelete");
 }
 
+/* event list: code, date, kind, title, status. */
+static int
+print_event_found(void *ctx, const node_event_row *r)
+{
+    const node_event *e = &r->f;
+    (void)ctx;
+    printf("%s\t", r->code);
+    print_date(e->set, RZ_EF_DATE, e->date);
+    printf("\t%s\t%s\t%s\n", coded(e->set, RZ_EF_KIND, event_kind_name(e->kind)),
+           opt_text(e->set, RZ_EF_TITLE, e->title), r->deleted ? "deleted" : "live");
+    return 0;
+}
+
+static int
+event_list(node_store *ns, int argc, char **argv)
+{
+    const char *pos[1] = {NULL}, *up = NULL, *past = NULL, *all = NULL, *page = NULL;
+    const cli_opt opts[] = {{"--upcoming", 0, &up},
+                            {"--past", 0, &past},
+                            {"--all", 0, &all},
+                            {"--page", 1, &page},
+                            {NULL, 0, NULL}};
+    rz_error err = {0, ""};
+    size_t total = 0;
+    uint64_t pg;
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "event list")) != 0 ||
+        (rc = parse_page(page, &pg)) != 0)
+        return rc;
+    if (up && past)
+        return fail_msg(EXIT_USAGE, "event list: --upcoming or --past, not both");
+    if ((rc = node_find_events(ns, pos[0],
+                               up     ? NODE_WHEN_UPCOMING
+                               : past ? NODE_WHEN_PAST
+                                      : 0,
+                               0, all != NULL, (size_t)(pg - 1) * CLI_PAGE, CLI_PAGE,
+                               print_event_found, NULL, &total, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    print_total(total, pg);
+    return 0;
+}
+
+/* event roster: code, name, present|absent|-. */
+static int
+print_roster(void *ctx, const node_person_row *r, int state)
+{
+    (void)ctx;
+    printf("%s\t%s\t%s\n", r->code, opt_text(r->f.set, RZ_PF_NAME, r->f.name),
+           state == NODE_ATT_PRESENT  ? "present"
+           : state == NODE_ATT_ABSENT ? "absent"
+                                      : "-");
+    return 0;
+}
+
+static int
+event_roster(node_store *ns, int argc, char **argv)
+{
+    const char *pos[2] = {NULL, NULL}, *marked = NULL, *page = NULL;
+    const cli_opt opts[] = {{"--marked", 0, &marked}, {"--page", 1, &page}, {NULL, 0, NULL}};
+    uint8_t id[NODE_REC_ID_BYTES];
+    node_roster_counts k;
+    rz_error err = {0, ""};
+    uint64_t pg;
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, pos, 2, &npos, "event roster")) != 0 ||
+        (rc = parse_page(page, &pg)) != 0)
+        return rc;
+    if (npos < 1)
+        return fail_msg(EXIT_USAGE, "event roster needs the EVENT (code or id)");
+    if ((rc = parse_id(ns, id, pos[0], RZ_T_EVENT, "event roster")) != 0)
+        return rc;
+    if ((rc = node_find_roster(ns, id, pos[1], marked != NULL, (size_t)(pg - 1) * CLI_PAGE,
+                               CLI_PAGE, print_roster, NULL, &k, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    fprintf(stderr, PROG ": %zu present, %zu absent, %zu people here; %zu listed\n", k.present,
+            k.absent, k.people, k.matching);
+    return 0;
+}
+
 static int
 cmd_event(node_store *ns, int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : "";
+    if (strcmp(sub, "list") == 0)
+        return event_list(ns, argc - 1, argv + 1);
+    if (strcmp(sub, "roster") == 0)
+        return event_roster(ns, argc - 1, argv + 1);
     if (strcmp(sub, "add") == 0)
         return event_add(ns, argc - 1, argv + 1);
     if (strcmp(sub, "edit") == 0)
@@ -631,7 +741,7 @@ cmd_event(node_store *ns, int argc, char **argv)
         return record_delete(ns, RZ_T_EVENT, 1, argc - 1, argv + 1, "event delete");
     if (strcmp(sub, "undelete") == 0)
         return record_delete(ns, RZ_T_EVENT, 0, argc - 1, argv + 1, "event undelete");
-    return fail_msg(EXIT_USAGE, "event: expected add, edit, delete or undelete");
+    return fail_msg(EXIT_USAGE, "event: expected add, edit, list, roster, delete or undelete");
 }
 
 static int
@@ -1041,6 +1151,15 @@ cmd_status(node_store *ns, int argc, char **argv)
         printf("last server time: never\n");
         printf("clock offset: unknown (never synced)\n");
     }
+    if (st.last_attempt_ms) {
+        format_utc(when, sizeof when, st.last_attempt_ms);
+        if (st.last_attempt_code == 0)
+            printf("last sync attempt: %s, ok\n", when);
+        else
+            printf("last sync attempt: %s, failed: %s\n", when, st.last_attempt_text);
+    } else {
+        printf("last sync attempt: never\n");
+    }
     if (node_store_clock_warning(&st, hlc_wall_ms(), msg, sizeof msg))
         log_warnx("%s", msg);
     return 0;
@@ -1270,6 +1389,8 @@ cmd_sync(node_store *ns, int argc, char **argv)
     o.stop = node_lock_stop_flag();
     rc = node_sync_run(ns, &o, &r, &err);
     progress_finish(&bar);
+    if (rc != RZ_E_STOPPED)
+        (void)!node_store_note_attempt(ns, hlc_wall_ms(), rc, rc ? err.text : "", NULL);
     node_lock_release(&lock);
     if (rc != 0) {
         if (r.sent)
@@ -1338,6 +1459,127 @@ cmd_rekey(node_store *ns, int argc, char **argv)
     return 0;
 }
 
+/* ---- the centre app ---- */
+
+static int
+cmd_serve(node_store *ns, int argc, char **argv)
+{
+    const char *listen = NULL, *name = NULL, *cert = NULL, *key = NULL, *tls = NULL, *ready = NULL;
+    const cli_opt opts[] = {{"--listen", 1, &listen}, {"--name", 1, &name},
+                            {"--cert", 1, &cert},     {"--key", 1, &key},
+                            {"--tls", 0, &tls},       {"--ready-file", 1, &ready},
+                            {NULL, 0, NULL}};
+    node_web_opts o;
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "serve")) != 0)
+        return rc;
+    memset(&o, 0, sizeof o);
+    o.listen = listen ? listen : (cli_conf.set & NODE_CONF_LISTEN) ? cli_conf.listen : NULL;
+    o.sync_timeout_ms = (int)cli_conf.sync_timeout_s * 1000;
+    o.name = name;
+    o.cert = cert;
+    o.key = key;
+    o.tls = tls != NULL;
+    o.ready_file = ready;
+    if ((rc = node_web_serve(cli_dir, ns, &o, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    return 0;
+}
+
+/* Reads a password: twice without echo from a terminal, else one line of
+ * standard input (scripts).  0, or EXIT_USAGE with a message. */
+static int
+read_password(char *out, size_t len, const char *prompt)
+{
+    struct termios old, quiet;
+    char again[WEBAUTH_PASS_MAX + 2];
+    int tty = isatty(STDIN_FILENO), rc = 0;
+    size_t n;
+    if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    } else {
+        tty = 0;
+    }
+    if (tty)
+        fprintf(stderr, "%s: ", prompt);
+    if (!fgets(out, (int)len, stdin))
+        rc = fail_msg(EXIT_USAGE, "no password given");
+    if (!rc && tty) {
+        fprintf(stderr, "\nagain: ");
+        if (!fgets(again, sizeof again, stdin) || strcmp(again, out) != 0)
+            rc = fail_msg(EXIT_USAGE, "the two passwords differ");
+        sodium_memzero(again, sizeof again);
+    }
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    n = strlen(out);
+    if (!rc && n && out[n - 1] != '\n' && !feof(stdin))
+        rc = fail_msg(EXIT_USAGE, "the password is too long (at most %d bytes)", WEBAUTH_PASS_MAX);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    return rc;
+}
+
+static int
+staff_row(void *ctx, const webauth_account *a)
+{
+    char when[40];
+    (void)ctx;
+    format_utc(when, sizeof when, a->changed_ms);
+    printf("%s\t%s\t%s\tpassword set %s\n", a->user, a->role, a->disabled ? "disabled" : "active",
+           when);
+    return 0;
+}
+
+static int
+cmd_staff(node_store *ns, int argc, char **argv)
+{
+    const char *sub = argc > 0 ? argv[0] : "", *pos[1], *role = NULL, *enable = NULL,
+               *disable = NULL;
+    const cli_opt opts[] = {
+        {"--role", 1, &role}, {"--disable", 0, &disable}, {"--enable", 0, &enable}, {0, 0, 0}};
+    char pw[WEBAUTH_PASS_MAX + 2];
+    webauth *wa = NULL;
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc - 1, argv + 1, opts, pos, 1, &npos, "staff")) != 0)
+        return rc;
+    if ((rc = node_web_accounts(cli_dir, ns, &wa, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    if (strcmp(sub, "list") == 0 && npos == 0) {
+        rc = webauth_account_each(wa, staff_row, NULL, &err);
+        rc = rc ? fail_err(&err, rc, 0) : 0;
+    } else if (strcmp(sub, "add") == 0 && npos == 1) {
+        if (!(rc = read_password(pw, sizeof pw, "password for the new account"))) {
+            rc = webauth_account_add(wa, pos[0], role ? role : "staff", pw, &err);
+            rc = rc ? fail_err(&err, rc, 0) : 0;
+            if (!rc)
+                printf("staff: added %s (%s)\n", pos[0], role ? role : "staff");
+        }
+    } else if (strcmp(sub, "passwd") == 0 && npos == 1 && (enable || disable)) {
+        rc = webauth_account_disable(wa, pos[0], disable != NULL, &err);
+        rc = rc ? fail_err(&err, rc, 0) : 0;
+    } else if (strcmp(sub, "passwd") == 0 && npos == 1) {
+        if (!(rc = read_password(pw, sizeof pw, "new password"))) {
+            rc = webauth_account_passwd(wa, pos[0], pw, &err);
+            rc = rc ? fail_err(&err, rc, 0) : 0;
+            if (!rc)
+                printf("staff: new password for %s; their sessions ended\n", pos[0]);
+        }
+    } else {
+        rc = fail_msg(EXIT_USAGE, "usage: staff add NAME [--role admin|staff] | staff passwd NAME "
+                                  "[--disable|--enable] | staff list");
+    }
+    sodium_memzero(pw, sizeof pw);
+    webauth_destroy(&wa);
+    return rc;
+}
+
 /* ---- main ---- */
 
 /* Changes made from the command line are noted in the audit trail as the
@@ -1374,7 +1616,10 @@ static const cli_cmd commands[] = {
      "  (as find shows it) or the 32-digit id."},
     {"event", cmd_event,
      "event add --kind KIND --title T --date YYYY-MM-DD [...] | event edit ID [...] |\n"
-     "event delete ID | event undelete ID\n  Records or corrects an event."},
+     "event delete ID | event undelete ID | event list [TEXT] [--upcoming | --past] [--all] |\n"
+     "event roster EVENT [TEXT] [--marked]\n"
+     "  Records, corrects or lists events; roster lists the people with their attendance\n"
+     "  at one event, and the counts."},
     {"attend", cmd_attend,
      "attend EVENT PERSON [--absent | --delete | --undelete]\n"
      "  Records that a person attended (or missed) an event; each by short code or id."},
@@ -1405,6 +1650,17 @@ static const cli_cmd commands[] = {
      "rebase [--timeout SEC]\n  After headquarters ran new-epoch: re-appends the entries "
      "the server lacks."},
     {"rekey", cmd_rekey, "rekey\n  New key pair; prints the token for `rozgar-server rekey`."},
+    {"serve", cmd_serve,
+     "serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
+     "  Serves the centre app to staff's browsers: 127.0.0.1:8080 by default (this PC\n"
+     "  only, plain HTTP), or the `listen` of " NODE_CONF_FILE ".  Any other address (the\n"
+     "  centre's network) is served over HTTPS only, with the given certificate or one made\n"
+     "  at first start, whose fingerprint is printed.  --name: a host name staff type."},
+    {"staff", cmd_staff,
+     "staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
+     "staff list\n"
+     "  Staff accounts of the centre app.  The password is read from the terminal (twice,\n"
+     "  not shown) or as one line of standard input.  passwd ends that account's sessions."},
     {NULL, NULL, NULL}};
 
 /* 1 when argv holds flag before any "--" (a value can never be --help). */
