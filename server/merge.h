@@ -68,7 +68,8 @@ extern const char *const merge_state_tables[];
  *     PRIMARY KEY(metric, grain, period, d1, d2, v1, v2)
  *
  * metric  enum merge_metric
- * grain   RZ_GRAIN_MONTH/QUARTER/YEAR (common/domain.h) or MERGE_GRAIN_ALL
+ * grain   RZ_GRAIN_MONTH/QUARTER/YEAR (common/domain.h) or MERGE_GRAIN_ALL;
+ *         quarters and years only for trainees (merge_metric_keeps_grain)
  * period  period_key() of the date, 0 = unknown date; always 0 for ALL
  * d1, d2  a stored enum merge_dim with d1 < d2; (0, 0) = national total,
  *         (d, 0) = one dimension, (d1, d2) = a pair
@@ -120,6 +121,12 @@ enum merge_dim {
 
 /* 1 when totals of `metric` are kept by dimension `dim`. */
 int merge_metric_has_dim(int metric, int dim);
+/* 1 when totals of `metric` are kept at `grain`.  Registrations,
+ * attendances and events add up over time: they are kept per month and for
+ * all time only, and a quarter or a year is the sum of its months, added up
+ * when asked (server/query.c).  Trainees are unique persons per period, so
+ * every grain is kept. */
+int merge_metric_keeps_grain(int metric, int grain);
 /* 1 when the values of `dim` are TEXT (labels and filters). */
 int merge_dim_is_text(int dim);
 /* 1 for province, district and programme: derived from the centre, not

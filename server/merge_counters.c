@@ -38,6 +38,12 @@ merge_metric_has_dim(int metric, int dim)
 }
 
 int
+merge_metric_keeps_grain(int metric, int grain)
+{
+    return grain == RZ_GRAIN_MONTH || grain == MERGE_GRAIN_ALL || metric == MERGE_M_TRAINEES;
+}
+
+int
 merge_dim_is_place(int dim)
 {
     return dim == MERGE_D_PROVINCE || dim == MERGE_D_DISTRICT || dim == MERGE_D_PROGRAMME;
@@ -312,19 +318,20 @@ static void
 emit_registration(merge_ctx *m, const mg_prof *p, int64_t *v, int64_t delta)
 {
     v[MERGE_D_AGE] = mg_age_in(mg_year_of(p->reg_date), p);
-    mg_emit(m, MERGE_M_REGISTERED, MG_TAG_MQYA, mg_period_of(p->reg_date, RZ_GRAIN_MONTH), v, delta,
+    mg_emit(m, MERGE_M_REGISTERED, MG_TAG_MA, mg_period_of(p->reg_date, RZ_GRAIN_MONTH), v, delta,
             MG_COMBOS_ALL);
 }
 
 /* Counted attendances on one day (v[KIND] set): the age is the event
- * year's in month, quarter and year, the registration year's all time. */
+ * year's in its month (and so in the quarter and year they add up to), the
+ * registration year's all time. */
 void
 mg_emit_attendances(merge_ctx *m, int64_t day, const mg_prof *p, int64_t *v, int64_t delta)
 {
     uint32_t month = mg_period_of(day, RZ_GRAIN_MONTH);
-    mg_emit(m, MERGE_M_ATTENDANCES, MG_TAG_MQYA, month, v, delta, MG_COMBOS_NO_AGE);
+    mg_emit(m, MERGE_M_ATTENDANCES, MG_TAG_MA, month, v, delta, MG_COMBOS_NO_AGE);
     v[MERGE_D_AGE] = mg_age_in(mg_year_of(day), p);
-    mg_emit(m, MERGE_M_ATTENDANCES, MG_TAG_MQY, month, v, delta, MG_COMBOS_AGE);
+    mg_emit(m, MERGE_M_ATTENDANCES, RZ_GRAIN_MONTH, month, v, delta, MG_COMBOS_AGE);
     v[MERGE_D_AGE] = mg_age_in(mg_year_of(p->reg_date), p);
     mg_emit(m, MERGE_M_ATTENDANCES, MERGE_GRAIN_ALL, 0, v, delta, MG_COMBOS_AGE);
 }
@@ -382,7 +389,7 @@ mg_emit_event(merge_ctx *m, const mg_evfacts *f, int64_t sign)
     memset(v, 0, sizeof v);
     v[MERGE_D_CENTRE] = f->centre_id;
     v[MERGE_D_KIND] = f->kind;
-    mg_emit(m, MERGE_M_EVENTS, MG_TAG_MQYA, mg_period_of(f->day, RZ_GRAIN_MONTH), v, sign,
+    mg_emit(m, MERGE_M_EVENTS, MG_TAG_MA, mg_period_of(f->day, RZ_GRAIN_MONTH), v, sign,
             MG_COMBOS_ALL);
 }
 
@@ -455,17 +462,18 @@ flush_expand(merge_ctx *m, const mg_cell *c)
     }
     k.grain = RZ_GRAIN_MONTH;
     map_add(&m->final, &k, c->n);
+    if (c->k.grain == MG_TAG_MA) {
+        k.grain = MERGE_GRAIN_ALL;
+        k.period = 0;
+        map_add(&m->final, &k, c->n);
+        return;
+    }
     k.grain = RZ_GRAIN_QUARTER;
     k.period = month ? month / 100 * 10 + (month % 100 - 1) / 3 + 1 : 0;
     map_add(&m->final, &k, c->n);
     k.grain = RZ_GRAIN_YEAR;
     k.period = month / 100;
     map_add(&m->final, &k, c->n);
-    if (c->k.grain == MG_TAG_MQYA) {
-        k.grain = MERGE_GRAIN_ALL;
-        k.period = 0;
-        map_add(&m->final, &k, c->n);
-    }
 }
 
 int

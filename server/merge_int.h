@@ -124,14 +124,14 @@ typedef struct mg_cl {
 
 /*
  * A pending delta.  `grain` is a grain (0..3, one counter) or a tag naming
- * several: most facts count alike in their month, quarter, year and all
- * time, so one cell keyed by the month stands for all four counters and is
- * expanded at flush.  This cuts the random memory touches per fact by
- * three to four, which is what bounds merge speed.
+ * several: most facts count alike in their month and all time (and, for
+ * trainees, quarter and year), so one cell keyed by the month stands for
+ * all of those counters and is expanded at flush.  This cuts the random
+ * memory touches per fact, which is what bounds merge speed.
  */
 enum {
-    MG_TAG_MQYA = 4, /* month key; counts in month, quarter, year and all time */
-    MG_TAG_MQY = 5,  /* month key; counts in month, quarter and year */
+    MG_TAG_MQY = 5, /* month key; counts in month, quarter and year (trainees) */
+    MG_TAG_MA = 6,  /* month key; counts in month and all time (additive metrics) */
 };
 
 typedef struct mg_key {

@@ -246,6 +246,24 @@ fx_apply(fx *f, const fx_change *c)
     assert_int_equal(fx_apply_rc(f, c, 1), 0);
 }
 
+/* The stored counters behind a period: itself, or for a quarter or year of
+ * an additive metric its months (merge_metric_keeps_grain), as the query
+ * layer reads them. */
+static inline int
+fx_stored(int metric, int grain, uint32_t period, uint32_t *lo, uint32_t *hi)
+{
+    uint32_t d0, d1;
+    *lo = *hi = period;
+    if (merge_metric_keeps_grain(metric, grain))
+        return grain;
+    if (period) {
+        period_range(grain, period, &d0, &d1);
+        *lo = period_key(d0, RZ_GRAIN_MONTH);
+        *hi = period_key(d1, RZ_GRAIN_MONTH);
+    }
+    return RZ_GRAIN_MONTH;
+}
+
 /* Counter value (0 when absent).  Values are given as text; code
  * dimensions are parsed as integers. */
 static inline int64_t
@@ -254,14 +272,17 @@ fx_tot(fx *f, int metric, int grain, uint32_t period, int d1, const char *v1, in
 {
     sqlite3_stmt *st;
     int64_t n = 0;
+    uint32_t lo, hi;
     assert_int_equal(sqlite3_prepare_v2(f->db,
-                                        "SELECT n FROM totals WHERE metric=?1 AND grain=?2"
-                                        " AND period=?3 AND d1=?4 AND d2=?5 AND v1=?6 AND v2=?7",
+                                        "SELECT coalesce(sum(n), 0) FROM totals WHERE metric=?1"
+                                        " AND grain=?2 AND period BETWEEN ?3 AND ?8 AND d1=?4"
+                                        " AND d2=?5 AND v1=?6 AND v2=?7",
                                         -1, &st, NULL),
                      SQLITE_OK);
     sqlite3_bind_int(st, 1, metric);
-    sqlite3_bind_int(st, 2, grain);
-    sqlite3_bind_int64(st, 3, period);
+    sqlite3_bind_int(st, 2, fx_stored(metric, grain, period, &lo, &hi));
+    sqlite3_bind_int64(st, 3, lo);
+    sqlite3_bind_int64(st, 8, hi);
     sqlite3_bind_int(st, 4, d1);
     sqlite3_bind_int(st, 5, d2);
     if (d1 && merge_dim_is_text(d1))
@@ -285,16 +306,19 @@ fx_province(fx *f, int metric, int grain, uint32_t period, const char *province,
 {
     sqlite3_stmt *st;
     int64_t n = 0;
+    uint32_t lo, hi;
     assert_int_equal(sqlite3_prepare_v2(f->db,
                                         "SELECT coalesce(sum(t.n), 0) FROM totals t"
                                         " JOIN centre c ON c.centre_id = t.v1"
-                                        " WHERE t.metric=?1 AND t.grain=?2 AND t.period=?3"
+                                        " WHERE t.metric=?1 AND t.grain=?2"
+                                        " AND t.period BETWEEN ?3 AND ?7"
                                         " AND t.d1=3 AND t.d2=?4 AND t.v2=?5 AND c.province=?6",
                                         -1, &st, NULL),
                      SQLITE_OK);
     sqlite3_bind_int(st, 1, metric);
-    sqlite3_bind_int(st, 2, grain);
-    sqlite3_bind_int64(st, 3, period);
+    sqlite3_bind_int(st, 2, fx_stored(metric, grain, period, &lo, &hi));
+    sqlite3_bind_int64(st, 3, lo);
+    sqlite3_bind_int64(st, 7, hi);
     sqlite3_bind_int(st, 4, d2);
     sqlite3_bind_int64(st, 5, d2 ? v2 : 0);
     sqlite3_bind_text(st, 6, province, -1, SQLITE_TRANSIENT);

@@ -677,7 +677,9 @@ oracle_compute(int *clusters)
             continue;
         or_profile(p, &pr);
         (*clusters)++;
-        for (g = 0; g < 4; g++)
+        /* additive metrics: months and all time only (quarters and years
+         * are their months' sums, merge_metric_keeps_grain) */
+        for (g = 0; g < 4; g += 3)
             or_person_fact(MERGE_M_REGISTERED, g, pr.reg, &pr, pr.centre, 0, 1, OR_ALL);
         /* attendance of every live record of this person */
         for (e = 0; e < CV_EVENTS; e++) {
@@ -691,7 +693,7 @@ oracle_compute(int *clusters)
                     !a->f[RZ_AF_PRESENT].code)
                     continue;
                 /* at the centre that ran the event */
-                for (g = 0; g < 4; g++)
+                for (g = 0; g < 4; g += 3)
                     or_person_fact(MERGE_M_ATTENDANCES, g, ev->f[RZ_EF_DATE].code, &pr, ev->centre,
                                    ev->f[RZ_EF_KIND].code, 1, OR_ALL);
                 at[nd] = ev->centre;
@@ -725,7 +727,7 @@ oracle_compute(int *clusters)
         memset(v, 0, sizeof v);
         or_place(v, ev->centre);
         snprintf(v[10], 64, "%lld", (long long)ev->f[RZ_EF_KIND].code);
-        for (g = 0; g < 4; g++)
+        for (g = 0; g < 4; g += 3)
             or_fact(MERGE_M_EVENTS, g, or_period(ev->f[RZ_EF_DATE].code, g), v, or_edims, 1,
                     OR_ALL);
     }
