@@ -616,7 +616,7 @@ counter_stored_dims(qry_run *r)
     r->place = 0;
     for (i = 0; i < r->ndims && i < 2; i++) {
         d = r->dims[i];
-        if (merge_dim_is_place(d)) {
+        if (merge_dim_via_centre(r->q->metric, d)) {
             r->place = 1;
             d = MERGE_D_CENTRE;
         }
@@ -640,7 +640,7 @@ stored_slot(const qry_run *r, int d)
 static void
 counter_dim_expr(const qry_run *r, int d, char *out, size_t n)
 {
-    switch (d) {
+    switch (merge_dim_via_centre(r->q->metric, d) ? d : MERGE_D_NONE) {
     case MERGE_D_PROVINCE: snprintf(out, n, "coalesce(ce.province, '')"); break;
     case MERGE_D_DISTRICT: snprintf(out, n, "coalesce(ce.district, '')"); break;
     case MERGE_D_PROGRAMME: snprintf(out, n, "coalesce(ce.programme, 0)"); break;
@@ -976,16 +976,10 @@ state_run(qry_run *r, rz_error *err)
 }
 
 /* 1 when the counters answer the spec (at most two dimensions, no exact
- * date range).  Trainees by province, district or programme are not the sum
- * of their centres' counters (a person trained at two centres of a province
- * counts once in it): the state tables answer those. */
+ * date range). */
 static int
 uses_counters(const qry_run *r)
 {
-    int i;
-    for (i = 0; r->q->metric == MERGE_M_TRAINEES && i < r->ndims && i < 2; i++)
-        if (merge_dim_is_place(r->dims[i]))
-            return 0;
     return !r->q->scan && r->q->window != QUERY_WIN_RANGE && r->ndims <= 2;
 }
 
