@@ -1,7 +1,8 @@
 /*
  * log: one place for diagnostics, OpenSMTPD style.  Messages go to stderr
- * with a level tag.  log_warn appends strerror(errno).  Never pass personal
- * values (names, CNICs, phones) or secrets to these functions; use
+ * as one line each: UTC timestamp with milliseconds, program, level
+ * ("2026-11-30T15:12:04.123Z rozgar-server: warning: ...").  log_warn appends strerror(errno).
+ * Never pass personal values (names, CNICs, phones) or secrets to these functions; use
  * log_sanitize() on any peer-supplied bytes.
  */
 #ifndef RZ_LOG_H

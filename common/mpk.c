@@ -44,12 +44,19 @@ walk_len(mpk_walk *w, size_t n, uint64_t *len)
 
 static int walk_obj(mpk_walk *w, size_t depth);
 
+/* A str or bin body.  The limit is checked before the bytes present: a
+ * declared size above a limit is `toobig` even when the frame is also too
+ * short for it (PROTOCOL §4.2). */
 static int
-walk_raw(mpk_walk *w, uint64_t len)
+walk_raw(mpk_walk *w, uint64_t len, int is_bin)
 {
-    if (len > w->lim->max_str)
-        return rz_fail(w->err, RZ_E_TOOBIG, "string of %llu bytes exceeds limit %zu",
-                       (unsigned long long)len, w->lim->max_str);
+    size_t max = is_bin && w->lim->max_bin ? w->lim->max_bin : w->lim->max_str;
+    if (len > max)
+        return rz_fail(w->err, RZ_E_TOOBIG, "%s of %llu bytes exceeds limit %zu",
+                       !is_bin       ? "string"
+                       : w->lim->bin ? w->lim->bin
+                                     : "bin",
+                       (unsigned long long)len, max);
     if (walk_need(w, (size_t)len))
         return RZ_E_DECODE;
     w->p += len;
@@ -103,7 +110,7 @@ walk_obj(mpk_walk *w, size_t depth)
     if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
         return 0; /* fixint, nil, bool */
     if ((t & 0xe0) == 0xa0)
-        return walk_raw(w, t & 0x1f);
+        return walk_raw(w, t & 0x1f, 0);
     if ((t & 0xf0) == 0x90)
         return walk_container(w, t & 0x0f, 0, depth);
     if ((t & 0xf0) == 0x80)
@@ -119,12 +126,12 @@ walk_obj(mpk_walk *w, size_t depth)
     case 0xcf:
     case 0xd3:
     case 0xcb: return walk_fixed(w, 8);
-    case 0xd9:
-    case 0xc4: return walk_len(w, 1, &len) ? RZ_E_DECODE : walk_raw(w, len);
-    case 0xda:
-    case 0xc5: return walk_len(w, 2, &len) ? RZ_E_DECODE : walk_raw(w, len);
-    case 0xdb:
-    case 0xc6: return walk_len(w, 4, &len) ? RZ_E_DECODE : walk_raw(w, len);
+    case 0xd9: return walk_len(w, 1, &len) ? RZ_E_DECODE : walk_raw(w, len, 0);
+    case 0xda: return walk_len(w, 2, &len) ? RZ_E_DECODE : walk_raw(w, len, 0);
+    case 0xdb: return walk_len(w, 4, &len) ? RZ_E_DECODE : walk_raw(w, len, 0);
+    case 0xc4: return walk_len(w, 1, &len) ? RZ_E_DECODE : walk_raw(w, len, 1);
+    case 0xc5: return walk_len(w, 2, &len) ? RZ_E_DECODE : walk_raw(w, len, 1);
+    case 0xc6: return walk_len(w, 4, &len) ? RZ_E_DECODE : walk_raw(w, len, 1);
     case 0xdc: return walk_len(w, 2, &len) ? RZ_E_DECODE : walk_container(w, len, 0, depth);
     case 0xdd: return walk_len(w, 4, &len) ? RZ_E_DECODE : walk_container(w, len, 0, depth);
     case 0xde: return walk_len(w, 2, &len) ? RZ_E_DECODE : walk_container(w, len, 1, depth);

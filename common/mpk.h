@@ -25,7 +25,9 @@ typedef struct mpk_limits {
     size_t max_depth;   /* nesting of arrays/maps (top level = 1) */
     size_t max_items;   /* elements of one array or pairs of one map */
     size_t max_objects; /* objects in the whole message */
-    size_t max_str;     /* bytes of one str or bin */
+    size_t max_str;     /* bytes of one str (and of one bin when max_bin is 0) */
+    size_t max_bin;     /* bytes of one bin; 0: max_str */
+    const char *bin;    /* what a bin is, for messages ("entry"); NULL: "bin" */
 } mpk_limits;
 
 /* Returns 0 when buf[0..len) is exactly one well-formed object inside lim,

@@ -214,7 +214,7 @@ entry_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_entry *e, rz_er
             return rz_fail(err, RZ_E_DECODE, "field ids not strictly ascending");
         e->fields[i].id = (uint8_t)id;
         if (value_decode(&kv->val, &e->fields[i].v) != 0)
-            return rz_fail(err, RZ_E_DECODE, "field %llu has a non-scalar value",
+            return rz_fail(err, RZ_E_DECODE, "field %llu is not nil, bool, integer, str or bin",
                            (unsigned long long)id);
         if (entry_field_is_pii(e->table, e->fields[i].id) &&
             !(e->fields[i].v.type == RZ_V_NIL ||

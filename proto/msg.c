@@ -7,7 +7,11 @@ static const mpk_limits msg_limits = {
     .max_depth = RZ_MAX_DEPTH,
     .max_items = RZ_MAX_REVEALS,
     .max_objects = 16 + RZ_MAX_BATCH_ENTRIES + 5 * RZ_MAX_REVEALS,
-    .max_str = RZ_MAX_ENTRY_BYTES,
+    .max_str = RZ_MAX_STR,
+    /* The longest bin in a message is an entry; the others have fixed sizes
+     * that the accessors check. */
+    .max_bin = RZ_MAX_ENTRY_BYTES,
+    .bin = "entry (bin)",
 };
 
 static void

@@ -5,8 +5,11 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
       libzmq3-dev libsqlite3-dev sqlite3 libmsgpack-dev libsodium-dev
       libmicrohttpd-dev libgnutls28-dev libjs-chart.js libcmocka-dev
       iproute2 nftables python3 curl procps)
-# The test suite also drives the dashboard in a headless browser.
-[ "${1:-}" = "--test" ] && pkgs+=(chromium python3-cryptography systemd)
+# The test suite also drives the dashboard in a headless browser, runs its
+# pure helpers under node (tests/web/), checks the systemd units and checks
+# /metrics with promtool (prometheus); the Python node written from the spec
+# (tests/pynode) needs zmq, nacl and msgpack.
+[ "${1:-}" = "--test" ] && pkgs+=(chromium python3-cryptography systemd nodejs prometheus python3-zmq python3-nacl python3-msgpack)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

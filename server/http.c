@@ -423,6 +423,14 @@ http_write_asof(FILE *out, const query_asof *a)
             a->centres_stale == 0 && a->nodes_fresh == a->nodes ? "true" : "false");
     if (a->newest_sync_ms) {
         query_iso_time(newest, a->newest_sync_ms);
+        fprintf(out, "\"%s\"", newest);
+    } else {
+        fputs("null", out);
+    }
+    /* Contact (any sync, even with nothing new) beside data. */
+    fputs(",\"newest_contact\":", out);
+    if (a->newest_contact_ms) {
+        query_iso_time(newest, a->newest_contact_ms);
         fprintf(out, "\"%s\"}", newest);
     } else {
         fputs("null}", out);
@@ -567,21 +575,49 @@ http_totals_json(http_req *r, FILE *out, rz_error *err)
     http_write_asof(out, &a);
     fputs(",", out);
     http_write_spec(out, &q);
-    fprintf(out, ",\"total\":%lld,\"rows\":[", (long long)total);
+    /* total: the whole window once; for trainees the rows may not add up. */
+    fprintf(out, ",\"total\":%lld,\"rows_add_up\":%s", (long long)total,
+            query_rows_add_up(&q) ? "true" : "false");
+    if (query_rows_note(&q)) {
+        fputs(",\"note\":", out);
+        query_json_string(out, query_rows_note(&q));
+    }
+    fputs(",\"rows\":[", out);
     if ((rc = query_run(r->db, &q, http_row_json, &rows, err)))
         return rc;
     fputs("\n]}\n", out);
     return 0;
 }
 
+/* The first line of every CSV export, after a UTF-8 byte-order mark (so
+ * Excel reads Urdu names as UTF-8): what it is and how complete. */
+static void
+http_csv_preamble(FILE *out, const char *what, const query_asof *a)
+{
+    char when[32];
+    query_iso_time(when, a->now_ms);
+    fprintf(out,
+            "\xEF\xBB\xBF# Rozgar Sync %s; as of %s; %lld of %lld centres synced in the last %d "
+            "days\r\n",
+            what, when, (long long)(a->centres - a->centres_stale), (long long)a->centres,
+            a->stale_days);
+}
+
 static int
 http_totals_csv(http_req *r, FILE *out, rz_error *err)
 {
     query_spec q;
+    query_asof a;
     http_rows rows = {out, &q, 0};
+    char what[96];
     int stale_days, rc, i;
-    if ((rc = http_totals_spec(r, &q, &stale_days, err)))
+    if ((rc = http_totals_spec(r, &q, &stale_days, err)) ||
+        (rc = query_asof_get(r->db, r->now_ms, stale_days, &a, err)))
         return rc;
+    snprintf(what, sizeof(what), "%s%s%s%s%s", query_metric_name(q.metric), q.nby ? " by " : "",
+             q.nby ? query_dim_name(q.by[0]) : "", q.nby > 1 ? " and " : "",
+             q.nby > 1 ? query_dim_name(q.by[1]) : "");
+    http_csv_preamble(out, what, &a);
     fputs("period", out);
     for (i = 0; i < q.nby; i++)
         fprintf(out, ",%s", query_dim_name(q.by[i]));
@@ -677,6 +713,26 @@ http_summary_target(http_req *r, FILE *out, int year, rz_error *err)
     return 0;
 }
 
+/* Registrations in rural areas as a share of all registrations under the
+ * same filters; null when an area filter already decides it. */
+static int
+http_summary_rural(http_req *r, FILE *out, const query_spec *base, int64_t total, rz_error *err)
+{
+    query_spec q = *base;
+    int64_t n = 0;
+    int rc, i;
+    for (i = 0; i < q.nwhere; i++)
+        if (q.where[i].dim == MERGE_D_AREA) {
+            fputs("null", out);
+            return 0;
+        }
+    if ((rc = query_spec_set(&q, "metric", query_metric_name(MERGE_M_REGISTERED), err)) ||
+        (rc = query_spec_set(&q, "area", "rural", err)) || (rc = query_total(r->db, &q, &n, err)))
+        return rc;
+    fprintf(out, "%.4f", total > 0 ? (double)n / (double)total : 0.0);
+    return 0;
+}
+
 static int
 http_summary(http_req *r, FILE *out, rz_error *err)
 {
@@ -707,8 +763,11 @@ http_summary(http_req *r, FILE *out, rz_error *err)
     for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
         if ((rc = http_summary_metric(r, out, &base, metrics[i], err)))
             return rc;
-    fprintf(out, ",\"women_share\":%.4f,\"youth_share\":%.4f,\"shares\":{", reg.women_share,
+    fprintf(out, ",\"women_share\":%.4f,\"youth_share\":%.4f,\"rural_share\":", reg.women_share,
             reg.youth_share);
+    if ((rc = http_summary_rural(r, out, &base, reg.total, err)))
+        return rc;
+    fputs(",\"shares\":{", out);
     if ((rc = http_summary_shares(r, out, &base, MERGE_M_REGISTERED, err)))
         return rc;
     fputs(",", out);
@@ -728,11 +787,34 @@ typedef struct http_centres {
     int n;     /* centres written */
 } http_centres;
 
+/* A centre's reporting state: "ok" (in contact within stale_days),
+ * "silent" (in contact before), "never" (enrolled, never in contact). */
+static const char *
+http_centre_state(const query_centre_sync *c)
+{
+    if (!c->last_contact_ms && !c->last_sync_ms)
+        return "never";
+    return c->stale ? "silent" : "ok";
+}
+
+/* ,"NAME":"ISO time","NAME_ms":ms,"LAG":seconds, or nulls when ms is 0. */
+static void
+http_time_fields(FILE *out, const char *name, const char *lag, uint64_t ms, int64_t lag_ms)
+{
+    char when[32];
+    if (!ms) {
+        fprintf(out, ",\"%s\":null,\"%s_ms\":null,\"%s\":null", name, name, lag);
+        return;
+    }
+    query_iso_time(when, ms);
+    fprintf(out, ",\"%s\":\"%s\",\"%s_ms\":%llu,\"%s\":%lld", name, when, name,
+            (unsigned long long)ms, lag, (long long)(lag_ms / 1000));
+}
+
 static int
 http_centre_json(void *arg, const query_centre_sync *c)
 {
     http_centres *w = arg;
-    char when[32];
     FILE *out = w->out;
     fprintf(out, "%s{\"centre_id\":%lld,\"centre\":", w->n++ ? ",\n" : "\n",
             (long long)c->centre_id);
@@ -743,16 +825,56 @@ http_centre_json(void *arg, const query_centre_sync *c)
     query_json_string(out, c->district ? c->district : "");
     fputs(",\"programme\":", out);
     query_json_string(out, c->programme ? c->programme : "");
-    fprintf(out, ",\"nodes\":%lld,\"last_sync\":", (long long)c->nodes);
-    if (c->last_sync_ms) {
-        query_iso_time(when, c->last_sync_ms);
-        fprintf(out, "\"%s\",\"last_sync_ms\":%llu,\"lag_seconds\":%lld", when,
-                (unsigned long long)c->last_sync_ms, (long long)(c->lag_ms / 1000));
-    } else {
-        fputs("null,\"last_sync_ms\":null,\"lag_seconds\":null", out);
-    }
-    fprintf(out, ",\"stale\":%s}", c->stale ? "true" : "false");
+    fprintf(out, ",\"nodes\":%lld", (long long)c->nodes);
+    /* last_sync is the last data; staleness goes by last contact. */
+    http_time_fields(out, "last_sync", "lag_seconds", c->last_sync_ms, c->lag_ms);
+    http_time_fields(out, "last_contact", "contact_lag_seconds", c->last_contact_ms,
+                     c->contact_lag_ms);
+    fprintf(out, ",\"stale\":%s,\"state\":\"%s\"}", c->stale ? "true" : "false",
+            http_centre_state(c));
     return 0;
+}
+
+static int
+http_centre_csv(void *arg, const query_centre_sync *c)
+{
+    FILE *out = arg;
+    char contact[32] = "", data[32] = "";
+    query_csv_field(out, c->name ? c->name : "");
+    fputc(',', out);
+    query_csv_field(out, c->province ? c->province : "");
+    fputc(',', out);
+    query_csv_field(out, c->district ? c->district : "");
+    fputc(',', out);
+    query_csv_field(out, c->programme ? c->programme : "");
+    if (c->last_contact_ms)
+        query_iso_time(contact, c->last_contact_ms);
+    if (c->last_sync_ms)
+        query_iso_time(data, c->last_sync_ms);
+    fprintf(out, ",%lld,%s,", (long long)c->nodes, contact);
+    if (c->contact_lag_ms >= 0)
+        fprintf(out, "%lld", (long long)(c->contact_lag_ms / 86400000));
+    fprintf(out, ",%s,%s\r\n", data, http_centre_state(c));
+    return 0;
+}
+
+static int
+http_centres_csv(http_req *r, FILE *out, rz_error *err)
+{
+    query_asof a;
+    int stale_days, rc, i;
+    for (i = 0; i < r->params->n; i++)
+        if (strcmp(r->params->p[i].key, "stale_days") != 0)
+            return rz_fail(err, RZ_E_ARG, "unknown parameter %s (only stale_days)",
+                           r->params->p[i].key);
+    if ((rc = http_stale_days(r->params, &stale_days, err)) ||
+        (rc = query_asof_get(r->db, r->now_ms, stale_days, &a, err)))
+        return rc;
+    http_csv_preamble(out, "centres and their reporting state", &a);
+    fputs("centre,province,district,programme,pcs,last_contact,days_since_contact,last_data,"
+          "state\r\n",
+          out);
+    return query_centres_sync(r->db, r->now_ms, stale_days, http_centre_csv, out, err);
 }
 
 static int
@@ -923,6 +1045,37 @@ http_send_page(http_server *h, struct MHD_Connection *c)
     return http_queue(c, MHD_HTTP_OK, resp);
 }
 
+/* ---- /healthz ------------------------------------------------------ */
+
+/* 200 {"status":"ok"} when a read-only handle answers a read of the
+ * totals schema, 503 otherwise: what a load balancer or systemd watchdog
+ * probes.  No figures, nothing personal: served on both listeners. */
+static enum MHD_Result
+http_healthz(http_server *h, struct MHD_Connection *c)
+{
+    sqlite3 *db = NULL;
+    rz_error err = {0, ""};
+    int rc;
+    if (!(rc = http_db_take(h, &db, &err)))
+        rc = rz_db_exec(db, "SELECT count(*) FROM sqlite_schema", &err);
+    http_db_give(h, db);
+    if (rc) {
+        log_warnx("http: /healthz: %s", err.text);
+        return http_send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "database not readable");
+    }
+    {
+        http_body b;
+        if (http_body_open(&b))
+            return MHD_NO;
+        fputs("{\"status\":\"ok\"}\n", b.f);
+        if (http_body_close(&b)) {
+            http_body_free(&b);
+            return MHD_NO;
+        }
+        return http_send_body(c, MHD_HTTP_OK, &b, "application/json; charset=utf-8");
+    }
+}
+
 /* ---- /public/catalogue.{json,csv} ---------------------------------- */
 
 /* Writes the public catalogue, rebuilt when older than HTTP_PUBLIC_TTL_S:
@@ -965,6 +1118,7 @@ static const http_api_route http_api_routes[] = {
     {"/api/totals", http_totals_json, "application/json; charset=utf-8"},
     {"/api/totals.csv", http_totals_csv, "text/csv; charset=utf-8"},
     {"/api/centres", http_centres_list, "application/json; charset=utf-8"},
+    {"/api/centres.csv", http_centres_csv, "text/csv; charset=utf-8"},
     {"/metrics", http_metrics, "text/plain; version=0.0.4; charset=utf-8"},
 };
 
@@ -1040,6 +1194,8 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
         return http_send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
     if (http_params_read(c, &ps))
         return http_send_error(c, MHD_HTTP_BAD_REQUEST, ps.error);
+    if (strcmp(url, "/healthz") == 0)
+        return http_healthz(h, c);
     if (h->public_only)
         return http_on_public(h, c, url, &ps);
 

@@ -13,6 +13,7 @@
  *   /api/totals.csv    the same rows as CSV with a header line
  *   /api/centres       per-centre last sync, lag and stale flag
  *   /metrics           Prometheus text
+ *   /healthz           {"status":"ok"} when the database answers, else 503
  *
  * Bad query parameters answer 400 with {"error": "..."}; unknown paths 404.
  */

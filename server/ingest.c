@@ -207,7 +207,7 @@ check_continuity(ingest *ig, const rz_msg *m, const store_node *n, rz_error *err
                                    : rc;
     if (sodium_memcmp(stored, m->prev, RZ_HASH_BYTES) != 0)
         return rz_fail(err, RZ_E_FORK,
-                       "fork: seq %llu continues a different history than the server holds",
+                       "batch at seq %llu continues a different history than the server holds",
                        (unsigned long long)m->first_seq);
     /* Chain hashes commit to all earlier entries, so comparing the last
      * overlapping one compares the whole overlap. */
@@ -217,7 +217,7 @@ check_continuity(ingest *ig, const rz_msg *m, const store_node *n, rz_error *err
             return rc;
         if (sodium_memcmp(stored, ig->hash[overlap_end - m->first_seq], RZ_HASH_BYTES) != 0)
             return rz_fail(err, RZ_E_FORK,
-                           "fork: seq %llu..%llu differ from the entries the server holds",
+                           "seq %llu..%llu differ from the entries the server holds",
                            (unsigned long long)m->first_seq, (unsigned long long)overlap_end);
     }
     return 0;
@@ -513,7 +513,7 @@ record_fork(ingest *ig, const rz_msg *m, store_node *n, const uint8_t *raw, size
     char hex[2 * RZ_NODE_ID_BYTES + 1];
     int rc;
     hex_encode(hex, n->node_id, RZ_NODE_ID_BYTES);
-    log_warnx("node %s: %s; node quarantined", hex, err ? err->text : "fork");
+    log_warnx("node %s: fork: %s; node quarantined", hex, err ? err->text : "");
     /* In a group the evidence commits with the group; if the group fails the
      * node's next attempt is caught again. */
     if (!ig->in_group && (rc = store_begin(ig->s, &e2)))

@@ -155,11 +155,13 @@ typedef int (*merge_place_fn)(void *arg, int64_t centre_id, merge_place *out, rz
  * district, programme) of the database merge writes, or of one attached to
  * it; without such a table every place is unknown. */
 void merge_set_place_fn(merge_ctx *m, merge_place_fn fn, void *arg);
-/* Normalises a district of residence the way merge counts it: surrounding
- * blanks trimmed, inner runs of blanks made one space, ASCII letters in
- * title case ("  LAHORE  cantt" -> "Lahore Cantt").  Writes out (NUL
- * terminated) and returns its length; 0 when empty or longer than
- * MERGE_HOME_MAX (counted as unknown). */
+
+/* A district of residence the way merge counts it: the official name from
+ * the master list of places (common/places.h, places_active) of the
+ * district written, whatever its case, blanks, punctuation or alias ("D.G.
+ * Khan", "dg khan" -> "Dera Ghazi Khan").  Writes out (NUL terminated) and
+ * returns its length; 0 when the name is empty, not in the list, ambiguous
+ * between provinces or holds control bytes (counted as unknown). */
 size_t merge_home_normalize(char out[MERGE_HOME_MAX + 1], const uint8_t *in, size_t len);
 
 #endif

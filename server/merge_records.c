@@ -30,6 +30,7 @@
 #include "common/db.h"
 #include "common/domain.h"
 #include "common/hlc.h"
+#include "common/places.h"
 #include "common/util.h"
 #include "server/merge_int.h"
 
@@ -56,33 +57,29 @@ home_is_blank(uint8_t c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
+/* The master list of places decides (common/places.h): the official name of
+ * the district written, whatever its spelling ("D.G. Khan", "dg khan"), or
+ * unknown.  The list in force is the one headquarters imported last; a new
+ * import rebuilds the state under it (server/placelist.h), so merge stays a
+ * function of the logs and that list. */
 size_t
 merge_home_normalize(char out[MERGE_HOME_MAX + 1], const uint8_t *in, size_t len)
 {
-    size_t i, n = 0;
-    int word_start = 1, pending_space = 0;
+    char name[4 * MERGE_HOME_MAX + 1];
+    const char *official;
+    size_t i, n;
     out[0] = '\0';
-    for (i = 0; i < len; i++) {
-        uint8_t c = in[i];
-        if (home_is_blank(c)) {
-            pending_space = n > 0;
-            word_start = 1;
-            continue;
-        }
-        if (c < 0x20 || c == 0x7f)
-            return out[0] = '\0', 0; /* control bytes: not a district name */
-        if (pending_space + n + 1 > MERGE_HOME_MAX)
-            return out[0] = '\0', 0;
-        if (pending_space)
-            out[n++] = ' ', pending_space = 0;
-        if (c >= 'a' && c <= 'z' && word_start)
-            c = (uint8_t)(c - 'a' + 'A');
-        else if (c >= 'A' && c <= 'Z' && !word_start)
-            c = (uint8_t)(c - 'A' + 'a');
-        out[n++] = (char)c;
-        word_start = c == '-' || c == '(' || c == '/';
-    }
-    out[n] = '\0';
+    if (len == 0 || len >= sizeof name)
+        return 0;
+    for (i = 0; i < len; i++)
+        if ((in[i] < 0x20 && !home_is_blank(in[i])) || in[i] == 0x7f)
+            return 0; /* control bytes: not a district name */
+    memcpy(name, in, len);
+    name[len] = '\0';
+    official = places_find_district(places_active(), -1, name, NULL);
+    if (!official || (n = strlen(official)) > MERGE_HOME_MAX)
+        return 0;
+    memcpy(out, official, n + 1);
     return n;
 }
 

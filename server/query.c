@@ -145,7 +145,7 @@ spec_set_period(query_spec *q, const char *value, rz_error *err)
     int g;
     uint32_t key;
     if (q->window == QUERY_WIN_RANGE)
-        return rz_fail(err, RZ_E_ARG, "use either a period or --from/--to, not both");
+        return rz_fail(err, RZ_E_ARG, "use either a period or from/to, not both");
     if (period_parse(value, &g, &key) != 0)
         return rz_fail(err, RZ_E_ARG, "period must look like 2026, 2026-Q1 or 2026-03");
     q->window = QUERY_WIN_PERIOD;
@@ -161,7 +161,7 @@ spec_set_date(query_spec *q, const char *name, const char *value, rz_error *err)
 {
     uint32_t d = date_parse(value);
     if (q->window == QUERY_WIN_PERIOD)
-        return rz_fail(err, RZ_E_ARG, "use either a period or --from/--to, not both");
+        return rz_fail(err, RZ_E_ARG, "use either a period or from/to, not both");
     if (d == 0)
         return rz_fail(err, RZ_E_ARG, "%s must be a date YYYY-MM-DD", name);
     if (q->window != QUERY_WIN_RANGE) {
@@ -218,7 +218,7 @@ query_spec_set(query_spec *q, const char *name, const char *value, rz_error *err
 {
     int v;
     if (!name || !value)
-        return rz_fail(err, RZ_E_ARG, "option without a value");
+        return rz_fail(err, RZ_E_ARG, "parameter without a value");
     if (strcmp(name, "metric") == 0) {
         if ((v = query_metric_parse(value)) < 0)
             return rz_fail(err, RZ_E_ARG,
@@ -229,7 +229,7 @@ query_spec_set(query_spec *q, const char *name, const char *value, rz_error *err
     if (strcmp(name, "by") == 0) {
         if ((v = query_dim_parse(value)) < 0)
             return rz_fail(err, RZ_E_ARG,
-                           "unknown dimension for --by (province district"
+                           "unknown dimension for by (province district"
                            " centre programme gender age area skill home kind)");
         if (q->nby == QUERY_MAX_BY)
             return rz_fail(err, RZ_E_ARG, "at most %d group-by dimensions", QUERY_MAX_BY);
@@ -251,7 +251,7 @@ query_spec_set(query_spec *q, const char *name, const char *value, rz_error *err
         return spec_set_where(q, value, err);
     if ((v = query_dim_parse(name)) > 0)
         return spec_add_filter(q, v, value, err);
-    return rz_fail(err, RZ_E_ARG, "unknown query option '%.40s'", name);
+    return rz_fail(err, RZ_E_ARG, "unknown query parameter '%.40s'", name);
 }
 
 int
@@ -268,7 +268,7 @@ query_spec_check(const query_spec *q, rz_error *err)
             return rz_fail(err, RZ_E_ARG, "%s are not counted by %s", query_metric_name(q->metric),
                            query_dim_name(q->by[i]));
         if (i == 1 && q->by[0] == q->by[1])
-            return rz_fail(err, RZ_E_ARG, "the same dimension twice in --by");
+            return rz_fail(err, RZ_E_ARG, "the same dimension twice in by");
     }
     for (i = 0; i < q->nwhere; i++)
         if (!merge_metric_has_dim(q->metric, q->where[i].dim))
@@ -279,7 +279,7 @@ query_spec_check(const query_spec *q, rz_error *err)
          q->period_grain < RZ_GRAIN_MONTH || q->period_grain > RZ_GRAIN_YEAR))
         return rz_fail(err, RZ_E_ARG, "grain must not be coarser than the period");
     if (q->window == QUERY_WIN_RANGE && (q->from == 0 || q->from > q->to))
-        return rz_fail(err, RZ_E_ARG, "--from must not be after --to");
+        return rz_fail(err, RZ_E_ARG, "from must not be after to");
     return 0;
 }
 
@@ -1006,13 +1006,40 @@ sum_row(void *arg, const query_row *row)
     return 0;
 }
 
+/* The grain whose one row is the whole window. */
+static int
+window_grain(const query_spec *q)
+{
+    return q->window == QUERY_WIN_PERIOD ? q->period_grain : MERGE_GRAIN_ALL;
+}
+
 int
 query_total(sqlite3 *db, const query_spec *q, int64_t *count, rz_error *err)
 {
     query_spec t = *q;
+    /* One row for the whole window, never a sum of months or places: a
+     * person trained in March and in May is one trainee of the year. */
     t.nby = 0;
+    t.grain = window_grain(q);
+    t.grain_set = 1;
     *count = 0;
     return query_run(db, &t, sum_row, count, err);
+}
+
+int
+query_rows_add_up(const query_spec *q)
+{
+    return q->metric != MERGE_M_TRAINEES || (q->nby == 0 && q->grain == window_grain(q));
+}
+
+const char *
+query_rows_note(const query_spec *q)
+{
+    if (query_rows_add_up(q))
+        return NULL;
+    return "trainees are unique persons: someone trained in several periods or places is"
+           " counted in each row, so the rows add up to more than the total, which counts"
+           " each person once for the whole window";
 }
 
 static int
@@ -1067,15 +1094,17 @@ query_asof_get(sqlite3 *db, uint64_t now_ms, int stale_days, query_asof *out, rz
     memset(out, 0, sizeof *out);
     out->now_ms = now_ms;
     out->stale_days = stale_days;
+    /* Fresh and stale go by contact (a HELLO or a batch): a node that synced
+     * and had nothing new is not behind. */
     if ((rc = rz_db_prepare(
              db, &st,
-             "SELECT count(*), coalesce(sum(last_sync_ms >= ?1 AND last_sync_ms > 0), 0),"
-             " coalesce(max(last_sync_ms), 0),"
-             " (SELECT count(*) FROM (SELECT max(last_sync_ms) AS l FROM node"
-             "  WHERE revoked = 0 GROUP BY centre_id)),"
-             " (SELECT count(*) FROM (SELECT max(last_sync_ms) AS l FROM node"
-             "  WHERE revoked = 0 GROUP BY centre_id) WHERE l < ?1 OR l = 0)"
-             " FROM node WHERE revoked = 0",
+             "SELECT count(*), coalesce(sum(c >= ?1 AND c > 0), 0), coalesce(max(last_sync_ms), 0),"
+             " coalesce(max(c), 0),"
+             " (SELECT count(*) FROM (SELECT 1 FROM node WHERE revoked = 0 GROUP BY centre_id)),"
+             " (SELECT count(*) FROM (SELECT max(max(last_contact_ms, last_sync_ms)) AS l"
+             "  FROM node WHERE revoked = 0 GROUP BY centre_id) WHERE l < ?1 OR l = 0)"
+             " FROM (SELECT last_sync_ms, max(last_contact_ms, last_sync_ms) AS c FROM node"
+             "  WHERE revoked = 0)",
              err)))
         return rc;
     sqlite3_bind_int64(st, 1, (int64_t)cut);
@@ -1083,8 +1112,9 @@ query_asof_get(sqlite3 *db, uint64_t now_ms, int stale_days, query_asof *out, rz
         out->nodes = sqlite3_column_int64(st, 0);
         out->nodes_fresh = sqlite3_column_int64(st, 1);
         out->newest_sync_ms = (uint64_t)sqlite3_column_int64(st, 2);
-        out->centres = sqlite3_column_int64(st, 3);
-        out->centres_stale = sqlite3_column_int64(st, 4);
+        out->newest_contact_ms = (uint64_t)sqlite3_column_int64(st, 3);
+        out->centres = sqlite3_column_int64(st, 4);
+        out->centres_stale = sqlite3_column_int64(st, 5);
     } else {
         rc = rz_db_fail(db, err, "as of");
     }
@@ -1101,7 +1131,8 @@ query_centres_sync(sqlite3 *db, uint64_t now_ms, int stale_days, query_centre_fn
     int rc, step = SQLITE_DONE;
     if ((rc = rz_db_prepare(db, &st,
                             "SELECT c.centre_id, c.name, c.province, c.district, c.programme,"
-                            " count(*), max(n.last_sync_ms) AS l FROM node n"
+                            " count(*), max(n.last_sync_ms),"
+                            " max(max(n.last_contact_ms, n.last_sync_ms)) AS l FROM node n"
                             " JOIN centre c ON c.centre_id = n.centre_id WHERE n.revoked = 0"
                             " GROUP BY c.centre_id ORDER BY l, c.name",
                             err)))
@@ -1115,8 +1146,10 @@ query_centres_sync(sqlite3 *db, uint64_t now_ms, int stale_days, query_centre_fn
         c.programme = programme_name((uint64_t)sqlite3_column_int64(st, 4));
         c.nodes = sqlite3_column_int64(st, 5);
         c.last_sync_ms = (uint64_t)sqlite3_column_int64(st, 6);
+        c.last_contact_ms = (uint64_t)sqlite3_column_int64(st, 7);
         c.lag_ms = c.last_sync_ms ? u64_diff_sat(now_ms, c.last_sync_ms) : -1;
-        c.stale = c.last_sync_ms == 0 || c.last_sync_ms < cut;
+        c.contact_lag_ms = c.last_contact_ms ? u64_diff_sat(now_ms, c.last_contact_ms) : -1;
+        c.stale = c.last_contact_ms == 0 || c.last_contact_ms < cut;
         rc = fn(arg, &c);
     }
     if (rc == 0 && step != SQLITE_DONE)
@@ -1377,16 +1410,33 @@ query_write(sqlite3 *db, const query_spec *q, int format, int stale_days, FILE *
 {
     qry_writer w = {out, q, format, 0};
     query_asof a;
+    int64_t total = 0;
+    const char *note;
     int rc;
     if ((rc = query_spec_check(q, err)) ||
         (rc = query_asof_get(db, hlc_wall_ms(), stale_days, &a, err)))
         return rc;
     write_head(&w, &a, spec_uses_counters(q));
     rc = query_run(db, q, write_row, &w, err);
-    if (format == QUERY_FMT_JSON)
-        fputs(w.rows ? "\n ]}\n" : "]}\n", out);
-    else if (format == QUERY_FMT_TEXT && w.rows == 0 && rc == 0)
-        fputs("(no rows)\n", out);
+    if (rc == 0 && format != QUERY_FMT_CSV && (rc = query_total(db, q, &total, err)) != 0)
+        return rc;
+    note = query_rows_note(q);
+    if (format == QUERY_FMT_JSON) {
+        fprintf(out, "%s,\n \"total\":%lld,\"rows_add_up\":%s", w.rows ? "\n ]" : "]",
+                (long long)total, note ? "false" : "true");
+        if (note) {
+            fputs(",\"note\":", out);
+            query_json_string(out, note);
+        }
+        fputs("}\n", out);
+    } else if (format == QUERY_FMT_TEXT) {
+        if (w.rows == 0)
+            fputs("(no rows)\n", out);
+        fprintf(out, "%-22s %12lld%s\n", "total", (long long)total,
+                note ? "  (unique persons; the rows do not add up to it)" : "");
+        if (note)
+            fprintf(out, "note: %s\n", note);
+    }
     return rc;
 }
 

@@ -114,10 +114,15 @@ int query_spec_check(const query_spec *q, rz_error *err) RZ_WUR;
  * RZ_E_ARG for an invalid spec, RZ_E_IO/RZ_E_BUSY on database errors, or
  * the callback's non-zero value. */
 int query_run(sqlite3 *db, const query_spec *q, query_row_fn fn, void *arg, rz_error *err) RZ_WUR;
-/* Sum of the spec's counts over its rows (group-by ignored; with a grain
- * finer than the window this is a sum over periods, which for trainees is
- * not a count of distinct persons). */
+/* The spec's count for its whole window under its filters, group-by and
+ * grain ignored: for trainees the number of distinct persons in the window,
+ * never a sum of per-month or per-place unique counts. */
 int query_total(sqlite3 *db, const query_spec *q, int64_t *count, rz_error *err) RZ_WUR;
+/* 1 when the spec's rows add up to query_total (every metric but trainees,
+ * and trainees with one row for the window); 0 when a person can be in
+ * several rows.  query_rows_note: a sentence saying so (static), or NULL. */
+int query_rows_add_up(const query_spec *q);
+const char *query_rows_note(const query_spec *q);
 
 /* Women's and youth (15-29, age bands 2..4) shares of a person metric
  * (registered, trainees, attendances) under the spec's window and filters.
@@ -134,28 +139,33 @@ int query_shares_get(sqlite3 *db, const query_spec *q, query_shares *out, rz_err
 /* "As of": how complete the totals are.  Operational facts, outside the
  * rebuild promise. */
 typedef struct query_asof {
-    uint64_t now_ms;         /* the time the answer was made */
-    int stale_days;          /* threshold used for nodes_fresh */
-    int64_t nodes;           /* enrolled, unrevoked nodes */
-    int64_t nodes_fresh;     /* of which synced within stale_days */
-    uint64_t newest_sync_ms; /* newest sync of any node, 0: never */
-    int64_t centres;         /* centres with an unrevoked node */
-    int64_t centres_stale;   /* of which no node synced within stale_days */
+    uint64_t now_ms;            /* the time the answer was made */
+    int stale_days;             /* threshold used for nodes_fresh */
+    int64_t nodes;              /* enrolled, unrevoked nodes */
+    int64_t nodes_fresh;        /* of which in contact within stale_days */
+    uint64_t newest_sync_ms;    /* newest data (batch with new entries) of any node, 0: never */
+    uint64_t newest_contact_ms; /* newest contact (HELLO or batch) of any node, 0: never */
+    int64_t centres;            /* centres with an unrevoked node */
+    int64_t centres_stale;      /* of which no node was in contact within stale_days */
 } query_asof;
 int query_asof_get(sqlite3 *db, uint64_t now_ms, int stale_days, query_asof *out, rz_error *err)
     RZ_WUR;
 
-/* Per centre: its newest sync over its unrevoked nodes and the lag. */
+/* Per centre, over its unrevoked nodes: last contact (a sync, even one with
+ * nothing new) and last data (a batch with new entries).  Staleness goes by
+ * contact: a centre that synced and had nothing to send is not behind. */
 typedef struct query_centre_sync {
-    int64_t centre_id;     /* centre */
-    const char *name;      /* borrowed */
-    const char *province;  /* borrowed */
-    const char *district;  /* borrowed */
-    const char *programme; /* programme name */
-    int64_t nodes;         /* unrevoked nodes of the centre */
-    uint64_t last_sync_ms; /* 0: never synced */
-    int64_t lag_ms;        /* now - last_sync_ms, -1 when never */
-    int stale;             /* 1: no sync within stale_days */
+    int64_t centre_id;        /* centre */
+    const char *name;         /* borrowed */
+    const char *province;     /* borrowed */
+    const char *district;     /* borrowed */
+    const char *programme;    /* programme name */
+    int64_t nodes;            /* unrevoked nodes of the centre */
+    uint64_t last_sync_ms;    /* last data; 0: never */
+    uint64_t last_contact_ms; /* last contact; 0: never */
+    int64_t lag_ms;           /* now - last_sync_ms, -1 when never */
+    int64_t contact_lag_ms;   /* now - last_contact_ms, -1 when never */
+    int stale;                /* 1: no contact within stale_days */
 } query_centre_sync;
 typedef int (*query_centre_fn)(void *arg, const query_centre_sync *c);
 /* Calls fn for every centre with an unrevoked node, stalest first. */

@@ -20,11 +20,10 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/msg.h"
+#include "server/conv.h"
 #include "server/http.h"
 #include "server/ingest.h"
 #include "server/metrics.h"
-
-#define SERVE_CURVE_OVERHEAD 33 /* bytes CurveZMQ adds to each frame */
 
 static volatile sig_atomic_t serve_stop;
 
@@ -54,6 +53,7 @@ typedef struct serve_ctx {
     ingest *ig;                           /* batch verification and application */
     void *router;                         /* node-facing socket */
     void *zap;                            /* ZAP handler socket */
+    conv *cv;                             /* conversation states, connection limits */
     msgpack_zone zone;                    /* decoded message trees */
     mpk_writer w;                         /* reply encoder */
     int group_open;                       /* a group transaction is open */
@@ -111,16 +111,22 @@ serve_zap(serve_ctx *c)
         store_node node;
         if (zmq_z85_encode(z85, zmq_msg_data(&p[6]), 32) &&
             store_node_by_curve(c->s, z85, &node, NULL) == 0) {
+            hex_encode(user, node.node_id, RZ_NODE_ID_BYTES);
             if (node.revoked) {
                 text = "revoked";
+            } else if (conv_admit(c->cv, node.node_id, hlc_wall_ms()) != 0) {
+                text = "too many connections for this node";
+                log_warnx("zap: refused a connection of node %s: it holds %d already", user,
+                          CONV_MAX_PER_NODE);
             } else {
                 status = "200", text = "OK";
-                hex_encode(user, node.node_id, RZ_NODE_ID_BYTES);
             }
         }
     }
-    if (strcmp(status, "200") != 0)
+    if (strcmp(status, "200") != 0) {
         log_debug("zap: refused a connection (%s)", text);
+        user[0] = '\0';
+    }
     if (n >= 2) {
         zmq_send(c->zap, "1.0", 3, ZMQ_SNDMORE);
         zmq_send(c->zap, zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), ZMQ_SNDMORE);
@@ -218,29 +224,37 @@ serve_request(serve_ctx *c)
     int n = recv_parts(c->router, p, 2);
     rz_error err = {0, ""};
     uint8_t node_id[RZ_NODE_ID_BYTES];
-    char who[2 * RZ_NODE_ID_BYTES + 1] = "unknown";
+    char who[32] = "an unauthenticated peer";
     const char *user;
+    conv_conn *k;
     rz_msg m;
 
-    if (n < 0)
+    if (n < 2) {
+        if (n == 1)
+            zmq_msg_close(&p[0]);
         return;
+    }
+    /* The transport identity, set by our ZAP handler for this connection. */
+    user = zmq_msg_gets(&p[1], "User-Id");
+    if (user && hex_decode(node_id, RZ_NODE_ID_BYTES, user) == 0)
+        snprintf(who, sizeof who, "%s", user);
     if (n != 2) {
-        rz_fail(&err, RZ_E_DECODE, "a message is exactly one frame, got %d", n - 1);
+        rz_fail(&err, RZ_E_DECODE, "a message is exactly one frame; this one had %d frames", n - 1);
         serve_flush_group(c); /* replies to one peer keep their order */
         reply_error(c, &p[0], &err, who);
         goto out;
     }
-    /* The transport identity, set by our ZAP handler for this connection. */
-    user = zmq_msg_gets(&p[1], "User-Id");
     if (!user || hex_decode(node_id, RZ_NODE_ID_BYTES, user) != 0) {
         rz_fail(&err, RZ_E_AUTH, "connection is not authenticated");
         serve_flush_group(c); /* replies to one peer keep their order */
         reply_error(c, &p[0], &err, who);
         goto out;
     }
-    snprintf(who, sizeof who, "%s", user);
+    k = conv_bind(c->cv, zmq_msg_data(&p[0]), zmq_msg_size(&p[0]), zmq_msg_get(&p[1], ZMQ_SRCFD),
+                  node_id);
     msgpack_zone_clear(&c->zone);
-    if (msg_decode(zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), &c->zone, &m, &err) != 0) {
+    if (msg_decode(zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), &c->zone, &m, &err) != 0 ||
+        conv_order(k, m.type, &err) != 0) {
         serve_flush_group(c); /* replies to one peer keep their order */
         reply_error(c, &p[0], &err, who);
         goto out;
@@ -260,9 +274,13 @@ serve_request(serve_ctx *c)
             goto out;
         }
         metrics_hello();
+        /* Contact, even when the node has nothing new to send. */
+        if (store_node_contact(c->s, node_id, hlc_wall_ms(), &err) != 0)
+            log_warnx("node %s: contact not recorded: %s", who, err.text);
         msg_encode_welcome(&c->w, hlc_wall_ms(), node.epoch, node.head_seq, node.head_hash,
                            node.quarantined);
         reply(c, &p[0]);
+        conv_ready(k);
     } else {
         rz_fail(&err, RZ_E_MSGTYPE, "message type %d is not a request", m.type);
         serve_flush_group(c); /* replies to one peer keep their order */
@@ -282,12 +300,8 @@ serve_readable(void *sock)
 static int
 serve_sockets(serve_ctx *c, void *ctx, const serve_opts *o, rz_error *err)
 {
+    int rc;
     int one = 1, zero = 0;
-    /* ZMQ_MAXMSGSIZE applies to the CURVE MESSAGE command, which is the
-     * frame plus 33 bytes ("\x07MESSAGE", nonce, MAC, flags).  With the bare
-     * RZ_MAX_FRAME a frame of 1 MiB - 32 .. 1 MiB, which the protocol
-     * allows, would be dropped silently instead of reaching msg_decode. */
-    int64_t maxmsg = RZ_MAX_FRAME + SERVE_CURVE_OVERHEAD;
     c->zap = zmq_socket(ctx, ZMQ_REP);
     if (!c->zap || zmq_bind(c->zap, "inproc://zeromq.zap.01") != 0)
         return rz_fail(err, RZ_E_CONFIG, "cannot start the ZAP handler: %s",
@@ -296,9 +310,10 @@ serve_sockets(serve_ctx *c, void *ctx, const serve_opts *o, rz_error *err)
     if (!c->router || zmq_setsockopt(c->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(c->router, ZMQ_CURVE_SECRETKEY, c->server->curve_sk, 40) != 0 ||
         zmq_setsockopt(c->router, ZMQ_ZAP_DOMAIN, "rozgar", 6) != 0 ||
-        zmq_setsockopt(c->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
         zmq_setsockopt(c->router, ZMQ_LINGER, &zero, sizeof zero) != 0)
         return rz_fail(err, RZ_E_CONFIG, "cannot configure CURVE: %s", zmq_strerror(zmq_errno()));
+    if ((rc = conv_configure(c->router, err)) || (rc = conv_new(&c->cv, ctx, c->router, err)))
+        return rc;
     if (zmq_bind(c->router, o->endpoint) != 0)
         return rz_fail(err, RZ_E_CONFIG, "cannot bind %s: %s", o->endpoint,
                        zmq_strerror(zmq_errno()));
@@ -336,8 +351,10 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
     if (pub)
         log_info("public catalogue on port %d", http_port(pub));
     while (!serve_stop) {
-        zmq_pollitem_t items[2] = {{c.zap, 0, ZMQ_POLLIN, 0}, {c.router, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, 1000) < 0) {
+        zmq_pollitem_t items[3] = {{c.zap, 0, ZMQ_POLLIN, 0},
+                                   {conv_monitor_socket(c.cv), 0, ZMQ_POLLIN, 0},
+                                   {c.router, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 3, 1000) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             rc = rz_fail(err, RZ_E_INTERNAL, "poll: %s", zmq_strerror(zmq_errno()));
@@ -346,7 +363,10 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
         /* ZAP first: a handshake waiting on us blocks a node's connection. */
         if (items[0].revents & ZMQ_POLLIN)
             serve_zap(&c);
-        if (items[1].revents & ZMQ_POLLIN) {
+        /* Closes next: a node's count must drop before its next admission. */
+        if (items[1].revents & ZMQ_POLLIN)
+            conv_monitor_event(c.cv);
+        if (items[2].revents & ZMQ_POLLIN) {
             /* Take what has already arrived into one group, then commit. */
             do {
                 serve_request(&c);
@@ -363,6 +383,7 @@ out:
         zmq_close(c.router);
     if (c.zap)
         zmq_close(c.zap);
+    conv_destroy(&c.cv);
     zmq_ctx_term(ctx);
     ingest_destroy(&c.ig);
     mpk_w_free(&c.w);

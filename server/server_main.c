@@ -7,6 +7,7 @@
  *   rozgar-server -d DIR run [--bind tcp://127.0.0.1:7700] [--http 127.0.0.1:8080]
  *                            [--public 0.0.0.0:8081]
  *   rozgar-server -d DIR totals [query options] | verify | rebuild | erase PERSON_ID
+ *   rozgar-server --help | --version;  rozgar-server -d DIR COMMAND --help
  *
  * Exit codes: 0 ok, 1 usage or input error, 2 storage/runtime error,
  * 3 verification failed.
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +27,9 @@
 #include "common/db.h"
 #include "common/domain.h"
 #include "common/log.h"
+#include "common/places.h"
 #include "common/util.h"
+#include "server/placelist.h"
 #include "server/query.h"
 #include "server/rebuild.h"
 #include "server/serve.h"
@@ -36,28 +41,116 @@ typedef struct srv_paths {
     char db[2100];  /* DIR/server.db */
 } srv_paths;
 
+#ifndef RZ_VERSION
+#define RZ_VERSION "unknown"
+#endif
+
+/* Every command: name, synopsis, what it does.  usage() and `COMMAND
+ * --help` print from here, so the help cannot drift from the dispatch. */
+typedef struct srv_cmd {
+    const char *name;     /* command word */
+    const char *synopsis; /* its arguments */
+    const char *what;     /* one line */
+} srv_cmd;
+
+static const srv_cmd srv_cmds[] = {
+    {"init", "", "create keys and database; prints the server key"},
+    {"pubkey", "",
+     "print the server public key: Ed25519 hex (give it to nodes) and CURVE Z85 (ZeroMQ tools)"},
+    {"enroll",
+     "--token T --centre NAME --programme e-rozgar|innovista|other --province P --district D",
+     "enroll a node under a centre; province and district from the places list"},
+    {"nodes", "", "enrolled nodes: sync state, last contact, last data, clock offset"},
+    {"revoke", "NODE", "refuse a node from now on (its past entries stay)"},
+    {"rekey", "NODE --token T", "replace a node's key (key history is kept)"},
+    {"new-epoch", "NODE", "authorise a forked node to continue (see PROTOCOL.md 7)"},
+    {"forks", "", "list fork evidence"},
+    {"register", "", "the enrollment register, every version"},
+    {"places", "[list | import FILE | check NAME [PROVINCE]]",
+     "the master list of provinces and districts: its versions, import a new one, check a name"},
+    {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
+    {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT]",
+     "serve nodes (ZeroMQ), the dashboard (HTTP) and, if asked, the public view"},
+    {"totals",
+     "[--metric M --by D --by D2 --period P --grain G --from D --to D --where dim=value"
+     " --format text|json|csv]",
+     "national totals and breakdowns"},
+    {"verify", "", "audit logs and recompute every total from them"},
+    {"rebuild", "", "replace state and totals by a replay of the logs"},
+    {"erase", "PERSON_ID", "erase a person's name, CNIC and phone (lawful request)"},
+};
+
+static const srv_cmd *
+cmd_find(const char *name)
+{
+    size_t i;
+    for (i = 0; i < sizeof srv_cmds / sizeof srv_cmds[0]; i++)
+        if (strcmp(srv_cmds[i].name, name) == 0)
+            return &srv_cmds[i];
+    return NULL;
+}
+
+static void
+usage_to(FILE *out)
+{
+    size_t i;
+    fprintf(out, "usage: rozgar-server [-v] -d DIR COMMAND [options]\n"
+                 "       rozgar-server --help | --version\n"
+                 "       rozgar-server -d DIR COMMAND --help\n"
+                 "The data directory may also come from $RZ_SERVER_DIR.  Commands:\n");
+    for (i = 0; i < sizeof srv_cmds / sizeof srv_cmds[0]; i++)
+        fprintf(out, "  %-10s %s\n", srv_cmds[i].name, srv_cmds[i].what);
+}
+
 static void
 usage(void)
 {
+    usage_to(stderr);
+}
+
+static void
+cmd_help(const srv_cmd *c)
+{
+    printf("usage: rozgar-server -d DIR %s%s%s\n  %s\n", c->name, c->synopsis[0] ? " " : "",
+           c->synopsis, c->what);
+}
+
+/* 1 when a command's own arguments ask for help. */
+static int
+wants_help(int argc, char **argv)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* "data directory /x is not writable by user y" instead of SQLite's
+ * "unable to open database file": the usual cause is running as the wrong
+ * user or a read-only mount.  Returns 0 when path can be written. */
+static int
+check_writable(const char *what, const char *path)
+{
+    struct passwd *pw;
+    char user[64];
+    if (access(path, W_OK) == 0)
+        return 0;
+    if (errno == ENOENT)
+        return 0; /* created later; its directory was checked */
+    pw = getpwuid(geteuid());
+    if (pw)
+        snprintf(user, sizeof user, "%s", pw->pw_name);
+    else
+        snprintf(user, sizeof user, "uid %u", (unsigned)geteuid());
     fprintf(stderr,
-            "usage: rozgar-server -d DIR COMMAND [options]\n"
-            "  init                      create keys and database; prints the server key\n"
-            "  pubkey                    print the server public key (give it to nodes)\n"
-            "  enroll --token T --centre NAME --programme e-rozgar|innovista|other\n"
-            "         --province P --district D\n"
-            "  nodes                     list enrolled nodes, their sync state and clock offset\n"
-            "  revoke NODE               refuse a node from now on (its past entries stay)\n"
-            "  rekey NODE --token T      replace a node's key (key history is kept)\n"
-            "  new-epoch NODE            authorise a forked node to continue (see PROTOCOL.md 7)\n"
-            "  forks                     list fork evidence\n"
-            "  register                  the enrollment register, every version\n"
-            "  linked [PERSON_ID]        records linked into one person by a shared CNIC\n"
-            "  run [--bind EP] [--http HOST:PORT] [--public HOST:PORT]\n"
-            "  totals [--metric M --by D --by D2 --period P --grain G --from D --to D\n"
-            "          --where dim=value --format text|json|csv]\n"
-            "  verify                    audit logs and recompute every total from them\n"
-            "  rebuild                   replace state and totals by a replay of the logs\n"
-            "  erase PERSON_ID           erase a person's name, CNIC and phone (lawful request)\n");
+            "rozgar-server: %s %s is not writable by user %s (%s): run as its owner, fix its"
+            " permissions, or check that the file system is not mounted read-only\n",
+            what, path, user, strerror(errno));
+    return 1;
 }
 
 static int
@@ -96,14 +189,20 @@ cmd_init(const srv_paths *p)
         return 1;
     }
     if (mkdir(p->dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "rozgar-server: %s: %s\n", p->dir, strerror(errno));
+        fprintf(stderr, "rozgar-server: cannot create data directory %s: %s\n", p->dir,
+                strerror(errno));
         return 2;
     }
+    if (check_writable("data directory", p->dir))
+        return 2;
     identity_generate(&id);
     if (identity_save(&id, p->key, &err) || store_open(&s, p->db, &err)) {
         identity_wipe(&id);
         return fail(&err);
     }
+    /* The shipped places list becomes version 1. */
+    if (placelist_activate(store_db(s), NULL, NULL, &err))
+        log_warnx("%s", err.text);
     store_close(&s);
     hex_encode(hex, id.pk, RZ_PK_BYTES);
     printf("server-key: %s\n", hex);
@@ -120,9 +219,63 @@ cmd_pubkey(const srv_paths *p)
     if (identity_load(&id, p->key, &err))
         return fail(&err);
     hex_encode(hex, id.pk, RZ_PK_BYTES);
+    /* Both forms of the one key (PROTOCOL §2): nodes are configured with the
+     * Ed25519 key; ZeroMQ tools (ZMQ_CURVE_SERVERKEY) want the CURVE key. */
+    printf("ed25519: %s\n", hex);
+    printf("curve-z85: %s\n", id.curve_pk);
     identity_wipe(&id);
-    printf("%s\n", hex);
     return 0;
+}
+
+/* Writes ": did you mean A, B or C?" for the suggestions, or nothing. */
+static void
+print_suggestions(FILE *out, const char **s, size_t n)
+{
+    size_t i;
+    if (n == 0)
+        return;
+    fputs("; did you mean ", out);
+    for (i = 0; i < n; i++)
+        fprintf(out, "%s'%s'", i == 0 ? "" : i + 1 == n ? " or " : ", ", s[i]);
+    fputc('?', out);
+}
+
+/* The official names of a province and a district of it, from the places
+ * list in force (DESIGN: places are reference data).  An unknown name is
+ * refused with the closest names.  Returns 0 or 1 (message printed). */
+static int
+resolve_place(const char *province, const char *district, const char **prov_out,
+              const char **dist_out)
+{
+    const places *pl = places_active();
+    const char *sug[3];
+    int pv, other = -1;
+    size_t n;
+    if (!pl) {
+        fprintf(stderr,
+                "rozgar-server: no places list in force (rozgar-server places import FILE)\n");
+        return 1;
+    }
+    if ((pv = places_find_province(pl, province)) < 0) {
+        n = places_suggest_province(pl, province, sug, 3);
+        fprintf(stderr, "rozgar-server: unknown province '%.100s'", province);
+        print_suggestions(stderr, sug, n);
+        fputs(" (rozgar-server places lists the list in force)\n", stderr);
+        return 1;
+    }
+    *prov_out = places_province_name(pl, (size_t)pv);
+    if ((*dist_out = places_find_district(pl, pv, district, NULL)))
+        return 0;
+    if (places_find_district(pl, -1, district, &other) && other >= 0) {
+        fprintf(stderr, "rozgar-server: district '%.100s' is in %s, not in %s\n", district,
+                places_province_name(pl, (size_t)other), *prov_out);
+        return 1;
+    }
+    n = places_suggest_district(pl, pv, district, sug, 3);
+    fprintf(stderr, "rozgar-server: unknown district '%.100s' in %s", district, *prov_out);
+    print_suggestions(stderr, sug, n);
+    fputc('\n', stderr);
+    return 1;
 }
 
 static int
@@ -166,6 +319,8 @@ cmd_enroll(store *s, int argc, char **argv)
         fprintf(stderr, "rozgar-server: names are limited to 200/100/100 bytes\n");
         return 1;
     }
+    if (resolve_place(province, district, &province, &district))
+        return 1;
     if (store_enroll(s, node_id, pk, centre, programme, province, district, &err))
         return fail(&err);
     printf("enrolled node %.16s at centre '%s' (%s, %s, %s)\n", token + 4, centre,
@@ -210,36 +365,60 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
     return 0;
 }
 
+/* "2026-11-30 15:12:04" (UTC) or "never". */
+static void
+utc_text(char out[32], int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms <= 0) {
+        snprintf(out, 32, "never");
+        return;
+    }
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+#define SRV_STALE_DAYS 7 /* as the dashboard's default */
+
+/* Last contact (a sync, even with nothing new) decides "silent"; last data
+ * (a batch with new entries) is shown beside it. */
 static int
 cmd_nodes(store *s)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
+    int64_t now = (int64_t)time(NULL) * 1000;
     if (rz_db_prepare(store_db(s), &st,
                       "SELECT hex(n.node_id), c.name, c.province, c.district, n.epoch, n.head_seq,"
-                      " n.merged_seq, n.revoked, n.quarantined, n.last_sync_ms, n.clock_offset_ms"
+                      " n.merged_seq, n.revoked, n.quarantined, n.last_sync_ms, n.clock_offset_ms,"
+                      " max(n.last_contact_ms, n.last_sync_ms)"
                       " FROM node n JOIN centre c USING(centre_id) ORDER BY c.name, n.node_id",
                       &err))
         return fail(&err);
-    printf("%-16s  %-28s %-12s %-12s %5s %8s %8s %-11s %-19s %s\n", "node", "centre", "province",
-           "district", "epoch", "head", "merged", "state", "last sync (UTC)", "clock offset");
+    printf("%-16s  %-28s %-12s %-12s %5s %8s %8s %-11s %-19s  %-19s  %s\n", "node", "centre",
+           "province", "district", "epoch", "head", "merged", "state", "last contact (UTC)",
+           "last data (UTC)", "clock offset");
     while (sqlite3_step(st) == SQLITE_ROW) {
-        char when[32] = "never";
-        int64_t ms = sqlite3_column_int64(st, 9);
-        if (ms > 0) {
-            time_t t = (time_t)(ms / 1000);
-            struct tm tm;
-            gmtime_r(&t, &tm);
-            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        }
-        printf("%-16s  %-28.28s %-12.12s %-12.12s %5lld %8lld %8lld %-11s %-19s %+lld s\n",
+        char data[32], contact[32], state[32];
+        int64_t seen = sqlite3_column_int64(st, 11);
+        utc_text(data, sqlite3_column_int64(st, 9));
+        utc_text(contact, seen);
+        if (sqlite3_column_int(st, 7))
+            snprintf(state, sizeof state, "revoked");
+        else if (sqlite3_column_int(st, 8))
+            snprintf(state, sizeof state, "QUARANTINED");
+        else if (seen <= 0)
+            snprintf(state, sizeof state, "never");
+        else if (now - seen > (int64_t)SRV_STALE_DAYS * 86400000)
+            snprintf(state, sizeof state, "silent %lldd", (long long)((now - seen) / 86400000));
+        else
+            snprintf(state, sizeof state, "active");
+        printf("%-16s  %-28.28s %-12.12s %-12.12s %5lld %8lld %8lld %-11s %-19s  %-19s  %+lld s\n",
                sqlite3_column_text(st, 0), sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
                sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5),
-               sqlite3_column_int64(st, 6),
-               sqlite3_column_int(st, 7)   ? "revoked"
-               : sqlite3_column_int(st, 8) ? "QUARANTINED"
-                                           : "active",
-               when, (long long)(sqlite3_column_int64(st, 10) / 1000));
+               sqlite3_column_int64(st, 6), state, contact, data,
+               (long long)(sqlite3_column_int64(st, 10) / 1000));
     }
     sqlite3_finalize(st);
     return 0;
@@ -347,6 +526,29 @@ cmd_register(store *s)
     return 0;
 }
 
+/* Raises the soft descriptor limit to the hard one.  At the soft limit
+ * libzmq's accept loop spins at full CPU and connected nodes wait behind it
+ * (PROTOCOL §10); the hard limit is what the administrator granted. */
+static void
+raise_nofile(void)
+{
+    struct rlimit rl;
+    rlim_t was;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            log_warnx("cannot raise the descriptor limit from %llu to %llu: %s",
+                      (unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
+            return;
+        }
+    }
+    log_info("descriptor limit %llu (was %llu)", (unsigned long long)rl.rlim_cur,
+             (unsigned long long)was);
+}
+
 static int
 cmd_run(store *s, const srv_paths *p, int argc, char **argv)
 {
@@ -369,9 +571,88 @@ cmd_run(store *s, const srv_paths *p, int argc, char **argv)
     }
     if (identity_load(&id, p->key, &err))
         return fail(&err);
+    raise_nofile();
     rc = serve_run(s, &id, &o, &err);
     identity_wipe(&id);
     return rc ? fail(&err) : 0;
+}
+
+/* 1 when any node's entries have been merged into the state. */
+static int
+has_merged_state(store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int any = 0;
+    if (rz_db_prepare(store_db(s), &st, "SELECT EXISTS (SELECT 1 FROM node WHERE merged_seq > 0)",
+                      NULL))
+        return 1; /* cannot tell: recount, which is always correct */
+    if (sqlite3_step(st) == SQLITE_ROW)
+        any = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return any;
+}
+
+/* The master list of places: its versions, an import, a name checked. */
+static int
+cmd_places(store *s, const srv_paths *p, int argc, char **argv)
+{
+    rz_error err = {0, ""};
+    const char *sub = argc > 1 ? argv[1] : "list";
+    if (strcmp(sub, "list") == 0 && argc <= 2)
+        return placelist_write(store_db(s), stdout, &err) ? fail(&err) : 0;
+    if (strcmp(sub, "check") == 0 && (argc == 3 || argc == 4)) {
+        const places *pl = places_active();
+        const char *prov = NULL, *dist = NULL, *sug[PLACES_SUGGEST_MAX];
+        int pv;
+        size_t n, i;
+        if (!pl) {
+            fprintf(stderr, "rozgar-server: no places list in force\n");
+            return 1;
+        }
+        if (argc == 4)
+            return resolve_place(argv[3], argv[2], &prov, &dist)
+                       ? 1
+                       : (printf("district %s, province %s\n", dist, prov), 0);
+        if ((pv = places_find_province(pl, argv[2])) >= 0) {
+            printf("province %s\n", places_province_name(pl, (size_t)pv));
+            return 0;
+        }
+        if ((dist = places_find_district(pl, -1, argv[2], &pv))) {
+            printf("district %s, province %s\n", dist, places_province_name(pl, (size_t)pv));
+            return 0;
+        }
+        n = places_suggest_district(pl, -1, argv[2], sug, PLACES_SUGGEST_MAX);
+        printf("unknown: '%.100s'%s", argv[2], n ? "; closest:" : "\n");
+        for (i = 0; i < n; i++)
+            printf(" %s%s", sug[i], i + 1 == n ? "\n" : ",");
+        return 1;
+    }
+    if (strcmp(sub, "import") == 0 && argc == 3) {
+        places *pl = NULL;
+        char *text = NULL;
+        size_t len = 0;
+        int64_t version = 0;
+        int rc;
+        if ((rc = places_load_text(&pl, &text, &len, argv[2], &err)))
+            return fail(&err);
+        rc = placelist_import(store_db(s), pl, text, len, argv[2], &version, &err);
+        free(text);
+        if (rc) {
+            places_destroy(&pl);
+            return fail(&err);
+        }
+        printf("places version %lld: '%s' imported from %s\n", (long long)version,
+               places_version(pl), argv[2]);
+        /* Homes are counted under the list in force: recount them all. */
+        places_set_active(pl);
+        if (rebuild_apply(s, p->db, stdout, &err))
+            return fail(&err);
+        printf("restart a running server so it counts with version %lld\n", (long long)version);
+        return 0;
+    }
+    fprintf(stderr, "usage: rozgar-server -d DIR places [list | import FILE | check NAME "
+                    "[PROVINCE]]\n");
+    return 1;
 }
 
 static int
@@ -394,29 +675,50 @@ cmd_erase(store *s, const char *hex)
 int
 main(int argc, char **argv)
 {
+    static const struct option gopts[] = {{"help", no_argument, 0, 'h'},
+                                          {"version", no_argument, 0, 'V'},
+                                          {"dir", required_argument, 0, 'd'},
+                                          {0, 0, 0, 0}};
     srv_paths p;
     const char *dir = getenv("RZ_SERVER_DIR"), *cmd;
+    const srv_cmd *known;
     rz_error err = {0, ""};
     store *s = NULL;
-    int rc, verbose = 0, c;
+    int rc, verbose = 0, c, imported = 0;
 
-    while ((c = getopt(argc, argv, "+d:vh")) != -1) {
+    while ((c = getopt_long(argc, argv, "+d:vh", gopts, NULL)) != -1) {
         switch (c) {
         case 'd': dir = optarg; break;
         case 'v': verbose++; break;
-        default: usage(); return c == 'h' ? 0 : 1;
+        case 'h': usage_to(stdout); return 0;
+        case 'V': printf("rozgar-server %s\n", RZ_VERSION); return 0;
+        default: usage(); return 1;
         }
     }
     log_init("rozgar-server", LOG_LVL_INFO + verbose);
-    if (optind >= argc || !dir) {
+    if (optind >= argc) {
         usage();
+        return 1;
+    }
+    cmd = argv[optind];
+    argc -= optind;
+    argv += optind;
+    if (!(known = cmd_find(cmd))) {
+        fprintf(stderr,
+                "rozgar-server: unknown command '%.60s' (rozgar-server --help lists them)\n", cmd);
+        return 1;
+    }
+    if (wants_help(argc, argv)) {
+        cmd_help(known);
+        return 0;
+    }
+    if (!dir) {
+        fprintf(stderr, "rozgar-server: %s needs the data directory: -d DIR or $RZ_SERVER_DIR\n",
+                cmd);
         return 1;
     }
     if (crypto_init() != 0)
         fatalx("libsodium failed to initialise");
-    cmd = argv[optind];
-    argc -= optind;
-    argv += optind;
     if (strlen(dir) > 2000) {
         fprintf(stderr, "rozgar-server: data directory path too long\n");
         return 1;
@@ -432,8 +734,25 @@ main(int argc, char **argv)
         fprintf(stderr, "rozgar-server: %s is not a server directory (run init)\n", dir);
         return 1;
     }
+    /* Every command opens the database for writing (WAL needs it). */
+    if (check_writable("data directory", p.dir) || check_writable("database", p.db))
+        return 2;
     if (store_open(&s, p.db, &err))
         return fail(&err);
+    /* The places list in force, before anything merges or matches a name. */
+    if (placelist_activate(store_db(s), NULL, &imported, &err)) {
+        if (err.code != RZ_E_NOTFOUND) {
+            store_close(&s);
+            return fail(&err);
+        }
+        log_warnx("%s: every home district counts as unknown", err.text);
+    } else if (imported && has_merged_state(s)) {
+        /* A database from before places were reference data: its homes
+         * were counted as free text; recount them under the list. */
+        log_info("places list imported as version 1; recounting home districts under it");
+        if (rebuild_apply(s, p.db, NULL, &err))
+            log_warnx("recount failed (%s): run `rozgar-server rebuild`", err.text);
+    }
     if (strcmp(cmd, "enroll") == 0)
         rc = cmd_enroll(s, argc, argv);
     else if (strcmp(cmd, "nodes") == 0)
@@ -456,10 +775,12 @@ main(int argc, char **argv)
         rc = rebuild_verify(s, p.db, stdout, &err) ? (fail(&err), 3) : 0;
     else if (strcmp(cmd, "rebuild") == 0)
         rc = rebuild_apply(s, p.db, stdout, &err) ? fail(&err) : 0;
+    else if (strcmp(cmd, "places") == 0)
+        rc = cmd_places(s, &p, argc, argv);
     else if (strcmp(cmd, "erase") == 0)
         rc = cmd_erase(s, argc > 1 ? argv[1] : NULL);
     else {
-        usage();
+        fprintf(stderr, "rozgar-server: command '%s' is not available in this build\n", cmd);
         rc = 1;
     }
     store_close(&s);

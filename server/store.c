@@ -30,7 +30,7 @@ static const char store_schema[] =
     " head_seq INTEGER NOT NULL DEFAULT 0, head_hash BLOB NOT NULL,"
     " merged_seq INTEGER NOT NULL DEFAULT 0, last_clock_ms INTEGER NOT NULL DEFAULT 0,"
     " last_sync_ms INTEGER NOT NULL DEFAULT 0, clock_offset_ms INTEGER NOT NULL DEFAULT 0,"
-    " enrolled_ms INTEGER NOT NULL);"
+    " enrolled_ms INTEGER NOT NULL, last_contact_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS node_by_curve ON node(curve_pk);"
     /* The enrollment register: append-only versions, so every past total
      * can be reproduced from the logs and the register as it stood. */
@@ -138,6 +138,27 @@ store_load_pepper(store *s, rz_error *err)
     return rc;
 }
 
+/* Databases made before node.last_contact_ms existed get the column (an
+ * operational fact, 0 = no contact recorded yet). */
+static int
+store_upgrade(store *s, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, have = 0;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "SELECT count(*) FROM pragma_table_info('node')"
+                            " WHERE name = 'last_contact_ms'",
+                            err)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        have = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (have)
+        return 0;
+    return rz_db_exec(
+        s->db, "ALTER TABLE node ADD COLUMN last_contact_ms INTEGER NOT NULL DEFAULT 0;", err);
+}
+
 int
 store_open(store **out, const char *path, rz_error *err)
 {
@@ -159,8 +180,8 @@ store_open(store **out, const char *path, rz_error *err)
     if (rc)
         goto fail;
     if ((rc = rz_db_exec(s->db, "PRAGMA evidence.journal_mode=WAL;", err)) ||
-        (rc = rz_db_exec(s->db, store_schema, err)) || (rc = merge_schema(s->db, err)) ||
-        (rc = store_load_pepper(s, err)))
+        (rc = rz_db_exec(s->db, store_schema, err)) || (rc = store_upgrade(s, err)) ||
+        (rc = merge_schema(s->db, err)) || (rc = store_load_pepper(s, err)))
         goto fail;
     for (i = 0; i < ST_COUNT; i++)
         if ((rc = rz_db_prepare(s->db, &s->st[i], store_sql[i], err)))
@@ -557,4 +578,20 @@ store_fork_evidence(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t 
     sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 6, msg, (int)len, SQLITE_STATIC);
     return rz_db_step_done(s->db, st, err);
+}
+
+int
+store_node_contact(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms,
+                   rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc =
+        rz_db_prepare(s->db, &st, "UPDATE node SET last_contact_ms = ?2 WHERE node_id = ?1", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)now_ms);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    return rc;
 }

@@ -28,7 +28,7 @@ typedef struct store_node {
     uint8_t head_hash[RZ_HASH_BYTES];  /* hash of that entry (zeros: none) */
     uint64_t merged_seq;               /* last sequence merged */
     uint64_t last_clock_ms;            /* server time of last merged clock entry */
-    uint64_t last_sync_ms;             /* operational: last accepted batch */
+    uint64_t last_sync_ms;             /* operational: last batch with new entries (last data) */
     int64_t clock_offset_ms;           /* operational: node clock - server clock */
 } store_node;
 
@@ -62,6 +62,12 @@ int store_rekey(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
 /* HQ authorises a new epoch after a fork: clears quarantine, epoch+1,
  * continuing from the stored head. */
 int store_new_epoch(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err) RZ_WUR;
+
+/* Operational: an enrolled node was heard from (a HELLO), whether or not
+ * it had anything new.  Staleness is judged by contact; last_sync_ms is
+ * the last data. */
+int store_node_contact(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms,
+                       rz_error *err) RZ_WUR;
 
 /* Log.  clock_ms is the server time of a clock entry, -1 for other entries. */
 int store_log_get(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,

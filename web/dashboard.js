@@ -15,7 +15,9 @@
   "use strict";
 
   var PLACE_LEVELS = ["province", "district", "centre"];
-  var FILTER_KEYS = ["period", "province", "district", "centre", "programme", "gender", "age"];
+  var FILTER_KEYS = ["period", "province", "district", "centre", "programme", "gender", "age",
+                     "area", "skill"];
+  var VIEW_KEYS = FILTER_KEYS.concat(["trend"]);  /* in the URL, not sent as filters */
   var EVENT_KEYS = ["period", "province", "district", "centre", "programme"];
   var STALE_DAYS = 7;
   var COLORS = ["#01411c", "#2e8b57", "#66b28a", "#a3d3b5", "#c49a2c", "#8c5e9c",
@@ -40,7 +42,7 @@
   function readHash() {
     var params = new URLSearchParams(location.hash.replace(/^#/, ""));
     var s = {};
-    FILTER_KEYS.forEach(function (k) { s[k] = params.get(k) || ""; });
+    VIEW_KEYS.forEach(function (k) { s[k] = params.get(k) || ""; });
     /* A deeper place without its parent cannot be shown in the crumbs. */
     if (!s.province) { s.district = ""; s.centre = ""; }
     if (!s.district) { s.centre = ""; }
@@ -49,7 +51,7 @@
 
   function writeHash(s) {
     var params = new URLSearchParams();
-    FILTER_KEYS.forEach(function (k) { if (s[k]) params.set(k, s[k]); });
+    VIEW_KEYS.forEach(function (k) { if (s[k]) params.set(k, s[k]); });
     var h = params.toString();
     if (("#" + h) !== location.hash && !(h === "" && location.hash === "")) {
       location.hash = h;  /* triggers hashchange -> render */
@@ -116,8 +118,26 @@
     return iso.slice(0, 10) + " " + iso.slice(11, 16) + " PKT";
   }
 
+  /* An empty chart says so instead of showing bare axes. */
+  function markEmpty(canvas, config) {
+    var fig = canvas.closest("figure");
+    var empty = !config.data.labels.length || config.data.datasets.every(function (d) {
+      return d.data.every(function (v) { return !v; });
+    });
+    var note = fig.querySelector(".empty-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "empty-note";
+      note.textContent = "Nothing counted here yet.";
+      fig.querySelector(".canvas-box").appendChild(note);
+    }
+    note.hidden = !empty;
+    fig.classList.toggle("empty", empty);
+  }
+
   function setChart(key, canvasId, config, summary) {
     var canvas = $(canvasId);
+    markEmpty(canvas, config);
     canvas.setAttribute("aria-label", summary);
     canvas.dataset.points = String(config.data.labels.length);
     if (typeof Chart === "undefined") {
@@ -152,14 +172,37 @@
 
   /* ---- sections ------------------------------------------------------- */
 
-  function renderBanner(body) {
-    var c = body.completeness || {};
+  /* The centres of the place being viewed (the whole list when national). */
+  function centresHere(list) {
+    return list.filter(function (c) {
+      return (!state.province || c.province === state.province) &&
+        (!state.district || c.district === state.district) &&
+        (!state.centre || c.centre === state.centre);
+    });
+  }
+
+  function renderBanner(body, centres) {
+    var c = Object.assign({}, body.completeness || {});
     var b = $("banner");
+    var where = state.centre || state.district || state.province;
+    if (where && centres) {
+      /* The banner speaks of the level being viewed: its own centres. */
+      var here = centresHere(centres.centres);
+      c.centres = here.length;
+      c.centres_stale = here.filter(function (x) { return x.stale; }).length;
+      c.centres_synced = c.centres - c.centres_stale;
+      c.nodes = here.reduce(function (n, x) { return n + x.nodes; }, 0);
+      c.nodes_synced = c.nodes;  /* per PC detail is national only */
+    }
     var synced = c.centres_synced, all = c.centres;
-    var text = "As of " + asOfText(body.as_of) + " — " + fmt(synced) + " of " + fmt(all) +
-      " centres synced in the last " + c.stale_days + " days";
+    var scope = where ? where + ": " : "Pakistan: ";
+    var text = scope + "as of " + asOfText(body.as_of) + " — " + fmt(synced) + " of " + fmt(all) +
+      (where ? " centres here" : " centres") + " synced in the last " + c.stale_days + " days" +
+      (!where && c.newest_contact ? " (last contact " + asOfText(c.newest_contact) +
+       (c.newest_sync ? ", last new data " + asOfText(c.newest_sync) : "") + ")" : "");
     if (!all) {
-      text = "As of " + asOfText(body.as_of) + " — no centre is enrolled yet.";
+      text = scope + "as of " + asOfText(body.as_of) + " — no centre is enrolled " +
+        (where ? "here." : "yet.");
       b.className = "banner partial";
     } else if (c.centres_stale > 0) {
       text += ". " + fmt(c.centres_stale) + (c.centres_stale === 1 ? " centre has" : " centres have") +
@@ -187,6 +230,7 @@
     $("kpi-events").textContent = fmt(sum.events);
     $("kpi-women").textContent = pct(sum.registered ? sum.women_share : null);
     $("kpi-youth").textContent = pct(sum.registered ? sum.youth_share : null);
+    $("kpi-rural").textContent = pct(sum.registered && sum.rural_share !== undefined ? sum.rural_share : null);
     if (sum.events === null) $("kpi-events").title = "events have no gender or age";
 
     var t = sum.target || {};
@@ -196,7 +240,6 @@
     $("target-text").textContent = fmt(t.value) + " of " + fmt(t.goal) + " (" + shown + ")";
     $("target-fill").style.width = (progress * 100).toFixed(1) + "%";
     $("target-bar").setAttribute("aria-valuenow", (progress * 100).toFixed(1));
-    renderBanner(sum);
   }
 
   function renderCrumbs() {
@@ -235,7 +278,20 @@
     go(ch);
   }
 
-  function renderPlace(dim, reg, trained) {
+  function renderPlace(dim, reg, trained, centres) {
+    /* Places with centres but nothing counted yet are listed as 0: a
+     * missing row would read as "no such district". */
+    if (PLACE_LEVELS.indexOf(dim) >= 0 && centres) {
+      var seen = {};
+      reg.rows.forEach(function (r) { seen[r[dim]] = true; });
+      var extra = [];
+      centresHere(centres.centres).forEach(function (c) {
+        var name = dim === "centre" ? c.centre : c[dim];
+        if (name && !seen[name]) { seen[name] = true; extra.push({ count: 0 }); extra[extra.length - 1][dim] = name; }
+      });
+      extra.sort(function (a, b) { return a[dim] < b[dim] ? -1 : 1; });
+      reg = Object.assign({}, reg, { rows: reg.rows.concat(extra) });
+    }
     var labels = reg.rows.map(function (r) { return r[dim]; });
     var values = reg.rows.map(function (r) { return r.count; });
     var name = { province: "province", district: "district", centre: "centre", age: "age band" }[dim];
@@ -274,6 +330,12 @@
       cell(tr, "No registrations counted here yet.").colSpan = 4;
       tbody.appendChild(tr);
     }
+    /* Unique trainees do not add up across places: say so, with the total. */
+    var note = $("place-note");
+    note.hidden = !(trained && trained.rows_add_up === false);
+    note.textContent = note.hidden ? "" : "Trained counts unique persons per " + name +
+      ": someone trained in two places is in both rows, so the column adds up to more than the " +
+      fmt(trained.total) + " people trained in " + where + ".";
   }
 
   /* Months from first to last inclusive, "YYYY-MM". */
@@ -289,38 +351,81 @@
   }
 
   /* The x axis: every month of the chosen year up to this month, or every
-   * month from the first to the last on record.  The API leaves out months
-   * where nothing was counted; on a line those must show as 0, not vanish. */
-  function monthAxis(known) {
-    var now = new Date();
-    var thisMonth = now.getFullYear() + "-" + (now.getMonth() < 9 ? "0" : "") + (now.getMonth() + 1);
-    if (/^\d{4}$/.test(state.period)) {
+   * month from the first to the last on record in ANY of the series (a month
+   * with training but no registration is still a month).  The API leaves
+   * out months where nothing was counted; on a line those must show as 0,
+   * not vanish.  period: the year viewed ("" for all time); series: arrays
+   * of API rows; thisMonth: "YYYY-MM" of the viewer's clock. */
+  function monthAxis(period, series, thisMonth) {
+    var months = [];
+    series.forEach(function (rows) {
+      (rows || []).forEach(function (r) {
+        if (/^\d{4}-\d{2}$/.test(r.period)) months.push(r.period);
+      });
+    });
+    months.sort();
+    var last = months.length ? months[months.length - 1] : "";
+    if (/^\d{4}$/.test(period)) {
       /* This year: up to this month (or the last month with data, should
        * this browser's clock be behind the server's). */
-      var end = thisMonth.slice(0, 4) === state.period ? thisMonth : state.period + "-12";
-      if (known.length && known[known.length - 1].period > end) end = known[known.length - 1].period;
-      return monthSpan(state.period + "-01", end);
+      var end = thisMonth.slice(0, 4) === period ? thisMonth : period + "-12";
+      if (last > end) end = last;
+      return monthSpan(period + "-01", end);
     }
-    if (!known.length) return [];
-    return monthSpan(known[0].period, known[known.length - 1].period);
+    if (!months.length) return [];
+    return monthSpan(months[0], last);
   }
 
-  function renderMonths(reg, trained) {
-    var known = reg.rows.filter(function (r) { return /^\d{4}-\d{2}$/.test(r.period); });
+  function currentMonth() {
+    var now = new Date();
+    return now.getFullYear() + "-" + (now.getMonth() < 9 ? "0" : "") + (now.getMonth() + 1);
+  }
+
+  function priorYearMonth(p) {
+    return (+p.slice(0, 4) - 1) + p.slice(4);
+  }
+
+  function renderMonths(reg, trained, allMonths) {
     var unknown = reg.rows.filter(function (r) { return r.period === "unknown"; });
-    var labels = monthAxis(known);
+    var labels = monthAxis(state.period || "", [reg.rows, trained ? trained.rows : []],
+                           currentMonth());
     var regBy = {}, trainedBy = {};
-    known.forEach(function (r) { regBy[r.period] = r.count; });
+    reg.rows.forEach(function (r) { regBy[r.period] = r.count; });
     (trained ? trained.rows : []).forEach(function (r) { trainedBy[r.period] = r.count; });
     var regValues = labels.map(function (p) { return regBy[p] || 0; });
     var datasets = [{ label: "Registered", data: regValues, borderColor: COLORS[0],
                       backgroundColor: COLORS[0], tension: 0 }];
+    var hint = "";
+    if (state.trend === "cumulative") {
+      /* Registrations add up over months (each person once, at
+       * registration); trainees do not (one person trains in many
+       * months), so the trained line is left out here. */
+      var run = 0;
+      datasets[0].label = "Registered, cumulative";
+      datasets[0].data = regValues.map(function (v) { run += v; return run; });
+      trained = null;
+      hint = "Cumulative registrations from the first month shown. Trained people are not summed over months: one person can train in several.";
+    } else if (state.trend === "yoy") {
+      var before = {};
+      (allMonths ? allMonths.rows : []).forEach(function (r) { before[r.period] = r.count; });
+      datasets[0].label = "Registered";
+      datasets.push({ label: "Registered a year before", borderDash: [6, 4], tension: 0,
+                      data: labels.map(function (p) { return before[priorYearMonth(p)] || 0; }),
+                      borderColor: COLORS[6], backgroundColor: COLORS[6] });
+      trained = null;
+      hint = "Each month against the same month one year earlier.";
+    }
+    $("hint-month").textContent = hint;
+    $("hint-month").hidden = !hint;
     if (trained) {
       datasets.push({ label: "Trained", data: labels.map(function (p) { return trainedBy[p] || 0; }),
                       borderColor: COLORS[4], backgroundColor: COLORS[4], tension: 0 });
     }
     var cap = "Registered and trained by month" + (state.period ? " — " + state.period : "");
     if (unknown.length && unknown[0].count) cap += " (" + fmt(unknown[0].count) + " with no valid date)";
+    if (trained && trained.rows_add_up === false)
+      cap += "; trained counts each person once per month, " + fmt(trained.total) +
+        " people in all (months do not add up)";
     $("cap-month").textContent = cap;
     setChart("month", "chart-month", {
       type: "line",
@@ -342,6 +447,18 @@
     }, "Registrations by gender: " + describe(labels, values));
   }
 
+  function renderShareChart(key, dim, body) {
+    var labels = body.rows.map(function (r) { return r[dim]; });
+    var values = body.rows.map(function (r) { return r.count; });
+    setChart(key, "chart-" + key, {
+      type: "bar",
+      data: { labels: labels, datasets: [{ label: "Registered", data: values,
+        backgroundColor: labels.map(function (l, i) { return COLORS[(i + 2) % COLORS.length]; }) }] },
+      options: Object.assign(barOptions(null), { indexAxis: "y",
+        scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } })
+    }, "Registrations by " + dim + ": " + describe(labels, values));
+  }
+
   function renderKinds(ev) {
     /* Events have no gender or age: say so rather than look filtered. */
     $("cap-kind").textContent = "Events by kind" +
@@ -356,30 +473,36 @@
     }, "Events by kind: " + describe(labels, values));
   }
 
-  function renderStale(body) {
+  function centreState(c) {
+    if (c.state === "never" || !c.last_contact) return "never synced";
+    var days = Math.floor(c.contact_lag_seconds / 86400);
+    if (c.state === "silent") return "silent for " + days + (days === 1 ? " day" : " days");
+    return "ok";
+  }
+
+  function renderCentres(body) {
     $("stale-days").textContent = String(body.stale_days);
-    var tbody = $("stale-table").querySelector("tbody");
+    var tbody = $("centres-table").querySelector("tbody");
     clear(tbody);
-    /* Only narrows the list to the place being viewed; counts nothing. */
-    var rows = body.centres.filter(function (c) {
-      return c.stale && (!state.province || c.province === state.province) &&
-        (!state.district || c.district === state.district);
-    });
+    /* Every centre of the place being viewed, stalest first. */
+    var rows = centresHere(body.centres);
     rows.forEach(function (c) {
       var tr = document.createElement("tr");
-      if (!c.last_sync) tr.className = "never";
+      tr.className = c.state === "never" ? "never" : c.state === "silent" ? "silent" : "";
+      tr.dataset.state = c.state || "";
       cell(tr, c.centre);
       cell(tr, c.province);
       cell(tr, c.district);
-      cell(tr, c.last_sync ? asOfText(c.last_sync) : "never");
-      cell(tr, c.lag_seconds === null ? "–" : String(Math.floor(c.lag_seconds / 86400)), "num");
+      cell(tr, c.last_contact ? asOfText(c.last_contact) +
+           (c.last_sync ? " (new data " + asOfText(c.last_sync) + ")" : " (no data yet)") : "never");
+      cell(tr, centreState(c), "state");
       tbody.appendChild(tr);
     });
-    var place = state.district || state.province;
-    $("stale-none").textContent = (place ? "Every centre in " + place : "Every enrolled centre") +
-      " has synced in the last " + body.stale_days + " days.";
-    $("stale-none").hidden = rows.length > 0;
-    $("stale-table").hidden = rows.length === 0;
+    var place = state.centre || state.district || state.province;
+    $("centres-title").firstChild.textContent = "Centres and their reporting state" +
+      (place ? " — " + place + " " : " ");
+    $("centres-none").hidden = rows.length > 0;
+    $("centres-table").hidden = rows.length === 0;
   }
 
   function fillYears(yearsBody) {
@@ -408,6 +531,9 @@
     $("f-programme").value = state.programme;
     $("f-gender").value = state.gender;
     $("f-age").value = state.age;
+    $("f-area").value = state.area;
+    $("f-skill").value = state.skill;
+    $("f-trend").value = state.trend;
   }
 
   /* ---- main ----------------------------------------------------------- */
@@ -424,6 +550,13 @@
     /* Every month of the chosen year, or every month on record. */
     var monthParams = state.period ? { grain: "month", period: state.period } : { grain: "month" };
     $("csv").href = query("/api/totals.csv", { metric: "registered", by: dim });
+    $("csv-place").href = $("csv").href;
+    $("csv-month").href = query("/api/totals.csv", Object.assign({ metric: "registered" }, monthParams));
+    $("csv-gender").href = query("/api/totals.csv", { metric: "registered", by: "gender" });
+    $("csv-area").href = query("/api/totals.csv", { metric: "registered", by: "area" });
+    $("csv-skill").href = query("/api/totals.csv", { metric: "registered", by: "skill" });
+    $("csv-kind").href = query("/api/totals.csv", { metric: "events", by: "kind" }, EVENT_KEYS);
+    $("csv-centres").href = "/api/centres.csv?stale_days=" + STALE_DAYS;
 
     var requests = [
       getJSON(query("/api/summary", { stale_days: STALE_DAYS })),
@@ -434,17 +567,29 @@
       getJSON(query("/api/totals", { metric: "registered", by: "gender" })),
       getJSON(query("/api/totals", { metric: "events", by: "kind" }, EVENT_KEYS)),
       getJSON(query("/api/centres", { stale_days: STALE_DAYS }, [])),
-      getJSON(query("/api/totals", { metric: "registered", grain: "year" }, [])).catch(function () { return { rows: [] }; })
+      getJSON(query("/api/totals", { metric: "registered", grain: "year" }, [])).catch(function () { return { rows: [] }; }),
+      getJSON(query("/api/totals", { metric: "registered", by: "area" })),
+      getJSON(query("/api/totals", { metric: "registered", by: "skill" })),
+      state.trend === "yoy"
+        ? getJSON(query("/api/totals", { metric: "registered", grain: "month" },
+                        FILTER_KEYS.filter(function (k) { return k !== "period"; })))
+        : Promise.resolve(null)
     ];
     Promise.all(requests).then(function (res) {
       if (gen !== generation) return;  /* a newer view is on its way */
       renderSummary(res[0]);
-      renderPlace(dim, res[1], res[2]);
-      renderMonths(res[3], res[4]);
+      renderBanner(res[0], res[7]);
+      renderPlace(dim, res[1], res[2], res[7]);
+      renderMonths(res[3], res[4], res[11]);
       renderGender(res[5]);
       renderKinds(res[6]);
-      renderStale(res[7]);
+      renderCentres(res[7]);
       fillYears(res[8]);
+      renderShareChart("area", "area", res[9]);
+      renderShareChart("skill", "skill", res[10]);
+      /* For the layout check: the page must fit the window (a phone). */
+      document.body.dataset.scrollWidth = String(document.documentElement.scrollWidth);
+      document.body.dataset.innerWidth = String(window.innerWidth);
       document.body.dataset.state = "ready";
     }).catch(function (e) {
       if (gen !== generation) return;
@@ -461,6 +606,12 @@
     go(ch);
   }
 
+  /* Pure helpers, for tests run with node (tests/web/); no DOM there. */
+  if (typeof module === "object" && module.exports) {
+    module.exports = { monthAxis: monthAxis, monthSpan: monthSpan };
+    return;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof Chart !== "undefined") {
       Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
@@ -468,7 +619,7 @@
     } else {
       $("nochart").hidden = false;
     }
-    ["f-year", "f-programme", "f-gender", "f-age"].forEach(function (id) {
+    ["f-year", "f-programme", "f-gender", "f-age", "f-area", "f-skill", "f-trend"].forEach(function (id) {
       $(id).addEventListener("change", onFilterChange);
     });
     window.addEventListener("hashchange", render);

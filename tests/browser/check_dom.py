@@ -104,7 +104,8 @@ def check_figures(tree, s, where):
 
 
 def check_charts(tree, where, place_points):
-    for cid in ("chart-place", "chart-month", "chart-gender", "chart-kind"):
+    for cid in ("chart-place", "chart-month", "chart-gender", "chart-kind", "chart-area",
+                "chart-skill"):
         c = tree.by_id(cid)
         check(c.tag == "canvas" and c.attrs.get("data-rendered") == "1",
               f"{where}: {cid} drawn by Chart.js")
@@ -112,18 +113,54 @@ def check_charts(tree, where, place_points):
     check(pts == str(place_points), f"{where}: place chart has {pts} bars = API rows {place_points}")
 
 
-def check_stale(tree, centres, prov, where):
-    stale = sorted(x["centre"] for x in centres["centres"]
-                   if x["stale"] and (prov is None or x["province"] == prov))
-    if stale:
-        shown = sorted(r[0] for r in rows_of(tree, "stale-table"))
-        check(shown == stale, f"{where}: stale centres listed: {shown}")
-    else:
-        check("hidden" not in tree.by_id("stale-none").attrs,
-              f"{where}: no stale centre, says every centre synced recently")
+def check_centres(tree, centres, prov, where):
+    """Every centre of the place, with its state, not only the stale ones."""
+    want = sorted((x["centre"], x["state"]) for x in centres["centres"]
+                  if prov is None or x["province"] == prov)
+    body = next(tree.by_id("centres-table").find_all(lambda n: n.tag == "tbody"))
+    shown = sorted((tr.find_all(lambda n: n.tag == "td").__next__().text().strip(),
+                    tr.attrs.get("data-state"))
+                   for tr in body.children if isinstance(tr, Node) and tr.tag == "tr")
+    check(shown == want, f"{where}: centres table lists every centre with its state: {shown}")
+    for r in rows_of(tree, "centres-table"):
+        st = r[4]
+        check(st == "ok" or st == "never synced" or st.startswith("silent for "),
+              f"{where}: state of {r[0]} reads '{st}'")
+
+
+def with_zeros(rows, dim, centres, prov=None, dist=None):
+    """The API's rows, then places with a centre but no figure, as 0 (sorted)."""
+    names = [r[dim] for r in rows]
+    extra = sorted({c["centre" if dim == "centre" else dim] for c in centres["centres"]
+                    if (prov is None or c["province"] == prov) and (dist is None or c["district"] == dist)}
+                   - set(names))
+    return names + extra
+
+
+def check_fits(tree, where):
+    body = next(tree.root.find_all(lambda n: n.tag == "body"))
+    sw, iw = int(body.attrs.get("data-scroll-width", "0")), int(body.attrs.get("data-inner-width", "0"))
+    # Headless chromium will not make a window narrower than 500 px (asked
+    # for 400, it gives 500); the phone rules apply up to 560 px, so this
+    # is the phone layout, checked at the narrowest width chromium allows.
+    check(0 < iw <= 520 and sw <= iw, f"{where}: page {sw} px wide in a {iw} px window")
+
+
+def empty_main(path):
+    t = Tree(open(path, encoding="utf-8").read())
+    print("-- empty data, phone")
+    check_ready(t, "empty")
+    check(t.by_id("kpi-registered").text().strip() == "0", "empty: registered shows 0")
+    check("no centre is enrolled" in t.by_id("banner").text(), "empty: banner says no centre yet")
+    check_fits(t, "empty")
+    notes = [n for n in t.root.find_all(lambda n: n.attrs.get("class") == "empty-note")
+             if "hidden" not in n.attrs]
+    check(len(notes) >= 4, f"empty: {len(notes)} charts say nothing is counted yet")
 
 
 def main():
+    if sys.argv[1] == "--empty":
+        return empty_main(sys.argv[2])
     d, prov, dist = sys.argv[1], sys.argv[2], sys.argv[3]
     load = lambda n: json.load(open(os.path.join(d, n), encoding="utf-8"))
     summary, summary_prov = load("summary.json"), load("summary_prov.json")
@@ -146,14 +183,18 @@ def main():
     want = f"{fmt(c['centres_synced'])} of {fmt(c['centres'])} centres synced in the last {c['stale_days']} days"
     check(want in banner, f"banner says '{want}'")
     check(summary["as_of"][:10] in banner, f"banner carries the as-of date {summary['as_of'][:10]}")
-    check_charts(nat, "national", len(by_prov["rows"]))
+    nat_places = with_zeros(by_prov["rows"], "province", centres)
+    check(len(nat_places) > len(by_prov["rows"]), "a province with a centre but no figure is listed")
+    check_charts(nat, "national", len(nat_places))
     label = nat.by_id("chart-place").attrs.get("aria-label", "")
     for r in by_prov["rows"]:
         check(f"{r['province']} {fmt(r['count'])}" in label,
               f"province chart: {r['province']} {r['count']}")
     table = [r[0] for r in rows_of(nat, "place-table")]
-    check(table == [r["province"] for r in by_prov["rows"]], f"province table rows {table}")
-    check_stale(nat, centres, None, "national")
+    check(table == nat_places, f"province table rows {table} (no data listed as 0)")
+    zero = [r for r in rows_of(nat, "place-table") if r[0] not in [x["province"] for x in by_prov["rows"]]]
+    check(all(r[1] == "0" for r in zero), f"places with no data show 0: {zero}")
+    check_centres(nat, centres, None, "national")
     crumbs = nat.by_id("crumbs").text()
     check(crumbs.strip() == "Pakistan", f"breadcrumbs '{crumbs.strip()}'")
 
@@ -165,12 +206,15 @@ def main():
     here = [s.text() for s in crumbs.find_all(lambda n: n.attrs.get("class") == "here")]
     check(links == ["Pakistan"] and here == [prov], f"breadcrumbs Pakistan › {prov}")
     check("district" in pro.by_id("cap-place").text(), "place chart now by district")
-    check_charts(pro, prov, len(by_dist["rows"]))
+    pro_places = with_zeros(by_dist["rows"], "district", centres, prov)
+    check_charts(pro, prov, len(pro_places))
     table = [r[0] for r in rows_of(pro, "place-table")]
-    check(table == [r["district"] for r in by_dist["rows"]], f"district table rows {table}")
+    check(table == pro_places, f"district table rows {table}")
     drill = list(pro.by_id("place-table").find_all(lambda n: n.tag == "tr" and n.attrs.get("class") == "drill"))
-    check(len(drill) == len(by_dist["rows"]), "district rows are clickable (drill to centre)")
-    check_stale(pro, centres, prov, prov)
+    check(len(drill) == len(pro_places), "district rows are clickable (drill to centre)")
+    check_centres(pro, centres, prov, prov)
+    banner = pro.by_id("banner").text()
+    check(banner.startswith(prov + ":"), f"banner names the level viewed: '{banner[:60]}'")
 
     print(f"-- drill-down view: {prov} › {dist}")
     check_ready(dis, "district")
@@ -180,9 +224,23 @@ def main():
     here = [s.text() for s in crumbs.find_all(lambda n: n.attrs.get("class") == "here")]
     check(links == ["Pakistan", prov] and here == [dist], f"breadcrumbs Pakistan › {prov} › {dist}")
     check("centre" in dis.by_id("cap-place").text(), "place chart now by centre")
-    check_charts(dis, dist, len(by_centre["rows"]))
+    dis_places = with_zeros(by_centre["rows"], "centre", centres, prov, dist)
+    check_charts(dis, dist, len(dis_places))
     table = [r[0] for r in rows_of(dis, "place-table")]
-    check(table == [r["centre"] for r in by_centre["rows"]], f"centre table rows {table}")
+    check(table == dis_places, f"centre table rows {table}")
+
+    print("-- filter: rural")
+    rur = Tree(open(os.path.join(d, "rural.html"), encoding="utf-8").read())
+    check_ready(rur, "rural")
+    check_figures(rur, load("summary_rural.json"), "rural")
+    check(rur.by_id("f-area").attrs is not None, "area filter present")
+    print("-- national view at 400 px")
+    ph = Tree(open(os.path.join(d, "phone.html"), encoding="utf-8").read())
+    check_ready(ph, "phone")
+    check_figures(ph, summary, "phone")
+    check_fits(ph, "phone")
+    check(nat.by_id("kpi-rural").text().strip() == pct(summary["rural_share"]),
+          f"rural share shows {nat.by_id('kpi-rural').text().strip()} = API {pct(summary['rural_share'])}")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ else
   node_new lhr "e-Rozgar Lahore" e-rozgar Punjab Lahore
   node_new mul "Innovista Multan" innovista Punjab Multan
   node_new psh "e-Rozgar Peshawar" e-rozgar "Khyber Pakhtunkhwa" Peshawar
-  node_new qta "e-Rozgar Quetta" e-rozgar Balochistan Quetta   # never syncs
+  node_new qta "ای روزگار کوئٹہ" e-rozgar Balochistan Quetta   # never syncs; an Urdu name
   today=$(date -u +%Y-%m-%d)   # within this year and never in the future
   person() { local n=$1 name=$2 g=$3 b=$4; shift 4
              node "$n" person add --name "$name" --gender "$g" --birth-year "$b" --date "$today" "$@"; }
@@ -78,12 +78,12 @@ api() { curl -fsS --max-time 20 "$BASE$1"; }
 
 # run_browser URL OUT: the DOM after the page's scripts ran.
 run_browser() {
-  local prof
+  local prof size=${3:-1280,1800}
   prof=$(mktemp -d "$T/profile.XXXXXX")
   timeout -k 5 "$WALL_S" "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic \
     --no-first-run --disable-background-networking --disable-component-update --disable-sync \
     --disable-extensions --disable-default-apps --mute-audio \
-    --user-data-dir="$prof" --window-size=1280,1800 \
+    --user-data-dir="$prof" --window-size="$size" \
     --virtual-time-budget="$BUDGET_MS" --dump-dom "$1" > "$2" 2> "$T/chromium.log" ||
     fail "chromium did not render $1 within ${WALL_S}s (see $T/chromium.log)"
   [ -s "$2" ] || fail "chromium printed no DOM for $1"
@@ -117,16 +117,60 @@ note "drill-down views: $prov, then $prov › $dist"
 run_browser "$BASE/#province=$(urlq "$prov")" "$T/province.html"
 run_browser "$BASE/#province=$(urlq "$prov")&district=$(urlq "$dist")" "$T/district.html"
 
-if [ -n "${RZ_SCREENSHOT:-}" ]; then
+note "a filter (rural), the phone layout (400 px)"
+api "/api/summary?area=rural" > "$T/summary_rural.json"
+run_browser "$BASE/#area=rural" "$T/rural.html"
+run_browser "$BASE/" "$T/phone.html" 400,900
+
+# screenshot URL FILE SIZE
+screenshot() {
   timeout -k 5 "$WALL_S" "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic \
     --no-first-run --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$(mktemp -d "$T/profile.XXXXXX")" --window-size=1280,1800 \
-    --virtual-time-budget="$BUDGET_MS" --screenshot="$RZ_SCREENSHOT" "$BASE/" 2>>"$T/chromium.log" ||
-    fail "screenshot failed"
-  note "screenshot: $RZ_SCREENSHOT"
+    --hide-scrollbars --user-data-dir="$(mktemp -d "$T/profile.XXXXXX")" --window-size="$3" \
+    --virtual-time-budget="$BUDGET_MS" --screenshot="$2" "$1" 2>>"$T/chromium.log" ||
+    fail "screenshot $2 failed"
+  note "screenshot: $2"
+}
+if [ -n "${RZ_SCREENSHOT_DIR:-}" ]; then
+  mkdir -p "$RZ_SCREENSHOT_DIR"
+  screenshot "$BASE/" "$RZ_SCREENSHOT_DIR/dashboard-desktop.png" 1280,2000
+  screenshot "$BASE/" "$RZ_SCREENSHOT_DIR/dashboard-phone.png" 400,2600
+  screenshot "$BASE/#province=Balochistan" "$RZ_SCREENSHOT_DIR/dashboard-phone-balochistan.png" 400,2600
 fi
 
 python3 "$HERE/check_dom.py" "$T" "$prov" "$dist" || fail "rendered page does not match the API"
+
+note "CSV download: the link the page offers"
+csv_href=$(python3 - "$T/national.html" <<'PY'
+import re, sys, html
+m = re.search(r'<a id="csv"[^>]*href="([^"]+)"', open(sys.argv[1], encoding="utf-8").read())
+print(html.unescape(m.group(1)) if m else "")
+PY
+)
+[ -n "$csv_href" ] || fail "no CSV link on the page"
+curl -fsS --max-time 20 "$BASE$csv_href" > "$T/download.csv" || fail "CSV link $csv_href does not download"
+head -c 3 "$T/download.csv" | od -An -tx1 | tr -d ' \n' | grep -qx efbbbf || fail "CSV without UTF-8 BOM"
+sed -n 1p "$T/download.csv" | grep -q "as of 20" || fail "CSV without an as-of line"
+sed -n 2p "$T/download.csv" | tr -d '\r' | grep -qx "period,province,count" || fail "CSV header: $(sed -n 2p "$T/download.csv")"
+curl -fsS --max-time 20 "$BASE/api/centres.csv" > "$T/centres.csv"
+grep -q "ای روزگار کوئٹہ" "$T/centres.csv" || fail "Urdu centre name not in the centres CSV"
+note "CSV download: BOM, as-of line, header, $(($(wc -l < "$T/download.csv") - 2)) rows"
+
+if [ -z "${RZ_DASHBOARD_URL:-}" ]; then
+  note "empty data: a server with no centre"
+  "$SERVER" -d "$T/empty" init > /dev/null
+  EPORT=$(free_port)
+  "$SERVER" -d "$T/empty" run --bind "tcp://127.0.0.1:$(free_port)" --http "127.0.0.1:$EPORT" \
+    >> "$T/empty.log" 2>&1 &
+  EMPTY_PID=$!
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$EPORT/api/summary" > /dev/null 2>&1 && break; sleep 0.1; done
+  run_browser "http://127.0.0.1:$EPORT/" "$T/empty.html" 400,900
+  if [ -n "${RZ_SCREENSHOT_DIR:-}" ]; then
+    screenshot "http://127.0.0.1:$EPORT/" "$RZ_SCREENSHOT_DIR/dashboard-phone-empty.png" 400,2000
+  fi
+  kill -TERM "$EMPTY_PID"; wait "$EMPTY_PID" 2>/dev/null || true
+  python3 "$HERE/check_dom.py" --empty "$T/empty.html" || fail "the empty dashboard is wrong"
+fi
 if [ -z "${RZ_DASHBOARD_URL:-}" ]; then
   # The small network above: the page must show exactly what was recorded.
   python3 - "$T/summary.json" <<'PY' || fail "summary does not match the recorded network"
@@ -140,4 +184,4 @@ assert (c["centres"], c["centres_synced"]) == (4, 3), c
 print("-- recorded network: 7 registered, 5 trained, 5 attendances, 3 events, 3 of 4 centres synced")
 PY
 fi
-echo "PASS dashboard: figures, shares, target, banner, 4 charts, stale table, drill-down rendered by chromium"
+echo "PASS dashboard: figures, shares, target, banner, 6 charts, centres table, drill-down, rural filter, 400-px phone layout, CSV download, empty data rendered by chromium"

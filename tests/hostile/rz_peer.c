@@ -71,7 +71,13 @@ typedef struct frame {
     int nparts;           /* frames to send (default 1) */
     int64_t want_applied; /* entries new to the server if accepted */
     int skip_reason;      /* nonzero: the case cannot be built here */
+    int fresh;            /* the case runs on a new connection, see FRESH_* */
 } frame;
+
+/* Conversation order (PROTOCOL §4.5): what a new connection says before the case. */
+#define FRESH_SILENT 1      /* nothing */
+#define FRESH_HELLO_OTHER 2 /* a HELLO naming another node, refused with auth */
+#define FRESH_HELLO_TWICE 3 /* two HELLOs, each answered with WELCOME */
 
 typedef void (*build_fn)(ctx *c, frame *f);
 
@@ -1221,6 +1227,37 @@ h_hello_other_node(ctx *c, frame *f)
     msg_encode_hello(&f->w[0], c->other->node_id);
 }
 
+/* A correct batch on a connection that never said HELLO. */
+static void
+h_batch_before_hello(ctx *c, frame *f)
+{
+    pbatch b;
+    good_batch(c, &b);
+    frame_batch(f, &b);
+    f->fresh = FRESH_SILENT;
+    pbatch_free(&b);
+}
+
+/* A correct batch after the connection's only HELLO was refused. */
+static void
+h_batch_after_refused_hello(ctx *c, frame *f)
+{
+    if (!c->other) {
+        f->skip_reason = 1;
+        return;
+    }
+    h_batch_before_hello(c, f);
+    f->fresh = FRESH_HELLO_OTHER;
+}
+
+/* Good phase: a second HELLO restarts the conversation, batches follow. */
+static void
+g_batch_after_two_hellos(ctx *c, frame *f)
+{
+    g_batch(c, f);
+    f->fresh = FRESH_HELLO_TWICE;
+}
+
 static void
 h_hello_unknown_node(ctx *c, frame *f)
 {
@@ -1534,13 +1571,14 @@ static const hcase good_cases[] = {
     ACK("batch: re-send of the last batch plus 2 new entries", g_overlap, 2),
     ACK("batch: exactly 1000 entries and 2997 reveals", g_max_batch, APPLIED_ALL),
     ACK("batch: second good batch", g_batch, APPLIED_ALL),
+    ACK("batch after a second HELLO on a new connection", g_batch_after_two_hellos, APPLIED_ALL),
 };
 
 static const hcase hostile_cases[] = {
     /* transport and framing */
     {"frame of 1 MiB + 1 byte: connection dropped", h_oversize, CASE_DROPPED, 0, NULL, 0},
     ERR("frame of exactly 1 MiB holding a 1 MiB bin", h_exactly_1mib, RZ_E_TOOBIG),
-    ERR("two frames in one message", h_two_frames, RZ_E_DECODE),
+    ERRT("two frames in one message", h_two_frames, RZ_E_DECODE, "this one had 2 frames"),
     ERR("empty frame", h_empty_frame, RZ_E_DECODE),
     /* msgpack */
     ERR("truncated BATCH", h_truncated_batch, RZ_E_DECODE),
@@ -1634,6 +1672,11 @@ static const hcase hostile_cases[] = {
     ERR("BATCH of another node on this connection", h_claims_other_node, RZ_E_AUTH),
     ERR("HELLO naming another node", h_hello_other_node, RZ_E_AUTH),
     ERR("HELLO naming an unknown node", h_hello_unknown_node, RZ_E_AUTH),
+    /* conversation order */
+    ERRT("BATCH on a new connection before HELLO", h_batch_before_hello, RZ_E_MSGTYPE,
+         "BATCH before HELLO"),
+    ERRT("BATCH after the connection's HELLO was refused", h_batch_after_refused_hello,
+         RZ_E_MSGTYPE, "BATCH before HELLO"),
     ERR("replay of an old batch, content altered", h_replay_altered, RZ_E_SIGNATURE),
     ERR("replay of an old batch at the head", h_replay_resigned_elsewhere, RZ_E_SIGNATURE),
     ERR("entries reordered", h_reordered, RZ_E_SIGNATURE),
@@ -1661,7 +1704,7 @@ static const hcase hostile_cases[] = {
 static const hcase fork_cases[] = {
     ACK("batch: persons, event, attendance, clock", g_batch, APPLIED_ALL),
     ACK("batch: second good batch", g_batch, APPLIED_ALL),
-    {"restart at seq 1 with different content: fork", f_restart_at_1, RZ_E_FORK, 0, "fork", 1},
+    {"restart at seq 1 with different content: fork", f_restart_at_1, RZ_E_FORK, 0, "differ", 1},
     ERR("continuation after the fork: quarantined", g_batch, RZ_E_QUARANTINE),
     ERR("exact re-send after the fork: quarantined", h_exact_resend_last, RZ_E_QUARANTINE),
 };
@@ -1685,6 +1728,7 @@ frame_init(frame *f)
     f->nparts = 1;
     f->want_applied = 0;
     f->skip_reason = 0;
+    f->fresh = 0;
 }
 
 static void
@@ -1839,6 +1883,28 @@ report(ctx *c, const char *name, int ok, const char *why)
     fflush(stdout);
 }
 
+/* Opens a new connection and says what `how` asks before the case. */
+static int
+fresh_connection(ctx *c, int how, char *why, size_t whysz)
+{
+    rz_error err = {0, ""};
+    int rc = peer_connect(c->p, &err), i;
+    if (rc == 0 && how == FRESH_HELLO_OTHER) {
+        rc = peer_hello(c->p, c->other->node_id, &err);
+        if (rc != RZ_E_AUTH) {
+            snprintf(why, whysz, "HELLO naming another node: want auth, got %s (%s)",
+                     rc ? rz_err_name(rc) : "WELCOME", err.text);
+            return -1;
+        }
+        rc = 0;
+    }
+    for (i = 0; rc == 0 && how == FRESH_HELLO_TWICE && i < 2; i++)
+        rc = peer_hello(c->p, c->p->node_id, &err);
+    if (rc != 0)
+        snprintf(why, whysz, "new connection: %s", err.text);
+    return rc;
+}
+
 static void
 run_case(ctx *c, const hcase *hc, int save)
 {
@@ -1863,6 +1929,8 @@ run_case(ctx *c, const hcase *hc, int save)
         snprintf(why, sizeof why, "encoder failed");
         goto out;
     }
+    if (f.fresh && fresh_connection(c, f.fresh, why, sizeof why) != 0)
+        goto out;
     parts[0] = f.w[0].sb.data ? (const void *)f.w[0].sb.data : "";
     parts[1] = f.w[1].sb.data ? (const void *)f.w[1].sb.data : "";
     lens[0] = f.w[0].sb.size;

@@ -42,7 +42,14 @@ DB="$T/srv/server.db"
 sql() { sqlite3 -readonly -batch "$DB" "$@"; }
 hexof() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F; }
 # Everything the main database holds, in a stable order.
-db_digest() { sql .dump | sha256sum | cut -d' ' -f1; }
+# Everything but the operational contact time, which every HELLO of an
+# enrolled node moves (last_contact_ms: the node was heard from).
+db_digest() {
+  { sql .dump | grep -v '^INSERT INTO node VALUES'
+    sql "SELECT hex(node_id), centre_id, hex(sign_pk), curve_pk, revoked, quarantined, epoch,
+         head_seq, hex(head_hash), merged_seq, last_clock_ms, last_sync_ms, clock_offset_ms,
+         enrolled_ms FROM node ORDER BY node_id"; } | sha256sum | cut -d' ' -f1
+}
 counts() { sql "SELECT (SELECT count(*) FROM log)||' log, '||(SELECT count(*) FROM pii)||' pii, '||(SELECT count(*) FROM batch_sig)||' sigs'"; }
 # National totals in several cuts (the query module's CSV); any failure fails.
 totals_csv() {
@@ -66,6 +73,9 @@ PY
 "$SERVER" -d "$T/srv" init > "$T/init.out"
 KEY=$(awk '/^server-key:/ {print $2}' "$T/init.out")
 [ ${#KEY} -eq 64 ] || fail "server init printed no key"
+"$SERVER" -d "$T/srv" pubkey > "$T/pubkey.out"
+grep -qx "ed25519: $KEY" "$T/pubkey.out" || fail "pubkey: no labelled Ed25519 key: $(cat "$T/pubkey.out")"
+grep -qE '^curve-z85: .{40}$' "$T/pubkey.out" || fail "pubkey: no labelled CURVE key: $(cat "$T/pubkey.out")"
 
 token() { "$PEER" keygen "$T/$1" | awk '/^enroll-token:/ {print $2}'; }
 enroll() { # node centre province district
@@ -186,6 +196,10 @@ FINAL_TOTALS=$(totals_csv) || fail "totals"
 [ "$FINAL_TOTALS" = "$AFTER_FORK_TOTALS" ] || fail "transport attacks changed the totals"
 "$SERVER" -d "$T/srv" verify > "$T/verify.out" 2>&1 || fail "verify failed: $(tail -n 5 "$T/verify.out")"
 tail -n 1 "$T/verify.out"
+# A refusal names the node the connection authenticated as, whatever was wrong.
+grep -q "refused [0-9a-f]\{16\}: decode: a message is exactly one frame; this one had 2 frames" \
+  "$T/server.log" || fail "the multi-frame refusal does not name the node and the frame count"
+! grep -q "fork: fork:" "$T/server.log" || fail "doubled 'fork: fork:' in the server log"
 refusals=$(grep -c "refused" "$T/server.log" || true)
 echo "server logged $refusals refusals"
 kill -TERM "$SRV_PID"

@@ -86,6 +86,14 @@ node_new() {
 
 node() { local name=$1; shift; "$NODE" -d "$T/$name" "$@"; }
 
+# district_n PROVINCE N: the Nth district of PROVINCE in the shipped places
+# list (enrollment accepts only places of the list), cycling past the end.
+RZ_PLACES_TSV="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/data/places.tsv"
+district_n() {
+  awk -F'\t' -v p="$1" '$1 == "district" && $2 == p {print $3}' "$RZ_PLACES_TSV" |
+    awk -v n="$2" '{d[NR] = $0} END {print d[(n - 1) % NR + 1]}'
+}
+
 # totals_value METRIC [--by D --where ...]: a single national figure as a number.
 total() {
   "$SERVER" -d "$T/srv" totals --format csv "$@" | awk -F, 'NR==2 {print $NF}'

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 BUDGET=${RZ_KILL_SECONDS:-60}
 server_init
 server_start
-node_new n1 "Centre K" e-rozgar Sindh Karachi
+node_new n1 "Centre K" e-rozgar Sindh "Karachi South"
 
 gen_csv() { # file count tag
   python3 - "$1" "$2" "$3" <<'PY'

@@ -12,7 +12,7 @@ NODES=3
 PER_NODE=${RZ_KILL_PEOPLE:-3000}
 
 server_init
-for i in $(seq 1 $NODES); do node_new "n$i" "Centre $i" e-rozgar Punjab "District $i"; done
+for i in $(seq 1 $NODES); do node_new "n$i" "Centre $i" e-rozgar Punjab "$(district_n Punjab "$i")"; done
 
 # record_batch NODE COUNT: the node imports COUNT new people offline.
 recorded=0

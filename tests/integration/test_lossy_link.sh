@@ -54,7 +54,7 @@ PROXY_PID=$!
 for _ in $(seq 50); do grep -q ready "$T/proxy.log" && break; sleep 0.1; done
 
 for c in $(seq 1 $CENTRES); do
-  node_new "c$c" "Rural centre $c" innovista Sindh "District $c"
+  node_new "c$c" "Rural centre $c" innovista Sindh "$(district_n Sindh "$c")"
   node "c$c" config --server "tcp://127.0.0.1:$PPORT" --server-key "$SERVER_KEY" > /dev/null
   python3 - "$T/c$c.csv" "$PER" "$c" <<'PY'
 import sys

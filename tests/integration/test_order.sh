@@ -18,10 +18,11 @@ PORT_B=$(free_port); EP_B="tcp://127.0.0.1:$PORT_B"
 
 declare -A P E
 for c in c1 c2 c3; do
-  node_new "$c" "Centre $c" e-rozgar "$([ $c = c3 ] && echo Sindh || echo Punjab)" "District $c"
+  prov=$([ $c = c3 ] && echo Sindh || echo Punjab); dist=$(district_n "$prov" "${c#c}")
+  node_new "$c" "Centre $c" e-rozgar "$prov" "$dist"
   tok=$(awk '/^enroll-token:/ {print $2}' "$T/$c.init")
   "$SERVER" -d "$T/srvB" enroll --token "$tok" --centre "Centre $c" --programme e-rozgar \
-    --province "$([ $c = c3 ] && echo Sindh || echo Punjab)" --district "District $c" > /dev/null
+    --province "$prov" --district "$dist" > /dev/null
   P[$c]=""; E[$c]=""
 done
 

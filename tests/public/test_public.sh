@@ -29,7 +29,7 @@ node_new mul "Innovista Multan" innovista Punjab Multan
 node_new psh "e-Rozgar Peshawar" e-rozgar "Khyber Pakhtunkhwa" Peshawar
 node_new mrd "e-Rozgar Mardan" e-rozgar "Khyber Pakhtunkhwa" Mardan
 node_new qta "e-Rozgar Quetta" e-rozgar Balochistan Quetta
-node_new khi "e-Rozgar Karachi" e-rozgar Sindh Karachi   # enrolled, records nothing
+node_new khi "e-Rozgar Karachi" e-rozgar Sindh "Karachi South"   # enrolled, records nothing
 
 # import NODE DATE:COUNT...: that many persons registered on each date.
 n_people=0
@@ -78,6 +78,8 @@ for path in / /api/totals /api/summary /api/centres /metrics /static/dashboard.j
   code=$(curl -s -o /dev/null -w '%{http_code}' "$PUB$path")
   expect_eq "$code" 404 "public $path"
 done
+code=$(curl -s -o /dev/null -w '%{http_code}' "$PUB/healthz")
+expect_eq "$code" 200 "public /healthz"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$PUB/public/catalogue.json?metric=trainees")
 expect_eq "$code" 400 "public catalogue with parameters"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$PRIV/public/catalogue.json")
@@ -95,7 +97,7 @@ if grep -q ',0,suppressed' "$T/cat.csv"; then fail "a suppressed cell shown as 0
 if awk -F, 'NR>2 && $6 != "" && $6+0 > 0 && $6+0 < 5' "$T/cat.csv" | grep -q .; then
   fail "a count under 5 is published: $(awk -F, 'NR>2 && $6 != "" && $6+0 > 0 && $6+0 < 5' "$T/cat.csv" | head -3)"
 fi
-grep -q '^registered,district,Sindh,Karachi,2025,0,' "$T/cat.csv" || fail "Karachi not listed as 0"
+grep -q '^registered,district,Sindh,Karachi South,2025,0,' "$T/cat.csv" || fail "Karachi not listed as 0"
 grep -q 'FY2025-26' "$T/cat.csv" || fail "no fiscal year"
 ncells=$(($(wc -l < "$T/cat.csv") - 2))
 note "catalogue: $ncells cells, $nsup suppressed"

@@ -622,14 +622,32 @@ test_totals_csv(void **state)
     assert_int_equal(r.status, 200);
     assert_has(r.headers, "Content-Type: text/csv");
     assert_has(r.headers, "Content-Disposition: attachment; filename=\"rozgar-totals.csv\"");
-    assert_int_equal(strncmp(r.body, "period,province,gender,count\r\n", 30), 0);
+    /* UTF-8 byte-order mark, then what and as of when, then the table. */
+    {
+        static const char head[] =
+            "\xEF\xBB\xBF# Rozgar Sync registered by province and gender; as of 20";
+        assert_int_equal(strncmp(r.body, head, sizeof(head) - 1), 0);
+    }
+    assert_has(r.body, " centres synced in the last 7 days\r\nperiod,province,gender,count\r\n");
     assert_has(r.body, "\r\nall,Punjab,female,3\r\n");
     assert_has(r.body, "\r\nall,Khyber Pakhtunkhwa,female,1\r\n");
     reply_free(&r);
 
     http_get(f->port, "/api/totals.csv?metric=attendances&", &r); /* a stray '&' is fine */
     assert_int_equal(r.status, 200);
-    assert_string_equal(r.body, "period,count\r\nall,5\r\n");
+    assert_non_null(strstr(r.body, "\r\n"));
+    assert_string_equal(strstr(r.body, "\r\n") + 2, "period,count\r\nall,5\r\n");
+    reply_free(&r);
+
+    http_get(f->port, "/api/centres.csv", &r);
+    assert_int_equal(r.status, 200);
+    assert_has(r.body, "\r\ncentre,province,district,programme,pcs,last_contact,days_since_contact,"
+                       "last_data,state\r\n");
+    assert_has(r.body, ",never\r\n");
+    assert_has(r.body, ",ok\r\n");
+    reply_free(&r);
+    http_get(f->port, "/api/centres.csv?stale_days=x", &r);
+    assert_int_equal(r.status, 400);
     reply_free(&r);
 
     http_get(f->port, "/api/totals.csv?metric=nope", &r);
@@ -653,17 +671,18 @@ test_centres(void **state)
     lahore = strstr(r.body, "\"centre\":\"e-Rozgar Lahore\"");
     assert_true(quetta && peshawar && lahore && quetta < peshawar && peshawar < lahore);
     assert_has(quetta, "\"last_sync\":null,\"last_sync_ms\":null,\"lag_seconds\":null,"
-                       "\"stale\":true}");
-    assert_has(peshawar, "\"stale\":true}");
+                       "\"last_contact\":null,\"last_contact_ms\":null,"
+                       "\"contact_lag_seconds\":null,\"stale\":true,\"state\":\"never\"}");
+    assert_has(peshawar, "\"stale\":true,\"state\":\"silent\"}");
     assert_has(lahore, "\"province\":\"Punjab\",\"district\":\"Lahore\","
                        "\"programme\":\"e-rozgar\",\"nodes\":1,\"last_sync\":\"");
-    assert_has(lahore, "\"stale\":false}");
+    assert_has(lahore, "\"stale\":false,\"state\":\"ok\"}");
     reply_free(&r);
 
     get_json(f, "/api/centres?stale_days=30", &r);
     peshawar = strstr(r.body, "\"centre\":\"e-Rozgar Peshawar\"");
     assert_non_null(peshawar);
-    assert_has(peshawar, "\"stale\":false}");
+    assert_has(peshawar, "\"stale\":false,\"state\":\"ok\"}");
     reply_free(&r);
 }
 
@@ -686,6 +705,11 @@ test_metrics(void **state)
     assert_has(r.body, "rozgar_centre_sync_lag_seconds{centre=\"e-Rozgar Lahore\"");
     assert_lacks(r.body, "rozgar_centre_sync_lag_seconds{centre=\"e-Rozgar Quetta\"");
     assert_has(r.body, "rozgar_http_requests_total{code=\"200\"} ");
+    reply_free(&r);
+
+    http_get(f->port, "/healthz", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"status\":\"ok\"}\n");
     reply_free(&r);
 }
 

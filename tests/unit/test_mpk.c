@@ -205,7 +205,7 @@ test_refuses_declared_beyond_input(void **state)
 static void
 test_refuses_deep_nesting(void **state)
 {
-    static const mpk_limits lim4 = {4, 100, 100, 100};
+    static const mpk_limits lim4 = {4, 100, 100, 100, 0, NULL};
     uint8_t deep[1001];
     (void)state;
     /* [[[[1]]]] is depth 4, [[[[[1]]]]] depth 5; maps count alike */
@@ -222,7 +222,7 @@ test_refuses_deep_nesting(void **state)
 static void
 test_refuses_items_objects_strings_over_limit(void **state)
 {
-    static const mpk_limits lim = {4, 4, 6, 3};
+    static const mpk_limits lim = {4, 4, 6, 3, 0, NULL};
     (void)state;
     assert_int_equal(CHECK(&lim, 0x94, 1, 2, 3, 4), 0);
     assert_int_equal(CHECK(&lim, 0x95, 1, 2, 3, 4, 5), RZ_E_TOOBIG);

@@ -262,16 +262,20 @@ test_distinct_trainees(void **state)
     EXPECT(&r, "2025|-|-=1;2026|-|-=3;");
     ASK(f, &r, "metric", "trainees");
     EXPECT(&r, "all|-|-=3;");
-    /* Q1 counts each person once, not the sum of its months (2+1+2). */
+    /* Q1 counts each person once, not the sum of its months (2+1+2), even
+     * when the rows are per month; the rows say they do not add up. */
     query_spec_init(&q);
     assert_int_equal(query_spec_set(&q, "metric", "trainees", &err), 0);
     assert_int_equal(query_spec_set(&q, "period", "2026-Q1", &err), 0);
     assert_int_equal(query_spec_set(&q, "grain", "month", &err), 0);
     assert_int_equal(query_total(f->db, &q, &months, &err), 0);
-    assert_int_equal(months, 5);
+    assert_int_equal(months, 3);
+    assert_false(query_rows_add_up(&q));
+    assert_non_null(query_rows_note(&q));
     q.grain = RZ_GRAIN_QUARTER;
     assert_int_equal(query_total(f->db, &q, &quarter, &err), 0);
     assert_int_equal(quarter, 3);
+    assert_true(query_rows_add_up(&q));
     /* Age in a period: 2025 - 1996 = 29, 2026 - 1996 = 30. */
     ASK(f, &r, "metric", "trainees", "grain", "year", "by", "age");
     EXPECT(&r, "2025|25-29|-=1;2026|15-19|-=1;2026|20-24|-=1;2026|30-34|-=1;");
@@ -720,7 +724,13 @@ test_cli_formats(void **state)
         assert_int_equal(cli(f, buf, sizeof buf, "--by", "home", "--where", "gender=unknown",
                              "--format", "csv", NULL),
                          0);
-        assert_string_equal(buf, "period,home,count\nall,\"'=cmd|' /C Calc'!a0\",1\n");
+        /* Not a district of the master list: counted as unknown. */
+        assert_string_equal(buf, "period,home,count\nall,unknown,1\n");
+        /* A centre named like a formula stays text in the CSV. */
+        fx_exec(f, "UPDATE centre SET name = '=cmd|'' /C calc''!A0' WHERE centre_id = 1");
+        assert_int_equal(cli(f, buf, sizeof buf, "--by", "centre", "--format", "csv", NULL), 0);
+        fx_exec(f, "UPDATE centre SET name = 'Lahore e-Rozgar' WHERE centre_id = 1");
+        assert_non_null(strstr(buf, "\"'=cmd|' /C calc'!A0\","));
         q_change(&c, 1, 1, NOW, RZ_T_PERSON);
         c.op = RZ_OP_DELETE;
         fx_id(c.key, 99);

@@ -1,0 +1,149 @@
+/* placelist: versions of the master list of places; see placelist.h. */
+#include "server/placelist.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/db.h"
+#include "common/hlc.h"
+#include "common/util.h"
+
+int
+placelist_schema(sqlite3 *db, rz_error *err)
+{
+    return rz_db_exec(db,
+                      "CREATE TABLE IF NOT EXISTS place_version("
+                      " version INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL,"
+                      " label TEXT NOT NULL, source TEXT NOT NULL, provinces INTEGER NOT NULL,"
+                      " districts INTEGER NOT NULL, body BLOB NOT NULL);",
+                      err);
+}
+
+int
+placelist_import(sqlite3 *db, const places *p, const char *text, size_t len, const char *source,
+                 int64_t *version, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    size_t i, districts = 0;
+    int rc;
+    if ((rc = rz_db_prepare(db, &st,
+                            "SELECT body = ?1 FROM place_version ORDER BY version DESC LIMIT 1",
+                            err)))
+        return rc;
+    sqlite3_bind_blob(st, 1, text, (int)len, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (rc)
+        return rz_fail(err, RZ_E_EXISTS, "this list (version label %s) is already in force",
+                       places_version(p));
+    for (i = 0; i < places_province_count(p); i++)
+        districts += places_district_count(p, i);
+    if ((rc = rz_db_prepare(db, &st,
+                            "INSERT INTO place_version(at_ms, label, source, provinces, districts,"
+                            " body) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                            err)))
+        return rc;
+    sqlite3_bind_int64(st, 1, (int64_t)hlc_wall_ms());
+    sqlite3_bind_text(st, 2, places_version(p), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (int64_t)places_province_count(p));
+    sqlite3_bind_int64(st, 5, (int64_t)districts);
+    sqlite3_bind_blob(st, 6, text, (int)len, SQLITE_STATIC);
+    rc = rz_db_step_done(db, st, err);
+    sqlite3_finalize(st);
+    if (rc == 0 && version)
+        *version = sqlite3_last_insert_rowid(db);
+    return rc;
+}
+
+/* Imports the shipped list as the first version. */
+static int
+placelist_import_shipped(sqlite3 *db, rz_error *err)
+{
+    char path[4096], *text = NULL;
+    places *p = NULL;
+    size_t len = 0;
+    int rc;
+    if (places_default_path(path, sizeof path) != 0)
+        return rz_fail(err, RZ_E_NOTFOUND, "no places list: path too long");
+    if ((rc = places_load_text(&p, &text, &len, path, err)))
+        return rc == RZ_E_NOTFOUND ? rz_fail(err, RZ_E_NOTFOUND,
+                                             "no places list in force and none shipped at %s",
+                                             path)
+                                   : rc;
+    rc = placelist_import(db, p, text, len, "shipped with the program", NULL, err);
+    free(text);
+    places_destroy(&p);
+    return rc;
+}
+
+int
+placelist_activate(sqlite3 *db, int64_t *version, int *imported, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    places *p = NULL;
+    char origin[48];
+    int64_t v;
+    int rc, step;
+    if (imported)
+        *imported = 0;
+    if ((rc = placelist_schema(db, err)))
+        return rc;
+    for (;;) {
+        if ((rc = rz_db_prepare(db, &st,
+                                "SELECT version, body FROM place_version"
+                                " ORDER BY version DESC LIMIT 1",
+                                err)))
+            return rc;
+        if ((step = sqlite3_step(st)) == SQLITE_ROW)
+            break;
+        sqlite3_finalize(st);
+        if (step != SQLITE_DONE)
+            return rz_db_fail(db, err, "places list");
+        if ((rc = placelist_import_shipped(db, err)))
+            return rc;
+        if (imported)
+            *imported = 1;
+    }
+    v = sqlite3_column_int64(st, 0);
+    snprintf(origin, sizeof origin, "places version %lld", (long long)v);
+    rc = places_parse(&p, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), origin,
+                      err);
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    places_set_active(p);
+    if (version)
+        *version = v;
+    return 0;
+}
+
+int
+placelist_write(sqlite3 *db, FILE *out, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, n = 0;
+    if ((rc = placelist_schema(db, err)) ||
+        (rc = rz_db_prepare(db, &st,
+                            "SELECT version, at_ms, label, provinces, districts, source"
+                            " FROM place_version ORDER BY version",
+                            err)))
+        return rc;
+    fprintf(out, "%-7s %-19s %-20s %9s %9s  %s\n", "version", "imported (UTC)", "label",
+            "provinces", "districts", "source");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char when[32];
+        time_t t = (time_t)(sqlite3_column_int64(st, 1) / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        fprintf(out, "%-7lld %-19s %-20.60s %9lld %9lld  %.200s\n", sqlite3_column_int64(st, 0),
+                when, sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3),
+                sqlite3_column_int64(st, 4), sqlite3_column_text(st, 5));
+        n++;
+    }
+    sqlite3_finalize(st);
+    fprintf(out, "%d version%s; the newest is in force\n", n, n == 1 ? "" : "s");
+    return 0;
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Places are reference data (issue 11): enrollment matches province and
+# district against the master list ("KPK", "Khyber Pakhtunkhwa" and
+# "khyber pakhtunkhwa" are one province; unknown names are refused with the
+# closest names; a district must belong to its province); a person's home
+# district counts under its official name or as unknown (no more
+# "D.g. Khan"); headquarters imports an updated list as a new version and
+# the totals are recounted under it, still equal to a rebuild.
+source "$(dirname "$0")/lib.sh"
+checks=0
+ok() { checks=$((checks + 1)); }
+server_init
+server_start
+
+note "one province however it is written"
+node_new k1 "Centre K1" e-rozgar KPK Peshawar
+node_new k2 "Centre K2" e-rozgar "Khyber Pakhtunkhwa" "D.I. Khan"
+node_new k3 "Centre K3" innovista "khyber pakhtunkhwa" mardan
+node_new p1 "Centre P1" e-rozgar punjab "dg khan"
+"$SERVER" -d "$T/srv" register | grep -c "Khyber Pakhtunkhwa)" | grep -qx 3 || fail "register: $("$SERVER" -d "$T/srv" register)"
+"$SERVER" -d "$T/srv" register | grep -q "Centre K2 (Dera Ismail Khan, Khyber Pakhtunkhwa)" ||
+  fail "district not official: $("$SERVER" -d "$T/srv" register)"; ok
+
+note "unknown places are refused with the closest names"
+"$NODE" -d "$T/x" init > "$T/x.init"
+tok=$(awk '/^enroll-token:/ {print $2}' "$T/x.init")
+refused() { # expect a refusal whose message contains $1
+  local want=$1; shift
+  set +e; "$SERVER" -d "$T/srv" enroll --token "$tok" --centre "Centre X" --programme other "$@" \
+    > "$T/refused.out" 2>&1; local rc=$?; set -e
+  expect_eq "$rc" 1 "exit code of a refused enrollment ($*)"
+  grep -q "$want" "$T/refused.out" || fail "enroll $*: $(cat "$T/refused.out")"; ok
+}
+refused "unknown province 'Punjb'; did you mean 'Punjab'" --province Punjb --district Lahore
+refused "unknown district 'Lahor' in Punjab; did you mean 'Lahore'" --province Punjab --district Lahor
+refused "district 'Lahore' is in Punjab, not in Sindh" --province Sindh --district Lahore
+refused "unknown province 'Atlantis'" --province Atlantis --district Lahore
+"$SERVER" -d "$T/srv" nodes | grep -q "Centre X" && fail "a refused enrollment was recorded"
+
+note "home districts count under their official names"
+for n in k1 k2 k3 p1; do
+  for home in "D.G. Khan" "DG Khan" "dera ghazi khan" "Lahore Cantt"; do
+    node "$n" person add --name "P $n $home" --gender female --birth-year 2000 --date 2026-10-10 \
+      --district "$home" > /dev/null
+  done
+  node "$n" sync > /dev/null || fail "sync $n"
+done
+"$SERVER" -d "$T/srv" totals --format csv --metric registered --by home > "$T/home.csv"
+expect_eq "$(cat "$T/home.csv")" "$(printf 'period,home,count\nall,Dera Ghazi Khan,12\nall,unknown,4')" \
+  "registrations by home district"; ok
+"$SERVER" -d "$T/srv" totals --format csv --metric registered --by province > "$T/prov.csv"
+expect_eq "$(cat "$T/prov.csv")" "$(printf 'period,province,count\nall,Khyber Pakhtunkhwa,12\nall,Punjab,4')" \
+  "registrations by province"; ok
+expect_eq "$(total --metric registered --where "home=D.G. Khan")" 12 "a filter by an alias"; ok
+
+note "headquarters imports an updated list: a new version, totals recounted"
+sed 's/^district\tPunjab\tLahore\tLHR$/district\tPunjab\tLahore\tLHR;Lahore Cantt/; s/^version\t.*/version\t2026-12-01.1/' \
+  "$(dirname "$0")/../../data/places.tsv" > "$T/places-v2.tsv"
+grep -q "Lahore Cantt" "$T/places-v2.tsv" || fail "test list not made"
+"$SERVER" -d "$T/srv" places import "$T/places-v2.tsv" > "$T/import.out" || fail "import: $(cat "$T/import.out")"
+grep -q "places version 2" "$T/import.out" || fail "import: $(cat "$T/import.out")"
+server_stop; server_start
+"$SERVER" -d "$T/srv" totals --format csv --metric registered --by home > "$T/home2.csv"
+expect_eq "$(cat "$T/home2.csv")" "$(printf 'period,home,count\nall,Dera Ghazi Khan,12\nall,Lahore,4')" \
+  "registrations by home district under version 2"; ok
+"$SERVER" -d "$T/srv" places | grep -Eq '^2 +.* 2026-12-01\.1 ' || fail "versions: $("$SERVER" -d "$T/srv" places)"; ok
+node k1 person add --name "After import" --gender male --birth-year 1999 --date 2026-10-11 \
+  --district "lahore cantt" > /dev/null
+node k1 sync > /dev/null || fail "sync after import"
+expect_eq "$(total --metric registered --where home=Lahore)" 5 "a new person counted under version 2"; ok
+"$SERVER" -d "$T/srv" verify > "$T/verify.out" || fail "verify after import: $(tail -n 3 "$T/verify.out")"; ok
+set +e; "$SERVER" -d "$T/srv" places import "$T/places-v2.tsv" > "$T/again.out" 2>&1; rc=$?; set -e
+expect_eq "$rc" 1 "re-importing the list in force"
+grep -q "already in force" "$T/again.out" || fail "re-import: $(cat "$T/again.out")"; ok
+printf 'version\tbad\nprovince\tPunjab\t\ndistrict\tSindh\tKarachi\t\n' > "$T/bad.tsv"
+set +e; "$SERVER" -d "$T/srv" places import "$T/bad.tsv" > "$T/bad.out" 2>&1; rc=$?; set -e
+expect_eq "$rc" 1 "importing a malformed list"
+grep -q "bad.tsv:3: district of province 'Sindh', not declared above" "$T/bad.out" || fail "bad list: $(cat "$T/bad.out")"
+"$SERVER" -d "$T/srv" places | grep -q "^2 versions" || fail "a malformed list became a version"; ok
+echo "PASS places: $checks checks passed, 0 failed (one province per spelling, refusals with suggestions, official home districts, versioned import)"
