@@ -376,6 +376,21 @@ merge_discard(merge_ctx *m)
 int
 merge_schema(sqlite3 *db, rz_error *err)
 {
+    sqlite3_stmt *st = NULL;
+    int rc, old = 0;
+    /* Buckets written before attendance counted at the event's centre have
+     * no centre column.  They are derived state: the table is made anew
+     * (empty), and the state is to be rebuilt from the logs, as the upgrade
+     * of such a database does (server_main.c: recount under the places
+     * list, rebuild_apply). */
+    if ((rc = rz_db_prepare(db, &st, "SELECT count(*) = 4 FROM pragma_table_info('st_cluster_att')",
+                            err)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        old = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (old && (rc = rz_db_exec(db, "DROP TABLE st_cluster_att;", err)))
+        return rc;
     return rz_db_exec(db, merge_schema_sql, err);
 }
 
