@@ -38,6 +38,7 @@
 #include "client/node_lock.h"
 #include "client/node_store.h"
 #include "client/node_sync.h"
+#include "client/node_watch.h"
 #include "common/domain.h"
 #include "common/hlc.h"
 #include "common/log.h"
@@ -83,6 +84,7 @@ usage(void)
             "  audit [--limit N] [--before SEQ]   who made each change, newest first\n"
             "  status\n"
             "  sync [--timeout SEC] [--now]   --now: ask a running sync to sync at once\n"
+            "  sync --watch [--interval SEC]  keep syncing until SIGTERM (unattended)\n"
             "  rebase [--timeout SEC]\n"
             "  rekey                       new key pair; prints the token for rozgar-server rekey\n"
             "`" PROG " COMMAND --help` explains one command; `" PROG " --version` prints the "
@@ -1143,12 +1145,107 @@ sync_nudge(int *done)
     return 0;
 }
 
+/* State of `sync --watch`'s report callback. */
+typedef struct watch_out {
+    rz_progress bar; /* this run's progress (stderr) */
+} watch_out;
+
+static void
+watch_report(void *ctx, const node_watch_event *ev)
+{
+    static const char *const whys[] = {"",      "start",           "new records", "interval",
+                                       "asked", "woke from sleep", "retry"};
+    watch_out *w = ctx;
+    const node_sync_result *r = ev->r;
+    const char *why = ev->why > 0 && ev->why <= NODE_WATCH_RETRY ? whys[ev->why] : "?";
+    if (!ev->done) {
+        progress_init(&w->bar, stderr, "sync", 0, -1);
+        return;
+    }
+    progress_finish(&w->bar);
+    if (ev->rc == 0 && r->sent > 0)
+        printf("watch: %llu entries delivered (seq %llu..%llu, %llu new to the server; %s); "
+               "next sync within %llu s\n",
+               (unsigned long long)r->sent, (unsigned long long)r->first_seq,
+               (unsigned long long)r->last_seq, (unsigned long long)r->applied, why,
+               (unsigned long long)(ev->next_ms + 999) / 1000);
+    else if (ev->rc == 0)
+        printf("watch: up to date, the server holds %llu entries (%s); next sync within %llu s\n",
+               (unsigned long long)r->server_head, why,
+               (unsigned long long)(ev->next_ms + 999) / 1000);
+    else
+        printf("watch: %s; retry in %.1f s (failure %u in a row)\n",
+               ev->err->text[0] ? ev->err->text : rz_err_name(ev->rc), (double)ev->next_ms / 1000.0,
+               ev->failures);
+    fflush(stdout);
+}
+
+/* `sync --watch`: the unattended loop until SIGTERM / Ctrl-C (exit 0). */
+static int
+sync_watch(node_store *ns, node_sync_opts *so, const char *interval, const char *backoff_max)
+{
+    node_watch_opts o;
+    node_store_status st;
+    node_lock *lock = NULL;
+    watch_out w;
+    rz_error err = {0, ""};
+    uint64_t v;
+    int rc;
+    node_watch_opts_default(&o);
+    o.sync = *so;
+    o.sync.stop = node_lock_stop_flag();
+    o.sync.connect_ms = 5000;
+    o.sync.progress = sync_progress;
+    o.sync.progress_ctx = &w.bar;
+    o.interval_ms = (uint64_t)cli_conf.sync_interval_s * 1000;
+    if (interval) {
+        if (parse_number(interval, 6, &v) != 0 || v < 1 || v > 86400)
+            return fail_msg(EXIT_USAGE, "--interval wants seconds, 1..86400");
+        o.interval_ms = v * 1000;
+    }
+    if (backoff_max) {
+        if (parse_number(backoff_max, 6, &v) != 0 || v < 1 || v > 86400)
+            return fail_msg(EXIT_USAGE, "--backoff-max wants seconds, 1..86400");
+        o.backoff_max_ms = v * 1000;
+        if (o.backoff_base_ms > o.backoff_max_ms)
+            o.backoff_base_ms = o.backoff_max_ms;
+    }
+    o.report = watch_report;
+    o.report_ctx = &w;
+    memset(&w, 0, sizeof w);
+    progress_init(&w.bar, stderr, "sync", 0, -1);
+    if ((rc = take_lock("sync --watch", &lock)) != 0)
+        return rc;
+    node_lock_listen(1);
+    if ((rc = node_store_get_status(ns, &st, &err)) != 0)
+        goto out;
+    printf("watch: syncing to %s at least every %llu s and soon after new records; stop with "
+           "SIGTERM or Ctrl-C\n",
+           st.endpoint[0] ? st.endpoint : "(no server configured)",
+           (unsigned long long)(o.interval_ms / 1000));
+    fflush(stdout);
+    if ((rc = node_watch_run(ns, &o, &err)) != 0)
+        goto out;
+    if (node_store_get_status(ns, &st, &err) == 0)
+        printf("watch: stopped; %llu entries wait for the next sync\n",
+               (unsigned long long)st.pending);
+out:
+    node_lock_release(&lock);
+    return rc ? fail_err(&err, rc, 0) : 0;
+}
+
 static int
 cmd_sync(node_store *ns, int argc, char **argv)
 {
-    const char *timeout = NULL, *window = NULL, *now = NULL;
-    const cli_opt opts[] = {
-        {"--timeout", 1, &timeout}, {"--window", 1, &window}, {"--now", 0, &now}, {0, 0, 0}};
+    const char *timeout = NULL, *window = NULL, *now = NULL, *watch = NULL, *interval = NULL,
+               *backoff = NULL;
+    const cli_opt opts[] = {{"--timeout", 1, &timeout},
+                            {"--window", 1, &window},
+                            {"--now", 0, &now},
+                            {"--watch", 0, &watch},
+                            {"--interval", 1, &interval},
+                            {"--backoff-max", 1, &backoff},
+                            {0, 0, 0}};
     node_sync_opts o;
     node_sync_result r;
     node_lock *lock = NULL;
@@ -1160,6 +1257,10 @@ cmd_sync(node_store *ns, int argc, char **argv)
         return rc;
     if (now && ((rc = sync_nudge(&done)) != 0 || done))
         return rc;
+    if (watch)
+        return sync_watch(ns, &o, interval, backoff);
+    if (interval || backoff)
+        return fail_msg(EXIT_USAGE, "--interval and --backoff-max go with --watch");
     if ((rc = take_lock("sync", &lock)) != 0)
         return rc;
     progress_init(&bar, stderr, "sync", 0, -1);
@@ -1294,8 +1395,12 @@ static const cli_cmd commands[] = {
     {"status", cmd_status, "status\n  The node's id, log head, what waits for the server."},
     {"sync", cmd_sync,
      "sync [--timeout SEC] [--window N] [--now]\n"
+     "       sync --watch [--interval SEC] [--backoff-max SEC]\n"
      "  Sends what the server lacks.  One sync per data directory: while another runs\n"
-     "  (exit 5 names it), --now asks that one to sync at once instead."},
+     "  (exit 5 names it), --now asks that one to sync at once instead.\n"
+     "  --watch keeps syncing until SIGTERM: soon after new records, at least every\n"
+     "  sync-interval (node.conf; --interval overrides), with random exponential backoff\n"
+     "  up to --backoff-max (default 300 s) while the server is unreachable."},
     {"rebase", cmd_rebase,
      "rebase [--timeout SEC]\n  After headquarters ran new-epoch: re-appends the entries "
      "the server lacks."},

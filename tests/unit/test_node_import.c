@@ -78,7 +78,7 @@ static const char people[] =
     "\"Khan, Bilal\",,+92 321 7654321,1990,Multan,M,\"two\r\nlines\"\r\n"
     "عائشہ بی بی,3520276543210,abc,1999,Lahore,female,\r\n"
     "\r\n"
-    "Sara,,,2004,Karachi,f,\r\n";
+    "Sara,,,2004,Islamabad,f,\r\n";
 
 static void
 test_headers_preview_and_import(void **state)
