@@ -59,7 +59,9 @@ httpauth_bind(sqlite3 *db, char bind[33], rz_error *err)
                             err)))
         return rc;
     sqlite3_bind_text(st, 1, bind, 32, SQLITE_STATIC);
-    return rz_db_step_done(db, st, err);
+    rc = rz_db_step_done(db, st, err);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int
@@ -145,7 +147,7 @@ httpauth_token_add(httpauth *a, const char *name, char *out, rz_error *err)
         sqlite3_bind_blob(st, 2, h, 32, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (int64_t)hlc_wall_ms());
         int step = sqlite3_step(st);
-        if (step == SQLITE_CONSTRAINT)
+        if ((step & 0xff) == SQLITE_CONSTRAINT)
             rc = rz_fail(err, RZ_E_EXISTS, "a token named %s exists (pick another name)", name);
         else if (step != SQLITE_DONE)
             rc = rz_db_fail(a->db, err, "token add");
@@ -171,6 +173,7 @@ httpauth_token_revoke(httpauth *a, const char *name, rz_error *err)
         sqlite3_bind_int64(st, 2, (int64_t)hlc_wall_ms());
         if (!(rc = rz_db_step_done(a->db, st, err)) && sqlite3_changes(a->db) == 0)
             rc = rz_fail(err, RZ_E_NOTFOUND, "no live token named %s", name);
+        sqlite3_finalize(st);
     }
     pthread_mutex_unlock(&a->mu);
     return rc;

@@ -29,6 +29,7 @@ echo "Lahore-2026-hq" | "$SERVER" -d "$T/srv" account add ayesha --role admin > 
 echo "Multan-2026-an" | "$SERVER" -d "$T/srv" account add bilal --role analyst > /dev/null
 TOKEN=$("$SERVER" -d "$T/srv" token add reporting-bot 2> /dev/null)
 [ ${#TOKEN} -eq 68 ] || fail "token add printed '$TOKEN'"
+if "$SERVER" -d "$T/srv" token add reporting-bot > /dev/null 2>&1; then fail "a second token of the same name"; fi
 
 note "beyond loopback without a certificate: refused"
 WPORT=$(free_port)
