@@ -74,6 +74,8 @@ usage(void)
             "      KIND: training bootcamp workshop seminar awareness financial-literacy "
             "mentorship\n"
             "  event edit ID [same options] | event delete ID | event undelete ID\n"
+            "  event list [TEXT] [--upcoming | --past] [--all] [--page N]\n"
+            "  event roster EVENT [TEXT] [--marked] [--page N]   its people, present/absent\n"
             "  attend EVENT PERSON [--absent | --delete | --undelete]\n"
             "      (ID, EVENT, PERSON: a record's short code, as `person find` shows, or its\n"
             "       32-digit id)\n"
@@ -561,6 +563,28 @@ record_delete(node_store *ns, uint8_t table, int deleted, int argc, char **argv,
     return 0;
 }
 
+/* Page size and page number of a listing: --page N (from 1). */
+#define CLI_PAGE 50
+
+static int
+parse_page(const char *page, uint64_t *pg)
+{
+    *pg = 1;
+    if (page && (parse_number(page, 6, pg) != 0 || *pg == 0))
+        return fail_msg(EXIT_USAGE, "--page wants a number from 1");
+    return 0;
+}
+
+static void
+print_total(size_t total, uint64_t pg)
+{
+    if (total > (size_t)pg * CLI_PAGE)
+        fprintf(stderr, PROG ": %zu found; page %llu of %zu (--page N for more)\n", total,
+                (unsigned long long)pg, (total + CLI_PAGE - 1) / CLI_PAGE);
+    else
+        fprintf(stderr, PROG ": %zu found\n", total);
+}
+
 /* person find: code, name, birth year, CNIC, phone, district, status. */
 static int
 print_found(void *ctx, const node_person_row *r)
@@ -582,23 +606,18 @@ person_find(node_store *ns, int argc, char **argv)
     const cli_opt opts[] = {{"--all", 0, &all}, {"--page", 1, &page}, {NULL, 0, NULL}};
     rz_error err = {0, ""};
     uint64_t pg = 1;
-    size_t total = 0, per = 50;
+    size_t total = 0, per = CLI_PAGE;
     int rc, npos;
-    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "person find")) != 0)
+    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "person find")) != 0 ||
+        (rc = parse_page(page, &pg)) != 0)
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "person find needs TEXT: part of a name, a CNIC, a phone "
                                     "number or a short code");
-    if (page && (parse_number(page, 6, &pg) != 0 || pg == 0))
-        return fail_msg(EXIT_USAGE, "--page wants a number from 1");
     if ((rc = node_find_persons(ns, pos[0], all != NULL, (size_t)(pg - 1) * per, per, print_found,
                                 NULL, &total, &err)) != 0)
         return fail_err(&err, rc, 0);
-    if (total > (size_t)pg * per)
-        fprintf(stderr, PROG ": %zu found; page %llu of %zu (--page N for more)\n", total,
-                (unsigned long long)pg, (total + per - 1) / per);
-    else
-        fprintf(stderr, PROG ": %zu found\n", total);
+    print_total(total, pg);
     return 0;
 }
 
@@ -619,10 +638,93 @@ cmd_person(node_store *ns, int argc, char **argv)
     return fail_msg(EXIT_USAGE, "person: expected add, edit, find, delete or undelete");
 }
 
+/* event list: code, date, kind, title, status. */
+static int
+print_event_found(void *ctx, const node_event_row *r)
+{
+    const node_event *e = &r->f;
+    (void)ctx;
+    printf("%s\t", r->code);
+    print_date(e->set, RZ_EF_DATE, e->date);
+    printf("\t%s\t%s\t%s\n", coded(e->set, RZ_EF_KIND, event_kind_name(e->kind)),
+           opt_text(e->set, RZ_EF_TITLE, e->title), r->deleted ? "deleted" : "live");
+    return 0;
+}
+
+static int
+event_list(node_store *ns, int argc, char **argv)
+{
+    const char *pos[1] = {NULL}, *up = NULL, *past = NULL, *all = NULL, *page = NULL;
+    const cli_opt opts[] = {{"--upcoming", 0, &up},
+                            {"--past", 0, &past},
+                            {"--all", 0, &all},
+                            {"--page", 1, &page},
+                            {NULL, 0, NULL}};
+    rz_error err = {0, ""};
+    size_t total = 0;
+    uint64_t pg;
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "event list")) != 0 ||
+        (rc = parse_page(page, &pg)) != 0)
+        return rc;
+    if (up && past)
+        return fail_msg(EXIT_USAGE, "event list: --upcoming or --past, not both");
+    if ((rc = node_find_events(ns, pos[0],
+                               up     ? NODE_WHEN_UPCOMING
+                               : past ? NODE_WHEN_PAST
+                                      : 0,
+                               0, all != NULL, (size_t)(pg - 1) * CLI_PAGE, CLI_PAGE,
+                               print_event_found, NULL, &total, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    print_total(total, pg);
+    return 0;
+}
+
+/* event roster: code, name, present|absent|-. */
+static int
+print_roster(void *ctx, const node_person_row *r, int state)
+{
+    (void)ctx;
+    printf("%s\t%s\t%s\n", r->code, opt_text(r->f.set, RZ_PF_NAME, r->f.name),
+           state == NODE_ATT_PRESENT  ? "present"
+           : state == NODE_ATT_ABSENT ? "absent"
+                                      : "-");
+    return 0;
+}
+
+static int
+event_roster(node_store *ns, int argc, char **argv)
+{
+    const char *pos[2] = {NULL, NULL}, *marked = NULL, *page = NULL;
+    const cli_opt opts[] = {{"--marked", 0, &marked}, {"--page", 1, &page}, {NULL, 0, NULL}};
+    uint8_t id[NODE_REC_ID_BYTES];
+    node_roster_counts k;
+    rz_error err = {0, ""};
+    uint64_t pg;
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, pos, 2, &npos, "event roster")) != 0 ||
+        (rc = parse_page(page, &pg)) != 0)
+        return rc;
+    if (npos < 1)
+        return fail_msg(EXIT_USAGE, "event roster needs the EVENT (code or id)");
+    if ((rc = parse_id(ns, id, pos[0], RZ_T_EVENT, "event roster")) != 0)
+        return rc;
+    if ((rc = node_find_roster(ns, id, pos[1], marked != NULL, (size_t)(pg - 1) * CLI_PAGE,
+                               CLI_PAGE, print_roster, NULL, &k, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    fprintf(stderr, PROG ": %zu present, %zu absent, %zu people here; %zu listed\n", k.present,
+            k.absent, k.people, k.matching);
+    return 0;
+}
+
 static int
 cmd_event(node_store *ns, int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : "";
+    if (strcmp(sub, "list") == 0)
+        return event_list(ns, argc - 1, argv + 1);
+    if (strcmp(sub, "roster") == 0)
+        return event_roster(ns, argc - 1, argv + 1);
     if (strcmp(sub, "add") == 0)
         return event_add(ns, argc - 1, argv + 1);
     if (strcmp(sub, "edit") == 0)
@@ -631,7 +733,7 @@ cmd_event(node_store *ns, int argc, char **argv)
         return record_delete(ns, RZ_T_EVENT, 1, argc - 1, argv + 1, "event delete");
     if (strcmp(sub, "undelete") == 0)
         return record_delete(ns, RZ_T_EVENT, 0, argc - 1, argv + 1, "event undelete");
-    return fail_msg(EXIT_USAGE, "event: expected add, edit, delete or undelete");
+    return fail_msg(EXIT_USAGE, "event: expected add, edit, list, roster, delete or undelete");
 }
 
 static int
@@ -1041,6 +1143,15 @@ cmd_status(node_store *ns, int argc, char **argv)
         printf("last server time: never\n");
         printf("clock offset: unknown (never synced)\n");
     }
+    if (st.last_attempt_ms) {
+        format_utc(when, sizeof when, st.last_attempt_ms);
+        if (st.last_attempt_code == 0)
+            printf("last sync attempt: %s, ok\n", when);
+        else
+            printf("last sync attempt: %s, failed: %s\n", when, st.last_attempt_text);
+    } else {
+        printf("last sync attempt: never\n");
+    }
     if (node_store_clock_warning(&st, hlc_wall_ms(), msg, sizeof msg))
         log_warnx("%s", msg);
     return 0;
@@ -1270,6 +1381,8 @@ cmd_sync(node_store *ns, int argc, char **argv)
     o.stop = node_lock_stop_flag();
     rc = node_sync_run(ns, &o, &r, &err);
     progress_finish(&bar);
+    if (rc != RZ_E_STOPPED)
+        (void)!node_store_note_attempt(ns, hlc_wall_ms(), rc, rc ? err.text : "", NULL);
     node_lock_release(&lock);
     if (rc != 0) {
         if (r.sent)
@@ -1374,7 +1487,10 @@ static const cli_cmd commands[] = {
      "  (as find shows it) or the 32-digit id."},
     {"event", cmd_event,
      "event add --kind KIND --title T --date YYYY-MM-DD [...] | event edit ID [...] |\n"
-     "event delete ID | event undelete ID\n  Records or corrects an event."},
+     "event delete ID | event undelete ID | event list [TEXT] [--upcoming | --past] [--all] |\n"
+     "event roster EVENT [TEXT] [--marked]\n"
+     "  Records, corrects or lists events; roster lists the people with their attendance\n"
+     "  at one event, and the counts."},
     {"attend", cmd_attend,
      "attend EVENT PERSON [--absent | --delete | --undelete]\n"
      "  Records that a person attended (or missed) an event; each by short code or id."},

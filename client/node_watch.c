@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "client/node_lock.h"
+#include "common/hlc.h"
 
 #define WATCH_SLICE_MS 200 /* longest uninterrupted sleep */
 
@@ -150,6 +151,8 @@ node_watch_run(node_store *ns, const node_watch_opts *o, rz_error *err)
         serr.code = 0;
         serr.text[0] = '\0';
         rc = node_sync_run(ns, &o->sync, &r, &serr);
+        if (rc != RZ_E_STOPPED) /* only advice for staff: a failure to note it is not fatal */
+            (void)!node_store_note_attempt(ns, hlc_wall_ms(), rc, rc ? serr.text : "", NULL);
         if (rc == RZ_E_STOPPED || (rc != 0 && watch_stopping(o)))
             break;
         now = watch_clock_ms(CLOCK_BOOTTIME);

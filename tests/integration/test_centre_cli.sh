@@ -63,6 +63,14 @@ printf 'Freelancing 101,14/03/2026,35202-1234567-1,A\n' >> "$T/a.csv"
 N import attendance "$T/a.csv" > /dev/null 2>&1 || fail "attendance import"
 N show "$ecode" | grep -q "attendance: 0 present, 1 absent" || fail "attendance import not applied"; ok
 
+# The event's list for ticking names, and events past and upcoming.
+N event roster "$ecode" --marked > "$T/r.out" 2> "$T/r.err"
+expect_eq "$(cat "$T/r.out")" "$code1"$'\t'"Ayesha Khan"$'\t'"absent" "roster of marked people"
+grep -q "0 present, 1 absent" "$T/r.err" || fail "roster counts: $(cat "$T/r.err")"; ok
+N event add --kind workshop --title "Later" --date 2999-01-01 > /dev/null 2>&1
+expect_eq "$(N event list --upcoming 2>/dev/null | cut -f4)" "Later" "upcoming events"
+expect_eq "$(N event list --past 2>/dev/null | cut -f4)" "Freelancing 101" "past events"; ok
+
 # Export: BOM, CRLF, 0600, a guarded cell.
 N export people "$T/out.csv" > /dev/null
 expect_eq "$(stat -c %a "$T/out.csv")" 600 "export file mode"
