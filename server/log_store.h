@@ -149,6 +149,16 @@ int log_store_enroll(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
 int log_store_revoke(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err) RZ_WUR;
 int log_store_rekey(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
                     const uint8_t sign_pk[RZ_PK_BYTES], rz_error *err) RZ_WUR;
+/* Headquarters renames (new_name) or moves (province, district; official
+ * names) a centre: the centre row changes and the change is appended to the
+ * register as a new version (*version), with the centre's id, so the place
+ * of every centre at any version can be replayed (totals by place under an
+ * older version: rozgar-server totals --register-version N).  Facts keep
+ * their centre; nothing else changes.  RZ_E_NOTFOUND for an unknown centre,
+ * RZ_E_EXISTS when new_name is taken. */
+int log_store_centre_change(log_store *s, const char *centre, const char *new_name,
+                            const char *province, const char *district, int64_t *version,
+                            rz_error *err) RZ_WUR;
 /* HQ authorises a new epoch after a fork: clears quarantine, epoch+1,
  * continuing from the stored head. */
 int log_store_new_epoch(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err)

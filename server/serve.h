@@ -15,8 +15,10 @@
 typedef struct serve_opts {
     const char *endpoint;    /* e.g. tcp://127.0.0.1:7700 */
     const char *http_addr;   /* host:port for the dashboard, or NULL */
-    const char *dir;         /* server directory (HTTP opens its stores read-only) */
     const char *public_addr; /* host:port for the public catalogue, or NULL */
+    const char *dir;         /* data directory (both stores, auth.db, certificates) */
+    const char *tls_cert;    /* PEM certificate for HTTPS, or NULL */
+    const char *tls_key;     /* its PEM key, or NULL */
     merger_thread *merger;   /* woken after each commit, or NULL */
 } serve_opts;
 
