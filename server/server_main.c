@@ -69,6 +69,9 @@ static const srv_cmd srv_cmds[] = {
      "let a forked node continue (PROTOCOL.md 7); needs recorded fork evidence unless forced"},
     {"forks", "", "fork evidence: forked batches, the nodes' own fork reports, forced epochs"},
     {"register", "", "the enrollment register, every version"},
+    {"centre", "rename CENTRE NEW-NAME | move CENTRE --province P --district D",
+     "rename or move a centre: a new version of the register; past totals by place stay"
+     " reproducible (totals --register-version N)"},
     {"places", "[list | import FILE | check NAME [PROVINCE]]",
      "the master list of provinces and districts: its versions, import a new one, check a name"},
     {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
@@ -80,7 +83,7 @@ static const srv_cmd srv_cmds[] = {
     {"token", "add NAME | revoke NAME | list", "API tokens for machines (shown once when made)"},
     {"totals",
      "[--metric M --by D --by D2 --period P --grain G --from D --to D --where dim=value"
-     " --format text|json|csv]",
+     " --format text|json|csv --register-version N]",
      "national totals and breakdowns"},
     {"verify", "", "audit logs and recompute every total from them"},
     {"rebuild", "", "replace state and totals by a replay of the logs"},
@@ -122,6 +125,17 @@ cmd_help(const srv_cmd *c)
 {
     printf("usage: rozgar-server -d DIR %s%s%s\n  %s\n", c->name, c->synopsis[0] ? " " : "",
            c->synopsis, c->what);
+}
+
+/* 1 when argv (a command's arguments) holds the option opt. */
+static int
+has_arg(int argc, char **argv, const char *opt)
+{
+    int i;
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], opt) == 0)
+            return 1;
+    return 0;
 }
 
 /* 1 when a command's own arguments ask for help. */
@@ -559,7 +573,8 @@ cmd_register(store *s)
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
     if (rz_db_prepare(store_db(s), &st,
-                      "SELECT version, at_ms, action, hex(node_id), coalesce(centre, ''),"
+                      "SELECT version, at_ms, action, CASE WHEN node_id = zeroblob(8) THEN '-'"
+                      " ELSE hex(node_id) END, coalesce(centre, ''),"
                       " coalesce(province, ''), coalesce(district, ''), hex(sign_pk), from_seq,"
                       " epoch FROM register ORDER BY version",
                       &err))
@@ -583,6 +598,90 @@ cmd_register(store *s)
     }
     sqlite3_finalize(st);
     return 0;
+}
+
+/* centre rename CENTRE NEW-NAME | centre move CENTRE --province P
+ * --district D: a new version of the register (store_centre_change). */
+static int
+cmd_centre(store *s, int argc, char **argv)
+{
+    const char *prov = NULL, *dist = NULL;
+    rz_error err = {0, ""};
+    int64_t version = 0;
+    if (argc == 4 && strcmp(argv[1], "rename") == 0) {
+        if (!*argv[3] || strlen(argv[3]) > 200) {
+            fprintf(stderr, "rozgar-server: a centre name is 1..200 bytes\n");
+            return 1;
+        }
+        if (store_centre_change(s, argv[2], argv[3], NULL, NULL, &version, &err))
+            return fail(&err);
+        printf("register version %lld: centre '%s' renamed '%s'\n", (long long)version, argv[2],
+               argv[3]);
+        return 0;
+    }
+    if (argc == 7 && strcmp(argv[1], "move") == 0 &&
+        ((strcmp(argv[3], "--province") == 0 && strcmp(argv[5], "--district") == 0) ||
+         (strcmp(argv[3], "--district") == 0 && strcmp(argv[5], "--province") == 0))) {
+        const char *p = strcmp(argv[3], "--province") == 0 ? argv[4] : argv[6];
+        const char *d = strcmp(argv[3], "--province") == 0 ? argv[6] : argv[4];
+        if (resolve_place(p, d, &prov, &dist))
+            return 1;
+        if (store_centre_change(s, argv[2], NULL, prov, dist, &version, &err))
+            return fail(&err);
+        printf("register version %lld: centre '%s' moved to %s, %s\n", (long long)version, argv[2],
+               dist, prov);
+        return 0;
+    }
+    fprintf(stderr, "usage: rozgar-server -d DIR centre rename CENTRE NEW-NAME\n"
+                    "       rozgar-server -d DIR centre move CENTRE --province P --district D\n");
+    return 1;
+}
+
+/* totals ... --register-version N: every place as the enrollment register
+ * stood at version N.  Totals are kept per centre; a province, district or
+ * centre name comes from the centre table at query time, so a temporary
+ * table `centre` replayed from the register up to N (it shadows the main
+ * one on this connection) reproduces the breakdowns by place of that
+ * version.  Centres enrolled after N are in no place then. */
+static int
+totals_as_of(store *s, int argc, char **argv, rz_error *err)
+{
+    sqlite3 *db = store_db(s);
+    sqlite3_stmt *st = NULL;
+    char *args[64], *end = NULL;
+    long long version = -1;
+    int n = 0, i, rc;
+    for (i = 0; i < argc && n < 63; i++) {
+        if (strcmp(argv[i], "--register-version") == 0 && i + 1 < argc) {
+            version = strtoll(argv[++i], &end, 10);
+            if (!*argv[i] || *end || version < 1)
+                return rz_fail(err, RZ_E_ARG, "--register-version is a version number (register)");
+        } else {
+            args[n++] = argv[i];
+        }
+    }
+    args[n] = NULL;
+    if ((rc = rz_db_exec(db,
+                         "CREATE TEMP TABLE centre(centre_id INTEGER PRIMARY KEY, name TEXT,"
+                         " programme INTEGER, province TEXT, district TEXT);",
+                         err)))
+        return rc;
+    if ((rc = rz_db_prepare(db, &st,
+                            "INSERT INTO temp.centre SELECT centre_id, centre, programme, province,"
+                            " district FROM (SELECT centre_id, centre, programme, province,"
+                            " district, row_number() OVER (PARTITION BY centre_id"
+                            " ORDER BY version DESC) AS k FROM main.register WHERE version <= ?1"
+                            " AND centre_id IS NOT NULL AND action IN ('enroll', 'rename', 'move'))"
+                            " WHERE k = 1",
+                            err)) == 0) {
+        sqlite3_bind_int64(st, 1, version);
+        rc = rz_db_step_done(db, st, err);
+        sqlite3_finalize(st);
+    }
+    if (rc == 0)
+        rc = n == 1 ? query_summary(db, stdout, 0, err) : query_cli(db, n, args, stdout, err);
+    sqlite3_exec(db, "DROP TABLE temp.centre", NULL, NULL, NULL);
+    return rc;
 }
 
 /* Raises the soft descriptor limit to the hard one.  At the soft limit
@@ -858,6 +957,10 @@ main(int argc, char **argv)
         rc = cmd_linked(s, argc > 1 ? argv[1] : NULL);
     else if (strcmp(cmd, "run") == 0)
         rc = cmd_run(s, &p, argc, argv);
+    else if (strcmp(cmd, "centre") == 0)
+        rc = cmd_centre(s, argc, argv);
+    else if (strcmp(cmd, "totals") == 0 && has_arg(argc, argv, "--register-version"))
+        rc = totals_as_of(s, argc, argv, &err) ? fail(&err) : 0;
     else if (strcmp(cmd, "totals") == 0)
         rc = argc == 1 ? (query_summary(store_db(s), stdout, 0, &err) ? fail(&err) : 0)
                        : (query_cli(store_db(s), argc, argv, stdout, &err) ? fail(&err) : 0);
