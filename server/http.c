@@ -47,6 +47,8 @@
 #include <unistd.h>
 
 #include "common/db.h"
+#include "common/crypto.h"
+#include "server/state_store.h"
 #include "common/domain.h"
 #include "common/hlc.h"
 #include "common/paths.h"
@@ -97,7 +99,7 @@ static atomic_uint_fast64_t http_requests[HTTP_ST_N]; /* answers by status */
 
 struct http_server {
     struct MHD_Daemon *mhd;       /* the listening daemon */
-    char *db_path;                /* server.db, opened read-only */
+    char *dir;                    /* server directory: stores opened read-only */
     char web_dir[PATH_MAX];       /* dashboard assets */
     char chart_js[PATH_MAX];      /* Chart.js UMD build; "" when missing */
     int port;                     /* bound TCP port */
@@ -256,8 +258,8 @@ http_send_failure(struct MHD_Connection *c, const char *url, int rc, const rz_er
         return http_send_error(c, MHD_HTTP_BAD_REQUEST, err->text);
     if (rc == RZ_E_TOOBIG)
         return http_send_error(c, MHD_HTTP_BAD_REQUEST,
-                               "answer too large: narrow the query (period, filters) or use "
-                               "rozgar-server totals");
+                               "answer too large: narrow the query with the period, from/to "
+                               "or filter parameters");
     log_warnx("http: %s: %s", url, err->code ? err->text : rz_err_name(rc));
     if (rc == RZ_E_BUSY)
         return http_send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy, retry");
@@ -408,7 +410,7 @@ http_db_take(http_server *h, sqlite3 **db, rz_error *err)
     pthread_mutex_unlock(&h->pool_mu);
     if (*db)
         return 0;
-    return rz_db_open(db, h->db_path, DB_READONLY, err);
+    return state_store_reader_open(db, h->dir, err);
 }
 
 /* Returns a handle to the pool (closing it when the pool is full); ends any
@@ -439,6 +441,32 @@ http_grain_name(int grain)
     case RZ_GRAIN_YEAR: return "year";
     default: return "all";
     }
+}
+
+/* ,"counting":{...}: how far the totals have counted (entries received in
+ * the logs against entries merged), overall or for one centre. */
+static int
+http_write_counting(FILE *out, sqlite3 *db, int64_t centre_id, rz_error *err)
+{
+    state_progress pr;
+    char when[32];
+    int rc = state_store_progress(db, centre_id, &pr, err);
+    if (rc)
+        return rc;
+    fprintf(out,
+            ",\"counting\":{\"received\":%llu,\"counted\":%llu,\"waiting_merge\":%llu,"
+            "\"waiting_clock\":%llu,\"complete\":%s,\"paused\":%s,\"last_merge\":",
+            (unsigned long long)pr.received, (unsigned long long)pr.counted,
+            (unsigned long long)(pr.mergeable - pr.counted),
+            (unsigned long long)(pr.received - pr.mergeable),
+            pr.counted == pr.received ? "true" : "false", pr.paused ? "true" : "false");
+    if (pr.last_merge_ms) {
+        query_iso_time(when, pr.last_merge_ms);
+        fprintf(out, "\"%s\"}", when);
+    } else {
+        fputs("null}", out);
+    }
+    return 0;
 }
 
 /* "as_of":"...","as_of_ms":N,"completeness":{...} (no braces around). */
@@ -607,6 +635,8 @@ http_totals_json(http_req *r, FILE *out, rz_error *err)
         return rc;
     fputs("{", out);
     http_write_asof(out, &a);
+    if ((rc = http_write_counting(out, r->db, 0, err)))
+        return rc;
     fputs(",", out);
     http_write_spec(out, &q);
     /* total: the whole window once; for trainees the rows may not add up. */
@@ -652,6 +682,13 @@ http_totals_csv(http_req *r, FILE *out, rz_error *err)
              q.nby ? query_dim_name(q.by[0]) : "", q.nby > 1 ? " and " : "",
              q.nby > 1 ? query_dim_name(q.by[1]) : "");
     http_csv_preamble(out, what, &a);
+    /* Unique trainees per row do not add up: say so, with the real total. */
+    if (!query_rows_add_up(&q)) {
+        int64_t total = 0;
+        if ((rc = query_total(r->db, &q, &total, err)))
+            return rc;
+        fprintf(out, "# %lld people in all; %s\r\n", (long long)total, query_rows_note(&q));
+    }
     fputs("period", out);
     for (i = 0; i < q.nby; i++)
         fprintf(out, ",%s", query_dim_name(q.by[i]));
@@ -792,6 +829,8 @@ http_summary(http_req *r, FILE *out, rz_error *err)
 
     fputs("{", out);
     http_write_asof(out, &a);
+    if ((rc = http_write_counting(out, r->db, 0, err)))
+        return rc;
     fputs(",", out);
     http_write_spec(out, &base);
     for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
@@ -817,8 +856,10 @@ http_summary(http_req *r, FILE *out, rz_error *err)
 /* ---- /api/centres --------------------------------------------------- */
 
 typedef struct http_centres {
-    FILE *out; /* body being written */
-    int n;     /* centres written */
+    FILE *out;     /* body being written */
+    int n;         /* centres written */
+    sqlite3 *db;   /* for each centre's counting */
+    rz_error *err; /* where a failure of it goes */
 } http_centres;
 
 /* A centre's reporting state: "ok" (in contact within stale_days),
@@ -850,6 +891,7 @@ http_centre_json(void *arg, const query_centre_sync *c)
 {
     http_centres *w = arg;
     FILE *out = w->out;
+    int rc;
     fprintf(out, "%s{\"centre_id\":%lld,\"centre\":", w->n++ ? ",\n" : "\n",
             (long long)c->centre_id);
     query_json_string(out, c->name ? c->name : "");
@@ -864,8 +906,12 @@ http_centre_json(void *arg, const query_centre_sync *c)
     http_time_fields(out, "last_sync", "lag_seconds", c->last_sync_ms, c->lag_ms);
     http_time_fields(out, "last_contact", "contact_lag_seconds", c->last_contact_ms,
                      c->contact_lag_ms);
-    fprintf(out, ",\"stale\":%s,\"state\":\"%s\"}", c->stale ? "true" : "false",
+    fprintf(out, ",\"stale\":%s,\"state\":\"%s\"", c->stale ? "true" : "false",
             http_centre_state(c));
+    rc = http_write_counting(out, w->db, c->centre_id, w->err);
+    if (rc)
+        return rc;
+    fputs("}", out);
     return 0;
 }
 
@@ -915,7 +961,7 @@ static int
 http_centres_list(http_req *r, FILE *out, rz_error *err)
 {
     static const char *const known[] = {"stale_days", NULL};
-    http_centres w = {out, 0};
+    http_centres w = {out, 0, r->db, err};
     query_asof a;
     int stale_days, rc, i;
     for (i = 0; i < r->params->n; i++)
@@ -927,6 +973,8 @@ http_centres_list(http_req *r, FILE *out, rz_error *err)
         return rc;
     fputs("{", out);
     http_write_asof(out, &a);
+    if ((rc = http_write_counting(out, r->db, 0, err)))
+        return rc;
     fprintf(out, ",\"stale_days\":%d,\"centres\":[", stale_days);
     if ((rc = query_centres_sync(r->db, r->now_ms, stale_days, http_centre_json, &w, err)))
         return rc;
@@ -993,10 +1041,13 @@ http_metrics(http_req *r, FILE *out, rz_error *err)
 {
     query_asof a;
     int rc;
+    state_progress pr;
     metrics_write_prometheus(out);
     http_write_request_counts(out);
-    if ((rc = query_asof_get(r->db, r->now_ms, HTTP_STALE_DAYS, &a, err)))
+    if ((rc = query_asof_get(r->db, r->now_ms, HTTP_STALE_DAYS, &a, err)) ||
+        (rc = state_store_progress(r->db, 0, &pr, err)))
         return rc;
+    metrics_write_merge_lag(out, pr.received - pr.counted, r->now_ms);
     fprintf(out,
             "# HELP rozgar_nodes Enrolled, unrevoked nodes.\n# TYPE rozgar_nodes gauge\n"
             "rozgar_nodes %lld\n"
@@ -1330,6 +1381,83 @@ http_signout(http_server *h, struct MHD_Connection *c)
     return http_redirect(c, "/login", clear);
 }
 
+/* GET /api/admin/person?cnic=...: the person records carrying a CNIC (id,
+ * centre, registration date; no personal value), for a lawful request:
+ * the ids are what `rozgar-server erase` takes.  Administrators signed in over HTTPS only;
+ * every lookup goes into the lawful register (masked CNIC, who, how many)
+ * and the log (who, how many; never the CNIC).  Found by the CNIC's link
+ * token under the server's pepper: one pass over the person table, a rare
+ * action, not a dashboard figure. */
+static enum MHD_Result
+http_person_lookup(http_server *h, struct MHD_Connection *c, const http_params *ps,
+                   const httpauth_principal *who)
+{
+    char cnic[14], masked[16], detail[64];
+    uint8_t pepper[32], tok[16];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    http_body b;
+    rz_error err = {0, ""};
+    const char *v = http_param_value(ps, "cnic");
+    int rc, n = 0;
+
+    if (!h->auth)
+        return http_send_error(c, MHD_HTTP_FORBIDDEN,
+                               "the CNIC lookup needs the HTTPS view and an administrator's "
+                               "sign-in (run --tls-cert/--tls-key)");
+    if (who->is_token || !who->is_admin)
+        return http_send_error(c, MHD_HTTP_FORBIDDEN, "administrators only");
+    if (!v || ps->n != 1 || !cnic_normalize(cnic, v, strlen(v)))
+        return http_send_error(c, MHD_HTTP_BAD_REQUEST,
+                               "give one parameter cnic=XXXXX-XXXXXXX-X (13 digits)");
+    httpauth_cnic_mask(masked, cnic);
+    if (http_body_open(&b))
+        return MHD_NO;
+    if ((rc = http_db_take(h, &db, &err)) ||
+        (rc = rz_db_prepare(db, &st, "SELECT v FROM server_meta WHERE k = 'pepper'", &err)))
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 0) != 32) {
+        rc = rz_fail(&err, RZ_E_INTERNAL, "no CNIC pepper in the database");
+        goto out;
+    }
+    memcpy(pepper, sqlite3_column_blob(st, 0), 32);
+    sqlite3_finalize(st);
+    st = NULL;
+    cnic_token(tok, pepper, cnic);
+    sodium_memzero(pepper, sizeof(pepper));
+    sodium_memzero(cnic, sizeof(cnic));
+    if ((rc = rz_db_prepare(db, &st,
+                            "SELECT lower(hex(p.id)), coalesce(ce.name, ''), p.reg_date, p.deleted"
+                            " FROM st_person p LEFT JOIN centre ce"
+                            " ON ce.centre_id = p.centre_id WHERE p.token = ?1 LIMIT 1000",
+                            &err)))
+        goto out;
+    sqlite3_bind_blob(st, 1, tok, 16, SQLITE_STATIC);
+    fprintf(b.f, "{\"cnic\":\"%s\",\"persons\":[", masked);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fputs(n++ ? ",\n{\"person_id\":" : "\n{\"person_id\":", b.f);
+        query_json_string(b.f, (const char *)sqlite3_column_text(st, 0));
+        fputs(",\"centre\":", b.f);
+        query_json_string(b.f, (const char *)sqlite3_column_text(st, 1));
+        fprintf(b.f, ",\"reg_date\":%lld,\"deleted\":%s}", (long long)sqlite3_column_int64(st, 2),
+                sqlite3_column_int(st, 3) ? "true" : "false");
+    }
+    rc = rc == SQLITE_DONE ? 0 : rz_db_fail(db, &err, "person lookup");
+    fputs("\n],\"erase\":\"rozgar-server -d DIR erase PERSON_ID --reason TEXT\"}\n", b.f);
+out:
+    sqlite3_finalize(st);
+    http_db_give(h, db);
+    snprintf(detail, sizeof(detail), rc ? "failed" : "%d record%s", n, n == 1 ? "" : "s");
+    if (httpauth_register_add(h->auth, "lookup", who->name, masked, detail, &err) != 0 && !rc)
+        rc = err.code ? err.code : RZ_E_IO; /* no lookup goes unrecorded */
+    log_info("http: admin %s looked up a CNIC for a lawful request: %s", who->name, detail);
+    if (rc || http_body_close(&b)) {
+        http_body_free(&b);
+        return http_send_failure(c, "/api/admin/person", rc ? rc : RZ_E_NOMEM, &err);
+    }
+    return http_send_body(c, MHD_HTTP_OK, &b, "application/json; charset=utf-8");
+}
+
 /* {"signin":false} on an open loopback view, else who is signed in: the
  * dashboard shows a sign-out button from it. */
 static enum MHD_Result
@@ -1517,6 +1645,8 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
     }
     if (strcmp(url, "/api/whoami") == 0)
         return http_whoami(c, h->auth ? &who : NULL);
+    if (strcmp(url, "/api/admin/person") == 0)
+        return http_person_lookup(h, c, &ps, &who);
 
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
         return http_send_page(h, c);
@@ -1665,7 +1795,7 @@ http_secure(http_server *h, const http_opts *o, const struct sockaddr_storage *s
 int
 http_start_opts(http_server **out, const http_opts *o, rz_error *err)
 {
-    const char *addr = o->addr, *db_path = o->db_path;
+    const char *addr = o->addr, *dir = o->store_dir;
     int public_only = o->public_only;
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
@@ -1678,17 +1808,17 @@ http_start_opts(http_server **out, const http_opts *o, rz_error *err)
     int rc;
 
     *out = NULL;
-    if (!db_path)
-        return rz_fail(err, RZ_E_ARG, "http: no database path");
+    if (!dir)
+        return rz_fail(err, RZ_E_ARG, "http: no server directory");
     if ((rc = http_resolve(addr, &ss, &sslen, err)))
         return rc;
     /* Fail at startup, not on the first request, when the database is
      * not there or not readable. */
-    if ((rc = rz_db_open(&probe, db_path, DB_READONLY, err)))
+    if ((rc = state_store_reader_open(&probe, dir, err)))
         return rc;
 
     h = xcalloc(1, sizeof(*h));
-    h->db_path = xstrdup(db_path);
+    h->dir = xstrdup(dir);
     h->public_only = public_only;
     pthread_mutex_init(&h->pool_mu, NULL);
     pthread_mutex_init(&h->pub_mu, NULL);
@@ -1734,16 +1864,16 @@ http_start_opts(http_server **out, const http_opts *o, rz_error *err)
 }
 
 int
-http_start(http_server **out, const char *addr, const char *db_path, rz_error *err)
+http_start(http_server **out, const char *addr, const char *dir, rz_error *err)
 {
-    http_opts o = {addr, db_path, NULL, NULL, NULL, 0};
+    http_opts o = {addr, dir, NULL, NULL, NULL, 0};
     return http_start_opts(out, &o, err);
 }
 
 int
-http_start_public(http_server **out, const char *addr, const char *db_path, rz_error *err)
+http_start_public(http_server **out, const char *addr, const char *dir, rz_error *err)
 {
-    http_opts o = {addr, db_path, NULL, NULL, NULL, 1};
+    http_opts o = {addr, dir, NULL, NULL, NULL, 1};
     return http_start_opts(out, &o, err);
 }
 
@@ -1760,7 +1890,7 @@ http_stop(http_server **hp)
     pthread_mutex_destroy(&h->pool_mu);
     catalogue_destroy(&h->pub);
     pthread_mutex_destroy(&h->pub_mu);
-    free(h->db_path);
+    free(h->dir);
     free(h);
     *hp = NULL;
 }
