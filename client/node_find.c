@@ -128,6 +128,7 @@ node_find_persons(node_store *ns, const char *text, int include_deleted, size_t 
     static const char count_sql[] = "SELECT count(*) FROM person p WHERE" FIND_PERSON_WHERE;
     sqlite3 *db = node_store_db(ns);
     sqlite3_stmt *st = NULL;
+    int owned = 0;
     node_person_row row;
     find_terms t;
     int rc, src;
@@ -135,15 +136,15 @@ node_find_persons(node_store *ns, const char *text, int include_deleted, size_t 
     if ((rc = find_terms_make(ns, text, RZ_T_PERSON, &t, err)) != 0)
         return rc;
     if (total) {
-        if ((rc = rz_db_prepare(db, &st, count_sql, err)) != 0)
+        if ((rc = node_store_stmt(ns, count_sql, &st, &owned, err)) != 0)
             return rc;
         bind_terms(st, &t, include_deleted);
         rc = count_rows(db, st, total, err);
-        sqlite3_finalize(st);
+        node_store_stmt_done(st, owned);
         if (rc)
             return rc;
     }
-    if ((rc = rz_db_prepare(db, &st, sql, err)) != 0)
+    if ((rc = node_store_stmt(ns, sql, &st, &owned, err)) != 0)
         return rc;
     bind_terms(st, &t, include_deleted);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)page_limit(limit));
@@ -153,7 +154,7 @@ node_find_persons(node_store *ns, const char *text, int include_deleted, size_t 
             break;
     if (rc == 0 && src != SQLITE_DONE)
         rc = rz_db_fail(db, err, "find persons");
-    sqlite3_finalize(st);
+    node_store_stmt_done(st, owned);
     return rc;
 }
 
@@ -173,6 +174,7 @@ node_find_duplicates(node_store *ns, const node_person *p,
         " AND (?5 IS NULL OR p.id <> ?5) ORDER BY p.deleted, p.id LIMIT ?6";
     sqlite3 *db = node_store_db(ns);
     sqlite3_stmt *st = NULL;
+    int owned = 0;
     node_person_row row;
     char cnic[14], phone[RZ_PHONE_MAX], name[RZ_MAX_STR + 1];
     size_t n = 0;
@@ -180,7 +182,7 @@ node_find_duplicates(node_store *ns, const node_person *p,
 
     if (count)
         *count = 0;
-    if ((rc = rz_db_prepare(db, &st, sql, err)) != 0)
+    if ((rc = node_store_stmt(ns, sql, &st, &owned, err)) != 0)
         return rc;
     if ((p->set & NODE_SET(RZ_PF_CNIC)) && p->cnic &&
         cnic_normalize(cnic, p->cnic, strlen(p->cnic)))
@@ -219,7 +221,7 @@ node_find_duplicates(node_store *ns, const node_person *p,
     }
     if (rc == 0 && src != SQLITE_DONE)
         rc = rz_db_fail(db, err, "duplicate check");
-    sqlite3_finalize(st);
+    node_store_stmt_done(st, owned);
     if (count)
         *count = n;
     return rc;
@@ -256,6 +258,7 @@ node_find_events(node_store *ns, const char *text, int when, uint32_t today, int
     static const char count_sql[] = "SELECT count(*) FROM event e WHERE" FIND_EVENT_WHERE;
     sqlite3 *db = node_store_db(ns);
     sqlite3_stmt *st = NULL;
+    int owned = 0;
     node_event_row row;
     find_terms t;
     int rc, src;
@@ -267,15 +270,15 @@ node_find_events(node_store *ns, const char *text, int when, uint32_t today, int
     if ((rc = find_terms_make(ns, text, RZ_T_EVENT, &t, err)) != 0)
         return rc;
     if (total) {
-        if ((rc = rz_db_prepare(db, &st, count_sql, err)) != 0)
+        if ((rc = node_store_stmt(ns, count_sql, &st, &owned, err)) != 0)
             return rc;
         bind_event_terms(st, &t, include_deleted, when, today);
         rc = count_rows(db, st, total, err);
-        sqlite3_finalize(st);
+        node_store_stmt_done(st, owned);
         if (rc)
             return rc;
     }
-    if ((rc = rz_db_prepare(db, &st, sql, err)) != 0)
+    if ((rc = node_store_stmt(ns, sql, &st, &owned, err)) != 0)
         return rc;
     bind_event_terms(st, &t, include_deleted, when, today);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)page_limit(limit));
@@ -285,7 +288,7 @@ node_find_events(node_store *ns, const char *text, int when, uint32_t today, int
             break;
     if (rc == 0 && src != SQLITE_DONE)
         rc = rz_db_fail(db, err, "find events");
-    sqlite3_finalize(st);
+    node_store_stmt_done(st, owned);
     return rc;
 }
 
@@ -306,9 +309,10 @@ roster_counts(node_store *ns, const uint8_t *event_id, const find_terms *t, int 
     static const char match_sql[] = "SELECT count(*)" ROSTER_FROM;
     sqlite3 *db = node_store_db(ns);
     sqlite3_stmt *st = NULL;
+    int owned = 0;
     int rc;
     memset(c, 0, sizeof *c);
-    if ((rc = rz_db_prepare(db, &st, att_sql, err)) != 0)
+    if ((rc = node_store_stmt(ns, att_sql, &st, &owned, err)) != 0)
         return rc;
     sqlite3_bind_blob(st, 1, event_id, NODE_REC_ID_BYTES, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -317,18 +321,18 @@ roster_counts(node_store *ns, const uint8_t *event_id, const find_terms *t, int 
     } else {
         rc = rz_db_fail(db, err, "attendance counts");
     }
-    sqlite3_finalize(st);
-    if (rc || (rc = rz_db_prepare(db, &st, people_sql, err)) != 0)
+    node_store_stmt_done(st, owned);
+    if (rc || (rc = node_store_stmt(ns, people_sql, &st, &owned, err)) != 0)
         return rc;
     rc = count_rows(db, st, &c->people, err);
-    sqlite3_finalize(st);
-    if (rc || (rc = rz_db_prepare(db, &st, match_sql, err)) != 0)
+    node_store_stmt_done(st, owned);
+    if (rc || (rc = node_store_stmt(ns, match_sql, &st, &owned, err)) != 0)
         return rc;
     bind_terms(st, t, 0);
     sqlite3_bind_blob(st, 9, event_id, NODE_REC_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_int(st, 10, marked_only ? 1 : 0);
     rc = count_rows(db, st, &c->matching, err);
-    sqlite3_finalize(st);
+    node_store_stmt_done(st, owned);
     return rc;
 }
 
@@ -348,6 +352,7 @@ node_find_roster(node_store *ns, const uint8_t event_id[NODE_REC_ID_BYTES], cons
                               " ORDER BY p.id = ?5 DESC, lower(p.name), p.id LIMIT ?7 OFFSET ?8";
     sqlite3 *db = node_store_db(ns);
     sqlite3_stmt *st = NULL;
+    int owned = 0;
     node_person_row row;
     find_terms t;
     int rc, src, seen = 0;
@@ -359,7 +364,7 @@ node_find_roster(node_store *ns, const uint8_t event_id[NODE_REC_ID_BYTES], cons
         return rc;
     if (counts && (rc = roster_counts(ns, event_id, &t, marked_only, counts, err)) != 0)
         return rc;
-    if ((rc = rz_db_prepare(db, &st, sql, err)) != 0)
+    if ((rc = node_store_stmt(ns, sql, &st, &owned, err)) != 0)
         return rc;
     bind_terms(st, &t, 0);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)page_limit(limit));
@@ -375,6 +380,6 @@ node_find_roster(node_store *ns, const uint8_t event_id[NODE_REC_ID_BYTES], cons
     }
     if (rc == 0 && src != SQLITE_DONE)
         rc = rz_db_fail(db, err, "attendance list");
-    sqlite3_finalize(st);
+    node_store_stmt_done(st, owned);
     return rc;
 }

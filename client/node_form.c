@@ -9,6 +9,7 @@
 
 #include "common/domain.h"
 #include "common/hlc.h"
+#include "common/places.h"
 
 static const char *const person_labels[RZ_PF_MAX + 1] = {
     [RZ_PF_CNIC] = "CNIC",
@@ -128,6 +129,34 @@ gender_from_text(const char *s)
     return g;
 }
 
+/* A district is matched against the shipped places list: a known name or
+ * alias ("DG Khan") is stored as its official name ("Dera Ghazi Khan"), so
+ * headquarters counts one district, not its spellings; an unknown one is
+ * kept as typed with a warning naming the closest official names.  Without
+ * a list (none installed) any text is kept. */
+static const char *
+district_check(node_form *fm, const char *s)
+{
+    const places *pl = places_active();
+    const char *official, *near[4];
+    char list[NODE_FORM_MSG_MAX / 2] = "";
+    size_t n, i;
+    if (!pl || !*s)
+        return s;
+    if ((official = places_find_district(pl, -1, s, NULL)) != NULL) {
+        snprintf(fm->text[RZ_PF_DISTRICT], sizeof fm->text[RZ_PF_DISTRICT], "%s", official);
+        return fm->text[RZ_PF_DISTRICT];
+    }
+    n = places_suggest_district(pl, -1, s, near, 4);
+    for (i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", near[i]);
+    say(fm, RZ_PF_DISTRICT, NODE_FORM_WARN,
+        "This district is not in the list of Pakistan's districts%s%s. It is saved, but counted "
+        "as unknown until it is corrected.",
+        n ? "; did you mean " : "", list);
+    return s;
+}
+
 static const char date_words[] = "Write the date as YYYY-MM-DD or DD/MM/YYYY, like 2026-03-14.";
 
 int
@@ -186,7 +215,7 @@ node_form_person_field(node_form *fm, node_person *p, int field, const char *tex
                 "until it is corrected.",
                 RZ_MIN_BIRTH_YEAR);
         break;
-    case RZ_PF_DISTRICT: p->district = s; break;
+    case RZ_PF_DISTRICT: p->district = district_check(fm, s); break;
     case RZ_PF_AREA:
         if (!(code = area_parse(s)))
             return say(fm, field, NODE_FORM_ERROR, "Choose rural or urban.");

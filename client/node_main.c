@@ -19,26 +19,34 @@
  * and `show`, which show the centre its own data; never in messages.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <pwd.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "client/node_config.h"
+#include "client/node_export.h"
 #include "client/node_find.h"
 #include "client/node_form.h"
+#include "client/node_import.h"
 #include "client/node_lock.h"
 #include "client/node_store.h"
 #include "client/node_sync.h"
+#include "client/node_web.h"
+#include "client/node_watch.h"
 #include "common/domain.h"
 #include "common/hlc.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/util.h"
+#include "common/webauth.h"
 
 #ifndef RZ_VERSION
 #define RZ_VERSION "dev"
@@ -47,10 +55,6 @@
 #define PROG "rozgar-node"
 
 enum { EXIT_USAGE = 1, EXIT_UNREACHABLE = 2, EXIT_FORK = 3, EXIT_REFUSED = 4, EXIT_BUSY = 5 };
-
-#define CSV_MAX_FIELDS 32   /* columns in an import file */
-#define CSV_FIELD_MAX 4096  /* bytes kept of one cell; longer is an error */
-#define CSV_MAX_REPORTED 20 /* bad rows listed before "and N more" */
 
 static int
 usage(void)
@@ -73,16 +77,26 @@ usage(void)
             "      KIND: training bootcamp workshop seminar awareness financial-literacy "
             "mentorship\n"
             "  event edit ID [same options] | event delete ID | event undelete ID\n"
+            "  event list [TEXT] [--upcoming | --past] [--all] [--page N]\n"
+            "  event roster EVENT [TEXT] [--marked] [--page N]   its people, present/absent\n"
             "  attend EVENT PERSON [--absent | --delete | --undelete]\n"
             "      (ID, EVENT, PERSON: a record's short code, as `person find` shows, or its\n"
             "       32-digit id)\n"
             "  list persons|events|attendance [--all]\n"
             "  show ID\n"
-            "  import persons FILE.csv\n"
+            "  import people|events|attendance FILE.csv [--dry-run]\n"
+            "  export people|events|attendance FILE.csv [--all]   (file mode 0600)\n"
+            "  audit [--limit N] [--before SEQ]   who made each change, newest first\n"
             "  status\n"
             "  sync [--timeout SEC] [--now]   --now: ask a running sync to sync at once\n"
+            "  sync --watch [--interval SEC]  keep syncing until SIGTERM (unattended)\n"
             "  rebase [--timeout SEC]\n"
             "  rekey                       new key pair; prints the token for rozgar-server rekey\n"
+            "  serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
+            "                              the centre app for staff's browsers (127.0.0.1:8080;\n"
+            "                              any other address is HTTPS only)\n"
+            "  staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
+            "  staff list                  staff accounts of the app\n"
             "`" PROG " COMMAND --help` explains one command; `" PROG " --version` prints the "
             "version.\n");
     return EXIT_USAGE;
@@ -557,6 +571,28 @@ record_delete(node_store *ns, uint8_t table, int deleted, int argc, char **argv,
     return 0;
 }
 
+/* Page size and page number of a listing: --page N (from 1). */
+#define CLI_PAGE 50
+
+static int
+parse_page(const char *page, uint64_t *pg)
+{
+    *pg = 1;
+    if (page && (parse_number(page, 6, pg) != 0 || *pg == 0))
+        return fail_msg(EXIT_USAGE, "--page wants a number from 1");
+    return 0;
+}
+
+static void
+print_total(size_t total, uint64_t pg)
+{
+    if (total > (size_t)pg * CLI_PAGE)
+        fprintf(stderr, PROG ": %zu found; page %llu of %zu (--page N for more)\n", total,
+                (unsigned long long)pg, (total + CLI_PAGE - 1) / CLI_PAGE);
+    else
+        fprintf(stderr, PROG ": %zu found\n", total);
+}
+
 /* person find: code, name, birth year, CNIC, phone, district, status. */
 static int
 print_found(void *ctx, const node_person_row *r)
@@ -578,23 +614,18 @@ person_find(node_store *ns, int argc, char **argv)
     const cli_opt opts[] = {{"--all", 0, &all}, {"--page", 1, &page}, {NULL, 0, NULL}};
     rz_error err = {0, ""};
     uint64_t pg = 1;
-    size_t total = 0, per = 50;
+    size_t total = 0, per = CLI_PAGE;
     int rc, npos;
-    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "person find")) != 0)
+    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "person find")) != 0 ||
+        (rc = parse_page(page, &pg)) != 0)
         return rc;
     if (npos != 1)
         return fail_msg(EXIT_USAGE, "person find needs TEXT: part of a name, a CNIC, a phone "
                                     "number or a short code");
-    if (page && (parse_number(page, 6, &pg) != 0 || pg == 0))
-        return fail_msg(EXIT_USAGE, "--page wants a number from 1");
     if ((rc = node_find_persons(ns, pos[0], all != NULL, (size_t)(pg - 1) * per, per, print_found,
                                 NULL, &total, &err)) != 0)
         return fail_err(&err, rc, 0);
-    if (total > (size_t)pg * per)
-        fprintf(stderr, PROG ": %zu found; page %llu of %zu (--page N for more)\n", total,
-                (unsigned long long)pg, (total + per - 1) / per);
-    else
-        fprintf(stderr, PROG ": %zu found\n", total);
+    print_total(total, pg);
     return 0;
 }
 
@@ -615,10 +646,93 @@ cmd_person(node_store *ns, int argc, char **argv)
     return fail_msg(EXIT_USAGE, "person: expected add, edit, find, delete or undelete");
 }
 
+/* event list: code, date, kind, title, status. */
+static int
+print_event_found(void *ctx, const node_event_row *r)
+{
+    const node_event *e = &r->f;
+    (void)ctx;
+    printf("%s\t", r->code);
+    print_date(e->set, RZ_EF_DATE, e->date);
+    printf("\t%s\t%s\t%s\n", coded(e->set, RZ_EF_KIND, event_kind_name(e->kind)),
+           opt_text(e->set, RZ_EF_TITLE, e->title), r->deleted ? "deleted" : "live");
+    return 0;
+}
+
+static int
+event_list(node_store *ns, int argc, char **argv)
+{
+    const char *pos[1] = {NULL}, *up = NULL, *past = NULL, *all = NULL, *page = NULL;
+    const cli_opt opts[] = {{"--upcoming", 0, &up},
+                            {"--past", 0, &past},
+                            {"--all", 0, &all},
+                            {"--page", 1, &page},
+                            {NULL, 0, NULL}};
+    rz_error err = {0, ""};
+    size_t total = 0;
+    uint64_t pg;
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, pos, 1, &npos, "event list")) != 0 ||
+        (rc = parse_page(page, &pg)) != 0)
+        return rc;
+    if (up && past)
+        return fail_msg(EXIT_USAGE, "event list: --upcoming or --past, not both");
+    if ((rc = node_find_events(ns, pos[0],
+                               up     ? NODE_WHEN_UPCOMING
+                               : past ? NODE_WHEN_PAST
+                                      : 0,
+                               0, all != NULL, (size_t)(pg - 1) * CLI_PAGE, CLI_PAGE,
+                               print_event_found, NULL, &total, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    print_total(total, pg);
+    return 0;
+}
+
+/* event roster: code, name, present|absent|-. */
+static int
+print_roster(void *ctx, const node_person_row *r, int state)
+{
+    (void)ctx;
+    printf("%s\t%s\t%s\n", r->code, opt_text(r->f.set, RZ_PF_NAME, r->f.name),
+           state == NODE_ATT_PRESENT  ? "present"
+           : state == NODE_ATT_ABSENT ? "absent"
+                                      : "-");
+    return 0;
+}
+
+static int
+event_roster(node_store *ns, int argc, char **argv)
+{
+    const char *pos[2] = {NULL, NULL}, *marked = NULL, *page = NULL;
+    const cli_opt opts[] = {{"--marked", 0, &marked}, {"--page", 1, &page}, {NULL, 0, NULL}};
+    uint8_t id[NODE_REC_ID_BYTES];
+    node_roster_counts k;
+    rz_error err = {0, ""};
+    uint64_t pg;
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, pos, 2, &npos, "event roster")) != 0 ||
+        (rc = parse_page(page, &pg)) != 0)
+        return rc;
+    if (npos < 1)
+        return fail_msg(EXIT_USAGE, "event roster needs the EVENT (code or id)");
+    if ((rc = parse_id(ns, id, pos[0], RZ_T_EVENT, "event roster")) != 0)
+        return rc;
+    if ((rc = node_find_roster(ns, id, pos[1], marked != NULL, (size_t)(pg - 1) * CLI_PAGE,
+                               CLI_PAGE, print_roster, NULL, &k, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    fprintf(stderr, PROG ": %zu present, %zu absent, %zu people here; %zu listed\n", k.present,
+            k.absent, k.people, k.matching);
+    return 0;
+}
+
 static int
 cmd_event(node_store *ns, int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : "";
+    if (strcmp(sub, "list") == 0)
+        return event_list(ns, argc - 1, argv + 1);
+    if (strcmp(sub, "roster") == 0)
+        return event_roster(ns, argc - 1, argv + 1);
     if (strcmp(sub, "add") == 0)
         return event_add(ns, argc - 1, argv + 1);
     if (strcmp(sub, "edit") == 0)
@@ -627,7 +741,7 @@ cmd_event(node_store *ns, int argc, char **argv)
         return record_delete(ns, RZ_T_EVENT, 1, argc - 1, argv + 1, "event delete");
     if (strcmp(sub, "undelete") == 0)
         return record_delete(ns, RZ_T_EVENT, 0, argc - 1, argv + 1, "event undelete");
-    return fail_msg(EXIT_USAGE, "event: expected add, edit, delete or undelete");
+    return fail_msg(EXIT_USAGE, "event: expected add, edit, list, roster, delete or undelete");
 }
 
 static int
@@ -852,301 +966,159 @@ cmd_show(node_store *ns, int argc, char **argv)
     return 0;
 }
 
-/* ---- import persons FILE.csv ---- */
-
-/* A streaming RFC 4180 reader: quoted cells may hold commas, quotes ("")
- * and newlines; CRLF and a UTF-8 byte-order mark are accepted. */
-typedef struct csv_reader {
-    FILE *f;                    /* the file */
-    unsigned long line;         /* physical line of the next byte, from 1 */
-    char *buf;                  /* cells of the record, NUL-separated */
-    size_t cap, len;            /* buffer size and fill */
-    size_t cell_start;          /* where the current cell began */
-    size_t off[CSV_MAX_FIELDS]; /* start of each cell */
-    size_t n;                   /* cells in the record */
-    int too_long, too_many;     /* the record broke a limit */
-} csv_reader;
+/* ---- import / export / audit: client/node_import.c, node_export.c ---- */
 
 static void
-csv_put(csv_reader *r, char c)
+import_progress(void *ctx, unsigned long done, unsigned long total)
 {
-    if (c != '\0' && r->len - r->cell_start >= CSV_FIELD_MAX) {
-        r->too_long = 1;
-        return;
-    }
-    if (r->len + 1 >= r->cap) {
-        r->cap = r->cap ? 2 * r->cap : 1024;
-        r->buf = xrealloc(r->buf, r->cap);
-    }
-    r->buf[r->len++] = c;
+    rz_progress *p = ctx;
+    progress_set_total(p, total);
+    progress_update(p, done);
 }
 
+/* What an import found, for staff: the columns, every problem with its
+ * line, possible duplicates by code (never a personal value). */
 static void
-csv_next_cell(csv_reader *r)
-{
-    csv_put(r, '\0');
-    if (r->n >= CSV_MAX_FIELDS) {
-        r->too_many = 1;
-        r->len = r->cell_start; /* drop the surplus cell, keep the limit */
-        return;
-    }
-    r->cell_start = r->len;
-    r->off[r->n++] = r->len;
-}
-
-/* Reads one record: 1, 0 at end of file, -1 on an unterminated quote. */
-static int
-csv_read(csv_reader *r, unsigned long *first_line)
-{
-    int c, quoted = 0, any = 0;
-    r->len = r->cell_start = 0;
-    r->n = 1;
-    r->off[0] = 0;
-    r->too_long = r->too_many = 0;
-    *first_line = r->line;
-    for (;;) {
-        c = getc(r->f);
-        if (c == EOF) {
-            if (quoted)
-                return -1;
-            if (!any)
-                return 0;
-            break;
-        }
-        any = 1;
-        if (quoted) {
-            if (c == '"') {
-                int d = getc(r->f);
-                if (d == '"') {
-                    csv_put(r, '"');
-                    continue;
-                }
-                quoted = 0;
-                if (d != EOF)
-                    ungetc(d, r->f);
-                continue;
-            }
-            if (c == '\n')
-                r->line++;
-            csv_put(r, (char)c);
-        } else if (c == '"') {
-            quoted = 1;
-        } else if (c == ',') {
-            csv_next_cell(r);
-        } else if (c == '\n') {
-            r->line++;
-            break;
-        } else if (c != '\r') {
-            csv_put(r, (char)c);
-        }
-    }
-    csv_put(r, '\0');
-    return 1;
-}
-
-/* Cell i with surrounding blanks removed (in place). */
-static char *
-csv_cell(csv_reader *r, size_t i)
-{
-    char *s = r->buf + r->off[i], *e;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-        *--e = '\0';
-    return s;
-}
-
-static int
-csv_blank(csv_reader *r)
-{
-    return r->n == 1 && *csv_cell(r, 0) == '\0';
-}
-
-/* Column name -> person field. */
-static const struct {
-    const char *name; /* header text */
-    int field;        /* RZ_PF_* */
-} csv_columns[] = {
-    {"name", RZ_PF_NAME},     {"gender", RZ_PF_GENDER},      {"birth_year", RZ_PF_BIRTH_YEAR},
-    {"cnic", RZ_PF_CNIC},     {"phone", RZ_PF_PHONE},        {"district", RZ_PF_DISTRICT},
-    {"area", RZ_PF_AREA},     {"skill", RZ_PF_SKILL},        {"reg_date", RZ_PF_REG_DATE},
-    {"skills", RZ_PF_SKILLS}, {"platforms", RZ_PF_PLATFORMS}};
-
-typedef struct csv_import {
-    const char *path;              /* for messages */
-    csv_reader r;                  /* the reader */
-    int col_field[CSV_MAX_FIELDS]; /* field of each column */
-    size_t ncols;                  /* columns in the header */
-    unsigned long bad;             /* unusable rows */
-    unsigned long rows;            /* usable rows */
-    unsigned long warned;          /* rows recorded with a warning */
-} csv_import;
-
-static int
-csv_header(csv_import *im)
-{
-    unsigned long line;
-    int have_name = 0, have_gender = 0;
-    size_t i, k;
-    if (csv_read(&im->r, &line) != 1)
-        return fail_msg(EXIT_USAGE,
-                        "%s: empty file (want a header: "
-                        "name,gender,birth_year,cnic,phone,district,area,skill,"
-                        "reg_date)",
-                        im->path);
-    /* A spreadsheet's UTF-8 byte-order mark is not part of the name. */
-    if (strncmp(im->r.buf, "\xef\xbb\xbf", 3) == 0)
-        memmove(im->r.buf, im->r.buf + 3, strlen(im->r.buf + 3) + 1);
-    if (im->r.too_many || im->r.too_long)
-        return fail_msg(EXIT_USAGE, "%s:%lu: header too long", im->path, line);
-    im->ncols = im->r.n;
-    for (i = 0; i < im->ncols; i++) {
-        const char *h = csv_cell(&im->r, i);
-        for (k = 0; k < sizeof csv_columns / sizeof csv_columns[0]; k++)
-            if (strcasecmp(h, csv_columns[k].name) == 0)
-                break;
-        if (k == sizeof csv_columns / sizeof csv_columns[0])
-            return fail_msg(EXIT_USAGE,
-                            "%s:%lu: unknown column '%.40s' (known: name, gender, "
-                            "birth_year, cnic, phone, district, area, skill, "
-                            "reg_date, skills, platforms)",
-                            im->path, line, h);
-        im->col_field[i] = csv_columns[k].field;
-        have_name |= im->col_field[i] == RZ_PF_NAME;
-        have_gender |= im->col_field[i] == RZ_PF_GENDER;
-    }
-    if (!have_name || !have_gender)
-        return fail_msg(EXIT_USAGE, "%s:%lu: the header needs at least name and gender", im->path,
-                        line);
-    return 0;
-}
-
-/* Turns the current record into p; 0, or RZ_E_ARG with err. */
-static int
-csv_row(csv_import *im, node_form *fm, node_person *p, rz_error *err)
+import_print(const char *path, const node_import_report *r, int dry_run)
 {
     size_t i;
-    memset(p, 0, sizeof *p);
-    node_form_init(fm);
-    if (im->r.too_long)
-        return rz_fail(err, RZ_E_ARG, "a cell is longer than %d bytes", CSV_FIELD_MAX);
-    if (im->r.too_many || im->r.n != im->ncols)
-        return rz_fail(err, RZ_E_ARG, "%zu cells, the header has %zu",
-                       im->r.too_many ? (size_t)CSV_MAX_FIELDS : im->r.n, im->ncols);
-    for (i = 0; i < im->ncols; i++) {
-        const char *v = csv_cell(&im->r, i);
-        if (*v == '\0') {
-            if (im->col_field[i] == RZ_PF_NAME || im->col_field[i] == RZ_PF_GENDER)
-                return rz_fail(err, RZ_E_ARG, "%s is missing",
-                               im->col_field[i] == RZ_PF_NAME ? "name" : "gender");
-            continue;
-        }
-        if (node_form_person_field(fm, p, im->col_field[i], v) != 0)
-            return rz_fail(err, RZ_E_ARG, "%s: %s", node_form_person_label(im->col_field[i]),
-                           node_form_first(fm, NODE_FORM_ERROR));
-    }
-    /* Everything the store would refuse is found in the validating pass. */
-    return node_store_check_person(p, 1, err);
-}
-
-/* Pass over the rows; with ns == NULL only validates (reporting every bad
- * row), otherwise records each. */
-static int
-csv_pass(csv_import *im, node_store *ns)
-{
-    unsigned long line;
-    node_person p;
-    node_form fm;
-    uint8_t id[NODE_REC_ID_BYTES];
-    rz_error err = {0, ""};
-    int rc;
-    while ((rc = csv_read(&im->r, &line)) == 1) {
-        if (csv_blank(&im->r))
-            continue;
-        if (csv_row(im, &fm, &p, &err) != 0) {
-            if (im->bad++ < CSV_MAX_REPORTED)
-                fprintf(stderr, "%s:%lu: %s\n", im->path, line, err.text);
-            continue;
-        }
-        im->rows++;
-        if (!ns)
-            continue;
-        if ((rc = node_store_person_add(ns, &p, id, &err)) != 0)
-            return fail_msg(exit_for(rc, 0), "%s:%lu: %s; nothing imported", im->path, line,
-                            err.text);
-        if (fm.warnings) {
-            char where[64];
-            snprintf(where, sizeof where, "line %lu: ", line);
-            print_form_warnings(&fm, 0, where);
-            im->warned++;
-        }
-    }
-    if (rc < 0)
-        return fail_msg(EXIT_USAGE, "%s:%lu: a quoted cell is never closed; nothing imported",
-                        im->path, line);
-    return 0;
-}
-
-static int
-import_open(csv_import *im)
-{
-    if (im->r.f)
-        fclose(im->r.f);
-    if (!(im->r.f = fopen(im->path, "r")))
-        return fail_msg(EXIT_USAGE, "%s: %s", im->path, strerror(errno));
-    im->r.line = 1;
-    im->rows = im->bad = 0;
-    return csv_header(im);
+    for (i = 0; i < r->ncols; i++)
+        if (r->cols[i].field)
+            fprintf(stderr, PROG ": %s: column \"%s\" -> %s\n", path, r->cols[i].header,
+                    r->cols[i].field_name);
+        else
+            fprintf(stderr, PROG ": %s: column \"%s\" is not imported\n", path, r->cols[i].header);
+    for (i = 0; i < r->nproblems; i++)
+        fprintf(stderr, "%s:%lu: %s%s\n", path, r->problems[i].line,
+                r->problems[i].warning ? "warning: " : "", r->problems[i].reason);
+    if (r->problems_all > r->nproblems)
+        fprintf(stderr, "%s: ... and %lu more\n", path, r->problems_all - r->nproblems);
+    for (i = 0; i < r->ndups; i++)
+        fprintf(stderr, "%s:%lu: possible duplicate of %s (same%s%s); %s as a new person\n", path,
+                r->dups[i].line, r->dups[i].code, r->dups[i].why & NODE_DUP_PHONE ? " phone" : "",
+                r->dups[i].why & NODE_DUP_NAME_YEAR ? " name and birth year" : "",
+                dry_run ? "would be recorded" : "recorded");
+    if (r->ndups_all > r->ndups)
+        fprintf(stderr, "%s: ... and %lu more possible duplicates\n", path,
+                r->ndups_all - r->ndups);
 }
 
 static int
 cmd_import(node_store *ns, int argc, char **argv)
 {
-    const char *pos[2];
-    csv_import im;
+    const char *pos[2], *dry = NULL;
+    const cli_opt opts[] = {{"--dry-run", 0, &dry}, {NULL, 0, NULL}};
+    node_import_report r;
+    rz_progress prog;
     rz_error err = {0, ""};
-    int rc, npos;
-    if ((rc = cli_parse(argc, argv, NULL, pos, 2, &npos, "import")) != 0)
+    FILE *f;
+    int rc, npos, kind;
+    if ((rc = cli_parse(argc, argv, opts, pos, 2, &npos, "import")) != 0)
         return rc;
-    if (npos != 2 || strcmp(pos[0], "persons") != 0)
-        return fail_msg(EXIT_USAGE, "usage: import persons FILE.csv");
-    memset(&im, 0, sizeof im);
-    im.path = pos[1];
-    /* Pass 1 validates everything, so a file with any unusable row imports
-     * nothing and staff see every problem at once. */
-    if ((rc = import_open(&im)) != 0 || (rc = csv_pass(&im, NULL)) != 0)
-        goto out;
-    if (im.bad) {
-        if (im.bad > CSV_MAX_REPORTED)
-            fprintf(stderr, "%s: ... and %lu more bad rows\n", im.path, im.bad - CSV_MAX_REPORTED);
-        rc = fail_msg(EXIT_USAGE, "%s: %lu unusable rows; nothing imported", im.path, im.bad);
-        goto out;
+    if (npos != 2 || !(kind = node_import_kind_parse(pos[0])))
+        return fail_msg(EXIT_USAGE, "usage: import people|events|attendance FILE.csv [--dry-run]");
+    if (!(f = fopen(pos[1], "rb")))
+        return fail_msg(EXIT_USAGE, "%s: %s", pos[1], strerror(errno));
+    memset(&r, 0, sizeof r);
+    progress_init(&prog, stderr, "import", 0, -1);
+    rc = node_import_csv(ns, kind, f, dry != NULL, import_progress, &prog, &r, &err);
+    fclose(f);
+    if (r.rows && rc == 0)
+        progress_finish(&prog);
+    import_print(pos[1], &r, dry != NULL);
+    if (rc != 0) {
+        rc = fail_msg(exit_for(rc, 0), "%s: %s", pos[1], err.text);
+    } else {
+        printf("%s %s: %lu rows, %lu %s, %lu already here%s%s\n", dry ? "dry run of" : "imported",
+               node_import_kind_name(kind), r.rows, r.added, dry ? "would be added" : "added",
+               r.known, r.ndups_all ? ", possible duplicates listed above" : "",
+               dry ? "; nothing was recorded" : "");
     }
-    /* Pass 2 records all rows in one transaction: all or nothing, even if
-     * the process is killed half way. */
-    if ((rc = import_open(&im)) != 0)
-        goto out;
-    if ((rc = node_store_begin(ns, &err)) != 0) {
-        rc = fail_err(&err, rc, 0);
-        goto out;
-    }
-    if ((rc = csv_pass(&im, ns)) != 0 || im.bad) {
-        node_store_rollback(ns);
-        rc =
-            rc ? rc : fail_msg(EXIT_USAGE, "%s changed while importing; nothing imported", im.path);
-        goto out;
-    }
-    if ((rc = node_store_commit(ns, &err)) != 0) {
-        rc = fail_err(&err, rc, 0);
-        goto out;
-    }
-    printf("imported %lu persons\n", im.rows);
-out:
-    if (im.r.f)
-        fclose(im.r.f);
-    free(im.r.buf);
+    node_import_report_free(&r);
     return rc;
+}
+
+static int
+cmd_export(node_store *ns, int argc, char **argv)
+{
+    const char *pos[2], *all = NULL;
+    const cli_opt opts[] = {{"--all", 0, &all}, {NULL, 0, NULL}};
+    rz_error err = {0, ""};
+    unsigned long rows = 0;
+    FILE *f;
+    int rc, npos, kind, fd;
+    if ((rc = cli_parse(argc, argv, opts, pos, 2, &npos, "export")) != 0)
+        return rc;
+    if (npos != 2 || !(kind = node_import_kind_parse(pos[0])))
+        return fail_msg(EXIT_USAGE, "usage: export people|events|attendance FILE.csv [--all]");
+    /* Personal values: readable by this user only, even if the file existed. */
+    if ((fd = open(pos[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        return fail_msg(EXIT_USAGE, "%s: %s", pos[1], strerror(errno));
+    if (fchmod(fd, 0600) != 0 || !(f = fdopen(fd, "wb"))) {
+        close(fd);
+        return fail_msg(EXIT_USAGE, "%s: %s", pos[1], strerror(errno));
+    }
+    rc = node_export_csv(ns, kind, f, all != NULL, &rows, &err);
+    if (fclose(f) != 0 && rc == 0)
+        rc = rz_fail(&err, RZ_E_IO, "cannot write the file");
+    if (rc != 0) {
+        unlink(pos[1]);
+        return fail_msg(exit_for(rc, 0), "%s: %s", pos[1], err.text);
+    }
+    printf("exported %lu %s rows to %s (UTF-8 CSV for Excel; personal data, mode 0600)\n", rows,
+           node_import_kind_name(kind), pos[1]);
+    return 0;
+}
+
+static const char *
+audit_table(uint8_t t)
+{
+    switch (t) {
+    case RZ_T_PERSON: return "person";
+    case RZ_T_EVENT: return "event";
+    case RZ_T_ATTENDANCE: return "attendance";
+    case RZ_T_CLOCK: return "clock";
+    default: return "?";
+    }
+}
+
+static int
+print_audit(void *ctx, const node_audit_row *r)
+{
+    char when[40];
+    const char *op = r->op == RZ_OP_DELETE     ? "delete"
+                     : r->op == RZ_OP_UNDELETE ? "undelete"
+                     : r->table == RZ_T_CLOCK  ? "sync"
+                     : r->fields == 0          ? "set"
+                                               : "set";
+    (void)ctx;
+    format_utc(when, sizeof when, hlc_physical_ms(r->hlc));
+    printf("%llu\t%s\t%s\t%s\t%s", (unsigned long long)r->seq, when,
+           r->actor[0] ? r->actor : "(not noted)", audit_table(r->table), op);
+    if (r->table == RZ_T_ATTENDANCE)
+        printf("\t%s %s", r->code[0][0] ? r->code[0] : "?", r->code[1][0] ? r->code[1] : "?");
+    else if (r->key_len)
+        printf("\t%s", r->code[0][0] ? r->code[0] : "?");
+    putchar('\n');
+    return 0;
+}
+
+static int
+cmd_audit(node_store *ns, int argc, char **argv)
+{
+    const char *limit = NULL, *before = NULL;
+    const cli_opt opts[] = {{"--limit", 1, &limit}, {"--before", 1, &before}, {NULL, 0, NULL}};
+    rz_error err = {0, ""};
+    uint64_t n = 50, b = 0;
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "audit")) != 0)
+        return rc;
+    if ((limit && (parse_number(limit, 7, &n) != 0 || n == 0)) ||
+        (before && parse_number(before, 19, &b) != 0))
+        return fail_msg(EXIT_USAGE, "audit: --limit N and --before SEQ want numbers");
+    if ((rc = node_store_audit_each(ns, b, (size_t)n, print_audit, NULL, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    return 0;
 }
 
 /* ---- status / sync / rebase ---- */
@@ -1178,6 +1150,15 @@ cmd_status(node_store *ns, int argc, char **argv)
     } else {
         printf("last server time: never\n");
         printf("clock offset: unknown (never synced)\n");
+    }
+    if (st.last_attempt_ms) {
+        format_utc(when, sizeof when, st.last_attempt_ms);
+        if (st.last_attempt_code == 0)
+            printf("last sync attempt: %s, ok\n", when);
+        else
+            printf("last sync attempt: %s, failed: %s\n", when, st.last_attempt_text);
+    } else {
+        printf("last sync attempt: never\n");
     }
     if (node_store_clock_warning(&st, hlc_wall_ms(), msg, sizeof msg))
         log_warnx("%s", msg);
@@ -1283,12 +1264,107 @@ sync_nudge(int *done)
     return 0;
 }
 
+/* State of `sync --watch`'s report callback. */
+typedef struct watch_out {
+    rz_progress bar; /* this run's progress (stderr) */
+} watch_out;
+
+static void
+watch_report(void *ctx, const node_watch_event *ev)
+{
+    static const char *const whys[] = {"",      "start",           "new records", "interval",
+                                       "asked", "woke from sleep", "retry"};
+    watch_out *w = ctx;
+    const node_sync_result *r = ev->r;
+    const char *why = ev->why > 0 && ev->why <= NODE_WATCH_RETRY ? whys[ev->why] : "?";
+    if (!ev->done) {
+        progress_init(&w->bar, stderr, "sync", 0, -1);
+        return;
+    }
+    progress_finish(&w->bar);
+    if (ev->rc == 0 && r->sent > 0)
+        printf("watch: %llu entries delivered (seq %llu..%llu, %llu new to the server; %s); "
+               "next sync within %llu s\n",
+               (unsigned long long)r->sent, (unsigned long long)r->first_seq,
+               (unsigned long long)r->last_seq, (unsigned long long)r->applied, why,
+               (unsigned long long)(ev->next_ms + 999) / 1000);
+    else if (ev->rc == 0)
+        printf("watch: up to date, the server holds %llu entries (%s); next sync within %llu s\n",
+               (unsigned long long)r->server_head, why,
+               (unsigned long long)(ev->next_ms + 999) / 1000);
+    else
+        printf("watch: %s; retry in %.1f s (failure %u in a row)\n",
+               ev->err->text[0] ? ev->err->text : rz_err_name(ev->rc), (double)ev->next_ms / 1000.0,
+               ev->failures);
+    fflush(stdout);
+}
+
+/* `sync --watch`: the unattended loop until SIGTERM / Ctrl-C (exit 0). */
+static int
+sync_watch(node_store *ns, node_sync_opts *so, const char *interval, const char *backoff_max)
+{
+    node_watch_opts o;
+    node_store_status st;
+    node_lock *lock = NULL;
+    watch_out w;
+    rz_error err = {0, ""};
+    uint64_t v;
+    int rc;
+    node_watch_opts_default(&o);
+    o.sync = *so;
+    o.sync.stop = node_lock_stop_flag();
+    o.sync.connect_ms = 5000;
+    o.sync.progress = sync_progress;
+    o.sync.progress_ctx = &w.bar;
+    o.interval_ms = (uint64_t)cli_conf.sync_interval_s * 1000;
+    if (interval) {
+        if (parse_number(interval, 6, &v) != 0 || v < 1 || v > 86400)
+            return fail_msg(EXIT_USAGE, "--interval wants seconds, 1..86400");
+        o.interval_ms = v * 1000;
+    }
+    if (backoff_max) {
+        if (parse_number(backoff_max, 6, &v) != 0 || v < 1 || v > 86400)
+            return fail_msg(EXIT_USAGE, "--backoff-max wants seconds, 1..86400");
+        o.backoff_max_ms = v * 1000;
+        if (o.backoff_base_ms > o.backoff_max_ms)
+            o.backoff_base_ms = o.backoff_max_ms;
+    }
+    o.report = watch_report;
+    o.report_ctx = &w;
+    memset(&w, 0, sizeof w);
+    progress_init(&w.bar, stderr, "sync", 0, -1);
+    if ((rc = take_lock("sync --watch", &lock)) != 0)
+        return rc;
+    node_lock_listen(1);
+    if ((rc = node_store_get_status(ns, &st, &err)) != 0)
+        goto out;
+    printf("watch: syncing to %s at least every %llu s and soon after new records; stop with "
+           "SIGTERM or Ctrl-C\n",
+           st.endpoint[0] ? st.endpoint : "(no server configured)",
+           (unsigned long long)(o.interval_ms / 1000));
+    fflush(stdout);
+    if ((rc = node_watch_run(ns, &o, &err)) != 0)
+        goto out;
+    if (node_store_get_status(ns, &st, &err) == 0)
+        printf("watch: stopped; %llu entries wait for the next sync\n",
+               (unsigned long long)st.pending);
+out:
+    node_lock_release(&lock);
+    return rc ? fail_err(&err, rc, 0) : 0;
+}
+
 static int
 cmd_sync(node_store *ns, int argc, char **argv)
 {
-    const char *timeout = NULL, *window = NULL, *now = NULL;
-    const cli_opt opts[] = {
-        {"--timeout", 1, &timeout}, {"--window", 1, &window}, {"--now", 0, &now}, {0, 0, 0}};
+    const char *timeout = NULL, *window = NULL, *now = NULL, *watch = NULL, *interval = NULL,
+               *backoff = NULL;
+    const cli_opt opts[] = {{"--timeout", 1, &timeout},
+                            {"--window", 1, &window},
+                            {"--now", 0, &now},
+                            {"--watch", 0, &watch},
+                            {"--interval", 1, &interval},
+                            {"--backoff-max", 1, &backoff},
+                            {0, 0, 0}};
     node_sync_opts o;
     node_sync_result r;
     node_lock *lock = NULL;
@@ -1300,6 +1376,10 @@ cmd_sync(node_store *ns, int argc, char **argv)
         return rc;
     if (now && ((rc = sync_nudge(&done)) != 0 || done))
         return rc;
+    if (watch)
+        return sync_watch(ns, &o, interval, backoff);
+    if (interval || backoff)
+        return fail_msg(EXIT_USAGE, "--interval and --backoff-max go with --watch");
     if ((rc = take_lock("sync", &lock)) != 0)
         return rc;
     progress_init(&bar, stderr, "sync", 0, -1);
@@ -1309,6 +1389,8 @@ cmd_sync(node_store *ns, int argc, char **argv)
     o.stop = node_lock_stop_flag();
     rc = node_sync_run(ns, &o, &r, &err);
     progress_finish(&bar);
+    if (rc != RZ_E_STOPPED)
+        (void)!node_store_note_attempt(ns, hlc_wall_ms(), rc, rc ? err.text : "", NULL);
     node_lock_release(&lock);
     if (rc != 0) {
         if (r.sent)
@@ -1377,6 +1459,127 @@ cmd_rekey(node_store *ns, int argc, char **argv)
     return 0;
 }
 
+/* ---- the centre app ---- */
+
+static int
+cmd_serve(node_store *ns, int argc, char **argv)
+{
+    const char *listen = NULL, *name = NULL, *cert = NULL, *key = NULL, *tls = NULL, *ready = NULL;
+    const cli_opt opts[] = {{"--listen", 1, &listen}, {"--name", 1, &name},
+                            {"--cert", 1, &cert},     {"--key", 1, &key},
+                            {"--tls", 0, &tls},       {"--ready-file", 1, &ready},
+                            {NULL, 0, NULL}};
+    node_web_opts o;
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "serve")) != 0)
+        return rc;
+    memset(&o, 0, sizeof o);
+    o.listen = listen ? listen : (cli_conf.set & NODE_CONF_LISTEN) ? cli_conf.listen : NULL;
+    o.sync_timeout_ms = (int)cli_conf.sync_timeout_s * 1000;
+    o.name = name;
+    o.cert = cert;
+    o.key = key;
+    o.tls = tls != NULL;
+    o.ready_file = ready;
+    if ((rc = node_web_serve(cli_dir, ns, &o, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    return 0;
+}
+
+/* Reads a password: twice without echo from a terminal, else one line of
+ * standard input (scripts).  0, or EXIT_USAGE with a message. */
+static int
+read_password(char *out, size_t len, const char *prompt)
+{
+    struct termios old, quiet;
+    char again[WEBAUTH_PASS_MAX + 2];
+    int tty = isatty(STDIN_FILENO), rc = 0;
+    size_t n;
+    if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    } else {
+        tty = 0;
+    }
+    if (tty)
+        fprintf(stderr, "%s: ", prompt);
+    if (!fgets(out, (int)len, stdin))
+        rc = fail_msg(EXIT_USAGE, "no password given");
+    if (!rc && tty) {
+        fprintf(stderr, "\nagain: ");
+        if (!fgets(again, sizeof again, stdin) || strcmp(again, out) != 0)
+            rc = fail_msg(EXIT_USAGE, "the two passwords differ");
+        sodium_memzero(again, sizeof again);
+    }
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    n = strlen(out);
+    if (!rc && n && out[n - 1] != '\n' && !feof(stdin))
+        rc = fail_msg(EXIT_USAGE, "the password is too long (at most %d bytes)", WEBAUTH_PASS_MAX);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    return rc;
+}
+
+static int
+staff_row(void *ctx, const webauth_account *a)
+{
+    char when[40];
+    (void)ctx;
+    format_utc(when, sizeof when, a->changed_ms);
+    printf("%s\t%s\t%s\tpassword set %s\n", a->user, a->role, a->disabled ? "disabled" : "active",
+           when);
+    return 0;
+}
+
+static int
+cmd_staff(node_store *ns, int argc, char **argv)
+{
+    const char *sub = argc > 0 ? argv[0] : "", *pos[1], *role = NULL, *enable = NULL,
+               *disable = NULL;
+    const cli_opt opts[] = {
+        {"--role", 1, &role}, {"--disable", 0, &disable}, {"--enable", 0, &enable}, {0, 0, 0}};
+    char pw[WEBAUTH_PASS_MAX + 2];
+    webauth *wa = NULL;
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc - 1, argv + 1, opts, pos, 1, &npos, "staff")) != 0)
+        return rc;
+    if ((rc = node_web_accounts(cli_dir, ns, &wa, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    if (strcmp(sub, "list") == 0 && npos == 0) {
+        rc = webauth_account_each(wa, staff_row, NULL, &err);
+        rc = rc ? fail_err(&err, rc, 0) : 0;
+    } else if (strcmp(sub, "add") == 0 && npos == 1) {
+        if (!(rc = read_password(pw, sizeof pw, "password for the new account"))) {
+            rc = webauth_account_add(wa, pos[0], role ? role : "staff", pw, &err);
+            rc = rc ? fail_err(&err, rc, 0) : 0;
+            if (!rc)
+                printf("staff: added %s (%s)\n", pos[0], role ? role : "staff");
+        }
+    } else if (strcmp(sub, "passwd") == 0 && npos == 1 && (enable || disable)) {
+        rc = webauth_account_disable(wa, pos[0], disable != NULL, &err);
+        rc = rc ? fail_err(&err, rc, 0) : 0;
+    } else if (strcmp(sub, "passwd") == 0 && npos == 1) {
+        if (!(rc = read_password(pw, sizeof pw, "new password"))) {
+            rc = webauth_account_passwd(wa, pos[0], pw, &err);
+            rc = rc ? fail_err(&err, rc, 0) : 0;
+            if (!rc)
+                printf("staff: new password for %s; their sessions ended\n", pos[0]);
+        }
+    } else {
+        rc = fail_msg(EXIT_USAGE, "usage: staff add NAME [--role admin|staff] | staff passwd NAME "
+                                  "[--disable|--enable] | staff list");
+    }
+    sodium_memzero(pw, sizeof pw);
+    webauth_destroy(&wa);
+    return rc;
+}
+
 /* ---- main ---- */
 
 /* Changes made from the command line are noted in the audit trail as the
@@ -1413,23 +1616,51 @@ static const cli_cmd commands[] = {
      "  (as find shows it) or the 32-digit id."},
     {"event", cmd_event,
      "event add --kind KIND --title T --date YYYY-MM-DD [...] | event edit ID [...] |\n"
-     "event delete ID | event undelete ID\n  Records or corrects an event."},
+     "event delete ID | event undelete ID | event list [TEXT] [--upcoming | --past] [--all] |\n"
+     "event roster EVENT [TEXT] [--marked]\n"
+     "  Records, corrects or lists events; roster lists the people with their attendance\n"
+     "  at one event, and the counts."},
     {"attend", cmd_attend,
      "attend EVENT PERSON [--absent | --delete | --undelete]\n"
      "  Records that a person attended (or missed) an event; each by short code or id."},
     {"list", cmd_list, "list persons|events|attendance [--all]\n  Lists this centre's records."},
     {"show", cmd_show, "show ID\n  Shows one person or event."},
     {"import", cmd_import,
-     "import persons FILE.csv\n  Records every row of a spreadsheet, all or nothing."},
+     "import people|events|attendance FILE.csv [--dry-run]\n"
+     "  Records every row of a spreadsheet (CSV), all or nothing; rows already here are\n"
+     "  skipped, so importing a file again (or a longer version) adds nothing twice.\n"
+     "  --dry-run shows what would happen.  (\"persons\" is accepted for people.)"},
+    {"export", cmd_export,
+     "export people|events|attendance FILE.csv [--all]\n"
+     "  Writes CSV that opens in Excel (UTF-8 with BOM), mode 0600: it holds personal\n"
+     "  data.  --all includes deleted records."},
+    {"audit", cmd_audit,
+     "audit [--limit N] [--before SEQ]\n"
+     "  Lists changes newest first with who made them (staff account or os:USER)."},
     {"status", cmd_status, "status\n  The node's id, log head, what waits for the server."},
     {"sync", cmd_sync,
      "sync [--timeout SEC] [--window N] [--now]\n"
+     "       sync --watch [--interval SEC] [--backoff-max SEC]\n"
      "  Sends what the server lacks.  One sync per data directory: while another runs\n"
-     "  (exit 5 names it), --now asks that one to sync at once instead."},
+     "  (exit 5 names it), --now asks that one to sync at once instead.\n"
+     "  --watch keeps syncing until SIGTERM: soon after new records, at least every\n"
+     "  sync-interval (node.conf; --interval overrides), with random exponential backoff\n"
+     "  up to --backoff-max (default 300 s) while the server is unreachable."},
     {"rebase", cmd_rebase,
      "rebase [--timeout SEC]\n  After headquarters ran new-epoch: re-appends the entries "
      "the server lacks."},
     {"rekey", cmd_rekey, "rekey\n  New key pair; prints the token for `rozgar-server rekey`."},
+    {"serve", cmd_serve,
+     "serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
+     "  Serves the centre app to staff's browsers: 127.0.0.1:8080 by default (this PC\n"
+     "  only, plain HTTP), or the `listen` of " NODE_CONF_FILE ".  Any other address (the\n"
+     "  centre's network) is served over HTTPS only, with the given certificate or one made\n"
+     "  at first start, whose fingerprint is printed.  --name: a host name staff type."},
+    {"staff", cmd_staff,
+     "staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
+     "staff list\n"
+     "  Staff accounts of the centre app.  The password is read from the terminal (twice,\n"
+     "  not shown) or as one line of standard input.  passwd ends that account's sessions."},
     {NULL, NULL, NULL}};
 
 /* 1 when argv holds flag before any "--" (a value can never be --help). */

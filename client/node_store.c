@@ -27,7 +27,7 @@
 #include "common/util.h"
 #include "proto/entry.h"
 
-#define NODE_SCHEMA_VERSION 1 /* PRAGMA user_version of node.db */
+#define NODE_SCHEMA_VERSION 2 /* PRAGMA user_version of node.db (store_upgrade) */
 #define NODE_PATH_MAX 4096
 
 /* Per-value overhead of a reveal on the wire: [index, field, salt, value]
@@ -47,7 +47,11 @@ static const char *const node_schema =
     " server_pk TEXT,"         /* hex, as configured */
     " last_server_ms INTEGER," /* server time last seen */
     " last_local_ms INTEGER,"  /* our wall clock at that moment */
-    " acked_seq INTEGER NOT NULL DEFAULT 0);"
+    " acked_seq INTEGER NOT NULL DEFAULT 0,"
+    /* Schema 2: the last sync attempt, for `status` and the web app. */
+    " last_attempt_ms INTEGER,"   /* wall clock when it ended */
+    " last_attempt_code INTEGER," /* 0 ok, else its rz_err code */
+    " last_attempt_text TEXT);"   /* its message (never personal values) */
     "CREATE TABLE person("
     " id BLOB PRIMARY KEY, created_hlc INTEGER NOT NULL, changed_hlc INTEGER NOT NULL,"
     " deleted INTEGER NOT NULL DEFAULT 0,"
@@ -110,6 +114,7 @@ enum node_stmt {
     ST_META_HLC,
     ST_META_SERVER,
     ST_META_CONFIG,
+    ST_META_ATTEMPT,
     ST_META_ACKED,
     ST_META_REBASE,
     ST_LOG_HEAD,
@@ -165,7 +170,10 @@ enum node_stmt {
 
 static const char *const node_sql[ST_COUNT] = {
     [ST_META_GET] = "SELECT node_id, sign_pk, epoch, hlc_last, server_endpoint, server_pk,"
-                    " last_server_ms, last_local_ms, acked_seq FROM meta WHERE id=1",
+                    " last_server_ms, last_local_ms, acked_seq, last_attempt_ms,"
+                    " last_attempt_code, last_attempt_text FROM meta WHERE id=1",
+    [ST_META_ATTEMPT] = "UPDATE meta SET last_attempt_ms=?1, last_attempt_code=?2,"
+                        " last_attempt_text=?3 WHERE id=1",
     [ST_META_HLC] = "UPDATE meta SET hlc_last=?1 WHERE id=1",
     [ST_META_SERVER] = "UPDATE meta SET last_server_ms=?1, last_local_ms=?2 WHERE id=1",
     [ST_META_CONFIG] = "UPDATE meta SET server_endpoint=?1, server_pk=?2 WHERE id=1",
@@ -305,6 +313,10 @@ struct node_store {
     node_live live[LIVE_KINDS];        /* ids known live (see node_live) */
     int64_t data_version;              /* at our last BEGIN; -1 unknown */
     char actor[NODE_ACTOR_MAX];        /* who makes the changes; "" unknown */
+    struct {
+        const char *sql;      /* the constant it was prepared from */
+        sqlite3_stmt *st;     /* the statement */
+    } cache[NODE_STMT_CACHE]; /* companions' statements (node_store_stmt) */
 };
 
 /* ---- small helpers ---- */
@@ -1427,6 +1439,10 @@ node_store_get_status(node_store *ns, node_store_status *s, rz_error *err)
     s->last_server_ms = (uint64_t)sqlite3_column_int64(st, 6);
     s->last_local_ms = (uint64_t)sqlite3_column_int64(st, 7);
     s->acked_seq = (uint64_t)sqlite3_column_int64(st, 8);
+    s->last_attempt_ms = (uint64_t)sqlite3_column_int64(st, 9);
+    s->last_attempt_code = sqlite3_column_int(st, 10);
+    if ((txt = (const char *)sqlite3_column_text(st, 11)) != NULL)
+        snprintf(s->last_attempt_text, sizeof s->last_attempt_text, "%s", txt);
     node_reset(st);
     if (rc)
         return rc;
@@ -1618,6 +1634,19 @@ node_store_configure(node_store *ns, const char *endpoint, const uint8_t server_
     return node_exec(ns, ST_META_CONFIG, err);
 }
 
+int
+node_store_note_attempt(node_store *ns, uint64_t at_ms, int code, const char *text, rz_error *err)
+{
+    sqlite3_stmt *st = ns->st[ST_META_ATTEMPT];
+    char clean[RZ_ERROR_TEXT];
+    const char *t = text ? text : "";
+    log_sanitize(clean, sizeof clean, t, strlen(t));
+    bind_u64(st, 1, at_ms);
+    sqlite3_bind_int(st, 2, code);
+    bind_text(st, 3, clean);
+    return node_exec(ns, ST_META_ATTEMPT, err);
+}
+
 /* ---- rebase (PROTOCOL 7) ---- */
 
 static int
@@ -1799,20 +1828,70 @@ store_load_meta(node_store *ns, rz_error *err)
     return 0;
 }
 
+/* Upgrades of node.db, one per schema version: upgrades[v - 1] takes a
+ * database from version v to v + 1.  Each runs in one transaction with the
+ * version bump, so a crash leaves the old or the new schema, never a mix.
+ * node_schema (fresh databases) must always equal version 1 plus all of
+ * these; test_upgrade_node compares the two. */
+static const char *const node_upgrades[NODE_SCHEMA_VERSION - 1] = {
+    /* 1 -> 2: the last sync attempt (watch loop, web app, `status`). */
+    "ALTER TABLE meta ADD COLUMN last_attempt_ms INTEGER;"
+    "ALTER TABLE meta ADD COLUMN last_attempt_code INTEGER;"
+    "ALTER TABLE meta ADD COLUMN last_attempt_text TEXT;",
+};
+
 static int
-store_check_schema(node_store *ns, rz_error *err)
+store_schema_version(node_store *ns, int *version, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc, version = -1;
+    int rc;
+    *version = -1;
     if ((rc = rz_db_prepare(ns->db, &st, "PRAGMA user_version", err)) != 0)
         return rc;
     if (sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
+        *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version != NODE_SCHEMA_VERSION)
-        return rz_fail(err, RZ_E_CONFIG, "node.db has schema version %d; this program needs %d",
-                       version, NODE_SCHEMA_VERSION);
     return 0;
+}
+
+/* Brings node.db to NODE_SCHEMA_VERSION.  A database from a newer program
+ * is refused (this one would not know its tables); several processes
+ * opening an old database at once upgrade it once (the version is re-read
+ * inside the write transaction). */
+static int
+store_upgrade(node_store *ns, rz_error *err)
+{
+    char sql[64];
+    int rc, version, from;
+    if ((rc = store_schema_version(ns, &version, err)) != 0)
+        return rc;
+    if (version > NODE_SCHEMA_VERSION)
+        return rz_fail(err, RZ_E_VERSION,
+                       "node.db has schema version %d, written by a newer rozgar-node (this one "
+                       "knows up to %d): install that version again",
+                       version, NODE_SCHEMA_VERSION);
+    if (version < 1)
+        return rz_fail(err, RZ_E_CONFIG, "node.db has schema version %d: not a node database",
+                       version);
+    if (version == NODE_SCHEMA_VERSION)
+        return 0;
+    if ((rc = rz_db_begin(ns->db, err)) != 0)
+        return rc;
+    if ((rc = store_schema_version(ns, &version, err)) != 0)
+        goto out;
+    for (from = version; from < NODE_SCHEMA_VERSION; from++) {
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", from + 1);
+        if ((rc = rz_db_exec(ns->db, node_upgrades[from - 1], err)) != 0 ||
+            (rc = rz_db_exec(ns->db, sql, err)) != 0)
+            goto out;
+    }
+    rc = rz_db_commit(ns->db, err);
+    if (rc == 0 && version < NODE_SCHEMA_VERSION)
+        log_info("node.db upgraded from schema version %d to %d", version, NODE_SCHEMA_VERSION);
+out:
+    if (rc)
+        rz_db_rollback(ns->db);
+    return rc;
 }
 
 /* Creates the side tables a database lacks (made by an older version, or
@@ -1877,7 +1956,7 @@ node_store_open(const char *dir, node_store **out, rz_error *err)
         (rc = identity_load(&ns->id, path, err)) != 0 ||
         (rc = node_path(path, dir, NODE_DB_FILE, err)) != 0 ||
         (rc = rz_db_open(&ns->db, path, DB_READWRITE, err)) != 0 ||
-        (rc = store_check_schema(ns, err)) != 0 || (rc = store_side_tables(ns, err)) != 0 ||
+        (rc = store_upgrade(ns, err)) != 0 || (rc = store_side_tables(ns, err)) != 0 ||
         (rc = store_prepare(ns, err)) != 0 || (rc = store_finish_rekey(ns, dir, err)) != 0 ||
         (rc = store_load_meta(ns, err)) != 0)
         goto fail;
@@ -1976,6 +2055,8 @@ node_store_destroy(node_store **pns)
         rz_db_rollback(ns->db);
     for (i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(ns->st[i]);
+    for (i = 0; i < NODE_STMT_CACHE; i++)
+        sqlite3_finalize(ns->cache[i].st);
     rz_db_close(&ns->db);
     live_clear_all(ns);
     mpk_w_free(&ns->w);
@@ -1991,6 +2072,42 @@ sqlite3 *
 node_store_db(node_store *ns)
 {
     return ns->db;
+}
+
+int
+node_store_stmt(node_store *ns, const char *sql, sqlite3_stmt **st, int *owned, rz_error *err)
+{
+    int i, rc;
+    *owned = 0;
+    for (i = 0; i < NODE_STMT_CACHE && ns->cache[i].sql; i++)
+        if (ns->cache[i].sql == sql)
+            break;
+    if (i < NODE_STMT_CACHE && ns->cache[i].sql == sql) {
+        if (!sqlite3_stmt_busy(ns->cache[i].st)) {
+            *st = ns->cache[i].st;
+            return 0;
+        }
+        *owned = 1;
+        return rz_db_prepare(ns->db, st, sql, err);
+    }
+    if (i == NODE_STMT_CACHE)
+        return rz_fail(err, RZ_E_INTERNAL, "statement cache full");
+    if ((rc = rz_db_prepare(ns->db, &ns->cache[i].st, sql, err)) != 0)
+        return rc;
+    ns->cache[i].sql = sql;
+    *st = ns->cache[i].st;
+    return 0;
+}
+
+void
+node_store_stmt_done(sqlite3_stmt *st, int owned)
+{
+    if (owned) {
+        sqlite3_finalize(st);
+        return;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
 }
 
 int

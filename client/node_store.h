@@ -21,6 +21,10 @@
  * transaction usable; one that failed while writing rolls the whole
  * transaction back, and every later call until node_store_rollback() fails.
  *
+ * Upgrades: node.db carries its schema version (PRAGMA user_version) and is
+ * upgraded in place, in one transaction, when a newer program opens it; a
+ * database written by a newer program is refused (RZ_E_VERSION).
+ *
  * Not thread-safe: one node_store per thread.  Several processes may open the
  * same directory; SQLite serialises their writes (busy timeout 10 s).
  */
@@ -113,20 +117,23 @@ typedef int (*node_attendance_fn)(void *ctx, const node_attendance_row *row);
 
 /* The node's replication state. */
 typedef struct node_store_status {
-    uint8_t node_id[RZ_NODE_ID_BYTES]; /* this node */
-    uint8_t sign_pk[RZ_PK_BYTES];      /* its Ed25519 public key */
-    uint32_t epoch;                    /* current log epoch */
-    uint64_t head_seq;                 /* last sequence number, 0 if none */
-    uint8_t head_hash[RZ_HASH_BYTES];  /* its chain hash (zeros if none) */
-    int head_is_clock;                 /* the log ends with a clock entry */
-    uint64_t acked_seq;                /* highest seq with a verified receipt */
-    uint64_t pending;                  /* entries above acked_seq */
-    uint64_t hlc_last;                 /* last clock value issued/observed */
-    uint64_t last_server_ms;           /* server time last seen, 0 = never */
-    uint64_t last_local_ms;            /* local wall clock at that moment */
-    char endpoint[NODE_ENDPOINT_MAX];  /* configured server, "" if none */
-    int has_server_pk;                 /* 1 when server_pk is configured */
-    uint8_t server_pk[RZ_PK_BYTES];    /* server's Ed25519 public key */
+    uint8_t node_id[RZ_NODE_ID_BYTES];     /* this node */
+    uint8_t sign_pk[RZ_PK_BYTES];          /* its Ed25519 public key */
+    uint32_t epoch;                        /* current log epoch */
+    uint64_t head_seq;                     /* last sequence number, 0 if none */
+    uint8_t head_hash[RZ_HASH_BYTES];      /* its chain hash (zeros if none) */
+    int head_is_clock;                     /* the log ends with a clock entry */
+    uint64_t acked_seq;                    /* highest seq with a verified receipt */
+    uint64_t pending;                      /* entries above acked_seq */
+    uint64_t hlc_last;                     /* last clock value issued/observed */
+    uint64_t last_server_ms;               /* server time last seen, 0 = never */
+    uint64_t last_local_ms;                /* local wall clock at that moment */
+    char endpoint[NODE_ENDPOINT_MAX];      /* configured server, "" if none */
+    int has_server_pk;                     /* 1 when server_pk is configured */
+    uint8_t server_pk[RZ_PK_BYTES];        /* server's Ed25519 public key */
+    uint64_t last_attempt_ms;              /* when the last sync attempt ended, 0 = never */
+    int last_attempt_code;                 /* its outcome: 0 ok, else an rz_err code */
+    char last_attempt_text[RZ_ERROR_TEXT]; /* its message ("" when ok) */
 } node_store_status;
 
 /* A server receipt over first_seq..last_seq (PROTOCOL 4.2). */
@@ -174,6 +181,12 @@ const uint8_t *node_store_node_id(const node_store *ns);
  * the server's Ed25519 public key.  RZ_E_ARG when either is unusable. */
 int node_store_configure(node_store *ns, const char *endpoint, const uint8_t server_pk[RZ_PK_BYTES],
                          rz_error *err) RZ_WUR;
+
+/* Records the outcome of a sync attempt (ended at at_ms, wall clock): 0 or
+ * the failure's code and message, shown by `status` and the web app.  Its
+ * own transaction; the text is sanitized and must hold no personal value. */
+int node_store_note_attempt(node_store *ns, uint64_t at_ms, int code, const char *text,
+                            rz_error *err) RZ_WUR;
 
 /* ---- many recordings in one transaction ---- */
 
@@ -369,6 +382,18 @@ void node_code_format(char out[NODE_CODE_MAX], uint64_t n);
  * keep their own side tables; never for writing records or the log. */
 struct sqlite3;
 struct sqlite3 *node_store_db(node_store *ns);
+/* A statement of fixed SQL text prepared once per open store, for the
+ * companion modules' frequent queries (an import asks for duplicates per
+ * row).  sql must be a string constant: it is the cache key.  *owned is
+ * set to 1 when the cached statement is in use (a callback re-entered) and
+ * a fresh one was prepared instead; node_store_stmt_done resets the
+ * statement (or finalizes it when owned).  RZ_E_INTERNAL when the cache is
+ * full (more distinct statements than NODE_STMT_CACHE). */
+#define NODE_STMT_CACHE 32
+int node_store_stmt(node_store *ns, const char *sql, struct sqlite3_stmt **st, int *owned,
+                    rz_error *err) RZ_WUR;
+void node_store_stmt_done(struct sqlite3_stmt *st, int owned);
+
 /* 1 while a transaction opened by node_store_begin is open. */
 int node_store_in_txn(const node_store *ns);
 

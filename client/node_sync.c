@@ -41,6 +41,7 @@ node_sync_opts_default(node_sync_opts *o)
     o->progress = NULL;
     o->progress_ctx = NULL;
     o->stop = NULL;
+    o->connect_ms = 0;
 }
 
 /* ---- building a BATCH from the log ---- */
@@ -181,11 +182,22 @@ typedef struct sync_conn {
     int lost;                    /* dropped after the handshake */
     volatile sig_atomic_t *stop; /* stop request (may be NULL) */
     int stop_now;                /* a stop abandons this wait (nothing in flight) */
+    int connect_ms;              /* >0: give up when not connected by then */
+    int refused;                 /* a connection attempt failed before any connected */
+    int64_t opened_ms;           /* monotonic time of conn_open */
     msgpack_zone zone;           /* decoded replies live here */
     int zone_live;               /* zone was initialised */
     zmq_msg_t frame;             /* the reply being decoded */
     int frame_live;              /* frame holds a message */
 } sync_conn;
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int
 conn_setopts(sync_conn *c, const rz_identity *id, const char *server_z85, rz_error *err)
@@ -222,7 +234,8 @@ conn_close(sync_conn *c)
 }
 
 static int
-conn_open(sync_conn *c, node_store *ns, const node_store_status *st, int timeout_ms, rz_error *err)
+conn_open(sync_conn *c, node_store *ns, const node_store_status *st, int timeout_ms, int connect_ms,
+          rz_error *err)
 {
     char server_z85[RZ_Z85_KEY];
     int linger = 0, rc;
@@ -232,6 +245,8 @@ conn_open(sync_conn *c, node_store *ns, const node_store_status *st, int timeout
     c->endpoint = st->endpoint;
     c->timeout_ms = timeout_ms;
     c->stop_now = 1;
+    c->connect_ms = connect_ms;
+    c->opened_ms = mono_ms();
     if (curve_pk_from_sign_pk(server_z85, st->server_pk) != 0)
         return rz_fail(err, RZ_E_CONFIG, "the configured server key is not usable");
     if (!(c->ctx = zmq_ctx_new()) || !(c->sock = zmq_socket(c->ctx, ZMQ_DEALER)) ||
@@ -242,13 +257,20 @@ conn_open(sync_conn *c, node_store *ns, const node_store_status *st, int timeout
     zmq_setsockopt(c->mon, ZMQ_LINGER, &linger, sizeof linger);
     /* The monitor is connected before the DEALER so no event is missed. */
     if (zmq_socket_monitor(c->sock, SYNC_MONITOR_ADDR,
-                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED |
-                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED |
+                               ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
         zmq_connect(c->mon, SYNC_MONITOR_ADDR) != 0)
         return rz_fail(err, RZ_E_INTERNAL, "cannot monitor the socket: %s",
                        zmq_strerror(zmq_errno()));
+    if (connect_ms > 0) {
+        /* One connection attempt per session: a node waiting out its backoff
+         * must not be connected the moment the server returns. */
+        int ivl = -1;
+        zmq_setsockopt(c->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    }
     if (zmq_connect(c->sock, st->endpoint) != 0)
         return rz_fail(err, RZ_E_CONFIG, "cannot use server endpoint %s: %s", st->endpoint,
                        zmq_strerror(zmq_errno()));
@@ -273,6 +295,12 @@ conn_event(sync_conn *c, rz_error *err)
     memcpy(&value, buf + 2, 4);
     switch (event) {
     case ZMQ_EVENT_CONNECTED: c->tcp_up = 1; break;
+    case ZMQ_EVENT_CLOSED:
+    case ZMQ_EVENT_CONNECT_RETRIED:
+        /* A refused or failed connection attempt. */
+        if (!c->tcp_up)
+            c->refused = 1;
+        break;
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: c->secured = 1; break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         return rz_fail(err, RZ_E_AUTH,
@@ -291,14 +319,6 @@ conn_event(sync_conn *c, rz_error *err)
     default: break;
     }
     return 0;
-}
-
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Sends one message; a send that cannot even be queued in time is a
@@ -324,6 +344,9 @@ conn_recv(sync_conn *c, rz_msg *m, rz_error *err)
         zmq_pollitem_t items[2] = {{c->sock, 0, ZMQ_POLLIN, 0}, {c->mon, 0, ZMQ_POLLIN, 0}};
         int64_t left = deadline - mono_ms();
         if (left <= 0)
+            return RZ_E_TIMEOUT;
+        if (c->connect_ms > 0 && !c->tcp_up &&
+            (c->refused || mono_ms() - c->opened_ms > c->connect_ms))
             return RZ_E_TIMEOUT;
         if (c->stop_now && c->stop && *c->stop)
             return rz_fail(err, RZ_E_STOPPED, "stopped on request; nothing was lost");
@@ -447,6 +470,11 @@ unreachable(sync_session *s, rz_error *err)
                        "connection to %s dropped before the server answered; nothing was lost, "
                        "%llu entries wait for the next sync",
                        s->st.endpoint, (unsigned long long)pending);
+    if (s->c.connect_ms > 0 && !s->c.tcp_up)
+        return rz_fail(err, RZ_E_TIMEOUT,
+                       "server unreachable at %s (no connection); nothing was lost, %llu entries "
+                       "wait for the next sync",
+                       s->st.endpoint, (unsigned long long)pending);
     return rz_fail(err, RZ_E_TIMEOUT,
                    "server unreachable at %s (no reply in %d s); nothing was lost, %llu entries "
                    "wait for the next sync%s",
@@ -471,16 +499,51 @@ session_recv(sync_session *s, rz_msg *m, int want, rz_error *err)
     return 0;
 }
 
+/* PROTOCOL 4.8: tells headquarters what this node caught, signed with its
+ * key, so the fork is seen and the node quarantined although nothing of the
+ * forked log is sent.  1 when the server answered that it recorded it. */
 static int
-fork_detected(sync_session *s, const char *why, rz_error *err)
+report_fork(sync_session *s, const rz_msg *w, int reason, const uint8_t *own)
+{
+    rz_fork_report r;
+    uint8_t sig[RZ_SIG_BYTES];
+    mpk_writer fw;
+    rz_msg a;
+    rz_error e2;
+    int rc;
+    memset(&r, 0, sizeof r);
+    r.epoch = s->st.epoch;
+    r.reason = reason;
+    r.seen_seq = w->head_seq;
+    memcpy(r.seen_hash, w->head, RZ_HASH_BYTES);
+    if ((r.have_own = own != NULL))
+        memcpy(r.own_hash, own, RZ_HASH_BYTES);
+    r.head_seq = s->st.head_seq;
+    memcpy(r.head_hash, s->st.head_hash, RZ_HASH_BYTES);
+    r.detected_ms = hlc_wall_ms();
+    msg_fork_report_sign(sig, node_store_identity(s->ns), s->st.node_id, &r);
+    mpk_w_init(&fw);
+    msg_encode_fork_report(&fw, s->st.node_id, &r, sig);
+    rc = fw.rc ? fw.rc : conn_send(&s->c, fw.sb.data, fw.sb.size, &e2);
+    mpk_w_free(&fw);
+    if (rc != 0 || conn_recv(&s->c, &a, &e2) != 0)
+        return 0;
+    return a.type == RZ_MSG_ERROR && a.code == RZ_E_FORK;
+}
+
+static int
+fork_detected(sync_session *s, const rz_msg *w, int reason, const uint8_t *own, const char *why,
+              rz_error *err)
 {
     char hex[2 * RZ_NODE_ID_BYTES + 1];
+    int reported = report_fork(s, w, reason, own);
     hex_encode(hex, s->st.node_id, RZ_NODE_ID_BYTES);
     /* Kept under RZ_ERROR_TEXT: the recovery path must survive. */
     return rz_fail(err, RZ_E_FORK,
-                   "fork: %s (old backup restored?); nothing sent. Headquarters must run "
-                   "`rozgar-server new-epoch %s`, then run `rozgar-node rebase`",
-                   why, hex);
+                   "fork: %s (old backup?); nothing sent, %s. Headquarters: "
+                   "`rozgar-server new-epoch %s`; then `rozgar-node rebase`",
+                   why, reported ? "reported to headquarters" : "NOT reported: tell headquarters",
+                   hex);
 }
 
 /* PROTOCOL 4.4: epoch, quarantine and fork checks on the WELCOME. */
@@ -509,13 +572,14 @@ check_welcome(sync_session *s, const rz_msg *w, rz_error *err)
     if (w->head_seq > s->st.head_seq) {
         snprintf(why, sizeof why, "server holds %llu entries, this node %llu",
                  (unsigned long long)w->head_seq, (unsigned long long)s->st.head_seq);
-        return fork_detected(s, why, err);
+        return fork_detected(s, w, RZ_FORK_SERVER_AHEAD, NULL, why, err);
     }
     rc = node_store_hash_at(s->ns, w->head_seq, ours, err);
     if (rc == RZ_E_NOTFOUND || (rc == 0 && sodium_memcmp(ours, w->head, RZ_HASH_BYTES) != 0)) {
         snprintf(why, sizeof why, "entry %llu differs from the server's",
                  (unsigned long long)w->head_seq);
-        return fork_detected(s, why, err);
+        return fork_detected(s, w, rc == 0 ? RZ_FORK_DIFFERS : RZ_FORK_SERVER_AHEAD,
+                             rc == 0 ? ours : NULL, why, err);
     }
     return rc;
 }
@@ -662,13 +726,17 @@ session_run(sync_session *s, rz_error *err)
         return rz_fail(err, RZ_E_CONFIG,
                        "no server configured: run `rozgar-node config --server tcp://HOST:PORT "
                        "--server-key KEY`");
-    if ((rc = conn_open(&s->c, s->ns, &s->st, s->o->timeout_ms, err)) != 0)
+    if ((rc = conn_open(&s->c, s->ns, &s->st, s->o->timeout_ms, s->o->connect_ms, err)) != 0)
         return rc;
     s->c.stop = s->o->stop;
     if ((rc = session_hello(s, &w, err)) != 0 || (rc = check_welcome(s, &w, err)) != 0)
         return rc;
     target = s->st.head_seq;
-    if (w.head_seq < target && !s->st.head_is_clock &&
+    /* A clock entry closes what is sent (PROTOCOL §4.4).  One is also sent
+     * when the server already holds entries this node has no receipt for
+     * (their ACK was lost with the connection): its receipt covers them. */
+    if (((w.head_seq < target && !s->st.head_is_clock) ||
+         (w.head_seq >= target && s->st.acked_seq < w.head_seq)) &&
         (rc = node_store_append_clock(s->ns, w.server_ms, s->welcome_local_ms, &target, err)) != 0)
         return rc;
     if (w.head_seq >= target)
@@ -770,7 +838,7 @@ node_sync_rebase(node_store *ns, const node_sync_opts *opts, node_rebase_result 
         rc = rz_fail(err, RZ_E_CONFIG, "no server configured: run `rozgar-node config` first");
         goto out;
     }
-    if ((rc = conn_open(&s.c, ns, &s.st, o.timeout_ms, err)) != 0 ||
+    if ((rc = conn_open(&s.c, ns, &s.st, o.timeout_ms, o.connect_ms, err)) != 0 ||
         (rc = session_hello(&s, &w, err)) != 0)
         goto out;
     if (w.quarantined) {

@@ -53,6 +53,11 @@ typedef struct node_sync_opts {
      * reply timeout), and the run ends with RZ_E_STOPPED; nothing is lost.
      * NULL: never stops early.  node_lock_stop_flag() is the usual one. */
     volatile sig_atomic_t *stop;
+    /* 0: ZeroMQ keeps reconnecting until timeout_ms.  > 0 (watch mode): one
+     * TCP connection attempt per session, given up as unreachable when not
+     * connected within connect_ms, so a node waiting out its backoff is not
+     * pulled in the moment the server returns. */
+    int connect_ms;
 } node_sync_opts;
 
 /* What a run did; filled as far as it got, also on failure. */

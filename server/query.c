@@ -138,15 +138,43 @@ query_spec_init(query_spec *q)
     q->window = QUERY_WIN_ALL;
 }
 
+/* Pakistan's fiscal year "FY2025-26": 1 July 2025 to 30 June 2026, as
+ * government reports count.  0 and the year it starts in, or -1. */
+static int
+fiscal_parse(const char *s, uint32_t *start_year)
+{
+    unsigned y, y2;
+    char tail;
+    if (strlen(s) != 9 || (s[0] != 'F' && s[0] != 'f') || (s[1] != 'Y' && s[1] != 'y') ||
+        s[6] != '-' || strspn(s + 2, "0123456789") != 4 || strspn(s + 7, "0123456789") != 2 ||
+        sscanf(s + 2, "%4u-%2u%c", &y, &y2, &tail) != 2)
+        return -1;
+    if (y < 1900 || y > 2998 || y2 != (y + 1) % 100)
+        return -1;
+    *start_year = y;
+    return 0;
+}
+
 static int
 spec_set_period(query_spec *q, const char *value, rz_error *err)
 {
     int g;
-    uint32_t key;
+    uint32_t key, fy;
     if (q->window == QUERY_WIN_RANGE)
         return rz_fail(err, RZ_E_ARG, "use either a period or from/to, not both");
+    if (value && fiscal_parse(value, &fy) == 0) {
+        /* A fiscal year is the exact range July..June: answered like
+         * from/to, ages in the year it ends (PROTOCOL.md section 5). */
+        q->window = QUERY_WIN_RANGE;
+        q->from = fy * 10000 + 701;
+        q->to = (fy + 1) * 10000 + 630;
+        if (!q->grain_set)
+            q->grain = MERGE_GRAIN_ALL;
+        return 0;
+    }
     if (period_parse(value, &g, &key) != 0)
-        return rz_fail(err, RZ_E_ARG, "period must look like 2026, 2026-Q1 or 2026-03");
+        return rz_fail(err, RZ_E_ARG,
+                       "period must look like 2026, 2026-Q1, 2026-03 or FY2025-26 (July-June)");
     q->window = QUERY_WIN_PERIOD;
     q->period_grain = g;
     q->period = key;
@@ -763,8 +791,15 @@ source_of(int metric, qry_source *s)
 static void
 age_year_expr(const query_spec *q, char *out, size_t n)
 {
-    if (q->metric == MERGE_M_REGISTERED ||
-        (q->grain == MERGE_GRAIN_ALL && q->window == QUERY_WIN_ALL))
+    if (q->window == QUERY_WIN_RANGE && q->grain == MERGE_GRAIN_ALL) {
+        /* A range or fiscal year: the year in which it ends; an open end
+         * (from alone) ends this year. */
+        uint32_t end = q->to;
+        if (end == QRY_MAX_DATE)
+            end = date_of_ms((uint64_t)time(NULL) * 1000);
+        snprintf(out, n, "%u", end / 10000);
+    } else if (q->metric == MERGE_M_REGISTERED ||
+               (q->grain == MERGE_GRAIN_ALL && q->window == QUERY_WIN_ALL))
         snprintf(out, n, "(c.reg_date / 10000)");
     else if (q->metric == MERGE_M_TRAINEES && q->grain == MERGE_GRAIN_ALL)
         snprintf(out, n, "%u", q->from / 10000);

@@ -97,7 +97,8 @@ const char *query_dim_name(int dim);
 
 /* Applies one option by name, as both the CLI (--name value) and the HTTP
  * API (?name=value) spell them: metric, by, period, grain
- * (month|quarter|year|all), from, to (YYYY-MM-DD), where ("dim=value"), or a
+ * (month|quarter|year|all), from, to (YYYY-MM-DD), period also as a
+ * fiscal year "FY2025-26" (1 July 2025 - 30 June 2026, a RANGE window), where ("dim=value"), or a
  * dimension name directly as a filter ("province" = "Punjab").  RZ_E_ARG
  * with a reason for bad input. */
 int query_spec_set(query_spec *q, const char *name, const char *value, rz_error *err) RZ_WUR;
@@ -108,9 +109,9 @@ int query_spec_check(const query_spec *q, rz_error *err) RZ_WUR;
  * value (unknown last).  Rows with count 0 are not produced, except that a
  * query without group-by over one window (grain = window) always yields its
  * one row.  Age in a period is the period's year minus the birth year; for
- * all time the registration year's; for a RANGE window with grain ALL,
- * registrations use their own year, attendances their event's year and
- * trainees the year of `from`.  Returns 0,
+ * all time the registration year's; for a RANGE window with grain ALL (a
+ * date range or a fiscal year) the year in which it ends (this year when it
+ * has no end).  Returns 0,
  * RZ_E_ARG for an invalid spec, RZ_E_IO/RZ_E_BUSY on database errors, or
  * the callback's non-zero value. */
 int query_run(sqlite3 *db, const query_spec *q, query_row_fn fn, void *arg, rz_error *err) RZ_WUR;

@@ -21,6 +21,7 @@
 #include "common/util.h"
 #include "proto/msg.h"
 #include "server/conv.h"
+#include "server/forkreport.h"
 #include "server/http.h"
 #include "server/ingest.h"
 #include "server/metrics.h"
@@ -281,6 +282,10 @@ serve_request(serve_ctx *c)
                            node.quarantined);
         reply(c, &p[0]);
         conv_ready(k);
+    } else if (m.type == RZ_MSG_FORK_REPORT) {
+        /* Recorded: ERROR fork; refused: ERROR with the reason (forkreport.h). */
+        (void)forkreport_record(c->s, node_id, &m, zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), &err);
+        reply_error(c, &p[0], &err, who);
     } else {
         rz_fail(&err, RZ_E_MSGTYPE, "message type %d is not a request", m.type);
         serve_flush_group(c); /* replies to one peer keep their order */

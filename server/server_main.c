@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "common/places.h"
 #include "common/util.h"
+#include "server/forkreport.h"
 #include "server/placelist.h"
 #include "server/query.h"
 #include "server/rebuild.h"
@@ -64,8 +65,9 @@ static const srv_cmd srv_cmds[] = {
     {"nodes", "", "enrolled nodes: sync state, last contact, last data, clock offset"},
     {"revoke", "NODE", "refuse a node from now on (its past entries stay)"},
     {"rekey", "NODE --token T", "replace a node's key (key history is kept)"},
-    {"new-epoch", "NODE", "authorise a forked node to continue (see PROTOCOL.md 7)"},
-    {"forks", "", "list fork evidence"},
+    {"new-epoch", "NODE [--force --reason TEXT]",
+     "let a forked node continue (PROTOCOL.md 7); needs recorded fork evidence unless forced"},
+    {"forks", "", "fork evidence: forked batches, the nodes' own fork reports, forced epochs"},
     {"register", "", "the enrollment register, every version"},
     {"places", "[list | import FILE | check NAME [PROVINCE]]",
      "the master list of provinces and districts: its versions, import a new one, check a name"},
@@ -349,8 +351,6 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
         return 1;
     if (strcmp(cmd, "revoke") == 0) {
         rc = store_revoke(s, node_id, &err);
-    } else if (strcmp(cmd, "new-epoch") == 0) {
-        rc = store_new_epoch(s, node_id, &err);
     } else {
         if (argc < 4 || strcmp(argv[2], "--token") != 0 ||
             parse_token(argv[3], tok_node, pk) != 0 ||
@@ -363,6 +363,58 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
     if (rc)
         return fail(&err);
     printf("%s: node %s done\n", cmd, argv[1]);
+    return 0;
+}
+
+/* new-epoch NODE [--force --reason TEXT]: PROTOCOL 7.  A new epoch is for a
+ * node whose fork headquarters has evidence of (a forked batch or the
+ * node's own FORK_REPORT in its current epoch); without it, only with
+ * --force and a reason, which is kept as fork evidence and logged. */
+static int
+cmd_new_epoch(store *s, int argc, char **argv)
+{
+    uint8_t node_id[RZ_NODE_ID_BYTES];
+    const char *reason = NULL;
+    rz_error err = {0, ""};
+    store_node n;
+    int64_t evidence = 0;
+    int force = 0, i;
+    if (argc < 2 || node_arg(argv[1], node_id))
+        return 1;
+    for (i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--force") == 0)
+            force = 1;
+        else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+            reason = argv[++i];
+        else {
+            fprintf(stderr, "rozgar-server: new-epoch NODE [--force --reason TEXT]\n");
+            return 1;
+        }
+    }
+    if (force && (!reason || !*reason || strlen(reason) > 300)) {
+        fprintf(stderr, "rozgar-server: --force needs --reason TEXT (1..300 bytes): it is kept "
+                        "with the fork evidence\n");
+        return 1;
+    }
+    if (store_node_get(s, node_id, &n, &err) ||
+        forkreport_count(s, node_id, n.epoch, &evidence, &err))
+        return fail(&err);
+    if (evidence == 0 && !force) {
+        fprintf(stderr,
+                "rozgar-server: no fork is recorded for node %s in epoch %u (no forked batch, no "
+                "fork report; see rozgar-server forks): a new epoch is for a fork headquarters has "
+                "examined. If the evidence cannot reach the server, use --force --reason TEXT\n",
+                argv[1], n.epoch);
+        return 1;
+    }
+    if (evidence == 0) {
+        if (forkreport_forced(s, node_id, reason, &err))
+            return fail(&err);
+        log_warnx("new-epoch forced for node %s without fork evidence: %s", argv[1], reason);
+    }
+    if (store_new_epoch(s, node_id, &err))
+        return fail(&err);
+    printf("new-epoch: node %s now at epoch %u\n", argv[1], n.epoch + 1);
     return 0;
 }
 
@@ -762,9 +814,10 @@ main(int argc, char **argv)
         rc = cmd_enroll(s, argc, argv);
     else if (strcmp(cmd, "nodes") == 0)
         rc = cmd_nodes(s);
-    else if (strcmp(cmd, "revoke") == 0 || strcmp(cmd, "rekey") == 0 ||
-             strcmp(cmd, "new-epoch") == 0)
+    else if (strcmp(cmd, "revoke") == 0 || strcmp(cmd, "rekey") == 0)
         rc = cmd_node_change(s, cmd, argc, argv);
+    else if (strcmp(cmd, "new-epoch") == 0)
+        rc = cmd_new_epoch(s, argc, argv);
     else if (strcmp(cmd, "forks") == 0)
         rc = cmd_forks(s);
     else if (strcmp(cmd, "register") == 0)

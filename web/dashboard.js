@@ -505,24 +505,47 @@
     $("centres-table").hidden = rows.length === 0;
   }
 
+  /* "FY2025-26": Pakistan's fiscal year, 1 July 2025 to 30 June 2026. */
+  function fiscalName(startYear) {
+    return "FY" + startYear + "-" + String((startYear + 1) % 100).padStart(2, "0");
+  }
+
   function fillYears(yearsBody) {
     var sel = $("f-year");
     var years = yearsBody.rows.filter(function (r) { return /^\d{4}$/.test(r.period); })
       .map(function (r) { return r.period; });
-    var now = String(new Date().getFullYear());
+    var nowDate = new Date();
+    var now = String(nowDate.getFullYear());
     if (years.indexOf(now) < 0) years.push(now);
-    if (state.period && years.indexOf(state.period) < 0) years.push(state.period);
+    if (/^\d{4}$/.test(state.period) && years.indexOf(state.period) < 0) years.push(state.period);
     years.sort().reverse();
+    /* The fiscal years around every calendar year on record, up to the
+     * one running now (it starts in July). */
+    var lastStart = nowDate.getFullYear() - (nowDate.getMonth() < 6 ? 1 : 0);
+    var fiscal = [];
+    years.forEach(function (y) {
+      [+y - 1, +y].forEach(function (f) {
+        var name = fiscalName(f);
+        if (f <= lastStart && fiscal.indexOf(name) < 0) fiscal.push(name);
+      });
+    });
+    if (/^FY/.test(state.period) && fiscal.indexOf(state.period) < 0) fiscal.push(state.period);
+    fiscal.sort().reverse();
     clear(sel);
     var all = document.createElement("option");
     all.value = "";
     all.textContent = "all years";
     sel.appendChild(all);
-    years.forEach(function (y) {
-      var o = document.createElement("option");
-      o.value = y;
-      o.textContent = y;
-      sel.appendChild(o);
+    [["Calendar years", years], ["Fiscal years (July–June)", fiscal]].forEach(function (g) {
+      var group = document.createElement("optgroup");
+      group.label = g[0];
+      g[1].forEach(function (y) {
+        var o = document.createElement("option");
+        o.value = y;
+        o.textContent = y;
+        group.appendChild(o);
+      });
+      sel.appendChild(group);
     });
     sel.value = state.period;
   }

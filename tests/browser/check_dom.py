@@ -234,6 +234,13 @@ def main():
     check_ready(rur, "rural")
     check_figures(rur, load("summary_rural.json"), "rural")
     check(rur.by_id("f-area").attrs is not None, "area filter present")
+    fy = open(os.path.join(d, "fy.txt")).read().strip()
+    print(f"-- fiscal year {fy}")
+    fis = Tree(open(os.path.join(d, "fiscal.html"), encoding="utf-8").read())
+    check_ready(fis, "fiscal year")
+    check_figures(fis, load("summary_fy.json"), fy)
+    opts = [o.attrs.get("value") for o in fis.by_id("f-year").find_all(lambda n: n.tag == "option")]
+    check(fy in opts, f"{fy} offered beside calendar years: {opts}")
     print("-- national view at 400 px")
     ph = Tree(open(os.path.join(d, "phone.html"), encoding="utf-8").read())
     check_ready(ph, "phone")

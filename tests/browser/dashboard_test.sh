@@ -121,6 +121,10 @@ note "a filter (rural), the phone layout (400 px)"
 api "/api/summary?area=rural" > "$T/summary_rural.json"
 run_browser "$BASE/#area=rural" "$T/rural.html"
 run_browser "$BASE/" "$T/phone.html" 400,900
+fy=$(python3 -c 'import datetime; d = datetime.date.today(); y = d.year - (d.month < 7); print("FY%d-%02d" % (y, (y + 1) % 100))')
+api "/api/summary?period=$fy" > "$T/summary_fy.json"
+run_browser "$BASE/#period=$fy" "$T/fiscal.html"
+echo "$fy" > "$T/fy.txt"
 
 # screenshot URL FILE SIZE
 screenshot() {

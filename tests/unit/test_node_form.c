@@ -3,7 +3,8 @@
  * and the import share.  Required fields, errors that refuse a record and
  * warnings that keep it (CNIC, phone, birth year), the plain-words message
  * of each field, no personal value in any message, trimming, DD/MM/YYYY
- * dates, a date of birth read as its year, clearing on correction; and the
+ * dates, a date of birth read as its year, clearing on correction, districts
+ * matched against the shipped places list; and the
  * Pakistani phone rules of common/domain.c.
  */
 #include <setjmp.h>
@@ -119,6 +120,28 @@ test_person_correction_clears(void **state)
 }
 
 static void
+test_district_from_the_places_list(void **state)
+{
+    const char *vals[NODE_FORM_FIELDS] = {0};
+    node_form fm;
+    node_person p;
+    (void)state;
+    vals[RZ_PF_NAME] = "A";
+    vals[RZ_PF_GENDER] = "m";
+    /* An alias is stored as the official name: one district, not spellings. */
+    vals[RZ_PF_DISTRICT] = " dg khan ";
+    assert_int_equal(node_form_person(&fm, &p, vals, 1), 0);
+    assert_int_equal(fm.warnings, 0);
+    assert_string_equal(p.district, "Dera Ghazi Khan");
+    /* A misspelling is kept, with a warning naming the closest names. */
+    vals[RZ_PF_DISTRICT] = "Lahor";
+    assert_int_equal(node_form_person(&fm, &p, vals, 1), 0);
+    assert_int_equal(fm.level[RZ_PF_DISTRICT], NODE_FORM_WARN);
+    assert_string_equal(p.district, "Lahor");
+    assert_non_null(strstr(fm.msg[RZ_PF_DISTRICT], "did you mean Lahore"));
+}
+
+static void
 test_event_form(void **state)
 {
     const char *vals[NODE_FORM_FIELDS] = {0};
@@ -222,6 +245,7 @@ main(void)
         cmocka_unit_test(test_person_required_and_errors),
         cmocka_unit_test(test_person_warnings_keep_the_value),
         cmocka_unit_test(test_person_correction_clears),
+        cmocka_unit_test(test_district_from_the_places_list),
         cmocka_unit_test(test_event_form),
         cmocka_unit_test(test_phone_rules),
         cmocka_unit_test(test_dates_and_presence),

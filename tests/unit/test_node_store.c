@@ -799,6 +799,98 @@ test_rebase_moves_unreceipted_entries(void **state)
         free(old[i]);
 }
 
+/* What the audit reader returned, newest first. */
+typedef struct audit_seen {
+    int n;                        /* rows */
+    uint64_t seq[16];             /* their seqs */
+    char actor[16][64];           /* their actors */
+    uint8_t table[16];            /* their tables */
+    uint8_t op[16];               /* their ops */
+    char code[16][NODE_CODE_MAX]; /* first code of the key */
+} audit_seen;
+
+static int
+audit_collect(void *ctx, const node_audit_row *r)
+{
+    audit_seen *a = ctx;
+    if (a->n < 16) {
+        a->seq[a->n] = r->seq;
+        snprintf(a->actor[a->n], 64, "%s", r->actor);
+        a->table[a->n] = r->table;
+        a->op[a->n] = r->op;
+        snprintf(a->code[a->n], NODE_CODE_MAX, "%s", r->code[0]);
+        a->n++;
+    }
+    return 0;
+}
+
+static void
+test_audit_trail_actor(void **state)
+{
+    fixture *f = *state;
+    rz_error err = {0, ""};
+    node_person p = person("Audited", RZ_G_MALE);
+    node_event ev = event("Audited event");
+    node_rebase_result rr;
+    node_receipt r;
+    audit_seen a;
+    uint8_t pid[16], eid[16], base[RZ_HASH_BYTES];
+    char code[NODE_CODE_MAX];
+    char long_name[NODE_ACTOR_MAX + 1];
+
+    assert_string_equal(node_store_actor(f->ns), "");
+    assert_int_equal(node_store_person_add(f->ns, &p, pid, &err), 0); /* seq 1: no actor */
+    assert_int_equal(node_store_set_actor(f->ns, "staff:amina", &err), 0);
+    assert_int_equal(node_store_event_add(f->ns, &ev, eid, &err), 0); /* 2 */
+    assert_int_equal(node_store_attend(f->ns, eid, pid, 1, &err), 0); /* 3 */
+    assert_int_equal(node_store_set_actor(f->ns, "os:root", &err), 0);
+    assert_int_equal(node_store_set_deleted(f->ns, RZ_T_PERSON, pid, 16, 1, &err), 0); /* 4 */
+    /* Refused actors leave the last one set. */
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    assert_int_equal(node_store_set_actor(f->ns, long_name, &err), RZ_E_ARG);
+    assert_int_equal(node_store_set_actor(f->ns, "bad\nname", &err), RZ_E_ARG);
+    assert_string_equal(node_store_actor(f->ns), "os:root");
+
+    memset(&a, 0, sizeof a);
+    assert_int_equal(node_store_audit_each(f->ns, 0, 10, audit_collect, &a, &err), 0);
+    assert_int_equal(a.n, 4);
+    assert_int_equal(a.seq[0], 4);
+    assert_string_equal(a.actor[0], "os:root");
+    assert_int_equal(a.op[0], RZ_OP_DELETE);
+    assert_int_equal(node_store_code(f->ns, pid, code, &err), 0);
+    assert_string_equal(a.code[0], code);
+    assert_string_equal(a.actor[1], "staff:amina");
+    assert_int_equal(a.table[1], RZ_T_ATTENDANCE);
+    assert_string_equal(a.actor[2], "staff:amina");
+    assert_int_equal(a.table[2], RZ_T_EVENT);
+    assert_string_equal(a.actor[3], ""); /* made before an actor was set */
+    /* Paging: below seq 3, at most 1. */
+    memset(&a, 0, sizeof a);
+    assert_int_equal(node_store_audit_each(f->ns, 3, 1, audit_collect, &a, &err), 0);
+    assert_int_equal(a.n, 1);
+    assert_int_equal(a.seq[0], 2);
+    /* Nothing of it is in the log entries. */
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM log WHERE instr(entry, 'amina') > 0"), 0);
+
+    /* A rebase renumbers the entries: their actors follow them. */
+    memset(&r, 0, sizeof r);
+    r.first_seq = 1, r.last_seq = 1;
+    assert_int_equal(node_store_record_receipt(f->ns, &r, 0, &err), 0);
+    randombytes_buf(base, sizeof base);
+    assert_int_equal(node_store_rebase(f->ns, 1, 10, base, &rr, &err), 0);
+    assert_int_equal(rr.first_seq, 11);
+    memset(&a, 0, sizeof a);
+    assert_int_equal(node_store_audit_each(f->ns, 0, 10, audit_collect, &a, &err), 0);
+    assert_int_equal(a.n, 4);
+    assert_int_equal(a.seq[0], 13);
+    assert_string_equal(a.actor[0], "os:root");
+    assert_int_equal(a.seq[2], 11);
+    assert_string_equal(a.actor[2], "staff:amina");
+    assert_int_equal(a.seq[3], 1);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM audit"), 3);
+}
+
 int
 main(void)
 {
@@ -824,6 +916,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_read_entries_streams, setup, node_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_rebase_moves_unreceipted_entries, setup,
                                         node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_audit_trail_actor, setup, node_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -345,9 +345,20 @@ test_date_ranges(void **state)
     EXPECT(&r, "2026-03-15..2026-04-15|female|-=1;2026-03-15..2026-04-15|male|-=1;");
     ASK(f, &r, "metric", "attendances", "from", "2025-12-31", "to", "2026-01-01");
     EXPECT(&r, "2025-12-31..2026-01-01|-|-=3;");
-    /* Trainees in a range: distinct, age in the year the range starts. */
+    /* Trainees in a range: distinct, age in the year the range ends (the
+     * two were 19 and 29 in 2025, 20 and 30 in 2026; PROTOCOL.md §5). */
     ASK(f, &r, "metric", "trainees", "from", "2025-12-31", "to", "2026-01-01", "by", "age");
-    EXPECT(&r, "2025-12-31..2026-01-01|15-19|-=1;2025-12-31..2026-01-01|25-29|-=1;");
+    EXPECT(&r, "2025-12-31..2026-01-01|20-24|-=1;2025-12-31..2026-01-01|30-34|-=1;");
+    /* A fiscal year is the range July..June, ages in the year it ends. */
+    {
+        q_rows fy;
+        ASK(f, &r, "metric", "registered", "from", "2025-07-01", "to", "2026-06-30", "by", "age");
+        ASK(f, &fy, "metric", "registered", "period", "FY2025-26", "by", "age");
+        assert_string_equal(fy.text, r.text);
+        ASK(f, &r, "metric", "trainees", "from", "2025-07-01", "to", "2026-06-30");
+        ASK(f, &fy, "metric", "trainees", "period", "fy2025-26");
+        assert_string_equal(fy.text, r.text);
+    }
     ASK(f, &r, "metric", "events", "from", "2026-03-31", "to", "2026-04-01", "by", "kind");
     EXPECT(&r,
            "2026-03-31..2026-04-01|training|-=1;2026-03-31..2026-04-01|financial-literacy|-=1;");
@@ -460,6 +471,9 @@ test_bad_specs_are_refused(void **state)
     assert_int_equal(query_spec_set(&q, "by", "shoe-size", &err), RZ_E_ARG);
     assert_int_equal(query_spec_set(&q, "period", "2026-Q5", &err), RZ_E_ARG);
     assert_int_equal(query_spec_set(&q, "period", "-001", &err), RZ_E_ARG);
+    assert_int_equal(query_spec_set(&q, "period", "FY2025-27", &err), RZ_E_ARG);
+    assert_int_equal(query_spec_set(&q, "period", "FY2025-2", &err), RZ_E_ARG);
+    assert_int_equal(query_spec_set(&q, "period", "FY+025-26", &err), RZ_E_ARG);
     assert_int_equal(query_spec_set(&q, "from", "2026-02-30", &err), RZ_E_ARG);
     assert_int_equal(query_spec_set(&q, "where", "gender", &err), RZ_E_ARG);
     assert_int_equal(query_spec_set(&q, "grain", "week", &err), RZ_E_ARG);
