@@ -671,7 +671,8 @@ web_handle(web_server *sv, struct MHD_Connection *conn, const char *url, const c
         if (webauth_logout(sv->app.wa, cookie, &err) != 0)
             log_warnx("web: sign-out: %s", err.text);
         webauth_set_cookie(clear, sizeof clear, "", sv->app.tls);
-        ret = web_json_error(conn, MHD_HTTP_OK, "signed out", clear);
+        ret = web_send(conn, MHD_HTTP_OK, "application/json; charset=utf-8",
+                       xstrdup("{\"ok\":true}\n"), 12, clear, NULL);
         goto out;
     }
     if (!rt && !(is_get && strcmp(url, "/") == 0)) {

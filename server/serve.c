@@ -341,10 +341,16 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
     mpk_w_init(&c.w);
     if ((rc = ingest_new(&c.ig, s, server, err)) || (rc = serve_sockets(&c, ctx, o, err)))
         goto out;
-    if (o->http_addr && (rc = http_start(&http, o->http_addr, o->db_path, err)))
-        goto out;
-    if (o->public_addr && (rc = http_start_public(&pub, o->public_addr, o->db_path, err)))
-        goto out;
+    if (o->http_addr) {
+        http_opts ho = {o->http_addr, o->db_path, o->dir, o->tls_cert, o->tls_key, 0};
+        if ((rc = http_start_opts(&http, &ho, err)))
+            goto out;
+    }
+    if (o->public_addr) {
+        http_opts po = {o->public_addr, o->db_path, o->dir, o->tls_cert, o->tls_key, 1};
+        if ((rc = http_start_opts(&pub, &po, err)))
+            goto out;
+    }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = serve_on_signal;
     sigaction(SIGINT, &sa, NULL);

@@ -34,6 +34,7 @@
 #include "server/placelist.h"
 #include "server/query.h"
 #include "server/rebuild.h"
+#include "server/httpauth.h"
 #include "server/serve.h"
 #include "server/store.h"
 
@@ -72,8 +73,12 @@ static const srv_cmd srv_cmds[] = {
     {"places", "[list | import FILE | check NAME [PROVINCE]]",
      "the master list of provinces and districts: its versions, import a new one, check a name"},
     {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
-    {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT]",
-     "serve nodes (ZeroMQ), the dashboard (HTTP) and, if asked, the public view"},
+    {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT] [--tls-cert F --tls-key F]",
+     "serve nodes (ZeroMQ), the dashboard (HTTP; HTTPS with sign-in when given a certificate,"
+     " required beyond loopback) and, if asked, the public view"},
+    {"account", "add NAME --role admin|analyst | passwd NAME | disable NAME | enable NAME | list",
+     "dashboard accounts (password on standard input)"},
+    {"token", "add NAME | revoke NAME | list", "API tokens for machines (shown once when made)"},
     {"totals",
      "[--metric M --by D --by D2 --period P --grain G --from D --to D --where dim=value"
      " --format text|json|csv]",
@@ -605,11 +610,11 @@ raise_nofile(void)
 static int
 cmd_run(store *s, const srv_paths *p, int argc, char **argv)
 {
-    static const struct option opts[] = {{"bind", required_argument, 0, 'b'},
-                                         {"http", required_argument, 0, 'h'},
-                                         {"public", required_argument, 0, 'P'},
-                                         {0, 0, 0, 0}};
-    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db, NULL};
+    static const struct option opts[] = {
+        {"bind", required_argument, 0, 'b'},    {"http", required_argument, 0, 'h'},
+        {"public", required_argument, 0, 'P'},  {"tls-cert", required_argument, 0, 'C'},
+        {"tls-key", required_argument, 0, 'K'}, {0, 0, 0, 0}};
+    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db, NULL, p->dir, NULL, NULL};
     rz_identity id;
     rz_error err = {0, ""};
     int c, rc;
@@ -619,6 +624,8 @@ cmd_run(store *s, const srv_paths *p, int argc, char **argv)
         case 'b': o.endpoint = optarg; break;
         case 'h': o.http_addr = optarg; break;
         case 'P': o.public_addr = optarg; break;
+        case 'C': o.tls_cert = optarg; break;
+        case 'K': o.tls_key = optarg; break;
         default: usage(); return 1;
         }
     }
@@ -791,6 +798,8 @@ main(int argc, char **argv)
         fprintf(stderr, "rozgar-server: %s is not a server directory (run init)\n", dir);
         return 1;
     }
+    if (strcmp(cmd, "account") == 0 || strcmp(cmd, "token") == 0)
+        return httpauth_cli(p.dir, argc, argv);
     /* Every command opens the database for writing (WAL needs it). */
     if (check_writable("data directory", p.dir) || check_writable("database", p.db))
         return 2;

@@ -50,7 +50,21 @@ expect_eq "$reg" "$want_reg" "registered at the server"
 expect_eq "$att" "$want_att" "attendances at the server"
 expect_eq "$ev" "$want_ev" "events at the server"
 echo "   ok  the server counts $reg registered, $att attendances, $ev event: what the browser recorded"
-kill -TERM "$APP_PID"; wait "$APP_PID" || fail "the app exited with $? on SIGTERM"
-APP_PID=""
-grep -q Sanitizer "$T/app.log" && fail "sanitizer report in the app's log: $(grep -A5 Sanitizer "$T/app.log" | head)"
+stop_app() {
+  kill -TERM "$APP_PID"; wait "$APP_PID" || fail "the app exited with $? on SIGTERM"
+  APP_PID=""
+  grep -q Sanitizer "$T/app.log" && fail "sanitizer report in the app's log: $(grep -A5 Sanitizer "$T/app.log" | head)"
+  return 0
+}
+stop_app
+
+note "the app on a PC whose clock is a day behind"
+rm -f "$T/ready"
+RZ_FAKE_NOW_MS=-86400000 "$NODE" -d "$T/lhr" serve --listen "127.0.0.1:$APP_PORT" --ready-file "$T/ready" > "$T/app.log" 2>&1 &
+APP_PID=$!
+for _ in $(seq 1 100); do [ -s "$T/ready" ] && break; sleep 0.1; done
+[ -s "$T/ready" ] || fail "the centre app did not restart: $(tail -n 5 "$T/app.log")"
+timeout -k 5 120 "$PY" "$HERE/centre_app.py" "$(cat "$T/ready")" admin "admin pass 1" "$SHOTS" "$T/rec.json" --clock ||
+  fail "the clock scenario failed"
+stop_app
 echo "PASS browser centre app; screenshots in $SHOTS"

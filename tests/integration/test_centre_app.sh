@@ -67,6 +67,9 @@ note "a node with an administrator and a staff account"
 "$NODE" -d "$T/a" init > /dev/null
 echo "admin pass 1" | "$NODE" -d "$T/a" staff add Admin --role admin > /dev/null
 echo "staff pass 1" | "$NODE" -d "$T/a" staff add sana > /dev/null
+# A server that is never started: the app's sync must say it is unreachable.
+server_init
+"$NODE" -d "$T/a" config "server=$ENDPOINT" "server-key=$SERVER_KEY" sync-timeout=1 > /dev/null
 echo "x" | "$NODE" -d "$T/a" staff add bob 2> "$T/short.err" && fail "a 1-character password was accepted"
 grep -q "at least 8" "$T/short.err" && ok "a short password is refused at the command line" || fail "not: a short password is refused at the command line"
 "$NODE" -d "$T/a" staff list > "$T/staff.list"
@@ -102,6 +105,7 @@ r=$("${CURL[@]}" -b "$T/jar" -H "Origin: $A" --data-urlencode "name=عائشہ �
 echo "$r" | grep -q '"saved":true' && ok "a person with an Urdu name is saved" || fail "not: a person with an Urdu name is saved"
 N0=$(persons "$A" "$T/jar")
 [ "$N0" = 1 ] || fail "persons: $N0"
+[ "$("$NODE" -d "$T/a" audit --limit 1 | cut -f3,4)" = "admin	person" ] && ok "the audit trail notes the signed-in account (admin) as the actor"
 
 note "forged and malformed requests change nothing"
 code=$("${CURL[@]}" -b "$T/jar" -o "$T/out" -w '%{http_code}' -H "Origin: http://evil.example" \
@@ -150,6 +154,30 @@ r=$("${CURL[@]}" -b "$T/jar" -H "Origin: $A" -d "user=sana&password=new staff pa
 echo "$r" | grep -q '"ok":true' && ok "an administrator resets a password in the app" || fail "not: an administrator resets a password in the app"
 code=$("${CURL[@]}" -b "$T/jar_s" -o /dev/null -w '%{http_code}' "$A/api/me")
 [ "$code" = 401 ] && ok "the reset ended that account's session" || fail "not: the reset ended that account's session"
+
+r=$("${CURL[@]}" -b "$T/jar" -H "Origin: $A" -d "user=ravi&role=staff&password=ravi pass 1&csrf=$SC" "$A/api/staff/add")
+echo "$r" | grep -q '"ok":true' && [ "$(login "$A" ravi "ravi pass 1" "$T/jar_r")" = 200 ] && ok "an administrator adds an account in the app; it signs in"
+
+code=$("${CURL[@]}" -b "$T/jar_r" -o /dev/null -w '%{http_code}' -H "Origin: $A" -X POST "$A/logout")
+# The old cookie itself is dead at the server, not only dropped by the browser.
+[ "$code" = 200 ] && [ "$("${CURL[@]}" -b "$T/jar_r" -o /dev/null -w '%{http_code}' "$A/api/me")" = 401 ] &&
+  ok "sign-out ends the session at the server" || fail "not: sign-out ends the session"
+
+note "sync: the server's answer in plain words"
+r=$("${CURL[@]}" -b "$T/jar" -H "Origin: $A" -d "csrf=$SC" "$A/api/sync")
+echo "$r" | grep -q '"ok":true' || fail "sync did not start: $r"
+for i in $(seq 1 150); do
+  "${CURL[@]}" -b "$T/jar" "$A/api/sync" > "$T/sync.json"
+  grep -q '"last":' "$T/sync.json" && break
+  sleep 0.2
+done
+python3 - "$T/sync.json" <<'PY' && ok "Sync now with the server down: 'could not be reached', what to do, nothing lost" || fail "sync answer: $(cat "$T/sync.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+l = s["last"]
+assert not l["ok"] and "could not be reached" in l["words"] and "Nothing is lost" in l["words"], l
+assert l["todo"] and l["by"] == "admin" and s["pending"] > 0 and not s["running"], s
+PY
 
 note "rate limit"
 for i in 1 2 3 4 5; do login "$A" sana "guess $i" "$T/jar0" > /dev/null; done
