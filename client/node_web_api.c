@@ -744,6 +744,10 @@ sync_main(void *arg)
         rc = sync_follow(app, ns, o.timeout_ms, &err);
     } else if (rc == 0) {
         rc = node_sync_run(ns, &o, &r, &err);
+        /* For `status` and the page after a restart; the run's own outcome
+         * is what matters if this cannot be noted. */
+        if (node_store_note_attempt(ns, hlc_wall_ms(), rc, rc ? err.text : "", NULL) != 0)
+            log_warnx("web: the sync's outcome could not be noted");
         node_lock_release(&lock);
     }
 done:
@@ -801,6 +805,15 @@ api_sync_status(web_call *c, rz_error *err)
             s.running ? "true" : "false", (unsigned long long)s.total, (unsigned long long)s.done,
             s.rate, (unsigned long long)(s.running ? now - s.started_ms : 0));
     web_json_kv(c->out, "delegated", s.delegated, 0);
+    /* A sync by another process (the watch loop, the command line) ended
+     * after this app's own: show that one. */
+    if (!s.running && st.last_attempt_ms > s.ended_ms) {
+        s.ended_ms = st.last_attempt_ms;
+        s.rc = st.last_attempt_code;
+        s.server_code = 0;
+        snprintf(s.text, sizeof s.text, "%s", st.last_attempt_text);
+        snprintf(s.by, sizeof s.by, "%s", "another sync process");
+    }
     if (s.ended_ms && !s.running) {
         sync_words(s.rc, s.server_code, s.text, words, sizeof words, &todo);
         pk_time(when, sizeof when, s.ended_ms);

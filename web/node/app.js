@@ -144,6 +144,11 @@ async function pageHome() {
   main.append(el("p", {id: "home-facts", class: "counts"},
                  `${fmt(people.total)} people registered here · ${fmt(up.total)} upcoming events`),
               el("h2", {}, "Next events"), eventTable("home-events", up.rows));
+  if (ME.fingerprint) {
+    main.append(el("p", {class: "muted small", id: "fingerprint"},
+      "This app's certificate (SHA-256), to compare with what the browser shows: ",
+      el("code", {class: "fpr"}, ME.fingerprint)));
+  }
 }
 
 // Register (no id) or open and correct (id).

@@ -1,0 +1,814 @@
+/*
+ * log_store: SQLite implementation of the log store (see log_store.h).
+ *
+ * server.db holds the enrollment register, centres, nodes and their key
+ * history, the logs (one row per entry, keyed (node, seq); clock entries
+ * carry their server time in a column with a partial index so the merger
+ * finds segment boundaries without decoding), batch signatures and the
+ * erasable personal values.  Fork evidence lives in server.db.evidence,
+ * attached.  No merged state: that is state.db (state_store.c).
+ * Statements are prepared once at open.
+ */
+#include "server/log_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/db.h"
+#include "common/hlc.h"
+#include "common/util.h"
+#include "server/merge.h"
+
+static const char store_schema[] =
+    "CREATE TABLE IF NOT EXISTS server_meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS centre("
+    " centre_id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, programme INTEGER NOT NULL,"
+    " province TEXT NOT NULL, district TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS node("
+    " node_id BLOB PRIMARY KEY, centre_id INTEGER NOT NULL, sign_pk BLOB NOT NULL,"
+    " curve_pk TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
+    " quarantined INTEGER NOT NULL DEFAULT 0, epoch INTEGER NOT NULL DEFAULT 0,"
+    " head_seq INTEGER NOT NULL DEFAULT 0, head_hash BLOB NOT NULL,"
+    " last_sync_ms INTEGER NOT NULL DEFAULT 0, clock_offset_ms INTEGER NOT NULL DEFAULT 0,"
+    " enrolled_ms INTEGER NOT NULL, last_contact_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS node_by_curve ON node(curve_pk);"
+    /* The enrollment register: append-only versions, so every past total
+     * can be reproduced from the logs and the register as it stood. */
+    "CREATE TABLE IF NOT EXISTS register("
+    " version INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, action TEXT NOT NULL,"
+    " node_id BLOB NOT NULL, sign_pk BLOB, centre TEXT, programme INTEGER, province TEXT,"
+    " district TEXT, from_seq INTEGER, epoch INTEGER, centre_id INTEGER);"
+    /* Key history: which key signed which range of a node's log. */
+    "CREATE TABLE IF NOT EXISTS node_key("
+    " node_id BLOB NOT NULL, from_seq INTEGER NOT NULL, sign_pk BLOB NOT NULL,"
+    " PRIMARY KEY(node_id, from_seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS log("
+    " node_id BLOB NOT NULL, seq INTEGER NOT NULL, epoch INTEGER NOT NULL, hash BLOB NOT NULL,"
+    " clock_ms INTEGER, entry BLOB NOT NULL, PRIMARY KEY(node_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS log_clocks ON log(node_id, seq, clock_ms)"
+    " WHERE clock_ms IS NOT NULL;"
+    "CREATE TABLE IF NOT EXISTS batch_sig("
+    " node_id BLOB NOT NULL, last_seq INTEGER NOT NULL, first_seq INTEGER NOT NULL,"
+    " epoch INTEGER NOT NULL, sig BLOB NOT NULL, sign_pk BLOB NOT NULL,"
+    " PRIMARY KEY(node_id, last_seq)) WITHOUT ROWID;"
+    /* Personal values, erasable: salt and value may become NULL; the CNIC
+     * link token and state stay so totals rebuild identically. */
+    "CREATE TABLE IF NOT EXISTS pii("
+    " node_id BLOB NOT NULL, seq INTEGER NOT NULL, field INTEGER NOT NULL, salt BLOB,"
+    " value TEXT, cnic_state INTEGER NOT NULL, token BLOB,"
+    " PRIMARY KEY(node_id, seq, field)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS evidence.fork_evidence("
+    " id INTEGER PRIMARY KEY, node_id BLOB NOT NULL, at_ms INTEGER NOT NULL,"
+    " epoch INTEGER NOT NULL, seq INTEGER NOT NULL, reason TEXT NOT NULL, batch BLOB NOT NULL);";
+
+enum {
+    ST_NODE_GET,
+    ST_NODE_BY_CURVE,
+    ST_NODE_UPDATE,
+    ST_NODES,
+    ST_LOG_GET,
+    ST_LOG_APPEND,
+    ST_NEXT_CLOCK,
+    ST_LAST_CLOCK,
+    ST_SCAN,
+    ST_CNIC,
+    ST_BATCH_SIG,
+    ST_PII_PUT,
+    ST_FORK,
+    ST_REGISTER,
+    ST_COUNT
+};
+
+#define LOG_NODE_COLS                                                                              \
+    "node_id, centre_id, sign_pk, curve_pk, revoked, quarantined, epoch, head_seq, head_hash,"     \
+    " last_sync_ms, clock_offset_ms"
+
+static const char *const log_store_sql[ST_COUNT] = {
+    [ST_NODE_GET] = "SELECT " LOG_NODE_COLS " FROM node WHERE node_id = ?1",
+    [ST_NODE_BY_CURVE] = "SELECT " LOG_NODE_COLS " FROM node WHERE curve_pk = ?1",
+    [ST_NODE_UPDATE] = "UPDATE node SET quarantined=?2, head_seq=?3, head_hash=?4,"
+                       " last_sync_ms=?5, clock_offset_ms=?6 WHERE node_id=?1",
+    [ST_NODES] = "SELECT " LOG_NODE_COLS " FROM node ORDER BY node_id",
+    [ST_LOG_GET] = "SELECT hash FROM log WHERE node_id=?1 AND seq=?2",
+    [ST_LOG_APPEND] = "INSERT INTO log(node_id, seq, epoch, hash, clock_ms, entry)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_NEXT_CLOCK] = "SELECT seq, clock_ms FROM log WHERE node_id=?1 AND seq>?2 AND seq<=?3"
+                      " AND clock_ms IS NOT NULL ORDER BY seq LIMIT 1",
+    [ST_LAST_CLOCK] = "SELECT seq FROM log WHERE node_id=?1 AND seq<=?2"
+                      " AND clock_ms IS NOT NULL ORDER BY seq DESC LIMIT 1",
+    [ST_SCAN] = "SELECT seq, entry FROM log WHERE node_id=?1 AND seq>=?2 AND seq<=?3 ORDER BY seq",
+    [ST_CNIC] = "SELECT cnic_state, token FROM pii WHERE node_id=?1 AND seq=?2 AND field=1",
+    [ST_BATCH_SIG] = "INSERT OR REPLACE INTO batch_sig(node_id, last_seq, first_seq, epoch, sig,"
+                     " sign_pk) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_PII_PUT] = "INSERT OR REPLACE INTO pii(node_id, seq, field, salt, value, cnic_state, token)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_FORK] = "INSERT INTO evidence.fork_evidence(node_id, at_ms, epoch, seq, reason, batch)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_REGISTER] = "INSERT INTO register(at_ms, action, node_id, sign_pk, centre, programme,"
+                    " province, district, from_seq, epoch, centre_id)"
+                    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+};
+
+struct log_store {
+    sqlite3 *db;                /* the central database */
+    sqlite3_stmt *st[ST_COUNT]; /* prepared once */
+    uint8_t pepper[32];         /* key of CNIC link tokens; secret */
+};
+
+sqlite3 *
+log_store_db(log_store *s)
+{
+    return s->db;
+}
+
+const uint8_t *
+log_store_pepper(log_store *s)
+{
+    return s->pepper;
+}
+
+static int
+log_store_load_pepper(log_store *s, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if ((rc = rz_db_prepare(s->db, &st, "SELECT v FROM server_meta WHERE k='pepper'", err)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+        memcpy(s->pepper, sqlite3_column_blob(st, 0), 32);
+        sqlite3_finalize(st);
+        return 0;
+    }
+    sqlite3_finalize(st);
+    randombytes_buf(s->pepper, sizeof s->pepper);
+    if ((rc = rz_db_prepare(s->db, &st, "INSERT INTO server_meta(k, v) VALUES('pepper', ?1)", err)))
+        return rc;
+    sqlite3_bind_blob(st, 1, s->pepper, 32, SQLITE_STATIC);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Adds table.column (decl) to a database made before it existed. */
+static int
+log_store_add_column(log_store *s, const char *table, const char *column, const char *decl,
+                     rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[256];
+    int rc, have = 0;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", err)))
+        return rc;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        have = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (have)
+        return 0;
+    /* Names and declarations are constants of this file, never input. */
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s;", table, column, decl);
+    return rz_db_exec(s->db, sql, err);
+}
+
+/* Columns added since the first release: the node's last contact (an
+ * operational fact) and the centre a register version is about (so a
+ * centre's renames and moves can be replayed, log_store_centre_change). */
+static int
+log_store_upgrade(log_store *s, rz_error *err)
+{
+    int rc;
+    if ((rc = log_store_add_column(s, "node", "last_contact_ms", "INTEGER NOT NULL DEFAULT 0",
+                                   err)) ||
+        (rc = log_store_add_column(s, "register", "centre_id", "INTEGER", err)))
+        return rc;
+    return rz_db_exec(s->db,
+                      "UPDATE register SET centre_id = (SELECT c.centre_id FROM centre c"
+                      " WHERE c.name = register.centre) WHERE centre_id IS NULL AND"
+                      " action = 'enroll';",
+                      err);
+}
+
+int
+log_store_open_path(log_store **out, const char *path, rz_error *err)
+{
+    log_store *s = xcalloc(1, sizeof *s);
+    sqlite3_stmt *st = NULL;
+    char evpath[4096];
+    int rc, i;
+
+    *out = NULL;
+    if ((rc = rz_db_open(&s->db, path, DB_READWRITE, err)))
+        goto fail;
+    /* Evidence of forks is kept apart from the merged state (DESIGN). */
+    snprintf(evpath, sizeof evpath, "%s.evidence", path);
+    if ((rc = rz_db_prepare(s->db, &st, "ATTACH DATABASE ?1 AS evidence", err)))
+        goto fail;
+    sqlite3_bind_text(st, 1, evpath, -1, SQLITE_STATIC);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    if (rc)
+        goto fail;
+    if ((rc = rz_db_exec(s->db, "PRAGMA evidence.journal_mode=WAL;", err)) ||
+        (rc = rz_db_exec(s->db, store_schema, err)) || (rc = log_store_upgrade(s, err)) ||
+        (rc = log_store_load_pepper(s, err)))
+        goto fail;
+    for (i = 0; i < ST_COUNT; i++)
+        if ((rc = rz_db_prepare(s->db, &s->st[i], log_store_sql[i], err)))
+            goto fail;
+    *out = s;
+    return 0;
+fail:
+    log_store_close(&s);
+    return rc;
+}
+
+int
+log_store_open(log_store **out, const char *dir, rz_error *err)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, LOG_STORE_FILE) >= (int)sizeof path)
+        return rz_fail(err, RZ_E_ARG, "server directory path too long");
+    return log_store_open_path(out, path, err);
+}
+
+void
+log_store_close(log_store **sp)
+{
+    log_store *s = sp ? *sp : NULL;
+    int i;
+    if (!s)
+        return;
+    for (i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    rz_db_close(&s->db);
+    sodium_memzero(s->pepper, sizeof s->pepper);
+    free(s);
+    *sp = NULL;
+}
+
+int
+log_store_begin(log_store *s, rz_error *err)
+{
+    return rz_db_begin(s->db, err);
+}
+int
+log_store_commit(log_store *s, rz_error *err)
+{
+    return rz_db_commit(s->db, err);
+}
+void
+log_store_rollback(log_store *s)
+{
+    rz_db_rollback(s->db);
+}
+
+static void
+blob_copy(uint8_t *dst, size_t n, sqlite3_stmt *st, int col)
+{
+    memset(dst, 0, n);
+    if (sqlite3_column_bytes(st, col) == (int)n)
+        memcpy(dst, sqlite3_column_blob(st, col), n);
+}
+
+static void
+node_from_row(log_node *n, sqlite3_stmt *st)
+{
+    const unsigned char *curve;
+    blob_copy(n->node_id, RZ_NODE_ID_BYTES, st, 0);
+    n->centre_id = sqlite3_column_int64(st, 1);
+    blob_copy(n->sign_pk, RZ_PK_BYTES, st, 2);
+    curve = sqlite3_column_text(st, 3);
+    snprintf(n->curve_pk, sizeof n->curve_pk, "%s", curve ? (const char *)curve : "");
+    n->revoked = sqlite3_column_int(st, 4);
+    n->quarantined = sqlite3_column_int(st, 5);
+    n->epoch = (uint32_t)sqlite3_column_int64(st, 6);
+    n->head_seq = (uint64_t)sqlite3_column_int64(st, 7);
+    blob_copy(n->head_hash, RZ_HASH_BYTES, st, 8);
+    n->last_sync_ms = (uint64_t)sqlite3_column_int64(st, 9);
+    n->clock_offset_ms = sqlite3_column_int64(st, 10);
+}
+
+static int
+log_store_node_fetch(log_store *s, sqlite3_stmt *st, log_node *n, rz_error *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        node_from_row(n, st);
+        sqlite3_reset(st);
+        return 0;
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return rz_fail(err, RZ_E_NOTFOUND, "node not enrolled");
+    return rz_db_fail(s->db, err, "node lookup");
+}
+
+int
+log_store_node_get(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], log_node *n,
+                   rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_NODE_GET];
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    return log_store_node_fetch(s, st, n, err);
+}
+
+int
+log_store_node_by_curve(log_store *s, const char *curve_pk, log_node *n, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_NODE_BY_CURVE];
+    sqlite3_bind_text(st, 1, curve_pk, -1, SQLITE_STATIC);
+    return log_store_node_fetch(s, st, n, err);
+}
+
+int
+log_store_node_update(log_store *s, const log_node *n, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_NODE_UPDATE];
+    sqlite3_bind_blob(st, 1, n->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, n->quarantined);
+    sqlite3_bind_int64(st, 3, (int64_t)n->head_seq);
+    sqlite3_bind_blob(st, 4, n->head_hash, RZ_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (int64_t)n->last_sync_ms);
+    sqlite3_bind_int64(st, 6, n->clock_offset_ms);
+    return rz_db_step_done(s->db, st, err);
+}
+
+static int
+log_store_register(log_store *s, const char *action, const uint8_t *node_id, const uint8_t *sign_pk,
+                   const char *centre, int programme, const char *province, const char *district,
+                   int64_t from_seq, int64_t epoch, int64_t centre_id, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_REGISTER];
+    sqlite3_bind_int64(st, 11, centre_id);
+    sqlite3_bind_int64(st, 1, (int64_t)hlc_wall_ms());
+    sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    if (sign_pk)
+        sqlite3_bind_blob(st, 4, sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 4);
+    sqlite3_bind_text(st, 5, centre, -1, SQLITE_STATIC);
+    if (programme)
+        sqlite3_bind_int(st, 6, programme);
+    else
+        sqlite3_bind_null(st, 6);
+    sqlite3_bind_text(st, 7, province, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, district, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, from_seq);
+    sqlite3_bind_int64(st, 10, epoch);
+    return rz_db_step_done(s->db, st, err);
+}
+
+static int
+log_store_key_history(log_store *s, const uint8_t *node_id, uint64_t from_seq,
+                      const uint8_t *sign_pk, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = rz_db_prepare(s->db, &st,
+                           "INSERT OR REPLACE INTO node_key(node_id, from_seq, sign_pk)"
+                           " VALUES(?1, ?2, ?3)",
+                           err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)from_seq);
+    sqlite3_bind_blob(st, 3, sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The centre row for (name, programme, province, district); created on
+ * first use.  A centre's place is fixed by headquarters here, never by a
+ * node. */
+static int
+log_store_centre_id(log_store *s, const char *centre, int programme, const char *province,
+                    const char *district, int64_t *id, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = rz_db_prepare(s->db, &st,
+                           "INSERT INTO centre(name, programme, province, district)"
+                           " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(name) DO NOTHING",
+                           err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, centre, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, programme);
+    sqlite3_bind_text(st, 3, province, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, district, -1, SQLITE_STATIC);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "SELECT centre_id, programme, province, district FROM centre"
+                            " WHERE name = ?1",
+                            err)))
+        return rc;
+    sqlite3_bind_text(st, 1, centre, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rz_db_fail(s->db, err, "centre lookup");
+    }
+    *id = sqlite3_column_int64(st, 0);
+    if (sqlite3_column_int(st, 1) != programme ||
+        strcmp((const char *)sqlite3_column_text(st, 2), province) != 0 ||
+        strcmp((const char *)sqlite3_column_text(st, 3), district) != 0)
+        rc = rz_fail(err, RZ_E_EXISTS,
+                     "centre '%s' is already enrolled with another programme or place", centre);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+log_store_enroll(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
+                 const uint8_t sign_pk[RZ_PK_BYTES], const char *centre, int programme,
+                 const char *province, const char *district, rz_error *err)
+{
+    log_node n;
+    sqlite3_stmt *st = NULL;
+    char curve[RZ_Z85_KEY];
+    uint8_t zeros[RZ_HASH_BYTES] = {0};
+    int64_t centre_id = 0;
+    int rc;
+
+    if (curve_pk_from_sign_pk(curve, sign_pk) != 0)
+        return rz_fail(err, RZ_E_ARG, "not a valid Ed25519 public key");
+    rc = log_store_node_get(s, node_id, &n, NULL);
+    if (rc == 0)
+        return rz_fail(err, RZ_E_EXISTS, "node already enrolled (use rekey or revoke)");
+    if (log_store_node_by_curve(s, curve, &n, NULL) == 0)
+        return rz_fail(err, RZ_E_EXISTS, "this key is already enrolled for another node");
+    if ((rc = log_store_begin(s, err)))
+        return rc;
+    if ((rc = log_store_centre_id(s, centre, programme, province, district, &centre_id, err)))
+        goto out;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "INSERT INTO node(node_id, centre_id, sign_pk, curve_pk, head_hash,"
+                            " enrolled_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                            err)))
+        goto out;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, centre_id);
+    sqlite3_bind_blob(st, 3, sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, curve, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, zeros, RZ_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (int64_t)hlc_wall_ms());
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    if (rc || (rc = log_store_key_history(s, node_id, 1, sign_pk, err)) ||
+        (rc = log_store_register(s, "enroll", node_id, sign_pk, centre, programme, province,
+                                 district, 1, 0, centre_id, err)))
+        goto out;
+    rc = log_store_commit(s, err);
+out:
+    if (rc)
+        log_store_rollback(s);
+    return rc;
+}
+
+/* Writes a node's identity fields (key, revocation, epoch), which only the
+ * register functions change. */
+static int
+log_store_node_identity(log_store *s, const log_node *n, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = rz_db_prepare(s->db, &st,
+                           "UPDATE node SET sign_pk=?2, curve_pk=?3, revoked=?4, quarantined=?5,"
+                           " epoch=?6 WHERE node_id=?1",
+                           err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, n->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, n->sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, n->curve_pk, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, n->revoked);
+    sqlite3_bind_int(st, 5, n->quarantined);
+    sqlite3_bind_int64(st, 6, n->epoch);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Applies a change to one node and records it in the register, atomically. */
+static int
+log_store_node_change(log_store *s, const uint8_t *node_id, const char *action,
+                      const uint8_t *new_pk, rz_error *err)
+{
+    log_node n;
+    int rc;
+    if ((rc = log_store_begin(s, err)))
+        return rc;
+    if ((rc = log_store_node_get(s, node_id, &n, err)))
+        goto out;
+    if (strcmp(action, "revoke") == 0) {
+        n.revoked = 1;
+    } else if (strcmp(action, "rekey") == 0) {
+        if (n.revoked) {
+            rc = rz_fail(err, RZ_E_ARG, "node is revoked; enroll it again under a new id");
+            goto out;
+        }
+        memcpy(n.sign_pk, new_pk, RZ_PK_BYTES);
+        if (curve_pk_from_sign_pk(n.curve_pk, new_pk) != 0) {
+            rc = rz_fail(err, RZ_E_ARG, "not a valid Ed25519 public key");
+            goto out;
+        }
+        if ((rc = log_store_key_history(s, node_id, n.head_seq + 1, new_pk, err)))
+            goto out;
+    } else if (strcmp(action, "new-epoch") == 0) {
+        n.epoch++;
+        n.quarantined = 0;
+    }
+    if ((rc = log_store_node_identity(s, &n, err)) ||
+        (rc = log_store_register(s, action, node_id, new_pk, NULL, 0, NULL, NULL,
+                                 (int64_t)n.head_seq + 1, n.epoch, n.centre_id, err)))
+        goto out;
+    rc = log_store_commit(s, err);
+out:
+    if (rc)
+        log_store_rollback(s);
+    return rc;
+}
+
+int
+log_store_revoke(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err)
+{
+    return log_store_node_change(s, node_id, "revoke", NULL, err);
+}
+
+int
+log_store_rekey(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
+                const uint8_t sign_pk[RZ_PK_BYTES], rz_error *err)
+{
+    return log_store_node_change(s, node_id, "rekey", sign_pk, err);
+}
+
+int
+log_store_new_epoch(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err)
+{
+    return log_store_node_change(s, node_id, "new-epoch", NULL, err);
+}
+
+int
+log_store_nodes(log_store *s, log_store_node_fn fn, void *arg, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_NODES];
+    int rc = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        log_node n;
+        node_from_row(&n, st);
+        if ((rc = fn(&n, arg)) != 0)
+            break;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rz_db_fail(s->db, err, "node list");
+    sqlite3_reset(st);
+    return rc;
+}
+
+int
+log_store_hash_at(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
+                  uint8_t hash[RZ_HASH_BYTES], rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_LOG_GET];
+    int rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        blob_copy(hash, RZ_HASH_BYTES, st, 0);
+        sqlite3_reset(st);
+        return 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? rz_fail(err, RZ_E_NOTFOUND, "no entry %llu", (unsigned long long)seq)
+                             : rz_db_fail(s->db, err, "log lookup");
+}
+
+static int
+log_store_pii_put(log_store *s, const uint8_t *node_id, const log_pii *p, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_PII_PUT];
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)p->seq);
+    sqlite3_bind_int(st, 3, p->field);
+    sqlite3_bind_blob(st, 4, p->salt, RZ_SALT_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, p->value, (int)p->len, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, p->cnic_state);
+    if (p->token)
+        sqlite3_bind_blob(st, 7, p->token, 16, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 7);
+    return rz_db_step_done(s->db, st, err);
+}
+
+int
+log_store_append_batch(log_store *s, const log_batch *b, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_LOG_APPEND];
+    size_t i;
+    int rc;
+    for (i = 0; i < b->n; i++) {
+        sqlite3_bind_blob(st, 1, b->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)(b->first_seq + i));
+        sqlite3_bind_int64(st, 3, b->epoch);
+        sqlite3_bind_blob(st, 4, b->hash[i], RZ_HASH_BYTES, SQLITE_STATIC);
+        if (b->clock_ms[i] >= 0)
+            sqlite3_bind_int64(st, 5, b->clock_ms[i]);
+        else
+            sqlite3_bind_null(st, 5);
+        sqlite3_bind_blob(st, 6, b->entry[i], (int)b->entry_len[i], SQLITE_STATIC);
+        if ((rc = rz_db_step_done(s->db, st, err)))
+            return rc;
+    }
+    for (i = 0; i < b->npii; i++)
+        if ((rc = log_store_pii_put(s, b->node_id, &b->pii[i], err)))
+            return rc;
+    st = s->st[ST_BATCH_SIG];
+    sqlite3_bind_blob(st, 1, b->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)b->sig_last_seq);
+    sqlite3_bind_int64(st, 3, (int64_t)b->sig_first_seq);
+    sqlite3_bind_int64(st, 4, b->epoch);
+    sqlite3_bind_blob(st, 5, b->sig, RZ_SIG_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, b->sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    return rz_db_step_done(s->db, st, err);
+}
+
+int
+log_store_next_clock(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t after,
+                     uint64_t upto, uint64_t *seq, uint64_t *server_ms, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_NEXT_CLOCK];
+    int rc;
+    *seq = 0;
+    *server_ms = 0;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)after);
+    sqlite3_bind_int64(st, 3, (int64_t)upto);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+        *server_ms = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rz_db_fail(s->db, err, "clock lookup");
+}
+
+int
+log_store_last_clock(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t upto,
+                     uint64_t *seq, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_LAST_CLOCK];
+    int rc;
+    *seq = 0;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)upto);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rz_db_fail(s->db, err, "clock lookup");
+}
+
+int
+log_store_scan(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t from, uint64_t to,
+               log_store_entry_fn fn, void *arg, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_SCAN];
+    int rc = 0, step;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)from);
+    sqlite3_bind_int64(st, 3, (int64_t)to);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((rc = fn((uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+                     (size_t)sqlite3_column_bytes(st, 1), arg)) != 0)
+            break;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rz_db_fail(s->db, err, "log scan");
+    sqlite3_reset(st);
+    return rc;
+}
+
+int
+log_store_cnic(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq, int *state,
+               uint8_t token[16], rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_CNIC];
+    int rc;
+    memset(token, 0, 16);
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *state = sqlite3_column_int(st, 0);
+        if (sqlite3_column_bytes(st, 1) == 16)
+            memcpy(token, sqlite3_column_blob(st, 1), 16);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        *state = MERGE_CNIC_INVALID; /* committed but never revealed */
+        rc = 0;
+    } else {
+        rc = rz_db_fail(s->db, err, "cnic lookup");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int
+log_store_fork_evidence(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
+                        uint64_t seq, const uint8_t *msg, size_t len, const char *reason,
+                        rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_FORK];
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)hlc_wall_ms());
+    sqlite3_bind_int64(st, 3, epoch);
+    sqlite3_bind_int64(st, 4, (int64_t)seq);
+    sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, msg, (int)len, SQLITE_STATIC);
+    return rz_db_step_done(s->db, st, err);
+}
+
+int
+log_store_node_contact(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms,
+                       rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc =
+        rz_db_prepare(s->db, &st, "UPDATE node SET last_contact_ms = ?2 WHERE node_id = ?1", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)now_ms);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+log_store_centre_change(log_store *s, const char *centre, const char *new_name,
+                        const char *province, const char *district, int64_t *version, rz_error *err)
+{
+    static const uint8_t no_node[RZ_NODE_ID_BYTES] = {0};
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0;
+    int programme = 0, rc;
+    char name[256], prov[128], dist[128];
+    const char *action = new_name ? "rename" : "move";
+
+    if ((rc = log_store_begin(s, err)))
+        return rc;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "SELECT centre_id, programme, name, province, district FROM centre"
+                            " WHERE name = ?1",
+                            err)))
+        goto out;
+    sqlite3_bind_text(st, 1, centre, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        rc = rz_fail(err, RZ_E_NOTFOUND, "no centre named '%.100s' (rozgar-server register)",
+                     centre);
+        goto out;
+    }
+    id = sqlite3_column_int64(st, 0);
+    programme = sqlite3_column_int(st, 1);
+    snprintf(name, sizeof name, "%s",
+             new_name ? new_name : (const char *)sqlite3_column_text(st, 2));
+    snprintf(prov, sizeof prov, "%s",
+             province ? province : (const char *)sqlite3_column_text(st, 3));
+    snprintf(dist, sizeof dist, "%s",
+             district ? district : (const char *)sqlite3_column_text(st, 4));
+    sqlite3_finalize(st);
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "UPDATE centre SET name = ?2, province = ?3, district = ?4"
+                            " WHERE centre_id = ?1",
+                            err)))
+        goto out;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, prov, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, dist, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT) {
+        rc = rz_fail(err, RZ_E_EXISTS, "a centre named '%.100s' already exists", name);
+        goto out;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = rz_db_fail(s->db, err, "centre change");
+        goto out;
+    }
+    if ((rc = log_store_register(s, action, no_node, NULL, name, programme, prov, dist, 0, 0, id,
+                                 err)))
+        goto out;
+    *version = sqlite3_last_insert_rowid(s->db);
+    rc = log_store_commit(s, err);
+out:
+    if (rc)
+        log_store_rollback(s);
+    return rc;
+}
