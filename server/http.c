@@ -257,8 +257,8 @@ http_send_failure(struct MHD_Connection *c, const char *url, int rc, const rz_er
         return http_send_error(c, MHD_HTTP_BAD_REQUEST, err->text);
     if (rc == RZ_E_TOOBIG)
         return http_send_error(c, MHD_HTTP_BAD_REQUEST,
-                               "answer too large: narrow the query (period, filters) or use "
-                               "rozgar-server totals");
+                               "answer too large: narrow the query with the period, from/to "
+                               "or filter parameters");
     log_warnx("http: %s: %s", url, err->code ? err->text : rz_err_name(rc));
     if (rc == RZ_E_BUSY)
         return http_send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy, retry");
@@ -681,6 +681,13 @@ http_totals_csv(http_req *r, FILE *out, rz_error *err)
              q.nby ? query_dim_name(q.by[0]) : "", q.nby > 1 ? " and " : "",
              q.nby > 1 ? query_dim_name(q.by[1]) : "");
     http_csv_preamble(out, what, &a);
+    /* Unique trainees per row do not add up: say so, with the real total. */
+    if (!query_rows_add_up(&q)) {
+        int64_t total = 0;
+        if ((rc = query_total(r->db, &q, &total, err)))
+            return rc;
+        fprintf(out, "# %lld people in all; %s\r\n", (long long)total, query_rows_note(&q));
+    }
     fputs("period", out);
     for (i = 0; i < q.nby; i++)
         fprintf(out, ",%s", query_dim_name(q.by[i]));
