@@ -97,7 +97,9 @@ static const srv_cmd srv_cmds[] = {
      "stop or restart counting (batches are still acknowledged), or say how far it got"},
     {"verify", "", "audit logs and recompute every total from them"},
     {"rebuild", "", "replace state and totals by a replay of the logs"},
-    {"erase", "PERSON_ID", "erase a person's name, CNIC and phone (lawful request)"},
+    {"erase", "PERSON_ID [--reason TEXT]",
+     "erase a person's name, CNIC and phone (lawful request; recorded in the lawful register)"},
+    {"lawful", "list", "the register of lawful requests: CNIC lookups and erasures"},
 };
 
 static const srv_cmd *
@@ -841,18 +843,44 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
     return 1;
 }
 
-static int
-cmd_erase(log_store *s, const char *hex)
+/* The erasure goes into the register of lawful requests (auth.db) with
+ * who ran it and why; an erasure that cannot be registered still stands,
+ * with a warning to register it by hand. */
+static void
+erase_register(const char *dir, const char *hex, int n, const char *reason)
 {
+    httpauth *a = NULL;
+    rz_error err = {0, ""};
+    char detail[300];
+    const char *who = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+    snprintf(detail, sizeof(detail), "%d value%s erased; reason: %.200s", n, n == 1 ? "" : "s",
+             reason ? reason : "(none given)");
+    if (httpauth_open(&a, dir, &err) ||
+        httpauth_register_add(a, "erase", who && *who ? who : "console", hex, detail, &err))
+        log_warnx("erasure of %s not in the lawful register: %s", hex, err.text);
+    httpauth_destroy(&a);
+}
+
+static int
+cmd_erase(log_store *s, const srv_paths *p, int argc, char **argv)
+{
+    const char *hex = argc > 1 ? argv[1] : NULL, *reason = NULL;
     uint8_t id[16];
     rz_error err = {0, ""};
     int n = 0;
+    if (argc == 4 && strcmp(argv[2], "--reason") == 0)
+        reason = argv[3];
+    else if (argc != 2) {
+        fprintf(stderr, "rozgar-server: erase PERSON_ID [--reason TEXT]\n");
+        return 1;
+    }
     if (!hex || hex_decode(id, 16, hex) != 0) {
         fprintf(stderr, "rozgar-server: PERSON_ID must be 32 hex digits\n");
         return 1;
     }
     if (rebuild_erase_person(s, id, &n, &err))
         return fail(&err);
+    erase_register(p->dir, hex, n, reason);
     printf("erased %d personal value%s of person %s; logs still verify\n", n, n == 1 ? "" : "s",
            hex);
     return 0;
@@ -1060,7 +1088,7 @@ main(int argc, char **argv)
         fprintf(stderr, "rozgar-server: %s is not a server directory (run init)\n", dir);
         return 1;
     }
-    if (strcmp(cmd, "account") == 0 || strcmp(cmd, "token") == 0)
+    if (strcmp(cmd, "account") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "lawful") == 0)
         return httpauth_cli(p.dir, argc, argv);
     /* Every command opens the database for writing (WAL needs it). */
     snprintf(p.state_db, sizeof p.state_db, "%s/%s", dir, STATE_STORE_FILE);
@@ -1122,7 +1150,7 @@ main(int argc, char **argv)
     else if (strcmp(cmd, "places") == 0)
         rc = cmd_places(s, ss, &p, argc, argv);
     else if (strcmp(cmd, "erase") == 0)
-        rc = cmd_erase(s, argc > 1 ? argv[1] : NULL);
+        rc = cmd_erase(s, &p, argc, argv);
     else {
         fprintf(stderr, "rozgar-server: command '%s' is not available in this build\n", cmd);
         rc = 1;
