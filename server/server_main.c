@@ -79,7 +79,7 @@ static const srv_cmd srv_cmds[] = {
     {"centre", "rename CENTRE NEW-NAME | move CENTRE --province P --district D",
      "rename or move a centre: a new version of the register; past totals by place stay"
      " reproducible (totals --register-version N)"},
-    {"places", "[list | import FILE | check NAME [PROVINCE]]",
+    {"places", "[list | show VERSION | import FILE | check NAME [PROVINCE]]",
      "the master list of provinces and districts: its versions, import a new one, check a name"},
     {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
     {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT] [--tls-cert F --tls-key F]",
@@ -788,6 +788,16 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
     const char *sub = argc > 1 ? argv[1] : "list";
     if (strcmp(sub, "list") == 0 && argc <= 2)
         return placelist_write(log_store_db(s), stdout, &err) ? fail(&err) : 0;
+    if (strcmp(sub, "show") == 0 && argc == 3) {
+        char *end = NULL;
+        long long v = strtoll(argv[2], &end, 10);
+        if (!*argv[2] || *end || v < 1) {
+            fprintf(stderr, "rozgar-server: places show VERSION (a number, see rozgar-server "
+                            "places)\n");
+            return 1;
+        }
+        return placelist_show(log_store_db(s), v, stdout, &err) ? fail(&err) : 0;
+    }
     if (strcmp(sub, "check") == 0 && (argc == 3 || argc == 4)) {
         const places *pl = places_active();
         const char *prov = NULL, *dist = NULL, *sug[PLACES_SUGGEST_MAX];
@@ -838,8 +848,8 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
         printf("restart a running server so it counts with version %lld\n", (long long)version);
         return 0;
     }
-    fprintf(stderr, "usage: rozgar-server -d DIR places [list | import FILE | check NAME "
-                    "[PROVINCE]]\n");
+    fprintf(stderr, "usage: rozgar-server -d DIR places [list | show VERSION | import FILE | "
+                    "check NAME [PROVINCE]]\n");
     return 1;
 }
 
