@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,7 @@ static const srv_cmd srv_cmds[] = {
     {"centre", "rename CENTRE NEW-NAME | move CENTRE --province P --district D",
      "rename or move a centre: a new version of the register; past totals by place stay"
      " reproducible (totals --register-version N)"},
-    {"places", "[list | import FILE | check NAME [PROVINCE]]",
+    {"places", "[list | show VERSION | import FILE | check NAME [PROVINCE]]",
      "the master list of provinces and districts: its versions, import a new one, check a name"},
     {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
     {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT] [--tls-cert F --tls-key F]",
@@ -748,6 +749,10 @@ cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
     if (identity_load(&id, p->key, &err))
         return fail(&err);
     raise_nofile();
+    /* Frames of up to 1 MiB arrive in buffers of their size; served from
+     * mmap they go back to the system when a connection closes, instead of
+     * staying in the heap after a burst (PROTOCOL §10). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     /* The merger follows the logs in its own thread; a failure to start
      * it is fatal here, its later storage errors are retried inside. */
     if (merger_start(&o.merger, p->dir, &err)) {
@@ -783,6 +788,16 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
     const char *sub = argc > 1 ? argv[1] : "list";
     if (strcmp(sub, "list") == 0 && argc <= 2)
         return placelist_write(log_store_db(s), stdout, &err) ? fail(&err) : 0;
+    if (strcmp(sub, "show") == 0 && argc == 3) {
+        char *end = NULL;
+        long long v = strtoll(argv[2], &end, 10);
+        if (!*argv[2] || *end || v < 1) {
+            fprintf(stderr, "rozgar-server: places show VERSION (a number, see rozgar-server "
+                            "places)\n");
+            return 1;
+        }
+        return placelist_show(log_store_db(s), v, stdout, &err) ? fail(&err) : 0;
+    }
     if (strcmp(sub, "check") == 0 && (argc == 3 || argc == 4)) {
         const places *pl = places_active();
         const char *prov = NULL, *dist = NULL, *sug[PLACES_SUGGEST_MAX];
@@ -833,8 +848,8 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
         printf("restart a running server so it counts with version %lld\n", (long long)version);
         return 0;
     }
-    fprintf(stderr, "usage: rozgar-server -d DIR places [list | import FILE | check NAME "
-                    "[PROVINCE]]\n");
+    fprintf(stderr, "usage: rozgar-server -d DIR places [list | show VERSION | import FILE | "
+                    "check NAME [PROVINCE]]\n");
     return 1;
 }
 
