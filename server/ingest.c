@@ -335,8 +335,10 @@ last_clock(ingest *ig, const store_node *n, uint64_t after, uint64_t upto, uint6
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rz_db_fail(store_db(ig->s), err, "clocks");
 }
 
-/* Merges one segment [from, to] of the log whose entries all lie before the
- * clock entry at `to`, in window [lo, hi].  Streams the rows. */
+/* Merges one segment [from, to] of the log closed at `to`, in window
+ * [lo, hi].  `to` is a clock entry (skipped like every clock entry) or, for
+ * an imported bundle, the bundle's last entry, whose log row carries the
+ * import time (PROTOCOL §11) and which is merged itself.  Streams the rows. */
 static int
 merge_segment(ingest *ig, store_node *n, uint64_t from, uint64_t to, uint64_t lo, uint64_t hi,
               rz_error *err)
@@ -348,7 +350,7 @@ merge_segment(ingest *ig, store_node *n, uint64_t from, uint64_t to, uint64_t lo
     /* The caller's clock cursor is mid-iteration: a segment has its own. */
     if ((rc = rz_db_prepare(db, &st,
                             "SELECT seq, entry FROM log WHERE node_id=?1 AND seq>=?2"
-                            " AND seq<?3 ORDER BY seq",
+                            " AND seq<=?3 ORDER BY seq",
                             err)))
         return rc;
     sqlite3_bind_blob(st, 1, n->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
@@ -399,7 +401,7 @@ ingest_merge_pending(ingest *ig, store_node *n, uint64_t upto_seq, rz_error *err
         /* Server times the node reports only move forward for merging. */
         if (hi < n->last_clock_ms)
             hi = n->last_clock_ms;
-        if (seq > seg_start &&
+        if (seq >= seg_start &&
             (rc = merge_segment(ig, n, seg_start, seq, n->last_clock_ms, hi, err)))
             break;
         n->last_clock_ms = hi;
@@ -500,6 +502,49 @@ ingest_group_commit(ingest *ig, rz_error *err)
     }
     /* Counted only now: an acknowledgement is a commit. */
     metrics_batches_ok(ig->group_batches, ig->group_entries, ig->group_bytes);
+    return 0;
+}
+
+void
+ingest_group_abort(ingest *ig)
+{
+    if (!ig->in_group)
+        return;
+    ig->in_group = 0;
+    ig->group_failed = 0;
+    store_rollback(ig->s);
+    merge_discard(ig->mg);
+}
+
+int
+ingest_close_import(ingest *ig, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t last_seq,
+                    uint64_t server_ms, int *closed, rz_error *err)
+{
+    sqlite3 *db = store_db(ig->s);
+    sqlite3_stmt *st = NULL;
+    store_node n;
+    int rc;
+    if (closed)
+        *closed = 0;
+    if ((rc = store_node_get(ig->s, node_id, &n, err)))
+        return rc;
+    if (n.merged_seq >= last_seq || n.head_seq < last_seq)
+        return 0;
+    if ((rc = rz_db_prepare(db, &st,
+                            "UPDATE log SET clock_ms=?3 WHERE node_id=?1 AND seq=?2"
+                            " AND clock_ms IS NULL",
+                            err)))
+        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)last_seq);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)server_ms);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : rz_db_fail(db, err, "import clock");
+    sqlite3_finalize(st);
+    if (rc || (rc = ingest_merge_pending(ig, &n, last_seq, err)) ||
+        (rc = store_node_update(ig->s, &n, err)))
+        return rc;
+    if (closed)
+        *closed = 1;
     return 0;
 }
 

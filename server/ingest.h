@@ -51,6 +51,20 @@ int ingest_batch(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz
 int ingest_group_begin(ingest *ig, rz_error *err) RZ_WUR;
 int ingest_group_commit(ingest *ig, rz_error *err) RZ_WUR;
 
+/* Abandons a group: nothing of it is applied (bundle import refuses a whole
+ * bundle when any batch of it is refused).  No-op outside a group. */
+void ingest_group_abort(ingest *ig);
+
+/* PROTOCOL §5 and §11: an imported bundle ends without a clock entry, so its
+ * import time closes it.  When the node's entries up to last_seq are stored
+ * but not yet merged (no clock entry follows them), records server_ms as the
+ * clock time of entry last_seq in the log (a rebuild reads it from there) and
+ * merges up to it.  Already merged (a live sync or an earlier import closed
+ * them): nothing changes.  *closed (may be NULL) says which.  Inside the
+ * caller's group. */
+int ingest_close_import(ingest *ig, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t last_seq,
+                        uint64_t server_ms, int *closed, rz_error *err) RZ_WUR;
+
 /* Merges the node's stored, not yet merged entries up to its last clock
  * entry at or below upto_seq, streaming from the log (PROTOCOL §5).  Used by
  * ingest and by rebuild.  Updates n->merged_seq and n->last_clock_ms; the

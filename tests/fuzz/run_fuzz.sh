@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run_fuzz.sh SECONDS: builds the libFuzzer harnesses (clang, RZ_FUZZ=ON,
-# ASan + UBSan) into build-fuzz/ and runs each harness for SECONDS/3 from
+# ASan + UBSan) into build-fuzz/ and runs each harness for SECONDS/4 from
 # the committed seeds in tests/fuzz/corpus/<harness>/ with the msgpack
 # dictionary.  Prints execs and new corpus inputs per harness; exits
 # non-zero when any harness crashes, leaks, times out or breaks an
@@ -11,14 +11,14 @@
 set -euo pipefail
 
 secs=${1:-}
-if ! [[ "$secs" =~ ^[0-9]+$ ]] || [ "$secs" -lt 3 ]; then
-  echo "usage: $0 SECONDS (>= 3; each of the 3 harnesses gets SECONDS/3)" >&2
+if ! [[ "$secs" =~ ^[0-9]+$ ]] || [ "$secs" -lt 4 ]; then
+  echo "usage: $0 SECONDS (>= 4; each of the 4 harnesses gets SECONDS/4)" >&2
   exit 2
 fi
 cd "$(dirname "$0")/../.."
 root=$PWD
 B=${RZ_FUZZ_BUILD_DIR:-$root/build-fuzz}
-harnesses=(fuzz_msg fuzz_entry fuzz_ingest)
+harnesses=(fuzz_msg fuzz_entry fuzz_ingest fuzz_bundle)
 command -v clang >/dev/null || { echo "run_fuzz: clang is required (scripts/deps.sh)" >&2; exit 2; }
 
 # Warnings are not errors here: this build exists to run the fuzzers, and
@@ -33,7 +33,7 @@ cmake --build "$B" -j"${RZ_FUZZ_JOBS:-$(nproc)}" --target "${harnesses[@]}" > "$
 run="$B/fuzz-run"
 rm -rf "$run"
 mkdir -p "$run/artifacts"
-per=$((secs / 3))
+per=$((secs / ${#harnesses[@]}))
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=0
 for h in "${harnesses[@]}"; do
