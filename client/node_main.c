@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <pwd.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,12 +40,14 @@
 #include "client/node_lock.h"
 #include "client/node_store.h"
 #include "client/node_sync.h"
+#include "client/node_web.h"
 #include "client/node_watch.h"
 #include "common/domain.h"
 #include "common/hlc.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/util.h"
+#include "common/webauth.h"
 
 #ifndef RZ_VERSION
 #define RZ_VERSION "dev"
@@ -91,6 +94,11 @@ usage(void)
             "  rebase [--timeout SEC]\n"
             "  rekey                       new key pair; prints the token for rozgar-server rekey\n"
             "  bundle export FILE | bundle receipts FILE   sync by USB stick (no network)\n"
+            "  serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
+            "                              the centre app for staff's browsers (127.0.0.1:8080;\n"
+            "                              any other address is HTTPS only)\n"
+            "  staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
+            "  staff list                  staff accounts of the app\n"
             "`" PROG " COMMAND --help` explains one command; `" PROG " --version` prints the "
             "version.\n");
     return EXIT_USAGE;
@@ -1494,6 +1502,127 @@ cmd_bundle(node_store *ns, int argc, char **argv)
     return 0;
 }
 
+/* ---- the centre app ---- */
+
+static int
+cmd_serve(node_store *ns, int argc, char **argv)
+{
+    const char *listen = NULL, *name = NULL, *cert = NULL, *key = NULL, *tls = NULL, *ready = NULL;
+    const cli_opt opts[] = {{"--listen", 1, &listen}, {"--name", 1, &name},
+                            {"--cert", 1, &cert},     {"--key", 1, &key},
+                            {"--tls", 0, &tls},       {"--ready-file", 1, &ready},
+                            {NULL, 0, NULL}};
+    node_web_opts o;
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "serve")) != 0)
+        return rc;
+    memset(&o, 0, sizeof o);
+    o.listen = listen ? listen : (cli_conf.set & NODE_CONF_LISTEN) ? cli_conf.listen : NULL;
+    o.sync_timeout_ms = (int)cli_conf.sync_timeout_s * 1000;
+    o.name = name;
+    o.cert = cert;
+    o.key = key;
+    o.tls = tls != NULL;
+    o.ready_file = ready;
+    if ((rc = node_web_serve(cli_dir, ns, &o, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    return 0;
+}
+
+/* Reads a password: twice without echo from a terminal, else one line of
+ * standard input (scripts).  0, or EXIT_USAGE with a message. */
+static int
+read_password(char *out, size_t len, const char *prompt)
+{
+    struct termios old, quiet;
+    char again[WEBAUTH_PASS_MAX + 2];
+    int tty = isatty(STDIN_FILENO), rc = 0;
+    size_t n;
+    if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    } else {
+        tty = 0;
+    }
+    if (tty)
+        fprintf(stderr, "%s: ", prompt);
+    if (!fgets(out, (int)len, stdin))
+        rc = fail_msg(EXIT_USAGE, "no password given");
+    if (!rc && tty) {
+        fprintf(stderr, "\nagain: ");
+        if (!fgets(again, sizeof again, stdin) || strcmp(again, out) != 0)
+            rc = fail_msg(EXIT_USAGE, "the two passwords differ");
+        sodium_memzero(again, sizeof again);
+    }
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    n = strlen(out);
+    if (!rc && n && out[n - 1] != '\n' && !feof(stdin))
+        rc = fail_msg(EXIT_USAGE, "the password is too long (at most %d bytes)", WEBAUTH_PASS_MAX);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    return rc;
+}
+
+static int
+staff_row(void *ctx, const webauth_account *a)
+{
+    char when[40];
+    (void)ctx;
+    format_utc(when, sizeof when, a->changed_ms);
+    printf("%s\t%s\t%s\tpassword set %s\n", a->user, a->role, a->disabled ? "disabled" : "active",
+           when);
+    return 0;
+}
+
+static int
+cmd_staff(node_store *ns, int argc, char **argv)
+{
+    const char *sub = argc > 0 ? argv[0] : "", *pos[1], *role = NULL, *enable = NULL,
+               *disable = NULL;
+    const cli_opt opts[] = {
+        {"--role", 1, &role}, {"--disable", 0, &disable}, {"--enable", 0, &enable}, {0, 0, 0}};
+    char pw[WEBAUTH_PASS_MAX + 2];
+    webauth *wa = NULL;
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc - 1, argv + 1, opts, pos, 1, &npos, "staff")) != 0)
+        return rc;
+    if ((rc = node_web_accounts(cli_dir, ns, &wa, &err)) != 0)
+        return fail_err(&err, rc, 0);
+    if (strcmp(sub, "list") == 0 && npos == 0) {
+        rc = webauth_account_each(wa, staff_row, NULL, &err);
+        rc = rc ? fail_err(&err, rc, 0) : 0;
+    } else if (strcmp(sub, "add") == 0 && npos == 1) {
+        if (!(rc = read_password(pw, sizeof pw, "password for the new account"))) {
+            rc = webauth_account_add(wa, pos[0], role ? role : "staff", pw, &err);
+            rc = rc ? fail_err(&err, rc, 0) : 0;
+            if (!rc)
+                printf("staff: added %s (%s)\n", pos[0], role ? role : "staff");
+        }
+    } else if (strcmp(sub, "passwd") == 0 && npos == 1 && (enable || disable)) {
+        rc = webauth_account_disable(wa, pos[0], disable != NULL, &err);
+        rc = rc ? fail_err(&err, rc, 0) : 0;
+    } else if (strcmp(sub, "passwd") == 0 && npos == 1) {
+        if (!(rc = read_password(pw, sizeof pw, "new password"))) {
+            rc = webauth_account_passwd(wa, pos[0], pw, &err);
+            rc = rc ? fail_err(&err, rc, 0) : 0;
+            if (!rc)
+                printf("staff: new password for %s; their sessions ended\n", pos[0]);
+        }
+    } else {
+        rc = fail_msg(EXIT_USAGE, "usage: staff add NAME [--role admin|staff] | staff passwd NAME "
+                                  "[--disable|--enable] | staff list");
+    }
+    sodium_memzero(pw, sizeof pw);
+    webauth_destroy(&wa);
+    return rc;
+}
+
 /* ---- main ---- */
 
 /* Changes made from the command line are noted in the audit trail as the
@@ -1569,6 +1698,17 @@ static const cli_cmd commands[] = {
      "  export: everything the server has not acknowledged, sealed to its key, into FILE\n"
      "  (mode 0600) for a USB stick; receipts: the receipt file headquarters wrote with\n"
      "  `rozgar-server bundle import`, so those entries count as delivered."},
+    {"serve", cmd_serve,
+     "serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
+     "  Serves the centre app to staff's browsers: 127.0.0.1:8080 by default (this PC\n"
+     "  only, plain HTTP), or the `listen` of " NODE_CONF_FILE ".  Any other address (the\n"
+     "  centre's network) is served over HTTPS only, with the given certificate or one made\n"
+     "  at first start, whose fingerprint is printed.  --name: a host name staff type."},
+    {"staff", cmd_staff,
+     "staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
+     "staff list\n"
+     "  Staff accounts of the centre app.  The password is read from the terminal (twice,\n"
+     "  not shown) or as one line of standard input.  passwd ends that account's sessions."},
     {NULL, NULL, NULL}};
 
 /* 1 when argv holds flag before any "--" (a value can never be --help). */

@@ -499,16 +499,51 @@ session_recv(sync_session *s, rz_msg *m, int want, rz_error *err)
     return 0;
 }
 
+/* PROTOCOL 4.8: tells headquarters what this node caught, signed with its
+ * key, so the fork is seen and the node quarantined although nothing of the
+ * forked log is sent.  1 when the server answered that it recorded it. */
 static int
-fork_detected(sync_session *s, const char *why, rz_error *err)
+report_fork(sync_session *s, const rz_msg *w, int reason, const uint8_t *own)
+{
+    rz_fork_report r;
+    uint8_t sig[RZ_SIG_BYTES];
+    mpk_writer fw;
+    rz_msg a;
+    rz_error e2;
+    int rc;
+    memset(&r, 0, sizeof r);
+    r.epoch = s->st.epoch;
+    r.reason = reason;
+    r.seen_seq = w->head_seq;
+    memcpy(r.seen_hash, w->head, RZ_HASH_BYTES);
+    if ((r.have_own = own != NULL))
+        memcpy(r.own_hash, own, RZ_HASH_BYTES);
+    r.head_seq = s->st.head_seq;
+    memcpy(r.head_hash, s->st.head_hash, RZ_HASH_BYTES);
+    r.detected_ms = hlc_wall_ms();
+    msg_fork_report_sign(sig, node_store_identity(s->ns), s->st.node_id, &r);
+    mpk_w_init(&fw);
+    msg_encode_fork_report(&fw, s->st.node_id, &r, sig);
+    rc = fw.rc ? fw.rc : conn_send(&s->c, fw.sb.data, fw.sb.size, &e2);
+    mpk_w_free(&fw);
+    if (rc != 0 || conn_recv(&s->c, &a, &e2) != 0)
+        return 0;
+    return a.type == RZ_MSG_ERROR && a.code == RZ_E_FORK;
+}
+
+static int
+fork_detected(sync_session *s, const rz_msg *w, int reason, const uint8_t *own, const char *why,
+              rz_error *err)
 {
     char hex[2 * RZ_NODE_ID_BYTES + 1];
+    int reported = report_fork(s, w, reason, own);
     hex_encode(hex, s->st.node_id, RZ_NODE_ID_BYTES);
     /* Kept under RZ_ERROR_TEXT: the recovery path must survive. */
     return rz_fail(err, RZ_E_FORK,
-                   "fork: %s (old backup restored?); nothing sent. Headquarters must run "
-                   "`rozgar-server new-epoch %s`, then run `rozgar-node rebase`",
-                   why, hex);
+                   "fork: %s (old backup?); nothing sent, %s. Headquarters: "
+                   "`rozgar-server new-epoch %s`; then `rozgar-node rebase`",
+                   why, reported ? "reported to headquarters" : "NOT reported: tell headquarters",
+                   hex);
 }
 
 /* PROTOCOL 4.4: epoch, quarantine and fork checks on the WELCOME. */
@@ -537,13 +572,14 @@ check_welcome(sync_session *s, const rz_msg *w, rz_error *err)
     if (w->head_seq > s->st.head_seq) {
         snprintf(why, sizeof why, "server holds %llu entries, this node %llu",
                  (unsigned long long)w->head_seq, (unsigned long long)s->st.head_seq);
-        return fork_detected(s, why, err);
+        return fork_detected(s, w, RZ_FORK_SERVER_AHEAD, NULL, why, err);
     }
     rc = node_store_hash_at(s->ns, w->head_seq, ours, err);
     if (rc == RZ_E_NOTFOUND || (rc == 0 && sodium_memcmp(ours, w->head, RZ_HASH_BYTES) != 0)) {
         snprintf(why, sizeof why, "entry %llu differs from the server's",
                  (unsigned long long)w->head_seq);
-        return fork_detected(s, why, err);
+        return fork_detected(s, w, rc == 0 ? RZ_FORK_DIFFERS : RZ_FORK_SERVER_AHEAD,
+                             rc == 0 ? ours : NULL, why, err);
     }
     return rc;
 }

@@ -250,9 +250,9 @@ pl_record(pl_parse *ps, const char **f, const size_t *fl, size_t nf)
         p->nprov++;
         if ((rc = pl_add_key(ps, f[1], fl[1], PL_PROVINCE, (int)p->nprov - 1, p->nprov - 1)))
             return rc;
-        return nf == 3 ? pl_add_aliases(ps, f[2], fl[2], PL_PROVINCE, (int)p->nprov - 1,
-                                        p->nprov - 1)
-                       : 0;
+        return nf == 3
+                   ? pl_add_aliases(ps, f[2], fl[2], PL_PROVINCE, (int)p->nprov - 1, p->nprov - 1)
+                   : 0;
     }
     if (fl[0] == 8 && memcmp(f[0], "district", 8) == 0) {
         pl_province *pr;
@@ -525,8 +525,7 @@ pl_cand_cmp(const void *a, const void *b)
 }
 
 static size_t
-pl_suggest(const places *p, int kind, int province, const char *name, const char **out,
-           size_t max)
+pl_suggest(const places *p, int kind, int province, const char *name, const char **out, size_t max)
 {
     char key[PL_KEY_MAX + 1];
     pl_cand *c;
@@ -579,10 +578,10 @@ places_suggest_district(const places *p, int province, const char *name, const c
 
 /* ---- the active list ---------------------------------------------------- */
 
-static places *places_cur;           /* set by places_set_active or the default */
+static places *places_cur; /* set by places_set_active or the default */
 static pthread_once_t places_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t places_mu = PTHREAD_MUTEX_INITIALIZER;
-static places *places_retired[16];   /* replaced lists, kept for borrowed names */
+static places *places_retired[16]; /* replaced lists, kept for borrowed names */
 static size_t places_nretired;
 
 int

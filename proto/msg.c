@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "common/util.h"
+
 static const mpk_limits msg_limits = {
     .max_depth = RZ_MAX_DEPTH,
     .max_items = RZ_MAX_REVEALS,
@@ -103,6 +105,66 @@ msg_encode_error(mpk_writer *w, uint64_t server_ms, int code, const char *text)
     mpk_w_str(w, text, n > RZ_ERROR_TEXT - 1 ? RZ_ERROR_TEXT - 1 : n);
 }
 
+void
+msg_encode_fork_report(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES],
+                       const rz_fork_report *r, const uint8_t sig[RZ_SIG_BYTES])
+{
+    msg_header(w, 13, RZ_MSG_FORK_REPORT);
+    mpk_w_bin(w, node_id, RZ_NODE_ID_BYTES);
+    mpk_w_uint(w, r->epoch);
+    mpk_w_uint(w, (uint64_t)r->reason);
+    mpk_w_uint(w, r->seen_seq);
+    mpk_w_bin(w, r->seen_hash, RZ_HASH_BYTES);
+    if (r->have_own)
+        mpk_w_bin(w, r->own_hash, RZ_HASH_BYTES);
+    else
+        mpk_w_nil(w);
+    mpk_w_uint(w, r->head_seq);
+    mpk_w_bin(w, r->head_hash, RZ_HASH_BYTES);
+    mpk_w_uint(w, r->detected_ms);
+    mpk_w_bin(w, sig, RZ_SIG_BYTES);
+}
+
+/* The signed bytes of a fork report (layout in msg.h). */
+static size_t
+fork_report_bytes(uint8_t *m, const uint8_t *node_id, const rz_fork_report *r)
+{
+    static const uint8_t zeros[RZ_HASH_BYTES];
+    size_t n = 0;
+    memcpy(m, "RZ-FORK-1", 9), n += 9;
+    memcpy(m + n, node_id, RZ_NODE_ID_BYTES), n += RZ_NODE_ID_BYTES;
+    be32_put(m + n, r->epoch), n += 4;
+    m[n++] = (uint8_t)r->reason;
+    be64_put(m + n, r->seen_seq), n += 8;
+    memcpy(m + n, r->seen_hash, RZ_HASH_BYTES), n += RZ_HASH_BYTES;
+    m[n++] = (uint8_t)(r->have_own != 0);
+    memcpy(m + n, r->have_own ? r->own_hash : zeros, RZ_HASH_BYTES), n += RZ_HASH_BYTES;
+    be64_put(m + n, r->head_seq), n += 8;
+    memcpy(m + n, r->head_hash, RZ_HASH_BYTES), n += RZ_HASH_BYTES;
+    be64_put(m + n, r->detected_ms), n += 8;
+    return n;
+}
+
+#define FORK_REPORT_BYTES (9 + RZ_NODE_ID_BYTES + 4 + 1 + 8 + 3 * RZ_HASH_BYTES + 1 + 8 + 8)
+
+void
+msg_fork_report_sign(uint8_t sig[RZ_SIG_BYTES], const rz_identity *id,
+                     const uint8_t node_id[RZ_NODE_ID_BYTES], const rz_fork_report *r)
+{
+    uint8_t m[FORK_REPORT_BYTES];
+    size_t n = fork_report_bytes(m, node_id, r);
+    crypto_sign_detached(sig, NULL, m, n, id->sk);
+}
+
+int
+msg_fork_report_verify(const uint8_t sig[RZ_SIG_BYTES], const uint8_t pk[RZ_PK_BYTES],
+                       const uint8_t node_id[RZ_NODE_ID_BYTES], const rz_fork_report *r)
+{
+    uint8_t m[FORK_REPORT_BYTES];
+    size_t n = fork_report_bytes(m, node_id, r);
+    return crypto_sign_verify_detached(sig, m, n, pk) == 0 ? 0 : RZ_E_SIGNATURE;
+}
+
 static int
 get_u32(const msgpack_object *o, uint32_t *v)
 {
@@ -168,6 +230,31 @@ decode_batch(const msgpack_object *a, msgpack_zone *z, rz_msg *m, rz_error *err)
     return 0;
 }
 
+/* FORK_REPORT: every field typed and in range; own_hash nil or bin32. */
+static int
+decode_fork_report(const msgpack_object *a, rz_msg *m, rz_error *err)
+{
+    rz_fork_report *r = &m->fork;
+    uint64_t reason;
+    if (get_fixed(&a[3], m->node_id, RZ_NODE_ID_BYTES) || get_u32(&a[4], &r->epoch) ||
+        mpk_uint(&a[5], &reason) || mpk_uint(&a[6], &r->seen_seq) ||
+        get_fixed(&a[7], r->seen_hash, RZ_HASH_BYTES) || mpk_uint(&a[9], &r->head_seq) ||
+        get_fixed(&a[10], r->head_hash, RZ_HASH_BYTES) || mpk_uint(&a[11], &r->detected_ms) ||
+        get_fixed(&a[12], m->sig, RZ_SIG_BYTES))
+        return rz_fail(err, RZ_E_DECODE, "malformed FORK_REPORT");
+    if (a[8].type == MSGPACK_OBJECT_NIL)
+        r->have_own = 0;
+    else if (get_fixed(&a[8], r->own_hash, RZ_HASH_BYTES) == 0)
+        r->have_own = 1;
+    else
+        return rz_fail(err, RZ_E_DECODE, "FORK_REPORT own_hash is neither bin32 nor nil");
+    if (reason != RZ_FORK_SERVER_AHEAD && reason != RZ_FORK_DIFFERS)
+        return rz_fail(err, RZ_E_DECODE, "FORK_REPORT reason %llu unknown",
+                       (unsigned long long)reason);
+    r->reason = (int)reason;
+    return 0;
+}
+
 int
 msg_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_msg *m, rz_error *err)
 {
@@ -228,6 +315,10 @@ msg_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_msg *m, rz_error 
         memcpy(m->text, s, slen);
         m->text[slen] = '\0';
         return 0;
+    case RZ_MSG_FORK_REPORT:
+        if (n != 13)
+            return rz_fail(err, RZ_E_DECODE, "FORK_REPORT has %zu fields, want 13", n);
+        return decode_fork_report(a, m, err);
     default:
         return rz_fail(err, RZ_E_MSGTYPE, "unknown message type %llu", (unsigned long long)type);
     }

@@ -13,6 +13,9 @@
  *   ACK     [sig, ver, 4, server_ms, epoch, first_seq, last_seq, head:bin32,
  *            receipt:bin64, applied:uint]
  *   ERROR   [sig, ver, 5, server_ms, code:uint, message:str]
+ *   FORK_REPORT [sig, ver, 6, node_id:bin8, epoch:uint, reason:uint,
+ *            seen_seq:uint, seen_hash:bin32, own_hash:bin32|nil, head_seq:uint,
+ *            head_hash:bin32, detected_ms:uint, signature:bin64]
  *
  * Decoded messages borrow from the input buffer and the caller's zone.
  */
@@ -33,6 +36,19 @@ typedef struct rz_reveal {
     const char *value;   /* UTF-8, not NUL-terminated */
     size_t len;          /* bytes of value */
 } rz_reveal;
+
+/* What a node saw when it caught a fork of its own log (PROTOCOL 4.8). */
+typedef struct rz_fork_report {
+    uint32_t epoch;                   /* the node's epoch */
+    int reason;                       /* enum rz_fork_reason */
+    uint64_t seen_seq;                /* the server's head, from the WELCOME */
+    uint8_t seen_hash[RZ_HASH_BYTES]; /* its hash, from the WELCOME */
+    int have_own;                     /* 1: the node holds an entry seen_seq */
+    uint8_t own_hash[RZ_HASH_BYTES];  /* its hash there (zeros when !have_own) */
+    uint64_t head_seq;                /* the node's own head */
+    uint8_t head_hash[RZ_HASH_BYTES]; /* its hash (zeros when head_seq is 0) */
+    uint64_t detected_ms;             /* the node's wall clock when it caught it */
+} rz_fork_report;
 
 typedef struct rz_msg {
     int type;                          /* enum rz_msg_type */
@@ -56,6 +72,7 @@ typedef struct rz_msg {
     uint64_t applied;                  /* ACK: entries new to the server */
     int code;                          /* ERROR: positive rz_err code */
     char text[RZ_ERROR_TEXT];          /* ERROR: message, NUL-terminated */
+    rz_fork_report fork;               /* FORK_REPORT (signature in sig) */
 } rz_msg;
 
 /* Decodes one frame.  Returns 0, RZ_E_DECODE, RZ_E_TOOBIG, RZ_E_VERSION
@@ -79,5 +96,17 @@ void msg_encode_ack(mpk_writer *w, uint64_t server_ms, uint32_t epoch, uint64_t 
                     uint64_t last_seq, const uint8_t head[RZ_HASH_BYTES],
                     const uint8_t receipt[RZ_SIG_BYTES], uint64_t applied);
 void msg_encode_error(mpk_writer *w, uint64_t server_ms, int code, const char *text);
+void msg_encode_fork_report(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES],
+                            const rz_fork_report *r, const uint8_t sig[RZ_SIG_BYTES]);
+
+/* The node's Ed25519 signature over a fork report:
+ *   "RZ-FORK-1" || node_id || be32(epoch) || u8(reason) || be64(seen_seq) ||
+ *   seen_hash || u8(have_own) || own_hash || be64(head_seq) || head_hash ||
+ *   be64(detected_ms)
+ * msg_fork_report_verify returns 0 or RZ_E_SIGNATURE. */
+void msg_fork_report_sign(uint8_t sig[RZ_SIG_BYTES], const rz_identity *id,
+                          const uint8_t node_id[RZ_NODE_ID_BYTES], const rz_fork_report *r);
+int msg_fork_report_verify(const uint8_t sig[RZ_SIG_BYTES], const uint8_t pk[RZ_PK_BYTES],
+                           const uint8_t node_id[RZ_NODE_ID_BYTES], const rz_fork_report *r) RZ_WUR;
 
 #endif

@@ -21,9 +21,16 @@ enum rz_msg_type {
     RZ_MSG_BATCH = 3,
     RZ_MSG_ACK = 4,
     RZ_MSG_ERROR = 5,
+    RZ_MSG_FORK_REPORT = 6, /* C: the node caught a fork of its own log (PROTOCOL 4.8) */
     /* Range 16..31: offline transfer, never on a socket (PROTOCOL §11). */
     RZ_MSG_BUNDLE = 16,   /* header chunk of a USB bundle */
     RZ_MSG_RECEIPTS = 17, /* a receipt file */
+};
+
+/* Why a node reports a fork (FORK_REPORT reason). */
+enum rz_fork_reason {
+    RZ_FORK_SERVER_AHEAD = 1, /* the server holds entries above the node's head */
+    RZ_FORK_DIFFERS = 2,      /* the node's entry at the server's head hashes differently */
 };
 
 /* Limits (all enforced before allocation). */

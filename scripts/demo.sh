@@ -2,7 +2,10 @@
 # The main job, end to end on one machine (README "Run it"):
 # build, start a central server, enroll three centres in two provinces, record
 # registrations, events and attendance at each centre while the server is
-# down (offline), bring the server up, sync every centre, print national totals.
+# down (offline), bring the server up, sync every centre, print national totals,
+# then start the centre app of e-Rozgar Lahore and say where to open it (it keeps
+# serving, with the dashboard, until Ctrl-C when run from a terminal, or with
+# RZ_DEMO_KEEP_SERVING=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
@@ -59,7 +62,8 @@ echo "== headquarters starts the server"
 "$BIN/rozgar-server" -d "$W/hq" run --bind "$EP" --http "127.0.0.1:${RZ_DEMO_HTTP_PORT:-8080}" \
   >"$W/server.log" 2>&1 &
 SRV=$!
-trap 'rc=$?; kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; exit $rc' EXIT
+APP=""
+trap 'rc=$?; kill $SRV $APP 2>/dev/null; wait $SRV $APP 2>/dev/null; exit $rc' EXIT
 for _ in $(seq 50); do grep -q serving "$W/server.log" && break; sleep 0.1; done
 grep -q serving "$W/server.log" || { cat "$W/server.log"; exit 1; }
 
@@ -72,7 +76,20 @@ echo "== registrations by province x gender"
 S totals --metric registered --by province --by gender
 S verify | tail -n 1
 echo "== demo data in $W"
-if [ -n "${RZ_DEMO_KEEP_SERVING:-}" ]; then
-  echo "== dashboard: http://127.0.0.1:${RZ_DEMO_HTTP_PORT:-8080}/ (Ctrl-C to stop)"
+
+echo "== the centre app of e-Rozgar Lahore (what its staff use instead of the command line)"
+APP_PORT=${RZ_DEMO_APP_PORT:-8090}
+APP_PASS=${RZ_DEMO_APP_PASSWORD:-lahore-demo-1}
+echo "$APP_PASS" | N lahore staff add admin --role admin >/dev/null
+"$BIN/rozgar-node" -d "$W/lahore" serve --listen "127.0.0.1:$APP_PORT" --ready-file "$W/app.ready" \
+  >"$W/app.log" 2>&1 &
+APP=$!
+for _ in $(seq 50); do [ -s "$W/app.ready" ] && break; sleep 0.1; done
+[ -s "$W/app.ready" ] || { cat "$W/app.log"; exit 1; }
+echo "   open $(cat "$W/app.ready") and sign in as admin / $APP_PASS"
+echo "   (register, find, events and attendance, import a CSV, Sync now)"
+echo "== dashboard: http://127.0.0.1:${RZ_DEMO_HTTP_PORT:-8080}/"
+if [ -n "${RZ_DEMO_KEEP_SERVING:-}" ] || [ -t 0 ]; then
+  echo "== serving until Ctrl-C"
   wait $SRV
 fi

@@ -8,8 +8,10 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
 # The test suite also drives the dashboard in a headless browser, runs its
 # pure helpers under node (tests/web/), checks the systemd units and checks
 # /metrics with promtool (prometheus); the Python node written from the spec
-# (tests/pynode) needs zmq, nacl and msgpack.
-[ "${1:-}" = "--test" ] && pkgs+=(chromium python3-cryptography systemd nodejs prometheus python3-zmq python3-nacl python3-msgpack)
+# (tests/pynode) needs zmq, nacl and msgpack; the centre app is driven through
+# the DevTools protocol (python3-websocket; fonts-nafees renders Urdu).
+[ "${1:-}" = "--test" ] && pkgs+=(chromium python3-cryptography systemd nodejs prometheus python3-zmq python3-nacl python3-msgpack
+                                  python3-websocket fonts-nafees)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -299,6 +299,11 @@ conv_order(const conv_conn *k, int type, rz_error *err)
     if (type == RZ_MSG_BATCH && (!k || !k->ready))
         return rz_fail(err, RZ_E_MSGTYPE,
                        "BATCH before HELLO on this connection: send HELLO and wait for WELCOME");
+    /* A fork report answers a WELCOME (PROTOCOL 4.8). */
+    if (type == RZ_MSG_FORK_REPORT && (!k || !k->ready))
+        return rz_fail(err, RZ_E_MSGTYPE,
+                       "FORK_REPORT before HELLO on this connection: send HELLO and wait for "
+                       "WELCOME");
     return 0;
 }
 

@@ -15,9 +15,15 @@
  * except as a bound value inside server/query.c.  Files are served from a
  * fixed list, never from a path the request names.
  *
+ * Sign-in: with a certificate the view is HTTPS only and every route but
+ * /login, /healthz and the style sheet needs a session or an API token
+ * (server/httpauth.h); an address beyond loopback without a certificate is
+ * refused at start.  The only request bodies read are the sign-in forms,
+ * at most HTTP_FORM_MAX bytes, wiped when the request ends.
+ *
  * What it does not do: compute or cache totals (server/query.c is the one
- * place that reads the totals tables), authenticate (it listens on
- * loopback by default; put a reverse proxy in front to expose it), TLS.
+ * place that reads the totals tables), manage accounts (the command line
+ * does), or decide roles beyond "signed in" (both roles read everything).
  */
 #include "server/http.h"
 
@@ -25,6 +31,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sodium.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -43,7 +52,9 @@
 #include "common/paths.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/webtls.h"
 #include "server/catalogue.h"
+#include "server/httpauth.h"
 #include "server/metrics.h"
 #include "server/query.h"
 
@@ -61,13 +72,27 @@ enum {
     HTTP_TARGET_TRAINED = 50000,          /* national goal: people trained a year */
     HTTP_ROWS_MAX = 200000,               /* rows of one answer (memory bound) */
     HTTP_PUBLIC_TTL_S = 300,              /* the public catalogue is rebuilt at most this often */
+    HTTP_FORM_MAX = 1024,                 /* bytes of a sign-in form body */
 };
 
 #define HTTP_CHART_DIR "/usr/share/javascript/chart.js"
 
 /* Status codes counted for /metrics. */
-enum { HTTP_ST_200, HTTP_ST_400, HTTP_ST_404, HTTP_ST_405, HTTP_ST_500, HTTP_ST_503, HTTP_ST_N };
-static const unsigned http_status_codes[HTTP_ST_N] = {200, 400, 404, 405, 500, 503};
+enum {
+    HTTP_ST_200,
+    HTTP_ST_303,
+    HTTP_ST_400,
+    HTTP_ST_401,
+    HTTP_ST_403,
+    HTTP_ST_404,
+    HTTP_ST_405,
+    HTTP_ST_429,
+    HTTP_ST_500,
+    HTTP_ST_503,
+    HTTP_ST_N
+};
+static const unsigned http_status_codes[HTTP_ST_N] = {200, 303, 400, 401, 403,
+                                                      404, 405, 429, 500, 503};
 static atomic_uint_fast64_t http_requests[HTTP_ST_N]; /* answers by status */
 
 struct http_server {
@@ -83,7 +108,16 @@ struct http_server {
     pthread_mutex_t pub_mu;       /* guards pub/pub_ms; held while building */
     catalogue *pub;               /* last public catalogue built, NULL: none yet */
     uint64_t pub_ms;              /* when it was built */
+    httpauth *auth;               /* accounts and tokens; NULL: loopback without TLS, open */
+    webtls_cert tls;              /* certificate served (HTTPS) when tls.cert_pem */
 };
+
+/* A POST body being received (sign-in forms only). */
+typedef struct http_post {
+    size_t len;                   /* bytes in body */
+    int too_big;                  /* more than HTTP_FORM_MAX arrived */
+    char body[HTTP_FORM_MAX + 1]; /* NUL-terminated */
+} http_post;
 
 typedef struct http_param {
     char key[HTTP_KEY_MAX + 1];     /* NUL-terminated name */
@@ -1093,6 +1127,8 @@ http_public_write(http_server *h, http_req *r, int format, FILE *out, rz_error *
         catalogue *c = NULL;
         if ((rc = catalogue_build(r->db, r->now_ms, SUPPRESS_THRESHOLD, &c, err)) == 0) {
             catalogue_destroy(&h->pub);
+            httpauth_destroy(&h->auth);
+            webtls_free(&h->tls);
             h->pub = c;
             h->pub_ms = r->now_ms;
         }
@@ -1101,6 +1137,256 @@ http_public_write(http_server *h, http_req *r, int format, FILE *out, rz_error *
         rc = catalogue_write(h->pub, format, out, err);
     pthread_mutex_unlock(&h->pub_mu);
     return rc;
+}
+
+/* ---- sign-in (HTTPS or beyond loopback) ------------------------------ */
+
+static int
+http_hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* The value of key in an application/x-www-form-urlencoded body, decoded
+ * into out (at most len - 1 bytes).  0, or -1 when absent, malformed or too
+ * long. */
+static int
+http_form_value(const char *body, const char *key, char *out, size_t len)
+{
+    size_t klen = strlen(key), n;
+    const char *p = body;
+    while (p && *p) {
+        const char *end = strchr(p, '&');
+        if (!end)
+            end = p + strlen(p);
+        if ((size_t)(end - p) > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+            for (p += klen + 1, n = 0; p < end; p++) {
+                int ch = (unsigned char)*p, hi, lo;
+                if (ch == '+')
+                    ch = ' ';
+                else if (ch == '%') {
+                    if (end - p < 3 || (hi = http_hexval(p[1])) < 0 || (lo = http_hexval(p[2])) < 0)
+                        return -1;
+                    ch = hi * 16 + lo;
+                    p += 2;
+                }
+                if (ch == 0 || n + 1 >= len)
+                    return -1;
+                out[n++] = (char)ch;
+            }
+            out[n] = '\0';
+            return 0;
+        }
+        p = *end ? end + 1 : NULL;
+    }
+    return -1;
+}
+
+static void
+http_html_text(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '&': fputs("&amp;", out); break;
+        case '"': fputs("&quot;", out); break;
+        default: fputc(*s, out);
+        }
+    }
+}
+
+/* The sign-in page, with msg ("" for none) above the form. */
+static enum MHD_Result
+http_send_login(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    http_body b;
+    if (http_body_open(&b))
+        return MHD_NO;
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+          "<title>Rozgar Sync — sign in</title><link rel=\"stylesheet\" href=\"/static/style.css\">"
+          "</head><body data-state=\"signin\"><header class=\"top\"><h1>Rozgar Sync "
+          "<span class=\"sub\">headquarters</span></h1></header>\n<main class=\"signin\">",
+          b.f);
+    if (msg[0]) {
+        fputs("<p class=\"error\" role=\"alert\" id=\"signin-error\">", b.f);
+        http_html_text(b.f, msg);
+        fputs("</p>", b.f);
+    }
+    fputs("<form method=\"post\" action=\"/login\" class=\"panel\">"
+          "<label>Username <input name=\"user\" autocomplete=\"username\" required "
+          "maxlength=\"32\"></label>"
+          "<label>Password <input name=\"password\" type=\"password\" "
+          "autocomplete=\"current-password\" required maxlength=\"128\"></label>"
+          "<button type=\"submit\">Sign in</button></form></main></body></html>\n",
+          b.f);
+    if (http_body_close(&b)) {
+        http_body_free(&b);
+        return MHD_NO;
+    }
+    return http_send_body(c, status, &b, "text/html; charset=utf-8");
+}
+
+/* 303 to location, setting cookie (a Set-Cookie value) when not NULL. */
+static enum MHD_Result
+http_redirect(struct MHD_Connection *c, const char *location, const char *cookie)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    http_common_headers(resp, "text/plain; charset=utf-8", "no-store");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+    if (cookie)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+    return http_queue(c, MHD_HTTP_SEE_OTHER, resp);
+}
+
+static const char *
+http_client_addr(struct MHD_Connection *c, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, len, "unknown");
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        socklen_t sl =
+            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+        if (getnameinfo(sa, sl, out, (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0)
+            snprintf(out, len, "unknown");
+    }
+    return out;
+}
+
+/* A POST must come from a page of this server (login CSRF). */
+static int
+http_same_origin(struct MHD_Connection *c)
+{
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    return host && webauth_origin_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
+                                     MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Referer"),
+                                     "https", host);
+}
+
+static enum MHD_Result
+http_signin(http_server *h, struct MHD_Connection *c, const http_post *post)
+{
+    char user[WEBAUTH_USER_MAX + 2], pass[WEBAUTH_PASS_MAX + 2], addr[64];
+    char cookie[WEBAUTH_COOKIE_MAX];
+    webauth_session s;
+    rz_error err = {0, ""};
+    int rc;
+    if (!http_same_origin(c))
+        return http_send_login(c, MHD_HTTP_FORBIDDEN,
+                               "Sign in from this server's own page (cross-site request refused).");
+    if (post->too_big || http_form_value(post->body, "user", user, sizeof(user)) ||
+        http_form_value(post->body, "password", pass, sizeof(pass)) || !user[0] || !pass[0]) {
+        sodium_memzero(pass, sizeof(pass));
+        return http_send_login(c, MHD_HTTP_BAD_REQUEST, "Type your username and password.");
+    }
+    rc = webauth_login(httpauth_web(h->auth), user, pass, http_client_addr(c, addr, sizeof(addr)),
+                       hlc_wall_ms(), &s, &err);
+    sodium_memzero(pass, sizeof(pass));
+    if (rc == RZ_E_AUTH || rc == RZ_E_ARG) {
+        log_info("http: sign-in refused for %s from %s", webauth_user_valid(user) ? user : "?",
+                 addr);
+        return http_send_login(c, MHD_HTTP_FORBIDDEN, err.text);
+    }
+    if (rc == RZ_E_BUSY) {
+        log_warnx("http: sign-in locked for %s from %s: %s", webauth_user_valid(user) ? user : "?",
+                  addr, err.text);
+        return http_send_login(c, MHD_HTTP_TOO_MANY_REQUESTS, err.text);
+    }
+    if (rc) {
+        log_warnx("http: sign-in failed: %s", err.text);
+        return http_send_login(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Sign-in failed; try again.");
+    }
+    log_info("http: %s (%s) signed in from %s", s.user, s.role, addr);
+    webauth_set_cookie(cookie, sizeof(cookie), s.cookie, 1);
+    sodium_memzero(s.cookie, sizeof(s.cookie));
+    rc = http_redirect(c, "/", cookie);
+    sodium_memzero(cookie, sizeof(cookie));
+    return (enum MHD_Result)rc;
+}
+
+static enum MHD_Result
+http_signout(http_server *h, struct MHD_Connection *c)
+{
+    const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, WEBAUTH_COOKIE_NAME);
+    char clear[WEBAUTH_COOKIE_MAX];
+    rz_error err = {0, ""};
+    if (!http_same_origin(c))
+        return http_send_error(c, MHD_HTTP_FORBIDDEN, "cross-site request refused");
+    if (cookie && webauth_logout(httpauth_web(h->auth), cookie, &err))
+        log_warnx("http: sign-out: %s", err.text);
+    webauth_set_cookie(clear, sizeof(clear), "", 1);
+    return http_redirect(c, "/login", clear);
+}
+
+/* {"signin":false} on an open loopback view, else who is signed in: the
+ * dashboard shows a sign-out button from it. */
+static enum MHD_Result
+http_whoami(struct MHD_Connection *c, const httpauth_principal *p)
+{
+    http_body b;
+    if (http_body_open(&b))
+        return MHD_NO;
+    if (!p) {
+        fputs("{\"signin\":false,\"user\":null}\n", b.f);
+    } else {
+        fputs("{\"signin\":true,\"user\":", b.f);
+        query_json_string(b.f, p->name);
+        fprintf(b.f, ",\"token\":%s,\"admin\":%s}\n", p->is_token ? "true" : "false",
+                p->is_admin ? "true" : "false");
+    }
+    if (http_body_close(&b)) {
+        http_body_free(&b);
+        return MHD_NO;
+    }
+    return http_send_body(c, MHD_HTTP_OK, &b, "application/json; charset=utf-8");
+}
+
+/* 0 when the request carries a live token or session (p filled); else the
+ * refusal was queued into *ret. */
+static int
+http_authorize(http_server *h, struct MHD_Connection *c, const char *url, httpauth_principal *p,
+               enum MHD_Result *ret)
+{
+    const char *authz =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, WEBAUTH_COOKIE_NAME);
+    webauth_session s;
+    rz_error err = {0, ""};
+    char addr[64];
+    if (authz && strncmp(authz, "Bearer ", 7) == 0) {
+        if (httpauth_token_check(h->auth, authz + 7, p, &err) == 0)
+            return 0;
+        log_info("http: token refused from %s: %s", http_client_addr(c, addr, sizeof(addr)),
+                 err.text);
+        *ret = http_send_error(c, MHD_HTTP_UNAUTHORIZED, err.text);
+        return -1;
+    }
+    if (cookie && webauth_check(httpauth_web(h->auth), cookie, hlc_wall_ms(), &s, &err) == 0) {
+        memset(p, 0, sizeof(*p));
+        snprintf(p->name, sizeof(p->name), "%s", s.user);
+        p->is_admin = s.is_admin;
+        return 0;
+    }
+    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
+        *ret = http_redirect(c, "/login", NULL);
+    else
+        *ret = http_send_error(c, MHD_HTTP_UNAUTHORIZED,
+                               cookie ? err.text
+                                      : "sign in at /login, or send Authorization: Bearer TOKEN "
+                                        "(rozgar-server token add NAME)");
+    return -1;
 }
 
 /* ---- dispatch ------------------------------------------------------- */
@@ -1187,9 +1473,32 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
 {
     http_server *h = cls;
     http_params ps;
+    httpauth_principal who;
+    enum MHD_Result ret;
     size_t i;
-    (void)version, (void)upload_data, (void)upload_data_size, (void)req_cls;
+    (void)version;
 
+    if (h->auth && strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
+        (strcmp(url, "/login") == 0 || strcmp(url, "/logout") == 0)) {
+        /* The only bodies read: sign-in forms, bounded. */
+        http_post *post = *req_cls;
+        if (!post) {
+            *req_cls = xcalloc(1, sizeof(http_post));
+            return MHD_YES;
+        }
+        if (*upload_data_size) {
+            if (post->len + *upload_data_size > HTTP_FORM_MAX)
+                post->too_big = 1;
+            else {
+                memcpy(post->body + post->len, upload_data, *upload_data_size);
+                post->len += *upload_data_size;
+                post->body[post->len] = '\0';
+            }
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return strcmp(url, "/login") == 0 ? http_signin(h, c, post) : http_signout(h, c);
+    }
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return http_send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
     if (http_params_read(c, &ps))
@@ -1198,6 +1507,16 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
         return http_healthz(h, c);
     if (h->public_only)
         return http_on_public(h, c, url, &ps);
+    if (h->auth) {
+        /* Beyond loopback or over HTTPS: the sign-in page and its style
+         * are open, everything else needs a session or a token. */
+        if (strcmp(url, "/login") == 0)
+            return http_send_login(c, MHD_HTTP_OK, "");
+        if (strcmp(url, "/static/style.css") != 0 && http_authorize(h, c, url, &who, &ret) != 0)
+            return ret;
+    }
+    if (strcmp(url, "/api/whoami") == 0)
+        return http_whoami(c, h->auth ? &who : NULL);
 
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
         return http_send_page(h, c);
@@ -1289,10 +1608,65 @@ http_find_chart(http_server *h)
     log_warnx("http: Chart.js not found in %s; the dashboard shows tables only", HTTP_CHART_DIR);
 }
 
+/* 1 for 127.0.0.0/8 and ::1: nobody but this machine can connect. */
 static int
-http_start_mode(http_server **out, const char *addr, const char *db_path, int public_only,
-                rz_error *err)
+http_is_loopback(const struct sockaddr_storage *ss)
 {
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return 0;
+}
+
+static void
+http_request_done(void *cls, struct MHD_Connection *c, void **req_cls,
+                  enum MHD_RequestTerminationCode toe)
+{
+    http_post *post = *req_cls;
+    (void)cls, (void)c, (void)toe;
+    if (post) {
+        sodium_memzero(post, sizeof(*post)); /* it held a password */
+        free(post);
+        *req_cls = NULL;
+    }
+}
+
+/* HTTPS and accounts as o asks and the address requires (see http.h). */
+static int
+http_secure(http_server *h, const http_opts *o, const struct sockaddr_storage *ss, rz_error *err)
+{
+    int loopback = http_is_loopback(ss), tls = o->tls_cert || o->tls_key, rc, admins = 0;
+    if (!!o->tls_cert != !!o->tls_key)
+        return rz_fail(err, RZ_E_CONFIG, "HTTPS needs both --tls-cert and --tls-key");
+    if (!loopback && !tls)
+        return rz_fail(err, RZ_E_CONFIG,
+                       "%s is beyond loopback: it is served over HTTPS only; give --tls-cert "
+                       "FILE and --tls-key FILE (PEM)",
+                       o->addr);
+    if (!tls)
+        return 0;
+    if ((rc = webtls_load_or_make(o->dir ? o->dir : ".", o->tls_cert, o->tls_key, "rozgar-server",
+                                  NULL, &h->tls, err)))
+        return rc;
+    log_info("http: HTTPS on %s, certificate SHA-256 %s", o->addr, h->tls.fingerprint);
+    if (o->public_only)
+        return 0; /* the public catalogue is for anyone */
+    if (!o->dir)
+        return rz_fail(err, RZ_E_CONFIG, "http: sign-in needs the data directory");
+    if ((rc = httpauth_open(&h->auth, o->dir, err)))
+        return rc;
+    if (webauth_admin_count(httpauth_web(h->auth), &admins, err) == 0 && admins == 0)
+        log_warnx(
+            "http: no administrator account yet: rozgar-server account add NAME --role admin");
+    return 0;
+}
+
+int
+http_start_opts(http_server **out, const http_opts *o, rz_error *err)
+{
+    const char *addr = o->addr, *db_path = o->db_path;
+    int public_only = o->public_only;
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
     const char *web = getenv("RZ_WEB_DIR");
@@ -1324,13 +1698,26 @@ http_start_mode(http_server **out, const char *addr, const char *db_path, int pu
     else if (rz_share_path(h->web_dir, sizeof(h->web_dir), "web") != 0)
         h->web_dir[0] = '\0';
     http_find_chart(h);
+    if ((rc = http_secure(h, o, &ss, err))) {
+        http_stop(&h);
+        return rc;
+    }
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_on_request, h, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-                              (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-                              (unsigned)HTTP_CONN_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER,
-                              http_mhd_log, NULL, MHD_OPTION_END);
+    if (h->tls.cert_pem)
+        h->mhd = MHD_start_daemon(
+            flags | MHD_USE_TLS, 0, NULL, NULL, http_on_request, h, MHD_OPTION_SOCK_ADDR,
+            (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S,
+            MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+            http_request_done, NULL, MHD_OPTION_HTTPS_MEM_KEY, h->tls.key_pem,
+            MHD_OPTION_HTTPS_MEM_CERT, h->tls.cert_pem, MHD_OPTION_END);
+    else
+        h->mhd = MHD_start_daemon(
+            flags, 0, NULL, NULL, http_on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)HTTP_CONN_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+            MHD_OPTION_NOTIFY_COMPLETED, http_request_done, NULL, MHD_OPTION_END);
     if (!h->mhd) {
         rc = rz_fail(err, RZ_E_IO, "http: cannot listen on %s", addr);
         http_stop(&h);
@@ -1349,13 +1736,15 @@ http_start_mode(http_server **out, const char *addr, const char *db_path, int pu
 int
 http_start(http_server **out, const char *addr, const char *db_path, rz_error *err)
 {
-    return http_start_mode(out, addr, db_path, 0, err);
+    http_opts o = {addr, db_path, NULL, NULL, NULL, 0};
+    return http_start_opts(out, &o, err);
 }
 
 int
 http_start_public(http_server **out, const char *addr, const char *db_path, rz_error *err)
 {
-    return http_start_mode(out, addr, db_path, 1, err);
+    http_opts o = {addr, db_path, NULL, NULL, NULL, 1};
+    return http_start_opts(out, &o, err);
 }
 
 void

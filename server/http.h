@@ -33,6 +33,25 @@ typedef struct http_server http_server;
  * cannot be opened or the address cannot be bound.  *out is the caller's
  * (http_stop). */
 int http_start(http_server **out, const char *addr, const char *db_path, rz_error *err) RZ_WUR;
+/* Where and how to serve. */
+typedef struct http_opts {
+    const char *addr;     /* host:port, as for http_start */
+    const char *db_path;  /* server.db */
+    const char *dir;      /* data directory (auth.db); NULL: no sign-in possible */
+    const char *tls_cert; /* PEM certificate (chain) file, or NULL */
+    const char *tls_key;  /* PEM private key file, or NULL */
+    int public_only;      /* 1: the public catalogue listener */
+} http_opts;
+
+/* Starts with options.  With a certificate (tls_cert and tls_key) it
+ * serves HTTPS only and, except for the public listener, every route but
+ * /login, /healthz and the style sheet needs a session (POST /login with
+ * user and password, a cookie back; POST /logout) or "Authorization:
+ * Bearer rzt_..." (server/httpauth.h).  An address beyond loopback without
+ * a certificate is refused (RZ_E_CONFIG): nothing goes out in clear text.
+ * On loopback without a certificate it is open, as before. */
+int http_start_opts(http_server **out, const http_opts *o, rz_error *err) RZ_WUR;
+
 /* The same for the public listener: it serves only the public catalogue
  * (server/catalogue.h), with disclosure control, to anyone who can reach
  * it:

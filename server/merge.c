@@ -183,6 +183,7 @@ caches_clear(merge_ctx *m)
         m->ev[i].valid = 0;
     for (i = 0; i < MG_CL_CACHE; i++)
         m->clc[i].valid = 0;
+    mg_places_clear(m);
 }
 
 void
@@ -375,6 +376,21 @@ merge_discard(merge_ctx *m)
 int
 merge_schema(sqlite3 *db, rz_error *err)
 {
+    sqlite3_stmt *st = NULL;
+    int rc, old = 0;
+    /* Buckets written before attendance counted at the event's centre have
+     * no centre column.  They are derived state: the table is made anew
+     * (empty), and the state is to be rebuilt from the logs, as the upgrade
+     * of such a database does (server_main.c: recount under the places
+     * list, rebuild_apply). */
+    if ((rc = rz_db_prepare(db, &st, "SELECT count(*) = 4 FROM pragma_table_info('st_cluster_att')",
+                            err)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        old = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (old && (rc = rz_db_exec(db, "DROP TABLE st_cluster_att;", err)))
+        return rc;
     return rz_db_exec(db, merge_schema_sql, err);
 }
 
@@ -387,6 +403,7 @@ merge_new(merge_ctx **out, sqlite3 *db, rz_error *err)
     m->pc = xcalloc(MG_PC_CACHE, sizeof *m->pc);
     m->ev = xcalloc(MG_EV_CACHE, sizeof *m->ev);
     m->clc = xcalloc(MG_CL_CACHE, sizeof *m->clc);
+    m->pl = xcalloc(MG_PL_CACHE, sizeof *m->pl);
     *out = NULL;
     for (i = 0; i < MS_COUNT; i++)
         if ((rc = rz_db_prepare(db, &m->st[i], merge_sql[i], err))) {
@@ -416,7 +433,18 @@ merge_destroy(merge_ctx **mp)
     free(m->pc);
     free(m->ev);
     free(m->clc);
+    free(m->pl);
+    free(m->rowpl);
+    sqlite3_finalize(m->place_st);
     mg_counters_free(m);
     free(m);
     *mp = NULL;
+}
+
+void
+merge_set_place_fn(merge_ctx *m, merge_place_fn fn, void *arg)
+{
+    m->place_fn = fn;
+    m->place_arg = arg;
+    mg_places_clear(m);
 }

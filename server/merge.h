@@ -68,7 +68,8 @@ extern const char *const merge_state_tables[];
  *     PRIMARY KEY(metric, grain, period, d1, d2, v1, v2)
  *
  * metric  enum merge_metric
- * grain   RZ_GRAIN_MONTH/QUARTER/YEAR (common/domain.h) or MERGE_GRAIN_ALL
+ * grain   RZ_GRAIN_MONTH/QUARTER/YEAR (common/domain.h) or MERGE_GRAIN_ALL;
+ *         quarters and years only for trainees (merge_metric_keeps_grain)
  * period  period_key() of the date, 0 = unknown date; always 0 for ALL
  * d1, d2  a stored enum merge_dim with d1 < d2; (0, 0) = national total,
  *         (d, 0) = one dimension, (d1, d2) = a pair
@@ -83,13 +84,15 @@ extern const char *const merge_state_tables[];
  * the event record).  A person trained at two centres is one trainee at
  * each: trainees by centre add up to more than the national figure.
  *
- * Province, district and programme are never stored (merge_dim_is_place):
- * every counted fact has exactly one centre, so a breakdown by one of them
- * is the sum of the centre's counters, grouped through the centre table at
- * query time.  An attendance so touches 36 counter cells instead of 66.
- * Trainees are the exception: a person trained at two centres of one
- * province is one trainee there, not the sum, so the query layer counts
- * trainees by those three from the state tables (st_cluster_att.centre).
+ * Province, district and programme of registrations, attendances and
+ * events are not stored (merge_dim_via_centre): each such fact has exactly
+ * one centre, so a breakdown by one of them is the sum of the centre's
+ * counters, grouped through the centre table at query time.  An attendance
+ * so touches 36 counter cells instead of 66.  Trainees are the exception: a
+ * person trained at two centres of one province is one trainee there, not
+ * the sum of two, so trainee counters are kept by province, district and
+ * programme too, with the place the enrollment register gives the event's
+ * centre (merge_set_place_fn).
  */
 enum merge_metric {
     MERGE_M_REGISTERED = 1,  /* unique persons (live CNIC clusters) */
@@ -120,11 +123,39 @@ enum merge_dim {
 
 /* 1 when totals of `metric` are kept by dimension `dim`. */
 int merge_metric_has_dim(int metric, int dim);
+/* 1 when totals of `metric` are kept at `grain`.  Registrations,
+ * attendances and events add up over time: they are kept per month and for
+ * all time only, and a quarter or a year is the sum of its months, added up
+ * when asked (server/query.c).  Trainees are unique persons per period, so
+ * every grain is kept. */
+int merge_metric_keeps_grain(int metric, int grain);
 /* 1 when the values of `dim` are TEXT (labels and filters). */
 int merge_dim_is_text(int dim);
-/* 1 for province, district and programme: derived from the centre, not
- * stored in totals. */
+/* 1 for province, district and programme: the place of a centre. */
 int merge_dim_is_place(int dim);
+/* 1 when a breakdown of `metric` by `dim` is the sum of the centre's
+ * counters (a place dimension of any metric but trainees). */
+int merge_dim_via_centre(int metric, int dim);
+
+#define MERGE_PLACE_MAX 80 /* bytes of a province or district name */
+
+/* A centre's place in the enrollment register ("" / 0: unknown). */
+typedef struct merge_place {
+    char province[MERGE_PLACE_MAX + 1]; /* province or territory */
+    char district[MERGE_PLACE_MAX + 1]; /* district */
+    int64_t programme;                  /* programme code (common/domain.h) */
+} merge_place;
+
+/* Fills *out with the place of centre_id; an unknown centre is all
+ * unknown, not an error.  Errors: storage failures only. */
+typedef int (*merge_place_fn)(void *arg, int64_t centre_id, merge_place *out, rz_error *err);
+
+/* Where merge reads a centre's place (trainees by province, district and
+ * programme).  Default, fn NULL: the table centre(centre_id, province,
+ * district, programme) of the database merge writes, or of one attached to
+ * it; without such a table every place is unknown. */
+void merge_set_place_fn(merge_ctx *m, merge_place_fn fn, void *arg);
+
 /* A district of residence the way merge counts it: the official name from
  * the master list of places (common/places.h, places_active) of the
  * district written, whatever its case, blanks, punctuation or alias ("D.G.

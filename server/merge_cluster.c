@@ -375,10 +375,9 @@ cluster_finish(merge_ctx *m, mg_cl *c, const uint8_t self[16], const mg_rec *cur
     if (c->existed == c->exists && catts_equal(&c->rows_before, &c->rows) &&
         (!c->exists || prof_equal(&c->before, &c->after)))
         return 0;
-    if (c->existed)
-        mg_emit_cluster(m, &c->before, &c->rows_before, -1);
-    if (c->exists)
-        mg_emit_cluster(m, &c->after, &c->rows, +1);
+    if ((c->existed && (rc = mg_emit_cluster(m, &c->before, &c->rows_before, -1, err))) ||
+        (c->exists && (rc = mg_emit_cluster(m, &c->after, &c->rows, +1, err))))
+        return rc;
     if (c->existed != c->exists || !prof_equal(&c->before, &c->after))
         if ((rc = cluster_put(m, c->key, &c->after, c->exists, err)))
             return rc;
@@ -458,66 +457,10 @@ mg_person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], i
     return 0;
 }
 
-/* Counted attendances of a cluster around one bucket: in the bucket, in its
- * month, quarter and year, and whether any lies outside that year -- over
- * all centres and at the bucket's centre alone. */
-typedef struct mg_near {
-    int64_t row;                        /* in the bucket */
-    int64_t at[2][MERGE_GRAIN_ALL + 1]; /* [0] any centre, [1] this centre; per grain */
-} mg_near;
-
-static void
-cluster_near(const mg_catts *rows, const mg_catt *b, mg_near *nr)
-{
-    size_t i;
-    int g, w;
-    memset(nr, 0, sizeof *nr);
-    for (i = 0; i < rows->n; i++) {
-        const mg_catt *r = &rows->v[i];
-        if (catt_cmp(r, b) == 0)
-            nr->row = r->n;
-        for (w = 0; w < 2; w++) {
-            if (w == 1 && r->centre != b->centre)
-                continue;
-            nr->at[w][MERGE_GRAIN_ALL] += r->n;
-            /* day 0 is its own "year" */
-            if (mg_year_of(r->day) != mg_year_of(b->day))
-                continue;
-            for (g = RZ_GRAIN_MONTH; g <= RZ_GRAIN_YEAR; g++)
-                if (mg_period_of(r->day, g) == mg_period_of(b->day, g))
-                    nr->at[w][g] += r->n;
-        }
-    }
-}
-
-/* Trainee presence that crosses zero when `delta` attendances are added to
- * counts before[] (per grain), emitted with the combinations `combos`. */
-static void
-trainee_flips(merge_ctx *m, const int64_t *before, int64_t delta, int64_t day, const mg_prof *p,
-              int64_t *v, int combos)
-{
-    int64_t flip[MERGE_GRAIN_ALL + 1];
-    int g;
-    for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
-        flip[g] = (before[g] + delta > 0) - (before[g] > 0);
-    if (flip[RZ_GRAIN_MONTH] && flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_QUARTER] &&
-        flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_YEAR]) {
-        /* First (or last) attendance of the year: one cell for the three
-         * grains, which share the period's year and so the age. */
-        v[MERGE_D_AGE] = mg_age_in(mg_year_of(day), p);
-        mg_emit(m, MERGE_M_TRAINEES, MG_TAG_MQY, mg_period_of(day, RZ_GRAIN_MONTH), v,
-                flip[RZ_GRAIN_MONTH], combos);
-        flip[RZ_GRAIN_MONTH] = flip[RZ_GRAIN_QUARTER] = flip[RZ_GRAIN_YEAR] = 0;
-    }
-    for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
-        if (flip[g])
-            mg_emit_person_fact(m, MERGE_M_TRAINEES, g, day, p, v, flip[g], combos);
-}
-
 /* One attendance at event ev starts (+1) or stops (-1) counting for a
  * cluster whose profile does not change: its bucket, the attendances (at
- * the event's centre) and the trainee presence in each period that crosses
- * zero, nationally and at that centre. */
+ * the event's centre) and the trainee cells it brings the person into or
+ * out of (mg_emit_trainees). */
 int
 mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *ev, int64_t delta,
                    rz_error *err)
@@ -526,7 +469,7 @@ mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *e
     mg_catt b = catt((uint32_t)ev->day, ev->kind, ev->centre_id, 0);
     mg_clc *c;
     mg_prof p;
-    mg_near nr;
+    size_t i;
     int rc;
 
     if ((rc = cluster_cached(m, key, &c, err)))
@@ -534,19 +477,20 @@ mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *e
     if (!c->found)
         return rz_fail(err, RZ_E_INTERNAL, "live person without a merged cluster");
     p = c->p;
-    cluster_near(&c->rows, &b, &nr);
-    b.n = nr.row + delta;
+    for (i = 0; i < c->rows.n && catt_cmp(&c->rows.v[i], &b) != 0; i++)
+        ;
+    b.n = (i < c->rows.n ? c->rows.v[i].n : 0) + delta;
     if ((rc = cluster_row_put(m, key, &b, err)))
         return rc;
     b.n = delta;
+    /* Trainee cells against the buckets as they were, then the bucket. */
+    if ((rc = mg_emit_trainees(m, &p, &c->rows, &b, err)))
+        return rc;
     catts_add(&c->rows, b);
     mg_prof_dims(m, &p, v);
     v[MERGE_D_CENTRE] = ev->centre_id;
     v[MERGE_D_KIND] = ev->kind;
     mg_emit_attendances(m, ev->day, &p, v, delta);
-    v[MERGE_D_KIND] = 0;
-    trainee_flips(m, nr.at[0], delta, ev->day, &p, v, MG_COMBOS_NO_CENTRE);
-    trainee_flips(m, nr.at[1], delta, ev->day, &p, v, MG_COMBOS_CENTRE);
     return 0;
 }
 

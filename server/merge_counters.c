@@ -38,9 +38,21 @@ merge_metric_has_dim(int metric, int dim)
 }
 
 int
+merge_metric_keeps_grain(int metric, int grain)
+{
+    return grain == RZ_GRAIN_MONTH || grain == MERGE_GRAIN_ALL || metric == MERGE_M_TRAINEES;
+}
+
+int
 merge_dim_is_place(int dim)
 {
     return dim == MERGE_D_PROVINCE || dim == MERGE_D_DISTRICT || dim == MERGE_D_PROGRAMME;
+}
+
+int
+merge_dim_via_centre(int metric, int dim)
+{
+    return merge_dim_is_place(dim) && metric != MERGE_M_TRAINEES;
 }
 
 int
@@ -230,9 +242,7 @@ static int
 combo_wanted(int combos, int d1, int d2)
 {
     int age = d1 == MERGE_D_AGE || d2 == MERGE_D_AGE;
-    int centre = d1 == MERGE_D_CENTRE || d2 == MERGE_D_CENTRE;
-    return !((combos & MG_COMBOS_AGE && !age) || (combos & MG_COMBOS_NO_AGE && age) ||
-             (combos & MG_COMBOS_CENTRE && !centre) || (combos & MG_COMBOS_NO_CENTRE && centre));
+    return combos == MG_COMBOS_ALL || age == (combos == MG_COMBOS_AGE);
 }
 
 /* Adds delta to the national, every single-dimension and every pair
@@ -296,64 +306,234 @@ mg_age_in(uint32_t year, const mg_prof *p)
     return year ? age_band((int)year, p->birth_year) : RZ_AGE_UNKNOWN;
 }
 
-/* One person fact in one grain: age is the period's year minus the birth
- * year, and for all time the registration year's. */
-void
-mg_emit_person_fact(merge_ctx *m, int metric, int grain, int64_t day, const mg_prof *p, int64_t *v,
-                    int64_t delta, int combos)
-{
-    uint32_t year = grain == MERGE_GRAIN_ALL ? mg_year_of(p->reg_date) : mg_year_of(day);
-    v[MERGE_D_AGE] = mg_age_in(year, p);
-    mg_emit(m, metric, grain, mg_period_of(day, grain), v, delta, combos);
-}
-
 /* A registration: its age is the registration year's in every grain. */
 static void
 emit_registration(merge_ctx *m, const mg_prof *p, int64_t *v, int64_t delta)
 {
     v[MERGE_D_AGE] = mg_age_in(mg_year_of(p->reg_date), p);
-    mg_emit(m, MERGE_M_REGISTERED, MG_TAG_MQYA, mg_period_of(p->reg_date, RZ_GRAIN_MONTH), v, delta,
+    mg_emit(m, MERGE_M_REGISTERED, MG_TAG_MA, mg_period_of(p->reg_date, RZ_GRAIN_MONTH), v, delta,
             MG_COMBOS_ALL);
 }
 
 /* Counted attendances on one day (v[KIND] set): the age is the event
- * year's in month, quarter and year, the registration year's all time. */
+ * year's in its month (and so in the quarter and year they add up to), the
+ * registration year's all time. */
 void
 mg_emit_attendances(merge_ctx *m, int64_t day, const mg_prof *p, int64_t *v, int64_t delta)
 {
     uint32_t month = mg_period_of(day, RZ_GRAIN_MONTH);
-    mg_emit(m, MERGE_M_ATTENDANCES, MG_TAG_MQYA, month, v, delta, MG_COMBOS_NO_AGE);
+    mg_emit(m, MERGE_M_ATTENDANCES, MG_TAG_MA, month, v, delta, MG_COMBOS_NO_AGE);
     v[MERGE_D_AGE] = mg_age_in(mg_year_of(day), p);
-    mg_emit(m, MERGE_M_ATTENDANCES, MG_TAG_MQY, month, v, delta, MG_COMBOS_AGE);
+    mg_emit(m, MERGE_M_ATTENDANCES, RZ_GRAIN_MONTH, month, v, delta, MG_COMBOS_AGE);
     v[MERGE_D_AGE] = mg_age_in(mg_year_of(p->reg_date), p);
     mg_emit(m, MERGE_M_ATTENDANCES, MERGE_GRAIN_ALL, 0, v, delta, MG_COMBOS_AGE);
 }
 
-/* 1 when bucket i is the first of its period in grain g (all time: the
- * first of all) -- and, with `centre`, the first at its centre. */
+/* ---- trainees: unique persons per counter ------------------------------------- */
+
+/* Trainees are kept by every dimension, the place ones included, and a
+ * person counts once in each counter cell: a cell's count is the number of
+ * clusters with at least one bucket that maps to it.  Two buckets of a
+ * cluster map to the same cell of a combination of dimensions (d1, d2) in a
+ * grain when they share the period and the values of the place dimensions
+ * among d1, d2 (the person's own dimensions are the same for every bucket;
+ * the age follows the period's year). */
+static const uint8_t mg_trainee_dims[] = {
+    MERGE_D_PROVINCE, MERGE_D_DISTRICT, MERGE_D_CENTRE, MERGE_D_PROGRAMME, MERGE_D_GENDER,
+    MERGE_D_AGE,      MERGE_D_AREA,     MERGE_D_SKILL,  MERGE_D_HOME,      0};
+
+/* Index of a place dimension in an mg_pl-like row of four values, -1 for
+ * the others. */
 static int
-first_of_period(const mg_catts *rows, size_t i, int g, int centre)
+place_slot(int dim)
 {
-    size_t j = i;
-    /* Rows are sorted by day, so each grain's periods come in runs. */
-    while (j > 0 && mg_period_of(rows->v[j - 1].day, g) == mg_period_of(rows->v[i].day, g)) {
-        j--;
-        if (!centre || rows->v[j].centre == rows->v[i].centre)
-            return 0;
+    switch (dim) {
+    case MERGE_D_PROVINCE: return 0;
+    case MERGE_D_DISTRICT: return 1;
+    case MERGE_D_CENTRE: return 2;
+    case MERGE_D_PROGRAMME: return 3;
+    default: return -1;
     }
-    return 1;
+}
+
+static int
+place_default(merge_ctx *m, int64_t centre_id, merge_place *out, rz_error *err)
+{
+    int step;
+    memset(out, 0, sizeof *out);
+    if (m->place_none)
+        return 0;
+    if (!m->place_st && sqlite3_prepare_v2(m->db,
+                                           "SELECT province, district, programme FROM centre"
+                                           " WHERE centre_id = ?1",
+                                           -1, &m->place_st, NULL) != SQLITE_OK) {
+        m->place_none = 1; /* no register here: places unknown */
+        return 0;
+    }
+    sqlite3_bind_int64(m->place_st, 1, centre_id);
+    step = sqlite3_step(m->place_st);
+    if (step == SQLITE_ROW) {
+        const unsigned char *p = sqlite3_column_text(m->place_st, 0);
+        const unsigned char *d = sqlite3_column_text(m->place_st, 1);
+        snprintf(out->province, sizeof out->province, "%s", p ? (const char *)p : "");
+        snprintf(out->district, sizeof out->district, "%s", d ? (const char *)d : "");
+        out->programme = sqlite3_column_int64(m->place_st, 2);
+    }
+    sqlite3_reset(m->place_st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mg_fail(m, err, "centre place");
+}
+
+/* The place values of a centre: province, district, centre, programme. */
+static int
+place_of(merge_ctx *m, int64_t centre_id, int64_t out[4], rz_error *err)
+{
+    mg_pl *c = &m->pl[(uint64_t)centre_id * 0x9e3779b97f4a7c15ull >> 54 & (MG_PL_CACHE - 1)];
+    int rc;
+    if (!c->valid || c->centre_id != centre_id) {
+        merge_place p;
+        rc = m->place_fn ? m->place_fn(m->place_arg, centre_id, &p, err)
+                         : place_default(m, centre_id, &p, err);
+        if (rc)
+            return rc;
+        p.province[MERGE_PLACE_MAX] = p.district[MERGE_PLACE_MAX] = '\0';
+        c->valid = 1;
+        c->centre_id = centre_id;
+        c->province = intern(&m->text, p.province);
+        c->district = intern(&m->text, p.district);
+        c->programme = p.programme;
+    }
+    out[0] = c->province, out[1] = c->district, out[2] = centre_id, out[3] = c->programme;
+    return 0;
+}
+
+void
+mg_places_clear(merge_ctx *m)
+{
+    size_t i;
+    for (i = 0; i < MG_PL_CACHE; i++)
+        m->pl[i].valid = 0;
+}
+
+/* Place values of every bucket of rows into m->rowpl. */
+static int
+rows_places(merge_ctx *m, const mg_catts *rows, rz_error *err)
+{
+    size_t i;
+    int rc;
+    if (rows->n > m->rowpl_cap) {
+        m->rowpl_cap = rows->n * 2;
+        m->rowpl = xrealloc(m->rowpl, m->rowpl_cap * sizeof *m->rowpl);
+    }
+    for (i = 0; i < rows->n; i++)
+        if ((rc = place_of(m, rows->v[i].centre, m->rowpl[i], err)))
+            return rc;
+    return 0;
+}
+
+static int
+same_place(const int64_t *a, const int64_t *b, int d1, int d2)
+{
+    int s1 = place_slot(d1), s2 = place_slot(d2);
+    return (s1 < 0 || a[s1] == b[s1]) && (s2 < 0 || a[s2] == b[s2]);
+}
+
+/* Adds delta to one trainee counter (grain a grain or MG_TAG_MQY). */
+static void
+emit_one(merge_ctx *m, int grain, uint32_t period, int d1, int d2, const int64_t *v, int64_t delta)
+{
+    mg_key k;
+    memset(&k, 0, sizeof k);
+    k.metric = MERGE_M_TRAINEES;
+    k.grain = (uint8_t)grain;
+    k.period = period;
+    k.d1 = (uint8_t)d1, k.d2 = (uint8_t)d2;
+    k.v1 = d1 ? v[d1] : 0, k.v2 = d2 ? v[d2] : 0;
+    map_add(&m->deltas, &k, delta);
+}
+
+/* The trainee cell values of bucket place pl: the person's dimensions, the
+ * place and the age in `year`. */
+static void
+trainee_values(merge_ctx *m, const mg_prof *p, const int64_t *pl, uint32_t year, int64_t *v)
+{
+    mg_prof_dims(m, p, v);
+    v[MERGE_D_PROVINCE] = pl[0];
+    v[MERGE_D_DISTRICT] = pl[1];
+    v[MERGE_D_CENTRE] = pl[2];
+    v[MERGE_D_PROGRAMME] = pl[3];
+    v[MERGE_D_AGE] = mg_age_in(year, p);
+}
+
+/* The trainee cells that a bucket at (centre, day) adding `delta`
+ * attendances to a cluster whose buckets are `rows` makes cross zero;
+ * each such cell gets `sign` times its change. */
+static int
+trainee_cells(merge_ctx *m, const mg_prof *p, const mg_catts *rows, const mg_catt *b, int64_t delta,
+              int64_t sign, rz_error *err)
+{
+    int64_t bpl[4], v[MERGE_D_MAX + 1], va[MERGE_D_MAX + 1];
+    uint32_t bper[MERGE_GRAIN_ALL + 1];
+    size_t i, j, r;
+    int g, rc;
+    if (delta == 0)
+        return 0;
+    if ((rc = rows_places(m, rows, err)) || (rc = place_of(m, b->centre, bpl, err)))
+        return rc;
+    for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
+        bper[g] = mg_period_of(b->day, g);
+    trainee_values(m, p, bpl, mg_year_of(b->day), v);
+    trainee_values(m, p, bpl, mg_year_of(p->reg_date), va);
+    /* (d1, d2) over the national cell, each dimension, each pair. */
+    for (i = 0; i == 0 || mg_trainee_dims[i - 1]; i++)
+        for (j = i; j == i || (i > 0 && mg_trainee_dims[j - 1]); j++) {
+            int d1 = i ? mg_trainee_dims[i - 1] : 0, d2 = j > i ? mg_trainee_dims[j - 1] : 0;
+            int64_t before[MERGE_GRAIN_ALL + 1] = {0}, flip[MERGE_GRAIN_ALL + 1];
+            for (r = 0; r < rows->n; r++) {
+                if (!same_place(m->rowpl[r], bpl, d1, d2))
+                    continue;
+                before[MERGE_GRAIN_ALL] += rows->v[r].n;
+                if (mg_year_of(rows->v[r].day) != mg_year_of(b->day))
+                    continue; /* day 0 is its own "year" */
+                for (g = RZ_GRAIN_MONTH; g <= RZ_GRAIN_YEAR; g++)
+                    if (mg_period_of(rows->v[r].day, g) == bper[g])
+                        before[g] += rows->v[r].n;
+            }
+            for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
+                flip[g] = sign * ((before[g] + delta > 0) - (before[g] > 0));
+            if (flip[RZ_GRAIN_MONTH] && flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_QUARTER] &&
+                flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_YEAR]) {
+                /* First (or last) in the year: one cell for the three grains,
+                 * which share the period's year and so the age. */
+                emit_one(m, MG_TAG_MQY, bper[RZ_GRAIN_MONTH], d1, d2, v, flip[RZ_GRAIN_MONTH]);
+                flip[RZ_GRAIN_MONTH] = flip[RZ_GRAIN_QUARTER] = flip[RZ_GRAIN_YEAR] = 0;
+            }
+            for (g = RZ_GRAIN_MONTH; g <= RZ_GRAIN_YEAR; g++)
+                if (flip[g])
+                    emit_one(m, g, bper[g], d1, d2, v, flip[g]);
+            if (flip[MERGE_GRAIN_ALL])
+                emit_one(m, MERGE_GRAIN_ALL, 0, d1, d2, va, flip[MERGE_GRAIN_ALL]);
+        }
+    return 0;
+}
+
+int
+mg_emit_trainees(merge_ctx *m, const mg_prof *p, const mg_catts *rows, const mg_catt *b,
+                 rz_error *err)
+{
+    return trainee_cells(m, p, rows, b, b->n, 1, err);
 }
 
 /* Adds sign times the whole contribution of a cluster: its registration
  * (at its place), its counted attendances (each at its event's centre) and
- * its trainee presence per period, nationally and at each centre that
- * trained it. */
-void
-mg_emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign)
+ * its presence as a trainee, built bucket by bucket: each bucket counts in
+ * the cells no earlier bucket reached. */
+int
+mg_emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign, rz_error *err)
 {
     int64_t v[MERGE_D_MAX + 1];
+    mg_catts seen;
     size_t i;
-    int g, at;
+    int rc = 0;
     mg_prof_dims(m, p, v);
     emit_registration(m, p, v, sign);
     for (i = 0; i < rows->n; i++) {
@@ -361,16 +541,12 @@ mg_emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t si
         v[MERGE_D_KIND] = rows->v[i].kind;
         mg_emit_attendances(m, rows->v[i].day, p, v, sign * rows->v[i].n);
     }
-    v[MERGE_D_KIND] = 0;
-    for (at = 0; at < 2; at++)
-        for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
-            for (i = 0; i < rows->n; i++) {
-                if (!first_of_period(rows, i, g, at))
-                    continue;
-                v[MERGE_D_CENTRE] = rows->v[i].centre;
-                mg_emit_person_fact(m, MERGE_M_TRAINEES, g, rows->v[i].day, p, v, sign,
-                                    at ? MG_COMBOS_CENTRE : MG_COMBOS_NO_CENTRE);
-            }
+    seen.v = rows->v, seen.cap = rows->n;
+    for (i = 0; rc == 0 && i < rows->n; i++) {
+        seen.n = i;
+        rc = trainee_cells(m, p, &seen, &rows->v[i], rows->v[i].n, sign, err);
+    }
+    return rc;
 }
 
 void
@@ -382,7 +558,7 @@ mg_emit_event(merge_ctx *m, const mg_evfacts *f, int64_t sign)
     memset(v, 0, sizeof v);
     v[MERGE_D_CENTRE] = f->centre_id;
     v[MERGE_D_KIND] = f->kind;
-    mg_emit(m, MERGE_M_EVENTS, MG_TAG_MQYA, mg_period_of(f->day, RZ_GRAIN_MONTH), v, sign,
+    mg_emit(m, MERGE_M_EVENTS, MG_TAG_MA, mg_period_of(f->day, RZ_GRAIN_MONTH), v, sign,
             MG_COMBOS_ALL);
 }
 
@@ -455,17 +631,18 @@ flush_expand(merge_ctx *m, const mg_cell *c)
     }
     k.grain = RZ_GRAIN_MONTH;
     map_add(&m->final, &k, c->n);
+    if (c->k.grain == MG_TAG_MA) {
+        k.grain = MERGE_GRAIN_ALL;
+        k.period = 0;
+        map_add(&m->final, &k, c->n);
+        return;
+    }
     k.grain = RZ_GRAIN_QUARTER;
     k.period = month ? month / 100 * 10 + (month % 100 - 1) / 3 + 1 : 0;
     map_add(&m->final, &k, c->n);
     k.grain = RZ_GRAIN_YEAR;
     k.period = month / 100;
     map_add(&m->final, &k, c->n);
-    if (c->k.grain == MG_TAG_MQYA) {
-        k.grain = MERGE_GRAIN_ALL;
-        k.period = 0;
-        map_add(&m->final, &k, c->n);
-    }
 }
 
 int

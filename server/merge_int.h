@@ -124,14 +124,14 @@ typedef struct mg_cl {
 
 /*
  * A pending delta.  `grain` is a grain (0..3, one counter) or a tag naming
- * several: most facts count alike in their month, quarter, year and all
- * time, so one cell keyed by the month stands for all four counters and is
- * expanded at flush.  This cuts the random memory touches per fact by
- * three to four, which is what bounds merge speed.
+ * several: most facts count alike in their month and all time (and, for
+ * trainees, quarter and year), so one cell keyed by the month stands for
+ * all of those counters and is expanded at flush.  This cuts the random
+ * memory touches per fact, which is what bounds merge speed.
  */
 enum {
-    MG_TAG_MQYA = 4, /* month key; counts in month, quarter, year and all time */
-    MG_TAG_MQY = 5,  /* month key; counts in month, quarter and year */
+    MG_TAG_MQY = 5, /* month key; counts in month, quarter and year (trainees) */
+    MG_TAG_MA = 6,  /* month key; counts in month and all time (additive metrics) */
 };
 
 typedef struct mg_key {
@@ -153,15 +153,8 @@ typedef struct mg_map {
 /* Counters one mg_emit() touches at most: national, 10 dims, 45 pairs. */
 #define MG_EMIT_MAX (1 + MERGE_D_MAX + MERGE_D_MAX * (MERGE_D_MAX - 1) / 2)
 
-/* Which dimension combinations of a fact an mg_emit() covers: all of them,
- * or only those with (without) the age, the centre.  Flags combine. */
-enum {
-    MG_COMBOS_ALL = 0,
-    MG_COMBOS_AGE = 1,       /* only combinations that include the age */
-    MG_COMBOS_NO_AGE = 2,    /* only those without it */
-    MG_COMBOS_CENTRE = 4,    /* only those that include the centre */
-    MG_COMBOS_NO_CENTRE = 8, /* only those without it */
-};
+/* Which dimension combinations of a fact an mg_emit() covers. */
+enum { MG_COMBOS_ALL = 0, MG_COMBOS_AGE = 1, MG_COMBOS_NO_AGE = 2 };
 
 /* Interned text values (districts of residence): id 0 is "". */
 typedef struct mg_intern {
@@ -181,6 +174,7 @@ typedef struct mg_intern {
 #define MG_PC_CACHE 16384 /* person -> cluster */
 #define MG_EV_CACHE 4096  /* event -> counting facts */
 #define MG_CL_CACHE 8192  /* cluster -> profile and buckets */
+#define MG_PL_CACHE 1024  /* centre -> place */
 
 typedef struct mg_pc {
     int valid;            /* entry holds a lookup */
@@ -202,6 +196,14 @@ typedef struct mg_ev {
     mg_evfacts f;   /* its facts (live 0 when absent) */
 } mg_ev;
 
+/* A centre's place as counter values: interned texts, programme code. */
+typedef struct mg_pl {
+    int valid;                  /* entry holds a lookup */
+    int64_t centre_id;          /* centre */
+    int64_t province, district; /* interned ids (0: unknown) */
+    int64_t programme;          /* code, 0 unknown */
+} mg_pl;
+
 typedef struct mg_clc {
     int valid;            /* entry holds a lookup */
     int found;            /* the cluster exists */
@@ -222,6 +224,13 @@ struct merge_ctx {
     mg_pc *pc;                  /* MG_PC_CACHE entries */
     mg_ev *ev;                  /* MG_EV_CACHE entries */
     mg_clc *clc;                /* MG_CL_CACHE entries */
+    mg_pl *pl;                  /* MG_PL_CACHE entries */
+    merge_place_fn place_fn;    /* where places come from (NULL: table centre) */
+    void *place_arg;            /* its argument */
+    sqlite3_stmt *place_st;     /* the default's statement, prepared on first use */
+    int place_none;             /* 1: no centre table, every place unknown */
+    int64_t (*rowpl)[4];        /* scratch: place values of a cluster's buckets */
+    size_t rowpl_cap;           /* entries allocated */
 };
 
 static inline uint32_t
@@ -306,11 +315,16 @@ void mg_emit(merge_ctx *m, int metric, int grain, uint32_t period, const int64_t
 void mg_prof_dims(merge_ctx *m, const mg_prof *p, int64_t v[MERGE_D_MAX + 1]);
 /* Age band of a cluster in a year (0: unknown). */
 int64_t mg_age_in(uint32_t year, const mg_prof *p);
-void mg_emit_person_fact(merge_ctx *m, int metric, int grain, int64_t day, const mg_prof *p,
-                         int64_t *v, int64_t delta, int combos);
 void mg_emit_attendances(merge_ctx *m, int64_t day, const mg_prof *p, int64_t *v, int64_t delta);
 /* Adds sign times the whole contribution of a cluster. */
-void mg_emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign);
+int mg_emit_cluster(merge_ctx *m, const mg_prof *p, const mg_catts *rows, int64_t sign,
+                    rz_error *err);
+/* The trainee counters that change when bucket b (b->n = delta) is added to
+ * a cluster whose buckets are `rows`. */
+int mg_emit_trainees(merge_ctx *m, const mg_prof *p, const mg_catts *rows, const mg_catt *b,
+                     rz_error *err);
+/* Forgets the cached places (their interned ids end with the flush). */
+void mg_places_clear(merge_ctx *m);
 /* Adds sign times an event's own count. */
 void mg_emit_event(merge_ctx *m, const mg_evfacts *f, int64_t sign);
 /* Writes the pending deltas, one upsert per counter in key order. */

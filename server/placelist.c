@@ -27,9 +27,8 @@ placelist_import(sqlite3 *db, const places *p, const char *text, size_t len, con
     sqlite3_stmt *st = NULL;
     size_t i, districts = 0;
     int rc;
-    if ((rc = rz_db_prepare(db, &st,
-                            "SELECT body = ?1 FROM place_version ORDER BY version DESC LIMIT 1",
-                            err)))
+    if ((rc = rz_db_prepare(
+             db, &st, "SELECT body = ?1 FROM place_version ORDER BY version DESC LIMIT 1", err)))
         return rc;
     sqlite3_bind_blob(st, 1, text, (int)len, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
@@ -69,8 +68,7 @@ placelist_import_shipped(sqlite3 *db, rz_error *err)
         return rz_fail(err, RZ_E_NOTFOUND, "no places list: path too long");
     if ((rc = places_load_text(&p, &text, &len, path, err)))
         return rc == RZ_E_NOTFOUND ? rz_fail(err, RZ_E_NOTFOUND,
-                                             "no places list in force and none shipped at %s",
-                                             path)
+                                             "no places list in force and none shipped at %s", path)
                                    : rc;
     rc = placelist_import(db, p, text, len, "shipped with the program", NULL, err);
     free(text);

@@ -27,8 +27,8 @@ int placelist_schema(sqlite3 *db, rz_error *err) RZ_WUR;
 /* Stores text (a places file, already parsed as p) as a new version.
  * source says where it came from (a path, "shipped").  *version gets its
  * number.  RZ_E_EXISTS when the newest version holds the same text. */
-int placelist_import(sqlite3 *db, const places *p, const char *text, size_t len,
-                     const char *source, int64_t *version, rz_error *err) RZ_WUR;
+int placelist_import(sqlite3 *db, const places *p, const char *text, size_t len, const char *source,
+                     int64_t *version, rz_error *err) RZ_WUR;
 
 /* Makes the newest version the active list.  When there is none yet, the
  * list shipped with the program (places_default_path) is imported as

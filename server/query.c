@@ -58,6 +58,7 @@ typedef struct qry_run {
     int dims[2], ndims;            /* distinct dimensions, ascending */
     int sdims[2], nsdims;          /* the stored ones the counters read */
     int place;                     /* 1: a place dimension, via centre */
+    int summed;                    /* 1: a quarter or year summed from months */
     sqlite3_stmt *centre_name;     /* label lookup */
     query_row_fn fn;               /* caller's callback */
     void *arg;                     /* its argument */
@@ -557,6 +558,23 @@ counter_periods(const query_spec *q, uint32_t *lo, uint32_t *hi, int *unknown)
     }
 }
 
+/* The months a quarter or year key of the spec's grain covers (additive
+ * metrics keep months only, merge_metric_keeps_grain); 0 stays 0 (unknown
+ * date) and UINT32_MAX stays the open end.  A quarter key past the fourth
+ * maps past the year's last month, which is what a seek needs. */
+static uint32_t
+counter_month(const qry_run *r, uint32_t key, int last)
+{
+    uint64_t m;
+    if (key == 0 || key == UINT32_MAX)
+        return key;
+    if (r->q->grain == RZ_GRAIN_QUARTER)
+        m = (uint64_t)key / 10 * 100 + (key % 10 - 1) * 3 + 1 + (last ? 2 : 0);
+    else
+        m = (uint64_t)key * 100 + (last ? 12 : 1);
+    return m > UINT32_MAX ? UINT32_MAX : (uint32_t)m;
+}
+
 static int
 counter_next_period(qry_run *r, sqlite3_stmt *seek, uint32_t after_or_at, uint32_t hi,
                     uint32_t *next, int *found, rz_error *err)
@@ -564,12 +582,14 @@ counter_next_period(qry_run *r, sqlite3_stmt *seek, uint32_t after_or_at, uint32
     int step;
     *found = 0;
     sqlite3_bind_int(seek, 1, r->q->metric);
-    sqlite3_bind_int(seek, 2, r->q->grain);
-    sqlite3_bind_int64(seek, 3, after_or_at);
-    sqlite3_bind_int64(seek, 4, hi);
+    sqlite3_bind_int(seek, 2, r->summed ? RZ_GRAIN_MONTH : r->q->grain);
+    sqlite3_bind_int64(seek, 3, r->summed ? counter_month(r, after_or_at, 0) : after_or_at);
+    sqlite3_bind_int64(seek, 4, r->summed ? counter_month(r, hi, 1) : hi);
     step = sqlite3_step(seek);
     if (step == SQLITE_ROW) {
         *next = (uint32_t)sqlite3_column_int64(seek, 0);
+        if (r->summed && *next) /* the month's quarter or year */
+            *next = period_key(*next * 100 + 1, r->q->grain);
         *found = 1;
     }
     sqlite3_reset(seek);
@@ -591,8 +611,10 @@ counter_one_period(qry_run *r, sqlite3_stmt *st, uint32_t period, rz_error *err)
     int i, step, rc = 0;
     int64_t rows = 0;
     sqlite3_bind_int(st, 1, q->metric);
-    sqlite3_bind_int(st, 2, q->grain);
-    sqlite3_bind_int64(st, 3, period);
+    sqlite3_bind_int(st, 2, r->summed ? RZ_GRAIN_MONTH : q->grain);
+    sqlite3_bind_int64(st, 3, r->summed ? counter_month(r, period, 0) : period);
+    if (r->summed)
+        sqlite3_bind_int64(st, 30, counter_month(r, period, 1));
     sqlite3_bind_int(st, 4, r->nsdims > 0 ? r->sdims[0] : 0);
     sqlite3_bind_int(st, 5, r->nsdims > 1 ? r->sdims[1] : 0);
     for (i = 0; i < r->nf; i++)
@@ -622,7 +644,7 @@ counter_stored_dims(qry_run *r)
     r->place = 0;
     for (i = 0; i < r->ndims && i < 2; i++) {
         d = r->dims[i];
-        if (merge_dim_is_place(d)) {
+        if (merge_dim_via_centre(r->q->metric, d)) {
             r->place = 1;
             d = MERGE_D_CENTRE;
         }
@@ -646,7 +668,7 @@ stored_slot(const qry_run *r, int d)
 static void
 counter_dim_expr(const qry_run *r, int d, char *out, size_t n)
 {
-    switch (d) {
+    switch (merge_dim_via_centre(r->q->metric, d) ? d : MERGE_D_NONE) {
     case MERGE_D_PROVINCE: snprintf(out, n, "coalesce(ce.province, '')"); break;
     case MERGE_D_DISTRICT: snprintf(out, n, "coalesce(ce.district, '')"); break;
     case MERGE_D_PROGRAMME: snprintf(out, n, "coalesce(ce.programme, 0)"); break;
@@ -665,6 +687,9 @@ counter_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
     char e[2][64];
     int i;
     counter_stored_dims(r);
+    /* A quarter or year of an additive metric is the sum of its months
+     * (?3 to ?30). */
+    r->summed = !merge_metric_keeps_grain(r->q->metric, r->q->grain);
     for (i = 0; i < 2; i++) {
         if (i < r->ndims)
             counter_dim_expr(r, r->dims[i], e[i], sizeof e[i]);
@@ -672,17 +697,17 @@ counter_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
             snprintf(e[i], sizeof e[i], "0");
     }
     sql_add(&b, "SELECT %s AS q1, %s AS q2, %s FROM totals t", e[0], e[1],
-            r->place ? "sum(t.n)" : "t.n");
+            r->place || r->summed ? "sum(t.n)" : "t.n");
     if (r->place)
         sql_add(&b, " LEFT JOIN centre ce ON ce.centre_id = t.v%d", stored_slot(r, MERGE_D_CENTRE));
-    sql_add(&b, " WHERE t.metric = ?1 AND t.grain = ?2 AND t.period = ?3 AND t.d1 = ?4"
-                " AND t.d2 = ?5");
+    sql_add(&b, " WHERE t.metric = ?1 AND t.grain = ?2 AND %s AND t.d1 = ?4 AND t.d2 = ?5",
+            r->summed ? "t.period BETWEEN ?3 AND ?30" : "t.period = ?3");
     for (i = 0; i < r->nf; i++) {
         char f[64];
         counter_dim_expr(r, r->f[i].dim, f, sizeof f);
         sql_add(&b, " AND %s = ?%d%s", f, 6 + i, r->f[i].text ? " COLLATE NOCASE" : "");
     }
-    if (r->place) {
+    if (r->place || r->summed) {
         /* Groups of the group-by dimensions; without any, one row, and
          * none when no counter matched (grouping by a constant). */
         sql_add(&b, " GROUP BY ");
@@ -986,16 +1011,10 @@ state_run(qry_run *r, rz_error *err)
 }
 
 /* 1 when the counters answer the spec (at most two dimensions, no exact
- * date range).  Trainees by province, district or programme are not the sum
- * of their centres' counters (a person trained at two centres of a province
- * counts once in it): the state tables answer those. */
+ * date range). */
 static int
 uses_counters(const qry_run *r)
 {
-    int i;
-    for (i = 0; r->q->metric == MERGE_M_TRAINEES && i < r->ndims && i < 2; i++)
-        if (merge_dim_is_place(r->dims[i]))
-            return 0;
     return !r->q->scan && r->q->window != QUERY_WIN_RANGE && r->ndims <= 2;
 }
 

@@ -21,6 +21,7 @@
 #include "common/util.h"
 #include "proto/msg.h"
 #include "server/conv.h"
+#include "server/forkreport.h"
 #include "server/http.h"
 #include "server/ingest.h"
 #include "server/metrics.h"
@@ -281,6 +282,10 @@ serve_request(serve_ctx *c)
                            node.quarantined);
         reply(c, &p[0]);
         conv_ready(k);
+    } else if (m.type == RZ_MSG_FORK_REPORT) {
+        /* Recorded: ERROR fork; refused: ERROR with the reason (forkreport.h). */
+        (void)forkreport_record(c->s, node_id, &m, zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), &err);
+        reply_error(c, &p[0], &err, who);
     } else {
         rz_fail(&err, RZ_E_MSGTYPE, "message type %d is not a request", m.type);
         serve_flush_group(c); /* replies to one peer keep their order */
@@ -336,10 +341,16 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
     mpk_w_init(&c.w);
     if ((rc = ingest_new(&c.ig, s, server, err)) || (rc = serve_sockets(&c, ctx, o, err)))
         goto out;
-    if (o->http_addr && (rc = http_start(&http, o->http_addr, o->db_path, err)))
-        goto out;
-    if (o->public_addr && (rc = http_start_public(&pub, o->public_addr, o->db_path, err)))
-        goto out;
+    if (o->http_addr) {
+        http_opts ho = {o->http_addr, o->db_path, o->dir, o->tls_cert, o->tls_key, 0};
+        if ((rc = http_start_opts(&http, &ho, err)))
+            goto out;
+    }
+    if (o->public_addr) {
+        http_opts po = {o->public_addr, o->db_path, o->dir, o->tls_cert, o->tls_key, 1};
+        if ((rc = http_start_opts(&pub, &po, err)))
+            goto out;
+    }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = serve_on_signal;
     sigaction(SIGINT, &sa, NULL);

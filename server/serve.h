@@ -16,6 +16,9 @@ typedef struct serve_opts {
     const char *http_addr;   /* host:port for the dashboard, or NULL */
     const char *db_path;     /* server.db (HTTP opens it read-only) */
     const char *public_addr; /* host:port for the public catalogue, or NULL */
+    const char *dir;         /* data directory (auth.db, certificates) */
+    const char *tls_cert;    /* PEM certificate for HTTPS, or NULL */
+    const char *tls_key;     /* its PEM key, or NULL */
 } serve_opts;
 
 /* Runs until SIGINT/SIGTERM.  Returns 0 on clean shutdown; startup

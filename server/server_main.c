@@ -30,9 +30,11 @@
 #include "common/places.h"
 #include "common/util.h"
 #include "server/bundle_import.h"
+#include "server/forkreport.h"
 #include "server/placelist.h"
 #include "server/query.h"
 #include "server/rebuild.h"
+#include "server/httpauth.h"
 #include "server/serve.h"
 #include "server/store.h"
 
@@ -64,17 +66,25 @@ static const srv_cmd srv_cmds[] = {
     {"nodes", "", "enrolled nodes: sync state, last contact, last data, clock offset"},
     {"revoke", "NODE", "refuse a node from now on (its past entries stay)"},
     {"rekey", "NODE --token T", "replace a node's key (key history is kept)"},
-    {"new-epoch", "NODE", "authorise a forked node to continue (see PROTOCOL.md 7)"},
-    {"forks", "", "list fork evidence"},
+    {"new-epoch", "NODE [--force --reason TEXT]",
+     "let a forked node continue (PROTOCOL.md 7); needs recorded fork evidence unless forced"},
+    {"forks", "", "fork evidence: forked batches, the nodes' own fork reports, forced epochs"},
     {"register", "", "the enrollment register, every version"},
+    {"centre", "rename CENTRE NEW-NAME | move CENTRE --province P --district D",
+     "rename or move a centre: a new version of the register; past totals by place stay"
+     " reproducible (totals --register-version N)"},
     {"places", "[list | import FILE | check NAME [PROVINCE]]",
      "the master list of provinces and districts: its versions, import a new one, check a name"},
     {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
-    {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT]",
-     "serve nodes (ZeroMQ), the dashboard (HTTP) and, if asked, the public view"},
+    {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT] [--tls-cert F --tls-key F]",
+     "serve nodes (ZeroMQ), the dashboard (HTTP; HTTPS with sign-in when given a certificate,"
+     " required beyond loopback) and, if asked, the public view"},
+    {"account", "add NAME --role admin|analyst | passwd NAME | disable NAME | enable NAME | list",
+     "dashboard accounts (password on standard input)"},
+    {"token", "add NAME | revoke NAME | list", "API tokens for machines (shown once when made)"},
     {"totals",
      "[--metric M --by D --by D2 --period P --grain G --from D --to D --where dim=value"
-     " --format text|json|csv]",
+     " --format text|json|csv --register-version N]",
      "national totals and breakdowns"},
     {"verify", "", "audit logs and recompute every total from them"},
     {"rebuild", "", "replace state and totals by a replay of the logs"},
@@ -116,6 +126,17 @@ cmd_help(const srv_cmd *c)
 {
     printf("usage: rozgar-server -d DIR %s%s%s\n  %s\n", c->name, c->synopsis[0] ? " " : "",
            c->synopsis, c->what);
+}
+
+/* 1 when argv (a command's arguments) holds the option opt. */
+static int
+has_arg(int argc, char **argv, const char *opt)
+{
+    int i;
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], opt) == 0)
+            return 1;
+    return 0;
 }
 
 /* 1 when a command's own arguments ask for help. */
@@ -351,8 +372,6 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
         return 1;
     if (strcmp(cmd, "revoke") == 0) {
         rc = store_revoke(s, node_id, &err);
-    } else if (strcmp(cmd, "new-epoch") == 0) {
-        rc = store_new_epoch(s, node_id, &err);
     } else {
         if (argc < 4 || strcmp(argv[2], "--token") != 0 ||
             parse_token(argv[3], tok_node, pk) != 0 ||
@@ -365,6 +384,58 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
     if (rc)
         return fail(&err);
     printf("%s: node %s done\n", cmd, argv[1]);
+    return 0;
+}
+
+/* new-epoch NODE [--force --reason TEXT]: PROTOCOL 7.  A new epoch is for a
+ * node whose fork headquarters has evidence of (a forked batch or the
+ * node's own FORK_REPORT in its current epoch); without it, only with
+ * --force and a reason, which is kept as fork evidence and logged. */
+static int
+cmd_new_epoch(store *s, int argc, char **argv)
+{
+    uint8_t node_id[RZ_NODE_ID_BYTES];
+    const char *reason = NULL;
+    rz_error err = {0, ""};
+    store_node n;
+    int64_t evidence = 0;
+    int force = 0, i;
+    if (argc < 2 || node_arg(argv[1], node_id))
+        return 1;
+    for (i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--force") == 0)
+            force = 1;
+        else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+            reason = argv[++i];
+        else {
+            fprintf(stderr, "rozgar-server: new-epoch NODE [--force --reason TEXT]\n");
+            return 1;
+        }
+    }
+    if (force && (!reason || !*reason || strlen(reason) > 300)) {
+        fprintf(stderr, "rozgar-server: --force needs --reason TEXT (1..300 bytes): it is kept "
+                        "with the fork evidence\n");
+        return 1;
+    }
+    if (store_node_get(s, node_id, &n, &err) ||
+        forkreport_count(s, node_id, n.epoch, &evidence, &err))
+        return fail(&err);
+    if (evidence == 0 && !force) {
+        fprintf(stderr,
+                "rozgar-server: no fork is recorded for node %s in epoch %u (no forked batch, no "
+                "fork report; see rozgar-server forks): a new epoch is for a fork headquarters has "
+                "examined. If the evidence cannot reach the server, use --force --reason TEXT\n",
+                argv[1], n.epoch);
+        return 1;
+    }
+    if (evidence == 0) {
+        if (forkreport_forced(s, node_id, reason, &err))
+            return fail(&err);
+        log_warnx("new-epoch forced for node %s without fork evidence: %s", argv[1], reason);
+    }
+    if (store_new_epoch(s, node_id, &err))
+        return fail(&err);
+    printf("new-epoch: node %s now at epoch %u\n", argv[1], n.epoch + 1);
     return 0;
 }
 
@@ -503,7 +574,8 @@ cmd_register(store *s)
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
     if (rz_db_prepare(store_db(s), &st,
-                      "SELECT version, at_ms, action, hex(node_id), coalesce(centre, ''),"
+                      "SELECT version, at_ms, action, CASE WHEN node_id = zeroblob(8) THEN '-'"
+                      " ELSE hex(node_id) END, coalesce(centre, ''),"
                       " coalesce(province, ''), coalesce(district, ''), hex(sign_pk), from_seq,"
                       " epoch FROM register ORDER BY version",
                       &err))
@@ -527,6 +599,90 @@ cmd_register(store *s)
     }
     sqlite3_finalize(st);
     return 0;
+}
+
+/* centre rename CENTRE NEW-NAME | centre move CENTRE --province P
+ * --district D: a new version of the register (store_centre_change). */
+static int
+cmd_centre(store *s, int argc, char **argv)
+{
+    const char *prov = NULL, *dist = NULL;
+    rz_error err = {0, ""};
+    int64_t version = 0;
+    if (argc == 4 && strcmp(argv[1], "rename") == 0) {
+        if (!*argv[3] || strlen(argv[3]) > 200) {
+            fprintf(stderr, "rozgar-server: a centre name is 1..200 bytes\n");
+            return 1;
+        }
+        if (store_centre_change(s, argv[2], argv[3], NULL, NULL, &version, &err))
+            return fail(&err);
+        printf("register version %lld: centre '%s' renamed '%s'\n", (long long)version, argv[2],
+               argv[3]);
+        return 0;
+    }
+    if (argc == 7 && strcmp(argv[1], "move") == 0 &&
+        ((strcmp(argv[3], "--province") == 0 && strcmp(argv[5], "--district") == 0) ||
+         (strcmp(argv[3], "--district") == 0 && strcmp(argv[5], "--province") == 0))) {
+        const char *p = strcmp(argv[3], "--province") == 0 ? argv[4] : argv[6];
+        const char *d = strcmp(argv[3], "--province") == 0 ? argv[6] : argv[4];
+        if (resolve_place(p, d, &prov, &dist))
+            return 1;
+        if (store_centre_change(s, argv[2], NULL, prov, dist, &version, &err))
+            return fail(&err);
+        printf("register version %lld: centre '%s' moved to %s, %s\n", (long long)version, argv[2],
+               dist, prov);
+        return 0;
+    }
+    fprintf(stderr, "usage: rozgar-server -d DIR centre rename CENTRE NEW-NAME\n"
+                    "       rozgar-server -d DIR centre move CENTRE --province P --district D\n");
+    return 1;
+}
+
+/* totals ... --register-version N: every place as the enrollment register
+ * stood at version N.  Totals are kept per centre; a province, district or
+ * centre name comes from the centre table at query time, so a temporary
+ * table `centre` replayed from the register up to N (it shadows the main
+ * one on this connection) reproduces the breakdowns by place of that
+ * version.  Centres enrolled after N are in no place then. */
+static int
+totals_as_of(store *s, int argc, char **argv, rz_error *err)
+{
+    sqlite3 *db = store_db(s);
+    sqlite3_stmt *st = NULL;
+    char *args[64], *end = NULL;
+    long long version = -1;
+    int n = 0, i, rc;
+    for (i = 0; i < argc && n < 63; i++) {
+        if (strcmp(argv[i], "--register-version") == 0 && i + 1 < argc) {
+            version = strtoll(argv[++i], &end, 10);
+            if (!*argv[i] || *end || version < 1)
+                return rz_fail(err, RZ_E_ARG, "--register-version is a version number (register)");
+        } else {
+            args[n++] = argv[i];
+        }
+    }
+    args[n] = NULL;
+    if ((rc = rz_db_exec(db,
+                         "CREATE TEMP TABLE centre(centre_id INTEGER PRIMARY KEY, name TEXT,"
+                         " programme INTEGER, province TEXT, district TEXT);",
+                         err)))
+        return rc;
+    if ((rc = rz_db_prepare(db, &st,
+                            "INSERT INTO temp.centre SELECT centre_id, centre, programme, province,"
+                            " district FROM (SELECT centre_id, centre, programme, province,"
+                            " district, row_number() OVER (PARTITION BY centre_id"
+                            " ORDER BY version DESC) AS k FROM main.register WHERE version <= ?1"
+                            " AND centre_id IS NOT NULL AND action IN ('enroll', 'rename', 'move'))"
+                            " WHERE k = 1",
+                            err)) == 0) {
+        sqlite3_bind_int64(st, 1, version);
+        rc = rz_db_step_done(db, st, err);
+        sqlite3_finalize(st);
+    }
+    if (rc == 0)
+        rc = n == 1 ? query_summary(db, stdout, 0, err) : query_cli(db, n, args, stdout, err);
+    sqlite3_exec(db, "DROP TABLE temp.centre", NULL, NULL, NULL);
+    return rc;
 }
 
 /* Raises the soft descriptor limit to the hard one.  At the soft limit
@@ -555,11 +711,11 @@ raise_nofile(void)
 static int
 cmd_run(store *s, const srv_paths *p, int argc, char **argv)
 {
-    static const struct option opts[] = {{"bind", required_argument, 0, 'b'},
-                                         {"http", required_argument, 0, 'h'},
-                                         {"public", required_argument, 0, 'P'},
-                                         {0, 0, 0, 0}};
-    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db, NULL};
+    static const struct option opts[] = {
+        {"bind", required_argument, 0, 'b'},    {"http", required_argument, 0, 'h'},
+        {"public", required_argument, 0, 'P'},  {"tls-cert", required_argument, 0, 'C'},
+        {"tls-key", required_argument, 0, 'K'}, {0, 0, 0, 0}};
+    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db, NULL, p->dir, NULL, NULL};
     rz_identity id;
     rz_error err = {0, ""};
     int c, rc;
@@ -569,6 +725,8 @@ cmd_run(store *s, const srv_paths *p, int argc, char **argv)
         case 'b': o.endpoint = optarg; break;
         case 'h': o.http_addr = optarg; break;
         case 'P': o.public_addr = optarg; break;
+        case 'C': o.tls_cert = optarg; break;
+        case 'K': o.tls_key = optarg; break;
         default: usage(); return 1;
         }
     }
@@ -782,6 +940,8 @@ main(int argc, char **argv)
         fprintf(stderr, "rozgar-server: %s is not a server directory (run init)\n", dir);
         return 1;
     }
+    if (strcmp(cmd, "account") == 0 || strcmp(cmd, "token") == 0)
+        return httpauth_cli(p.dir, argc, argv);
     /* Every command opens the database for writing (WAL needs it). */
     if (check_writable("data directory", p.dir) || check_writable("database", p.db))
         return 2;
@@ -805,9 +965,10 @@ main(int argc, char **argv)
         rc = cmd_enroll(s, argc, argv);
     else if (strcmp(cmd, "nodes") == 0)
         rc = cmd_nodes(s);
-    else if (strcmp(cmd, "revoke") == 0 || strcmp(cmd, "rekey") == 0 ||
-             strcmp(cmd, "new-epoch") == 0)
+    else if (strcmp(cmd, "revoke") == 0 || strcmp(cmd, "rekey") == 0)
         rc = cmd_node_change(s, cmd, argc, argv);
+    else if (strcmp(cmd, "new-epoch") == 0)
+        rc = cmd_new_epoch(s, argc, argv);
     else if (strcmp(cmd, "forks") == 0)
         rc = cmd_forks(s);
     else if (strcmp(cmd, "register") == 0)
@@ -816,6 +977,10 @@ main(int argc, char **argv)
         rc = cmd_linked(s, argc > 1 ? argv[1] : NULL);
     else if (strcmp(cmd, "run") == 0)
         rc = cmd_run(s, &p, argc, argv);
+    else if (strcmp(cmd, "centre") == 0)
+        rc = cmd_centre(s, argc, argv);
+    else if (strcmp(cmd, "totals") == 0 && has_arg(argc, argv, "--register-version"))
+        rc = totals_as_of(s, argc, argv, &err) ? fail(&err) : 0;
     else if (strcmp(cmd, "totals") == 0)
         rc = argc == 1 ? (query_summary(store_db(s), stdout, 0, &err) ? fail(&err) : 0)
                        : (query_cli(store_db(s), argc, argv, stdout, &err) ? fail(&err) : 0);

@@ -37,7 +37,7 @@ static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS register("
     " version INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, action TEXT NOT NULL,"
     " node_id BLOB NOT NULL, sign_pk BLOB, centre TEXT, programme INTEGER, province TEXT,"
-    " district TEXT, from_seq INTEGER, epoch INTEGER);"
+    " district TEXT, from_seq INTEGER, epoch INTEGER, centre_id INTEGER);"
     /* Key history: which key signed which range of a node's log. */
     "CREATE TABLE IF NOT EXISTS node_key("
     " node_id BLOB NOT NULL, from_seq INTEGER NOT NULL, sign_pk BLOB NOT NULL,"
@@ -95,7 +95,8 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_FORK] = "INSERT INTO evidence.fork_evidence(node_id, at_ms, epoch, seq, reason, batch)"
                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_REGISTER] = "INSERT INTO register(at_ms, action, node_id, sign_pk, centre, programme,"
-                    " province, district, from_seq, epoch) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                    " province, district, from_seq, epoch, centre_id)"
+                    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
 };
 
 struct store {
@@ -138,25 +139,43 @@ store_load_pepper(store *s, rz_error *err)
     return rc;
 }
 
-/* Databases made before node.last_contact_ms existed get the column (an
- * operational fact, 0 = no contact recorded yet). */
+/* Adds table.column (decl) to a database made before it existed. */
 static int
-store_upgrade(store *s, rz_error *err)
+store_add_column(store *s, const char *table, const char *column, const char *decl, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
+    char sql[256];
     int rc, have = 0;
     if ((rc = rz_db_prepare(s->db, &st,
-                            "SELECT count(*) FROM pragma_table_info('node')"
-                            " WHERE name = 'last_contact_ms'",
-                            err)))
+                            "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", err)))
         return rc;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         have = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (have)
         return 0;
-    return rz_db_exec(
-        s->db, "ALTER TABLE node ADD COLUMN last_contact_ms INTEGER NOT NULL DEFAULT 0;", err);
+    /* Names and declarations are constants of this file, never input. */
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s;", table, column, decl);
+    return rz_db_exec(s->db, sql, err);
+}
+
+/* Columns added since the first release: the node's last contact (an
+ * operational fact) and the centre a register version is about (so a
+ * centre's renames and moves can be replayed, store_centre_change). */
+static int
+store_upgrade(store *s, rz_error *err)
+{
+    int rc;
+    if ((rc = store_add_column(s, "node", "last_contact_ms", "INTEGER NOT NULL DEFAULT 0", err)) ||
+        (rc = store_add_column(s, "register", "centre_id", "INTEGER", err)))
+        return rc;
+    return rz_db_exec(s->db,
+                      "UPDATE register SET centre_id = (SELECT c.centre_id FROM centre c"
+                      " WHERE c.name = register.centre) WHERE centre_id IS NULL AND"
+                      " action = 'enroll';",
+                      err);
 }
 
 int
@@ -306,9 +325,10 @@ store_node_update(store *s, const store_node *n, rz_error *err)
 static int
 store_register(store *s, const char *action, const uint8_t *node_id, const uint8_t *sign_pk,
                const char *centre, int programme, const char *province, const char *district,
-               int64_t from_seq, int64_t epoch, rz_error *err)
+               int64_t from_seq, int64_t epoch, int64_t centre_id, rz_error *err)
 {
     sqlite3_stmt *st = s->st[ST_REGISTER];
+    sqlite3_bind_int64(st, 11, centre_id);
     sqlite3_bind_int64(st, 1, (int64_t)hlc_wall_ms());
     sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 3, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
@@ -427,7 +447,7 @@ store_enroll(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const uint8_t si
     sqlite3_finalize(st);
     if (rc || (rc = store_key_history(s, node_id, 1, sign_pk, err)) ||
         (rc = store_register(s, "enroll", node_id, sign_pk, centre, programme, province, district,
-                             1, 0, err)))
+                             1, 0, centre_id, err)))
         goto out;
     rc = store_commit(s, err);
 out:
@@ -467,7 +487,7 @@ store_node_change(store *s, const uint8_t *node_id, const char *action, const ui
     }
     if ((rc = store_node_update(s, &n, err)) ||
         (rc = store_register(s, action, node_id, new_pk, NULL, 0, NULL, NULL,
-                             (int64_t)n.head_seq + 1, n.epoch, err)))
+                             (int64_t)n.head_seq + 1, n.epoch, n.centre_id, err)))
         goto out;
     rc = store_commit(s, err);
 out:
@@ -593,5 +613,68 @@ store_node_contact(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t n
     sqlite3_bind_int64(st, 2, (int64_t)now_ms);
     rc = rz_db_step_done(s->db, st, err);
     sqlite3_finalize(st);
+    return rc;
+}
+
+int
+store_centre_change(store *s, const char *centre, const char *new_name, const char *province,
+                    const char *district, int64_t *version, rz_error *err)
+{
+    static const uint8_t no_node[RZ_NODE_ID_BYTES] = {0};
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0;
+    int programme = 0, rc;
+    char name[256], prov[128], dist[128];
+    const char *action = new_name ? "rename" : "move";
+
+    if ((rc = store_begin(s, err)))
+        return rc;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "SELECT centre_id, programme, name, province, district FROM centre"
+                            " WHERE name = ?1",
+                            err)))
+        goto out;
+    sqlite3_bind_text(st, 1, centre, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        rc = rz_fail(err, RZ_E_NOTFOUND, "no centre named '%.100s' (rozgar-server register)",
+                     centre);
+        goto out;
+    }
+    id = sqlite3_column_int64(st, 0);
+    programme = sqlite3_column_int(st, 1);
+    snprintf(name, sizeof name, "%s",
+             new_name ? new_name : (const char *)sqlite3_column_text(st, 2));
+    snprintf(prov, sizeof prov, "%s",
+             province ? province : (const char *)sqlite3_column_text(st, 3));
+    snprintf(dist, sizeof dist, "%s",
+             district ? district : (const char *)sqlite3_column_text(st, 4));
+    sqlite3_finalize(st);
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "UPDATE centre SET name = ?2, province = ?3, district = ?4"
+                            " WHERE centre_id = ?1",
+                            err)))
+        goto out;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, prov, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, dist, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT) {
+        rc = rz_fail(err, RZ_E_EXISTS, "a centre named '%.100s' already exists", name);
+        goto out;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = rz_db_fail(s->db, err, "centre change");
+        goto out;
+    }
+    if ((rc = store_register(s, action, no_node, NULL, name, programme, prov, dist, 0, 0, id, err)))
+        goto out;
+    *version = sqlite3_last_insert_rowid(s->db);
+    rc = store_commit(s, err);
+out:
+    if (rc)
+        store_rollback(s);
     return rc;
 }

@@ -69,6 +69,16 @@ int store_new_epoch(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error 
 int store_node_contact(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms,
                        rz_error *err) RZ_WUR;
 
+/* Headquarters renames (new_name) or moves (province, district; official
+ * names) a centre: the centre row changes and the change is appended to the
+ * register as a new version (*version), with the centre's id, so the place
+ * of every centre at any version can be replayed (totals by place under an
+ * older version: rozgar-server totals --register-version N).  Facts keep
+ * their centre; nothing else changes.  RZ_E_NOTFOUND for an unknown centre,
+ * RZ_E_EXISTS when new_name is taken. */
+int store_centre_change(store *s, const char *centre, const char *new_name, const char *province,
+                        const char *district, int64_t *version, rz_error *err) RZ_WUR;
+
 /* Log.  clock_ms is the server time of a clock entry, -1 for other entries. */
 int store_log_get(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
                   uint8_t hash[RZ_HASH_BYTES], rz_error *err) RZ_WUR;

@@ -645,6 +645,12 @@
     ["f-year", "f-programme", "f-gender", "f-age", "f-area", "f-skill", "f-trend"].forEach(function (id) {
       $(id).addEventListener("change", onFilterChange);
     });
+    /* Signed in (HTTPS view): say who, offer to sign out. */
+    getJSON("/api/whoami").then(function (w) {
+      if (!w.signin || w.token) return;
+      $("whoami").textContent = "Signed in as " + w.user;
+      $("signout").hidden = false;
+    }).catch(function () {});
     window.addEventListener("hashchange", render);
     render();
   });

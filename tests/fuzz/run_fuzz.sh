@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # run_fuzz.sh SECONDS: builds the libFuzzer harnesses (clang, RZ_FUZZ=ON,
-# ASan + UBSan) into build-fuzz/ and runs each harness for SECONDS/4 from
+# ASan + UBSan) into build-fuzz/ and runs each harness for SECONDS/(number of harnesses) from
 # the committed seeds in tests/fuzz/corpus/<harness>/ with the msgpack
-# dictionary.  Prints execs and new corpus inputs per harness; exits
-# non-zero when any harness crashes, leaks, times out or breaks an
-# invariant (its reproducer is left in build-fuzz/fuzz-run/artifacts/).
+# dictionary (csv.dict for fuzz_import).  Prints execs and new corpus
+# inputs per harness; exits non-zero when any harness crashes, leaks, times
+# out or breaks an invariant (its reproducer is left in
+# build-fuzz/fuzz-run/artifacts/).
 # The committed corpus is only read: new inputs go to build-fuzz/fuzz-run/.
 #
 # Environment: RZ_FUZZ_BUILD_DIR (default build-fuzz), RZ_FUZZ_JOBS.
@@ -12,13 +13,13 @@ set -euo pipefail
 
 secs=${1:-}
 if ! [[ "$secs" =~ ^[0-9]+$ ]] || [ "$secs" -lt 4 ]; then
-  echo "usage: $0 SECONDS (>= 4; each of the 4 harnesses gets SECONDS/4)" >&2
+  echo "usage: $0 SECONDS (>= 5; each of the 5 harnesses gets SECONDS/5)" >&2
   exit 2
 fi
 cd "$(dirname "$0")/../.."
 root=$PWD
 B=${RZ_FUZZ_BUILD_DIR:-$root/build-fuzz}
-harnesses=(fuzz_msg fuzz_entry fuzz_ingest fuzz_bundle)
+harnesses=(fuzz_msg fuzz_entry fuzz_ingest fuzz_import fuzz_bundle)
 command -v clang >/dev/null || { echo "run_fuzz: clang is required (scripts/deps.sh)" >&2; exit 2; }
 
 # Warnings are not errors here: this build exists to run the fuzzers, and
@@ -39,10 +40,12 @@ failed=0
 for h in "${harnesses[@]}"; do
   mkdir -p "$run/$h"
   seeds=$(find "$root/tests/fuzz/corpus/$h" -type f | wc -l)
+  dict=msgpack.dict
+  [ "$h" = fuzz_import ] && dict=csv.dict
   rc=0
   # First corpus dir receives new inputs; the committed one is read only.
   "$B/tests/fuzz/$h" -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -dict="$root/tests/fuzz/msgpack.dict" -print_final_stats=1 \
+    -dict="$root/tests/fuzz/$dict" -print_final_stats=1 \
     -artifact_prefix="$run/artifacts/$h-" \
     "$run/$h" "$root/tests/fuzz/corpus/$h" > "$run/$h.log" 2>&1 || rc=$?
   execs=$(awk '/stat::number_of_executed_units:/ {print $2}' "$run/$h.log" | tail -n 1)

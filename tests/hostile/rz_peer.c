@@ -864,6 +864,93 @@ h_client_ack(ctx *c, frame *f)
     msg_encode_ack(&f->w[0], 1, 0, 1, 1, c->p->head, sig, 1);
 }
 
+/* FORK_REPORTs that must not be recorded (PROTOCOL 4.8): each claims the
+ * node's entry at the server's head differs. */
+static void
+fork_report_base(ctx *c, rz_fork_report *r)
+{
+    memset(r, 0, sizeof *r);
+    r->epoch = c->p->epoch;
+    r->reason = RZ_FORK_DIFFERS;
+    r->seen_seq = c->p->head_seq;
+    memcpy(r->seen_hash, c->p->head, RZ_HASH_BYTES);
+    r->have_own = 1;
+    memset(r->own_hash, 0x5a, RZ_HASH_BYTES);
+    r->head_seq = c->p->head_seq;
+    memset(r->head_hash, 0x5a, RZ_HASH_BYTES);
+    r->detected_ms = 1773558004000ull;
+}
+
+static void
+h_fork_report_other_key(ctx *c, frame *f)
+{
+    rz_fork_report r;
+    uint8_t sig[RZ_SIG_BYTES];
+    if (!c->other) {
+        f->skip_reason = 1;
+        return;
+    }
+    fork_report_base(c, &r);
+    msg_fork_report_sign(sig, &c->other->id, c->p->node_id, &r);
+    msg_encode_fork_report(&f->w[0], c->p->node_id, &r, sig);
+}
+
+static void
+h_fork_report_zero_sig(ctx *c, frame *f)
+{
+    rz_fork_report r;
+    uint8_t sig[RZ_SIG_BYTES] = {0};
+    fork_report_base(c, &r);
+    msg_encode_fork_report(&f->w[0], c->p->node_id, &r, sig);
+}
+
+static void
+h_fork_report_names_other(ctx *c, frame *f)
+{
+    rz_fork_report r;
+    uint8_t sig[RZ_SIG_BYTES];
+    if (!c->other) {
+        f->skip_reason = 1;
+        return;
+    }
+    fork_report_base(c, &r);
+    msg_fork_report_sign(sig, &c->other->id, c->other->node_id, &r);
+    msg_encode_fork_report(&f->w[0], c->other->node_id, &r, sig);
+}
+
+static void
+h_fork_report_unknown_head(ctx *c, frame *f)
+{
+    rz_fork_report r;
+    uint8_t sig[RZ_SIG_BYTES];
+    fork_report_base(c, &r);
+    r.seen_hash[0] ^= 0xff; /* a server head this server never held */
+    msg_fork_report_sign(sig, &c->p->id, c->p->node_id, &r);
+    msg_encode_fork_report(&f->w[0], c->p->node_id, &r, sig);
+}
+
+static void
+h_fork_report_no_fork(ctx *c, frame *f)
+{
+    rz_fork_report r;
+    uint8_t sig[RZ_SIG_BYTES];
+    fork_report_base(c, &r);
+    memcpy(r.own_hash, r.seen_hash, RZ_HASH_BYTES); /* "differs", but it is the same */
+    msg_fork_report_sign(sig, &c->p->id, c->p->node_id, &r);
+    msg_encode_fork_report(&f->w[0], c->p->node_id, &r, sig);
+}
+
+static void
+h_fork_report_old_epoch(ctx *c, frame *f)
+{
+    rz_fork_report r;
+    uint8_t sig[RZ_SIG_BYTES];
+    fork_report_base(c, &r);
+    r.epoch++;
+    msg_fork_report_sign(sig, &c->p->id, c->p->node_id, &r);
+    msg_encode_fork_report(&f->w[0], c->p->node_id, &r, sig);
+}
+
 static void
 h_version_2(ctx *c, frame *f)
 {
@@ -1619,6 +1706,13 @@ static const hcase hostile_cases[] = {
     ERR("message type 2^64-1", h_type_huge, RZ_E_MSGTYPE),
     ERR("client sends WELCOME", h_client_welcome, RZ_E_MSGTYPE),
     ERR("client sends ACK", h_client_ack, RZ_E_MSGTYPE),
+    /* fork reports that must not quarantine anyone */
+    ERR("fork report signed by another node's key", h_fork_report_other_key, RZ_E_SIGNATURE),
+    ERR("fork report with a zero signature", h_fork_report_zero_sig, RZ_E_SIGNATURE),
+    ERR("fork report naming another node", h_fork_report_names_other, RZ_E_AUTH),
+    ERR("fork report of a head the server never held", h_fork_report_unknown_head, RZ_E_CHAIN),
+    ERR("fork report of no fork", h_fork_report_no_fork, RZ_E_DECODE),
+    ERR("fork report of another epoch", h_fork_report_old_epoch, RZ_E_EPOCH),
     ERRT("protocol version 2 HELLO", h_version_2, RZ_E_VERSION, "upgrade"),
     ERR("protocol version 2 BATCH", h_version_2_batch, RZ_E_VERSION),
     ERR("protocol version 0", h_version_0, RZ_E_VERSION),

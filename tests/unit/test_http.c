@@ -707,6 +707,11 @@ test_metrics(void **state)
     assert_has(r.body, "rozgar_http_requests_total{code=\"200\"} ");
     reply_free(&r);
 
+    http_get(f->port, "/api/whoami", &r); /* loopback without TLS: open, nobody signed in */
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"signin\":false,\"user\":null}\n");
+    reply_free(&r);
+
     http_get(f->port, "/healthz", &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "{\"status\":\"ok\"}\n");

@@ -559,6 +559,20 @@ test_counts_at_the_event_centre(void **state)
     assert_int_equal(fx_nat(&f, TRN, GA, 0), 1);
     assert_int_equal(by_centre(&f, TRN, GA, 0, 1), 1);
     assert_int_equal(by_centre(&f, TRN, GA, 0, 4), 0);
+    /* Lahore and Multan are both Punjab: one Punjab trainee, not two;
+     * Peshawar makes her a Khyber Pakhtunkhwa trainee as well. */
+    assert_int_equal(fx_tot(&f, TRN, GA, 0, MERGE_D_PROVINCE, "Punjab", 0, NULL), 1);
+    assert_int_equal(fx_tot(&f, TRN, GA, 0, MERGE_D_PROVINCE, "Khyber Pakhtunkhwa", 0, NULL), 1);
+    assert_int_equal(fx_tot(&f, TRN, GM, 202603, MERGE_D_PROVINCE, "Punjab", 0, NULL), 1);
+    assert_int_equal(fx_tot(&f, TRN, GM, 202604, MERGE_D_PROVINCE, "Punjab", 0, NULL), 1);
+    assert_int_equal(fx_tot(&f, TRN, GQ, 20262, MERGE_D_PROVINCE, "Khyber Pakhtunkhwa", 0, NULL),
+                     0);
+    assert_int_equal(fx_tot(&f, TRN, GA, 0, MERGE_D_DISTRICT, "Lahore", 0, NULL), 1);
+    assert_int_equal(fx_tot(&f, TRN, GA, 0, MERGE_D_DISTRICT, "Quetta", 0, NULL), 0);
+    /* Programmes: Lahore and Multan e-Rozgar (1), Peshawar Innovista (2). */
+    assert_int_equal(fx_tot(&f, TRN, GY, 2026, MERGE_D_PROGRAMME, "1", 0, NULL), 1);
+    assert_int_equal(fx_tot(&f, TRN, GY, 2026, MERGE_D_PROGRAMME, "2", 0, NULL), 1);
+    assert_int_equal(fx_tot(&f, TRN, GA, 0, MERGE_D_PROVINCE, "Punjab", MERGE_D_CENTRE, "3"), 1);
     snprintf(fem, sizeof fem, "%d", RZ_G_FEMALE);
     assert_int_equal(fx_tot(&f, TRN, GA, 0, MERGE_D_CENTRE, "2", MERGE_D_GENDER, fem), 1);
     assert_int_equal(fx_tot(&f, ATT, GA, 0, MERGE_D_CENTRE, "3", MERGE_D_GENDER, fem), 1);
@@ -573,6 +587,8 @@ test_counts_at_the_event_centre(void **state)
     assert_int_equal(by_centre(&f, ATT, GA, 0, 4), 0);
     assert_int_equal(by_centre(&f, TRN, GM, 202603, 2), 2);
     assert_int_equal(fx_nat(&f, TRN, GA, 0), 2);
+    assert_int_equal(fx_tot(&f, TRN, GM, 202603, MERGE_D_PROVINCE, "Khyber Pakhtunkhwa", 0, NULL),
+                     2);
 
     /* Any order, any batching: the same tables. */
     fx_open(&g);
@@ -600,6 +616,9 @@ test_counts_at_the_event_centre(void **state)
     assert_int_equal(by_centre(&f, TRN, GM, 202603, 3), 1);
     assert_int_equal(by_centre(&f, TRN, GM, 202603, 2), 1);
     assert_int_equal(fx_nat(&f, TRN, GM, 202603), 2);
+    assert_int_equal(fx_tot(&f, TRN, GM, 202603, MERGE_D_PROVINCE, "Khyber Pakhtunkhwa", 0, NULL),
+                     1);
+    assert_int_equal(fx_tot(&f, TRN, GM, 202603, MERGE_D_PROVINCE, "Punjab", 0, NULL), 1);
     fx_check_sums(&f);
 
     /* Multan deletes event 2: person 51 still trained there (event 1). */
@@ -615,6 +634,8 @@ test_counts_at_the_event_centre(void **state)
     assert_int_equal(by_centre(&f, TRN, GA, 0, 3), 0);
     assert_int_equal(by_centre(&f, ATT, GA, 0, 3), 0);
     assert_int_equal(by_centre(&f, TRN, GA, 0, 1), 1);
+    assert_int_equal(fx_tot(&f, TRN, GA, 0, MERGE_D_DISTRICT, "Multan", 0, NULL), 0);
+    assert_int_equal(fx_tot(&f, TRN, GA, 0, MERGE_D_PROVINCE, "Punjab", 0, NULL), 1);
     assert_int_equal(fx_nat(&f, TRN, GA, 0), 2);
     assert_int_equal(fx_nat(&f, ATT, GA, 0), 2);
     fx_check_sums(&f);

@@ -322,7 +322,7 @@ w_type0(mpk_writer *w)
 static void
 w_type6(mpk_writer *w)
 {
-    mpk_w_uint(w, 6);
+    mpk_w_uint(w, 7); /* 6 is FORK_REPORT; 7 is the first unused id */
 }
 static void
 w_type255(mpk_writer *w)
@@ -803,6 +803,90 @@ test_frame_limit(void **state)
     free(big);
 }
 
+/* FORK_REPORT: round trip, signature over every field, strict decoding. */
+static void
+test_fork_report(void **state)
+{
+    rz_identity id, other;
+    rz_fork_report r, bad;
+    uint8_t fsig[RZ_SIG_BYTES], *keep = NULL;
+    mpk_writer w;
+    msgpack_zone z;
+    rz_msg m;
+    (void)state;
+    assert_int_equal(crypto_init(), 0);
+    identity_generate(&id);
+    identity_generate(&other);
+    memset(&r, 0, sizeof r);
+    r.epoch = 3;
+    r.reason = RZ_FORK_DIFFERS;
+    r.seen_seq = 6;
+    memcpy(r.seen_hash, head, 32);
+    r.have_own = 1;
+    memcpy(r.own_hash, prev, 32);
+    r.head_seq = 9;
+    memcpy(r.head_hash, head, 32);
+    r.detected_ms = 1773558004000ull;
+    msg_fork_report_sign(fsig, &id, node_id, &r);
+    assert_int_equal(msg_fork_report_verify(fsig, id.pk, node_id, &r), 0);
+    assert_int_equal(msg_fork_report_verify(fsig, other.pk, node_id, &r), RZ_E_SIGNATURE);
+    /* Every field is covered by the signature. */
+    bad = r, bad.epoch++;
+    assert_int_equal(msg_fork_report_verify(fsig, id.pk, node_id, &bad), RZ_E_SIGNATURE);
+    bad = r, bad.reason = RZ_FORK_SERVER_AHEAD;
+    assert_int_equal(msg_fork_report_verify(fsig, id.pk, node_id, &bad), RZ_E_SIGNATURE);
+    bad = r, bad.seen_seq++;
+    assert_int_equal(msg_fork_report_verify(fsig, id.pk, node_id, &bad), RZ_E_SIGNATURE);
+    bad = r, bad.own_hash[31] ^= 1;
+    assert_int_equal(msg_fork_report_verify(fsig, id.pk, node_id, &bad), RZ_E_SIGNATURE);
+    bad = r, bad.have_own = 0;
+    assert_int_equal(msg_fork_report_verify(fsig, id.pk, node_id, &bad), RZ_E_SIGNATURE);
+    bad = r, bad.head_hash[0] ^= 1;
+    assert_int_equal(msg_fork_report_verify(fsig, id.pk, node_id, &bad), RZ_E_SIGNATURE);
+    bad = r, bad.detected_ms++;
+    assert_int_equal(msg_fork_report_verify(fsig, id.pk, node_id, &bad), RZ_E_SIGNATURE);
+
+    mpk_w_init(&w);
+    msgpack_zone_init(&z, 4096);
+    msg_encode_fork_report(&w, node_id, &r, fsig);
+    assert_int_equal(w.rc, 0);
+    assert_int_equal(decode_copy(w.sb.data, w.sb.size, &z, &m, &keep), 0);
+    free(keep);
+    assert_int_equal(m.type, RZ_MSG_FORK_REPORT);
+    assert_memory_equal(m.node_id, node_id, 8);
+    assert_int_equal(m.fork.epoch, 3);
+    assert_int_equal(m.fork.reason, RZ_FORK_DIFFERS);
+    assert_int_equal(m.fork.seen_seq, 6);
+    assert_true(m.fork.have_own);
+    assert_memory_equal(m.fork.own_hash, prev, 32);
+    assert_int_equal(m.fork.head_seq, 9);
+    assert_int_equal(m.fork.detected_ms, 1773558004000ull);
+    assert_int_equal(msg_fork_report_verify(m.sig, id.pk, m.node_id, &m.fork), 0);
+    /* No own entry: nil on the wire. */
+    r.have_own = 0, r.reason = RZ_FORK_SERVER_AHEAD;
+    mpk_w_reset(&w);
+    msg_encode_fork_report(&w, node_id, &r, fsig);
+    assert_int_equal(decode_copy(w.sb.data, w.sb.size, &z, &m, &keep), 0);
+    free(keep);
+    assert_false(m.fork.have_own);
+    /* An unknown reason, a wrong field count: decode. */
+    r.reason = 3;
+    mpk_w_reset(&w);
+    msg_encode_fork_report(&w, node_id, &r, fsig);
+    assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    mpk_w_reset(&w);
+    mpk_w_array(&w, 4);
+    mpk_w_uint(&w, RZ_WIRE_SIGNATURE);
+    mpk_w_uint(&w, RZ_PROTO_VERSION);
+    mpk_w_uint(&w, RZ_MSG_FORK_REPORT);
+    mpk_w_bin(&w, node_id, 8);
+    assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    msgpack_zone_destroy(&z);
+    mpk_w_free(&w);
+    identity_wipe(&id);
+    identity_wipe(&other);
+}
+
 int
 main(void)
 {
@@ -825,6 +909,7 @@ main(void)
         cmocka_unit_test(test_string_limit_in_error),
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_frame_limit),
+        cmocka_unit_test(test_fork_report),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

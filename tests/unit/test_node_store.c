@@ -891,6 +891,49 @@ test_audit_trail_actor(void **state)
     assert_int_equal(count_rows(f, "SELECT count(*) FROM audit"), 3);
 }
 
+/* A node.db made before the side tables existed gets them at its next
+ * open, its records numbered in order of creation, new ones after them. */
+static void
+test_side_tables_added_to_an_older_database(void **state)
+{
+    fixture *f = *state;
+    rz_error err = {0, ""};
+    node_person p = person("Old", RZ_G_FEMALE);
+    node_event ev = event("Old event");
+    uint8_t a[16], b[16], e[16], c[16];
+    char code[NODE_CODE_MAX], want[NODE_CODE_MAX];
+
+    assert_int_equal(node_store_person_add(f->ns, &p, a, &err), 0);
+    assert_int_equal(node_store_event_add(f->ns, &ev, e, &err), 0);
+    assert_int_equal(node_store_person_add(f->ns, &p, b, &err), 0);
+    node_store_destroy(&f->ns);
+    raw_exec(f, "DROP TABLE short_code; DROP TABLE audit; DROP TABLE import_row;"
+                " DROP INDEX person_by_cnic; DROP INDEX person_by_phone;"
+                " DROP INDEX person_by_name_year; DROP INDEX event_by_date;");
+    assert_int_equal(node_store_open(f->node, &f->ns, &err), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM sqlite_master WHERE name IN"
+                                   " ('short_code', 'audit', 'import_row', 'person_by_cnic',"
+                                   " 'person_by_phone', 'person_by_name_year', 'event_by_date')"),
+                     7);
+    assert_int_equal(node_store_code(f->ns, a, code, &err), 0);
+    node_code_format(want, 1);
+    assert_string_equal(code, want);
+    assert_int_equal(node_store_code(f->ns, e, code, &err), 0);
+    node_code_format(want, 2);
+    assert_string_equal(code, want);
+    assert_int_equal(node_store_code(f->ns, b, code, &err), 0);
+    node_code_format(want, 3);
+    assert_string_equal(code, want);
+    assert_int_equal(node_store_person_add(f->ns, &p, c, &err), 0);
+    assert_int_equal(node_store_code(f->ns, c, code, &err), 0);
+    node_code_format(want, 4);
+    assert_string_equal(code, want);
+    /* A second open changes nothing. */
+    node_store_destroy(&f->ns);
+    assert_int_equal(node_store_open(f->node, &f->ns, &err), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM short_code"), 4);
+}
+
 int
 main(void)
 {
@@ -917,6 +960,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_rebase_moves_unreceipted_entries, setup,
                                         node_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_audit_trail_actor, setup, node_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_side_tables_added_to_an_older_database, setup,
+                                        node_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

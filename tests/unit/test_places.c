@@ -95,8 +95,7 @@ test_district_aliases(void **state)
     assert_string_equal(places_find_district(shipped, -1, "DG Khan", NULL), "Dera Ghazi Khan");
     assert_string_equal(places_find_district(shipped, -1, "dera ghazi  KHAN", NULL),
                         "Dera Ghazi Khan");
-    assert_string_equal(places_find_district(shipped, punjab, "d g khan", NULL),
-                        "Dera Ghazi Khan");
+    assert_string_equal(places_find_district(shipped, punjab, "d g khan", NULL), "Dera Ghazi Khan");
     assert_string_equal(places_find_district(shipped, -1, "D.I. Khan", NULL), "Dera Ismail Khan");
     assert_string_equal(places_find_district(shipped, -1, "Nawabshah", NULL),
                         "Shaheed Benazirabad");
@@ -211,9 +210,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_list),    cmocka_unit_test(test_province_aliases),
-        cmocka_unit_test(test_district_aliases), cmocka_unit_test(test_suggestions),
-        cmocka_unit_test(test_fold),            cmocka_unit_test(test_malformed_lists),
+        cmocka_unit_test(test_shipped_list),
+        cmocka_unit_test(test_province_aliases),
+        cmocka_unit_test(test_district_aliases),
+        cmocka_unit_test(test_suggestions),
+        cmocka_unit_test(test_fold),
+        cmocka_unit_test(test_malformed_lists),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,355 @@
+/*
+ * httpauth: accounts and API tokens of the headquarters view; see
+ * httpauth.h.
+ *
+ * One read-write handle on auth.db for tokens, guarded by a mutex (token
+ * checks are one indexed lookup); webauth keeps its own handle and mutex.
+ * The session binding is a random value made with the file, so a cookie
+ * made by another server (or a node) is refused by name.
+ */
+#include "server/httpauth.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/db.h"
+#include "common/hlc.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "server/query.h"
+
+static const char *const httpauth_roles[] = {"admin", "analyst", NULL};
+
+static const char httpauth_schema[] =
+    "CREATE TABLE IF NOT EXISTS httpauth_meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS httpauth_token("
+    " name TEXT PRIMARY KEY, hash BLOB UNIQUE NOT NULL, created_ms INTEGER NOT NULL,"
+    " revoked_ms INTEGER NOT NULL DEFAULT 0);";
+
+struct httpauth {
+    pthread_mutex_t mu; /* guards db */
+    sqlite3 *db;        /* auth.db, read-write (tokens, meta) */
+    webauth *wa;        /* accounts and sessions */
+};
+
+/* The binding of this server's sessions: made once, kept in the file. */
+static int
+httpauth_bind(sqlite3 *db, char bind[33], rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint8_t r[16];
+    int rc;
+    if ((rc = rz_db_prepare(db, &st, "SELECT v FROM httpauth_meta WHERE k = 'bind'", err)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+        memcpy(bind, sqlite3_column_text(st, 0), 32);
+        bind[32] = '\0';
+        sqlite3_finalize(st);
+        return 0;
+    }
+    sqlite3_finalize(st);
+    randombytes_buf(r, sizeof r);
+    hex_encode(bind, r, sizeof r);
+    if ((rc = rz_db_prepare(db, &st, "INSERT OR REPLACE INTO httpauth_meta VALUES('bind', ?1)",
+                            err)))
+        return rc;
+    sqlite3_bind_text(st, 1, bind, 32, SQLITE_STATIC);
+    rc = rz_db_step_done(db, st, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+httpauth_open(httpauth **out, const char *dir, rz_error *err)
+{
+    char path[4096], bind[33];
+    webauth_config cfg;
+    httpauth *a;
+    int rc;
+
+    *out = NULL;
+    if (sodium_init() < 0)
+        return rz_fail(err, RZ_E_INTERNAL, "libsodium failed to initialise");
+    if (snprintf(path, sizeof(path), "%s/%s", dir, HTTPAUTH_DB) >= (int)sizeof(path))
+        return rz_fail(err, RZ_E_ARG, "httpauth: directory path too long");
+    a = xcalloc(1, sizeof(*a));
+    pthread_mutex_init(&a->mu, NULL);
+    if ((rc = rz_db_open(&a->db, path, DB_READWRITE, err)))
+        goto fail;
+    /* Password hashes and token hashes: the server's user only. */
+    if (chmod(path, 0600) != 0) {
+        rc = rz_fail(err, RZ_E_IO, "cannot make %s private (chmod 0600)", path);
+        goto fail;
+    }
+    if ((rc = rz_db_exec(a->db, httpauth_schema, err)) || (rc = httpauth_bind(a->db, bind, err)))
+        goto fail;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.roles = httpauth_roles;
+    cfg.bind = bind;
+    if ((rc = webauth_open(&a->wa, path, &cfg, err)))
+        goto fail;
+    *out = a;
+    return 0;
+fail:
+    httpauth_destroy(&a);
+    return rc;
+}
+
+void
+httpauth_destroy(httpauth **ap)
+{
+    httpauth *a = ap ? *ap : NULL;
+    if (!a)
+        return;
+    webauth_destroy(&a->wa);
+    rz_db_close(&a->db);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+    *ap = NULL;
+}
+
+webauth *
+httpauth_web(httpauth *a)
+{
+    return a->wa;
+}
+
+static void
+httpauth_hash(const char *token, uint8_t h[32])
+{
+    crypto_generichash(h, 32, (const uint8_t *)token, strlen(token), NULL, 0);
+}
+
+int
+httpauth_token_add(httpauth *a, const char *name, char *out, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint8_t r[32], h[32];
+    int rc;
+    if (!webauth_user_valid(name) || strlen(name) > HTTPAUTH_NAME_MAX)
+        return rz_fail(err, RZ_E_ARG, "a token name is 1..%d of a-z 0-9 . _ - (e.g. reporting-bot)",
+                       HTTPAUTH_NAME_MAX);
+    randombytes_buf(r, sizeof r);
+    memcpy(out, HTTPAUTH_TOKEN_PREFIX, 4);
+    hex_encode(out + 4, r, sizeof r);
+    sodium_memzero(r, sizeof r);
+    httpauth_hash(out, h);
+    pthread_mutex_lock(&a->mu);
+    if (!(rc = rz_db_prepare(a->db, &st,
+                             "INSERT INTO httpauth_token(name, hash, created_ms) VALUES(?1,?2,?3)",
+                             err))) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, h, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (int64_t)hlc_wall_ms());
+        int step = sqlite3_step(st);
+        if ((step & 0xff) == SQLITE_CONSTRAINT)
+            rc = rz_fail(err, RZ_E_EXISTS, "a token named %s exists (pick another name)", name);
+        else if (step != SQLITE_DONE)
+            rc = rz_db_fail(a->db, err, "token add");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (rc)
+        sodium_memzero(out, HTTPAUTH_TOKEN_CHARS + 1);
+    return rc;
+}
+
+int
+httpauth_token_revoke(httpauth *a, const char *name, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    pthread_mutex_lock(&a->mu);
+    if (!(rc = rz_db_prepare(a->db, &st,
+                             "UPDATE httpauth_token SET revoked_ms = ?2 WHERE name = ?1"
+                             " AND revoked_ms = 0",
+                             err))) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)hlc_wall_ms());
+        if (!(rc = rz_db_step_done(a->db, st, err)) && sqlite3_changes(a->db) == 0)
+            rc = rz_fail(err, RZ_E_NOTFOUND, "no live token named %s", name);
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int
+httpauth_token_list(httpauth *a, void *out_file, rz_error *err)
+{
+    FILE *out = out_file;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    pthread_mutex_lock(&a->mu);
+    if (!(rc = rz_db_prepare(
+              a->db, &st, "SELECT name, created_ms, revoked_ms FROM httpauth_token ORDER BY name",
+              err))) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            char c[32], r[32];
+            query_iso_time(c, (uint64_t)sqlite3_column_int64(st, 1));
+            if (sqlite3_column_int64(st, 2))
+                query_iso_time(r, (uint64_t)sqlite3_column_int64(st, 2));
+            else
+                snprintf(r, sizeof(r), "-");
+            fprintf(out, "%-32s created %s revoked %s\n", sqlite3_column_text(st, 0), c, r);
+        }
+        rc = rc == SQLITE_DONE ? 0 : rz_db_fail(a->db, err, "token list");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int
+httpauth_token_check(httpauth *a, const char *token, httpauth_principal *p, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint8_t h[32];
+    int rc;
+    memset(p, 0, sizeof(*p));
+    if (!token || strlen(token) != HTTPAUTH_TOKEN_CHARS ||
+        strncmp(token, HTTPAUTH_TOKEN_PREFIX, 4) != 0)
+        return rz_fail(err, RZ_E_AUTH, "not a token of this server (rzt_ + 64 hex digits)");
+    httpauth_hash(token, h);
+    pthread_mutex_lock(&a->mu);
+    if (!(rc = rz_db_prepare(a->db, &st,
+                             "SELECT name, revoked_ms FROM httpauth_token WHERE hash = ?1", err))) {
+        sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW)
+            rc = rz_fail(err, RZ_E_AUTH, "unknown token");
+        else if (sqlite3_column_int64(st, 1) != 0)
+            rc = rz_fail(err, RZ_E_AUTH, "token %s was revoked", sqlite3_column_text(st, 0));
+        else {
+            snprintf(p->name, sizeof(p->name), "%s", (const char *)sqlite3_column_text(st, 0));
+            p->is_token = 1;
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+/* ---- command line ------------------------------------------------------ */
+
+static int
+httpauth_cli_fail(const rz_error *err)
+{
+    fprintf(stderr, "rozgar-server: %s\n", err->text);
+    return err->code == RZ_E_ARG || err->code == RZ_E_EXISTS || err->code == RZ_E_NOTFOUND ? 2 : 1;
+}
+
+/* One line of standard input, without its newline, into buf. */
+static int
+httpauth_read_password(char *buf, size_t len)
+{
+    size_t n;
+    if (!fgets(buf, (int)len, stdin))
+        return -1;
+    n = strlen(buf);
+    if (n && buf[n - 1] != '\n' && !feof(stdin))
+        return -1; /* longer than the buffer */
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return 0;
+}
+
+static int
+httpauth_print_account(void *ctx, const webauth_account *acc)
+{
+    char c[32];
+    (void)ctx;
+    query_iso_time(c, acc->created_ms);
+    printf("%-32s %-8s %s created %s\n", acc->user, acc->role,
+           acc->disabled ? "disabled" : "enabled", c);
+    return 0;
+}
+
+static void
+httpauth_usage(void)
+{
+    fprintf(stderr,
+            "usage: rozgar-server -d DIR account add NAME --role admin|analyst\n"
+            "       rozgar-server -d DIR account passwd|disable|enable NAME\n"
+            "       rozgar-server -d DIR account list\n"
+            "       rozgar-server -d DIR token add NAME | token revoke NAME | token list\n"
+            "Passwords are read from standard input (one line), at least %d bytes.\n",
+            WEBAUTH_PASS_MIN);
+}
+
+int
+httpauth_cli(const char *dir, int argc, char **argv)
+{
+    httpauth *a = NULL;
+    rz_error err = {0, ""};
+    char pass[WEBAUTH_PASS_MAX + 2], token[HTTPAUTH_TOKEN_CHARS + 1];
+    const char *what = argc > 1 ? argv[1] : "", *name = argc > 2 ? argv[2] : NULL;
+    int tokens = strcmp(argv[0], "token") == 0, rc = 0, status = 0;
+
+    if (argc < 2 || strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0) {
+        httpauth_usage();
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(what, "list") != 0 &&
+        (!name || argc > (strcmp(what, "add") == 0 && !tokens ? 5 : 3))) {
+        httpauth_usage();
+        return 2;
+    }
+    if ((rc = httpauth_open(&a, dir, &err)))
+        return httpauth_cli_fail(&err);
+    if (tokens && strcmp(what, "add") == 0) {
+        if (!(rc = httpauth_token_add(a, name, token, &err))) {
+            printf("%s\n", token);
+            fprintf(stderr, "token %s: shown once; give it as \"Authorization: Bearer TOKEN\"\n",
+                    name);
+            sodium_memzero(token, sizeof(token));
+        }
+    } else if (tokens && strcmp(what, "revoke") == 0) {
+        if (!(rc = httpauth_token_revoke(a, name, &err)))
+            printf("token %s revoked\n", name);
+    } else if (tokens && strcmp(what, "list") == 0) {
+        rc = httpauth_token_list(a, stdout, &err);
+    } else if (!tokens && strcmp(what, "list") == 0) {
+        rc = webauth_account_each(a->wa, httpauth_print_account, NULL, &err);
+    } else if (!tokens && (strcmp(what, "add") == 0 || strcmp(what, "passwd") == 0)) {
+        const char *role = NULL;
+        if (strcmp(what, "add") == 0) {
+            if (argc != 5 || strcmp(argv[3], "--role") != 0) {
+                httpauth_usage();
+                status = 2;
+                goto out;
+            }
+            role = argv[4];
+        }
+        if (httpauth_read_password(pass, sizeof(pass)) != 0) {
+            fprintf(stderr,
+                    "rozgar-server: give the password on standard input (one line, at "
+                    "most %d bytes)\n",
+                    WEBAUTH_PASS_MAX);
+            status = 2;
+            goto out;
+        }
+        rc = role ? webauth_account_add(a->wa, name, role, pass, &err)
+                  : webauth_account_passwd(a->wa, name, pass, &err);
+        sodium_memzero(pass, sizeof(pass));
+        if (!rc)
+            printf("account %s %s\n", name, role ? "added" : "has a new password");
+    } else if (!tokens && (strcmp(what, "disable") == 0 || strcmp(what, "enable") == 0)) {
+        int off = strcmp(what, "disable") == 0;
+        if (!(rc = webauth_account_disable(a->wa, name, off, &err)))
+            printf("account %s %s\n", name, off ? "disabled" : "enabled");
+    } else {
+        httpauth_usage();
+        status = 2;
+        goto out;
+    }
+    if (rc)
+        status = httpauth_cli_fail(&err);
+out:
+    httpauth_destroy(&a);
+    return status;
+}
