@@ -13,6 +13,7 @@
 #include "common/hlc.h"
 #include "common/util.h"
 #include "server/query.h"
+#include "server/state_store.h"
 
 enum qb_kind { QB_ROWS, QB_SHARES, QB_ASOF, QB_CENTRES };
 
@@ -174,7 +175,7 @@ out:
 }
 
 int
-qbench_run(const char *db_path, int rounds, int year, qbench_result *res, rz_error *err)
+qbench_run(const char *dir, int rounds, int year, qbench_result *res, rz_error *err)
 {
     query_spec q[QB_N];
     double *t = xcalloc((size_t)rounds * QB_N, sizeof *t);
@@ -184,7 +185,7 @@ qbench_run(const char *db_path, int rounds, int year, qbench_result *res, rz_err
     int i, r, rc;
 
     memset(res, 0, sizeof *res);
-    if ((rc = rz_db_open(&db, db_path, DB_READONLY, err)))
+    if ((rc = state_store_reader_open(&db, dir, err)))
         goto out;
     for (i = 0; i < QB_N; i++)
         if ((rc = qb_spec(&qb_defs[i], year, &q[i], err)))

@@ -37,9 +37,10 @@ typedef struct qbench_result {
     int64_t events;      /* live events */
 } qbench_result;
 
-/* Times the dashboard's breakdowns on db_path.  year is the current year
+/* Times the dashboard's breakdowns on the stores of server directory dir
+ * (read-only, as the HTTP server reads them).  year is the current year
  * of the data (for "trained this year" style figures). */
-int qbench_run(const char *db_path, int rounds, int year, qbench_result *res, rz_error *err) RZ_WUR;
+int qbench_run(const char *dir, int rounds, int year, qbench_result *res, rz_error *err) RZ_WUR;
 
 /* HTTP variant: the same kind of figures through the running server's JSON
  * API (GET /api/summary and /api/totals), including HTTP and JSON cost. */

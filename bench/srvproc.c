@@ -25,7 +25,7 @@
 
 #include "bench/bench_util.h"
 #include "common/util.h"
-#include "server/store.h"
+#include "server/log_store.h"
 
 int
 srvproc_free_port(void)
@@ -111,12 +111,12 @@ srvproc_enroll(srvproc *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
                const uint8_t sign_pk[RZ_PK_BYTES], const char *centre, int programme,
                const char *province, const char *district, rz_error *err)
 {
-    store *st = NULL;
+    log_store *st = NULL;
     int rc;
-    if ((rc = store_open(&st, s->db, err)))
+    if ((rc = log_store_open(&st, s->dir, err)))
         return rc;
-    rc = store_enroll(st, node_id, sign_pk, centre, programme, province, district, err);
-    store_close(&st);
+    rc = log_store_enroll(st, node_id, sign_pk, centre, programme, province, district, err);
+    log_store_close(&st);
     return rc;
 }
 

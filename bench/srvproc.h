@@ -30,7 +30,7 @@ typedef struct srvproc {
  * before the server runs). */
 int srvproc_init(srvproc *s, const char *bin, const char *dir, rz_error *err) RZ_WUR;
 /* Enrolls a node under a centre through the server's own store interface
- * (server/store.h), as `rozgar-server enroll` does.  Server not running. */
+ * (server/log_store.h), as `rozgar-server enroll` does.  Server not running. */
 int srvproc_enroll(srvproc *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
                    const uint8_t sign_pk[RZ_PK_BYTES], const char *centre, int programme,
                    const char *province, const char *district, rz_error *err) RZ_WUR;

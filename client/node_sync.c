@@ -741,16 +741,9 @@ session_run(sync_session *s, rz_error *err)
         return rc;
     if (w.head_seq >= target)
         return 0;
-    /* The server merges a backlog when its closing clock entry arrives, i.e.
-     * in the transaction of the last batch (PROTOCOL §5): allow replies
-     * NODE_SYNC_MERGE_MS_PER_KENTRY ms per thousand entries sent on top of
-     * the base timeout, so a centre back from weeks offline is not told its
-     * sync failed while the server is still counting its records. */
-    {
-        uint64_t kentries = (target - w.head_seq + 999) / 1000;
-        uint64_t extra = kentries * NODE_SYNC_MERGE_MS_PER_KENTRY;
-        s->c.timeout_ms = s->o->timeout_ms + (int)(extra < 600000 ? extra : 600000);
-    }
+    /* The server acknowledges once a batch is in its log and merges behind
+     * it (PROTOCOL §5): a reply's wait depends on the link and on
+     * verification only, never on the size of the backlog. */
     return session_stream(s, w.head_seq + 1, target, err);
 }
 

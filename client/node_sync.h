@@ -28,13 +28,9 @@
 #include "common/progress.h"
 
 #define NODE_SYNC_TIMEOUT_MS 10000 /* default wait for one reply */
-/* Extra reply time per 1,000 entries of a backlog, for the server's merge of
- * it at the backlog's last batch (about 40 us per entry measured at national
- * scale; five times that as headroom for a server busy with other centres). */
-#define NODE_SYNC_MERGE_MS_PER_KENTRY 200
-#define NODE_SYNC_WINDOW 2     /* default batches in flight */
-#define NODE_SYNC_WINDOW_MAX 8 /* most batches in flight */
-#define NODE_SYNC_RETRIES 3    /* default sessions retried without progress */
+#define NODE_SYNC_WINDOW 2         /* default batches in flight */
+#define NODE_SYNC_WINDOW_MAX 8     /* most batches in flight */
+#define NODE_SYNC_RETRIES 3        /* default sessions retried without progress */
 
 typedef struct node_sync_opts {
     int timeout_ms;       /* longest wait for one reply (and to send one) */

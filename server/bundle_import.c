@@ -104,7 +104,7 @@ import_write_receipts(const char *path, const uint8_t node_id[RZ_NODE_ID_BYTES],
 }
 
 int
-bundle_import(store *s, const rz_identity *id, const char *path, const char *receipt_path,
+bundle_import(log_store *s, const rz_identity *id, const char *path, const char *receipt_path,
               bundle_import_result *res, rz_error *err)
 {
     FILE *f = NULL;

@@ -12,7 +12,8 @@
  * idempotent storing), all in one ingest group: one refusal abandons the
  * whole bundle.  The import time then closes the bundle for merging
  * (ingest_close_import), the group commits, and only then is the receipt
- * file written (0600): the signed receipts of every batch.
+ * file written (0600): the signed receipts of every batch.  Merging follows
+ * as for a live sync: the merger (server/merger.h) picks the entries up.
  *
  * Importing the same bundle again, or one whose entries a live sync already
  * delivered, stores nothing new and writes the same kind of receipts.
@@ -25,7 +26,7 @@
 #include "common/crypto.h"
 #include "proto/bundle.h"
 #include "server/ingest.h"
-#include "server/store.h"
+#include "server/log_store.h"
 
 typedef struct bundle_import_result {
     bundle_header h;    /* the bundle's table of contents */
@@ -39,7 +40,7 @@ typedef struct bundle_import_result {
  * the receipts to receipt_path.  0, or a refusal code with err->text (nothing
  * applied); RZ_E_IO when the receipt file cannot be written after the commit
  * (import again to get it: nothing is stored twice). */
-int bundle_import(store *s, const rz_identity *id, const char *path, const char *receipt_path,
+int bundle_import(log_store *s, const rz_identity *id, const char *path, const char *receipt_path,
                   bundle_import_result *res, rz_error *err) RZ_WUR;
 
 #endif

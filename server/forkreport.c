@@ -11,14 +11,14 @@
 /* The report must describe this server's log (the WELCOME it answered) and
  * an actual fork of the node's log against it. */
 static int
-forkreport_check(store *s, const store_node *n, const rz_fork_report *r, rz_error *err)
+forkreport_check(log_store *s, const log_node *n, const rz_fork_report *r, rz_error *err)
 {
     uint8_t stored[RZ_HASH_BYTES] = {0};
     int rc;
     if (r->seen_seq > n->head_seq)
         return rz_fail(err, RZ_E_CHAIN, "report names server head %llu, this server holds %llu",
                        (unsigned long long)r->seen_seq, (unsigned long long)n->head_seq);
-    if (r->seen_seq > 0 && (rc = store_log_get(s, n->node_id, r->seen_seq, stored, err)))
+    if (r->seen_seq > 0 && (rc = log_store_hash_at(s, n->node_id, r->seen_seq, stored, err)))
         return rc == RZ_E_NOTFOUND ? rz_fail(err, RZ_E_CHAIN, "report names a missing entry") : rc;
     if (sodium_memcmp(stored, r->seen_hash, RZ_HASH_BYTES) != 0)
         return rz_fail(err, RZ_E_CHAIN,
@@ -37,17 +37,17 @@ forkreport_check(store *s, const store_node *n, const rz_fork_report *r, rz_erro
 }
 
 int
-forkreport_record(store *s, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg *m,
+forkreport_record(log_store *s, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg *m,
                   const uint8_t *raw, size_t rawlen, rz_error *err)
 {
     const rz_fork_report *r = &m->fork;
-    store_node n;
+    log_node n;
     char hex[2 * RZ_NODE_ID_BYTES + 1], why[200];
     int rc;
 
     if (sodium_memcmp(auth_node, m->node_id, RZ_NODE_ID_BYTES) != 0)
         return rz_fail(err, RZ_E_AUTH, "report names another node than the connection's key");
-    if ((rc = store_node_get(s, auth_node, &n, err)))
+    if ((rc = log_store_node_get(s, auth_node, &n, err)))
         return rc == RZ_E_NOTFOUND ? rz_fail(err, RZ_E_AUTH, "node is not enrolled") : rc;
     if (n.revoked)
         return rz_fail(err, RZ_E_AUTH, "node key has been revoked by headquarters");
@@ -71,12 +71,12 @@ forkreport_record(store *s, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_
                  "reported by the node: its entry %llu differs from the server's (node head %llu; "
                  "old backup restored?)",
                  (unsigned long long)r->seen_seq, (unsigned long long)r->head_seq);
-    if ((rc = store_begin(s, err)))
+    if ((rc = log_store_begin(s, err)))
         return rz_fail(err, RZ_E_BUSY, "cannot record the fork report now");
     n.quarantined = 1;
-    if ((rc = store_fork_evidence(s, n.node_id, n.epoch, r->seen_seq, raw, rawlen, why, err)) ||
-        (rc = store_node_update(s, &n, err)) || (rc = store_commit(s, err))) {
-        store_rollback(s);
+    if ((rc = log_store_fork_evidence(s, n.node_id, n.epoch, r->seen_seq, raw, rawlen, why, err)) ||
+        (rc = log_store_node_update(s, &n, err)) || (rc = log_store_commit(s, err))) {
+        log_store_rollback(s);
         return rz_fail(err, RZ_E_BUSY, "cannot record the fork report now");
     }
     hex_encode(hex, n.node_id, RZ_NODE_ID_BYTES);
@@ -86,11 +86,11 @@ forkreport_record(store *s, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_
 }
 
 int
-forkreport_count(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch, int64_t *count,
-                 rz_error *err)
+forkreport_count(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
+                 int64_t *count, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = rz_db_prepare(store_db(s), &st,
+    int rc = rz_db_prepare(log_store_db(s), &st,
                            "SELECT count(*) FROM evidence.fork_evidence"
                            " WHERE node_id = ?1 AND epoch = ?2",
                            err);
@@ -101,20 +101,21 @@ forkreport_count(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epo
     if (sqlite3_step(st) == SQLITE_ROW)
         *count = sqlite3_column_int64(st, 0);
     else
-        rc = rz_db_fail(store_db(s), err, "fork evidence");
+        rc = rz_db_fail(log_store_db(s), err, "fork evidence");
     sqlite3_finalize(st);
     return rc;
 }
 
 int
-forkreport_forced(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const char *reason,
+forkreport_forced(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const char *reason,
                   rz_error *err)
 {
-    store_node n;
+    log_node n;
     char why[400];
     int rc;
-    if ((rc = store_node_get(s, node_id, &n, err)))
+    if ((rc = log_store_node_get(s, node_id, &n, err)))
         return rc;
     snprintf(why, sizeof why, "new epoch forced by headquarters without fork evidence: %s", reason);
-    return store_fork_evidence(s, node_id, n.epoch, n.head_seq, (const uint8_t *)"", 0, why, err);
+    return log_store_fork_evidence(s, node_id, n.epoch, n.head_seq, (const uint8_t *)"", 0, why,
+                                   err);
 }

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "proto/msg.h"
-#include "server/store.h"
+#include "server/log_store.h"
 
 /* Verifies and records the FORK_REPORT m (raw: its frame, kept as
  * evidence) from the node the transport authenticated as auth_node.
@@ -28,17 +28,17 @@
  * RZ_E_CHAIN (the report does not describe this server's log), RZ_E_DECODE
  * (what it reports is not a fork), RZ_E_BUSY (storage).  err->text says
  * why in every case.  Commits its own transaction; call it with none open. */
-int forkreport_record(store *s, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg *m,
+int forkreport_record(log_store *s, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg *m,
                       const uint8_t *raw, size_t rawlen, rz_error *err);
 
 /* *count gets the number of fork evidence records (forked batches, node
  * reports, forced epochs) of the node in its epoch `epoch`. */
-int forkreport_count(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
+int forkreport_count(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
                      int64_t *count, rz_error *err) RZ_WUR;
 
 /* Records that headquarters started a new epoch without fork evidence, with
  * its reason, as evidence of the node's current epoch. */
-int forkreport_forced(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const char *reason,
+int forkreport_forced(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const char *reason,
                       rz_error *err) RZ_WUR;
 
 #endif

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "common/db.h"
+#include "server/state_store.h"
 #include "common/domain.h"
 #include "common/hlc.h"
 #include "common/paths.h"
@@ -97,7 +98,7 @@ static atomic_uint_fast64_t http_requests[HTTP_ST_N]; /* answers by status */
 
 struct http_server {
     struct MHD_Daemon *mhd;       /* the listening daemon */
-    char *db_path;                /* server.db, opened read-only */
+    char *dir;                    /* server directory: stores opened read-only */
     char web_dir[PATH_MAX];       /* dashboard assets */
     char chart_js[PATH_MAX];      /* Chart.js UMD build; "" when missing */
     int port;                     /* bound TCP port */
@@ -408,7 +409,7 @@ http_db_take(http_server *h, sqlite3 **db, rz_error *err)
     pthread_mutex_unlock(&h->pool_mu);
     if (*db)
         return 0;
-    return rz_db_open(db, h->db_path, DB_READONLY, err);
+    return state_store_reader_open(db, h->dir, err);
 }
 
 /* Returns a handle to the pool (closing it when the pool is full); ends any
@@ -439,6 +440,32 @@ http_grain_name(int grain)
     case RZ_GRAIN_YEAR: return "year";
     default: return "all";
     }
+}
+
+/* ,"counting":{...}: how far the totals have counted (entries received in
+ * the logs against entries merged), overall or for one centre. */
+static int
+http_write_counting(FILE *out, sqlite3 *db, int64_t centre_id, rz_error *err)
+{
+    state_progress pr;
+    char when[32];
+    int rc = state_store_progress(db, centre_id, &pr, err);
+    if (rc)
+        return rc;
+    fprintf(out,
+            ",\"counting\":{\"received\":%llu,\"counted\":%llu,\"waiting_merge\":%llu,"
+            "\"waiting_clock\":%llu,\"complete\":%s,\"paused\":%s,\"last_merge\":",
+            (unsigned long long)pr.received, (unsigned long long)pr.counted,
+            (unsigned long long)(pr.mergeable - pr.counted),
+            (unsigned long long)(pr.received - pr.mergeable),
+            pr.counted == pr.received ? "true" : "false", pr.paused ? "true" : "false");
+    if (pr.last_merge_ms) {
+        query_iso_time(when, pr.last_merge_ms);
+        fprintf(out, "\"%s\"}", when);
+    } else {
+        fputs("null}", out);
+    }
+    return 0;
 }
 
 /* "as_of":"...","as_of_ms":N,"completeness":{...} (no braces around). */
@@ -607,6 +634,8 @@ http_totals_json(http_req *r, FILE *out, rz_error *err)
         return rc;
     fputs("{", out);
     http_write_asof(out, &a);
+    if ((rc = http_write_counting(out, r->db, 0, err)))
+        return rc;
     fputs(",", out);
     http_write_spec(out, &q);
     /* total: the whole window once; for trainees the rows may not add up. */
@@ -792,6 +821,8 @@ http_summary(http_req *r, FILE *out, rz_error *err)
 
     fputs("{", out);
     http_write_asof(out, &a);
+    if ((rc = http_write_counting(out, r->db, 0, err)))
+        return rc;
     fputs(",", out);
     http_write_spec(out, &base);
     for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
@@ -817,8 +848,10 @@ http_summary(http_req *r, FILE *out, rz_error *err)
 /* ---- /api/centres --------------------------------------------------- */
 
 typedef struct http_centres {
-    FILE *out; /* body being written */
-    int n;     /* centres written */
+    FILE *out;     /* body being written */
+    int n;         /* centres written */
+    sqlite3 *db;   /* for each centre's counting */
+    rz_error *err; /* where a failure of it goes */
 } http_centres;
 
 /* A centre's reporting state: "ok" (in contact within stale_days),
@@ -850,6 +883,7 @@ http_centre_json(void *arg, const query_centre_sync *c)
 {
     http_centres *w = arg;
     FILE *out = w->out;
+    int rc;
     fprintf(out, "%s{\"centre_id\":%lld,\"centre\":", w->n++ ? ",\n" : "\n",
             (long long)c->centre_id);
     query_json_string(out, c->name ? c->name : "");
@@ -864,8 +898,12 @@ http_centre_json(void *arg, const query_centre_sync *c)
     http_time_fields(out, "last_sync", "lag_seconds", c->last_sync_ms, c->lag_ms);
     http_time_fields(out, "last_contact", "contact_lag_seconds", c->last_contact_ms,
                      c->contact_lag_ms);
-    fprintf(out, ",\"stale\":%s,\"state\":\"%s\"}", c->stale ? "true" : "false",
+    fprintf(out, ",\"stale\":%s,\"state\":\"%s\"", c->stale ? "true" : "false",
             http_centre_state(c));
+    rc = http_write_counting(out, w->db, c->centre_id, w->err);
+    if (rc)
+        return rc;
+    fputs("}", out);
     return 0;
 }
 
@@ -915,7 +953,7 @@ static int
 http_centres_list(http_req *r, FILE *out, rz_error *err)
 {
     static const char *const known[] = {"stale_days", NULL};
-    http_centres w = {out, 0};
+    http_centres w = {out, 0, r->db, err};
     query_asof a;
     int stale_days, rc, i;
     for (i = 0; i < r->params->n; i++)
@@ -927,6 +965,8 @@ http_centres_list(http_req *r, FILE *out, rz_error *err)
         return rc;
     fputs("{", out);
     http_write_asof(out, &a);
+    if ((rc = http_write_counting(out, r->db, 0, err)))
+        return rc;
     fprintf(out, ",\"stale_days\":%d,\"centres\":[", stale_days);
     if ((rc = query_centres_sync(r->db, r->now_ms, stale_days, http_centre_json, &w, err)))
         return rc;
@@ -993,10 +1033,13 @@ http_metrics(http_req *r, FILE *out, rz_error *err)
 {
     query_asof a;
     int rc;
+    state_progress pr;
     metrics_write_prometheus(out);
     http_write_request_counts(out);
-    if ((rc = query_asof_get(r->db, r->now_ms, HTTP_STALE_DAYS, &a, err)))
+    if ((rc = query_asof_get(r->db, r->now_ms, HTTP_STALE_DAYS, &a, err)) ||
+        (rc = state_store_progress(r->db, 0, &pr, err)))
         return rc;
+    metrics_write_merge_lag(out, pr.received - pr.counted, r->now_ms);
     fprintf(out,
             "# HELP rozgar_nodes Enrolled, unrevoked nodes.\n# TYPE rozgar_nodes gauge\n"
             "rozgar_nodes %lld\n"
@@ -1665,7 +1708,7 @@ http_secure(http_server *h, const http_opts *o, const struct sockaddr_storage *s
 int
 http_start_opts(http_server **out, const http_opts *o, rz_error *err)
 {
-    const char *addr = o->addr, *db_path = o->db_path;
+    const char *addr = o->addr, *dir = o->store_dir;
     int public_only = o->public_only;
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
@@ -1678,17 +1721,17 @@ http_start_opts(http_server **out, const http_opts *o, rz_error *err)
     int rc;
 
     *out = NULL;
-    if (!db_path)
-        return rz_fail(err, RZ_E_ARG, "http: no database path");
+    if (!dir)
+        return rz_fail(err, RZ_E_ARG, "http: no server directory");
     if ((rc = http_resolve(addr, &ss, &sslen, err)))
         return rc;
     /* Fail at startup, not on the first request, when the database is
      * not there or not readable. */
-    if ((rc = rz_db_open(&probe, db_path, DB_READONLY, err)))
+    if ((rc = state_store_reader_open(&probe, dir, err)))
         return rc;
 
     h = xcalloc(1, sizeof(*h));
-    h->db_path = xstrdup(db_path);
+    h->dir = xstrdup(dir);
     h->public_only = public_only;
     pthread_mutex_init(&h->pool_mu, NULL);
     pthread_mutex_init(&h->pub_mu, NULL);
@@ -1734,16 +1777,16 @@ http_start_opts(http_server **out, const http_opts *o, rz_error *err)
 }
 
 int
-http_start(http_server **out, const char *addr, const char *db_path, rz_error *err)
+http_start(http_server **out, const char *addr, const char *dir, rz_error *err)
 {
-    http_opts o = {addr, db_path, NULL, NULL, NULL, 0};
+    http_opts o = {addr, dir, NULL, NULL, NULL, 0};
     return http_start_opts(out, &o, err);
 }
 
 int
-http_start_public(http_server **out, const char *addr, const char *db_path, rz_error *err)
+http_start_public(http_server **out, const char *addr, const char *dir, rz_error *err)
 {
-    http_opts o = {addr, db_path, NULL, NULL, NULL, 1};
+    http_opts o = {addr, dir, NULL, NULL, NULL, 1};
     return http_start_opts(out, &o, err);
 }
 
@@ -1760,7 +1803,7 @@ http_stop(http_server **hp)
     pthread_mutex_destroy(&h->pool_mu);
     catalogue_destroy(&h->pub);
     pthread_mutex_destroy(&h->pub_mu);
-    free(h->db_path);
+    free(h->dir);
     free(h);
     *hp = NULL;
 }

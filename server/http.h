@@ -25,22 +25,23 @@
 typedef struct http_server http_server;
 
 /* Listens on addr ("127.0.0.1:8080", "[::1]:8080", "localhost:0"; port 0
- * picks a free port, see http_port) and serves until http_stop.  db_path
- * must exist; it is opened read-only (checked before listening).  The web
+ * picks a free port, see http_port) and serves until http_stop.  dir is
+ * the server directory: its state and log stores must exist and are opened
+ * read-only (state_store_reader_open, checked before listening).  The web
  * assets come from $RZ_WEB_DIR when set, else the share directory's web/
  * (common/paths.h: installed or source tree).
  * Returns 0, RZ_E_ARG for a malformed addr, RZ_E_IO when the database
  * cannot be opened or the address cannot be bound.  *out is the caller's
  * (http_stop). */
-int http_start(http_server **out, const char *addr, const char *db_path, rz_error *err) RZ_WUR;
+int http_start(http_server **out, const char *addr, const char *dir, rz_error *err) RZ_WUR;
 /* Where and how to serve. */
 typedef struct http_opts {
-    const char *addr;     /* host:port, as for http_start */
-    const char *db_path;  /* server.db */
-    const char *dir;      /* data directory (auth.db); NULL: no sign-in possible */
-    const char *tls_cert; /* PEM certificate (chain) file, or NULL */
-    const char *tls_key;  /* PEM private key file, or NULL */
-    int public_only;      /* 1: the public catalogue listener */
+    const char *addr;      /* host:port, as for http_start */
+    const char *store_dir; /* server directory: its stores, opened read-only */
+    const char *dir;       /* data directory (auth.db); NULL: no sign-in possible */
+    const char *tls_cert;  /* PEM certificate (chain) file, or NULL */
+    const char *tls_key;   /* PEM private key file, or NULL */
+    int public_only;       /* 1: the public catalogue listener */
 } http_opts;
 
 /* Starts with options.  With a certificate (tls_cert and tls_key) it
@@ -61,8 +62,7 @@ int http_start_opts(http_server **out, const http_opts *o, rz_error *err) RZ_WUR
  *
  * and 404 for everything else (no dashboard, no API, no metrics).  The
  * catalogue is rebuilt at most every five minutes. */
-int http_start_public(http_server **out, const char *addr, const char *db_path, rz_error *err)
-    RZ_WUR;
+int http_start_public(http_server **out, const char *addr, const char *dir, rz_error *err) RZ_WUR;
 /* Stops serving (waits for running requests), frees *h, sets it to NULL.
  * Accepts NULL. */
 void http_stop(http_server **h);

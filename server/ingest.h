@@ -1,9 +1,11 @@
 /*
- * ingest: turns one authenticated BATCH into stored, merged, counted
- * entries, or refuses it whole.  Implements proto/PROTOCOL.md §4.3 in its
+ * ingest: turns one authenticated BATCH into entries durably stored in the
+ * node's log, or refuses it whole.  Implements proto/PROTOCOL.md §4.3 in its
  * order: identity, quarantine/epoch, entry decoding, chain + signature,
- * gap, fork, personal-value commitments, then one transaction for log +
- * merge + totals.  Knows nothing about sockets (server/serve.c does).
+ * gap, fork, personal-value commitments, then the log store's transaction.
+ * The acknowledgement promises the log and nothing else (DESIGN guarantee
+ * 2): merging is the merger's (server/merger.h), behind it.  Knows nothing
+ * about sockets (server/serve.c does).
  */
 #ifndef RZ_INGEST_H
 #define RZ_INGEST_H
@@ -12,8 +14,7 @@
 
 #include "common/crypto.h"
 #include "proto/msg.h"
-#include "server/merge.h"
-#include "server/store.h"
+#include "server/log_store.h"
 
 typedef struct ingest ingest;
 
@@ -28,13 +29,13 @@ typedef struct ingest_ack {
 } ingest_ack;
 
 /* Borrows s and server identity for the ingest's life. */
-int ingest_new(ingest **out, store *s, const rz_identity *server, rz_error *err) RZ_WUR;
+int ingest_new(ingest **out, log_store *s, const rz_identity *server, rz_error *err) RZ_WUR;
 void ingest_destroy(ingest **ig);
 
 /* HELLO from the node the transport authenticated as auth_node: fills the
  * WELCOME fields.  RZ_E_AUTH when not enrolled/revoked or not the claimed id. */
 int ingest_hello(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz_msg *m,
-                 store_node *node, rz_error *err) RZ_WUR;
+                 log_node *node, rz_error *err) RZ_WUR;
 
 /* BATCH (decoded m, raw bytes for fork evidence).  0 with *ack filled, or
  * a refusal code with err->text; nothing of a refused batch is applied. */
@@ -42,8 +43,8 @@ int ingest_batch(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz
                  const uint8_t *raw, size_t rawlen, ingest_ack *ack, rz_error *err) RZ_WUR;
 
 /* Group commit: batches handled between ingest_group_begin and
- * ingest_group_commit share one transaction (and one fsync, one flush of the
- * totals), so many centres syncing at once cost far less per entry.  Each
+ * ingest_group_commit share one transaction (and one fsync), so many
+ * centres syncing at once cost far less per entry.  Each
  * batch is still verified on its own against everything before it,
  * committed or not.  ACKs for a group may be sent only after
  * ingest_group_commit returns 0; on failure (RZ_E_BUSY) nothing of the group
@@ -51,26 +52,15 @@ int ingest_batch(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz
 int ingest_group_begin(ingest *ig, rz_error *err) RZ_WUR;
 int ingest_group_commit(ingest *ig, rz_error *err) RZ_WUR;
 
-/* Abandons a group: nothing of it is applied (bundle import refuses a whole
- * bundle when any batch of it is refused).  No-op outside a group. */
+/* Abandons a group: nothing of it is kept (a USB bundle is refused whole
+ * when any batch of it is refused).  No-op outside a group. */
 void ingest_group_abort(ingest *ig);
 
-/* PROTOCOL §5 and §11: an imported bundle ends without a clock entry, so its
- * import time closes it.  When the node's entries up to last_seq are stored
- * but not yet merged (no clock entry follows them), records server_ms as the
- * clock time of entry last_seq in the log (a rebuild reads it from there) and
- * merges up to it.  Already merged (a live sync or an earlier import closed
- * them): nothing changes.  *closed (may be NULL) says which.  Inside the
- * caller's group. */
+/* PROTOCOL §5 and §11: after the batches of an imported USB bundle, inside
+ * the same group: its import time closes its entries up to last_seq for the
+ * merger (log_store_close_import).  *closed says whether it did (0 when a
+ * clock entry already follows them). */
 int ingest_close_import(ingest *ig, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t last_seq,
                         uint64_t server_ms, int *closed, rz_error *err) RZ_WUR;
-
-/* Merges the node's stored, not yet merged entries up to its last clock
- * entry at or below upto_seq, streaming from the log (PROTOCOL §5).  Used by
- * ingest and by rebuild.  Updates n->merged_seq and n->last_clock_ms; the
- * caller holds the transaction and persists n. */
-int ingest_merge_pending(ingest *ig, store_node *n, uint64_t upto_seq, rz_error *err) RZ_WUR;
-/* Flushes merge deltas (rebuild uses this between nodes). */
-int ingest_flush(ingest *ig, rz_error *err) RZ_WUR;
 
 #endif

@@ -60,7 +60,7 @@ typedef struct log_node {
     uint32_t epoch;                    /* current log epoch */
     uint64_t head_seq;                 /* last stored sequence (0: none) */
     uint8_t head_hash[RZ_HASH_BYTES];  /* hash of that entry (zeros: none) */
-    uint64_t last_sync_ms;             /* operational: last accepted batch */
+    uint64_t last_sync_ms;             /* operational: last batch with new entries (last data) */
     int64_t clock_offset_ms;           /* operational: node clock - server clock */
 } log_node;
 
@@ -68,33 +68,33 @@ typedef struct log_node {
  * server derived from it: for the CNIC field its state (enum
  * merge_cnic_state: VALID or INVALID) and, when valid, the link token. */
 typedef struct log_pii {
-    uint64_t seq;                  /* the entry */
-    uint8_t field;                 /* personal field id (RZ_PF_*) */
-    const uint8_t *salt;           /* RZ_SALT_BYTES */
-    const char *value;             /* the value, len bytes, not NUL-terminated */
-    size_t len;                    /* its length */
-    int cnic_state;                /* 0 for fields other than the CNIC */
-    const uint8_t *token;          /* 16 bytes when cnic_state is VALID, else NULL */
+    uint64_t seq;         /* the entry */
+    uint8_t field;        /* personal field id (RZ_PF_*) */
+    const uint8_t *salt;  /* RZ_SALT_BYTES */
+    const char *value;    /* the value, len bytes, not NUL-terminated */
+    size_t len;           /* its length */
+    int cnic_state;       /* 0 for fields other than the CNIC */
+    const uint8_t *token; /* 16 bytes when cnic_state is VALID, else NULL */
 } log_pii;
 
 /* The new part of one verified batch: entries first_seq .. first_seq + n - 1
  * (those the server did not hold yet), and the signature over the batch's
  * head.  Borrowed pointers; the store copies what it keeps. */
 typedef struct log_batch {
-    const uint8_t *node_id;           /* RZ_NODE_ID_BYTES */
-    uint32_t epoch;                   /* the batch's epoch */
-    uint64_t first_seq;               /* first new entry */
-    size_t n;                         /* new entries (may be 0: signature only) */
-    const uint8_t *const *entry;      /* n encoded entries, as signed */
-    const size_t *entry_len;          /* their lengths */
+    const uint8_t *node_id;               /* RZ_NODE_ID_BYTES */
+    uint32_t epoch;                       /* the batch's epoch */
+    uint64_t first_seq;                   /* first new entry */
+    size_t n;                             /* new entries (may be 0: signature only) */
+    const uint8_t *const *entry;          /* n encoded entries, as signed */
+    const size_t *entry_len;              /* their lengths */
     const uint8_t (*hash)[RZ_HASH_BYTES]; /* n chain hashes */
-    const int64_t *clock_ms;          /* n: server_ms of a clock entry, -1 otherwise */
-    uint64_t sig_first_seq;           /* first sequence of the batch as sent */
-    uint64_t sig_last_seq;            /* last sequence: the signed head */
-    const uint8_t *sig;               /* RZ_SIG_BYTES over that head */
-    const uint8_t *sign_pk;           /* RZ_PK_BYTES: the key that signed it */
-    const log_pii *pii;               /* reveals of the new entries */
-    size_t npii;                      /* their number */
+    const int64_t *clock_ms;              /* n: server_ms of a clock entry, -1 otherwise */
+    uint64_t sig_first_seq;               /* first sequence of the batch as sent */
+    uint64_t sig_last_seq;                /* last sequence: the signed head */
+    const uint8_t *sig;                   /* RZ_SIG_BYTES over that head */
+    const uint8_t *sign_pk;               /* RZ_PK_BYTES: the key that signed it */
+    const log_pii *pii;                   /* reveals of the new entries */
+    size_t npii;                          /* their number */
 } log_batch;
 
 typedef struct log_store log_store;
@@ -131,6 +131,11 @@ int log_store_node_by_curve(log_store *s, const char *curve_pk, log_node *n, rz_
  * offset) of an enrolled node; identity and keys change only through the
  * register functions below. */
 int log_store_node_update(log_store *s, const log_node *n, rz_error *err) RZ_WUR;
+/* Operational: an enrolled node was heard from (a HELLO), whether or not
+ * it had anything new.  Staleness is judged by contact; last_sync_ms is
+ * the last data. */
+int log_store_node_contact(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms,
+                           rz_error *err) RZ_WUR;
 /* Calls fn for every enrolled node (revoked ones included) in node id
  * order; a non-zero return from fn stops and is returned. */
 typedef int (*log_store_node_fn)(const log_node *n, void *arg);
@@ -144,9 +149,20 @@ int log_store_enroll(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
 int log_store_revoke(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err) RZ_WUR;
 int log_store_rekey(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
                     const uint8_t sign_pk[RZ_PK_BYTES], rz_error *err) RZ_WUR;
+/* Headquarters renames (new_name) or moves (province, district; official
+ * names) a centre: the centre row changes and the change is appended to the
+ * register as a new version (*version), with the centre's id, so the place
+ * of every centre at any version can be replayed (totals by place under an
+ * older version: rozgar-server totals --register-version N).  Facts keep
+ * their centre; nothing else changes.  RZ_E_NOTFOUND for an unknown centre,
+ * RZ_E_EXISTS when new_name is taken. */
+int log_store_centre_change(log_store *s, const char *centre, const char *new_name,
+                            const char *province, const char *district, int64_t *version,
+                            rz_error *err) RZ_WUR;
 /* HQ authorises a new epoch after a fork: clears quarantine, epoch+1,
  * continuing from the stored head. */
-int log_store_new_epoch(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err) RZ_WUR;
+int log_store_new_epoch(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err)
+    RZ_WUR;
 
 /* Log, write side (inside log_store_begin).  Appends the new entries, their
  * personal values and the batch signature; the caller then updates the
@@ -156,6 +172,17 @@ int log_store_append_batch(log_store *s, const log_batch *b, rz_error *err) RZ_W
 int log_store_fork_evidence(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
                             uint64_t seq, const uint8_t *msg, size_t len, const char *reason,
                             rz_error *err) RZ_WUR;
+
+/* PROTOCOL §5 and §11: the import of a USB bundle closes its entries.  When
+ * no clock entry follows entry seq of the node's log (none in seq..head),
+ * records server_ms (the import time) as the clock time of entry seq, which
+ * then ends a merge segment like a clock entry (the merger skips clock
+ * entries only, so entry seq itself is merged); *closed = 1.  When one
+ * follows already (a live sync or an earlier import closed it), nothing
+ * changes and *closed = 0.  Inside log_store_begin; kept in the log, so a
+ * rebuild reproduces it. */
+int log_store_close_import(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
+                           uint64_t head, uint64_t server_ms, int *closed, rz_error *err) RZ_WUR;
 
 /* Log, read side. */
 /* Chain hash of the stored entry seq; RZ_E_NOTFOUND when not stored. */

@@ -1,7 +1,7 @@
 /*
- * rebuild: log audit, replay into a fresh database, comparison, erasure.
- * See rebuild.h.  Everything streams through cursors; nothing loads a
- * whole log.
+ * rebuild: log audit, the merger from position zero into a fresh state
+ * store, comparison, erasure.  See rebuild.h.  Everything streams through
+ * cursors; nothing loads a whole log.
  */
 #include "server/rebuild.h"
 
@@ -12,8 +12,8 @@
 #include "common/db.h"
 #include "common/util.h"
 #include "proto/entry.h"
-#include "server/ingest.h"
 #include "server/merge.h"
+#include "server/merger.h"
 
 /* Recomputes one node's chain from its entries and checks every stored hash
  * and every batch signature against the key that was current for it. */
@@ -114,109 +114,104 @@ audit_all(sqlite3 *db, FILE *out, rz_error *err)
     return rc;
 }
 
-/* Copies the sources of truth (register, centres, nodes' identities, logs,
- * signatures, personal-value facts) from the live database (attached as
- * src) into the fresh one, with every node's merge position reset. */
-static const char rebuild_copy_sql[] =
-    "INSERT INTO register SELECT * FROM src.register;"
-    "INSERT INTO centre SELECT * FROM src.centre;"
-    "INSERT INTO node_key SELECT * FROM src.node_key;"
-    "INSERT INTO node(node_id, centre_id, sign_pk, curve_pk, revoked, quarantined, epoch,"
-    " head_seq, head_hash, merged_seq, last_clock_ms, last_sync_ms, clock_offset_ms, enrolled_ms)"
-    " SELECT node_id, centre_id, sign_pk, curve_pk, revoked, quarantined, epoch, head_seq,"
-    " head_hash, 0, 0, last_sync_ms, clock_offset_ms, enrolled_ms FROM src.node;"
-    "INSERT INTO log SELECT * FROM src.log;"
-    "INSERT INTO batch_sig SELECT * FROM src.batch_sig;"
-    "INSERT INTO pii SELECT * FROM src.pii;"
-    "DELETE FROM server_meta; INSERT INTO server_meta SELECT * FROM src.server_meta;";
+/* Per-node targets of a rebuild: the maintained positions (verify), read
+ * in the same snapshot as the state they are compared with. */
+typedef struct rebuild_target {
+    uint8_t id[RZ_NODE_ID_BYTES]; /* node */
+    uint64_t seq;                 /* merge up to here */
+} rebuild_target;
 
-/* Replays every node's log into the fresh store t. */
+typedef struct rebuild_targets {
+    rebuild_target *t; /* sorted as read (node id order) */
+    size_t n, cap;     /* length, capacity */
+} rebuild_targets;
+
 static int
-replay_all(store *t, FILE *out, rz_error *err)
+rebuild_limit(const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t *upto, void *arg)
 {
-    sqlite3 *db = store_db(t);
-    sqlite3_stmt *st = NULL;
-    ingest *ig = NULL;
-    int rc;
-    uint64_t nodes = 0;
+    const rebuild_targets *ts = arg;
+    size_t i;
+    for (i = 0; i < ts->n; i++)
+        if (memcmp(ts->t[i].id, node_id, RZ_NODE_ID_BYTES) == 0) {
+            *upto = ts->t[i].seq;
+            return 0;
+        }
+    *upto = 0; /* never merged in the maintained state */
+    return 0;
+}
 
-    if ((rc = ingest_new(&ig, t, NULL, err)) ||
-        (rc = rz_db_prepare(db, &st, "SELECT node_id FROM node ORDER BY node_id", err)))
-        goto out;
-    if ((rc = store_begin(t, err)))
-        goto out;
-    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        uint8_t id[RZ_NODE_ID_BYTES];
-        store_node n;
-        memcpy(id, sqlite3_column_blob(st, 0), RZ_NODE_ID_BYTES);
-        if ((rc = store_node_get(t, id, &n, err)) ||
-            (rc = ingest_merge_pending(ig, &n, n.head_seq, err)) || (rc = ingest_flush(ig, err)) ||
-            (rc = store_node_update(t, &n, err)))
-            break;
-        nodes++;
+static int
+rebuild_read_targets(sqlite3 *db, rebuild_targets *ts, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = rz_db_prepare(db, &st, "SELECT node_id, merged_seq FROM main.merge_pos", err), step;
+    if (rc)
+        return rc;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != RZ_NODE_ID_BYTES)
+            continue;
+        if (ts->n == ts->cap) {
+            ts->cap = ts->cap ? 2 * ts->cap : 64;
+            ts->t = xrealloc(ts->t, ts->cap * sizeof *ts->t);
+        }
+        memcpy(ts->t[ts->n].id, sqlite3_column_blob(st, 0), RZ_NODE_ID_BYTES);
+        ts->t[ts->n++].seq = (uint64_t)sqlite3_column_int64(st, 1);
     }
-    if (rc == 0)
-        rc = store_commit(t, err);
-    else
-        store_rollback(t);
-    if (rc == 0 && out)
-        fprintf(out, "replay: %llu node logs merged into a fresh state\n",
-                (unsigned long long)nodes);
-out:
+    if (step != SQLITE_DONE)
+        rc = rz_db_fail(db, err, "positions");
     sqlite3_finalize(st);
-    ingest_destroy(&ig);
     return rc;
 }
 
-/* Builds a fresh database next to db_path from the live one; *path_out
- * (caller frees, and unlinks) names it. */
+/* Runs the merger from position zero into the fresh state store, up to
+ * the targets (or everything mergeable when ts is NULL). */
 static int
-rebuild_fresh(store *s, const char *db_path, store **fresh, char **path_out, FILE *out,
-              rz_error *err)
+rebuild_replay(log_store *ls, state_store *fresh, rebuild_targets *ts, FILE *out, rz_error *err)
 {
-    size_t n = strlen(db_path) + 32;
-    char *path = xmalloc(n);
-    sqlite3_stmt *st = NULL;
+    merger *m = NULL;
+    uint64_t merged = 0;
     int rc;
-    (void)s;
-    snprintf(path, n, "%s.rebuild-%ld", db_path, (long)getpid());
+    if ((rc = merger_new(&m, ls, fresh, err)))
+        return rc;
+    if (ts)
+        merger_set_limit(m, rebuild_limit, ts);
+    rc = merger_catch_up(m, &merged, err);
+    merger_destroy(&m);
+    if (rc == 0 && out)
+        fprintf(out, "replay: %llu log entries merged from position zero into a fresh state\n",
+                (unsigned long long)merged);
+    return rc;
+}
+
+/* A fresh, empty state store next to the live one; *path_out (caller
+ * frees, rebuild_discard removes) names it. */
+static int
+rebuild_fresh(const char *dir, state_store **fresh, char **path_out, rz_error *err)
+{
+    size_t n = strlen(dir) + sizeof STATE_STORE_FILE + 32;
+    char *path = xmalloc(n);
+    int rc;
+    snprintf(path, n, "%s/%s.rebuild-%ld", dir, STATE_STORE_FILE, (long)getpid());
     unlink(path);
-    if ((rc = store_open(fresh, path, err)))
-        goto fail;
-    if ((rc = rz_db_prepare(store_db(*fresh), &st, "ATTACH DATABASE ?1 AS src", err)))
-        goto fail;
-    sqlite3_bind_text(st, 1, db_path, -1, SQLITE_STATIC);
-    rc = rz_db_step_done(store_db(*fresh), st, err);
-    sqlite3_finalize(st);
-    if (rc || (rc = rz_db_exec(store_db(*fresh), "BEGIN", err)) ||
-        (rc = rz_db_exec(store_db(*fresh), rebuild_copy_sql, err)) ||
-        (rc = rz_db_exec(store_db(*fresh), "COMMIT", err)) ||
-        (rc = rz_db_exec(store_db(*fresh), "DETACH DATABASE src", err)))
-        goto fail;
-    if ((rc = replay_all(*fresh, out, err)))
-        goto fail;
+    if ((rc = state_store_open_path(fresh, path, err))) {
+        unlink(path);
+        free(path);
+        return rc;
+    }
     *path_out = path;
     return 0;
-fail:
-    store_close(fresh);
-    unlink(path);
-    free(path);
-    return rc;
 }
 
 static void
-rebuild_discard(store **fresh, char *path)
+rebuild_discard(state_store **fresh, char *path)
 {
     char side[4200];
-    store_close(fresh);
+    state_store_close(fresh);
     if (!path)
         return;
     unlink(path);
     snprintf(side, sizeof side, "%s-wal", path), unlink(side);
     snprintf(side, sizeof side, "%s-shm", path), unlink(side);
-    snprintf(side, sizeof side, "%s.evidence", path), unlink(side);
-    snprintf(side, sizeof side, "%s.evidence-wal", path), unlink(side);
-    snprintf(side, sizeof side, "%s.evidence-shm", path), unlink(side);
     free(path);
 }
 
@@ -265,17 +260,25 @@ detach_fresh(sqlite3 *db)
 }
 
 int
-rebuild_verify(store *s, const char *db_path, FILE *out, rz_error *err)
+rebuild_verify(log_store *ls, state_store *ss, const char *dir, FILE *out, rz_error *err)
 {
-    store *fresh = NULL;
+    state_store *fresh = NULL;
+    rebuild_targets ts = {NULL, 0, 0};
     char *path = NULL;
-    sqlite3 *db = store_db(s);
+    sqlite3 *db = state_store_db(ss);
     int64_t total = 0;
-    int rc, i;
+    int rc, i, in_txn = 0;
 
-    if ((rc = audit_all(db, out, err)) || (rc = rebuild_fresh(s, db_path, &fresh, &path, out, err)))
-        return rc;
-    if ((rc = attach_fresh(db, path, err)))
+    if ((rc = audit_all(log_store_db(ls), out, err)) ||
+        (rc = rebuild_fresh(dir, &fresh, &path, err)))
+        goto out;
+    /* A running merger keeps moving the maintained state: positions and
+     * state are read in one snapshot, and the replay goes exactly as far. */
+    if ((rc = attach_fresh(db, path, err)) || (rc = rz_db_exec(db, "BEGIN", err)))
+        goto out;
+    in_txn = 1;
+    if ((rc = rebuild_read_targets(db, &ts, err)) ||
+        (rc = rebuild_replay(ls, fresh, &ts, out, err)))
         goto out;
     for (i = 0; merge_state_tables[i]; i++) {
         int64_t diff = 0;
@@ -286,29 +289,37 @@ rebuild_verify(store *s, const char *db_path, FILE *out, rz_error *err)
                     diff ? "DIFFERS" : "matches", (long long)diff);
         total += diff;
     }
-    detach_fresh(db);
     if (rc == 0 && total != 0)
         rc = rz_fail(err, RZ_E_INTERNAL, "%lld rows differ between maintained and recomputed state",
                      (long long)total);
     if (rc == 0 && out)
         fprintf(out, "verify: maintained totals equal a full recomputation from the logs\n");
 out:
+    if (in_txn)
+        rz_db_rollback(db);
+    detach_fresh(db);
     rebuild_discard(&fresh, path);
+    free(ts.t);
     return rc;
 }
 
 int
-rebuild_apply(store *s, const char *db_path, FILE *out, rz_error *err)
+rebuild_apply(log_store *ls, state_store *ss, const char *dir, FILE *out, rz_error *err)
 {
-    store *fresh = NULL;
+    state_store *fresh = NULL;
     char *path = NULL;
-    sqlite3 *db = store_db(s);
+    sqlite3 *db = state_store_db(ss);
     char sql[256];
     int rc, i;
 
-    if ((rc = audit_all(db, out, err)) || (rc = rebuild_fresh(s, db_path, &fresh, &path, out, err)))
-        return rc;
-    if ((rc = attach_fresh(db, path, err)) || (rc = store_begin(s, err)))
+    /* A running merger may go on: the replacement below is one state-store
+     * transaction (state and positions together), serialised with its
+     * windows, and each window starts from the positions it finds. */
+    if ((rc = audit_all(log_store_db(ls), out, err)) ||
+        (rc = rebuild_fresh(dir, &fresh, &path, err)) ||
+        (rc = rebuild_replay(ls, fresh, NULL, out, err)))
+        goto out;
+    if ((rc = attach_fresh(db, path, err)) || (rc = state_store_begin(ss, err)))
         goto out;
     for (i = 0; rc == 0 && merge_state_tables[i]; i++) {
         snprintf(sql, sizeof sql,
@@ -318,26 +329,26 @@ rebuild_apply(store *s, const char *db_path, FILE *out, rz_error *err)
     }
     if (rc == 0)
         rc = rz_db_exec(db,
-                        "UPDATE main.node SET merged_seq = (SELECT f.merged_seq FROM fresh.node f"
-                        " WHERE f.node_id = node.node_id), last_clock_ms = (SELECT f.last_clock_ms"
-                        " FROM fresh.node f WHERE f.node_id = node.node_id);",
+                        "DELETE FROM main.merge_pos;"
+                        " INSERT INTO main.merge_pos SELECT * FROM fresh.merge_pos;",
                         err);
     if (rc == 0)
-        rc = store_commit(s, err);
+        rc = state_store_commit(ss, err);
     else
-        store_rollback(s);
+        state_store_rollback(ss);
     detach_fresh(db);
     if (rc == 0 && out)
-        fprintf(out, "rebuild: state and totals replaced by a replay of all logs\n");
+        fprintf(out, "rebuild: state, totals and positions replaced by the merger's replay of"
+                     " all logs\n");
 out:
     rebuild_discard(&fresh, path);
     return rc;
 }
 
 int
-rebuild_erase_person(store *s, const uint8_t person_id[16], int *erased, rz_error *err)
+rebuild_erase_person(log_store *s, const uint8_t person_id[16], int *erased, rz_error *err)
 {
-    sqlite3 *db = store_db(s);
+    sqlite3 *db = log_store_db(s);
     sqlite3_stmt *find = NULL, *wipe = NULL;
     uint8_t pattern[18] = {0xc4, 16};
     msgpack_zone z;
@@ -362,7 +373,7 @@ rebuild_erase_person(store *s, const uint8_t person_id[16], int *erased, rz_erro
                             " cnic_state = CASE cnic_state WHEN 2 THEN 4 ELSE cnic_state END"
                             " WHERE node_id=?1 AND seq=?2 AND value IS NOT NULL",
                             err)) ||
-        (rc = store_begin(s, err)))
+        (rc = log_store_begin(s, err)))
         goto out;
     sqlite3_bind_blob(find, 1, pattern, sizeof pattern, SQLITE_STATIC);
     while (rc == 0 && sqlite3_step(find) == SQLITE_ROW) {
@@ -378,9 +389,9 @@ rebuild_erase_person(store *s, const uint8_t person_id[16], int *erased, rz_erro
         *erased += sqlite3_changes(db);
     }
     if (rc == 0)
-        rc = store_commit(s, err);
+        rc = log_store_commit(s, err);
     else
-        store_rollback(s);
+        log_store_rollback(s);
     /* ...nor in the write-ahead log. */
     if (rc == 0)
         sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);

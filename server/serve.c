@@ -49,7 +49,8 @@ typedef struct serve_pending {
 } serve_pending;
 
 typedef struct serve_ctx {
-    store *s;                             /* central store */
+    log_store *s;                         /* the log store */
+    merger_thread *merger;                /* told when entries were committed */
     const rz_identity *server;            /* server identity */
     ingest *ig;                           /* batch verification and application */
     void *router;                         /* node-facing socket */
@@ -109,9 +110,9 @@ serve_zap(serve_ctx *c)
     if (n == 7 && zmq_msg_size(&p[5]) == 5 && memcmp(zmq_msg_data(&p[5]), "CURVE", 5) == 0 &&
         zmq_msg_size(&p[6]) == 32) {
         char z85[RZ_Z85_KEY];
-        store_node node;
+        log_node node;
         if (zmq_z85_encode(z85, zmq_msg_data(&p[6]), 32) &&
-            store_node_by_curve(c->s, z85, &node, NULL) == 0) {
+            log_store_node_by_curve(c->s, z85, &node, NULL) == 0) {
             hex_encode(user, node.node_id, RZ_NODE_ID_BYTES);
             if (node.revoked) {
                 text = "revoked";
@@ -169,6 +170,8 @@ serve_flush_group(serve_ctx *c)
     /* Replies wait here even when no transaction could be opened. */
     if (c->group_open)
         crc = ingest_group_commit(c->ig, &cerr);
+    if (c->group_open && crc == 0 && c->group_entries > 0)
+        merger_wake(c->merger);
     c->group_open = 0;
     for (i = 0; i < c->ngroup; i++) {
         serve_pending *p = &c->group[i];
@@ -268,7 +271,7 @@ serve_request(serve_ctx *c)
     serve_flush_group(c);
     mpk_w_reset(&c->w);
     if (m.type == RZ_MSG_HELLO) {
-        store_node node;
+        log_node node;
         if (ingest_hello(c->ig, node_id, &m, &node, &err) != 0) {
             serve_flush_group(c); /* replies to one peer keep their order */
             reply_error(c, &p[0], &err, who);
@@ -276,7 +279,7 @@ serve_request(serve_ctx *c)
         }
         metrics_hello();
         /* Contact, even when the node has nothing new to send. */
-        if (store_node_contact(c->s, node_id, hlc_wall_ms(), &err) != 0)
+        if (log_store_node_contact(c->s, node_id, hlc_wall_ms(), &err) != 0)
             log_warnx("node %s: contact not recorded: %s", who, err.text);
         msg_encode_welcome(&c->w, hlc_wall_ms(), node.epoch, node.head_seq, node.head_hash,
                            node.quarantined);
@@ -326,7 +329,7 @@ serve_sockets(serve_ctx *c, void *ctx, const serve_opts *o, rz_error *err)
 }
 
 int
-serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *err)
+serve_run(log_store *s, const rz_identity *server, const serve_opts *o, rz_error *err)
 {
     serve_ctx c;
     void *ctx = zmq_ctx_new();
@@ -337,17 +340,18 @@ serve_run(store *s, const rz_identity *server, const serve_opts *o, rz_error *er
     memset(&c, 0, sizeof c);
     c.s = s;
     c.server = server;
+    c.merger = o->merger;
     msgpack_zone_init(&c.zone, 65536);
     mpk_w_init(&c.w);
     if ((rc = ingest_new(&c.ig, s, server, err)) || (rc = serve_sockets(&c, ctx, o, err)))
         goto out;
     if (o->http_addr) {
-        http_opts ho = {o->http_addr, o->db_path, o->dir, o->tls_cert, o->tls_key, 0};
+        http_opts ho = {o->http_addr, o->dir, o->dir, o->tls_cert, o->tls_key, 0};
         if ((rc = http_start_opts(&http, &ho, err)))
             goto out;
     }
     if (o->public_addr) {
-        http_opts po = {o->public_addr, o->db_path, o->dir, o->tls_cert, o->tls_key, 1};
+        http_opts po = {o->public_addr, o->dir, o->dir, o->tls_cert, o->tls_key, 1};
         if ((rc = http_start_opts(&pub, &po, err)))
             goto out;
     }

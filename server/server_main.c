@@ -6,7 +6,9 @@
  *   rozgar-server -d DIR nodes | revoke NODE | rekey NODE --token T | new-epoch NODE | forks
  *   rozgar-server -d DIR run [--bind tcp://127.0.0.1:7700] [--http 127.0.0.1:8080]
  *                            [--public 0.0.0.0:8081]
- *   rozgar-server -d DIR totals [query options] | verify | rebuild | erase PERSON_ID
+ *   rozgar-server -d DIR totals [--wait [--timeout S]] [query options] | verify | rebuild
+ *   rozgar-server -d DIR merge pause | resume | status
+ *   rozgar-server -d DIR erase PERSON_ID
  *   rozgar-server --help | --version;  rozgar-server -d DIR COMMAND --help
  *
  * Exit codes: 0 ok, 1 usage or input error, 2 storage/runtime error,
@@ -26,6 +28,7 @@
 #include "common/crypto.h"
 #include "common/db.h"
 #include "common/domain.h"
+#include "common/hlc.h"
 #include "common/log.h"
 #include "common/places.h"
 #include "common/util.h"
@@ -36,12 +39,15 @@
 #include "server/rebuild.h"
 #include "server/httpauth.h"
 #include "server/serve.h"
-#include "server/store.h"
+#include "server/log_store.h"
+#include "server/merger.h"
+#include "server/state_store.h"
 
 typedef struct srv_paths {
-    char dir[2048]; /* data directory */
-    char key[2100]; /* DIR/server.key */
-    char db[2100];  /* DIR/server.db */
+    char dir[2048];      /* data directory */
+    char key[2100];      /* DIR/server.key */
+    char db[2100];       /* DIR/server.db: the log store */
+    char state_db[2100]; /* DIR/state.db: the state store */
 } srv_paths;
 
 #ifndef RZ_VERSION
@@ -83,9 +89,12 @@ static const srv_cmd srv_cmds[] = {
      "dashboard accounts (password on standard input)"},
     {"token", "add NAME | revoke NAME | list", "API tokens for machines (shown once when made)"},
     {"totals",
-     "[--metric M --by D --by D2 --period P --grain G --from D --to D --where dim=value"
-     " --format text|json|csv --register-version N]",
-     "national totals and breakdowns"},
+     "[--wait [--timeout S]] [--metric M --by D --by D2 --period P --grain G --from D --to D"
+     " --where dim=value --format text|json|csv --register-version N]",
+     "national totals and breakdowns, and how far they have counted (--wait: first until"
+     " every entry received is counted)"},
+    {"merge", "pause | resume | status",
+     "stop or restart counting (batches are still acknowledged), or say how far it got"},
     {"verify", "", "audit logs and recompute every total from them"},
     {"rebuild", "", "replace state and totals by a replay of the logs"},
     {"erase", "PERSON_ID", "erase a person's name, CNIC and phone (lawful request)"},
@@ -205,7 +214,8 @@ cmd_init(const srv_paths *p)
 {
     rz_identity id;
     rz_error err = {0, ""};
-    store *s = NULL;
+    log_store *s = NULL;
+    state_store *ss = NULL;
     char hex[2 * RZ_PK_BYTES + 1];
     struct stat st;
     if (stat(p->key, &st) == 0) {
@@ -220,14 +230,17 @@ cmd_init(const srv_paths *p)
     if (check_writable("data directory", p->dir))
         return 2;
     identity_generate(&id);
-    if (identity_save(&id, p->key, &err) || store_open(&s, p->db, &err)) {
+    if (identity_save(&id, p->key, &err) || log_store_open(&s, p->dir, &err) ||
+        state_store_open(&ss, p->dir, &err)) {
+        log_store_close(&s);
         identity_wipe(&id);
         return fail(&err);
     }
     /* The shipped places list becomes version 1. */
-    if (placelist_activate(store_db(s), NULL, NULL, &err))
+    if (placelist_activate(log_store_db(s), NULL, NULL, &err))
         log_warnx("%s", err.text);
-    store_close(&s);
+    state_store_close(&ss);
+    log_store_close(&s);
     hex_encode(hex, id.pk, RZ_PK_BYTES);
     printf("server-key: %s\n", hex);
     identity_wipe(&id);
@@ -303,7 +316,7 @@ resolve_place(const char *province, const char *district, const char **prov_out,
 }
 
 static int
-cmd_enroll(store *s, int argc, char **argv)
+cmd_enroll(log_store *s, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"token", required_argument, 0, 't'},     {"centre", required_argument, 0, 'c'},
@@ -345,7 +358,7 @@ cmd_enroll(store *s, int argc, char **argv)
     }
     if (resolve_place(province, district, &province, &district))
         return 1;
-    if (store_enroll(s, node_id, pk, centre, programme, province, district, &err))
+    if (log_store_enroll(s, node_id, pk, centre, programme, province, district, &err))
         return fail(&err);
     printf("enrolled node %.16s at centre '%s' (%s, %s, %s)\n", token + 4, centre,
            programme_name((uint64_t)programme), district, province);
@@ -363,7 +376,7 @@ node_arg(const char *hex, uint8_t node_id[RZ_NODE_ID_BYTES])
 }
 
 static int
-cmd_node_change(store *s, const char *cmd, int argc, char **argv)
+cmd_node_change(log_store *s, const char *cmd, int argc, char **argv)
 {
     uint8_t node_id[RZ_NODE_ID_BYTES], pk[RZ_PK_BYTES], tok_node[RZ_NODE_ID_BYTES];
     rz_error err = {0, ""};
@@ -371,7 +384,7 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
     if (argc < 2 || node_arg(argv[1], node_id))
         return 1;
     if (strcmp(cmd, "revoke") == 0) {
-        rc = store_revoke(s, node_id, &err);
+        rc = log_store_revoke(s, node_id, &err);
     } else {
         if (argc < 4 || strcmp(argv[2], "--token") != 0 ||
             parse_token(argv[3], tok_node, pk) != 0 ||
@@ -379,7 +392,7 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
             fprintf(stderr, "rozgar-server: rekey NODE --token rz1:<same node>:<new key>\n");
             return 1;
         }
-        rc = store_rekey(s, node_id, pk, &err);
+        rc = log_store_rekey(s, node_id, pk, &err);
     }
     if (rc)
         return fail(&err);
@@ -392,12 +405,12 @@ cmd_node_change(store *s, const char *cmd, int argc, char **argv)
  * node's own FORK_REPORT in its current epoch); without it, only with
  * --force and a reason, which is kept as fork evidence and logged. */
 static int
-cmd_new_epoch(store *s, int argc, char **argv)
+cmd_new_epoch(log_store *s, int argc, char **argv)
 {
     uint8_t node_id[RZ_NODE_ID_BYTES];
     const char *reason = NULL;
     rz_error err = {0, ""};
-    store_node n;
+    log_node n;
     int64_t evidence = 0;
     int force = 0, i;
     if (argc < 2 || node_arg(argv[1], node_id))
@@ -417,7 +430,7 @@ cmd_new_epoch(store *s, int argc, char **argv)
                         "with the fork evidence\n");
         return 1;
     }
-    if (store_node_get(s, node_id, &n, &err) ||
+    if (log_store_node_get(s, node_id, &n, &err) ||
         forkreport_count(s, node_id, n.epoch, &evidence, &err))
         return fail(&err);
     if (evidence == 0 && !force) {
@@ -433,7 +446,7 @@ cmd_new_epoch(store *s, int argc, char **argv)
             return fail(&err);
         log_warnx("new-epoch forced for node %s without fork evidence: %s", argv[1], reason);
     }
-    if (store_new_epoch(s, node_id, &err))
+    if (log_store_new_epoch(s, node_id, &err))
         return fail(&err);
     printf("new-epoch: node %s now at epoch %u\n", argv[1], n.epoch + 1);
     return 0;
@@ -458,16 +471,17 @@ utc_text(char out[32], int64_t ms)
 /* Last contact (a sync, even with nothing new) decides "silent"; last data
  * (a batch with new entries) is shown beside it. */
 static int
-cmd_nodes(store *s)
+cmd_nodes(sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
     int64_t now = (int64_t)time(NULL) * 1000;
-    if (rz_db_prepare(store_db(s), &st,
+    if (rz_db_prepare(db, &st,
                       "SELECT hex(n.node_id), c.name, c.province, c.district, n.epoch, n.head_seq,"
-                      " n.merged_seq, n.revoked, n.quarantined, n.last_sync_ms, n.clock_offset_ms,"
-                      " max(n.last_contact_ms, n.last_sync_ms)"
-                      " FROM node n JOIN centre c USING(centre_id) ORDER BY c.name, n.node_id",
+                      " coalesce(p.merged_seq, 0), n.revoked, n.quarantined, n.last_sync_ms,"
+                      " n.clock_offset_ms, max(n.last_contact_ms, n.last_sync_ms)"
+                      " FROM node n JOIN centre c USING(centre_id)"
+                      " LEFT JOIN merge_pos p ON p.node_id = n.node_id ORDER BY c.name, n.node_id",
                       &err))
         return fail(&err);
     printf("%-16s  %-28s %-12s %-12s %5s %8s %8s %-11s %-19s  %-19s  %s\n", "node", "centre",
@@ -499,12 +513,12 @@ cmd_nodes(store *s)
 }
 
 static int
-cmd_forks(store *s)
+cmd_forks(log_store *s)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
     int n = 0;
-    if (rz_db_prepare(store_db(s), &st,
+    if (rz_db_prepare(log_store_db(s), &st,
                       "SELECT id, hex(node_id), at_ms, epoch, seq, reason, length(batch)"
                       " FROM evidence.fork_evidence ORDER BY id",
                       &err))
@@ -525,7 +539,7 @@ cmd_forks(store *s)
  * itself is never shown: the link is a keyed token).  With a person id,
  * only that person's cluster.  The first record of a group gives the place. */
 static int
-cmd_linked(store *s, const char *person_hex)
+cmd_linked(sqlite3 *db, const char *person_hex)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
@@ -537,7 +551,7 @@ cmd_linked(store *s, const char *person_hex)
         fprintf(stderr, "rozgar-server: PERSON_ID must be 32 hex digits\n");
         return 1;
     }
-    if (rz_db_prepare(store_db(s), &st,
+    if (rz_db_prepare(db, &st,
                       "SELECT p.link, hex(p.id), c.name, c.province, p.reg_date FROM st_person p"
                       " JOIN centre c USING(centre_id) WHERE p.link IN (SELECT link FROM st_person"
                       " WHERE link IS NOT NULL AND (?1 IS NULL OR link = (SELECT link FROM"
@@ -569,11 +583,11 @@ cmd_linked(store *s, const char *person_hex)
 
 /* The enrollment register: every version, oldest first. */
 static int
-cmd_register(store *s)
+cmd_register(log_store *s)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
-    if (rz_db_prepare(store_db(s), &st,
+    if (rz_db_prepare(log_store_db(s), &st,
                       "SELECT version, at_ms, action, CASE WHEN node_id = zeroblob(8) THEN '-'"
                       " ELSE hex(node_id) END, coalesce(centre, ''),"
                       " coalesce(province, ''), coalesce(district, ''), hex(sign_pk), from_seq,"
@@ -602,9 +616,9 @@ cmd_register(store *s)
 }
 
 /* centre rename CENTRE NEW-NAME | centre move CENTRE --province P
- * --district D: a new version of the register (store_centre_change). */
+ * --district D: a new version of the register (log_store_centre_change). */
 static int
-cmd_centre(store *s, int argc, char **argv)
+cmd_centre(log_store *s, int argc, char **argv)
 {
     const char *prov = NULL, *dist = NULL;
     rz_error err = {0, ""};
@@ -614,7 +628,7 @@ cmd_centre(store *s, int argc, char **argv)
             fprintf(stderr, "rozgar-server: a centre name is 1..200 bytes\n");
             return 1;
         }
-        if (store_centre_change(s, argv[2], argv[3], NULL, NULL, &version, &err))
+        if (log_store_centre_change(s, argv[2], argv[3], NULL, NULL, &version, &err))
             return fail(&err);
         printf("register version %lld: centre '%s' renamed '%s'\n", (long long)version, argv[2],
                argv[3]);
@@ -627,7 +641,7 @@ cmd_centre(store *s, int argc, char **argv)
         const char *d = strcmp(argv[3], "--province") == 0 ? argv[6] : argv[4];
         if (resolve_place(p, d, &prov, &dist))
             return 1;
-        if (store_centre_change(s, argv[2], NULL, prov, dist, &version, &err))
+        if (log_store_centre_change(s, argv[2], NULL, prov, dist, &version, &err))
             return fail(&err);
         printf("register version %lld: centre '%s' moved to %s, %s\n", (long long)version, argv[2],
                dist, prov);
@@ -645,9 +659,8 @@ cmd_centre(store *s, int argc, char **argv)
  * one on this connection) reproduces the breakdowns by place of that
  * version.  Centres enrolled after N are in no place then. */
 static int
-totals_as_of(store *s, int argc, char **argv, rz_error *err)
+totals_as_of(sqlite3 *db, int argc, char **argv, rz_error *err)
 {
-    sqlite3 *db = store_db(s);
     sqlite3_stmt *st = NULL;
     char *args[64], *end = NULL;
     long long version = -1;
@@ -662,7 +675,10 @@ totals_as_of(store *s, int argc, char **argv, rz_error *err)
         }
     }
     args[n] = NULL;
-    if ((rc = rz_db_exec(db,
+    /* The reader's files are opened read-only; only its temporary table
+     * is written. */
+    if ((rc = rz_db_exec(db, "PRAGMA query_only=0;", err)) ||
+        (rc = rz_db_exec(db,
                          "CREATE TEMP TABLE centre(centre_id INTEGER PRIMARY KEY, name TEXT,"
                          " programme INTEGER, province TEXT, district TEXT);",
                          err)))
@@ -671,7 +687,7 @@ totals_as_of(store *s, int argc, char **argv, rz_error *err)
                             "INSERT INTO temp.centre SELECT centre_id, centre, programme, province,"
                             " district FROM (SELECT centre_id, centre, programme, province,"
                             " district, row_number() OVER (PARTITION BY centre_id"
-                            " ORDER BY version DESC) AS k FROM main.register WHERE version <= ?1"
+                            " ORDER BY version DESC) AS k FROM log.register WHERE version <= ?1"
                             " AND centre_id IS NOT NULL AND action IN ('enroll', 'rename', 'move'))"
                             " WHERE k = 1",
                             err)) == 0) {
@@ -709,13 +725,13 @@ raise_nofile(void)
 }
 
 static int
-cmd_run(store *s, const srv_paths *p, int argc, char **argv)
+cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"bind", required_argument, 0, 'b'},    {"http", required_argument, 0, 'h'},
         {"public", required_argument, 0, 'P'},  {"tls-cert", required_argument, 0, 'C'},
         {"tls-key", required_argument, 0, 'K'}, {0, 0, 0, 0}};
-    serve_opts o = {"tcp://127.0.0.1:7700", NULL, p->db, NULL, p->dir, NULL, NULL};
+    serve_opts o = {"tcp://127.0.0.1:7700", NULL, NULL, p->dir, NULL, NULL, NULL};
     rz_identity id;
     rz_error err = {0, ""};
     int c, rc;
@@ -733,19 +749,26 @@ cmd_run(store *s, const srv_paths *p, int argc, char **argv)
     if (identity_load(&id, p->key, &err))
         return fail(&err);
     raise_nofile();
+    /* The merger follows the logs in its own thread; a failure to start
+     * it is fatal here, its later storage errors are retried inside. */
+    if (merger_start(&o.merger, p->dir, &err)) {
+        identity_wipe(&id);
+        return fail(&err);
+    }
     rc = serve_run(s, &id, &o, &err);
+    merger_stop(&o.merger);
     identity_wipe(&id);
     return rc ? fail(&err) : 0;
 }
 
 /* 1 when any node's entries have been merged into the state. */
 static int
-has_merged_state(store *s)
+has_merged_state(state_store *ss)
 {
     sqlite3_stmt *st = NULL;
     int any = 0;
-    if (rz_db_prepare(store_db(s), &st, "SELECT EXISTS (SELECT 1 FROM node WHERE merged_seq > 0)",
-                      NULL))
+    if (rz_db_prepare(state_store_db(ss), &st,
+                      "SELECT EXISTS (SELECT 1 FROM merge_pos WHERE merged_seq > 0)", NULL))
         return 1; /* cannot tell: recount, which is always correct */
     if (sqlite3_step(st) == SQLITE_ROW)
         any = sqlite3_column_int(st, 0);
@@ -755,12 +778,12 @@ has_merged_state(store *s)
 
 /* The master list of places: its versions, an import, a name checked. */
 static int
-cmd_places(store *s, const srv_paths *p, int argc, char **argv)
+cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **argv)
 {
     rz_error err = {0, ""};
     const char *sub = argc > 1 ? argv[1] : "list";
     if (strcmp(sub, "list") == 0 && argc <= 2)
-        return placelist_write(store_db(s), stdout, &err) ? fail(&err) : 0;
+        return placelist_write(log_store_db(s), stdout, &err) ? fail(&err) : 0;
     if (strcmp(sub, "check") == 0 && (argc == 3 || argc == 4)) {
         const places *pl = places_active();
         const char *prov = NULL, *dist = NULL, *sug[PLACES_SUGGEST_MAX];
@@ -796,7 +819,7 @@ cmd_places(store *s, const srv_paths *p, int argc, char **argv)
         int rc;
         if ((rc = places_load_text(&pl, &text, &len, argv[2], &err)))
             return fail(&err);
-        rc = placelist_import(store_db(s), pl, text, len, argv[2], &version, &err);
+        rc = placelist_import(log_store_db(s), pl, text, len, argv[2], &version, &err);
         free(text);
         if (rc) {
             places_destroy(&pl);
@@ -806,7 +829,7 @@ cmd_places(store *s, const srv_paths *p, int argc, char **argv)
                places_version(pl), argv[2]);
         /* Homes are counted under the list in force: recount them all. */
         places_set_active(pl);
-        if (rebuild_apply(s, p->db, stdout, &err))
+        if (rebuild_apply(s, ss, p->dir, stdout, &err))
             return fail(&err);
         printf("restart a running server so it counts with version %lld\n", (long long)version);
         return 0;
@@ -818,7 +841,7 @@ cmd_places(store *s, const srv_paths *p, int argc, char **argv)
 
 /* bundle import FILE --receipt OUT (PROTOCOL.md §11). */
 static int
-cmd_bundle(store *s, const srv_paths *p, int argc, char **argv)
+cmd_bundle(log_store *s, const srv_paths *p, int argc, char **argv)
 {
     const char *file = NULL, *out = NULL;
     char hex[2 * RZ_NODE_ID_BYTES + 1];
@@ -857,12 +880,13 @@ cmd_bundle(store *s, const srv_paths *p, int argc, char **argv)
            "receipts in %s (give them to the centre: rozgar-node bundle receipts FILE)\n",
            hex, (unsigned long long)res.h.first_seq, (unsigned long long)res.h.last_seq,
            (unsigned long long)res.batches, res.batches == 1 ? "" : "es",
-           (unsigned long long)res.applied, res.closed ? ", merged at the import time" : "", out);
+           (unsigned long long)res.applied,
+           res.closed ? ", closed for merging at the import time" : "", out);
     return 0;
 }
 
 static int
-cmd_erase(store *s, const char *hex)
+cmd_erase(log_store *s, const char *hex)
 {
     uint8_t id[16];
     rz_error err = {0, ""};
@@ -878,6 +902,144 @@ cmd_erase(store *s, const char *hex)
     return 0;
 }
 
+static void
+print_ms_utc(char *buf, size_t n, uint64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms == 0) {
+        snprintf(buf, n, "never");
+        return;
+    }
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* Waits until every entry a clock entry bounds is counted.  With no
+ * server merging (the lock is free) this process catches up itself. */
+static int
+totals_wait(log_store *ls, state_store *ss, const char *dir, double timeout_s, rz_error *err)
+{
+    uint64_t start = hlc_wall_ms();
+    int rc;
+    for (;;) {
+        sqlite3 *db = NULL;
+        state_progress pr;
+        int lockfd = -1;
+        struct timespec ts = {0, 100 * 1000000L};
+        if ((rc = state_store_reader_open(&db, dir, err)) ||
+            (rc = state_store_progress(db, 0, &pr, err))) {
+            rz_db_close(&db);
+            return rc;
+        }
+        rz_db_close(&db);
+        if (pr.counted >= pr.mergeable)
+            return 0;
+        if (pr.paused)
+            return rz_fail(err, RZ_E_BUSY,
+                           "merging is paused with %llu entries not counted"
+                           " (rozgar-server merge resume)",
+                           (unsigned long long)(pr.mergeable - pr.counted));
+        if (merger_lock(dir, &lockfd, NULL) == 0) {
+            merger *m = NULL;
+            if ((rc = merger_new(&m, ls, ss, err)) == 0)
+                rc = merger_catch_up(m, NULL, err);
+            merger_destroy(&m);
+            merger_unlock(&lockfd);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (timeout_s > 0 && (double)(hlc_wall_ms() - start) / 1000.0 >= timeout_s)
+            return rz_fail(err, RZ_E_TIMEOUT, "--wait: %llu of %llu entries counted after %.0f s",
+                           (unsigned long long)pr.counted, (unsigned long long)pr.mergeable,
+                           timeout_s);
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* How far the totals have counted, under the summary. */
+static int
+totals_progress(sqlite3 *db, FILE *out, rz_error *err)
+{
+    state_progress pr;
+    char when[40];
+    int rc = state_store_progress(db, 0, &pr, err);
+    if (rc)
+        return rc;
+    print_ms_utc(when, sizeof when, pr.last_merge_ms);
+    fprintf(out,
+            "counted: %llu of %llu log entries received (%llu waiting to be merged, %llu waiting"
+            " for their node's next clock entry); last merge %s%s\n",
+            (unsigned long long)pr.counted, (unsigned long long)pr.received,
+            (unsigned long long)(pr.mergeable - pr.counted),
+            (unsigned long long)(pr.received - pr.mergeable), when,
+            pr.paused ? "; merging is PAUSED" : "");
+    return 0;
+}
+
+static int
+cmd_totals(log_store *ls, state_store *ss, const srv_paths *p, int argc, char **argv)
+{
+    char **args = xcalloc((size_t)argc + 1, sizeof *args);
+    int nargs = 0, i, rc = 0, wait = 0;
+    double timeout_s = 0;
+    rz_error err = {0, ""};
+    sqlite3 *db = NULL;
+
+    /* --wait and --timeout are this command's; the rest is the query's. */
+    for (i = 0; i < argc; i++) {
+        if (i > 0 && strcmp(argv[i], "--wait") == 0) {
+            wait = 1;
+        } else if (i > 0 && strcmp(argv[i], "--timeout") == 0) {
+            char *end = NULL;
+            if (i + 1 >= argc || (timeout_s = strtod(argv[i + 1], &end)) <= 0 || *end) {
+                fprintf(stderr, "rozgar-server: --timeout needs a number of seconds > 0\n");
+                free(args);
+                return 1;
+            }
+            i++;
+        } else {
+            args[nargs++] = argv[i];
+        }
+    }
+    if (wait && (rc = totals_wait(ls, ss, p->dir, timeout_s, &err)))
+        goto out;
+    if ((rc = state_store_reader_open(&db, p->dir, &err)))
+        goto out;
+    if (nargs == 1)
+        rc = query_summary(db, stdout, 0, &err) || totals_progress(db, stdout, &err);
+    else
+        rc = query_cli(db, nargs, args, stdout, &err);
+out:
+    rz_db_close(&db);
+    free(args);
+    return rc ? fail(&err) : 0;
+}
+
+static int
+cmd_merge(state_store *ss, const srv_paths *p, const char *what)
+{
+    rz_error err = {0, ""};
+    sqlite3 *db = NULL;
+    int rc = 0;
+    if (what && (strcmp(what, "pause") == 0 || strcmp(what, "resume") == 0)) {
+        if (state_store_set_paused(ss, strcmp(what, "pause") == 0, &err))
+            return fail(&err);
+        printf("merging %s; batches are acknowledged either way\n",
+               strcmp(what, "pause") == 0 ? "paused" : "resumed");
+        return 0;
+    }
+    if (!what || strcmp(what, "status") != 0) {
+        fprintf(stderr, "rozgar-server: merge pause | resume | status\n");
+        return 1;
+    }
+    if ((rc = state_store_reader_open(&db, p->dir, &err)) == 0)
+        rc = totals_progress(db, stdout, &err);
+    rz_db_close(&db);
+    return rc ? fail(&err) : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -889,7 +1051,9 @@ main(int argc, char **argv)
     const char *dir = getenv("RZ_SERVER_DIR"), *cmd;
     const srv_cmd *known;
     rz_error err = {0, ""};
-    store *s = NULL;
+    log_store *s = NULL;
+    state_store *ss = NULL;
+    sqlite3 *rd = NULL;
     int rc, verbose = 0, c, imported = 0;
 
     while ((c = getopt_long(argc, argv, "+d:vh", gopts, NULL)) != -1) {
@@ -943,28 +1107,38 @@ main(int argc, char **argv)
     if (strcmp(cmd, "account") == 0 || strcmp(cmd, "token") == 0)
         return httpauth_cli(p.dir, argc, argv);
     /* Every command opens the database for writing (WAL needs it). */
-    if (check_writable("data directory", p.dir) || check_writable("database", p.db))
+    snprintf(p.state_db, sizeof p.state_db, "%s/%s", dir, STATE_STORE_FILE);
+    if (check_writable("data directory", p.dir) || check_writable("database", p.db) ||
+        check_writable("database", p.state_db))
         return 2;
-    if (store_open(&s, p.db, &err))
+    if (log_store_open(&s, p.dir, &err) || state_store_open(&ss, p.dir, &err)) {
+        log_store_close(&s);
         return fail(&err);
+    }
     /* The places list in force, before anything merges or matches a name. */
-    if (placelist_activate(store_db(s), NULL, &imported, &err)) {
+    if (placelist_activate(log_store_db(s), NULL, &imported, &err)) {
         if (err.code != RZ_E_NOTFOUND) {
-            store_close(&s);
-            return fail(&err);
+            rc = fail(&err);
+            goto out;
         }
         log_warnx("%s: every home district counts as unknown", err.text);
-    } else if (imported && has_merged_state(s)) {
+    } else if (imported && has_merged_state(ss)) {
         /* A database from before places were reference data: its homes
          * were counted as free text; recount them under the list. */
         log_info("places list imported as version 1; recounting home districts under it");
-        if (rebuild_apply(s, p.db, NULL, &err))
+        if (rebuild_apply(s, ss, p.dir, NULL, &err))
             log_warnx("recount failed (%s): run `rozgar-server rebuild`", err.text);
+    }
+    if ((strcmp(cmd, "nodes") == 0 || strcmp(cmd, "linked") == 0 ||
+         (strcmp(cmd, "totals") == 0 && has_arg(argc, argv, "--register-version"))) &&
+        state_store_reader_open(&rd, p.dir, &err)) {
+        rc = fail(&err);
+        goto out;
     }
     if (strcmp(cmd, "enroll") == 0)
         rc = cmd_enroll(s, argc, argv);
     else if (strcmp(cmd, "nodes") == 0)
-        rc = cmd_nodes(s);
+        rc = cmd_nodes(rd);
     else if (strcmp(cmd, "revoke") == 0 || strcmp(cmd, "rekey") == 0)
         rc = cmd_node_change(s, cmd, argc, argv);
     else if (strcmp(cmd, "new-epoch") == 0)
@@ -974,22 +1148,23 @@ main(int argc, char **argv)
     else if (strcmp(cmd, "register") == 0)
         rc = cmd_register(s);
     else if (strcmp(cmd, "linked") == 0)
-        rc = cmd_linked(s, argc > 1 ? argv[1] : NULL);
+        rc = cmd_linked(rd, argc > 1 ? argv[1] : NULL);
     else if (strcmp(cmd, "run") == 0)
         rc = cmd_run(s, &p, argc, argv);
     else if (strcmp(cmd, "centre") == 0)
         rc = cmd_centre(s, argc, argv);
     else if (strcmp(cmd, "totals") == 0 && has_arg(argc, argv, "--register-version"))
-        rc = totals_as_of(s, argc, argv, &err) ? fail(&err) : 0;
+        rc = totals_as_of(rd, argc, argv, &err) ? fail(&err) : 0;
     else if (strcmp(cmd, "totals") == 0)
-        rc = argc == 1 ? (query_summary(store_db(s), stdout, 0, &err) ? fail(&err) : 0)
-                       : (query_cli(store_db(s), argc, argv, stdout, &err) ? fail(&err) : 0);
+        rc = cmd_totals(s, ss, &p, argc, argv);
+    else if (strcmp(cmd, "merge") == 0)
+        rc = cmd_merge(ss, &p, argc > 1 ? argv[1] : NULL);
     else if (strcmp(cmd, "verify") == 0)
-        rc = rebuild_verify(s, p.db, stdout, &err) ? (fail(&err), 3) : 0;
+        rc = rebuild_verify(s, ss, p.dir, stdout, &err) ? (fail(&err), 3) : 0;
     else if (strcmp(cmd, "rebuild") == 0)
-        rc = rebuild_apply(s, p.db, stdout, &err) ? fail(&err) : 0;
+        rc = rebuild_apply(s, ss, p.dir, stdout, &err) ? fail(&err) : 0;
     else if (strcmp(cmd, "places") == 0)
-        rc = cmd_places(s, &p, argc, argv);
+        rc = cmd_places(s, ss, &p, argc, argv);
     else if (strcmp(cmd, "erase") == 0)
         rc = cmd_erase(s, argc > 1 ? argv[1] : NULL);
     else if (strcmp(cmd, "bundle") == 0)
@@ -998,6 +1173,9 @@ main(int argc, char **argv)
         fprintf(stderr, "rozgar-server: command '%s' is not available in this build\n", cmd);
         rc = 1;
     }
-    store_close(&s);
+out:
+    rz_db_close(&rd);
+    state_store_close(&ss);
+    log_store_close(&s);
     return rc;
 }

@@ -67,8 +67,8 @@ void state_store_rollback(state_store *s);
 int state_store_pos_get(state_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], state_pos *p,
                         rz_error *err) RZ_WUR;
 /* Inside a transaction, with the state it reached. */
-int state_store_pos_put(state_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
-                        const state_pos *p, rz_error *err) RZ_WUR;
+int state_store_pos_put(state_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const state_pos *p,
+                        rz_error *err) RZ_WUR;
 /* Notes the time of a committed merge window (inside its transaction);
  * operational, outside the rebuild's byte-for-byte promise. */
 int state_store_note_merge(state_store *s, uint64_t now_ms, rz_error *err) RZ_WUR;
@@ -95,7 +95,7 @@ typedef struct state_progress {
     int paused;             /* 1: the merger is paused */
 } state_progress;
 /* Overall when centre_id is 0, else for the centre's nodes. */
-int state_store_progress(sqlite3 *reader, int64_t centre_id, state_progress *out,
-                         rz_error *err) RZ_WUR;
+int state_store_progress(sqlite3 *reader, int64_t centre_id, state_progress *out, rz_error *err)
+    RZ_WUR;
 
 #endif

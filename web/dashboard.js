@@ -218,6 +218,15 @@
       text += ".";
       b.className = "banner";
     }
+    /* How far the totals have counted (log-first ingest: an acknowledged
+     * entry is counted shortly after, by the merger). */
+    var k = body.counting;
+    if (k && k.received > k.counted) {
+      text += " Counted " + fmt(k.counted) + " of " + fmt(k.received) + " entries received" +
+        (k.paused ? " (counting is paused)" : "") + "; the rest is not in these figures yet.";
+      b.className = "banner partial";
+    }
+    if (k && k.last_merge) text += " Last merge " + asOfText(k.last_merge) + ".";
     b.textContent = text;
     b.dataset.centres = String(all);
     b.dataset.synced = String(synced);

@@ -71,6 +71,8 @@ else
   HTTP_PORT=$(free_port)
   server_start --http "127.0.0.1:$HTTP_PORT"
   for n in lhr mul psh; do node "$n" sync > "$T/$n.sync" || fail "sync $n: $(cat "$T/$n.sync")"; done
+  # Acknowledged is not yet counted: wait for the merger, never sleep.
+  "$SERVER" -d "$T/srv" totals --wait --timeout 120 > /dev/null || fail "totals --wait"
   BASE="http://127.0.0.1:$HTTP_PORT"
 fi
 

@@ -40,14 +40,18 @@ done
 
 DB="$T/srv/server.db"
 sql() { sqlite3 -readonly -batch "$DB" "$@"; }
+# The merged state (state.db), once the merger has counted what was acked.
+ssql() {
+  "$SERVER" -d "$T/srv" totals --wait --timeout 120 > /dev/null || fail "totals --wait"
+  sqlite3 -readonly -batch "$T/srv/state.db" "$@"
+}
 hexof() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F; }
-# Everything the main database holds, in a stable order.
-# Everything but the operational contact time, which every HELLO of an
+# Everything the log store (server.db) holds, in a stable order: everything but the operational contact time, which every HELLO of an
 # enrolled node moves (last_contact_ms: the node was heard from).
 db_digest() {
   { sql .dump | grep -v '^INSERT INTO node VALUES'
     sql "SELECT hex(node_id), centre_id, hex(sign_pk), curve_pk, revoked, quarantined, epoch,
-         head_seq, hex(head_hash), merged_seq, last_clock_ms, last_sync_ms, clock_offset_ms,
+         head_seq, hex(head_hash), last_sync_ms, clock_offset_ms,
          enrolled_ms FROM node ORDER BY node_id"; } | sha256sum | cut -d' ' -f1
 }
 counts() { sql "SELECT (SELECT count(*) FROM log)||' log, '||(SELECT count(*) FROM pii)||' pii, '||(SELECT count(*) FROM batch_sig)||' sigs'"; }
@@ -57,7 +61,7 @@ totals_csv() {
   for q in "" "--by province --by gender" "--by home" "--metric attendances --by centre" \
            "--metric trainees --by age --by area" "--metric events --by kind"; do
     # shellcheck disable=SC2086
-    "$SERVER" -d "$T/srv" totals --format csv $q || { echo "totals $q failed" >&2; return 1; }
+    "$SERVER" -d "$T/srv" totals --wait --timeout 120 --format csv $q || { echo "totals $q failed" >&2; return 1; }
   done
 }
 server_alive() { kill -0 "$SRV_PID" 2>/dev/null || fail "server died: $(tail -n 5 "$T/server.log")"; }
@@ -120,12 +124,12 @@ n=$(sql "SELECT count(*) FROM pii WHERE CAST(value AS BLOB) = X'$(hexof "عائ�
 [ "$n" -ge 1 ] || fail "Urdu name not stored verbatim"
 n=$(sql "SELECT count(*) FROM log WHERE instr(entry, X'$(hexof "$DIST")') > 0")
 [ "$n" -eq 1 ] || fail "district with SQL metacharacters in $n log entries, want 1"
-n=$(sql "SELECT count(*) FROM st_person WHERE CAST(home AS BLOB) = X'$(hexof "$DIST")'")
+n=$(ssql "SELECT count(*) FROM st_person WHERE CAST(home AS BLOB) = X'$(hexof "$DIST")'")
 [ "$n" -eq 1 ] || fail "district not merged verbatim into the person state ($n rows)"
-n=$(sql "SELECT count(*) FROM st_person WHERE CAST(home AS BLOB) = X'$(hexof "ڈیرہ غازی خان")'")
+n=$(ssql "SELECT count(*) FROM st_person WHERE CAST(home AS BLOB) = X'$(hexof "ڈیرہ غازی خان")'")
 [ "$n" -eq 1 ] || fail "Urdu district not merged verbatim ($n rows)"
 note "invalid values are stored and flagged, not refused"
-n=$(sql "SELECT count(*) FROM st_person WHERE birth_year = 1800 AND gender = 9")
+n=$(ssql "SELECT count(*) FROM st_person WHERE birth_year = 1800 AND gender = 9")
 [ "$n" -eq 1 ] || fail "person with birth year 1800 and gender 9 stored $n times, want 1"
 n=$(sql "SELECT count(*) FROM pii WHERE field = 1 AND value = '123'")
 [ "$n" -eq 1 ] || fail "CNIC '123' stored $n times, want 1"

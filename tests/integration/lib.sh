@@ -96,5 +96,5 @@ district_n() {
 
 # totals_value METRIC [--by D --where ...]: a single national figure as a number.
 total() {
-  "$SERVER" -d "$T/srv" totals --format csv "$@" | awk -F, 'NR==2 {print $NF}'
+  "$SERVER" -d "$T/srv" totals --wait --timeout 120 --format csv "$@" | awk -F, 'NR==2 {print $NF}'
 }

@@ -52,7 +52,7 @@ expect_eq "$(stat -c %a "$T/a.rzb")" 600 "bundle mode"; ok
 head -c 4 "$T/a.rzb" | grep -q RZB1 || fail "no magic"; ok
 if grep -q "B a-0-1" "$T/a.rzb"; then fail "personal values in the clear"; fi; ok
 srv bundle import "$T/a.rzb" --receipt "$T/a.rcpt" > "$T/imp.out" || fail "import: $(cat "$T/imp.out")"
-grep -q "1200 entries new to the server, merged at the import time" "$T/imp.out" || fail "import said: $(cat "$T/imp.out")"; ok
+grep -q "1200 entries new to the server, closed for merging at the import time" "$T/imp.out" || fail "import said: $(cat "$T/imp.out")"; ok
 expect_eq "$(total --metric registered)" 1200 "registered after the import"; ok
 expect_eq "$(stat -c %a "$T/a.rcpt")" 600 "receipt mode"; ok
 expect_eq "$(pending a)" 1200 "pending before receipts"

@@ -36,7 +36,7 @@ while [ $(( $(date +%s) - start )) -lt "$BUDGET" ] && [ $cycles -lt 300 ]; do
   sleep "0.$((RANDOM % 5))"
   kill -9 $pid 2>/dev/null && sync_kills=$((sync_kills + 1)); wait $pid 2>/dev/null || true
 done
-node n1 sync > /dev/null || fail "final sync"
+node n1 sync > "$T/final.sync" 2>&1 || fail "final sync: $(tail -n 5 "$T/final.sync")"
 local_people=$(people)
 reg=$(total --metric registered)
 "$SERVER" -d "$T/srv" verify > /dev/null || fail "verify disagrees"

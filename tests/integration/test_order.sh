@@ -72,7 +72,7 @@ dump() { # server dir -> every breakdown the dashboard uses, as CSV
     for by in "" "--by province" "--by centre" "--by gender" "--by age" "--by home" \
               "--by province --by gender" "--by centre --by age" "--grain month" "--grain quarter --by gender"; do
       [ "$m" = events ] && case "$by" in *gender*|*age*|*home*) continue;; esac
-      echo "# $m $by"; "$SERVER" -d "$d" totals --format csv --metric "$m" $by
+      echo "# $m $by"; "$SERVER" -d "$d" totals --wait --timeout 120 --format csv --metric "$m" $by
     done
   done
 }

@@ -37,14 +37,14 @@ p=$(node b person add --name "$secret_name" --gender female --birth-year 1995 --
       --phone 03001234567 --date "$Y-02-01")
 node b person add --name "Erasable Twin" --gender female --birth-year 1995 --cnic 41303-7654321-4 --date "$Y-02-02" >/dev/null
 node b sync >/dev/null
-before=$("$SERVER" -d "$T/srv" totals --format csv --metric registered --by gender)
+before=$("$SERVER" -d "$T/srv" totals --wait --timeout 120 --format csv --metric registered --by gender)
 expect_eq "$(total --metric registered)" 3 "CNIC twins count once"
 out=$("$SERVER" -d "$T/srv" erase "$p")
 echo "$out" | grep -q "erased 3 personal values" || fail "erase: $out"
-after=$("$SERVER" -d "$T/srv" totals --format csv --metric registered --by gender)
+after=$("$SERVER" -d "$T/srv" totals --wait --timeout 120 --format csv --metric registered --by gender)
 [ "$before" = "$after" ] || fail "erasure changed totals"
 server_stop
-for f in "$T/srv"/server.db*; do
+for f in "$T/srv"/server.db* "$T/srv"/state.db*; do
   if grep -aq "Zubaida" "$f"; then fail "erased name still in $f"; fi
   if grep -aq "03001234567" "$f"; then fail "erased phone still in $f"; fi
 done
@@ -68,7 +68,7 @@ sleep 1
 node b person add --name "Correct" --gender male --birth-year 2000 --cnic 35202-1111111-1 --date "$Y-03-01" >/dev/null
 node b sync >/dev/null
 male_before=$(total --metric registered --where gender=male)
-"$SERVER" -d "$T/srv" totals --format csv --metric registered --by gender > "$T/g.csv"
+"$SERVER" -d "$T/srv" totals --wait --timeout 120 --format csv --metric registered --by gender > "$T/g.csv"
 grep -q "^all,male,3" "$T/g.csv" || grep -q "male,3$" "$T/g.csv" || fail "correct PC's later edit did not win: $(cat "$T/g.csv")"
 next=$((Y + 1))
 expect_eq "$(total --metric registered --period "$next")" 0 "registrations dated next year"

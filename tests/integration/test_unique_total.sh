@@ -32,7 +32,7 @@ expect_eq "$(echo "$body" | py 'b["total"]')" 9 "attendances do add up"
 expect_eq "$(echo "$body" | py 'b["rows_add_up"]')" True "attendances rows add up"
 body=$(api "/api/totals?metric=trainees&period=2026-Q1")
 expect_eq "$(echo "$body" | py 'b["rows_add_up"]')" True "one row for the window adds up"
-cli=$("$SERVER" -d "$T/srv" totals --metric trainees --grain month --period 2026-Q1 --format json)
+cli=$("$SERVER" -d "$T/srv" totals --wait --timeout 120 --metric trainees --grain month --period 2026-Q1 --format json)
 expect_eq "$(echo "$cli" | py 'b["total"]')" 3 "CLI total of trainees over three months"
 "$SERVER" -d "$T/srv" totals --metric trainees --grain month --period 2026-Q1 | grep -Eq '^total +3 +\(unique' ||
   fail "CLI text total: $("$SERVER" -d "$T/srv" totals --metric trainees --grain month --period 2026-Q1)"

@@ -16,7 +16,7 @@ expect_eq "$(total --metric registered)" 4 "unique registered (5 records, one CN
 expect_eq "$(total --metric trainees)" 4 "unique trainees"
 expect_eq "$(total --metric attendances)" 5 "attendances"
 expect_eq "$(total --metric events)" 2 "events"
-by=$("$SERVER" -d "$T/srv" totals --format csv --metric registered --by province | tail -n +2 | sort | tr '\n' ' ')
+by=$("$SERVER" -d "$T/srv" totals --wait --timeout 120 --format csv --metric registered --by province | tail -n +2 | sort | tr '\n' ' ')
 expect_eq "$by" "all,Khyber Pakhtunkhwa,1 all,Punjab,3 " "registered by province"
 
 note "verify agrees on the upgraded directory"

@@ -45,7 +45,7 @@ n=$(sqlite3 -readonly "$T/srv/server.db" "SELECT count(*) FROM log")
 expect_eq "$n" "$head" "entries stored"
 stored=$(sqlite3 -readonly "$T/srv/server.db" "SELECT lower(hex(hash)) FROM log ORDER BY seq DESC LIMIT 1")
 expect_eq "$stored" "$hash" "server's head hash equals the Python node's"
-"$SERVER" -d "$T/srv" totals > "$T/totals.out"
+"$SERVER" -d "$T/srv" totals --wait --timeout 120 > "$T/totals.out"
 grep -Eq 'registered \(unique persons\) +14$' "$T/totals.out" || fail "totals: $(cat "$T/totals.out")"
 grep -Eq '^  attendances +3$' "$T/totals.out" || fail "attendances (one deleted): $(cat "$T/totals.out")"
 grep -Eq '^  events +1$' "$T/totals.out" || fail "events: $(cat "$T/totals.out")"

@@ -36,7 +36,8 @@
 #include "server/http.h"
 #include "server/merge.h"
 #include "server/query.h"
-#include "server/store.h"
+#include "server/log_store.h"
+#include "server/state_store.h"
 
 #define DAY_MS (24ull * 3600 * 1000)
 
@@ -128,7 +129,7 @@ merge_one(merge_ctx *m, int node, uint64_t seq, const rz_entry *e, uint64_t now)
 }
 
 static void
-merge_records(store *s, uint64_t now)
+merge_records(state_store *s, uint64_t now)
 {
     merge_ctx *m = NULL;
     rz_error err = {0, ""};
@@ -137,8 +138,8 @@ merge_records(store *s, uint64_t now)
     rz_entry e;
     int i;
 
-    assert_int_equal(store_begin(s, &err), 0);
-    assert_int_equal(merge_new(&m, store_db(s), &err), 0);
+    assert_int_equal(state_store_begin(s, &err), 0);
+    assert_int_equal(merge_new(&m, state_store_db(s), &err), 0);
     for (i = 0; i < NPEOPLE; i++) {
         record_id(0x50, i, pid);
         entry_init(&e, hlc++, RZ_T_PERSON, RZ_OP_SET, pid, 16);
@@ -169,32 +170,32 @@ merge_records(store *s, uint64_t now)
     }
     if (merge_flush(m, &err) != 0)
         fail_msg("merge_flush: %s", err.text);
-    assert_int_equal(store_commit(s, &err), 0);
+    assert_int_equal(state_store_commit(s, &err), 0);
     merge_destroy(&m);
 }
 
 static void
-enroll_centres(store *s, uint64_t now)
+enroll_centres(log_store *s, uint64_t now)
 {
     rz_error err = {0, ""};
     int i;
     for (i = 0; i < NCENTRES; i++) {
         rz_identity id;
         uint8_t nid[RZ_NODE_ID_BYTES];
-        store_node n;
+        log_node n;
         identity_generate(&id);
         node_id_of(i, nid);
-        if (store_enroll(s, nid, id.pk, centres[i].name, centres[i].programme, centres[i].province,
-                         centres[i].district, &err) != 0)
+        if (log_store_enroll(s, nid, id.pk, centres[i].name, centres[i].programme,
+                             centres[i].province, centres[i].district, &err) != 0)
             fail_msg("store_enroll: %s", err.text);
         identity_wipe(&id);
-        assert_int_equal(store_node_get(s, nid, &n, &err), 0);
+        assert_int_equal(log_store_node_get(s, nid, &n, &err), 0);
         n.last_sync_ms = centres[i].synced_days_ago < 0
                              ? 0
                              : now - (uint64_t)centres[i].synced_days_ago * DAY_MS - 60000;
-        assert_int_equal(store_begin(s, &err), 0);
-        assert_int_equal(store_node_update(s, &n, &err), 0);
-        assert_int_equal(store_commit(s, &err), 0);
+        assert_int_equal(log_store_begin(s, &err), 0);
+        assert_int_equal(log_store_node_update(s, &n, &err), 0);
+        assert_int_equal(log_store_commit(s, &err), 0);
     }
 }
 
@@ -202,7 +203,8 @@ static int
 setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    store *s = NULL;
+    log_store *s = NULL;
+    state_store *ss = NULL;
     rz_error err = {0, ""};
     uint64_t now = hlc_wall_ms();
 
@@ -211,12 +213,13 @@ setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "/tmp/rz-http.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->db, sizeof(f->db), "%s/server.db", f->dir);
-    if (store_open(&s, f->db, &err) != 0)
-        fail_msg("store_open: %s", err.text);
+    if (log_store_open(&s, f->dir, &err) != 0 || state_store_open(&ss, f->dir, &err) != 0)
+        fail_msg("store open: %s", err.text);
     enroll_centres(s, now);
-    merge_records(s, now);
-    store_close(&s);
-    if (http_start(&f->h, "127.0.0.1:0", f->db, &err) != 0)
+    merge_records(ss, now);
+    state_store_close(&ss);
+    log_store_close(&s);
+    if (http_start(&f->h, "127.0.0.1:0", f->dir, &err) != 0)
         fail_msg("http_start: %s", err.text);
     f->port = http_port(f->h);
     assert_true(f->port > 0 && f->port < 65536);
@@ -475,6 +478,7 @@ get_json(fixture *f, const char *path, reply *r)
     assert_json(r);
     assert_has(r->body, "\"as_of\":\"");
     assert_has(r->body, "\"completeness\":{\"stale_days\":");
+    assert_has(r->body, "\"counting\":{\"received\":");
 }
 
 /* The query layer's figure for a spec given as name=value pairs. */
@@ -485,7 +489,7 @@ query_figure(fixture *f, const char *const *kv)
     query_spec q;
     rz_error err = {0, ""};
     int64_t n = -1;
-    assert_int_equal(rz_db_open(&db, f->db, DB_READONLY, &err), 0);
+    assert_int_equal(state_store_reader_open(&db, f->dir, &err), 0);
     query_spec_init(&q);
     for (; kv[0]; kv += 2)
         assert_int_equal(query_spec_set(&q, kv[0], kv[1], &err), 0);
@@ -672,17 +676,18 @@ test_centres(void **state)
     assert_true(quetta && peshawar && lahore && quetta < peshawar && peshawar < lahore);
     assert_has(quetta, "\"last_sync\":null,\"last_sync_ms\":null,\"lag_seconds\":null,"
                        "\"last_contact\":null,\"last_contact_ms\":null,"
-                       "\"contact_lag_seconds\":null,\"stale\":true,\"state\":\"never\"}");
-    assert_has(peshawar, "\"stale\":true,\"state\":\"silent\"}");
+                       "\"contact_lag_seconds\":null,\"stale\":true,\"state\":\"never\","
+                       "\"counting\":{\"received\":0,\"counted\":0,");
+    assert_has(peshawar, "\"stale\":true,\"state\":\"silent\",\"counting\":{");
     assert_has(lahore, "\"province\":\"Punjab\",\"district\":\"Lahore\","
                        "\"programme\":\"e-rozgar\",\"nodes\":1,\"last_sync\":\"");
-    assert_has(lahore, "\"stale\":false,\"state\":\"ok\"}");
+    assert_has(lahore, "\"stale\":false,\"state\":\"ok\",\"counting\":{");
     reply_free(&r);
 
     get_json(f, "/api/centres?stale_days=30", &r);
     peshawar = strstr(r.body, "\"centre\":\"e-Rozgar Peshawar\"");
     assert_non_null(peshawar);
-    assert_has(peshawar, "\"stale\":false,\"state\":\"ok\"}");
+    assert_has(peshawar, "\"stale\":false,\"state\":\"ok\",\"counting\":{");
     reply_free(&r);
 }
 
@@ -878,7 +883,7 @@ test_web_dir_override(void **state)
     fputs("<!DOCTYPE html><title>override</title>\n", fp);
     fclose(fp);
     setenv("RZ_WEB_DIR", web, 1);
-    assert_int_equal(http_start(&h, "localhost:0", f->db, &err), 0);
+    assert_int_equal(http_start(&h, "localhost:0", f->dir, &err), 0);
     unsetenv("RZ_WEB_DIR");
     http_get(http_port(h), "/", &r);
     assert_int_equal(r.status, 200);
@@ -898,20 +903,20 @@ test_start_failures(void **state)
     rz_error err = {0, ""};
     char addr[64], missing[128];
 
-    assert_int_equal(http_start(&h, "nonsense", f->db, &err), RZ_E_ARG);
+    assert_int_equal(http_start(&h, "nonsense", f->dir, &err), RZ_E_ARG);
     assert_null(h);
-    assert_int_equal(http_start(&h, "127.0.0.1:99999", f->db, &err), RZ_E_ARG);
-    assert_int_equal(http_start(&h, "127.0.0.1:80x", f->db, &err), RZ_E_ARG);
-    assert_int_equal(http_start(&h, ":8080", f->db, &err), RZ_E_ARG);
-    assert_int_equal(http_start(&h, "::1:8080", f->db, &err), RZ_E_ARG);
-    assert_int_equal(http_start(&h, "", f->db, &err), RZ_E_ARG);
-    snprintf(missing, sizeof(missing), "%s/absent.db", f->dir);
+    assert_int_equal(http_start(&h, "127.0.0.1:99999", f->dir, &err), RZ_E_ARG);
+    assert_int_equal(http_start(&h, "127.0.0.1:80x", f->dir, &err), RZ_E_ARG);
+    assert_int_equal(http_start(&h, ":8080", f->dir, &err), RZ_E_ARG);
+    assert_int_equal(http_start(&h, "::1:8080", f->dir, &err), RZ_E_ARG);
+    assert_int_equal(http_start(&h, "", f->dir, &err), RZ_E_ARG);
+    snprintf(missing, sizeof(missing), "%s/absent", f->dir);
     assert_int_equal(http_start(&h, "127.0.0.1:0", missing, &err), RZ_E_IO);
     assert_null(h);
     assert_int_not_equal(access(missing, F_OK), 0); /* read-only: not created */
     /* The port the fixture holds is taken. */
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", f->port);
-    assert_int_equal(http_start(&h, addr, f->db, &err), RZ_E_IO);
+    assert_int_equal(http_start(&h, addr, f->dir, &err), RZ_E_IO);
     assert_null(h);
     assert_int_equal(http_port(NULL), 0);
 }

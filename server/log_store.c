@@ -1,13 +1,15 @@
 /*
- * store: SQLite implementation of the central store (see store.h).
+ * log_store: SQLite implementation of the log store (see log_store.h).
  *
- * One database file holds the enrollment register, nodes, logs, batch
- * signatures, erasable personal values and (through merge) the state and
- * totals, so that "log + merge + totals" commit in one transaction.  Fork
- * evidence lives in its own attached database, apart from the merged state.
+ * server.db holds the enrollment register, centres, nodes and their key
+ * history, the logs (one row per entry, keyed (node, seq); clock entries
+ * carry their server time in a column with a partial index so the merger
+ * finds segment boundaries without decoding), batch signatures and the
+ * erasable personal values.  Fork evidence lives in server.db.evidence,
+ * attached.  No merged state: that is state.db (state_store.c).
  * Statements are prepared once at open.
  */
-#include "server/store.h"
+#include "server/log_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +30,6 @@ static const char store_schema[] =
     " curve_pk TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
     " quarantined INTEGER NOT NULL DEFAULT 0, epoch INTEGER NOT NULL DEFAULT 0,"
     " head_seq INTEGER NOT NULL DEFAULT 0, head_hash BLOB NOT NULL,"
-    " merged_seq INTEGER NOT NULL DEFAULT 0, last_clock_ms INTEGER NOT NULL DEFAULT 0,"
     " last_sync_ms INTEGER NOT NULL DEFAULT 0, clock_offset_ms INTEGER NOT NULL DEFAULT 0,"
     " enrolled_ms INTEGER NOT NULL, last_contact_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS node_by_curve ON node(curve_pk);"
@@ -65,8 +66,13 @@ enum {
     ST_NODE_GET,
     ST_NODE_BY_CURVE,
     ST_NODE_UPDATE,
+    ST_NODES,
     ST_LOG_GET,
     ST_LOG_APPEND,
+    ST_NEXT_CLOCK,
+    ST_LAST_CLOCK,
+    ST_SCAN,
+    ST_CNIC,
     ST_BATCH_SIG,
     ST_PII_PUT,
     ST_FORK,
@@ -74,20 +80,25 @@ enum {
     ST_COUNT
 };
 
-static const char *const store_sql[ST_COUNT] = {
-    [ST_NODE_GET] = "SELECT node_id, centre_id, sign_pk, curve_pk, revoked, quarantined, epoch,"
-                    " head_seq, head_hash, merged_seq, last_clock_ms, last_sync_ms,"
-                    " clock_offset_ms FROM node WHERE node_id = ?1",
-    [ST_NODE_BY_CURVE] = "SELECT node_id, centre_id, sign_pk, curve_pk, revoked, quarantined,"
-                         " epoch, head_seq, head_hash, merged_seq, last_clock_ms, last_sync_ms,"
-                         " clock_offset_ms FROM node WHERE curve_pk = ?1",
-    [ST_NODE_UPDATE] = "UPDATE node SET centre_id=?2, sign_pk=?3, curve_pk=?4, revoked=?5,"
-                       " quarantined=?6, epoch=?7, head_seq=?8, head_hash=?9, merged_seq=?10,"
-                       " last_clock_ms=?11, last_sync_ms=?12, clock_offset_ms=?13"
-                       " WHERE node_id=?1",
+#define LOG_NODE_COLS                                                                              \
+    "node_id, centre_id, sign_pk, curve_pk, revoked, quarantined, epoch, head_seq, head_hash,"     \
+    " last_sync_ms, clock_offset_ms"
+
+static const char *const log_store_sql[ST_COUNT] = {
+    [ST_NODE_GET] = "SELECT " LOG_NODE_COLS " FROM node WHERE node_id = ?1",
+    [ST_NODE_BY_CURVE] = "SELECT " LOG_NODE_COLS " FROM node WHERE curve_pk = ?1",
+    [ST_NODE_UPDATE] = "UPDATE node SET quarantined=?2, head_seq=?3, head_hash=?4,"
+                       " last_sync_ms=?5, clock_offset_ms=?6 WHERE node_id=?1",
+    [ST_NODES] = "SELECT " LOG_NODE_COLS " FROM node ORDER BY node_id",
     [ST_LOG_GET] = "SELECT hash FROM log WHERE node_id=?1 AND seq=?2",
     [ST_LOG_APPEND] = "INSERT INTO log(node_id, seq, epoch, hash, clock_ms, entry)"
                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_NEXT_CLOCK] = "SELECT seq, clock_ms FROM log WHERE node_id=?1 AND seq>?2 AND seq<=?3"
+                      " AND clock_ms IS NOT NULL ORDER BY seq LIMIT 1",
+    [ST_LAST_CLOCK] = "SELECT seq FROM log WHERE node_id=?1 AND seq<=?2"
+                      " AND clock_ms IS NOT NULL ORDER BY seq DESC LIMIT 1",
+    [ST_SCAN] = "SELECT seq, entry FROM log WHERE node_id=?1 AND seq>=?2 AND seq<=?3 ORDER BY seq",
+    [ST_CNIC] = "SELECT cnic_state, token FROM pii WHERE node_id=?1 AND seq=?2 AND field=1",
     [ST_BATCH_SIG] = "INSERT OR REPLACE INTO batch_sig(node_id, last_seq, first_seq, epoch, sig,"
                      " sign_pk) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_PII_PUT] = "INSERT OR REPLACE INTO pii(node_id, seq, field, salt, value, cnic_state, token)"
@@ -99,26 +110,26 @@ static const char *const store_sql[ST_COUNT] = {
                     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
 };
 
-struct store {
+struct log_store {
     sqlite3 *db;                /* the central database */
     sqlite3_stmt *st[ST_COUNT]; /* prepared once */
     uint8_t pepper[32];         /* key of CNIC link tokens; secret */
 };
 
 sqlite3 *
-store_db(store *s)
+log_store_db(log_store *s)
 {
     return s->db;
 }
 
 const uint8_t *
-store_pepper(store *s)
+log_store_pepper(log_store *s)
 {
     return s->pepper;
 }
 
 static int
-store_load_pepper(store *s, rz_error *err)
+log_store_load_pepper(log_store *s, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc;
@@ -141,7 +152,8 @@ store_load_pepper(store *s, rz_error *err)
 
 /* Adds table.column (decl) to a database made before it existed. */
 static int
-store_add_column(store *s, const char *table, const char *column, const char *decl, rz_error *err)
+log_store_add_column(log_store *s, const char *table, const char *column, const char *decl,
+                     rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     char sql[256];
@@ -163,13 +175,14 @@ store_add_column(store *s, const char *table, const char *column, const char *de
 
 /* Columns added since the first release: the node's last contact (an
  * operational fact) and the centre a register version is about (so a
- * centre's renames and moves can be replayed, store_centre_change). */
+ * centre's renames and moves can be replayed, log_store_centre_change). */
 static int
-store_upgrade(store *s, rz_error *err)
+log_store_upgrade(log_store *s, rz_error *err)
 {
     int rc;
-    if ((rc = store_add_column(s, "node", "last_contact_ms", "INTEGER NOT NULL DEFAULT 0", err)) ||
-        (rc = store_add_column(s, "register", "centre_id", "INTEGER", err)))
+    if ((rc = log_store_add_column(s, "node", "last_contact_ms", "INTEGER NOT NULL DEFAULT 0",
+                                   err)) ||
+        (rc = log_store_add_column(s, "register", "centre_id", "INTEGER", err)))
         return rc;
     return rz_db_exec(s->db,
                       "UPDATE register SET centre_id = (SELECT c.centre_id FROM centre c"
@@ -179,9 +192,9 @@ store_upgrade(store *s, rz_error *err)
 }
 
 int
-store_open(store **out, const char *path, rz_error *err)
+log_store_open_path(log_store **out, const char *path, rz_error *err)
 {
-    store *s = xcalloc(1, sizeof *s);
+    log_store *s = xcalloc(1, sizeof *s);
     sqlite3_stmt *st = NULL;
     char evpath[4096];
     int rc, i;
@@ -199,23 +212,32 @@ store_open(store **out, const char *path, rz_error *err)
     if (rc)
         goto fail;
     if ((rc = rz_db_exec(s->db, "PRAGMA evidence.journal_mode=WAL;", err)) ||
-        (rc = rz_db_exec(s->db, store_schema, err)) || (rc = store_upgrade(s, err)) ||
-        (rc = merge_schema(s->db, err)) || (rc = store_load_pepper(s, err)))
+        (rc = rz_db_exec(s->db, store_schema, err)) || (rc = log_store_upgrade(s, err)) ||
+        (rc = log_store_load_pepper(s, err)))
         goto fail;
     for (i = 0; i < ST_COUNT; i++)
-        if ((rc = rz_db_prepare(s->db, &s->st[i], store_sql[i], err)))
+        if ((rc = rz_db_prepare(s->db, &s->st[i], log_store_sql[i], err)))
             goto fail;
     *out = s;
     return 0;
 fail:
-    store_close(&s);
+    log_store_close(&s);
     return rc;
 }
 
-void
-store_close(store **sp)
+int
+log_store_open(log_store **out, const char *dir, rz_error *err)
 {
-    store *s = sp ? *sp : NULL;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, LOG_STORE_FILE) >= (int)sizeof path)
+        return rz_fail(err, RZ_E_ARG, "server directory path too long");
+    return log_store_open_path(out, path, err);
+}
+
+void
+log_store_close(log_store **sp)
+{
+    log_store *s = sp ? *sp : NULL;
     int i;
     if (!s)
         return;
@@ -228,17 +250,17 @@ store_close(store **sp)
 }
 
 int
-store_begin(store *s, rz_error *err)
+log_store_begin(log_store *s, rz_error *err)
 {
     return rz_db_begin(s->db, err);
 }
 int
-store_commit(store *s, rz_error *err)
+log_store_commit(log_store *s, rz_error *err)
 {
     return rz_db_commit(s->db, err);
 }
 void
-store_rollback(store *s)
+log_store_rollback(log_store *s)
 {
     rz_db_rollback(s->db);
 }
@@ -252,7 +274,7 @@ blob_copy(uint8_t *dst, size_t n, sqlite3_stmt *st, int col)
 }
 
 static void
-node_from_row(store_node *n, sqlite3_stmt *st)
+node_from_row(log_node *n, sqlite3_stmt *st)
 {
     const unsigned char *curve;
     blob_copy(n->node_id, RZ_NODE_ID_BYTES, st, 0);
@@ -265,14 +287,12 @@ node_from_row(store_node *n, sqlite3_stmt *st)
     n->epoch = (uint32_t)sqlite3_column_int64(st, 6);
     n->head_seq = (uint64_t)sqlite3_column_int64(st, 7);
     blob_copy(n->head_hash, RZ_HASH_BYTES, st, 8);
-    n->merged_seq = (uint64_t)sqlite3_column_int64(st, 9);
-    n->last_clock_ms = (uint64_t)sqlite3_column_int64(st, 10);
-    n->last_sync_ms = (uint64_t)sqlite3_column_int64(st, 11);
-    n->clock_offset_ms = sqlite3_column_int64(st, 12);
+    n->last_sync_ms = (uint64_t)sqlite3_column_int64(st, 9);
+    n->clock_offset_ms = sqlite3_column_int64(st, 10);
 }
 
 static int
-store_node_fetch(store *s, sqlite3_stmt *st, store_node *n, rz_error *err)
+log_store_node_fetch(log_store *s, sqlite3_stmt *st, log_node *n, rz_error *err)
 {
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -287,45 +307,39 @@ store_node_fetch(store *s, sqlite3_stmt *st, store_node *n, rz_error *err)
 }
 
 int
-store_node_get(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], store_node *n, rz_error *err)
+log_store_node_get(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], log_node *n,
+                   rz_error *err)
 {
     sqlite3_stmt *st = s->st[ST_NODE_GET];
     sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
-    return store_node_fetch(s, st, n, err);
+    return log_store_node_fetch(s, st, n, err);
 }
 
 int
-store_node_by_curve(store *s, const char *curve_pk, store_node *n, rz_error *err)
+log_store_node_by_curve(log_store *s, const char *curve_pk, log_node *n, rz_error *err)
 {
     sqlite3_stmt *st = s->st[ST_NODE_BY_CURVE];
     sqlite3_bind_text(st, 1, curve_pk, -1, SQLITE_STATIC);
-    return store_node_fetch(s, st, n, err);
+    return log_store_node_fetch(s, st, n, err);
 }
 
 int
-store_node_update(store *s, const store_node *n, rz_error *err)
+log_store_node_update(log_store *s, const log_node *n, rz_error *err)
 {
     sqlite3_stmt *st = s->st[ST_NODE_UPDATE];
     sqlite3_bind_blob(st, 1, n->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, n->centre_id);
-    sqlite3_bind_blob(st, 3, n->sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, n->curve_pk, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, n->revoked);
-    sqlite3_bind_int(st, 6, n->quarantined);
-    sqlite3_bind_int64(st, 7, n->epoch);
-    sqlite3_bind_int64(st, 8, (int64_t)n->head_seq);
-    sqlite3_bind_blob(st, 9, n->head_hash, RZ_HASH_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 10, (int64_t)n->merged_seq);
-    sqlite3_bind_int64(st, 11, (int64_t)n->last_clock_ms);
-    sqlite3_bind_int64(st, 12, (int64_t)n->last_sync_ms);
-    sqlite3_bind_int64(st, 13, n->clock_offset_ms);
+    sqlite3_bind_int(st, 2, n->quarantined);
+    sqlite3_bind_int64(st, 3, (int64_t)n->head_seq);
+    sqlite3_bind_blob(st, 4, n->head_hash, RZ_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (int64_t)n->last_sync_ms);
+    sqlite3_bind_int64(st, 6, n->clock_offset_ms);
     return rz_db_step_done(s->db, st, err);
 }
 
 static int
-store_register(store *s, const char *action, const uint8_t *node_id, const uint8_t *sign_pk,
-               const char *centre, int programme, const char *province, const char *district,
-               int64_t from_seq, int64_t epoch, int64_t centre_id, rz_error *err)
+log_store_register(log_store *s, const char *action, const uint8_t *node_id, const uint8_t *sign_pk,
+                   const char *centre, int programme, const char *province, const char *district,
+                   int64_t from_seq, int64_t epoch, int64_t centre_id, rz_error *err)
 {
     sqlite3_stmt *st = s->st[ST_REGISTER];
     sqlite3_bind_int64(st, 11, centre_id);
@@ -349,8 +363,8 @@ store_register(store *s, const char *action, const uint8_t *node_id, const uint8
 }
 
 static int
-store_key_history(store *s, const uint8_t *node_id, uint64_t from_seq, const uint8_t *sign_pk,
-                  rz_error *err)
+log_store_key_history(log_store *s, const uint8_t *node_id, uint64_t from_seq,
+                      const uint8_t *sign_pk, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = rz_db_prepare(s->db, &st,
@@ -371,8 +385,8 @@ store_key_history(store *s, const uint8_t *node_id, uint64_t from_seq, const uin
  * first use.  A centre's place is fixed by headquarters here, never by a
  * node. */
 static int
-store_centre_id(store *s, const char *centre, int programme, const char *province,
-                const char *district, int64_t *id, rz_error *err)
+log_store_centre_id(log_store *s, const char *centre, int programme, const char *province,
+                    const char *district, int64_t *id, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = rz_db_prepare(s->db, &st,
@@ -410,11 +424,11 @@ store_centre_id(store *s, const char *centre, int programme, const char *provinc
 }
 
 int
-store_enroll(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const uint8_t sign_pk[RZ_PK_BYTES],
-             const char *centre, int programme, const char *province, const char *district,
-             rz_error *err)
+log_store_enroll(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
+                 const uint8_t sign_pk[RZ_PK_BYTES], const char *centre, int programme,
+                 const char *province, const char *district, rz_error *err)
 {
-    store_node n;
+    log_node n;
     sqlite3_stmt *st = NULL;
     char curve[RZ_Z85_KEY];
     uint8_t zeros[RZ_HASH_BYTES] = {0};
@@ -423,14 +437,14 @@ store_enroll(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const uint8_t si
 
     if (curve_pk_from_sign_pk(curve, sign_pk) != 0)
         return rz_fail(err, RZ_E_ARG, "not a valid Ed25519 public key");
-    rc = store_node_get(s, node_id, &n, NULL);
+    rc = log_store_node_get(s, node_id, &n, NULL);
     if (rc == 0)
         return rz_fail(err, RZ_E_EXISTS, "node already enrolled (use rekey or revoke)");
-    if (store_node_by_curve(s, curve, &n, NULL) == 0)
+    if (log_store_node_by_curve(s, curve, &n, NULL) == 0)
         return rz_fail(err, RZ_E_EXISTS, "this key is already enrolled for another node");
-    if ((rc = store_begin(s, err)))
+    if ((rc = log_store_begin(s, err)))
         return rc;
-    if ((rc = store_centre_id(s, centre, programme, province, district, &centre_id, err)))
+    if ((rc = log_store_centre_id(s, centre, programme, province, district, &centre_id, err)))
         goto out;
     if ((rc = rz_db_prepare(s->db, &st,
                             "INSERT INTO node(node_id, centre_id, sign_pk, curve_pk, head_hash,"
@@ -445,27 +459,50 @@ store_enroll(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const uint8_t si
     sqlite3_bind_int64(st, 6, (int64_t)hlc_wall_ms());
     rc = rz_db_step_done(s->db, st, err);
     sqlite3_finalize(st);
-    if (rc || (rc = store_key_history(s, node_id, 1, sign_pk, err)) ||
-        (rc = store_register(s, "enroll", node_id, sign_pk, centre, programme, province, district,
-                             1, 0, centre_id, err)))
+    if (rc || (rc = log_store_key_history(s, node_id, 1, sign_pk, err)) ||
+        (rc = log_store_register(s, "enroll", node_id, sign_pk, centre, programme, province,
+                                 district, 1, 0, centre_id, err)))
         goto out;
-    rc = store_commit(s, err);
+    rc = log_store_commit(s, err);
 out:
     if (rc)
-        store_rollback(s);
+        log_store_rollback(s);
+    return rc;
+}
+
+/* Writes a node's identity fields (key, revocation, epoch), which only the
+ * register functions change. */
+static int
+log_store_node_identity(log_store *s, const log_node *n, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = rz_db_prepare(s->db, &st,
+                           "UPDATE node SET sign_pk=?2, curve_pk=?3, revoked=?4, quarantined=?5,"
+                           " epoch=?6 WHERE node_id=?1",
+                           err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, n->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, n->sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, n->curve_pk, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, n->revoked);
+    sqlite3_bind_int(st, 5, n->quarantined);
+    sqlite3_bind_int64(st, 6, n->epoch);
+    rc = rz_db_step_done(s->db, st, err);
+    sqlite3_finalize(st);
     return rc;
 }
 
 /* Applies a change to one node and records it in the register, atomically. */
 static int
-store_node_change(store *s, const uint8_t *node_id, const char *action, const uint8_t *new_pk,
-                  rz_error *err)
+log_store_node_change(log_store *s, const uint8_t *node_id, const char *action,
+                      const uint8_t *new_pk, rz_error *err)
 {
-    store_node n;
+    log_node n;
     int rc;
-    if ((rc = store_begin(s, err)))
+    if ((rc = log_store_begin(s, err)))
         return rc;
-    if ((rc = store_node_get(s, node_id, &n, err)))
+    if ((rc = log_store_node_get(s, node_id, &n, err)))
         goto out;
     if (strcmp(action, "revoke") == 0) {
         n.revoked = 1;
@@ -479,45 +516,62 @@ store_node_change(store *s, const uint8_t *node_id, const char *action, const ui
             rc = rz_fail(err, RZ_E_ARG, "not a valid Ed25519 public key");
             goto out;
         }
-        if ((rc = store_key_history(s, node_id, n.head_seq + 1, new_pk, err)))
+        if ((rc = log_store_key_history(s, node_id, n.head_seq + 1, new_pk, err)))
             goto out;
     } else if (strcmp(action, "new-epoch") == 0) {
         n.epoch++;
         n.quarantined = 0;
     }
-    if ((rc = store_node_update(s, &n, err)) ||
-        (rc = store_register(s, action, node_id, new_pk, NULL, 0, NULL, NULL,
-                             (int64_t)n.head_seq + 1, n.epoch, n.centre_id, err)))
+    if ((rc = log_store_node_identity(s, &n, err)) ||
+        (rc = log_store_register(s, action, node_id, new_pk, NULL, 0, NULL, NULL,
+                                 (int64_t)n.head_seq + 1, n.epoch, n.centre_id, err)))
         goto out;
-    rc = store_commit(s, err);
+    rc = log_store_commit(s, err);
 out:
     if (rc)
-        store_rollback(s);
+        log_store_rollback(s);
     return rc;
 }
 
 int
-store_revoke(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err)
+log_store_revoke(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err)
 {
-    return store_node_change(s, node_id, "revoke", NULL, err);
+    return log_store_node_change(s, node_id, "revoke", NULL, err);
 }
 
 int
-store_rekey(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const uint8_t sign_pk[RZ_PK_BYTES],
-            rz_error *err)
+log_store_rekey(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES],
+                const uint8_t sign_pk[RZ_PK_BYTES], rz_error *err)
 {
-    return store_node_change(s, node_id, "rekey", sign_pk, err);
+    return log_store_node_change(s, node_id, "rekey", sign_pk, err);
 }
 
 int
-store_new_epoch(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err)
+log_store_new_epoch(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], rz_error *err)
 {
-    return store_node_change(s, node_id, "new-epoch", NULL, err);
+    return log_store_node_change(s, node_id, "new-epoch", NULL, err);
 }
 
 int
-store_log_get(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
-              uint8_t hash[RZ_HASH_BYTES], rz_error *err)
+log_store_nodes(log_store *s, log_store_node_fn fn, void *arg, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_NODES];
+    int rc = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        log_node n;
+        node_from_row(&n, st);
+        if ((rc = fn(&n, arg)) != 0)
+            break;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rz_db_fail(s->db, err, "node list");
+    sqlite3_reset(st);
+    return rc;
+}
+
+int
+log_store_hash_at(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
+                  uint8_t hash[RZ_HASH_BYTES], rz_error *err)
 {
     sqlite3_stmt *st = s->st[ST_LOG_GET];
     int rc;
@@ -534,61 +588,170 @@ store_log_get(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
                              : rz_db_fail(s->db, err, "log lookup");
 }
 
-int
-store_log_append(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch, uint64_t seq,
-                 const uint8_t hash[RZ_HASH_BYTES], int64_t clock_ms, const uint8_t *entry,
-                 size_t len, rz_error *err)
-{
-    sqlite3_stmt *st = s->st[ST_LOG_APPEND];
-    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)seq);
-    sqlite3_bind_int64(st, 3, epoch);
-    sqlite3_bind_blob(st, 4, hash, RZ_HASH_BYTES, SQLITE_STATIC);
-    if (clock_ms >= 0)
-        sqlite3_bind_int64(st, 5, clock_ms);
-    else
-        sqlite3_bind_null(st, 5);
-    sqlite3_bind_blob(st, 6, entry, (int)len, SQLITE_STATIC);
-    return rz_db_step_done(s->db, st, err);
-}
-
-int
-store_batch_sig(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
-                uint64_t first_seq, uint64_t last_seq, const uint8_t sig[RZ_SIG_BYTES],
-                const uint8_t sign_pk[RZ_PK_BYTES], rz_error *err)
-{
-    sqlite3_stmt *st = s->st[ST_BATCH_SIG];
-    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)last_seq);
-    sqlite3_bind_int64(st, 3, (int64_t)first_seq);
-    sqlite3_bind_int64(st, 4, epoch);
-    sqlite3_bind_blob(st, 5, sig, RZ_SIG_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 6, sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
-    return rz_db_step_done(s->db, st, err);
-}
-
-int
-store_pii_put(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq, uint8_t field,
-              const uint8_t salt[RZ_SALT_BYTES], const char *value, size_t len, int cnic_state,
-              const uint8_t token[16], rz_error *err)
+static int
+log_store_pii_put(log_store *s, const uint8_t *node_id, const log_pii *p, rz_error *err)
 {
     sqlite3_stmt *st = s->st[ST_PII_PUT];
     sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)seq);
-    sqlite3_bind_int(st, 3, field);
-    sqlite3_bind_blob(st, 4, salt, RZ_SALT_BYTES, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, value, (int)len, SQLITE_STATIC);
-    sqlite3_bind_int(st, 6, cnic_state);
-    if (token)
-        sqlite3_bind_blob(st, 7, token, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)p->seq);
+    sqlite3_bind_int(st, 3, p->field);
+    sqlite3_bind_blob(st, 4, p->salt, RZ_SALT_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, p->value, (int)p->len, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, p->cnic_state);
+    if (p->token)
+        sqlite3_bind_blob(st, 7, p->token, 16, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 7);
     return rz_db_step_done(s->db, st, err);
 }
 
 int
-store_fork_evidence(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch, uint64_t seq,
-                    const uint8_t *msg, size_t len, const char *reason, rz_error *err)
+log_store_append_batch(log_store *s, const log_batch *b, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_LOG_APPEND];
+    size_t i;
+    int rc;
+    for (i = 0; i < b->n; i++) {
+        sqlite3_bind_blob(st, 1, b->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)(b->first_seq + i));
+        sqlite3_bind_int64(st, 3, b->epoch);
+        sqlite3_bind_blob(st, 4, b->hash[i], RZ_HASH_BYTES, SQLITE_STATIC);
+        if (b->clock_ms[i] >= 0)
+            sqlite3_bind_int64(st, 5, b->clock_ms[i]);
+        else
+            sqlite3_bind_null(st, 5);
+        sqlite3_bind_blob(st, 6, b->entry[i], (int)b->entry_len[i], SQLITE_STATIC);
+        if ((rc = rz_db_step_done(s->db, st, err)))
+            return rc;
+    }
+    for (i = 0; i < b->npii; i++)
+        if ((rc = log_store_pii_put(s, b->node_id, &b->pii[i], err)))
+            return rc;
+    st = s->st[ST_BATCH_SIG];
+    sqlite3_bind_blob(st, 1, b->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)b->sig_last_seq);
+    sqlite3_bind_int64(st, 3, (int64_t)b->sig_first_seq);
+    sqlite3_bind_int64(st, 4, b->epoch);
+    sqlite3_bind_blob(st, 5, b->sig, RZ_SIG_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, b->sign_pk, RZ_PK_BYTES, SQLITE_STATIC);
+    return rz_db_step_done(s->db, st, err);
+}
+
+int
+log_store_close_import(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
+                       uint64_t head, uint64_t server_ms, int *closed, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t cseq, cms;
+    int rc;
+    *closed = 0;
+    if (seq == 0 || seq > head)
+        return rz_fail(err, RZ_E_ARG, "entry %llu is not stored", (unsigned long long)seq);
+    if ((rc = log_store_next_clock(s, node_id, seq - 1, head, &cseq, &cms, err)) || cseq != 0)
+        return rc;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "UPDATE log SET clock_ms=?3 WHERE node_id=?1 AND seq=?2"
+                            " AND clock_ms IS NULL",
+                            err)))
+        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    sqlite3_bind_int64(st, 3, (int64_t)server_ms);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = rz_db_fail(s->db, err, "import clock");
+    else if (sqlite3_changes(s->db) != 1)
+        rc = rz_fail(err, RZ_E_NOTFOUND, "entry %llu is not stored", (unsigned long long)seq);
+    else
+        *closed = 1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+log_store_next_clock(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t after,
+                     uint64_t upto, uint64_t *seq, uint64_t *server_ms, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_NEXT_CLOCK];
+    int rc;
+    *seq = 0;
+    *server_ms = 0;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)after);
+    sqlite3_bind_int64(st, 3, (int64_t)upto);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+        *server_ms = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rz_db_fail(s->db, err, "clock lookup");
+}
+
+int
+log_store_last_clock(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t upto,
+                     uint64_t *seq, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_LAST_CLOCK];
+    int rc;
+    *seq = 0;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)upto);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rz_db_fail(s->db, err, "clock lookup");
+}
+
+int
+log_store_scan(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t from, uint64_t to,
+               log_store_entry_fn fn, void *arg, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_SCAN];
+    int rc = 0, step;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)from);
+    sqlite3_bind_int64(st, 3, (int64_t)to);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((rc = fn((uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+                     (size_t)sqlite3_column_bytes(st, 1), arg)) != 0)
+            break;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rz_db_fail(s->db, err, "log scan");
+    sqlite3_reset(st);
+    return rc;
+}
+
+int
+log_store_cnic(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq, int *state,
+               uint8_t token[16], rz_error *err)
+{
+    sqlite3_stmt *st = s->st[ST_CNIC];
+    int rc;
+    memset(token, 0, 16);
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *state = sqlite3_column_int(st, 0);
+        if (sqlite3_column_bytes(st, 1) == 16)
+            memcpy(token, sqlite3_column_blob(st, 1), 16);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        *state = MERGE_CNIC_INVALID; /* committed but never revealed */
+        rc = 0;
+    } else {
+        rc = rz_db_fail(s->db, err, "cnic lookup");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int
+log_store_fork_evidence(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
+                        uint64_t seq, const uint8_t *msg, size_t len, const char *reason,
+                        rz_error *err)
 {
     sqlite3_stmt *st = s->st[ST_FORK];
     sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
@@ -601,8 +764,8 @@ store_fork_evidence(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t 
 }
 
 int
-store_node_contact(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms,
-                   rz_error *err)
+log_store_node_contact(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms,
+                       rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc =
@@ -617,8 +780,8 @@ store_node_contact(store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t n
 }
 
 int
-store_centre_change(store *s, const char *centre, const char *new_name, const char *province,
-                    const char *district, int64_t *version, rz_error *err)
+log_store_centre_change(log_store *s, const char *centre, const char *new_name,
+                        const char *province, const char *district, int64_t *version, rz_error *err)
 {
     static const uint8_t no_node[RZ_NODE_ID_BYTES] = {0};
     sqlite3_stmt *st = NULL;
@@ -627,7 +790,7 @@ store_centre_change(store *s, const char *centre, const char *new_name, const ch
     char name[256], prov[128], dist[128];
     const char *action = new_name ? "rename" : "move";
 
-    if ((rc = store_begin(s, err)))
+    if ((rc = log_store_begin(s, err)))
         return rc;
     if ((rc = rz_db_prepare(s->db, &st,
                             "SELECT centre_id, programme, name, province, district FROM centre"
@@ -669,12 +832,13 @@ store_centre_change(store *s, const char *centre, const char *new_name, const ch
         rc = rz_db_fail(s->db, err, "centre change");
         goto out;
     }
-    if ((rc = store_register(s, action, no_node, NULL, name, programme, prov, dist, 0, 0, id, err)))
+    if ((rc = log_store_register(s, action, no_node, NULL, name, programme, prov, dist, 0, 0, id,
+                                 err)))
         goto out;
     *version = sqlite3_last_insert_rowid(s->db);
-    rc = store_commit(s, err);
+    rc = log_store_commit(s, err);
 out:
     if (rc)
-        store_rollback(s);
+        log_store_rollback(s);
     return rc;
 }

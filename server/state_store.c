@@ -1,0 +1,240 @@
+/*
+ * state_store: SQLite implementation of the state store (see
+ * state_store.h).  state.db holds merge.h's tables, the merger's positions
+ * (merge_pos) and a small key/value table for the pause flag and the time of
+ * the last merge window (state_meta).
+ *
+ * A server directory of the single-file layout (state inside server.db)
+ * needs no conversion: state.db starts empty with every position at zero
+ * and the merger counts the logs again under the current rules (the log is
+ * the truth).  The old tables left in server.db are no longer read.
+ */
+#include "server/state_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/db.h"
+#include "common/util.h"
+#include "server/log_store.h"
+#include "server/merge.h"
+
+static const char state_schema[] =
+    "CREATE TABLE IF NOT EXISTS merge_pos("
+    " node_id BLOB PRIMARY KEY, merged_seq INTEGER NOT NULL, last_clock_ms INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS state_meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);";
+
+enum { SS_POS_GET, SS_POS_PUT, SS_META_GET, SS_META_PUT, SS_COUNT };
+
+static const char *const state_sql[SS_COUNT] = {
+    [SS_POS_GET] = "SELECT merged_seq, last_clock_ms FROM merge_pos WHERE node_id=?1",
+    [SS_POS_PUT] = "INSERT OR REPLACE INTO merge_pos(node_id, merged_seq, last_clock_ms)"
+                   " VALUES(?1, ?2, ?3)",
+    [SS_META_GET] = "SELECT v FROM state_meta WHERE k=?1",
+    [SS_META_PUT] = "INSERT OR REPLACE INTO state_meta(k, v) VALUES(?1, ?2)",
+};
+
+struct state_store {
+    sqlite3 *db;                /* state.db */
+    sqlite3_stmt *st[SS_COUNT]; /* prepared once */
+};
+
+sqlite3 *
+state_store_db(state_store *s)
+{
+    return s->db;
+}
+
+int
+state_store_open_path(state_store **out, const char *path, rz_error *err)
+{
+    state_store *s = xcalloc(1, sizeof *s);
+    int rc, i;
+
+    *out = NULL;
+    if ((rc = rz_db_open(&s->db, path, DB_READWRITE, err)) ||
+        (rc = rz_db_exec(s->db, state_schema, err)) || (rc = merge_schema(s->db, err)))
+        goto fail;
+    for (i = 0; i < SS_COUNT; i++)
+        if ((rc = rz_db_prepare(s->db, &s->st[i], state_sql[i], err)))
+            goto fail;
+    *out = s;
+    return 0;
+fail:
+    state_store_close(&s);
+    return rc;
+}
+
+int
+state_store_open(state_store **out, const char *dir, rz_error *err)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, STATE_STORE_FILE) >= (int)sizeof path)
+        return rz_fail(err, RZ_E_ARG, "server directory path too long");
+    return state_store_open_path(out, path, err);
+}
+
+void
+state_store_close(state_store **sp)
+{
+    state_store *s = sp ? *sp : NULL;
+    int i;
+    if (!s)
+        return;
+    for (i = 0; i < SS_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    rz_db_close(&s->db);
+    free(s);
+    *sp = NULL;
+}
+
+int
+state_store_begin(state_store *s, rz_error *err)
+{
+    return rz_db_begin(s->db, err);
+}
+
+int
+state_store_commit(state_store *s, rz_error *err)
+{
+    return rz_db_commit(s->db, err);
+}
+
+void
+state_store_rollback(state_store *s)
+{
+    rz_db_rollback(s->db);
+}
+
+int
+state_store_pos_get(state_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], state_pos *p,
+                    rz_error *err)
+{
+    sqlite3_stmt *st = s->st[SS_POS_GET];
+    int rc;
+    memset(p, 0, sizeof *p);
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        p->merged_seq = (uint64_t)sqlite3_column_int64(st, 0);
+        p->last_clock_ms = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rz_db_fail(s->db, err, "position lookup");
+}
+
+int
+state_store_pos_put(state_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const state_pos *p,
+                    rz_error *err)
+{
+    sqlite3_stmt *st = s->st[SS_POS_PUT];
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)p->merged_seq);
+    sqlite3_bind_int64(st, 3, (int64_t)p->last_clock_ms);
+    return rz_db_step_done(s->db, st, err);
+}
+
+static int
+state_meta_get(state_store *s, const char *k, int64_t *v, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[SS_META_GET];
+    int rc;
+    *v = 0;
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *v = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rz_db_fail(s->db, err, "state meta");
+}
+
+static int
+state_meta_put(state_store *s, const char *k, int64_t v, rz_error *err)
+{
+    sqlite3_stmt *st = s->st[SS_META_PUT];
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, v);
+    return rz_db_step_done(s->db, st, err);
+}
+
+int
+state_store_note_merge(state_store *s, uint64_t now_ms, rz_error *err)
+{
+    return state_meta_put(s, "last_merge_ms", (int64_t)now_ms, err);
+}
+
+int
+state_store_paused(state_store *s, int *paused, rz_error *err)
+{
+    int64_t v = 0;
+    int rc = state_meta_get(s, "paused", &v, err);
+    *paused = v != 0;
+    return rc;
+}
+
+int
+state_store_set_paused(state_store *s, int paused, rz_error *err)
+{
+    /* Autocommit: durable on return (synchronous=FULL). */
+    return state_meta_put(s, "paused", paused ? 1 : 0, err);
+}
+
+int
+state_store_reader_open(sqlite3 **db, const char *dir, rz_error *err)
+{
+    char path[4096], log_path[4096];
+    sqlite3_stmt *st = NULL;
+    int rc;
+    *db = NULL;
+    if (snprintf(path, sizeof path, "%s/%s", dir, STATE_STORE_FILE) >= (int)sizeof path ||
+        snprintf(log_path, sizeof log_path, "%s/%s", dir, LOG_STORE_FILE) >= (int)sizeof log_path)
+        return rz_fail(err, RZ_E_ARG, "server directory path too long");
+    if ((rc = rz_db_open(db, path, DB_READONLY, err)))
+        return rc;
+    /* Attached with the main handle's read-only flags. */
+    if ((rc = rz_db_prepare(*db, &st, "ATTACH DATABASE ?1 AS log", err)) == 0) {
+        sqlite3_bind_text(st, 1, log_path, -1, SQLITE_STATIC);
+        rc = rz_db_step_done(*db, st, err);
+        sqlite3_finalize(st);
+    }
+    if (rc)
+        rz_db_close(db);
+    return rc;
+}
+
+int
+state_store_progress(sqlite3 *reader, int64_t centre_id, state_progress *out, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    memset(out, 0, sizeof *out);
+    /* mergeable: the last clock entry at or below each head (the partial
+     * index log_clocks answers it from the index alone). */
+    if ((rc = rz_db_prepare(
+             reader, &st,
+             "SELECT coalesce(sum(n.head_seq), 0), coalesce(sum(coalesce(p.merged_seq, 0)), 0),"
+             " coalesce(sum((SELECT max(l.seq) FROM log.log l WHERE l.node_id = n.node_id"
+             " AND l.clock_ms IS NOT NULL AND l.seq <= n.head_seq)), 0),"
+             " (SELECT v FROM state_meta WHERE k = 'last_merge_ms'),"
+             " (SELECT v FROM state_meta WHERE k = 'paused')"
+             " FROM log.node n LEFT JOIN merge_pos p ON p.node_id = n.node_id"
+             " WHERE ?1 = 0 OR n.centre_id = ?1",
+             err)))
+        return rc;
+    sqlite3_bind_int64(st, 1, centre_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->received = (uint64_t)sqlite3_column_int64(st, 0);
+        out->counted = (uint64_t)sqlite3_column_int64(st, 1);
+        out->mergeable = (uint64_t)sqlite3_column_int64(st, 2);
+        out->last_merge_ms = (uint64_t)sqlite3_column_int64(st, 3);
+        out->paused = sqlite3_column_int(st, 4) != 0;
+        if (out->mergeable < out->counted)
+            out->mergeable = out->counted;
+    } else {
+        rc = rz_db_fail(reader, err, "progress");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
