@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/places.h"
 #include "common/util.h"
+#include "server/bundle_import.h"
 #include "server/forkreport.h"
 #include "server/placelist.h"
 #include "server/query.h"
@@ -82,7 +83,9 @@ static const srv_cmd srv_cmds[] = {
     {"places", "[list | show VERSION | import FILE | check NAME [PROVINCE]]",
      "the master list of provinces and districts: its versions, import a new one, check a name"},
     {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
-    {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT] [--tls-cert F --tls-key F]",
+    {"run",
+     "[--bind EP] [--http HOST:PORT] [--public HOST:PORT] [--merge-window N] [--tls-cert F "
+     "--tls-key F]",
      "serve nodes (ZeroMQ), the dashboard (HTTP; HTTPS with sign-in when given a certificate,"
      " required beyond loopback) and, if asked, the public view"},
     {"account", "add NAME --role admin|analyst | passwd NAME | disable NAME | enable NAME | list",
@@ -100,6 +103,8 @@ static const srv_cmd srv_cmds[] = {
     {"erase", "PERSON_ID [--reason TEXT]",
      "erase a person's name, CNIC and phone (lawful request; recorded in the lawful register)"},
     {"lawful", "list", "the register of lawful requests: CNIC lookups and erasures"},
+    {"bundle", "import FILE --receipt OUT",
+     "store a centre's USB bundle exactly as a live sync would; write the receipts to OUT"},
 };
 
 static const srv_cmd *
@@ -727,10 +732,14 @@ raise_nofile(void)
 static int
 cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"bind", required_argument, 0, 'b'},    {"http", required_argument, 0, 'h'},
-        {"public", required_argument, 0, 'P'},  {"tls-cert", required_argument, 0, 'C'},
-        {"tls-key", required_argument, 0, 'K'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"bind", required_argument, 0, 'b'},
+                                         {"http", required_argument, 0, 'h'},
+                                         {"public", required_argument, 0, 'P'},
+                                         {"tls-cert", required_argument, 0, 'C'},
+                                         {"tls-key", required_argument, 0, 'K'},
+                                         {"merge-window", required_argument, 0, 'W'},
+                                         {0, 0, 0, 0}};
+    uint64_t window = 0;
     serve_opts o = {"tcp://127.0.0.1:7700", NULL, NULL, p->dir, NULL, NULL, NULL};
     rz_identity id;
     rz_error err = {0, ""};
@@ -743,6 +752,16 @@ cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
         case 'P': o.public_addr = optarg; break;
         case 'C': o.tls_cert = optarg; break;
         case 'K': o.tls_key = optarg; break;
+        case 'W': {
+            char *end = NULL;
+            unsigned long long w = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || w < 10 || w > 1000000) {
+                fprintf(stderr, "rozgar-server: --merge-window is 10..1000000 entries\n");
+                return 1;
+            }
+            window = w;
+            break;
+        }
         default: usage(); return 1;
         }
     }
@@ -755,7 +774,7 @@ cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     /* The merger follows the logs in its own thread; a failure to start
      * it is fatal here, its later storage errors are retried inside. */
-    if (merger_start(&o.merger, p->dir, &err)) {
+    if (merger_start(&o.merger, p->dir, window, &err)) {
         identity_wipe(&id);
         return fail(&err);
     }
@@ -851,6 +870,52 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
     fprintf(stderr, "usage: rozgar-server -d DIR places [list | show VERSION | import FILE | "
                     "check NAME [PROVINCE]]\n");
     return 1;
+}
+
+/* bundle import FILE --receipt OUT (PROTOCOL.md §11). */
+static int
+cmd_bundle(log_store *s, const srv_paths *p, int argc, char **argv)
+{
+    const char *file = NULL, *out = NULL;
+    char hex[2 * RZ_NODE_ID_BYTES + 1];
+    bundle_import_result res;
+    rz_identity id;
+    rz_error err = {0, ""};
+    int i, rc;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--receipt") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (i == 1 && strcmp(argv[i], "import") == 0)
+            continue;
+        else if (!file && argv[i][0] != '-')
+            file = argv[i];
+        else
+            break;
+    }
+    if (argc < 2 || strcmp(argv[1], "import") != 0 || !file || !out || i < argc) {
+        fprintf(stderr, "usage: rozgar-server -d DIR bundle import FILE --receipt OUT\n");
+        return 1;
+    }
+    if (identity_load(&id, p->key, &err))
+        return fail(&err);
+    rc = bundle_import(s, &id, file, out, &res, &err);
+    identity_wipe(&id);
+    if (rc) {
+        if (rc == RZ_E_IO && res.batches)
+            fprintf(stderr, "rozgar-server: %s\n", err.text);
+        else
+            fprintf(stderr, "rozgar-server: bundle %s refused, nothing stored: %s\n", file,
+                    err.text);
+        return rc == RZ_E_IO ? 2 : 1;
+    }
+    hex_encode(hex, res.h.node_id, RZ_NODE_ID_BYTES);
+    printf("bundle: node %s, seq %llu..%llu in %llu batch%s, %llu entries new to the server%s; "
+           "receipts in %s (give them to the centre: rozgar-node bundle receipts FILE)\n",
+           hex, (unsigned long long)res.h.first_seq, (unsigned long long)res.h.last_seq,
+           (unsigned long long)res.batches, res.batches == 1 ? "" : "es",
+           (unsigned long long)res.applied,
+           res.closed ? ", closed for merging at the import time" : "", out);
+    return 0;
 }
 
 /* The erasure goes into the register of lawful requests (auth.db) with
@@ -1161,6 +1226,8 @@ main(int argc, char **argv)
         rc = cmd_places(s, ss, &p, argc, argv);
     else if (strcmp(cmd, "erase") == 0)
         rc = cmd_erase(s, &p, argc, argv);
+    else if (strcmp(cmd, "bundle") == 0)
+        rc = cmd_bundle(s, &p, argc, argv);
     else {
         fprintf(stderr, "rozgar-server: command '%s' is not available in this build\n", cmd);
         rc = 1;
