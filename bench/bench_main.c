@@ -5,6 +5,7 @@
  *                [--people N] [--attendance M] [--concurrency K]
  *                [--server-bin PATH] [--workdir DIR] [--keep]
  *                [--rounds R] [--timeout-ms T] [--seed S]
+ *                [--steady SECONDS] [--steady-interval S] [--steady-batch N]
  *
  * One run, on loopback with CurveZMQ on:
  *   1. generates the national data set (bench/gen.c) for C centres;
@@ -13,7 +14,10 @@
  *   3. the real rozgar-server runs as a child process; K centres sync their
  *      whole backlogs at once through client/node_sync: ingest rate, bytes
  *      per entry, the server's peak memory; then one more centre drains a
- *      30-day backlog alone;
+ *      30-day backlog alone; when the server counts behind its ACKs, the
+ *      time until everything acknowledged is counted and the merge rate;
+ *      then a steady load of small syncs from every centre and the merge
+ *      lag under it (bench/steady.h, bench/mwatch.h);
  *   4. the dashboard's breakdowns are timed through server/query.h (and the
  *      JSON API over HTTP);
  *   5. the same rows go into a plain SQLite file with prepared INSERTs in
@@ -36,11 +40,13 @@
 #include "bench/drain.h"
 #include "bench/gen.h"
 #include "bench/micro.h"
+#include "bench/mwatch.h"
 #include "bench/qbench.h"
 #include "bench/record.h"
 #include "bench/refdb.h"
 #include "bench/report.h"
 #include "bench/srvproc.h"
+#include "bench/steady.h"
 #include "common/crypto.h"
 #include "common/domain.h"
 #include "common/hlc.h"
@@ -55,15 +61,18 @@ typedef struct bench_size {
     uint64_t attendance;  /* attendance rows */
     uint32_t concurrency; /* K */
     int rounds;           /* query repetitions */
+    double steady_s;      /* steady load: seconds */
+    double interval_s;    /* each centre syncs once per interval */
+    uint32_t per_sync;    /* records per sync */
 } bench_size;
 
 /* small/medium give every centre a backlog of about 10,000 entries (the
  * memory target's scenario at 300 centres); national is the full country. */
 static const bench_size bench_sizes[] = {
-    {"tiny", 4, 1000, 4000, 4, 20},
-    {"small", 30, 25500, 265000, 30, 200},
-    {"medium", 300, 255000, 2650000, 300, 200},
-    {"national", 300, 2400000, 25000000, 300, 200},
+    {"tiny", 4, 1000, 4000, 4, 20, 8, 2, 10},
+    {"small", 30, 25500, 265000, 30, 200, 180, 6, 20},
+    {"medium", 300, 255000, 2650000, 300, 200, 180, 6, 20},
+    {"national", 300, 2400000, 25000000, 300, 200, 180, 6, 20},
 };
 
 typedef struct bench_opts {
@@ -72,6 +81,7 @@ typedef struct bench_opts {
     uint32_t concurrency;  /* K */
     int rounds;            /* query repetitions */
     int timeout_ms;        /* node reply timeout during drains */
+    steady_opts steady;    /* the steady load (duration_s 0: none) */
     char server_bin[4096]; /* rozgar-server */
     char workdir[2048];    /* where everything is written */
     int keep;              /* keep workdir */
@@ -87,6 +97,10 @@ typedef struct bench_run {
     char b30_dir[4300];    /* the backlog centre's node */
     record_result rec;     /* recording, all centres */
     record_result b30_rec; /* recording of the backlog */
+    mwatch *mw;            /* merge lag sampler while the server runs */
+    double t0;             /* its time origin: just before the first HELLO */
+    gen_plan steady;       /* records of the steady load */
+    steady_result st;      /* what it did */
     bench_figures f;       /* results */
 } bench_run;
 
@@ -97,6 +111,9 @@ bench_usage(FILE *out)
                  "                    [--people N] [--attendance M] [--concurrency K]\n"
                  "                    [--server-bin PATH] [--workdir DIR] [--keep]\n"
                  "                    [--rounds R] [--timeout-ms T] [--seed S]\n"
+                 "                    [--steady SECONDS] [--steady-interval S] [--steady-batch N]\n"
+                 "steady load (after the drains; 0 s: none): every centre records N entries and\n"
+                 "syncs them once per interval; 6 s is the real minute compressed ten times\n"
                  "sizes (centres / people / attendance / K):\n");
     for (size_t i = 0; i < sizeof bench_sizes / sizeof bench_sizes[0]; i++)
         fprintf(out, "  %-9s %u / %llu / %llu / %u\n", bench_sizes[i].name, bench_sizes[i].centres,
@@ -128,6 +145,9 @@ bench_size_apply(bench_opts *o, const char *name)
             o->gen.attendance = bench_sizes[i].attendance;
             o->concurrency = bench_sizes[i].concurrency;
             o->rounds = bench_sizes[i].rounds;
+            o->steady.duration_s = bench_sizes[i].steady_s;
+            o->steady.interval_s = bench_sizes[i].interval_s;
+            o->steady.per_sync = bench_sizes[i].per_sync;
             return 0;
         }
     return -1;
@@ -178,6 +198,9 @@ bench_parse(bench_opts *o, int argc, char **argv)
                                          {"rounds", required_argument, 0, 'r'},
                                          {"timeout-ms", required_argument, 0, 't'},
                                          {"seed", required_argument, 0, 'S'},
+                                         {"steady", required_argument, 0, 'L'},
+                                         {"steady-interval", required_argument, 0, 'I'},
+                                         {"steady-batch", required_argument, 0, 'B'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     uint64_t v;
@@ -218,11 +241,17 @@ bench_parse(bench_opts *o, int argc, char **argv)
         case 'r': o->rounds = (int)v; break;
         case 't': o->timeout_ms = (int)v; break;
         case 'S': o->gen.seed = v; break;
+        case 'L': o->steady.duration_s = (double)v; break;
+        case 'I': o->steady.interval_s = (double)v; break;
+        case 'B': o->steady.per_sync = (uint32_t)v; break;
         }
     }
     if (optind != argc || o->gen.centres == 0 || o->gen.centres > 5000 || o->rounds < 1 ||
-        o->timeout_ms < 100)
+        o->timeout_ms < 100 || o->steady.interval_s < 1 || o->steady.per_sync == 0 ||
+        o->steady.per_sync > 100000 || o->steady.duration_s > 86400)
         return -1;
+    o->steady.timeout_ms = o->timeout_ms;
+    o->steady.seed = o->gen.seed ^ 0x537465616479ull;
     if (custom)
         o->size = "custom";
     if (o->concurrency == 0 || o->concurrency > o->gen.centres)
@@ -420,11 +449,55 @@ bench_ack_bytes(void)
     return n;
 }
 
+/* A counter of the server's /metrics, 0 when it has none by that name (a
+ * server that merges inside its ACKs has no merger counters). */
+static uint64_t
+bench_metric_or_0(const srvproc *s, const char *name)
+{
+    uint64_t v = 0;
+    rz_error e;
+    return srvproc_metric(s, name, &v, &e) == 0 ? v : 0;
+}
+
+/* A float gauge or counter of /metrics ("name 12.345"), 0 when absent. */
+static double
+bench_metric_seconds(const srvproc *s, const char *name)
+{
+    char *body = NULL, *p;
+    size_t len = 0, nlen = strlen(name);
+    int status = 0;
+    double v = 0;
+    rz_error e;
+    if (srvproc_http_get(s, "/metrics", &status, &body, &len, &e) != 0)
+        return 0;
+    for (p = body; status == 200 && p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, name, nlen) == 0 && p[nlen] == ' ') {
+            v = strtod(p + nlen + 1, NULL);
+            break;
+        }
+    free(body);
+    return v;
+}
+
+/* Waits until the server has counted everything it acknowledged (nothing
+ * to wait for when it counts inside its ACKs); *t = when, since b->t0. */
+static int
+bench_wait_counted(bench_run *b, double *t, rz_error *err)
+{
+    if (!mwatch_has_lag(b->mw)) {
+        *t = bench_now() - b->t0;
+        return 0;
+    }
+    return mwatch_wait_complete(b->mw, 4 * 3600.0, t, err);
+}
+
 static int
 bench_drain(bench_run *b, rz_error *err)
 {
     drain_result d, d30;
     uint64_t ip0, ip1, entries0 = 0, entries1 = 0, bytes0 = 0, bytes1 = 0, batches = 0;
+    uint64_t merged0;
+    double busy0, busy_s;
     char *b30 = b->b30_dir;
     double cpu0, ccpu0;
     int rc;
@@ -436,10 +509,14 @@ bench_drain(bench_run *b, rz_error *err)
     if ((rc = srvproc_metric(&b->srv, "rozgar_entries_total", &entries0, err)) ||
         (rc = srvproc_metric(&b->srv, "rozgar_batch_bytes_total", &bytes0, err)))
         return rc;
+    merged0 = bench_metric_or_0(&b->srv, "rozgar_merged_entries_total");
+    busy0 = bench_metric_seconds(&b->srv, "rozgar_merge_seconds_total");
     ip0 = bench_lo_bytes();
     cpu0 = srvproc_cpu_s(&b->srv);
     ccpu0 = bench_process_cpu();
-    if ((rc = drain_run(b->node_dir, b->plan.cfg.centres, b->o.concurrency, b->o.timeout_ms, &d,
+    b->t0 = bench_now();
+    if ((rc = mwatch_start(&b->mw, &b->srv, b->t0, 100, err)) ||
+        (rc = drain_run(b->node_dir, b->plan.cfg.centres, b->o.concurrency, b->o.timeout_ms, &d,
                         err)))
         return rc;
     ip1 = bench_lo_bytes();
@@ -474,6 +551,22 @@ bench_drain(bench_run *b, rz_error *err)
     bench_progress("drained %llu entries in %.2f s (%.0f entries/s), %llu failed nodes",
                    (unsigned long long)d.applied, d.seconds, b->f.ing_rate,
                    (unsigned long long)d.failures);
+    /* Counting behind the ACKs: complete when nothing acknowledged waits. */
+    b->f.merge_behind = mwatch_has_lag(b->mw);
+    if ((rc = bench_wait_counted(b, &b->f.complete_s, err)))
+        return rc;
+    if (!b->f.merge_behind)
+        b->f.complete_s = d.seconds;
+    b->f.merged_entries = bench_metric_or_0(&b->srv, "rozgar_merged_entries_total") - merged0;
+    busy_s = bench_metric_seconds(&b->srv, "rozgar_merge_seconds_total") - busy0;
+    b->f.merge_busy_s = busy_s;
+    b->f.peak_kib = srvproc_hwm_kib(&b->srv); /* a high-water mark: merging included */
+    b->f.merge_rate =
+        b->f.merge_behind && busy_s > 0 ? (double)b->f.merged_entries / busy_s : b->f.ing_rate;
+    bench_progress("totals complete %.2f s after the first HELLO (%s); merge rate %.0f entries/s",
+                   b->f.complete_s,
+                   b->f.merge_behind ? "counted behind the ACKs" : "counted in the ACKs",
+                   b->f.merge_rate);
     if ((rc = drain_run(&b30, 1, 1, b->o.timeout_ms, &d30, err)))
         return rc;
     b->f.b30_entries = d30.applied;
@@ -481,6 +574,60 @@ bench_drain(bench_run *b, rz_error *err)
     if (d30.failures && !b->f.ing_error[0])
         snprintf(b->f.ing_error, sizeof b->f.ing_error, "backlog: %.180s", d30.first_error);
     b->f.ing_failures += d30.failures;
+    return bench_wait_counted(b, &busy_s, err);
+}
+
+/* The steady load's records: new people at every centre, their events and
+ * attendance, enough for the whole load, dated in the last 30 days. */
+static int
+bench_steady_plan(bench_run *b, rz_error *err)
+{
+    gen_config g = b->o.gen;
+    const steady_opts *o = &b->o.steady;
+    uint64_t per_centre = (uint64_t)(o->duration_s / o->interval_s + 1) * o->per_sync;
+    g.people = b->plan.cfg.centres * (per_centre / 10 + 2);
+    g.attendance = g.people * 9;
+    g.seed = b->o.gen.seed ^ 0x5374656164794c6full;
+    g.first_date = gen_date_add(b->o.gen.first_date, g.days - 30);
+    g.days = 30;
+    return gen_plan_init(&b->steady, &g, err);
+}
+
+/* Every centre syncs a few new entries once per interval; the merge lag is
+ * sampled all along. */
+static int
+bench_steady(bench_run *b, rz_error *err)
+{
+    double from, to, done;
+    int rc;
+    if (b->o.steady.duration_s <= 0)
+        return 0;
+    if ((rc = bench_steady_plan(b, err)))
+        return rc;
+    bench_progress("steady load: %u centres, %u entries each every %.0f s, for %.0f s",
+                   b->plan.cfg.centres, b->o.steady.per_sync, b->o.steady.interval_s,
+                   b->o.steady.duration_s);
+    from = bench_now() - b->t0;
+    if ((rc = steady_run(b->node_dir, b->plan.cfg.centres, &b->steady, &b->o.steady, &b->st, err)))
+        return rc;
+    to = bench_now() - b->t0;
+    if ((rc = bench_wait_counted(b, &done, err)))
+        return rc;
+    mwatch_lag(b->mw, from, to, 99.0, &b->f.lag_p99_s, &b->f.lag_max_s, &b->f.lag_samples);
+    b->f.peak_kib = srvproc_hwm_kib(&b->srv);
+    b->f.steady_s = b->st.seconds;
+    b->f.steady_interval_s = b->o.steady.interval_s;
+    b->f.steady_per_sync = b->o.steady.per_sync;
+    b->f.steady_syncs = b->st.syncs;
+    b->f.steady_failures = b->st.failures;
+    b->f.steady_entries = b->st.entries;
+    if (b->st.failures && !b->f.ing_error[0])
+        snprintf(b->f.ing_error, sizeof b->f.ing_error, "steady: %.180s", b->st.first_error);
+    b->f.ing_failures += b->st.failures;
+    bench_progress("steady load: %llu syncs (%llu failed), %llu entries; merge lag p99 %.2f s,"
+                   " max %.2f s",
+                   (unsigned long long)b->st.syncs, (unsigned long long)b->st.failures,
+                   (unsigned long long)b->st.entries, b->f.lag_p99_s, b->f.lag_max_s);
     return 0;
 }
 
@@ -537,9 +684,9 @@ static void
 bench_check(bench_run *b)
 {
     bench_figures *f = &b->f;
-    uint64_t present = b->rec.present + b->b30_rec.present;
-    uint64_t events = b->rec.events + b->b30_rec.events;
-    uint64_t people = b->plan.cfg.people + b->b30.cfg.people;
+    uint64_t present = b->rec.present + b->b30_rec.present + b->st.rec.present;
+    uint64_t events = b->rec.events + b->b30_rec.events + b->st.rec.events;
+    uint64_t people = b->plan.cfg.people + b->b30.cfg.people + b->st.rec.people;
     int ok_att = (uint64_t)f->q.attendances == present;
     int ok_ev = (uint64_t)f->q.events == events;
     int ok_reg =
@@ -554,34 +701,16 @@ bench_check(bench_run *b)
              (unsigned long long)f->ing_failures);
 }
 
-/* The server acknowledges before it counts (log-first ingest): the figures
- * are read once its merger has counted every entry it acknowledged. */
-static int
-bench_wait_counted(bench_run *b, rz_error *err)
-{
-    double t0 = bench_now();
-    for (;;) {
-        uint64_t lag = 0;
-        struct timespec ts = {0, 50 * 1000000L};
-        int rc = srvproc_metric(&b->srv, "rozgar_merge_lag_entries", &lag, err);
-        if (rc)
-            return rc;
-        if (lag == 0)
-            break;
-        nanosleep(&ts, NULL);
-    }
-    bench_progress("counted everything acknowledged %.2f s after the drain", bench_now() - t0);
-    return 0;
-}
-
 static int
 bench_queries(bench_run *b, rz_error *err)
 {
     int rc, year = (int)(gen_date_add(b->plan.cfg.first_date, b->plan.cfg.days - 1) / 10000);
-    if ((rc = bench_wait_counted(b, err)) ||
-        (rc = qbench_http(&b->srv, b->o.rounds < 20 ? b->o.rounds : 20, &b->f.http_p50_ms,
+    /* The drains and the steady load waited until everything was counted
+     * (bench_wait_counted). */
+    if ((rc = qbench_http(&b->srv, b->o.rounds < 20 ? b->o.rounds : 20, &b->f.http_p50_ms,
                           &b->f.http_p99_ms, err)))
         return rc;
+    mwatch_stop(b->mw);
     if ((rc = srvproc_stop(&b->srv, err)))
         return rc;
     b->f.peak_exit_kib = b->srv.peak_kib;
@@ -618,7 +747,7 @@ bench_all(bench_run *b, rz_error *err)
         return rc;
     bench_progress("recorded %llu entries in %.2f s (%.0f entries/s)",
                    (unsigned long long)b->rec.entries, b->rec.seconds, b->f.rec_rate);
-    if ((rc = bench_drain(b, err)) || (rc = bench_queries(b, err)))
+    if ((rc = bench_drain(b, err)) || (rc = bench_steady(b, err)) || (rc = bench_queries(b, err)))
         return rc;
     b->f.server_db_bytes = bench_dir_size(b->srv.dir);
     snprintf(dir, sizeof dir, "%s/nodes", b->o.workdir);
@@ -646,8 +775,10 @@ bench_free(bench_run *b)
         for (i = 0; i < b->plan.cfg.centres; i++)
             free(b->node_dir[i]);
     free(b->node_dir);
+    mwatch_free(&b->mw);
     gen_plan_free(&b->plan);
     gen_plan_free(&b->b30);
+    gen_plan_free(&b->steady);
 }
 
 /* Removes what the run wrote; a work directory the user named is kept,

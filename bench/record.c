@@ -116,12 +116,75 @@ record_batch(record_ctx *c, size_t n, unsigned per_txn, record_result *res, rz_e
         return rc;
     res->seconds += bench_now() - t0;
     for (i = 0; i < n; i++) {
+        res->people += c->batch[i].kind == GEN_PERSON;
         res->events += c->batch[i].kind == GEN_EVENT;
         res->present += c->batch[i].kind == GEN_ATTEND && c->batch[i].a.present;
     }
     res->entries += n;
     res->transactions += per_txn > 1 ? 1 : n;
     return 0;
+}
+
+struct record_live {
+    record_ctx c;  /* node, ids, batch buffer */
+    gen_stream gs; /* the centre's stream */
+    size_t cap;    /* batch buffer entries */
+};
+
+int
+record_live_open(record_live **out, const gen_plan *p, uint32_t centre, const char *dir,
+                 rz_error *err)
+{
+    const gen_centre *gc = &p->centre[centre];
+    record_live *l = xcalloc(1, sizeof *l);
+    int rc;
+    *out = NULL;
+    if ((rc = node_store_open(dir, &l->c.ns, err))) {
+        free(l);
+        return rc;
+    }
+    l->c.person_id = xcalloc(gc->people ? gc->people : 1, sizeof *l->c.person_id);
+    l->c.event_id = xcalloc(gc->events ? gc->events : 1, sizeof *l->c.event_id);
+    l->cap = 64;
+    l->c.batch = xcalloc(l->cap, sizeof *l->c.batch);
+    gen_stream_init(&l->gs, p, centre);
+    *out = l;
+    return 0;
+}
+
+int
+record_live_next(record_live *l, size_t n, size_t *done, record_result *res, rz_error *err)
+{
+    size_t k = 0;
+    if (n > l->cap) {
+        l->cap = n;
+        l->c.batch = xrealloc(l->c.batch, l->cap * sizeof *l->c.batch);
+    }
+    while (k < n && gen_next(&l->gs, &l->c.batch[k]))
+        k++;
+    *done = k;
+    return k ? record_batch(&l->c, k, k > 1 ? (unsigned)k : 2, res, err) : 0;
+}
+
+struct node_store *
+record_live_store(record_live *l)
+{
+    return l->c.ns;
+}
+
+void
+record_live_close(record_live **lp)
+{
+    record_live *l = lp ? *lp : NULL;
+    if (!l)
+        return;
+    gen_stream_free(&l->gs);
+    free(l->c.person_id);
+    free(l->c.event_id);
+    free(l->c.batch);
+    node_store_destroy(&l->c.ns);
+    free(l);
+    *lp = NULL;
 }
 
 int

@@ -20,6 +20,7 @@ typedef struct record_result {
     uint64_t entries;      /* recordings made (= log entries) */
     double seconds;        /* time inside the recording transactions */
     uint64_t transactions; /* commits */
+    uint64_t people;       /* persons recorded */
     uint64_t events;       /* events recorded */
     uint64_t present;      /* attendance rows marked present */
 } record_result;
@@ -36,5 +37,23 @@ int record_node_create(const char *dir, const char *endpoint, const uint8_t *ser
  * as the command line does).  Adds to res. */
 int record_centre(const gen_plan *p, uint32_t centre, const char *dir, uint64_t limit,
                   unsigned per_txn, record_result *res, rz_error *err) RZ_WUR;
+
+/* A centre that keeps recording: its node open, the ids it gave, and its
+ * place in the stream, so records can be added a few at a time (the
+ * benchmark's steady load).  One thread per handle. */
+typedef struct record_live record_live;
+
+/* Opens the node at dir for centre `centre` of plan p (borrowed; must
+ * outlive the handle). */
+int record_live_open(record_live **out, const gen_plan *p, uint32_t centre, const char *dir,
+                     rz_error *err) RZ_WUR;
+/* Records the next n records of the stream in one transaction (fewer at
+ * its end; *done = how many).  Adds to res. */
+int record_live_next(record_live *l, size_t n, size_t *done, record_result *res, rz_error *err)
+    RZ_WUR;
+/* The node the handle records into (for node_sync_run on the same
+ * thread). */
+struct node_store *record_live_store(record_live *l);
+void record_live_close(record_live **l);
 
 #endif

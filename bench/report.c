@@ -69,6 +69,37 @@ report_head(FILE *out, const bench_figures *f)
     fprintf(out, "  %-46s %14s %-10s %9s   %-9s\n", "figure", "value", "unit", "x ref", "target");
 }
 
+/* Counting behind the ack: merge rate, time to complete totals, merge lag
+ * under the steady load.  A server that counts inside its ack is complete
+ * at its last ACK (merge rate = ack rate, lag 0). */
+static void
+report_merge(FILE *out, const bench_figures *f)
+{
+    double ref_time = f->ref_rate > 0 ? (double)f->ing_entries / f->ref_rate : 0;
+    char v[32], name[96];
+    snprintf(name, sizeof name, "merge rate (counted per s of merging)%s",
+             f->merge_behind ? "" : " = ack");
+    report_row(out, name, report_num(v, sizeof v, f->merge_rate), "entries/s",
+               report_ratio(f->merge_rate, f->ref_rate), ">= 0.2",
+               report_ratio(f->merge_rate, f->ref_rate) >= 0.2);
+    snprintf(v, sizeof v, "%.2f", f->complete_s);
+    report_row(out, "time to complete totals (HELLO to counted)", v, "s",
+               report_ratio(ref_time, f->complete_s), ">= 0.2",
+               report_ratio(ref_time, f->complete_s) >= 0.2);
+    if (f->steady_s <= 0)
+        return;
+    snprintf(name, sizeof name, "merge lag p99, %u centres x %u every %.0f s (%.0fx)", f->centres,
+             f->steady_per_sync, f->steady_interval_s,
+             f->steady_interval_s > 0 ? 60.0 / f->steady_interval_s : 0);
+    snprintf(v, sizeof v, "%.2f", f->lag_p99_s);
+    report_row(out, name, v, "s", 0, "<= 1", f->lag_p99_s <= 1.0);
+    snprintf(name, sizeof name, "  max over %llu samples in %.0f s; %llu syncs, %llu failed",
+             (unsigned long long)f->lag_samples, f->steady_s, (unsigned long long)f->steady_syncs,
+             (unsigned long long)f->steady_failures);
+    snprintf(v, sizeof v, "%.2f", f->lag_max_s);
+    report_row(out, name, v, "s", 0, NULL, 0);
+}
+
 static void
 report_rates(FILE *out, const bench_figures *f)
 {
@@ -81,7 +112,7 @@ report_rates(FILE *out, const bench_figures *f)
                report_ratio(f->rec_rate, f->ref_rate) >= 0.5);
     report_row(out, "recording, one txn per command (CLI)", report_num(v, sizeof v, f->rec1_rate),
                "entries/s", report_ratio(f->rec1_rate, f->ref_rate), NULL, 0);
-    snprintf(name, sizeof name, "ingest, %u centres at once", f->concurrency);
+    snprintf(name, sizeof name, "ack rate (ingest), %u centres at once", f->concurrency);
     report_row(out, name, report_num(v, sizeof v, f->ing_rate), "entries/s",
                report_ratio(f->ing_rate, f->ref_rate), ">= 0.5",
                report_ratio(f->ing_rate, f->ref_rate) >= 0.5);
@@ -104,6 +135,7 @@ report_rates(FILE *out, const bench_figures *f)
     snprintf(name, sizeof name, "the %u nodes' CPU per entry (%.0f%% of one CPU)", f->concurrency,
              f->ing_s > 0 ? 100.0 * f->ing_client_cpu_s / f->ing_s : 0);
     report_row(out, name, v, "us", 0, NULL, 0);
+    report_merge(out, f);
     snprintf(name, sizeof name, "30-day backlog of one centre (%s entries)",
              report_num(v, sizeof v, (double)f->b30_entries));
     snprintf(v, sizeof v, "%.3f", f->b30_s);
@@ -236,6 +268,20 @@ report_json(FILE *out, const bench_figures *f)
             f->ing_s, (unsigned long long)f->ing_batches, (unsigned long long)f->ing_sessions,
             (unsigned long long)f->ing_failures, f->ing_server_cpu_s, f->ing_client_cpu_s,
             (unsigned long long)f->b30_entries, f->b30_s);
+    fprintf(out,
+            "\"merge_behind\":%d,\"merge_entries_per_s\":%.0f,\"merge_ratio\":%.4f,"
+            "\"merged_entries\":%llu,\"merge_busy_s\":%.3f,\"complete_s\":%.3f,"
+            "\"complete_ratio\":%.4f,\"steady_s\":%.1f,\"steady_interval_s\":%.2f,"
+            "\"steady_per_sync\":%u,\"steady_syncs\":%llu,\"steady_failures\":%llu,"
+            "\"steady_entries\":%llu,\"merge_lag_p99_s\":%.3f,\"merge_lag_max_s\":%.3f,"
+            "\"merge_lag_samples\":%llu,",
+            f->merge_behind, f->merge_rate, report_ratio(f->merge_rate, f->ref_rate),
+            (unsigned long long)f->merged_entries, f->merge_busy_s, f->complete_s,
+            report_ratio(f->ref_rate > 0 ? (double)f->ing_entries / f->ref_rate : 0, f->complete_s),
+            f->steady_s, f->steady_interval_s, f->steady_per_sync,
+            (unsigned long long)f->steady_syncs, (unsigned long long)f->steady_failures,
+            (unsigned long long)f->steady_entries, f->lag_p99_s, f->lag_max_s,
+            (unsigned long long)f->lag_samples);
     fprintf(out,
             "\"batch_bytes_per_entry\":%.2f,\"attendance_wire_bytes\":%.2f,"
             "\"person_wire_bytes\":%.2f,\"event_wire_bytes\":%.2f,"

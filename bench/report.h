@@ -46,6 +46,22 @@ typedef struct bench_figures {
     double ing_client_cpu_s;  /* the K nodes' CPU seconds (this process) */
     char ing_error[200];      /* first failure text */
     uint64_t server_db_bytes; /* server directory after the run */
+    /* counting behind the ack (bench/mwatch.h) */
+    int merge_behind;        /* 1: the server reports a merge lag */
+    double complete_s;       /* first HELLO until every acked entry counted */
+    double merge_rate;       /* entries counted per second of merging */
+    uint64_t merged_entries; /* counted during the drains (server's count) */
+    double merge_busy_s;     /* server time spent merging during the drains */
+    /* steady load (bench/steady.h) */
+    double steady_s;          /* how long it ran (0: not run) */
+    double steady_interval_s; /* each centre synced once per interval */
+    uint32_t steady_per_sync; /* records per sync */
+    uint64_t steady_syncs;    /* syncs completed */
+    uint64_t steady_failures; /* syncs failed */
+    uint64_t steady_entries;  /* entries acknowledged */
+    double lag_p99_s;         /* merge lag p99 over the load, seconds */
+    double lag_max_s;         /* its maximum */
+    uint64_t lag_samples;     /* samples behind them */
     /* wire */
     uint64_t batch_bytes;       /* BATCH payload bytes the server acknowledged */
     double bytes_per_entry;     /* batch_bytes / entries */

@@ -139,28 +139,31 @@ rd_blank(imp_reader *r)
     return 1;
 }
 
-/* 1 when the record's bytes are UTF-8 (line breaks inside quoted cells
- * allowed; the form refuses control characters where they matter). */
+/* 1 when s (n bytes) is UTF-8; control characters are let through here
+ * (line breaks inside quoted cells): the form refuses them where they
+ * matter. */
+static int
+utf8_ok(const char *s, size_t n)
+{
+    size_t i = 0, len;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        len = c < 0x80                 ? 1
+              : c >= 0xc2 && c <= 0xdf ? 2
+              : c >= 0xe0 && c <= 0xef ? 3
+              : c >= 0xf0 && c <= 0xf4 ? 4
+                                       : 0;
+        if (!len || i + len > n || (len > 1 && !text_is_clean(s + i, len)))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 static int
 rd_utf8_ok(const imp_reader *r)
 {
-    size_t i = 0;
-    while (i < r->len) {
-        size_t j = i;
-        while (j < r->len && r->buf[j] != '\0' && r->buf[j] != '\n' && r->buf[j] != '\t')
-            j++;
-        /* text_is_clean refuses control characters: check the runs between them. */
-        if (j > i && !text_is_clean(r->buf + i, j - i)) {
-            size_t k;
-            for (k = i; k < j; k++)
-                if ((unsigned char)r->buf[k] < 0x20 || r->buf[k] == 0x7f)
-                    break;
-            if (k == j || !text_is_clean(r->buf + i, k - i))
-                return 0;
-        }
-        i = j + 1;
-    }
-    return 1;
+    return utf8_ok(r->buf, r->len);
 }
 
 /* The separator: a comma, else what the header line uses (a semicolon in
@@ -406,6 +409,21 @@ typedef struct imp_row {
     uint8_t fp[IMPORT_FP_BYTES];          /* fingerprint of the values */
 } imp_row;
 
+/* Makes text cut to fit a buffer (or quoting a cell) fit for a page and a
+ * terminal line: control characters become blanks, and a UTF-8 sequence
+ * cut at the end is dropped. */
+static void
+clean_text(char *t)
+{
+    size_t n = strlen(t), i;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
+            t[i] = ' ';
+    while (n > 0 && !utf8_ok(t, n))
+        n--;
+    t[n] = '\0';
+}
+
 static void report_problem(node_import_report *r, unsigned long line, int warning, const char *fmt,
                            ...) RZ_PRINTF(4, 5);
 
@@ -425,6 +443,7 @@ report_problem(node_import_report *r, unsigned long line, int warning, const cha
     va_start(ap, fmt);
     vsnprintf(p->reason, sizeof p->reason, fmt, ap);
     va_end(ap);
+    clean_text(p->reason);
 }
 
 static int
@@ -458,6 +477,7 @@ imp_header(imp *im, rz_error *err)
         const imp_synonym *s;
         node_import_column *c = &r->cols[i];
         snprintf(c->header, sizeof c->header, "%s", h);
+        clean_text(c->header);
         c->field_name = "";
         header_key(key, sizeof key, h);
         for (s = syn; s->key; s++)
@@ -871,8 +891,11 @@ keep_preview(imp *im, unsigned long line)
     if (k >= NODE_IMPORT_PREVIEW_ROWS)
         return;
     r->preview_line[k] = line;
-    for (i = 0; i < r->ncols && i < NODE_IMPORT_MAX_COLS; i++)
-        r->preview[k][i] = xstrdup(i < im->rd.n && !im->rd.nul ? rd_cell(&im->rd, i) : "");
+    for (i = 0; i < r->ncols && i < NODE_IMPORT_MAX_COLS; i++) {
+        /* A cell that is no UTF-8 shows as U+FFFD: the preview goes to a page. */
+        const char *c = i < im->rd.n ? rd_cell(&im->rd, i) : "";
+        r->preview[k][i] = xstrdup(utf8_ok(c, strlen(c)) ? c : "\xef\xbf\xbd");
+    }
     r->npreview++;
 }
 

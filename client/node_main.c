@@ -874,6 +874,7 @@ show_person(void *ctx, const node_person_row *r)
     (void)ctx;
     node_id_format(hex, r->id);
     printf("person: %s\n", hex);
+    show_line("code", r->code);
     show_line("name", opt_text(p->set, RZ_PF_NAME, p->name));
     show_line("gender", coded(p->set, RZ_PF_GENDER, gender_name(p->gender)));
     if (p->set & NODE_SET(RZ_PF_BIRTH_YEAR))
@@ -901,6 +902,7 @@ show_event(void *ctx, const node_event_row *r)
     (void)ctx;
     node_id_format(hex, r->id);
     printf("event: %s\n", hex);
+    show_line("code", r->code);
     show_line("kind", coded(e->set, RZ_EF_KIND, event_kind_name(e->kind)));
     show_line("title", opt_text(e->set, RZ_EF_TITLE, e->title));
     if (e->set & NODE_SET(RZ_EF_DATE)) {

@@ -218,8 +218,8 @@ backup_head_line(const log_node *n, void *arg)
  * began (restore re-applies the decisions after it) and every node's log
  * head as copied. */
 static int
-backup_manifest(const char *outdir, const backup_file *files, int n, off_t journal_len,
-                int *nodes, rz_error *err)
+backup_manifest(const char *outdir, const backup_file *files, int n, off_t journal_len, int *nodes,
+                rz_error *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
     backup_heads_arg a = {NULL, 0};
@@ -288,8 +288,7 @@ backup_run(const char *dir, const char *outdir, FILE *out, rz_error *err)
         if (rc)
             return rc;
         chmod(dst, 0600);
-        fprintf(out, "backup: %-22s %lld bytes\n", files[i].name,
-                (long long)backup_file_size(dst));
+        fprintf(out, "backup: %-22s %lld bytes\n", files[i].name, (long long)backup_file_size(dst));
     }
     if ((rc = backup_manifest(outdir, files, n, jlen, &nodes, err)))
         return rc;
@@ -313,14 +312,14 @@ backup_run(const char *dir, const char *outdir, FILE *out, rz_error *err)
 /* ---- restore ---------------------------------------------------------- */
 
 typedef struct replay_arg {
-    const char *dir;  /* the server directory */
-    log_store *ls;    /* the restored log store */
-    httpauth *auth;   /* its accounts and tokens, opened when needed */
-    off_t from;       /* journal offset of the backup: decisions after it */
-    FILE *out;        /* report */
-    int applied;      /* decisions re-applied */
-    int unknown;      /* records this version cannot re-apply */
-    rz_error *err;    /* detail of a failure */
+    const char *dir; /* the server directory */
+    log_store *ls;   /* the restored log store */
+    httpauth *auth;  /* its accounts and tokens, opened when needed */
+    off_t from;      /* journal offset of the backup: decisions after it */
+    FILE *out;       /* report */
+    int applied;     /* decisions re-applied */
+    int unknown;     /* records this version cannot re-apply */
+    rz_error *err;   /* detail of a failure */
 } replay_arg;
 
 static int

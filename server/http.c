@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "common/db.h"
+#include "common/crypto.h"
 #include "server/state_store.h"
 #include "common/domain.h"
 #include "common/hlc.h"
@@ -257,8 +258,8 @@ http_send_failure(struct MHD_Connection *c, const char *url, int rc, const rz_er
         return http_send_error(c, MHD_HTTP_BAD_REQUEST, err->text);
     if (rc == RZ_E_TOOBIG)
         return http_send_error(c, MHD_HTTP_BAD_REQUEST,
-                               "answer too large: narrow the query (period, filters) or use "
-                               "rozgar-server totals");
+                               "answer too large: narrow the query with the period, from/to "
+                               "or filter parameters");
     log_warnx("http: %s: %s", url, err->code ? err->text : rz_err_name(rc));
     if (rc == RZ_E_BUSY)
         return http_send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy, retry");
@@ -681,6 +682,13 @@ http_totals_csv(http_req *r, FILE *out, rz_error *err)
              q.nby ? query_dim_name(q.by[0]) : "", q.nby > 1 ? " and " : "",
              q.nby > 1 ? query_dim_name(q.by[1]) : "");
     http_csv_preamble(out, what, &a);
+    /* Unique trainees per row do not add up: say so, with the real total. */
+    if (!query_rows_add_up(&q)) {
+        int64_t total = 0;
+        if ((rc = query_total(r->db, &q, &total, err)))
+            return rc;
+        fprintf(out, "# %lld people in all; %s\r\n", (long long)total, query_rows_note(&q));
+    }
     fputs("period", out);
     for (i = 0; i < q.nby; i++)
         fprintf(out, ",%s", query_dim_name(q.by[i]));
@@ -1373,6 +1381,83 @@ http_signout(http_server *h, struct MHD_Connection *c)
     return http_redirect(c, "/login", clear);
 }
 
+/* GET /api/admin/person?cnic=...: the person records carrying a CNIC (id,
+ * centre, registration date; no personal value), for a lawful request:
+ * the ids are what `rozgar-server erase` takes.  Administrators signed in over HTTPS only;
+ * every lookup goes into the lawful register (masked CNIC, who, how many)
+ * and the log (who, how many; never the CNIC).  Found by the CNIC's link
+ * token under the server's pepper: one pass over the person table, a rare
+ * action, not a dashboard figure. */
+static enum MHD_Result
+http_person_lookup(http_server *h, struct MHD_Connection *c, const http_params *ps,
+                   const httpauth_principal *who)
+{
+    char cnic[14], masked[16], detail[64];
+    uint8_t pepper[32], tok[16];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    http_body b;
+    rz_error err = {0, ""};
+    const char *v = http_param_value(ps, "cnic");
+    int rc, n = 0;
+
+    if (!h->auth)
+        return http_send_error(c, MHD_HTTP_FORBIDDEN,
+                               "the CNIC lookup needs the HTTPS view and an administrator's "
+                               "sign-in (run --tls-cert/--tls-key)");
+    if (who->is_token || !who->is_admin)
+        return http_send_error(c, MHD_HTTP_FORBIDDEN, "administrators only");
+    if (!v || ps->n != 1 || !cnic_normalize(cnic, v, strlen(v)))
+        return http_send_error(c, MHD_HTTP_BAD_REQUEST,
+                               "give one parameter cnic=XXXXX-XXXXXXX-X (13 digits)");
+    httpauth_cnic_mask(masked, cnic);
+    if (http_body_open(&b))
+        return MHD_NO;
+    if ((rc = http_db_take(h, &db, &err)) ||
+        (rc = rz_db_prepare(db, &st, "SELECT v FROM server_meta WHERE k = 'pepper'", &err)))
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 0) != 32) {
+        rc = rz_fail(&err, RZ_E_INTERNAL, "no CNIC pepper in the database");
+        goto out;
+    }
+    memcpy(pepper, sqlite3_column_blob(st, 0), 32);
+    sqlite3_finalize(st);
+    st = NULL;
+    cnic_token(tok, pepper, cnic);
+    sodium_memzero(pepper, sizeof(pepper));
+    sodium_memzero(cnic, sizeof(cnic));
+    if ((rc = rz_db_prepare(db, &st,
+                            "SELECT lower(hex(p.id)), coalesce(ce.name, ''), p.reg_date, p.deleted"
+                            " FROM st_person p LEFT JOIN centre ce"
+                            " ON ce.centre_id = p.centre_id WHERE p.token = ?1 LIMIT 1000",
+                            &err)))
+        goto out;
+    sqlite3_bind_blob(st, 1, tok, 16, SQLITE_STATIC);
+    fprintf(b.f, "{\"cnic\":\"%s\",\"persons\":[", masked);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fputs(n++ ? ",\n{\"person_id\":" : "\n{\"person_id\":", b.f);
+        query_json_string(b.f, (const char *)sqlite3_column_text(st, 0));
+        fputs(",\"centre\":", b.f);
+        query_json_string(b.f, (const char *)sqlite3_column_text(st, 1));
+        fprintf(b.f, ",\"reg_date\":%lld,\"deleted\":%s}", (long long)sqlite3_column_int64(st, 2),
+                sqlite3_column_int(st, 3) ? "true" : "false");
+    }
+    rc = rc == SQLITE_DONE ? 0 : rz_db_fail(db, &err, "person lookup");
+    fputs("\n],\"erase\":\"rozgar-server -d DIR erase PERSON_ID --reason TEXT\"}\n", b.f);
+out:
+    sqlite3_finalize(st);
+    http_db_give(h, db);
+    snprintf(detail, sizeof(detail), rc ? "failed" : "%d record%s", n, n == 1 ? "" : "s");
+    if (httpauth_register_add(h->auth, "lookup", who->name, masked, detail, &err) != 0 && !rc)
+        rc = err.code ? err.code : RZ_E_IO; /* no lookup goes unrecorded */
+    log_info("http: admin %s looked up a CNIC for a lawful request: %s", who->name, detail);
+    if (rc || http_body_close(&b)) {
+        http_body_free(&b);
+        return http_send_failure(c, "/api/admin/person", rc ? rc : RZ_E_NOMEM, &err);
+    }
+    return http_send_body(c, MHD_HTTP_OK, &b, "application/json; charset=utf-8");
+}
+
 /* {"signin":false} on an open loopback view, else who is signed in: the
  * dashboard shows a sign-out button from it. */
 static enum MHD_Result
@@ -1560,6 +1645,8 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
     }
     if (strcmp(url, "/api/whoami") == 0)
         return http_whoami(c, h->auth ? &who : NULL);
+    if (strcmp(url, "/api/admin/person") == 0)
+        return http_person_lookup(h, c, &ps, &who);
 
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
         return http_send_page(h, c);

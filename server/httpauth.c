@@ -30,7 +30,10 @@ static const char httpauth_schema[] =
     "CREATE TABLE IF NOT EXISTS httpauth_meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS httpauth_token("
     " name TEXT PRIMARY KEY, hash BLOB UNIQUE NOT NULL, created_ms INTEGER NOT NULL,"
-    " revoked_ms INTEGER NOT NULL DEFAULT 0);";
+    " revoked_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS httpauth_lawful("
+    " id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL,"
+    " subject TEXT NOT NULL, detail TEXT NOT NULL);";
 
 struct httpauth {
     pthread_mutex_t mu; /* guards db */
@@ -235,6 +238,66 @@ httpauth_token_check(httpauth *a, const char *token, httpauth_principal *p, rz_e
     return rc;
 }
 
+/* ---- register of lawful requests ----------------------------------------- */
+
+void
+httpauth_cnic_mask(char out[16], const char *cnic13)
+{
+    if (!cnic13 || strlen(cnic13) != 13) {
+        snprintf(out, 16, "?");
+        return;
+    }
+    snprintf(out, 16, "%.5s-*******-%c", cnic13, cnic13[12]);
+}
+
+int
+httpauth_register_add(httpauth *a, const char *kind, const char *actor, const char *subject,
+                      const char *detail, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    pthread_mutex_lock(&a->mu);
+    if (!(rc = rz_db_prepare(a->db, &st,
+                             "INSERT INTO httpauth_lawful(at_ms, kind, actor, subject, detail)"
+                             " VALUES(?1,?2,?3,?4,?5)",
+                             err))) {
+        sqlite3_bind_int64(st, 1, (int64_t)hlc_wall_ms());
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, subject, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
+        rc = rz_db_step_done(a->db, st, err);
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int
+httpauth_register_list(httpauth *a, void *out_file, rz_error *err)
+{
+    FILE *out = out_file;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    pthread_mutex_lock(&a->mu);
+    if (!(rc = rz_db_prepare(a->db, &st,
+                             "SELECT at_ms, kind, actor, subject, detail FROM httpauth_lawful"
+                             " ORDER BY id",
+                             err))) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            char when[32];
+            query_iso_time(when, (uint64_t)sqlite3_column_int64(st, 0));
+            fprintf(out, "%s  %-6s  %-16s  %-34s  %s\n", when, sqlite3_column_text(st, 1),
+                    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+                    sqlite3_column_text(st, 4));
+        }
+        rc = rc == SQLITE_DONE ? 0 : rz_db_fail(a->db, err, "lawful register");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
 /* ---- command line ------------------------------------------------------ */
 
 static int
@@ -278,6 +341,7 @@ httpauth_usage(void)
             "       rozgar-server -d DIR account passwd|disable|enable NAME\n"
             "       rozgar-server -d DIR account list\n"
             "       rozgar-server -d DIR token add NAME | token revoke NAME | token list\n"
+            "       rozgar-server -d DIR lawful list   (CNIC lookups and erasures)\n"
             "Passwords are read from standard input (one line), at least %d bytes.\n",
             WEBAUTH_PASS_MIN);
 }
@@ -302,6 +366,7 @@ httpauth_cli(const char *dir, int argc, char **argv)
     char pass[WEBAUTH_PASS_MAX + 2], token[HTTPAUTH_TOKEN_CHARS + 1];
     const char *what = argc > 1 ? argv[1] : "", *name = argc > 2 ? argv[2] : NULL;
     int tokens = strcmp(argv[0], "token") == 0, rc = 0, status = 0;
+    int lawful = strcmp(argv[0], "lawful") == 0;
 
     if (argc < 2 || strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0) {
         httpauth_usage();
@@ -314,7 +379,14 @@ httpauth_cli(const char *dir, int argc, char **argv)
     }
     if ((rc = httpauth_open(&a, dir, &err)))
         return httpauth_cli_fail(&err);
-    if (tokens && strcmp(what, "add") == 0) {
+    if (lawful) {
+        if (strcmp(what, "list") != 0) {
+            httpauth_usage();
+            status = 2;
+            goto out;
+        }
+        rc = httpauth_register_list(a, stdout, &err);
+    } else if (tokens && strcmp(what, "add") == 0) {
         if (!(rc = httpauth_token_add(a, name, token, &err))) {
             printf("%s\n", token);
             fprintf(stderr, "token %s: shown once; give it as \"Authorization: Bearer TOKEN\"\n",

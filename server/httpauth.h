@@ -57,9 +57,19 @@ int httpauth_token_list(httpauth *a, void *out_file, rz_error *err) RZ_WUR;
 int httpauth_token_check(httpauth *a, const char *token, httpauth_principal *p, rz_error *err)
     RZ_WUR;
 
+/* The register of lawful requests: every CNIC lookup and every erasure,
+ * who did it, when, about whom (a masked CNIC or a person id; never a
+ * full CNIC or a name) and what came of it.  kind is "lookup" or "erase". */
+int httpauth_register_add(httpauth *a, const char *kind, const char *actor, const char *subject,
+                          const char *detail, rz_error *err) RZ_WUR;
+/* Prints the register, oldest first, to out. */
+int httpauth_register_list(httpauth *a, void *out_file, rz_error *err) RZ_WUR;
+/* "35202-*******-2": what the register keeps of a CNIC (13 digits). */
+void httpauth_cnic_mask(char out[16], const char *cnic13);
+
 /* `rozgar-server account add NAME --role admin|analyst | passwd NAME |
- * disable NAME | enable NAME | list` and `token add NAME | revoke NAME |
- * list`: argv[0] is "account" or "token".  Passwords are read from
+ * disable NAME | enable NAME | list`, `token add NAME | revoke NAME |
+ * list` and `lawful list`: argv[0] is "account", "token" or "lawful".  Passwords are read from
  * standard input (one line), never from the command line.  Returns an
  * exit status and prints the outcome. */
 int httpauth_cli(const char *dir, int argc, char **argv);

@@ -17,10 +17,10 @@
 #include "common/util.h"
 
 struct journal {
-    int fd;               /* O_APPEND descriptor */
+    int fd;                /* O_APPEND descriptor */
     uint64_t last_sync_ms; /* last fsync of head records */
-    int pending;          /* head records written since that fsync */
-    int warned;           /* a write error was already logged */
+    int pending;           /* head records written since that fsync */
+    int warned;            /* a write error was already logged */
 };
 
 static uint64_t
@@ -87,8 +87,7 @@ journal_write(journal *j, const char *line, size_t len)
 }
 
 int
-journal_admin(journal *j, const char *verb, const char *const *fields, int nfields,
-              rz_error *err)
+journal_admin(journal *j, const char *verb, const char *const *fields, int nfields, rz_error *err)
 {
     char line[JOURNAL_MAX_LINE];
     size_t len;
@@ -96,8 +95,8 @@ journal_admin(journal *j, const char *verb, const char *const *fields, int nfiel
 
     if (nfields < 0 || nfields > JOURNAL_MAX_FIELDS)
         return rz_fail(err, RZ_E_ARG, "journal: %d fields", nfields);
-    len = (size_t)snprintf(line, sizeof line, "%llu\t%s", (unsigned long long)journal_now_ms(),
-                           verb);
+    len =
+        (size_t)snprintf(line, sizeof line, "%llu\t%s", (unsigned long long)journal_now_ms(), verb);
     for (i = 0; i < nfields; i++) {
         if (strpbrk(fields[i], "\t\r\n"))
             return rz_fail(err, RZ_E_ARG, "journal: a %s field holds a tab or line break", verb);

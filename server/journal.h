@@ -60,10 +60,9 @@ int journal_admin(journal *j, const char *verb, const char *const *fields, int n
 /* Opens the journal of dir, appends one decision, closes.  For commands. */
 int journal_note(const char *dir, const char *verb, const char *const *fields, int nfields,
                  rz_error *err) RZ_WUR;
-/* Notes that the log of node node_hex (16 hex digits) is acknowledged up to (epoch, seq).  Never fails
- * the caller: a write error is logged once. */
-void journal_head(journal *j, const char *node_hex, uint32_t epoch, uint64_t seq,
-                  uint64_t now_ms);
+/* Notes that the log of node node_hex (16 hex digits) is acknowledged up to (epoch, seq).  Never
+ * fails the caller: a write error is logged once. */
+void journal_head(journal *j, const char *node_hex, uint32_t epoch, uint64_t seq, uint64_t now_ms);
 
 /* One parsed record; fields borrowed for the duration of the callback. */
 typedef struct journal_rec {

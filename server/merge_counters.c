@@ -471,18 +471,28 @@ static int
 trainee_cells(merge_ctx *m, const mg_prof *p, const mg_catts *rows, const mg_catt *b, int64_t delta,
               int64_t sign, rz_error *err)
 {
-    int64_t bpl[4], v[MERGE_D_MAX + 1], va[MERGE_D_MAX + 1];
+    int64_t bpl[4], v[MERGE_D_MAX + 1], va[MERGE_D_MAX + 1], finest = 0;
     uint32_t bper[MERGE_GRAIN_ALL + 1];
     size_t i, j, r;
     int g, rc;
     if (delta == 0)
+        return 0;
+    /* The finest cell is (month, centre): every other cell holds it.  If it
+     * stays reached (before and after), no cell crosses zero -- the common
+     * case of a person's second attendance in a month at one centre. */
+    for (r = 0; r < rows->n; r++)
+        if (rows->v[r].centre == b->centre && rows->v[r].day / 100 == b->day / 100 &&
+            mg_year_of(rows->v[r].day) == mg_year_of(b->day))
+            finest += rows->v[r].n;
+    if (finest > 0 && finest + delta > 0)
         return 0;
     if ((rc = rows_places(m, rows, err)) || (rc = place_of(m, b->centre, bpl, err)))
         return rc;
     for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
         bper[g] = mg_period_of(b->day, g);
     trainee_values(m, p, bpl, mg_year_of(b->day), v);
-    trainee_values(m, p, bpl, mg_year_of(p->reg_date), va);
+    memcpy(va, v, sizeof va);
+    va[MERGE_D_AGE] = mg_age_in(mg_year_of(p->reg_date), p);
     /* (d1, d2) over the national cell, each dimension, each pair. */
     for (i = 0; i == 0 || mg_trainee_dims[i - 1]; i++)
         for (j = i; j == i || (i > 0 && mg_trainee_dims[j - 1]); j++) {

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/db.h"
 #include "common/hlc.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -55,7 +56,36 @@ struct merger {
     const merger_node *cur; /* node */
     uint64_t lo, hi;        /* clamp window */
     rz_error *err;          /* where the callback reports */
+    sqlite3_stmt *place;    /* a centre's place in the log store's register */
 };
+
+/* Trainees count by the province, district and programme of the event's
+ * centre (merge.h merge_set_place_fn): the centre table lives in the log
+ * store, not in the state store merge writes. */
+static int
+merger_place(void *arg, int64_t centre_id, merge_place *out, rz_error *err)
+{
+    merger *m = arg;
+    sqlite3 *db = log_store_db(m->ls);
+    int step, rc;
+    memset(out, 0, sizeof *out);
+    if (!m->place && (rc = rz_db_prepare(db, &m->place,
+                                         "SELECT province, district, programme FROM centre"
+                                         " WHERE centre_id = ?1",
+                                         err)))
+        return rc;
+    sqlite3_bind_int64(m->place, 1, centre_id);
+    step = sqlite3_step(m->place);
+    if (step == SQLITE_ROW) {
+        const unsigned char *p = sqlite3_column_text(m->place, 0);
+        const unsigned char *d = sqlite3_column_text(m->place, 1);
+        snprintf(out->province, sizeof out->province, "%s", p ? (const char *)p : "");
+        snprintf(out->district, sizeof out->district, "%s", d ? (const char *)d : "");
+        out->programme = sqlite3_column_int64(m->place, 2);
+    }
+    sqlite3_reset(m->place);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : rz_db_fail(db, err, "centre place");
+}
 
 int
 merger_new(merger **out, log_store *ls, state_store *ss, rz_error *err)
@@ -69,6 +99,7 @@ merger_new(merger **out, log_store *ls, state_store *ss, rz_error *err)
         merger_destroy(&m);
         return rc;
     }
+    merge_set_place_fn(m->mg, merger_place, m);
     *out = m;
     return 0;
 }
@@ -80,6 +111,7 @@ merger_destroy(merger **mp)
     if (!m)
         return;
     merge_destroy(&m->mg);
+    sqlite3_finalize(m->place);
     msgpack_zone_destroy(&m->zone);
     free(m->nodes);
     free(m);

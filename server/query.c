@@ -1010,11 +1010,33 @@ state_run(qry_run *r, rz_error *err)
     return rc;
 }
 
+/* 1 when a temporary table `centre` shadows the register's on this
+ * connection (totals --register-version: places as of an older version). */
+static int
+centre_shadowed(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int yes = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM temp.sqlite_master WHERE type = 'table'"
+                           " AND name = 'centre'",
+                           -1, &st, NULL) == SQLITE_OK)
+        yes = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return yes;
+}
+
 /* 1 when the counters answer the spec (at most two dimensions, no exact
- * date range). */
+ * date range).  Trainee counters by province, district and programme hold
+ * the place the register gave the event's centre when merged (merge.h);
+ * places as of another register version come from the state tables. */
 static int
 uses_counters(const qry_run *r)
 {
+    int i;
+    for (i = 0; r->q->metric == MERGE_M_TRAINEES && i < r->ndims && i < 2; i++)
+        if (merge_dim_is_place(r->dims[i]) && centre_shadowed(r->db))
+            return 0;
     return !r->q->scan && r->q->window != QUERY_WIN_RANGE && r->ndims <= 2;
 }
 

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,7 @@ static const srv_cmd srv_cmds[] = {
     {"centre", "rename CENTRE NEW-NAME | move CENTRE --province P --district D",
      "rename or move a centre: a new version of the register; past totals by place stay"
      " reproducible (totals --register-version N)"},
-    {"places", "[list | import FILE | check NAME [PROVINCE]]",
+    {"places", "[list | show VERSION | import FILE | check NAME [PROVINCE]]",
      "the master list of provinces and districts: its versions, import a new one, check a name"},
     {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
     {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT] [--tls-cert F --tls-key F]",
@@ -98,7 +99,9 @@ static const srv_cmd srv_cmds[] = {
      "stop or restart counting (batches are still acknowledged), or say how far it got"},
     {"verify", "", "audit logs and recompute every total from them"},
     {"rebuild", "", "replace state and totals by a replay of the logs"},
-    {"erase", "PERSON_ID", "erase a person's name, CNIC and phone (lawful request)"},
+    {"erase", "PERSON_ID [--reason TEXT]",
+     "erase a person's name, CNIC and phone (lawful request; recorded in the lawful register)"},
+    {"lawful", "list", "the register of lawful requests: CNIC lookups and erasures"},
     {"backup", "DIR", "a consistent copy of every store while the server runs (not the journal)"},
     {"restore", "BACKUP_DIR",
      "with the server stopped: put a backup in place, re-apply the journal's decisions, report"
@@ -792,6 +795,10 @@ cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
     if (identity_load(&id, p->key, &err))
         return fail(&err);
     raise_nofile();
+    /* Frames of up to 1 MiB arrive in buffers of their size; served from
+     * mmap they go back to the system when a connection closes, instead of
+     * staying in the heap after a burst (PROTOCOL §10). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     /* The merger follows the logs in its own thread; a failure to start
      * it is fatal here, its later storage errors are retried inside. */
     if (merger_start(&o.merger, p->dir, &err)) {
@@ -827,6 +834,16 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
     const char *sub = argc > 1 ? argv[1] : "list";
     if (strcmp(sub, "list") == 0 && argc <= 2)
         return placelist_write(log_store_db(s), stdout, &err) ? fail(&err) : 0;
+    if (strcmp(sub, "show") == 0 && argc == 3) {
+        char *end = NULL;
+        long long v = strtoll(argv[2], &end, 10);
+        if (!*argv[2] || *end || v < 1) {
+            fprintf(stderr, "rozgar-server: places show VERSION (a number, see rozgar-server "
+                            "places)\n");
+            return 1;
+        }
+        return placelist_show(log_store_db(s), v, stdout, &err) ? fail(&err) : 0;
+    }
     if (strcmp(sub, "check") == 0 && (argc == 3 || argc == 4)) {
         const places *pl = places_active();
         const char *prov = NULL, *dist = NULL, *sug[PLACES_SUGGEST_MAX];
@@ -877,23 +894,49 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
         printf("restart a running server so it counts with version %lld\n", (long long)version);
         return 0;
     }
-    fprintf(stderr, "usage: rozgar-server -d DIR places [list | import FILE | check NAME "
-                    "[PROVINCE]]\n");
+    fprintf(stderr, "usage: rozgar-server -d DIR places [list | show VERSION | import FILE | "
+                    "check NAME [PROVINCE]]\n");
     return 1;
 }
 
-static int
-cmd_erase(log_store *s, const char *hex)
+/* The erasure goes into the register of lawful requests (auth.db) with
+ * who ran it and why; an erasure that cannot be registered still stands,
+ * with a warning to register it by hand. */
+static void
+erase_register(const char *dir, const char *hex, int n, const char *reason)
 {
+    httpauth *a = NULL;
+    rz_error err = {0, ""};
+    char detail[300];
+    const char *who = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+    snprintf(detail, sizeof(detail), "%d value%s erased; reason: %.200s", n, n == 1 ? "" : "s",
+             reason ? reason : "(none given)");
+    if (httpauth_open(&a, dir, &err) ||
+        httpauth_register_add(a, "erase", who && *who ? who : "console", hex, detail, &err))
+        log_warnx("erasure of %s not in the lawful register: %s", hex, err.text);
+    httpauth_destroy(&a);
+}
+
+static int
+cmd_erase(log_store *s, const srv_paths *p, int argc, char **argv)
+{
+    const char *hex = argc > 1 ? argv[1] : NULL, *reason = NULL;
     uint8_t id[16];
     rz_error err = {0, ""};
     int n = 0;
+    if (argc == 4 && strcmp(argv[2], "--reason") == 0)
+        reason = argv[3];
+    else if (argc != 2) {
+        fprintf(stderr, "rozgar-server: erase PERSON_ID [--reason TEXT]\n");
+        return 1;
+    }
     if (!hex || hex_decode(id, 16, hex) != 0) {
         fprintf(stderr, "rozgar-server: PERSON_ID must be 32 hex digits\n");
         return 1;
     }
     if (rebuild_erase_person(s, id, &n, &err))
         return fail(&err);
+    erase_register(p->dir, hex, n, reason);
     note_decision("erase", (const char *const[]){hex}, 1);
     printf("erased %d personal value%s of person %s; logs still verify\n", n, n == 1 ? "" : "s",
            hex);
@@ -1145,7 +1188,7 @@ main(int argc, char **argv)
         return cmd_backup(&p, argc, argv);
     if (strcmp(cmd, "gaps") == 0)
         return cmd_gaps(&p);
-    if (strcmp(cmd, "account") == 0 || strcmp(cmd, "token") == 0)
+    if (strcmp(cmd, "account") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "lawful") == 0)
         return httpauth_cli(p.dir, argc, argv);
     /* Every command opens the database for writing (WAL needs it). */
     snprintf(p.state_db, sizeof p.state_db, "%s/%s", dir, STATE_STORE_FILE);
@@ -1207,7 +1250,7 @@ main(int argc, char **argv)
     else if (strcmp(cmd, "places") == 0)
         rc = cmd_places(s, ss, &p, argc, argv);
     else if (strcmp(cmd, "erase") == 0)
-        rc = cmd_erase(s, argc > 1 ? argv[1] : NULL);
+        rc = cmd_erase(s, &p, argc, argv);
     else {
         fprintf(stderr, "rozgar-server: command '%s' is not available in this build\n", cmd);
         rc = 1;

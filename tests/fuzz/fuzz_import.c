@@ -11,7 +11,8 @@
  * the file (RZ_E_ARG), never a storage or internal error on this healthy
  * store; a refusal lists at least one problem and records nothing; a
  * success has no bad row and accounts for every row (added + known = rows);
- * a dry run leaves every table as it was (records, log, fingerprints).
+ * a dry run leaves every table as it was (records, log, fingerprints); the
+ * reasons and headers it reports are clean UTF-8 text (a page shows them).
  */
 #include <dirent.h>
 #include <sqlite3.h>
@@ -22,6 +23,7 @@
 
 #include "client/node_import.h"
 #include "client/node_store.h"
+#include "common/domain.h"
 #include "common/log.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -132,6 +134,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_CHECK(r.nproblems <= NODE_IMPORT_MAX_PROBLEMS && r.ndups <= NODE_IMPORT_MAX_DUPS);
     FUZZ_CHECK(r.ncols <= NODE_IMPORT_MAX_COLS && r.npreview <= NODE_IMPORT_PREVIEW_ROWS);
+    /* What a page or a terminal shows is clean text. */
+    for (i = 0; i < (int)r.nproblems; i++)
+        FUZZ_CHECK(text_is_clean(r.problems[i].reason, strlen(r.problems[i].reason)));
+    for (i = 0; i < (int)r.ncols; i++)
+        FUZZ_CHECK(text_is_clean(r.cols[i].header, strlen(r.cols[i].header)));
     node_import_report_free(&r);
     for (i = 0; i < 5; i++)
         FUZZ_CHECK(count(counted[i]) == F.base[i]);

@@ -85,6 +85,37 @@ expect_eq "$("${C[@]}" -o /dev/null -w '%{http_code}' -b "$T/jar" -H "Origin: $B
 expect_eq "$(code -b "$T/jar" "$B/api/summary")" 401 "session ended by sign-out"
 ok
 
+note "CNIC lookup for a lawful request: admins only, registered"
+node_new lhr "e-Rozgar Lahore" e-rozgar Punjab Lahore
+PID=$(node lhr person add --name "Ayesha Khan" --gender female --birth-year 2001 --cnic 35202-1234567-2)
+node lhr sync > "$T/sync.out" || fail "sync: $(cat "$T/sync.out")"
+LOOK="$B/api/admin/person?cnic=35202-1234567-2"
+expect_eq "$(code -b "$T/jar" "$LOOK")" 401 "lookup after sign-out"
+expect_eq "$(login bilal Multan-2026-an)" 303 "analyst signs in again"
+expect_eq "$(code -b "$T/jar" "$LOOK")" 403 "analyst lookup"
+expect_eq "$(code -H "Authorization: Bearer $TOKEN" "$LOOK")" 403 "token lookup"
+expect_eq "$(login ayesha Lahore-2026-hq)" 303 "admin signs in again"
+expect_eq "$(code -b "$T/jar" "$B/api/admin/person?cnic=123")" 400 "malformed CNIC"
+"${C[@]}" -b "$T/jar" "$LOOK" > "$T/lookup.json"
+python3 - "$T/lookup.json" "$PID" <<'PY' || fail "lookup answer: $(cat "$T/lookup.json")"
+import json, sys
+a = json.load(open(sys.argv[1]))
+assert a["cnic"] == "35202-*******-2", a
+assert [p["person_id"] for p in a["persons"]] == [sys.argv[2]], a
+assert a["persons"][0]["centre"] == "e-Rozgar Lahore" and "name" not in a["persons"][0], a
+PY
+"$SERVER" -d "$T/srv" erase "$PID" --reason "request 2026/17 by the person" > "$T/erase.out" ||
+  fail "erase: $(cat "$T/erase.out")"
+grep -q "^erased [1-9]" "$T/erase.out" || fail "nothing erased: $(cat "$T/erase.out")"
+# The link token stays (totals do not change), so the record is still found.
+"${C[@]}" -b "$T/jar" "$LOOK" | grep -q "\"$PID\"" || fail "record not found after erasure"
+"$SERVER" -d "$T/srv" lawful list > "$T/lawful.txt"
+expect_eq "$(grep -c ' lookup ' "$T/lawful.txt")" 2 "lookups registered (refused and malformed ones are not lookups)"
+grep -q "lookup  ayesha .*35202-\*\*\*\*\*\*\*-2 .*1 record" "$T/lawful.txt" || fail "lookup line: $(cat "$T/lawful.txt")"
+grep -q "erase .*$PID .*reason: request 2026/17" "$T/lawful.txt" || fail "erasure not registered: $(cat "$T/lawful.txt")"
+if grep -q "1234567" "$T/lawful.txt" "$T/server.log"; then fail "a full CNIC was kept in the register or log"; fi
+ok
+
 note "rate limit"
 for i in 1 2 3 4 5; do login bilal "bad-guess-$i" > /dev/null; done
 expect_eq "$(login bilal bad-guess-6)" 429 "sixth failure"

@@ -17,6 +17,7 @@ for d in 2026-01-10 2026-02-10 2026-03-10; do
   for p in "${ps[@]}"; do node c1 attend "$e" "$p" > /dev/null; done
 done
 node c1 sync > /dev/null || fail "sync"
+merged
 api() { curl -fsS --max-time 20 "http://127.0.0.1:$HTTP_PORT$1"; }
 py() { python3 -c "import json,sys; b=json.load(sys.stdin); print($1)"; }
 
@@ -32,6 +33,10 @@ expect_eq "$(echo "$body" | py 'b["total"]')" 9 "attendances do add up"
 expect_eq "$(echo "$body" | py 'b["rows_add_up"]')" True "attendances rows add up"
 body=$(api "/api/totals?metric=trainees&period=2026-Q1")
 expect_eq "$(echo "$body" | py 'b["rows_add_up"]')" True "one row for the window adds up"
+curl -fsS --max-time 20 "http://127.0.0.1:$HTTP_PORT/api/totals.csv?metric=trainees&grain=month&period=2026-Q1" > "$T/t.csv"
+grep -q "^# 3 people in all; trainees are unique persons" "$T/t.csv" || fail "CSV without the note: $(cat "$T/t.csv")"
+curl -fsS --max-time 20 "http://127.0.0.1:$HTTP_PORT/api/totals.csv?metric=attendances&grain=month&period=2026-Q1" > "$T/a.csv"
+grep -q "people in all" "$T/a.csv" && fail "a note on rows that add up: $(cat "$T/a.csv")"
 cli=$("$SERVER" -d "$T/srv" totals --wait --timeout 120 --metric trainees --grain month --period 2026-Q1 --format json)
 expect_eq "$(echo "$cli" | py 'b["total"]')" 3 "CLI total of trainees over three months"
 "$SERVER" -d "$T/srv" totals --metric trainees --grain month --period 2026-Q1 | grep -Eq '^total +3 +\(unique' ||
