@@ -84,7 +84,9 @@ static const srv_cmd srv_cmds[] = {
     {"places", "[list | show VERSION | import FILE | check NAME [PROVINCE]]",
      "the master list of provinces and districts: its versions, import a new one, check a name"},
     {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
-    {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT] [--tls-cert F --tls-key F]",
+    {"run",
+     "[--bind EP] [--http HOST:PORT] [--public HOST:PORT] [--merge-window N] [--tls-cert F "
+     "--tls-key F]",
      "serve nodes (ZeroMQ), the dashboard (HTTP; HTTPS with sign-in when given a certificate,"
      " required beyond loopback) and, if asked, the public view"},
     {"account", "add NAME --role admin|analyst | passwd NAME | disable NAME | enable NAME | list",
@@ -773,10 +775,14 @@ raise_nofile(void)
 static int
 cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"bind", required_argument, 0, 'b'},    {"http", required_argument, 0, 'h'},
-        {"public", required_argument, 0, 'P'},  {"tls-cert", required_argument, 0, 'C'},
-        {"tls-key", required_argument, 0, 'K'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"bind", required_argument, 0, 'b'},
+                                         {"http", required_argument, 0, 'h'},
+                                         {"public", required_argument, 0, 'P'},
+                                         {"tls-cert", required_argument, 0, 'C'},
+                                         {"tls-key", required_argument, 0, 'K'},
+                                         {"merge-window", required_argument, 0, 'W'},
+                                         {0, 0, 0, 0}};
+    uint64_t window = 0;
     serve_opts o = {"tcp://127.0.0.1:7700", NULL, NULL, p->dir, NULL, NULL, NULL};
     rz_identity id;
     rz_error err = {0, ""};
@@ -789,6 +795,16 @@ cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
         case 'P': o.public_addr = optarg; break;
         case 'C': o.tls_cert = optarg; break;
         case 'K': o.tls_key = optarg; break;
+        case 'W': {
+            char *end = NULL;
+            unsigned long long w = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || w < 10 || w > 1000000) {
+                fprintf(stderr, "rozgar-server: --merge-window is 10..1000000 entries\n");
+                return 1;
+            }
+            window = w;
+            break;
+        }
         default: usage(); return 1;
         }
     }
@@ -801,7 +817,7 @@ cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     /* The merger follows the logs in its own thread; a failure to start
      * it is fatal here, its later storage errors are retried inside. */
-    if (merger_start(&o.merger, p->dir, &err)) {
+    if (merger_start(&o.merger, p->dir, window, &err)) {
         identity_wipe(&id);
         return fail(&err);
     }
