@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/places.h"
 #include "common/util.h"
+#include "server/bundle_import.h"
 #include "server/forkreport.h"
 #include "server/placelist.h"
 #include "server/query.h"
@@ -109,6 +110,8 @@ static const srv_cmd srv_cmds[] = {
      "with the server stopped: put a backup in place, re-apply the journal's decisions, report"
      " what the backup lacks"},
     {"gaps", "", "acknowledged entries a restored server does not hold, by node and range"},
+    {"bundle", "import FILE --receipt OUT",
+     "store a centre's USB bundle exactly as a live sync would; write the receipts to OUT"},
 };
 
 /* The server directory of this command, for the journal. */
@@ -915,6 +918,52 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
     return 1;
 }
 
+/* bundle import FILE --receipt OUT (PROTOCOL.md §11). */
+static int
+cmd_bundle(log_store *s, const srv_paths *p, int argc, char **argv)
+{
+    const char *file = NULL, *out = NULL;
+    char hex[2 * RZ_NODE_ID_BYTES + 1];
+    bundle_import_result res;
+    rz_identity id;
+    rz_error err = {0, ""};
+    int i, rc;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--receipt") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (i == 1 && strcmp(argv[i], "import") == 0)
+            continue;
+        else if (!file && argv[i][0] != '-')
+            file = argv[i];
+        else
+            break;
+    }
+    if (argc < 2 || strcmp(argv[1], "import") != 0 || !file || !out || i < argc) {
+        fprintf(stderr, "usage: rozgar-server -d DIR bundle import FILE --receipt OUT\n");
+        return 1;
+    }
+    if (identity_load(&id, p->key, &err))
+        return fail(&err);
+    rc = bundle_import(s, &id, file, out, &res, &err);
+    identity_wipe(&id);
+    if (rc) {
+        if (rc == RZ_E_IO && res.batches)
+            fprintf(stderr, "rozgar-server: %s\n", err.text);
+        else
+            fprintf(stderr, "rozgar-server: bundle %s refused, nothing stored: %s\n", file,
+                    err.text);
+        return rc == RZ_E_IO ? 2 : 1;
+    }
+    hex_encode(hex, res.h.node_id, RZ_NODE_ID_BYTES);
+    printf("bundle: node %s, seq %llu..%llu in %llu batch%s, %llu entries new to the server%s; "
+           "receipts in %s (give them to the centre: rozgar-node bundle receipts FILE)\n",
+           hex, (unsigned long long)res.h.first_seq, (unsigned long long)res.h.last_seq,
+           (unsigned long long)res.batches, res.batches == 1 ? "" : "es",
+           (unsigned long long)res.applied,
+           res.closed ? ", closed for merging at the import time" : "", out);
+    return 0;
+}
+
 /* The erasure goes into the register of lawful requests (auth.db) with
  * who ran it and why; an erasure that cannot be registered still stands,
  * with a warning to register it by hand. */
@@ -1267,6 +1316,8 @@ main(int argc, char **argv)
         rc = cmd_places(s, ss, &p, argc, argv);
     else if (strcmp(cmd, "erase") == 0)
         rc = cmd_erase(s, &p, argc, argv);
+    else if (strcmp(cmd, "bundle") == 0)
+        rc = cmd_bundle(s, &p, argc, argv);
     else {
         fprintf(stderr, "rozgar-server: command '%s' is not available in this build\n", cmd);
         rc = 1;
