@@ -5,7 +5,7 @@
  *   rozgar-server -d DIR enroll --token T --centre NAME --programme P --province X --district Y
  *   rozgar-server -d DIR nodes | revoke NODE | rekey NODE --token T | new-epoch NODE | forks
  *   rozgar-server -d DIR run [--bind tcp://127.0.0.1:7700] [--http 127.0.0.1:8080]
- *                            [--public 0.0.0.0:8081]
+ *                            [--public 0.0.0.0:8443 --tls-cert F --tls-key F]
  *   rozgar-server -d DIR totals [--wait [--timeout S]] [query options] | verify | rebuild
  *   rozgar-server -d DIR merge pause | resume | status
  *   rozgar-server -d DIR erase PERSON_ID
