@@ -26,13 +26,16 @@ while [ $(( $(date +%s) - start )) -lt "$BUDGET" ] && [ $cycles -lt 300 ]; do
   cycles=$((cycles + 1))
   before=$(people)
   gen_csv "$T/k.csv" 2000 "$cycles"
-  node n1 import persons "$T/k.csv" > /dev/null 2>&1 & pid=$!
+  # The binary itself, not the shell function `node`: kill -9 must hit the
+  # process that writes, or an orphan keeps importing (and reading the next
+  # cycle's file) behind the test's back.
+  "$NODE" -d "$T/n1" import persons "$T/k.csv" > /dev/null 2>&1 & pid=$!
   sleep "0.0$((RANDOM % 9 + 1))"
   kill -9 $pid 2>/dev/null && rec_kills=$((rec_kills + 1)); wait $pid 2>/dev/null || true
   after=$(people)
   d=$((after - before))
   [ $d -eq 0 ] || [ $d -eq 2000 ] || fail "import half-applied after kill -9: $d of 2000 people"
-  node n1 sync --timeout 5 > /dev/null 2>&1 & pid=$!
+  "$NODE" -d "$T/n1" sync --timeout 5 > /dev/null 2>&1 & pid=$!
   sleep "0.$((RANDOM % 5))"
   kill -9 $pid 2>/dev/null && sync_kills=$((sync_kills + 1)); wait $pid 2>/dev/null || true
 done
