@@ -51,6 +51,8 @@ else
   node_new mul "Innovista Multan" innovista Punjab Multan
   node_new psh "e-Rozgar Peshawar" e-rozgar "Khyber Pakhtunkhwa" Peshawar
   node_new qta "ای روزگار کوئٹہ" e-rozgar Balochistan Quetta   # never syncs; an Urdu name
+  node_new skr "e-Rozgar Sukkur" e-rozgar Sindh Sukkur        # enrolled, then revoked
+  "$SERVER" -d "$T/srv" revoke "$(awk '/^node-id:/ {print $2}' "$T/skr.init")" > /dev/null
   today=$(date -u +%Y-%m-%d)   # within this year and never in the future
   person() { local n=$1 name=$2 g=$3 b=$4; shift 4
              node "$n" person add --name "$name" --gender "$g" --birth-year "$b" --date "$today" "$@"; }
