@@ -646,7 +646,7 @@ test_totals_csv(void **state)
     http_get(f->port, "/api/centres.csv", &r);
     assert_int_equal(r.status, 200);
     assert_has(r.body, "\r\ncentre,province,district,programme,pcs,last_contact,days_since_contact,"
-                       "last_data,state\r\n");
+                       "last_data,not_yet_counted,state\r\n");
     assert_has(r.body, ",never\r\n");
     assert_has(r.body, ",ok\r\n");
     reply_free(&r);
@@ -677,17 +677,18 @@ test_centres(void **state)
     assert_has(quetta, "\"last_sync\":null,\"last_sync_ms\":null,\"lag_seconds\":null,"
                        "\"last_contact\":null,\"last_contact_ms\":null,"
                        "\"contact_lag_seconds\":null,\"stale\":true,\"state\":\"never\","
+                       "\"revoked_nodes\":0,\"forked_nodes\":0,"
                        "\"counting\":{\"received\":0,\"counted\":0,");
-    assert_has(peshawar, "\"stale\":true,\"state\":\"silent\",\"counting\":{");
+    assert_has(peshawar, "\"stale\":true,\"state\":\"silent\",\"revoked_nodes\":0");
     assert_has(lahore, "\"province\":\"Punjab\",\"district\":\"Lahore\","
                        "\"programme\":\"e-rozgar\",\"nodes\":1,\"last_sync\":\"");
-    assert_has(lahore, "\"stale\":false,\"state\":\"ok\",\"counting\":{");
+    assert_has(lahore, "\"stale\":false,\"state\":\"ok\",\"revoked_nodes\":0");
     reply_free(&r);
 
     get_json(f, "/api/centres?stale_days=30", &r);
     peshawar = strstr(r.body, "\"centre\":\"e-Rozgar Peshawar\"");
     assert_non_null(peshawar);
-    assert_has(peshawar, "\"stale\":false,\"state\":\"ok\",\"counting\":{");
+    assert_has(peshawar, "\"stale\":false,\"state\":\"ok\",\"revoked_nodes\":0");
     reply_free(&r);
 }
 
