@@ -320,6 +320,7 @@ merger_unlock(int *fd)
 
 struct merger_thread {
     char *dir;          /* server directory */
+    uint64_t window;    /* entries per window */
     pthread_t th;       /* the thread */
     pthread_mutex_t mu; /* guards wake and stop */
     pthread_cond_t cv;  /* signalled by merger_wake and merger_stop */
@@ -394,7 +395,7 @@ merger_main(void *arg)
         }
         t0 = hlc_wall_ms();
         if (rc == 0)
-            rc = merger_step(m, MERGER_WINDOW_ENTRIES, &n, &err);
+            rc = merger_step(m, t->window, &n, &err);
         if (rc) {
             /* Nothing of the window was applied; the log keeps it. */
             metrics_merge_failed();
@@ -419,10 +420,11 @@ merger_main(void *arg)
 }
 
 int
-merger_start(merger_thread **out, const char *dir, rz_error *err)
+merger_start(merger_thread **out, const char *dir, uint64_t window, rz_error *err)
 {
     merger_thread *t = xcalloc(1, sizeof *t);
     t->dir = xstrdup(dir);
+    t->window = window ? window : MERGER_WINDOW_ENTRIES;
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
     if (pthread_create(&t->th, NULL, merger_main, t) != 0) {
