@@ -5,7 +5,7 @@
  *   rozgar-server -d DIR enroll --token T --centre NAME --programme P --province X --district Y
  *   rozgar-server -d DIR nodes | revoke NODE | rekey NODE --token T | new-epoch NODE | forks
  *   rozgar-server -d DIR run [--bind tcp://127.0.0.1:7700] [--http 127.0.0.1:8080]
- *                            [--public 0.0.0.0:8081]
+ *                            [--public 0.0.0.0:8443 --tls-cert F --tls-key F]
  *   rozgar-server -d DIR totals [--wait [--timeout S]] [query options] | verify | rebuild
  *   rozgar-server -d DIR merge pause | resume | status
  *   rozgar-server -d DIR erase PERSON_ID
@@ -37,6 +37,8 @@
 #include "server/forkreport.h"
 #include "server/placelist.h"
 #include "server/query.h"
+#include "server/backup.h"
+#include "server/journal.h"
 #include "server/rebuild.h"
 #include "server/httpauth.h"
 #include "server/serve.h"
@@ -103,9 +105,31 @@ static const srv_cmd srv_cmds[] = {
     {"erase", "PERSON_ID [--reason TEXT]",
      "erase a person's name, CNIC and phone (lawful request; recorded in the lawful register)"},
     {"lawful", "list", "the register of lawful requests: CNIC lookups and erasures"},
+    {"backup", "DIR", "a consistent copy of every store while the server runs (not the journal)"},
+    {"restore", "BACKUP_DIR",
+     "with the server stopped: put a backup in place, re-apply the journal's decisions, report"
+     " what the backup lacks"},
+    {"gaps", "", "acknowledged entries a restored server does not hold, by node and range"},
     {"bundle", "import FILE --receipt OUT",
      "store a centre's USB bundle exactly as a live sync would; write the receipts to OUT"},
 };
+
+/* The server directory of this command, for the journal. */
+static const char *srv_dir;
+
+/* Appends a decision just committed to the journal (server/journal.h), so
+ * a restore from an older backup re-applies it.  The decision stands even
+ * if this fails; the administrator is told to take a backup now. */
+static void
+note_decision(const char *verb, const char *const *fields, int n)
+{
+    rz_error err = {0, ""};
+    if (srv_dir && journal_note(srv_dir, verb, fields, n, &err) != 0)
+        fprintf(stderr,
+                "rozgar-server: WARNING: %s done but not journaled (%s); take a backup now, a "
+                "restore from an older one would not re-apply it\n",
+                verb, err.text);
+}
 
 static const srv_cmd *
 cmd_find(const char *name)
@@ -365,6 +389,14 @@ cmd_enroll(log_store *s, int argc, char **argv)
         return 1;
     if (log_store_enroll(s, node_id, pk, centre, programme, province, district, &err))
         return fail(&err);
+    {
+        char idhex[2 * RZ_NODE_ID_BYTES + 1], pkhex[2 * RZ_PK_BYTES + 1], prog_s[16];
+        hex_encode(idhex, node_id, RZ_NODE_ID_BYTES);
+        hex_encode(pkhex, pk, RZ_PK_BYTES);
+        snprintf(prog_s, sizeof prog_s, "%d", programme);
+        note_decision("enroll",
+                      (const char *const[]){idhex, pkhex, prog_s, centre, province, district}, 6);
+    }
     printf("enrolled node %.16s at centre '%s' (%s, %s, %s)\n", token + 4, centre,
            programme_name((uint64_t)programme), district, province);
     return 0;
@@ -401,6 +433,13 @@ cmd_node_change(log_store *s, const char *cmd, int argc, char **argv)
     }
     if (rc)
         return fail(&err);
+    if (strcmp(cmd, "revoke") == 0) {
+        note_decision("revoke", (const char *const[]){argv[1]}, 1);
+    } else {
+        char pkhex[2 * RZ_PK_BYTES + 1];
+        hex_encode(pkhex, pk, RZ_PK_BYTES);
+        note_decision("rekey", (const char *const[]){argv[1], pkhex}, 2);
+    }
     printf("%s: node %s done\n", cmd, argv[1]);
     return 0;
 }
@@ -453,6 +492,11 @@ cmd_new_epoch(log_store *s, int argc, char **argv)
     }
     if (log_store_new_epoch(s, node_id, &err))
         return fail(&err);
+    {
+        char ep[16];
+        snprintf(ep, sizeof ep, "%u", n.epoch + 1);
+        note_decision("new-epoch", (const char *const[]){argv[1], ep}, 2);
+    }
     printf("new-epoch: node %s now at epoch %u\n", argv[1], n.epoch + 1);
     return 0;
 }
@@ -635,6 +679,7 @@ cmd_centre(log_store *s, int argc, char **argv)
         }
         if (log_store_centre_change(s, argv[2], argv[3], NULL, NULL, &version, &err))
             return fail(&err);
+        note_decision("rename", (const char *const[]){argv[2], argv[3]}, 2);
         printf("register version %lld: centre '%s' renamed '%s'\n", (long long)version, argv[2],
                argv[3]);
         return 0;
@@ -648,6 +693,7 @@ cmd_centre(log_store *s, int argc, char **argv)
             return 1;
         if (log_store_centre_change(s, argv[2], NULL, prov, dist, &version, &err))
             return fail(&err);
+        note_decision("move", (const char *const[]){argv[2], prov, dist}, 3);
         printf("register version %lld: centre '%s' moved to %s, %s\n", (long long)version, argv[2],
                dist, prov);
         return 0;
@@ -909,6 +955,14 @@ cmd_bundle(log_store *s, const srv_paths *p, int argc, char **argv)
         return rc == RZ_E_IO ? 2 : 1;
     }
     hex_encode(hex, res.h.node_id, RZ_NODE_ID_BYTES);
+    if (res.applied > 0) {
+        /* Acknowledged by receipt: the journal's loss report after a
+         * restore must know it, as for a live sync (server/journal.h). */
+        char ep[16], seq[24];
+        snprintf(ep, sizeof ep, "%u", res.h.epoch);
+        snprintf(seq, sizeof seq, "%llu", (unsigned long long)res.h.last_seq);
+        note_decision("head", (const char *const[]){hex, ep, seq}, 3);
+    }
     printf("bundle: node %s, seq %llu..%llu in %llu batch%s, %llu entries new to the server%s; "
            "receipts in %s (give them to the centre: rozgar-node bundle receipts FILE)\n",
            hex, (unsigned long long)res.h.first_seq, (unsigned long long)res.h.last_seq,
@@ -956,6 +1010,7 @@ cmd_erase(log_store *s, const srv_paths *p, int argc, char **argv)
     if (rebuild_erase_person(s, id, &n, &err))
         return fail(&err);
     erase_register(p->dir, hex, n, reason);
+    note_decision("erase", (const char *const[]){hex}, 1);
     printf("erased %d personal value%s of person %s; logs still verify\n", n, n == 1 ? "" : "s",
            hex);
     return 0;
@@ -1099,6 +1154,42 @@ cmd_merge(state_store *ss, const srv_paths *p, const char *what)
     return rc ? fail(&err) : 0;
 }
 
+/* backup DIR: while the server runs (server/backup.h). */
+static int
+cmd_backup(const srv_paths *p, int argc, char **argv)
+{
+    rz_error err = {0, ""};
+    if (argc != 2) {
+        fprintf(stderr, "usage: rozgar-server -d DIR backup BACKUP_DIR\n");
+        return 1;
+    }
+    return backup_run(p->dir, argv[1], stdout, &err) ? fail(&err) : 0;
+}
+
+/* restore BACKUP_DIR: the server stopped; exit 0 even with gaps (they are
+ * listed; `gaps` tells when the nodes have re-sent them). */
+static int
+cmd_restore(const srv_paths *p, int argc, char **argv)
+{
+    rz_error err = {0, ""};
+    if (argc != 2) {
+        fprintf(stderr, "usage: rozgar-server -d DIR restore BACKUP_DIR\n");
+        return 1;
+    }
+    return backup_restore(p->dir, argv[1], stdout, &err) ? fail(&err) : 0;
+}
+
+/* gaps: exit 0 when none, 4 when acknowledged ranges are missing. */
+static int
+cmd_gaps(const srv_paths *p)
+{
+    rz_error err = {0, ""};
+    int n = 0;
+    if (backup_gaps(p->dir, stdout, &n, &err))
+        return fail(&err);
+    return n ? 4 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1159,10 +1250,17 @@ main(int argc, char **argv)
         return cmd_init(&p);
     if (strcmp(cmd, "pubkey") == 0)
         return cmd_pubkey(&p);
+    srv_dir = p.dir;
+    if (strcmp(cmd, "restore") == 0)
+        return cmd_restore(&p, argc, argv);
     if (access(p.db, F_OK) != 0) {
         fprintf(stderr, "rozgar-server: %s is not a server directory (run init)\n", dir);
         return 1;
     }
+    if (strcmp(cmd, "backup") == 0)
+        return cmd_backup(&p, argc, argv);
+    if (strcmp(cmd, "gaps") == 0)
+        return cmd_gaps(&p);
     if (strcmp(cmd, "account") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "lawful") == 0)
         return httpauth_cli(p.dir, argc, argv);
     /* Every command opens the database for writing (WAL needs it). */
