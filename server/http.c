@@ -443,32 +443,6 @@ http_grain_name(int grain)
     }
 }
 
-/* ,"counting":{...}: how far the totals have counted (entries received in
- * the logs against entries merged), overall or for one centre. */
-static int
-http_write_counting(FILE *out, sqlite3 *db, int64_t centre_id, rz_error *err)
-{
-    state_progress pr;
-    char when[32];
-    int rc = state_store_progress(db, centre_id, &pr, err);
-    if (rc)
-        return rc;
-    fprintf(out,
-            ",\"counting\":{\"received\":%llu,\"counted\":%llu,\"waiting_merge\":%llu,"
-            "\"waiting_clock\":%llu,\"complete\":%s,\"paused\":%s,\"last_merge\":",
-            (unsigned long long)pr.received, (unsigned long long)pr.counted,
-            (unsigned long long)(pr.mergeable - pr.counted),
-            (unsigned long long)(pr.received - pr.mergeable),
-            pr.counted == pr.received ? "true" : "false", pr.paused ? "true" : "false");
-    if (pr.last_merge_ms) {
-        query_iso_time(when, pr.last_merge_ms);
-        fprintf(out, "\"%s\"}", when);
-    } else {
-        fputs("null}", out);
-    }
-    return 0;
-}
-
 /* "as_of":"...","as_of_ms":N,"completeness":{...} (no braces around). */
 static void
 http_write_asof(FILE *out, const query_asof *a)
@@ -635,7 +609,7 @@ http_totals_json(http_req *r, FILE *out, rz_error *err)
         return rc;
     fputs("{", out);
     http_write_asof(out, &a);
-    if ((rc = http_write_counting(out, r->db, 0, err)))
+    if ((rc = query_write_counting(out, r->db, 0, err)))
         return rc;
     fputs(",", out);
     http_write_spec(out, &q);
@@ -829,7 +803,7 @@ http_summary(http_req *r, FILE *out, rz_error *err)
 
     fputs("{", out);
     http_write_asof(out, &a);
-    if ((rc = http_write_counting(out, r->db, 0, err)))
+    if ((rc = query_write_counting(out, r->db, 0, err)))
         return rc;
     fputs(",", out);
     http_write_spec(out, &base);
@@ -930,7 +904,7 @@ http_centre_json(void *arg, const query_centre_sync *c)
     fprintf(out, ",\"stale\":%s,\"state\":\"%s\",\"revoked_nodes\":%lld,\"forked_nodes\":%lld",
             c->stale ? "true" : "false", http_centre_state(c, waiting), (long long)c->revoked_nodes,
             (long long)c->forked_nodes);
-    rc = http_write_counting(out, w->db, c->centre_id, w->err);
+    rc = query_write_counting(out, w->db, c->centre_id, w->err);
     if (rc)
         return rc;
     fputs("}", out);
@@ -1004,7 +978,7 @@ http_centres_list(http_req *r, FILE *out, rz_error *err)
         return rc;
     fputs("{", out);
     http_write_asof(out, &a);
-    if ((rc = http_write_counting(out, r->db, 0, err)))
+    if ((rc = query_write_counting(out, r->db, 0, err)))
         return rc;
     fprintf(out, ",\"stale_days\":%d,\"centres\":[", stale_days);
     if ((rc = query_centres_sync(r->db, r->now_ms, stale_days, http_centre_json, &w, err)))

@@ -29,6 +29,7 @@
 #include "common/domain.h"
 #include "common/hlc.h"
 #include "common/util.h"
+#include "server/state_store.h"
 
 #define QRY_LABEL 160 /* bytes of one label */
 #define QRY_SQL 4096  /* bytes of one generated statement */
@@ -1281,6 +1282,32 @@ query_iso_time(char out[32], uint64_t ms)
         snprintf(out, 32, "1970-01-01T05:00:00+05:00");
 }
 
+/* ,"counting":{...}: how far the totals have counted (entries received in
+ * the logs against entries merged), overall or for one centre. */
+int
+query_write_counting(FILE *out, sqlite3 *db, int64_t centre_id, rz_error *err)
+{
+    state_progress pr;
+    char when[32];
+    int rc = state_store_progress(db, centre_id, &pr, err);
+    if (rc)
+        return rc;
+    fprintf(out,
+            ",\"counting\":{\"received\":%llu,\"counted\":%llu,\"waiting_merge\":%llu,"
+            "\"waiting_clock\":%llu,\"complete\":%s,\"paused\":%s,\"last_merge\":",
+            (unsigned long long)pr.received, (unsigned long long)pr.counted,
+            (unsigned long long)(pr.mergeable - pr.counted),
+            (unsigned long long)(pr.received - pr.mergeable),
+            pr.counted == pr.received ? "true" : "false", pr.paused ? "true" : "false");
+    if (pr.last_merge_ms) {
+        query_iso_time(when, pr.last_merge_ms);
+        fprintf(out, "\"%s\"}", when);
+    } else {
+        fputs("null}", out);
+    }
+    return 0;
+}
+
 void
 query_csv_field(FILE *out, const char *s)
 {
@@ -1490,6 +1517,10 @@ query_write(sqlite3 *db, const query_spec *q, int format, int stale_days, FILE *
             fputs(",\"note\":", out);
             query_json_string(out, note);
         }
+        /* On a reader of both stores (the CLI, HTTP); a bare state database
+         * (tests, tools) has no logs to count against. */
+        if (sqlite3_db_filename(db, "log") && (rc = query_write_counting(out, db, 0, err)))
+            return rc;
         fputs("}\n", out);
     } else if (format == QUERY_FMT_TEXT) {
         if (w.rows == 0)

@@ -198,6 +198,11 @@ int query_summary(sqlite3 *db, FILE *out, int json, rz_error *err) RZ_WUR;
 void query_json_string(FILE *out, const char *s);
 /* ISO 8601 in Pakistan time (UTC+5, no DST), e.g. "2026-03-04T10:20:00+05:00". */
 void query_iso_time(char out[32], uint64_t ms);
+/* Writes ,"counting":{"received","counted","waiting_merge","waiting_clock",
+ * "complete","paused","last_merge"}: how far the totals have counted,
+ * nationally (centre_id 0) or for one centre.  db is a reader connection
+ * (state_store_reader_open). */
+int query_write_counting(FILE *out, sqlite3 *db, int64_t centre_id, rz_error *err) RZ_WUR;
 /* Writes s as one CSV field (RFC 4180 quoting); text a spreadsheet would run
  * as a formula gets a leading apostrophe. */
 void query_csv_field(FILE *out, const char *s);

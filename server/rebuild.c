@@ -330,7 +330,9 @@ rebuild_apply(log_store *ls, state_store *ss, const char *dir, FILE *out, rz_err
     if (rc == 0)
         rc = rz_db_exec(db,
                         "DELETE FROM main.merge_pos;"
-                        " INSERT INTO main.merge_pos SELECT * FROM fresh.merge_pos;",
+                        " INSERT INTO main.merge_pos SELECT * FROM fresh.merge_pos;"
+                        " INSERT OR REPLACE INTO main.state_meta SELECT * FROM fresh.state_meta"
+                        " WHERE k = 'last_merge_ms';",
                         err);
     if (rc == 0)
         rc = state_store_commit(ss, err);

@@ -1121,10 +1121,17 @@ cmd_totals(log_store *ls, state_store *ss, const srv_paths *p, int argc, char **
         goto out;
     if ((rc = state_store_reader_open(&db, p->dir, &err)))
         goto out;
-    if (nargs == 1)
+    if (nargs == 1) {
         rc = query_summary(db, stdout, 0, &err) || totals_progress(db, stdout, &err);
-    else
-        rc = query_cli(db, nargs, args, stdout, &err);
+    } else {
+        int text = 1;
+        for (i = 1; i + 1 < nargs; i++)
+            if (strcmp(args[i], "--format") == 0)
+                text = strcmp(args[i + 1], "text") == 0;
+        /* JSON carries "counting" (query_write); CSV stays rows only. */
+        rc =
+            query_cli(db, nargs, args, stdout, &err) || (text && totals_progress(db, stdout, &err));
+    }
 out:
     rz_db_close(&db);
     free(args);
