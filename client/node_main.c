@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/node_bundle.h"
 #include "client/node_config.h"
 #include "client/node_export.h"
 #include "client/node_find.h"
@@ -92,6 +93,7 @@ usage(void)
             "  sync --watch [--interval SEC]  keep syncing until SIGTERM (unattended)\n"
             "  rebase [--timeout SEC]\n"
             "  rekey                       new key pair; prints the token for rozgar-server rekey\n"
+            "  bundle export FILE | bundle receipts FILE   sync by USB stick (no network)\n"
             "  serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
             "                              the centre app for staff's browsers (127.0.0.1:8080;\n"
             "                              any other address is HTTPS only)\n"
@@ -1023,6 +1025,7 @@ cmd_import(node_store *ns, int argc, char **argv)
         return fail_msg(EXIT_USAGE, "%s: %s", pos[1], strerror(errno));
     memset(&r, 0, sizeof r);
     progress_init(&prog, stderr, "import", 0, -1);
+    progress_set_unit(&prog, "rows");
     rc = node_import_csv(ns, kind, f, dry != NULL, import_progress, &prog, &r, &err);
     fclose(f);
     if (r.rows && rc == 0)
@@ -1461,6 +1464,47 @@ cmd_rekey(node_store *ns, int argc, char **argv)
     return 0;
 }
 
+/* ---- USB bundles (PROTOCOL.md 11) ---- */
+
+static int
+cmd_bundle(node_store *ns, int argc, char **argv)
+{
+    const char *pos[2];
+    node_bundle_result r;
+    node_lock *lock = NULL;
+    rz_error err = {0, ""};
+    int rc, npos, exporting;
+    if ((rc = cli_parse(argc, argv, NULL, pos, 2, &npos, "bundle")) != 0)
+        return rc;
+    if (npos != 2 || (strcmp(pos[0], "export") != 0 && strcmp(pos[0], "receipts") != 0))
+        return fail_msg(EXIT_USAGE, "usage: bundle export FILE | bundle receipts FILE");
+    exporting = strcmp(pos[0], "export") == 0;
+    if ((rc = take_lock(exporting ? "bundle export" : "bundle receipts", &lock)) != 0)
+        return rc;
+    rc = exporting ? node_bundle_export(ns, pos[1], &r, &err)
+                   : node_bundle_receipts(ns, pos[1], &r, &err);
+    node_lock_release(&lock);
+    if (rc != 0)
+        return fail_msg(rc == RZ_E_IO || rc == RZ_E_CONFIG || rc == RZ_E_NOTFOUND || rc == RZ_E_ARG
+                            ? EXIT_USAGE
+                            : exit_for(rc, 0),
+                        "%s: %s", pos[1], err.text);
+    if (exporting)
+        printf("bundle: seq %llu..%llu (%llu entries) in %llu batch%s written to %s, sealed to "
+               "the server's key; take it to headquarters (rozgar-server bundle import), then "
+               "bring back the receipt file (rozgar-node bundle receipts FILE)\n",
+               (unsigned long long)r.first_seq, (unsigned long long)r.last_seq,
+               (unsigned long long)(r.last_seq - r.first_seq + 1), (unsigned long long)r.batches,
+               r.batches == 1 ? "" : "es", pos[1]);
+    else
+        printf("receipts: %llu receipts verified (seq %llu..%llu); %llu entries newly "
+               "acknowledged, %llu pending\n",
+               (unsigned long long)r.batches, (unsigned long long)r.first_seq,
+               (unsigned long long)r.last_seq, (unsigned long long)r.newly_acked,
+               (unsigned long long)r.pending);
+    return 0;
+}
+
 /* ---- the centre app ---- */
 
 static int
@@ -1652,6 +1696,11 @@ static const cli_cmd commands[] = {
      "rebase [--timeout SEC]\n  After headquarters ran new-epoch: re-appends the entries "
      "the server lacks."},
     {"rekey", cmd_rekey, "rekey\n  New key pair; prints the token for `rozgar-server rekey`."},
+    {"bundle", cmd_bundle,
+     "bundle export FILE | bundle receipts FILE\n"
+     "  export: everything the server has not acknowledged, sealed to its key, into FILE\n"
+     "  (mode 0600) for a USB stick; receipts: the receipt file headquarters wrote with\n"
+     "  `rozgar-server bundle import`, so those entries count as delivered."},
     {"serve", cmd_serve,
      "serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
      "  Serves the centre app to staff's browsers: 127.0.0.1:8080 by default (this PC\n"

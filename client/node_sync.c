@@ -226,7 +226,10 @@ conn_close(sync_conn *c)
     if (c->sock)
         zmq_close(c->sock);
     if (c->ctx)
-        zmq_ctx_term(c->ctx);
+        /* A signal (SIGTERM, SIGUSR1 for the watch loop) interrupts the
+         * termination with EINTR; it must be restarted or the context leaks. */
+        while (zmq_ctx_term(c->ctx) != 0 && zmq_errno() == EINTR)
+            ;
     if (c->zone_live)
         msgpack_zone_destroy(&c->zone);
     c->zone_live = 0;

@@ -40,6 +40,7 @@ enum {
     WEB_ASSET_MAX = 4 << 20, /* bytes of a served file */
     WEB_PEEK_MS = 3000,      /* wait for a TLS client's first byte */
     WEB_SAN_MAX = 16,        /* names in a made certificate */
+    WEB_PENDING_MAX = 32,    /* HTTPS connections awaiting their first byte */
 };
 
 static const char *const web_roles[] = {"admin", "staff", NULL};
@@ -972,37 +973,75 @@ web_refuse_plain(web_server *sv, int fd)
     close(fd);
 }
 
-/* Accepts on the HTTPS port and hands TLS connections to libmicrohttpd:
- * a TLS client speaks first with a handshake record (0x16); anything else is
- * plain HTTP and gets web_refuse_plain. */
+/* A connection accepted on the HTTPS port whose first byte is awaited. */
+typedef struct web_pending {
+    int fd;                     /* the socket */
+    struct sockaddr_storage ss; /* its peer */
+    socklen_t sl;               /* length of ss */
+    uint64_t since_ms;          /* accepted at (monotonic enough: wall clock) */
+} web_pending;
+
+/* Sorts one pending connection by its first byte: a TLS client speaks first
+ * with a handshake record (0x16) and goes to libmicrohttpd; anything else is
+ * plain HTTP and gets web_refuse_plain; a closed or failed one is dropped. */
+static void
+web_sort_pending(web_server *sv, web_pending *p)
+{
+    unsigned char b = 0;
+    if (recv(p->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
+        close(p->fd);
+    else if (b != 0x16)
+        web_refuse_plain(sv, p->fd);
+    else if (MHD_add_connection(sv->mhd, p->fd, (struct sockaddr *)&p->ss, p->sl) != MHD_YES)
+        log_debug("web: connection not taken (limit reached)"); /* MHD closed it */
+}
+
+/* Accepts on the HTTPS port.  Connections wait for their first byte
+ * together (at most WEB_PENDING_MAX, each at most WEB_PEEK_MS), so a client
+ * that connects and stays silent delays nobody else. */
 static void *
 web_acceptor(void *arg)
 {
     web_server *sv = arg;
+    web_pending pend[WEB_PENDING_MAX];
+    struct pollfd pfd[WEB_PENDING_MAX + 1];
+    int n = 0, i;
     while (!sv->stopping) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        struct pollfd p = {sv->lfd, POLLIN, 0};
-        unsigned char b = 0;
-        int fd, r;
-        if (poll(&p, 1, 200) <= 0)
-            continue;
-        if ((fd = accept4(sv->lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC)) < 0)
-            continue;
-        p.fd = fd;
-        p.events = POLLIN;
-        r = poll(&p, 1, WEB_PEEK_MS);
-        if (r <= 0 || recv(fd, &b, 1, MSG_PEEK) != 1) {
-            close(fd);
-            continue;
+        uint64_t now;
+        pfd[0].fd = n < WEB_PENDING_MAX ? sv->lfd : -1;
+        pfd[0].events = POLLIN;
+        pfd[0].revents = 0;
+        for (i = 0; i < n; i++) {
+            pfd[i + 1].fd = pend[i].fd;
+            pfd[i + 1].events = POLLIN;
+            pfd[i + 1].revents = 0;
         }
-        if (b != 0x16) {
-            web_refuse_plain(sv, fd);
-            continue;
+        if (poll(pfd, (nfds_t)n + 1, 200) < 0 && errno != EINTR)
+            break;
+        now = hlc_wall_ms();
+        /* Sort those that spoke (or hung up); drop those silent too long. */
+        for (i = n - 1; i >= 0; i--) {
+            int ready = pfd[i + 1].revents != 0;
+            if (!ready && now - pend[i].since_ms < WEB_PEEK_MS && now >= pend[i].since_ms)
+                continue;
+            if (ready)
+                web_sort_pending(sv, &pend[i]);
+            else
+                close(pend[i].fd);
+            pend[i] = pend[--n];
         }
-        if (MHD_add_connection(sv->mhd, fd, (struct sockaddr *)&ss, sl) != MHD_YES)
-            log_debug("web: connection not taken (limit reached)");
+        if (pfd[0].revents & POLLIN) {
+            web_pending *p = &pend[n];
+            p->sl = sizeof p->ss;
+            p->fd = accept4(sv->lfd, (struct sockaddr *)&p->ss, &p->sl, SOCK_CLOEXEC);
+            if (p->fd >= 0) {
+                p->since_ms = now;
+                n++;
+            }
+        }
     }
+    for (i = 0; i < n; i++)
+        close(pend[i].fd);
     return NULL;
 }
 

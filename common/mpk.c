@@ -46,7 +46,7 @@ static int walk_obj(mpk_walk *w, size_t depth);
 
 /* A str or bin body.  The limit is checked before the bytes present: a
  * declared size above a limit is `toobig` even when the frame is also too
- * short for it (PROTOCOL §4.2). */
+ * short for it (PROTOCOL §4, size rule 2). */
 static int
 walk_raw(mpk_walk *w, uint64_t len, int is_bin)
 {

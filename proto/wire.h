@@ -22,6 +22,9 @@ enum rz_msg_type {
     RZ_MSG_ACK = 4,
     RZ_MSG_ERROR = 5,
     RZ_MSG_FORK_REPORT = 6, /* C: the node caught a fork of its own log (PROTOCOL 4.8) */
+    /* Range 16..31: offline transfer, never on a socket (PROTOCOL §11). */
+    RZ_MSG_BUNDLE = 16,   /* header chunk of a USB bundle */
+    RZ_MSG_RECEIPTS = 17, /* a receipt file */
 };
 
 /* Why a node reports a fork (FORK_REPORT reason). */
@@ -39,6 +42,8 @@ enum rz_fork_reason {
 #define RZ_MAX_STR 512             /* bytes of one string value */
 #define RZ_MAX_DEPTH 4             /* msgpack nesting */
 #define RZ_MAX_FIELDS 16           /* fields in one entry */
+#define RZ_BUNDLE_MAX_BATCHES 4096 /* batches in one USB bundle */
+#define RZ_RECEIPTS_MAX 4096       /* receipts in one receipt file */
 
 /* Tables an entry changes. */
 enum rz_table {
@@ -88,10 +93,17 @@ enum rz_attendance_field {
 };
 
 enum rz_clock_field {
-    RZ_CF_SERVER_MS = 1, /* uint: server time in the WELCOME the node got */
-    RZ_CF_LOCAL_MS = 2,  /* uint: the node's wall clock at that moment */
-    RZ_CF_MAX = 2
+    RZ_CF_SERVER_MS = 1,  /* uint: server time in the WELCOME the node got */
+    RZ_CF_LOCAL_MS = 2,   /* uint: the node's wall clock at that moment */
+    RZ_CF_CHECKPOINT = 3, /* uint 1: a checkpoint; server_ms is the node's estimate
+                           * (PROTOCOL §5: bounds the entries before it, does not
+                           * raise the floor of those after it) */
+    RZ_CF_MAX = 3
 };
+
+/* A node appends a checkpoint clock entry after this many entries without
+ * a clock entry (PROTOCOL §5), so a backlog merges batch by batch. */
+#define RZ_CLOCK_CHECKPOINT_EVERY 1000
 
 /* The coded values of person and event fields (gender, area, skill, event
  * kind, mode) are the domain's vocabulary: common/domain.h defines them;

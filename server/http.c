@@ -862,14 +862,32 @@ typedef struct http_centres {
     rz_error *err; /* where a failure of it goes */
 } http_centres;
 
-/* A centre's reporting state: "ok" (in contact within stale_days),
- * "silent" (in contact before), "never" (enrolled, never in contact). */
+/* A centre's reporting state, the first that holds: "revoked" (every
+ * node revoked), "forked" (a node quarantined after a fork, waiting for
+ * headquarters), "never" (enrolled, never in contact), "silent" (no
+ * contact within stale_days), "counting" (received entries not yet
+ * counted), "ok".  waiting: its received-not-counted entries. */
 static const char *
-http_centre_state(const query_centre_sync *c)
+http_centre_state(const query_centre_sync *c, uint64_t waiting)
 {
+    if (c->nodes == 0)
+        return "revoked";
+    if (c->forked_nodes > 0)
+        return "forked";
     if (!c->last_contact_ms && !c->last_sync_ms)
         return "never";
-    return c->stale ? "silent" : "ok";
+    if (c->stale)
+        return "silent";
+    return waiting ? "counting" : "ok";
+}
+
+static int
+http_centre_waiting(sqlite3 *db, int64_t centre_id, uint64_t *waiting, rz_error *err)
+{
+    state_progress pr;
+    int rc = state_store_progress(db, centre_id, &pr, err);
+    *waiting = rc == 0 && pr.received > pr.counted ? pr.received - pr.counted : 0;
+    return rc;
 }
 
 /* ,"NAME":"ISO time","NAME_ms":ms,"LAG":seconds, or nulls when ms is 0. */
@@ -891,6 +909,7 @@ http_centre_json(void *arg, const query_centre_sync *c)
 {
     http_centres *w = arg;
     FILE *out = w->out;
+    uint64_t waiting = 0;
     int rc;
     fprintf(out, "%s{\"centre_id\":%lld,\"centre\":", w->n++ ? ",\n" : "\n",
             (long long)c->centre_id);
@@ -906,8 +925,11 @@ http_centre_json(void *arg, const query_centre_sync *c)
     http_time_fields(out, "last_sync", "lag_seconds", c->last_sync_ms, c->lag_ms);
     http_time_fields(out, "last_contact", "contact_lag_seconds", c->last_contact_ms,
                      c->contact_lag_ms);
-    fprintf(out, ",\"stale\":%s,\"state\":\"%s\"", c->stale ? "true" : "false",
-            http_centre_state(c));
+    if ((rc = http_centre_waiting(w->db, c->centre_id, &waiting, w->err)))
+        return rc;
+    fprintf(out, ",\"stale\":%s,\"state\":\"%s\",\"revoked_nodes\":%lld,\"forked_nodes\":%lld",
+            c->stale ? "true" : "false", http_centre_state(c, waiting), (long long)c->revoked_nodes,
+            (long long)c->forked_nodes);
     rc = http_write_counting(out, w->db, c->centre_id, w->err);
     if (rc)
         return rc;
@@ -918,8 +940,13 @@ http_centre_json(void *arg, const query_centre_sync *c)
 static int
 http_centre_csv(void *arg, const query_centre_sync *c)
 {
-    FILE *out = arg;
+    http_centres *w = arg;
+    FILE *out = w->out;
     char contact[32] = "", data[32] = "";
+    uint64_t waiting = 0;
+    int rc;
+    if ((rc = http_centre_waiting(w->db, c->centre_id, &waiting, w->err)))
+        return rc;
     query_csv_field(out, c->name ? c->name : "");
     fputc(',', out);
     query_csv_field(out, c->province ? c->province : "");
@@ -934,7 +961,8 @@ http_centre_csv(void *arg, const query_centre_sync *c)
     fprintf(out, ",%lld,%s,", (long long)c->nodes, contact);
     if (c->contact_lag_ms >= 0)
         fprintf(out, "%lld", (long long)(c->contact_lag_ms / 86400000));
-    fprintf(out, ",%s,%s\r\n", data, http_centre_state(c));
+    fprintf(out, ",%s,%llu,%s\r\n", data, (unsigned long long)waiting,
+            http_centre_state(c, waiting));
     return 0;
 }
 
@@ -952,9 +980,12 @@ http_centres_csv(http_req *r, FILE *out, rz_error *err)
         return rc;
     http_csv_preamble(out, "centres and their reporting state", &a);
     fputs("centre,province,district,programme,pcs,last_contact,days_since_contact,last_data,"
-          "state\r\n",
+          "not_yet_counted,state\r\n",
           out);
-    return query_centres_sync(r->db, r->now_ms, stale_days, http_centre_csv, out, err);
+    {
+        http_centres w = {out, 0, r->db, err};
+        return query_centres_sync(r->db, r->now_ms, stale_days, http_centre_csv, &w, err);
+    }
 }
 
 static int
@@ -1002,6 +1033,8 @@ static int
 http_centre_prom(void *arg, const query_centre_sync *c)
 {
     FILE *out = arg;
+    if (c->nodes == 0)
+        return 0; /* revoked: no longer expected to sync */
     fputs("rozgar_centre_last_sync_timestamp_seconds{centre=\"", out);
     http_prom_label(out, c->name);
     fputs("\",province=\"", out);
@@ -1014,7 +1047,7 @@ static int
 http_centre_prom_lag(void *arg, const query_centre_sync *c)
 {
     FILE *out = arg;
-    if (c->lag_ms < 0)
+    if (c->lag_ms < 0 || c->nodes == 0)
         return 0;
     fputs("rozgar_centre_sync_lag_seconds{centre=\"", out);
     http_prom_label(out, c->name);

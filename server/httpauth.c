@@ -8,6 +8,7 @@
  * made by another server (or a node) is refused by name.
  */
 #include "server/httpauth.h"
+#include "server/journal.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -345,6 +346,18 @@ httpauth_usage(void)
             WEBAUTH_PASS_MIN);
 }
 
+/* A revocation must survive a restore from an older backup: the journal
+ * (server/journal.h) keeps it apart from the backups. */
+static void
+httpauth_journal(const char *dir, const char *verb, const char *name)
+{
+    rz_error err = {0, ""};
+    if (journal_note(dir, verb, (const char *const[]){name}, 1, &err) != 0)
+        fprintf(stderr,
+                "rozgar-server: WARNING: %s done but not journaled (%s); take a backup now\n", verb,
+                err.text);
+}
+
 int
 httpauth_cli(const char *dir, int argc, char **argv)
 {
@@ -381,8 +394,10 @@ httpauth_cli(const char *dir, int argc, char **argv)
             sodium_memzero(token, sizeof(token));
         }
     } else if (tokens && strcmp(what, "revoke") == 0) {
-        if (!(rc = httpauth_token_revoke(a, name, &err)))
+        if (!(rc = httpauth_token_revoke(a, name, &err))) {
             printf("token %s revoked\n", name);
+            httpauth_journal(dir, "token-revoke", name);
+        }
     } else if (tokens && strcmp(what, "list") == 0) {
         rc = httpauth_token_list(a, stdout, &err);
     } else if (!tokens && strcmp(what, "list") == 0) {
@@ -412,8 +427,10 @@ httpauth_cli(const char *dir, int argc, char **argv)
             printf("account %s %s\n", name, role ? "added" : "has a new password");
     } else if (!tokens && (strcmp(what, "disable") == 0 || strcmp(what, "enable") == 0)) {
         int off = strcmp(what, "disable") == 0;
-        if (!(rc = webauth_account_disable(a->wa, name, off, &err)))
+        if (!(rc = webauth_account_disable(a->wa, name, off, &err))) {
             printf("account %s %s\n", name, off ? "disabled" : "enabled");
+            httpauth_journal(dir, off ? "account-disable" : "account-enable", name);
+        }
     } else {
         httpauth_usage();
         status = 2;

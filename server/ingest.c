@@ -372,6 +372,30 @@ ingest_group_commit(ingest *ig, rz_error *err)
     return 0;
 }
 
+void
+ingest_group_abort(ingest *ig)
+{
+    if (!ig->in_group)
+        return;
+    ig->in_group = 0;
+    ig->group_failed = 0;
+    log_store_rollback(ig->s);
+}
+
+int
+ingest_close_import(ingest *ig, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t last_seq,
+                    uint64_t server_ms, int *closed, rz_error *err)
+{
+    log_node n;
+    int rc;
+    *closed = 0;
+    if (!ig->in_group)
+        return rz_fail(err, RZ_E_INTERNAL, "an import closes inside its group");
+    if ((rc = log_store_node_get(ig->s, node_id, &n, err)))
+        return rc;
+    return log_store_close_import(ig->s, node_id, last_seq, n.head_seq, server_ms, closed, err);
+}
+
 /* An authentic batch that rewrites history: keep it as evidence, quarantine
  * the node, refuse.  Headquarters resolves it (PROTOCOL §7). */
 static int

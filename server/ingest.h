@@ -52,4 +52,15 @@ int ingest_batch(ingest *ig, const uint8_t auth_node[RZ_NODE_ID_BYTES], const rz
 int ingest_group_begin(ingest *ig, rz_error *err) RZ_WUR;
 int ingest_group_commit(ingest *ig, rz_error *err) RZ_WUR;
 
+/* Abandons a group: nothing of it is kept (a USB bundle is refused whole
+ * when any batch of it is refused).  No-op outside a group. */
+void ingest_group_abort(ingest *ig);
+
+/* PROTOCOL §5 and §11: after the batches of an imported USB bundle, inside
+ * the same group: its import time closes its entries up to last_seq for the
+ * merger (log_store_close_import).  *closed says whether it did (0 when a
+ * clock entry already follows them). */
+int ingest_close_import(ingest *ig, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t last_seq,
+                        uint64_t server_ms, int *closed, rz_error *err) RZ_WUR;
+
 #endif

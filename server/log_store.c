@@ -638,6 +638,36 @@ log_store_append_batch(log_store *s, const log_batch *b, rz_error *err)
 }
 
 int
+log_store_close_import(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
+                       uint64_t head, uint64_t server_ms, int *closed, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t cseq, cms;
+    int rc;
+    *closed = 0;
+    if (seq == 0 || seq > head)
+        return rz_fail(err, RZ_E_ARG, "entry %llu is not stored", (unsigned long long)seq);
+    if ((rc = log_store_next_clock(s, node_id, seq - 1, head, &cseq, &cms, err)) || cseq != 0)
+        return rc;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "UPDATE log SET clock_ms=?3 WHERE node_id=?1 AND seq=?2"
+                            " AND clock_ms IS NULL",
+                            err)))
+        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    sqlite3_bind_int64(st, 3, (int64_t)server_ms);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = rz_db_fail(s->db, err, "import clock");
+    else if (sqlite3_changes(s->db) != 1)
+        rc = rz_fail(err, RZ_E_NOTFOUND, "entry %llu is not stored", (unsigned long long)seq);
+    else
+        *closed = 1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
 log_store_next_clock(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t after,
                      uint64_t upto, uint64_t *seq, uint64_t *server_ms, rz_error *err)
 {

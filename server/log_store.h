@@ -173,6 +173,17 @@ int log_store_fork_evidence(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES
                             uint64_t seq, const uint8_t *msg, size_t len, const char *reason,
                             rz_error *err) RZ_WUR;
 
+/* PROTOCOL §5 and §11: the import of a USB bundle closes its entries.  When
+ * no clock entry follows entry seq of the node's log (none in seq..head),
+ * records server_ms (the import time) as the clock time of entry seq, which
+ * then ends a merge segment like a clock entry (the merger skips clock
+ * entries only, so entry seq itself is merged); *closed = 1.  When one
+ * follows already (a live sync or an earlier import closed it), nothing
+ * changes and *closed = 0.  Inside log_store_begin; kept in the log, so a
+ * rebuild reproduces it. */
+int log_store_close_import(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
+                           uint64_t head, uint64_t server_ms, int *closed, rz_error *err) RZ_WUR;
+
 /* Log, read side. */
 /* Chain hash of the stored entry seq; RZ_E_NOTFOUND when not stored. */
 int log_store_hash_at(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,

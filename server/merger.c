@@ -55,6 +55,7 @@ struct merger {
     /* The segment being merged (scan callback state). */
     const merger_node *cur; /* node */
     uint64_t lo, hi;        /* clamp window */
+    int checkpoint;         /* the segment's clock entry is a checkpoint */
     rz_error *err;          /* where the callback reports */
     sqlite3_stmt *place;    /* a centre's place in the log store's register */
 };
@@ -173,6 +174,18 @@ merger_entry(uint64_t seq, const uint8_t *p, size_t len, void *arg)
     return merge_entry(m->mg, &in, m->err);
 }
 
+static int
+merger_is_checkpoint(uint64_t seq, const uint8_t *p, size_t len, void *arg)
+{
+    merger *m = arg;
+    rz_entry e;
+    (void)seq;
+    msgpack_zone_clear(&m->zone);
+    m->checkpoint = entry_decode(p, len, &m->zone, &e, NULL) == 0 && e.table == RZ_T_CLOCK &&
+                    entry_field(&e, RZ_CF_CHECKPOINT) != NULL;
+    return 0;
+}
+
 /* Merges up to *budget entries of node n from *p, no further than upto;
  * updates *p, *budget and *merged.  The clock entry closing a segment is
  * looked up to the node's head even when upto stops short of it, so a
@@ -206,8 +219,14 @@ merger_node_run(merger *m, const merger_node *n, state_pos *p, uint64_t upto, ui
         *budget -= to - p->merged_seq;
         *merged += to - p->merged_seq;
         p->merged_seq = to;
-        if (to == cseq)
-            p->last_clock_ms = cms;
+        /* Passing a clock entry raises the floor of the entries after it,
+         * unless it is a node's checkpoint (an estimate, PROTOCOL §5). */
+        if (to == cseq) {
+            if ((rc = log_store_scan(m->ls, n->id, cseq, cseq, merger_is_checkpoint, m, err)))
+                return rc;
+            if (!m->checkpoint)
+                p->last_clock_ms = cms;
+        }
     }
     return 0;
 }
@@ -320,6 +339,7 @@ merger_unlock(int *fd)
 
 struct merger_thread {
     char *dir;          /* server directory */
+    uint64_t window;    /* entries per window */
     pthread_t th;       /* the thread */
     pthread_mutex_t mu; /* guards wake and stop */
     pthread_cond_t cv;  /* signalled by merger_wake and merger_stop */
@@ -394,7 +414,7 @@ merger_main(void *arg)
         }
         t0 = hlc_wall_ms();
         if (rc == 0)
-            rc = merger_step(m, MERGER_WINDOW_ENTRIES, &n, &err);
+            rc = merger_step(m, t->window, &n, &err);
         if (rc) {
             /* Nothing of the window was applied; the log keeps it. */
             metrics_merge_failed();
@@ -419,10 +439,11 @@ merger_main(void *arg)
 }
 
 int
-merger_start(merger_thread **out, const char *dir, rz_error *err)
+merger_start(merger_thread **out, const char *dir, uint64_t window, rz_error *err)
 {
     merger_thread *t = xcalloc(1, sizeof *t);
     t->dir = xstrdup(dir);
+    t->window = window ? window : MERGER_WINDOW_ENTRIES;
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
     if (pthread_create(&t->th, NULL, merger_main, t) != 0) {

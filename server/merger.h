@@ -62,9 +62,10 @@ int merger_lock(const char *dir, int *fd, rz_error *err) RZ_WUR;
 void merger_unlock(int *fd);
 
 /* The follower thread of `rozgar-server run`: opens its own connections on
- * dir, takes the lock, merges whenever there is work and is not paused. */
+ * dir, takes the lock, merges whenever there is work and is not paused, in
+ * windows of at most `window` entries (0: MERGER_WINDOW_ENTRIES). */
 typedef struct merger_thread merger_thread;
-int merger_start(merger_thread **out, const char *dir, rz_error *err) RZ_WUR;
+int merger_start(merger_thread **out, const char *dir, uint64_t window, rz_error *err) RZ_WUR;
 /* Ingest committed new entries: look now instead of at the next poll. */
 void merger_wake(merger_thread *t);
 /* Stops after the current window (committed or rolled back) and joins. */

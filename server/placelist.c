@@ -145,3 +145,21 @@ placelist_write(sqlite3 *db, FILE *out, rz_error *err)
     fprintf(out, "%d version%s; the newest is in force\n", n, n == 1 ? "" : "s");
     return 0;
 }
+
+int
+placelist_show(sqlite3 *db, int64_t version, FILE *out, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if ((rc = placelist_schema(db, err)) ||
+        (rc = rz_db_prepare(db, &st, "SELECT body FROM place_version WHERE version = ?1", err)))
+        return rc;
+    sqlite3_bind_int64(st, 1, version);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        fwrite(sqlite3_column_blob(st, 0), 1, (size_t)sqlite3_column_bytes(st, 0), out);
+    else
+        rc = rz_fail(err, RZ_E_NOTFOUND, "no places version %lld (rozgar-server places)",
+                     (long long)version);
+    sqlite3_finalize(st);
+    return rc;
+}

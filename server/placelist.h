@@ -38,6 +38,11 @@ int placelist_import(sqlite3 *db, const places *p, const char *text, size_t len,
  * and no shipped list. */
 int placelist_activate(sqlite3 *db, int64_t *version, int *imported, rz_error *err) RZ_WUR;
 
+/* Writes version's list, byte for byte as imported, to out (to see what a
+ * past total was counted under, or to import it again).  RZ_E_NOTFOUND
+ * when there is no such version. */
+int placelist_show(sqlite3 *db, int64_t version, FILE *out, rz_error *err) RZ_WUR;
+
 /* Every version, oldest first: number, when, label, counts, source. */
 int placelist_write(sqlite3 *db, FILE *out, rz_error *err) RZ_WUR;
 

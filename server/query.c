@@ -1195,10 +1195,13 @@ query_centres_sync(sqlite3 *db, uint64_t now_ms, int stale_days, query_centre_fn
     int rc, step = SQLITE_DONE;
     if ((rc = rz_db_prepare(db, &st,
                             "SELECT c.centre_id, c.name, c.province, c.district, c.programme,"
-                            " count(*), max(n.last_sync_ms),"
-                            " max(max(n.last_contact_ms, n.last_sync_ms)) AS l FROM node n"
-                            " JOIN centre c ON c.centre_id = n.centre_id WHERE n.revoked = 0"
-                            " GROUP BY c.centre_id ORDER BY l, c.name",
+                            " sum(n.revoked = 0),"
+                            " coalesce(max(CASE WHEN n.revoked = 0 THEN n.last_sync_ms END), 0),"
+                            " coalesce(max(CASE WHEN n.revoked = 0 THEN"
+                            " max(n.last_contact_ms, n.last_sync_ms) END), 0) AS l,"
+                            " sum(n.revoked <> 0), sum(n.revoked = 0 AND n.quarantined <> 0)"
+                            " FROM node n JOIN centre c ON c.centre_id = n.centre_id"
+                            " GROUP BY c.centre_id ORDER BY sum(n.revoked = 0) > 0, l, c.name",
                             err)))
         return rc;
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1214,6 +1217,8 @@ query_centres_sync(sqlite3 *db, uint64_t now_ms, int stale_days, query_centre_fn
         c.lag_ms = c.last_sync_ms ? u64_diff_sat(now_ms, c.last_sync_ms) : -1;
         c.contact_lag_ms = c.last_contact_ms ? u64_diff_sat(now_ms, c.last_contact_ms) : -1;
         c.stale = c.last_contact_ms == 0 || c.last_contact_ms < cut;
+        c.revoked_nodes = sqlite3_column_int64(st, 8);
+        c.forked_nodes = sqlite3_column_int64(st, 9);
         rc = fn(arg, &c);
     }
     if (rc == 0 && step != SQLITE_DONE)

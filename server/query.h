@@ -167,9 +167,12 @@ typedef struct query_centre_sync {
     int64_t lag_ms;           /* now - last_sync_ms, -1 when never */
     int64_t contact_lag_ms;   /* now - last_contact_ms, -1 when never */
     int stale;                /* 1: no contact within stale_days */
+    int64_t revoked_nodes;    /* revoked nodes of the centre */
+    int64_t forked_nodes;     /* unrevoked nodes quarantined after a fork */
 } query_centre_sync;
 typedef int (*query_centre_fn)(void *arg, const query_centre_sync *c);
-/* Calls fn for every centre with an unrevoked node, stalest first. */
+/* Calls fn for every enrolled centre: those with every node revoked
+ * (nodes = 0) first, then stalest first. */
 int query_centres_sync(sqlite3 *db, uint64_t now_ms, int stale_days, query_centre_fn fn, void *arg,
                        rz_error *err) RZ_WUR;
 

@@ -24,6 +24,7 @@
 #include "server/forkreport.h"
 #include "server/http.h"
 #include "server/ingest.h"
+#include "server/journal.h"
 #include "server/metrics.h"
 
 static volatile sig_atomic_t serve_stop;
@@ -51,6 +52,7 @@ typedef struct serve_pending {
 typedef struct serve_ctx {
     log_store *s;                         /* the log store */
     merger_thread *merger;                /* told when entries were committed */
+    journal *jr;                          /* acknowledged heads, for a restore's report */
     const rz_identity *server;            /* server identity */
     ingest *ig;                           /* batch verification and application */
     void *router;                         /* node-facing socket */
@@ -176,6 +178,8 @@ serve_flush_group(serve_ctx *c)
     for (i = 0; i < c->ngroup; i++) {
         serve_pending *p = &c->group[i];
         if (p->ok && crc == 0) {
+            if (p->ack.applied > 0)
+                journal_head(c->jr, p->who, p->ack.epoch, p->ack.last_seq, p->ack.server_ms);
             log_debug("node %s: acked %llu..%llu (%llu new)", p->who,
                       (unsigned long long)p->ack.first_seq, (unsigned long long)p->ack.last_seq,
                       (unsigned long long)p->ack.applied);
@@ -343,6 +347,12 @@ serve_run(log_store *s, const rz_identity *server, const serve_opts *o, rz_error
     c.merger = o->merger;
     msgpack_zone_init(&c.zone, 65536);
     mpk_w_init(&c.w);
+    if (o->dir) {
+        char jpath[4096];
+        journal_path(jpath, sizeof jpath, o->dir);
+        if ((rc = journal_open(&c.jr, jpath, err)))
+            goto out;
+    }
     if ((rc = ingest_new(&c.ig, s, server, err)) || (rc = serve_sockets(&c, ctx, o, err)))
         goto out;
     if (o->http_addr) {
@@ -401,6 +411,7 @@ out:
     conv_destroy(&c.cv);
     zmq_ctx_term(ctx);
     ingest_destroy(&c.ig);
+    journal_close(&c.jr);
     mpk_w_free(&c.w);
     msgpack_zone_destroy(&c.zone);
     return rc;

@@ -5,7 +5,7 @@
  *   rozgar-server -d DIR enroll --token T --centre NAME --programme P --province X --district Y
  *   rozgar-server -d DIR nodes | revoke NODE | rekey NODE --token T | new-epoch NODE | forks
  *   rozgar-server -d DIR run [--bind tcp://127.0.0.1:7700] [--http 127.0.0.1:8080]
- *                            [--public 0.0.0.0:8081]
+ *                            [--public 0.0.0.0:8443 --tls-cert F --tls-key F]
  *   rozgar-server -d DIR totals [--wait [--timeout S]] [query options] | verify | rebuild
  *   rozgar-server -d DIR merge pause | resume | status
  *   rozgar-server -d DIR erase PERSON_ID
@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,12 @@
 #include "common/log.h"
 #include "common/places.h"
 #include "common/util.h"
+#include "server/bundle_import.h"
 #include "server/forkreport.h"
 #include "server/placelist.h"
 #include "server/query.h"
+#include "server/backup.h"
+#include "server/journal.h"
 #include "server/rebuild.h"
 #include "server/httpauth.h"
 #include "server/serve.h"
@@ -78,10 +82,12 @@ static const srv_cmd srv_cmds[] = {
     {"centre", "rename CENTRE NEW-NAME | move CENTRE --province P --district D",
      "rename or move a centre: a new version of the register; past totals by place stay"
      " reproducible (totals --register-version N)"},
-    {"places", "[list | import FILE | check NAME [PROVINCE]]",
+    {"places", "[list | show VERSION | import FILE | check NAME [PROVINCE]]",
      "the master list of provinces and districts: its versions, import a new one, check a name"},
     {"linked", "[PERSON_ID]", "records linked into one person by a shared CNIC"},
-    {"run", "[--bind EP] [--http HOST:PORT] [--public HOST:PORT] [--tls-cert F --tls-key F]",
+    {"run",
+     "[--bind EP] [--http HOST:PORT] [--public HOST:PORT] [--merge-window N] [--tls-cert F "
+     "--tls-key F]",
      "serve nodes (ZeroMQ), the dashboard (HTTP; HTTPS with sign-in when given a certificate,"
      " required beyond loopback) and, if asked, the public view"},
     {"account", "add NAME --role admin|analyst | passwd NAME | disable NAME | enable NAME | list",
@@ -99,7 +105,31 @@ static const srv_cmd srv_cmds[] = {
     {"erase", "PERSON_ID [--reason TEXT]",
      "erase a person's name, CNIC and phone (lawful request; recorded in the lawful register)"},
     {"lawful", "list", "the register of lawful requests: CNIC lookups and erasures"},
+    {"backup", "DIR", "a consistent copy of every store while the server runs (not the journal)"},
+    {"restore", "BACKUP_DIR",
+     "with the server stopped: put a backup in place, re-apply the journal's decisions, report"
+     " what the backup lacks"},
+    {"gaps", "", "acknowledged entries a restored server does not hold, by node and range"},
+    {"bundle", "import FILE --receipt OUT",
+     "store a centre's USB bundle exactly as a live sync would; write the receipts to OUT"},
 };
+
+/* The server directory of this command, for the journal. */
+static const char *srv_dir;
+
+/* Appends a decision just committed to the journal (server/journal.h), so
+ * a restore from an older backup re-applies it.  The decision stands even
+ * if this fails; the administrator is told to take a backup now. */
+static void
+note_decision(const char *verb, const char *const *fields, int n)
+{
+    rz_error err = {0, ""};
+    if (srv_dir && journal_note(srv_dir, verb, fields, n, &err) != 0)
+        fprintf(stderr,
+                "rozgar-server: WARNING: %s done but not journaled (%s); take a backup now, a "
+                "restore from an older one would not re-apply it\n",
+                verb, err.text);
+}
 
 static const srv_cmd *
 cmd_find(const char *name)
@@ -359,6 +389,14 @@ cmd_enroll(log_store *s, int argc, char **argv)
         return 1;
     if (log_store_enroll(s, node_id, pk, centre, programme, province, district, &err))
         return fail(&err);
+    {
+        char idhex[2 * RZ_NODE_ID_BYTES + 1], pkhex[2 * RZ_PK_BYTES + 1], prog_s[16];
+        hex_encode(idhex, node_id, RZ_NODE_ID_BYTES);
+        hex_encode(pkhex, pk, RZ_PK_BYTES);
+        snprintf(prog_s, sizeof prog_s, "%d", programme);
+        note_decision("enroll",
+                      (const char *const[]){idhex, pkhex, prog_s, centre, province, district}, 6);
+    }
     printf("enrolled node %.16s at centre '%s' (%s, %s, %s)\n", token + 4, centre,
            programme_name((uint64_t)programme), district, province);
     return 0;
@@ -395,6 +433,13 @@ cmd_node_change(log_store *s, const char *cmd, int argc, char **argv)
     }
     if (rc)
         return fail(&err);
+    if (strcmp(cmd, "revoke") == 0) {
+        note_decision("revoke", (const char *const[]){argv[1]}, 1);
+    } else {
+        char pkhex[2 * RZ_PK_BYTES + 1];
+        hex_encode(pkhex, pk, RZ_PK_BYTES);
+        note_decision("rekey", (const char *const[]){argv[1], pkhex}, 2);
+    }
     printf("%s: node %s done\n", cmd, argv[1]);
     return 0;
 }
@@ -447,6 +492,11 @@ cmd_new_epoch(log_store *s, int argc, char **argv)
     }
     if (log_store_new_epoch(s, node_id, &err))
         return fail(&err);
+    {
+        char ep[16];
+        snprintf(ep, sizeof ep, "%u", n.epoch + 1);
+        note_decision("new-epoch", (const char *const[]){argv[1], ep}, 2);
+    }
     printf("new-epoch: node %s now at epoch %u\n", argv[1], n.epoch + 1);
     return 0;
 }
@@ -629,6 +679,7 @@ cmd_centre(log_store *s, int argc, char **argv)
         }
         if (log_store_centre_change(s, argv[2], argv[3], NULL, NULL, &version, &err))
             return fail(&err);
+        note_decision("rename", (const char *const[]){argv[2], argv[3]}, 2);
         printf("register version %lld: centre '%s' renamed '%s'\n", (long long)version, argv[2],
                argv[3]);
         return 0;
@@ -642,6 +693,7 @@ cmd_centre(log_store *s, int argc, char **argv)
             return 1;
         if (log_store_centre_change(s, argv[2], NULL, prov, dist, &version, &err))
             return fail(&err);
+        note_decision("move", (const char *const[]){argv[2], prov, dist}, 3);
         printf("register version %lld: centre '%s' moved to %s, %s\n", (long long)version, argv[2],
                dist, prov);
         return 0;
@@ -726,10 +778,14 @@ raise_nofile(void)
 static int
 cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"bind", required_argument, 0, 'b'},    {"http", required_argument, 0, 'h'},
-        {"public", required_argument, 0, 'P'},  {"tls-cert", required_argument, 0, 'C'},
-        {"tls-key", required_argument, 0, 'K'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"bind", required_argument, 0, 'b'},
+                                         {"http", required_argument, 0, 'h'},
+                                         {"public", required_argument, 0, 'P'},
+                                         {"tls-cert", required_argument, 0, 'C'},
+                                         {"tls-key", required_argument, 0, 'K'},
+                                         {"merge-window", required_argument, 0, 'W'},
+                                         {0, 0, 0, 0}};
+    uint64_t window = 0;
     serve_opts o = {"tcp://127.0.0.1:7700", NULL, NULL, p->dir, NULL, NULL, NULL};
     rz_identity id;
     rz_error err = {0, ""};
@@ -742,15 +798,29 @@ cmd_run(log_store *s, const srv_paths *p, int argc, char **argv)
         case 'P': o.public_addr = optarg; break;
         case 'C': o.tls_cert = optarg; break;
         case 'K': o.tls_key = optarg; break;
+        case 'W': {
+            char *end = NULL;
+            unsigned long long w = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || w < 10 || w > 1000000) {
+                fprintf(stderr, "rozgar-server: --merge-window is 10..1000000 entries\n");
+                return 1;
+            }
+            window = w;
+            break;
+        }
         default: usage(); return 1;
         }
     }
     if (identity_load(&id, p->key, &err))
         return fail(&err);
     raise_nofile();
+    /* Frames of up to 1 MiB arrive in buffers of their size; served from
+     * mmap they go back to the system when a connection closes, instead of
+     * staying in the heap after a burst (PROTOCOL §10). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     /* The merger follows the logs in its own thread; a failure to start
      * it is fatal here, its later storage errors are retried inside. */
-    if (merger_start(&o.merger, p->dir, &err)) {
+    if (merger_start(&o.merger, p->dir, window, &err)) {
         identity_wipe(&id);
         return fail(&err);
     }
@@ -783,6 +853,16 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
     const char *sub = argc > 1 ? argv[1] : "list";
     if (strcmp(sub, "list") == 0 && argc <= 2)
         return placelist_write(log_store_db(s), stdout, &err) ? fail(&err) : 0;
+    if (strcmp(sub, "show") == 0 && argc == 3) {
+        char *end = NULL;
+        long long v = strtoll(argv[2], &end, 10);
+        if (!*argv[2] || *end || v < 1) {
+            fprintf(stderr, "rozgar-server: places show VERSION (a number, see rozgar-server "
+                            "places)\n");
+            return 1;
+        }
+        return placelist_show(log_store_db(s), v, stdout, &err) ? fail(&err) : 0;
+    }
     if (strcmp(sub, "check") == 0 && (argc == 3 || argc == 4)) {
         const places *pl = places_active();
         const char *prov = NULL, *dist = NULL, *sug[PLACES_SUGGEST_MAX];
@@ -833,9 +913,63 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
         printf("restart a running server so it counts with version %lld\n", (long long)version);
         return 0;
     }
-    fprintf(stderr, "usage: rozgar-server -d DIR places [list | import FILE | check NAME "
-                    "[PROVINCE]]\n");
+    fprintf(stderr, "usage: rozgar-server -d DIR places [list | show VERSION | import FILE | "
+                    "check NAME [PROVINCE]]\n");
     return 1;
+}
+
+/* bundle import FILE --receipt OUT (PROTOCOL.md §11). */
+static int
+cmd_bundle(log_store *s, const srv_paths *p, int argc, char **argv)
+{
+    const char *file = NULL, *out = NULL;
+    char hex[2 * RZ_NODE_ID_BYTES + 1];
+    bundle_import_result res;
+    rz_identity id;
+    rz_error err = {0, ""};
+    int i, rc;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--receipt") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (i == 1 && strcmp(argv[i], "import") == 0)
+            continue;
+        else if (!file && argv[i][0] != '-')
+            file = argv[i];
+        else
+            break;
+    }
+    if (argc < 2 || strcmp(argv[1], "import") != 0 || !file || !out || i < argc) {
+        fprintf(stderr, "usage: rozgar-server -d DIR bundle import FILE --receipt OUT\n");
+        return 1;
+    }
+    if (identity_load(&id, p->key, &err))
+        return fail(&err);
+    rc = bundle_import(s, &id, file, out, &res, &err);
+    identity_wipe(&id);
+    if (rc) {
+        if (rc == RZ_E_IO && res.batches)
+            fprintf(stderr, "rozgar-server: %s\n", err.text);
+        else
+            fprintf(stderr, "rozgar-server: bundle %s refused, nothing stored: %s\n", file,
+                    err.text);
+        return rc == RZ_E_IO ? 2 : 1;
+    }
+    hex_encode(hex, res.h.node_id, RZ_NODE_ID_BYTES);
+    if (res.applied > 0) {
+        /* Acknowledged by receipt: the journal's loss report after a
+         * restore must know it, as for a live sync (server/journal.h). */
+        char ep[16], seq[24];
+        snprintf(ep, sizeof ep, "%u", res.h.epoch);
+        snprintf(seq, sizeof seq, "%llu", (unsigned long long)res.h.last_seq);
+        note_decision("head", (const char *const[]){hex, ep, seq}, 3);
+    }
+    printf("bundle: node %s, seq %llu..%llu in %llu batch%s, %llu entries new to the server%s; "
+           "receipts in %s (give them to the centre: rozgar-node bundle receipts FILE)\n",
+           hex, (unsigned long long)res.h.first_seq, (unsigned long long)res.h.last_seq,
+           (unsigned long long)res.batches, res.batches == 1 ? "" : "es",
+           (unsigned long long)res.applied,
+           res.closed ? ", closed for merging at the import time" : "", out);
+    return 0;
 }
 
 /* The erasure goes into the register of lawful requests (auth.db) with
@@ -876,6 +1010,7 @@ cmd_erase(log_store *s, const srv_paths *p, int argc, char **argv)
     if (rebuild_erase_person(s, id, &n, &err))
         return fail(&err);
     erase_register(p->dir, hex, n, reason);
+    note_decision("erase", (const char *const[]){hex}, 1);
     printf("erased %d personal value%s of person %s; logs still verify\n", n, n == 1 ? "" : "s",
            hex);
     return 0;
@@ -1019,6 +1154,42 @@ cmd_merge(state_store *ss, const srv_paths *p, const char *what)
     return rc ? fail(&err) : 0;
 }
 
+/* backup DIR: while the server runs (server/backup.h). */
+static int
+cmd_backup(const srv_paths *p, int argc, char **argv)
+{
+    rz_error err = {0, ""};
+    if (argc != 2) {
+        fprintf(stderr, "usage: rozgar-server -d DIR backup BACKUP_DIR\n");
+        return 1;
+    }
+    return backup_run(p->dir, argv[1], stdout, &err) ? fail(&err) : 0;
+}
+
+/* restore BACKUP_DIR: the server stopped; exit 0 even with gaps (they are
+ * listed; `gaps` tells when the nodes have re-sent them). */
+static int
+cmd_restore(const srv_paths *p, int argc, char **argv)
+{
+    rz_error err = {0, ""};
+    if (argc != 2) {
+        fprintf(stderr, "usage: rozgar-server -d DIR restore BACKUP_DIR\n");
+        return 1;
+    }
+    return backup_restore(p->dir, argv[1], stdout, &err) ? fail(&err) : 0;
+}
+
+/* gaps: exit 0 when none, 4 when acknowledged ranges are missing. */
+static int
+cmd_gaps(const srv_paths *p)
+{
+    rz_error err = {0, ""};
+    int n = 0;
+    if (backup_gaps(p->dir, stdout, &n, &err))
+        return fail(&err);
+    return n ? 4 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1079,10 +1250,17 @@ main(int argc, char **argv)
         return cmd_init(&p);
     if (strcmp(cmd, "pubkey") == 0)
         return cmd_pubkey(&p);
+    srv_dir = p.dir;
+    if (strcmp(cmd, "restore") == 0)
+        return cmd_restore(&p, argc, argv);
     if (access(p.db, F_OK) != 0) {
         fprintf(stderr, "rozgar-server: %s is not a server directory (run init)\n", dir);
         return 1;
     }
+    if (strcmp(cmd, "backup") == 0)
+        return cmd_backup(&p, argc, argv);
+    if (strcmp(cmd, "gaps") == 0)
+        return cmd_gaps(&p);
     if (strcmp(cmd, "account") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "lawful") == 0)
         return httpauth_cli(p.dir, argc, argv);
     /* Every command opens the database for writing (WAL needs it). */
@@ -1146,6 +1324,8 @@ main(int argc, char **argv)
         rc = cmd_places(s, ss, &p, argc, argv);
     else if (strcmp(cmd, "erase") == 0)
         rc = cmd_erase(s, &p, argc, argv);
+    else if (strcmp(cmd, "bundle") == 0)
+        rc = cmd_bundle(s, &p, argc, argv);
     else {
         fprintf(stderr, "rozgar-server: command '%s' is not available in this build\n", cmd);
         rc = 1;

@@ -187,7 +187,7 @@
     var where = state.centre || state.district || state.province;
     if (where && centres) {
       /* The banner speaks of the level being viewed: its own centres. */
-      var here = centresHere(centres.centres);
+      var here = centresHere(centres.centres).filter(function (x) { return x.nodes > 0; });
       c.centres = here.length;
       c.centres_stale = here.filter(function (x) { return x.stale; }).length;
       c.centres_synced = c.centres - c.centres_stale;
@@ -483,9 +483,14 @@
   }
 
   function centreState(c) {
+    if (c.state === "revoked") return "revoked";
+    if (c.state === "forked") return "forked: waiting for headquarters";
     if (c.state === "never" || !c.last_contact) return "never synced";
     var days = Math.floor(c.contact_lag_seconds / 86400);
     if (c.state === "silent") return "silent for " + days + (days === 1 ? " day" : " days");
+    if (c.state === "counting" && c.counting) {
+      return "received, " + fmt(c.counting.received - c.counting.counted) + " not yet counted";
+    }
     return "ok";
   }
 
@@ -497,7 +502,9 @@
     var rows = centresHere(body.centres);
     rows.forEach(function (c) {
       var tr = document.createElement("tr");
-      tr.className = c.state === "never" ? "never" : c.state === "silent" ? "silent" : "";
+      tr.className = c.state === "never" || c.state === "forked" ? "never"
+        : c.state === "silent" || c.state === "counting" ? "silent"
+        : c.state === "revoked" ? "revoked" : "";
       tr.dataset.state = c.state || "";
       cell(tr, c.centre);
       cell(tr, c.province);

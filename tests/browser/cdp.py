@@ -21,7 +21,7 @@ class CDPError(Exception):
 
 
 class Browser:
-    def __init__(self, timeout=20):
+    def __init__(self, timeout=60):
         exe = shutil.which("chromium") or shutil.which("chromium-browser")
         if not exe:
             raise CDPError("chromium is not installed")
@@ -90,7 +90,7 @@ class Browser:
             raise CDPError(f"JavaScript failed: {text}\n  in: {expr[:200]}")
         return r.get("result", {}).get("value")
 
-    def wait(self, expr, what, timeout=20):
+    def wait(self, expr, what, timeout=45):
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:

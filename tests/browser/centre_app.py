@@ -101,11 +101,22 @@ def main():
     url, user, password, shots, out = sys.argv[1:6]
     os.makedirs(shots, exist_ok=True)
     b = Browser()
+    app = App(b, url, shots)
     try:
         if len(sys.argv) > 6 and sys.argv[6] == "--clock":
-            clock(App(b, url, shots), user, password)
+            clock(app, user, password)
         else:
-            run(App(b, url, shots), user, password, out)
+            run(app, user, password, out)
+    except (AssertionError, CDPError):
+        # What the page showed when it failed, for the log and a picture.
+        try:
+            print("   page: " + json.dumps(b.eval(
+                "({hash: location.hash, state: document.body.dataset.state, "
+                "flash: (document.getElementById('flash') || {}).textContent})")), file=sys.stderr)
+            b.screenshot(os.path.join(shots, "FAILED.png"))
+        except Exception:
+            pass
+        raise
     finally:
         b.close()
     if len(sys.argv) <= 6:
@@ -269,7 +280,7 @@ def run(app, user, password, out):
     ok(pending > 0, f"{pending} changes wait to be sent")
     app.shot("14-sync-waiting")
     app.js("T.click('#sync-now')")
-    b.wait("T.q('#sync-result')", "the sync outcome", timeout=60)
+    b.wait("T.q('#sync-result')", "the sync outcome", timeout=90)
     ok(app.js("T.q('#sync-result').dataset.ok") == "true", "Sync now: " + app.js("T.text('#sync-result b')"))
     ok(app.js("T.api('/api/sync').then(s => s.pending)") == 0, "nothing waits any more")
     ok(app.js("T.q('#sync-bar').value === T.q('#sync-bar').max"), "the progress bar is full")

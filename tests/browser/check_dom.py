@@ -122,9 +122,12 @@ def check_centres(tree, centres, prov, where):
                     tr.attrs.get("data-state"))
                    for tr in body.children if isinstance(tr, Node) and tr.tag == "tr")
     check(shown == want, f"{where}: centres table lists every centre with its state: {shown}")
+    if prov is None:
+        check(("e-Rozgar Sukkur", "revoked") in shown, f"{where}: a revoked centre is listed as revoked")
     for r in rows_of(tree, "centres-table"):
         st = r[4]
-        check(st == "ok" or st == "never synced" or st.startswith("silent for "),
+        check(st in ("ok", "never synced", "revoked", "forked: waiting for headquarters")
+              or st.startswith("silent for ") or st.endswith(" not yet counted"),
               f"{where}: state of {r[0]} reads '{st}'")
 
 

@@ -25,6 +25,7 @@
 #include "common/db.h"
 #include "common/log.h"
 #include "proto/msg.h"
+#include "server/forkreport.h"
 #include "server/ingest.h"
 #include "server/merge.h"
 #include "server/log_store.h"
@@ -255,6 +256,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(rc != 0 || !memcmp(n.node_id, FUZZ_NODE_ID, RZ_NODE_ID_BYTES));
         } else if (m.type == RZ_MSG_BATCH) {
             fuzz_batch(&m, frame, len, flags);
+        } else if (m.type == RZ_MSG_FORK_REPORT) {
+            /* PROTOCOL 4.8: recorded (fork) or refused with one of its codes. */
+            rz_error e = {0, ""};
+            int rc = forkreport_record(F.s, FUZZ_NODE_ID, &m, frame, len, &e);
+            FUZZ_CHECK(rc == RZ_E_FORK || rc == RZ_E_AUTH || rc == RZ_E_QUARANTINE ||
+                       rc == RZ_E_EPOCH || rc == RZ_E_SIGNATURE || rc == RZ_E_CHAIN ||
+                       rc == RZ_E_DECODE || rc == RZ_E_BUSY);
+            FUZZ_CHECK(e.code == rc && e.text[0] != '\0');
+            if (rc == RZ_E_FORK)
+                F.dirty = 1;
         }
     }
     msgpack_zone_destroy(&z);

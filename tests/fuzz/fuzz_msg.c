@@ -84,6 +84,7 @@ reencode(const rz_msg *m, mpk_writer *w)
                        m->applied);
         break;
     case RZ_MSG_ERROR: msg_encode_error(w, m->server_ms, m->code, m->text); break;
+    case RZ_MSG_FORK_REPORT: msg_encode_fork_report(w, m->node_id, &m->fork, m->sig); break;
     default: FUZZ_CHECK(!"decoded an unknown message type");
     }
 }
@@ -126,6 +127,12 @@ check_same(const rz_msg *a, const rz_msg *b)
         FUZZ_CHECK(a->server_ms == b->server_ms && a->code == b->code &&
                    strcmp(a->text, b->text) == 0);
         break;
+    case RZ_MSG_FORK_REPORT:
+        FUZZ_CHECK(!memcmp(a->node_id, b->node_id, RZ_NODE_ID_BYTES) &&
+                   !memcmp(&a->fork, &b->fork, sizeof a->fork) &&
+                   !memcmp(a->sig, b->sig, RZ_SIG_BYTES));
+        FUZZ_CHECK(a->fork.reason == RZ_FORK_SERVER_AHEAD || a->fork.reason == RZ_FORK_DIFFERS);
+        break;
     }
 }
 
@@ -145,7 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         msgpack_zone_destroy(&z);
         return 0;
     }
-    FUZZ_CHECK(m.type >= RZ_MSG_HELLO && m.type <= RZ_MSG_ERROR);
+    FUZZ_CHECK(m.type >= RZ_MSG_HELLO && m.type <= RZ_MSG_FORK_REPORT);
     FUZZ_CHECK(m.version == RZ_PROTO_VERSION);
     if (m.type == RZ_MSG_BATCH) {
         check_batch_limits(&m);

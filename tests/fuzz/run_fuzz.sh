@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run_fuzz.sh SECONDS: builds the libFuzzer harnesses (clang, RZ_FUZZ=ON,
-# ASan + UBSan) into build-fuzz/ and runs each harness for SECONDS/4 from
+# ASan + UBSan) into build-fuzz/ and runs each harness for SECONDS/(number of harnesses) from
 # the committed seeds in tests/fuzz/corpus/<harness>/ with the msgpack
 # dictionary (csv.dict for fuzz_import).  Prints execs and new corpus
 # inputs per harness; exits non-zero when any harness crashes, leaks, times
@@ -13,13 +13,13 @@ set -euo pipefail
 
 secs=${1:-}
 if ! [[ "$secs" =~ ^[0-9]+$ ]] || [ "$secs" -lt 4 ]; then
-  echo "usage: $0 SECONDS (>= 4; each of the 4 harnesses gets SECONDS/4)" >&2
+  echo "usage: $0 SECONDS (>= 5; each of the 5 harnesses gets SECONDS/5)" >&2
   exit 2
 fi
 cd "$(dirname "$0")/../.."
 root=$PWD
 B=${RZ_FUZZ_BUILD_DIR:-$root/build-fuzz}
-harnesses=(fuzz_msg fuzz_entry fuzz_ingest fuzz_import)
+harnesses=(fuzz_msg fuzz_entry fuzz_ingest fuzz_import fuzz_bundle)
 command -v clang >/dev/null || { echo "run_fuzz: clang is required (scripts/deps.sh)" >&2; exit 2; }
 
 # Warnings are not errors here: this build exists to run the fuzzers, and

@@ -95,6 +95,12 @@ district_n() {
 }
 
 # totals_value METRIC [--by D --where ...]: a single national figure as a number.
+# merged: waits until the server has counted everything it acknowledged
+# (merging follows the ack), so API answers and totals are complete.
+merged() {
+  "$SERVER" -d "$T/srv" totals --wait --timeout 120 > /dev/null || fail "merging did not catch up"
+}
+
 total() {
   "$SERVER" -d "$T/srv" totals --wait --timeout 120 --format csv "$@" | awk -F, 'NR==2 {print $NF}'
 }

@@ -20,6 +20,7 @@ for n in l1 m1; do
 done
 node m1 person add --name "P m1 4" --gender male --birth-year 1990 --date 2026-10-14 > /dev/null
 node m1 sync > /dev/null || fail "sync m1"
+merged
 S() { "$SERVER" -d "$T/srv" "$@"; }
 cuts() { # the breakdowns by place, at the register version given (or now)
   local v=("$@") q

@@ -232,7 +232,20 @@ PY
 [ "$(login "https://127.0.0.2:$P3" admin "admin pass 1" "$T/jar_tls" -k -D "$T/hdr_tls")" = 200 ] &&
   grep -i '^set-cookie:' "$T/hdr_tls" | grep -q '; Secure' && ok "sign-in over HTTPS; the cookie is Secure" || fail "not: sign-in over HTTPS; the cookie is Secure"
 code=$("${CURL[@]}" -k -o /dev/null -w '%{http_code}' -b "$T/jar_tls" "https://127.0.0.2:$P3/api/persons")
-[ "$code" = 200 ] && ok "the API answers over HTTPS" || fail "not: the API answers over HTTPS"
+[ "$code" = 200 ] && ok "the API answers over HTTPS"
+# 40 clients that connect and say nothing (each would hold a one-at-a-time
+# acceptor for 3 s: 2 minutes) must not keep a real browser out.
+python3 - "$P3" > "$T/silent.out" 2>&1 <<'PY' &
+import socket, sys, time
+held = [socket.create_connection(("127.0.0.2", int(sys.argv[1])), timeout=5) for _ in range(40)]
+print("holding", len(held), flush=True)
+time.sleep(40)
+PY
+SILENT=$!
+for _ in $(seq 1 50); do grep -q holding "$T/silent.out" && break; sleep 0.1; done
+code=$("${CURL[@]}" -k -o /dev/null -w '%{http_code}' -b "$T/jar_tls" "https://127.0.0.2:$P3/api/persons")
+kill "$SILENT" 2>/dev/null; wait "$SILENT" 2>/dev/null || true
+[ "$code" = 200 ] && ok "40 silent connections do not keep a browser out" || fail "not: the API answers over HTTPS"
 code=$("${CURL[@]}" -k -o /dev/null -w '%{http_code}' -b "$T/jar_tls" -H "Host: 127.0.0.1:$P3" "https://127.0.0.2:$P3/api/persons")
 [ "$code" = 421 ] && ok "a Host the app does not answer to is refused over HTTPS too" || fail "not: a Host the app does not answer to is refused over HTTPS too"
 stop_serves

@@ -16,7 +16,7 @@ path, n, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 with open(path, "w") as f:
     f.write("name,gender,birth_year,cnic,phone,district,area,skill,reg_date\n")
     for k in range(n):
-        f.write(f"K {tag}-{k},{'female' if k % 2 else 'male'},{1990 + k % 15},,,Karachi,urban,professional,2026-08-{1 + k % 28:02d}\n")
+        f.write(f"K {tag}-{k},{'female' if k % 2 else 'male'},{1990 + k % 15},,,Karachi South,urban,professional,2026-08-{1 + k % 28:02d}\n")
 PY
 }
 people() { node n1 list persons | wc -l; }
@@ -26,13 +26,18 @@ while [ $(( $(date +%s) - start )) -lt "$BUDGET" ] && [ $cycles -lt 300 ]; do
   cycles=$((cycles + 1))
   before=$(people)
   gen_csv "$T/k.csv" 2000 "$cycles"
-  node n1 import persons "$T/k.csv" > /dev/null 2>&1 & pid=$!
-  sleep "0.0$((RANDOM % 9 + 1))"
+  # The binary itself, not the shell function `node`: kill -9 must hit the
+  # process that writes, or an orphan keeps importing (and reading the next
+  # cycle's file) behind the test's back.
+  "$NODE" -d "$T/n1" import persons "$T/k.csv" > /dev/null 2>&1 & pid=$!
+  # From 10 ms to 3 s: some kills land mid-import, some after it committed
+  # (an import of 2,000 rows takes about a second under the sanitizers).
+  sleep "$(( RANDOM % 3 )).$(( RANDOM % 10 ))$(( RANDOM % 9 + 1 ))"
   kill -9 $pid 2>/dev/null && rec_kills=$((rec_kills + 1)); wait $pid 2>/dev/null || true
   after=$(people)
   d=$((after - before))
   [ $d -eq 0 ] || [ $d -eq 2000 ] || fail "import half-applied after kill -9: $d of 2000 people"
-  node n1 sync --timeout 5 > /dev/null 2>&1 & pid=$!
+  "$NODE" -d "$T/n1" sync --timeout 5 > /dev/null 2>&1 & pid=$!
   sleep "0.$((RANDOM % 5))"
   kill -9 $pid 2>/dev/null && sync_kills=$((sync_kills + 1)); wait $pid 2>/dev/null || true
 done

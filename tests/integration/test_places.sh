@@ -45,6 +45,7 @@ for n in k1 k2 k3 p1; do
   done
   node "$n" sync > /dev/null || fail "sync $n"
 done
+merged
 "$SERVER" -d "$T/srv" totals --format csv --metric registered --by home > "$T/home.csv"
 expect_eq "$(cat "$T/home.csv")" "$(printf 'period,home,count\nall,Dera Ghazi Khan,12\nall,unknown,4')" \
   "registrations by home district"; ok
@@ -60,6 +61,7 @@ grep -q "Lahore Cantt" "$T/places-v2.tsv" || fail "test list not made"
 "$SERVER" -d "$T/srv" places import "$T/places-v2.tsv" > "$T/import.out" || fail "import: $(cat "$T/import.out")"
 grep -q "places version 2" "$T/import.out" || fail "import: $(cat "$T/import.out")"
 server_stop; server_start
+merged
 "$SERVER" -d "$T/srv" totals --format csv --metric registered --by home > "$T/home2.csv"
 expect_eq "$(cat "$T/home2.csv")" "$(printf 'period,home,count\nall,Dera Ghazi Khan,12\nall,Lahore,4')" \
   "registrations by home district under version 2"; ok
@@ -72,9 +74,17 @@ expect_eq "$(total --metric registered --where home=Lahore)" 5 "a new person cou
 set +e; "$SERVER" -d "$T/srv" places import "$T/places-v2.tsv" > "$T/again.out" 2>&1; rc=$?; set -e
 expect_eq "$rc" 1 "re-importing the list in force"
 grep -q "already in force" "$T/again.out" || fail "re-import: $(cat "$T/again.out")"; ok
+note "the totals under version 1 are reproduced by importing it again"
+"$SERVER" -d "$T/srv" places show 1 > "$T/v1.tsv"
+cmp -s "$T/v1.tsv" "$(dirname "$0")/../../data/places.tsv" || fail "places show 1 is not the list imported"
+"$SERVER" -d "$T/srv" places import "$T/v1.tsv" > "$T/import3.out" || fail "import: $(cat "$T/import3.out")"
+merged
+"$SERVER" -d "$T/srv" totals --format csv --metric registered --by home > "$T/home3.csv"
+expect_eq "$(cat "$T/home3.csv")" "$(printf 'period,home,count\nall,Dera Ghazi Khan,12\nall,unknown,5')" \
+  "registrations by home district under version 1 again"; ok
 printf 'version\tbad\nprovince\tPunjab\t\ndistrict\tSindh\tKarachi\t\n' > "$T/bad.tsv"
 set +e; "$SERVER" -d "$T/srv" places import "$T/bad.tsv" > "$T/bad.out" 2>&1; rc=$?; set -e
 expect_eq "$rc" 1 "importing a malformed list"
 grep -q "bad.tsv:3: district of province 'Sindh', not declared above" "$T/bad.out" || fail "bad list: $(cat "$T/bad.out")"
-"$SERVER" -d "$T/srv" places | grep -q "^2 versions" || fail "a malformed list became a version"; ok
+"$SERVER" -d "$T/srv" places | grep -q "^3 versions" || fail "a malformed list became a version"; ok
 echo "PASS places: $checks checks passed, 0 failed (one province per spelling, refusals with suggestions, official home districts, versioned import)"

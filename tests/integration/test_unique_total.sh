@@ -17,6 +17,7 @@ for d in 2026-01-10 2026-02-10 2026-03-10; do
   for p in "${ps[@]}"; do node c1 attend "$e" "$p" > /dev/null; done
 done
 node c1 sync > /dev/null || fail "sync"
+merged
 api() { curl -fsS --max-time 20 "http://127.0.0.1:$HTTP_PORT$1"; }
 py() { python3 -c "import json,sys; b=json.load(sys.stdin); print($1)"; }
 

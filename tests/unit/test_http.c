@@ -646,7 +646,7 @@ test_totals_csv(void **state)
     http_get(f->port, "/api/centres.csv", &r);
     assert_int_equal(r.status, 200);
     assert_has(r.body, "\r\ncentre,province,district,programme,pcs,last_contact,days_since_contact,"
-                       "last_data,state\r\n");
+                       "last_data,not_yet_counted,state\r\n");
     assert_has(r.body, ",never\r\n");
     assert_has(r.body, ",ok\r\n");
     reply_free(&r);
@@ -677,18 +677,47 @@ test_centres(void **state)
     assert_has(quetta, "\"last_sync\":null,\"last_sync_ms\":null,\"lag_seconds\":null,"
                        "\"last_contact\":null,\"last_contact_ms\":null,"
                        "\"contact_lag_seconds\":null,\"stale\":true,\"state\":\"never\","
+                       "\"revoked_nodes\":0,\"forked_nodes\":0,"
                        "\"counting\":{\"received\":0,\"counted\":0,");
-    assert_has(peshawar, "\"stale\":true,\"state\":\"silent\",\"counting\":{");
+    assert_has(peshawar, "\"stale\":true,\"state\":\"silent\",\"revoked_nodes\":0");
     assert_has(lahore, "\"province\":\"Punjab\",\"district\":\"Lahore\","
                        "\"programme\":\"e-rozgar\",\"nodes\":1,\"last_sync\":\"");
-    assert_has(lahore, "\"stale\":false,\"state\":\"ok\",\"counting\":{");
+    assert_has(lahore, "\"stale\":false,\"state\":\"ok\",\"revoked_nodes\":0");
     reply_free(&r);
 
     get_json(f, "/api/centres?stale_days=30", &r);
     peshawar = strstr(r.body, "\"centre\":\"e-Rozgar Peshawar\"");
     assert_non_null(peshawar);
-    assert_has(peshawar, "\"stale\":false,\"state\":\"ok\",\"counting\":{");
+    assert_has(peshawar, "\"stale\":false,\"state\":\"ok\",\"revoked_nodes\":0");
     reply_free(&r);
+
+    /* A node quarantined after a fork makes its centre "forked"; a centre
+     * whose every node is revoked stays listed, as "revoked". */
+    {
+        sqlite3 *db = NULL;
+        char *multan;
+        assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(db,
+                         "UPDATE node SET quarantined = 1 WHERE centre_id ="
+                         " (SELECT centre_id FROM centre WHERE name = 'e-Rozgar Lahore');"
+                         "UPDATE node SET revoked = 1 WHERE centre_id ="
+                         " (SELECT centre_id FROM centre WHERE name = 'Innovista Multan')",
+                         NULL, NULL, NULL),
+            SQLITE_OK);
+        get_json(f, "/api/centres", &r);
+        lahore = strstr(r.body, "\"centre\":\"e-Rozgar Lahore\"");
+        multan = strstr(r.body, "\"centre\":\"Innovista Multan\"");
+        assert_true(lahore && multan);
+        assert_has(lahore, "\"state\":\"forked\",\"revoked_nodes\":0,\"forked_nodes\":1");
+        assert_has(multan, "\"nodes\":0,");
+        assert_has(multan, "\"state\":\"revoked\",\"revoked_nodes\":1,\"forked_nodes\":0");
+        reply_free(&r);
+        assert_int_equal(
+            sqlite3_exec(db, "UPDATE node SET quarantined = 0, revoked = 0", NULL, NULL, NULL),
+            SQLITE_OK);
+        sqlite3_close(db);
+    }
 }
 
 static void

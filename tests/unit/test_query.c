@@ -580,7 +580,10 @@ test_asof(void **state)
     assert_int_equal(a.centres_stale, 2);
     memset(&s, 0, sizeof s);
     assert_int_equal(query_centres_sync(f->db, NOW, 7, sync_row, &s, &err), 0);
-    assert_string_equal(s.text, "Quetta Hub:-1:1;Peshawar Innovista:30:1;Lahore e-Rozgar:1:0;");
+    /* Multan's only node is revoked: listed first, with no unrevoked node. */
+    assert_string_equal(
+        s.text,
+        "Multan e-Rozgar:-1:1;Quetta Hub:-1:1;Peshawar Innovista:30:1;Lahore e-Rozgar:1:0;");
     fx_exec(f, "DELETE FROM node");
 }
 
