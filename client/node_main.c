@@ -1025,6 +1025,7 @@ cmd_import(node_store *ns, int argc, char **argv)
         return fail_msg(EXIT_USAGE, "%s: %s", pos[1], strerror(errno));
     memset(&r, 0, sizeof r);
     progress_init(&prog, stderr, "import", 0, -1);
+    progress_set_unit(&prog, "rows");
     rc = node_import_csv(ns, kind, f, dry != NULL, import_progress, &prog, &r, &err);
     fclose(f);
     if (r.rows && rc == 0)

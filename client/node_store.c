@@ -306,6 +306,8 @@ struct node_store {
     rz_identity id;                    /* node key; secret */
     uint8_t node_id[RZ_NODE_ID_BYTES]; /* from meta */
     node_txn t;                        /* open transaction's state */
+    uint64_t since_clock;              /* entries appended since the last clock entry */
+    int since_known;                   /* since_clock was counted from the log */
     mpk_writer w;                      /* entry encoder, reused */
     node_pending_pii pii[3];           /* personal values of the entry */
     size_t npii;                       /* used slots of pii */
@@ -656,9 +658,11 @@ load_head(node_store *ns, uint64_t *seq, uint8_t hash[RZ_HASH_BYTES], int *is_cl
             msgpack_zone z;
             rz_entry e;
             msgpack_zone_init(&z, 1024);
+            /* A checkpoint is no server time the node received: a session
+             * still appends a clock entry of its own after one. */
             *is_clock = entry_decode(sqlite3_column_blob(st, 2),
                                      (size_t)sqlite3_column_bytes(st, 2), &z, &e, NULL) == 0 &&
-                        e.table == RZ_T_CLOCK;
+                        e.table == RZ_T_CLOCK && !entry_field(&e, RZ_CF_CHECKPOINT);
             msgpack_zone_destroy(&z);
         }
     } else if (src != SQLITE_DONE) {
@@ -719,6 +723,7 @@ node_store_rollback(node_store *ns)
     rz_db_rollback(ns->db);
     live_clear_all(ns);
     memset(&ns->t, 0, sizeof ns->t);
+    ns->since_known = 0; /* entries rolled back: count again */
 }
 
 int
@@ -877,6 +882,67 @@ fields_to_entry(node_store *ns, rz_entry *e, const node_field *d, size_t nd, con
     }
 }
 
+static int log_append(node_store *ns, const rz_entry *e, rz_error *err);
+
+/* Entries after the last clock entry of the log, counted once per process
+ * (at most RZ_CLOCK_CHECKPOINT_EVERY decoded). */
+static int
+count_since_clock(node_store *ns, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    msgpack_zone z;
+    int rc = rz_db_prepare(ns->db, &st, "SELECT entry FROM log ORDER BY seq DESC LIMIT ?1", err);
+    if (rc)
+        return rc;
+    ns->since_clock = 0;
+    sqlite3_bind_int(st, 1, RZ_CLOCK_CHECKPOINT_EVERY);
+    msgpack_zone_init(&z, 1024);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        rz_entry e;
+        msgpack_zone_clear(&z);
+        if (entry_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &z, &e,
+                         NULL) == 0 &&
+            e.table == RZ_T_CLOCK)
+            break;
+        ns->since_clock++;
+    }
+    msgpack_zone_destroy(&z);
+    sqlite3_finalize(st);
+    ns->since_known = 1;
+    return 0;
+}
+
+/* PROTOCOL §5: after RZ_CLOCK_CHECKPOINT_EVERY entries without a clock
+ * entry, a checkpoint carrying the node's estimate of the server time (the
+ * last server time it saw plus its own clock's progress since), so the
+ * server can merge a long offline backlog batch by batch instead of
+ * waiting for the clock entry of the next sync.  Never synced: no server
+ * time to start from, no checkpoint. */
+static int
+append_checkpoint(node_store *ns, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t server_ms = 0, local_ms = 0, now = hlc_wall_ms();
+    rz_entry e;
+    int rc = rz_db_prepare(ns->db, &st, "SELECT last_server_ms, last_local_ms FROM meta WHERE id=1",
+                           err);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        server_ms = (uint64_t)sqlite3_column_int64(st, 0);
+        local_ms = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (server_ms == 0)
+        return 0;
+    entry_init(&e, next_hlc(ns), RZ_T_CLOCK, RZ_OP_SET, NULL, 0);
+    entry_put(&e, RZ_CF_SERVER_MS, rz_uint(server_ms + (now > local_ms ? now - local_ms : 0)));
+    entry_put(&e, RZ_CF_LOCAL_MS, rz_uint(now));
+    entry_put(&e, RZ_CF_CHECKPOINT, rz_uint(1));
+    ns->npii = 0;
+    return log_append(ns, &e, err);
+}
+
 /* Encodes e, chains it after the head and stores it with its pending
  * personal values.  Inside an open transaction. */
 static int
@@ -923,6 +989,16 @@ log_append(node_store *ns, const rz_entry *e, rz_error *err)
     }
     ns->t.head_seq = seq;
     memcpy(ns->t.head_hash, hash, RZ_HASH_BYTES);
+    if (e->table == RZ_T_CLOCK) {
+        ns->since_clock = 0;
+        ns->since_known = 1;
+        return 0;
+    }
+    /* The count includes this entry, already in the log. */
+    if (!ns->since_known ? (rc = count_since_clock(ns, err)) != 0 : (ns->since_clock++, 0))
+        return rc;
+    if (ns->since_clock >= RZ_CLOCK_CHECKPOINT_EVERY)
+        return append_checkpoint(ns, err);
     return 0;
 }
 

@@ -35,6 +35,13 @@ progress_init(rz_progress *p, FILE *out, const char *label, uint64_t total, int 
     p->start_ms = progress_mono_ms();
     p->last_ms = p->start_ms;
     p->info.total = total;
+    p->unit = "entries";
+}
+
+void
+progress_set_unit(rz_progress *p, const char *unit)
+{
+    p->unit = unit ? unit : "entries";
 }
 
 void
@@ -74,7 +81,7 @@ progress_draw(rz_progress *p, int final)
     rz_progress_info in;
     char text[160], bar[PROGRESS_BAR_WIDTH + 1];
     progress_snapshot(p, &in);
-    progress_format(text, sizeof text, &in, "entries");
+    progress_format(text, sizeof text, &in, p->unit ? p->unit : "entries");
     if (p->tty) {
         size_t fill = in.total ? (size_t)((in.done >= in.total ? in.total : in.done) *
                                           PROGRESS_BAR_WIDTH / in.total)

@@ -31,6 +31,7 @@ typedef struct rz_progress_info {
 typedef struct rz_progress {
     FILE *out;                      /* where it draws (borrowed) */
     char label[PROGRESS_LABEL_MAX]; /* "sync", "import", ... */
+    const char *unit;               /* what is counted, "entries" unless set (static text) */
     int tty;                        /* out is a terminal: redraw in place */
     int drawn;                      /* a bar is on screen (needs a newline) */
     unsigned long lines;            /* plain lines printed */
@@ -47,6 +48,9 @@ uint64_t progress_mono_ms(void);
 /* Starts a job of `total` units (0: unknown) drawn on out.  tty < 0 asks
  * isatty(out); 0 or 1 forces the plain or the bar form (tests). */
 void progress_init(rz_progress *p, FILE *out, const char *label, uint64_t total, int tty);
+
+/* Names what is counted ("rows"); unit must outlive p.  Default "entries". */
+void progress_set_unit(rz_progress *p, const char *unit);
 
 /* Sets the total later (e.g. once the server said where to start). */
 void progress_set_total(rz_progress *p, uint64_t total);

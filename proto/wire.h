@@ -93,10 +93,17 @@ enum rz_attendance_field {
 };
 
 enum rz_clock_field {
-    RZ_CF_SERVER_MS = 1, /* uint: server time in the WELCOME the node got */
-    RZ_CF_LOCAL_MS = 2,  /* uint: the node's wall clock at that moment */
-    RZ_CF_MAX = 2
+    RZ_CF_SERVER_MS = 1,  /* uint: server time in the WELCOME the node got */
+    RZ_CF_LOCAL_MS = 2,   /* uint: the node's wall clock at that moment */
+    RZ_CF_CHECKPOINT = 3, /* uint 1: a checkpoint; server_ms is the node's estimate
+                           * (PROTOCOL §5: bounds the entries before it, does not
+                           * raise the floor of those after it) */
+    RZ_CF_MAX = 3
 };
+
+/* A node appends a checkpoint clock entry after this many entries without
+ * a clock entry (PROTOCOL §5), so a backlog merges batch by batch. */
+#define RZ_CLOCK_CHECKPOINT_EVERY 1000
 
 /* The coded values of person and event fields (gender, area, skill, event
  * kind, mode) are the domain's vocabulary: common/domain.h defines them;

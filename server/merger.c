@@ -55,6 +55,7 @@ struct merger {
     /* The segment being merged (scan callback state). */
     const merger_node *cur; /* node */
     uint64_t lo, hi;        /* clamp window */
+    int checkpoint;         /* the segment's clock entry is a checkpoint */
     rz_error *err;          /* where the callback reports */
     sqlite3_stmt *place;    /* a centre's place in the log store's register */
 };
@@ -173,6 +174,18 @@ merger_entry(uint64_t seq, const uint8_t *p, size_t len, void *arg)
     return merge_entry(m->mg, &in, m->err);
 }
 
+static int
+merger_is_checkpoint(uint64_t seq, const uint8_t *p, size_t len, void *arg)
+{
+    merger *m = arg;
+    rz_entry e;
+    (void)seq;
+    msgpack_zone_clear(&m->zone);
+    m->checkpoint = entry_decode(p, len, &m->zone, &e, NULL) == 0 && e.table == RZ_T_CLOCK &&
+                    entry_field(&e, RZ_CF_CHECKPOINT) != NULL;
+    return 0;
+}
+
 /* Merges up to *budget entries of node n from *p, no further than upto;
  * updates *p, *budget and *merged.  The clock entry closing a segment is
  * looked up to the node's head even when upto stops short of it, so a
@@ -206,8 +219,14 @@ merger_node_run(merger *m, const merger_node *n, state_pos *p, uint64_t upto, ui
         *budget -= to - p->merged_seq;
         *merged += to - p->merged_seq;
         p->merged_seq = to;
-        if (to == cseq)
-            p->last_clock_ms = cms;
+        /* Passing a clock entry raises the floor of the entries after it,
+         * unless it is a node's checkpoint (an estimate, PROTOCOL §5). */
+        if (to == cseq) {
+            if ((rc = log_store_scan(m->ls, n->id, cseq, cseq, merger_is_checkpoint, m, err)))
+                return rc;
+            if (!m->checkpoint)
+                p->last_clock_ms = cms;
+        }
     }
     return 0;
 }

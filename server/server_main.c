@@ -5,7 +5,7 @@
  *   rozgar-server -d DIR enroll --token T --centre NAME --programme P --province X --district Y
  *   rozgar-server -d DIR nodes | revoke NODE | rekey NODE --token T | new-epoch NODE | forks
  *   rozgar-server -d DIR run [--bind tcp://127.0.0.1:7700] [--http 127.0.0.1:8080]
- *                            [--public 0.0.0.0:8081]
+ *                            [--public 0.0.0.0:8443 --tls-cert F --tls-key F]
  *   rozgar-server -d DIR totals [--wait [--timeout S]] [query options] | verify | rebuild
  *   rozgar-server -d DIR merge pause | resume | status
  *   rozgar-server -d DIR erase PERSON_ID
@@ -955,6 +955,14 @@ cmd_bundle(log_store *s, const srv_paths *p, int argc, char **argv)
         return rc == RZ_E_IO ? 2 : 1;
     }
     hex_encode(hex, res.h.node_id, RZ_NODE_ID_BYTES);
+    if (res.applied > 0) {
+        /* Acknowledged by receipt: the journal's loss report after a
+         * restore must know it, as for a live sync (server/journal.h). */
+        char ep[16], seq[24];
+        snprintf(ep, sizeof ep, "%u", res.h.epoch);
+        snprintf(seq, sizeof seq, "%llu", (unsigned long long)res.h.last_seq);
+        note_decision("head", (const char *const[]){hex, ep, seq}, 3);
+    }
     printf("bundle: node %s, seq %llu..%llu in %llu batch%s, %llu entries new to the server%s; "
            "receipts in %s (give them to the centre: rozgar-node bundle receipts FILE)\n",
            hex, (unsigned long long)res.h.first_seq, (unsigned long long)res.h.last_seq,

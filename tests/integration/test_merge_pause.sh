@@ -52,6 +52,26 @@ body=$(api /api/summary)
 expect_eq "$(echo "$body" | py 'b["counting"]["counted"]')" "$received" "counted after resume"
 expect_eq "$(echo "$body" | py 'b["counting"]["complete"]')" True "complete after resume"
 api /metrics | grep -q '^rozgar_merge_lag_entries 0$' || fail "lag after resume"
+
+note "an offline backlog of 2,500 carries checkpoints (PROTOCOL 4.6): mergeable batch by batch"
+clocks() { sqlite3 -readonly "$T/srv/server.db" "SELECT count(*) FROM log WHERE clock_ms IS NOT NULL"; }
+python3 - "$T/b.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("name,gender,birth_year,cnic,phone,district,area,skill,reg_date\n")
+    for k in range(2500):
+        f.write(f"B {k},{'female' if k % 2 else 'male'},{1990 + k % 15},,,Lahore,urban,professional,2026-09-{1 + k % 28:02d}\n")
+PY
+c0=$(clocks); h0=$(node a status | awk -F': *' '/^acked/ {print $2}')
+node a import persons "$T/b.csv" > /dev/null 2>&1 || fail "import"
+node a sync > /dev/null || fail "sync of the backlog"
+c1=$(clocks); h1=$(node a status | awk -F': *' '/^acked/ {print $2}')
+# 2,500 people, a checkpoint after the 1,000th and the 2,000th, the session's clock entry.
+expect_eq "$((h1 - h0))" 2503 "entries of the backlog"
+expect_eq "$((c1 - c0))" 3 "clock entries in the backlog (2 checkpoints + the session's)"
+cp=$(sqlite3 -readonly "$T/srv/server.db" "SELECT group_concat(seq - $h0, ',') FROM log WHERE clock_ms IS NOT NULL AND seq > $h0")
+expect_eq "$cp" "1001,2002,2503" "where the clock entries stand"
+expect_eq "$(total --metric registered)" "$((N + 2501))" "registered with the backlog"
 server_stop
 "$SERVER" -d "$T/srv" verify > "$T/verify.out" || fail "verify: $(tail -n 3 "$T/verify.out")"
-echo "PASS merge pause: $N people acked while paused, received $((received - base)) counted 0, then $((N + 1)) registered after resume, verify agrees"
+echo "PASS merge pause: $N people acked while paused, received $((received - base)) counted 0, then $((N + 1)) registered after resume; backlog of 2500 with checkpoints at +1001 and +2002; verify agrees"

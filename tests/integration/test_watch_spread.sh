@@ -19,7 +19,7 @@ trap 'stop_all; cleanup' EXIT
 
 server_init
 note "$NODES nodes"
-for i in $(seq 1 "$NODES"); do node_new "n$i" "Centre $i" e-rozgar Punjab "District $((i % 7))"; done
+for i in $(seq 1 "$NODES"); do node_new "n$i" "Centre $i" e-rozgar Punjab "$(district_n Punjab "$i")"; done
 server_start
 for i in $(seq 1 "$NODES"); do
   "$NODE" -d "$T/n$i" sync --watch --interval 600 --backoff-max "$BACKOFF_MAX" > "$T/w$i.out" 2>&1 &

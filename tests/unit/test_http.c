@@ -690,6 +690,34 @@ test_centres(void **state)
     assert_non_null(peshawar);
     assert_has(peshawar, "\"stale\":false,\"state\":\"ok\",\"revoked_nodes\":0");
     reply_free(&r);
+
+    /* A node quarantined after a fork makes its centre "forked"; a centre
+     * whose every node is revoked stays listed, as "revoked". */
+    {
+        sqlite3 *db = NULL;
+        char *multan;
+        assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(db,
+                         "UPDATE node SET quarantined = 1 WHERE centre_id ="
+                         " (SELECT centre_id FROM centre WHERE name = 'e-Rozgar Lahore');"
+                         "UPDATE node SET revoked = 1 WHERE centre_id ="
+                         " (SELECT centre_id FROM centre WHERE name = 'Innovista Multan')",
+                         NULL, NULL, NULL),
+            SQLITE_OK);
+        get_json(f, "/api/centres", &r);
+        lahore = strstr(r.body, "\"centre\":\"e-Rozgar Lahore\"");
+        multan = strstr(r.body, "\"centre\":\"Innovista Multan\"");
+        assert_true(lahore && multan);
+        assert_has(lahore, "\"state\":\"forked\",\"revoked_nodes\":0,\"forked_nodes\":1");
+        assert_has(multan, "\"nodes\":0,");
+        assert_has(multan, "\"state\":\"revoked\",\"revoked_nodes\":1,\"forked_nodes\":0");
+        reply_free(&r);
+        assert_int_equal(
+            sqlite3_exec(db, "UPDATE node SET quarantined = 0, revoked = 0", NULL, NULL, NULL),
+            SQLITE_OK);
+        sqlite3_close(db);
+    }
 }
 
 static void

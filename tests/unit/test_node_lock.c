@@ -252,6 +252,7 @@ test_progress_plain_lines(void **state)
     progress_finish(&p); /* nothing done: silent */
     assert_int_equal(ftell(out), 0);
     progress_init(&p, out, "import", 10, 0);
+    progress_set_unit(&p, "rows");
     {
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
@@ -260,7 +261,7 @@ test_progress_plain_lines(void **state)
     progress_finish(&p);
     fclose(out);
     unsetenv("RZ_PROGRESS_MS");
-    assert_non_null(strstr(text, "import: 4/10 entries (40%)"));
+    assert_non_null(strstr(text, "import: 4/10 rows (40%)"));
     assert_non_null(strstr(text, ", done\n"));
     assert_null(strchr(text, '\r')); /* no terminal redraws in the plain form */
     free(text);
