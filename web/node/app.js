@@ -128,6 +128,17 @@ function fillForm(form, rec) {
   for (const i of $all("input[dir=auto]", form)) markUrdu(i);
 }
 
+// A correction sends only the fields staff changed (and the id), so the
+// log records what was corrected, not every field again.
+function changedFields(form, rec) {
+  const fd = new FormData();
+  for (const [k, v] of new FormData(form)) {
+    const was = rec[k] === undefined || rec[k] === null ? "" : String(rec[k]);
+    if (k === "id" || v !== was) fd.set(k, v);
+  }
+  return fd;
+}
+
 function personLink(p) {
   return el("a", {href: "#/person/" + p.id, class: "person-link", "data-code": p.code}, txt(p.name));
 }
@@ -181,7 +192,7 @@ async function pagePerson(id) {
     $("#p-reg_date").value = new Date().toISOString().slice(0, 10);
   }
   const save = async (confirmDup) => {
-    const fd = new FormData(form);
+    const fd = id ? changedFields(form, rec) : new FormData(form);
     if (!id) fd.delete("id");
     if (confirmDup) fd.set("confirm", "1");
     clearFlash();
@@ -335,7 +346,7 @@ async function pageEvent(id) {
   form.addEventListener("submit", async (e2) => {
     e2.preventDefault();
     try {
-      const r = await post("/api/event/save", new FormData(form));
+      const r = await post("/api/event/save", changedFields(form, ev));
       showVerdict(form, r);
       if (r.saved) { flash("Saved.", "ok"); route(); }
       else if (!r.ok) flash("Please correct the fields marked in red.", "error");
