@@ -613,8 +613,13 @@ counter_one_period(qry_run *r, sqlite3_stmt *st, uint32_t period, rz_error *err)
     sqlite3_bind_int(st, 1, q->metric);
     sqlite3_bind_int(st, 2, r->summed ? RZ_GRAIN_MONTH : q->grain);
     sqlite3_bind_int64(st, 3, r->summed ? counter_month(r, period, 0) : period);
-    if (r->summed)
-        sqlite3_bind_int64(st, 30, counter_month(r, period, 1));
+    if (r->summed) {
+        /* Each month of the period (the last repeated to fill the list);
+         * the unknown period is month 0 alone. */
+        uint32_t m = counter_month(r, period, 0), last = counter_month(r, period, 1);
+        for (i = 0; i < 12; i++, m += m < last)
+            sqlite3_bind_int64(st, 30 + i, m);
+    }
     sqlite3_bind_int(st, 4, r->nsdims > 0 ? r->sdims[0] : 0);
     sqlite3_bind_int(st, 5, r->nsdims > 1 ? r->sdims[1] : 0);
     for (i = 0; i < r->nf; i++)
@@ -688,7 +693,8 @@ counter_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
     int i;
     counter_stored_dims(r);
     /* A quarter or year of an additive metric is the sum of its months
-     * (?3 to ?30). */
+     * (?30 to ?41, a list so that each month is one index seek: a range on
+     * the period would read every dimension's counters of those months). */
     r->summed = !merge_metric_keeps_grain(r->q->metric, r->q->grain);
     for (i = 0; i < 2; i++) {
         if (i < r->ndims)
@@ -701,7 +707,8 @@ counter_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
     if (r->place)
         sql_add(&b, " LEFT JOIN centre ce ON ce.centre_id = t.v%d", stored_slot(r, MERGE_D_CENTRE));
     sql_add(&b, " WHERE t.metric = ?1 AND t.grain = ?2 AND %s AND t.d1 = ?4 AND t.d2 = ?5",
-            r->summed ? "t.period BETWEEN ?3 AND ?30" : "t.period = ?3");
+            r->summed ? "t.period IN (?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41)"
+                      : "t.period = ?3");
     for (i = 0; i < r->nf; i++) {
         char f[64];
         counter_dim_expr(r, r->f[i].dim, f, sizeof f);

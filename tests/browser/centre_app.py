@@ -5,7 +5,8 @@ as a member of staff would, and saves a screenshot of each page at phone
 starts the server and the node's app and compares the server's totals with
 what this script recorded (written as JSON to OUT).
 
-Usage: centre_app.py URL USER PASSWORD SHOTS_DIR OUT.json [clock-url]
+Usage: centre_app.py URL USER PASSWORD SHOTS_DIR OUT.json
+       centre_app.py URL USER PASSWORD SHOTS_DIR FINGERPRINT --clock
 """
 import json
 import os
@@ -104,7 +105,7 @@ def main():
     app = App(b, url, shots)
     try:
         if len(sys.argv) > 6 and sys.argv[6] == "--clock":
-            clock(app, user, password)
+            clock(app, user, password, out)  # OUT is the fingerprint here
         else:
             run(app, user, password, out)
     except (AssertionError, CDPError):
@@ -308,14 +309,19 @@ def sign_in(app, user, password):
     app.b.wait("location.pathname === '/' && document.body.dataset.state === 'ready'", "the app after sign-in")
 
 
-def clock(app, user, password):
-    """The app restarted on a PC whose clock is a day behind the server time
-    it saw at the last sync: every page carries the clock warning."""
-    print("-- a PC clock a day behind")
+def clock(app, user, password, fingerprint):
+    """The app restarted over HTTPS on a PC whose clock is a day behind the
+    server time it saw at the last sync: the home page shows the
+    certificate's fingerprint, every page the clock warning."""
+    print("-- over HTTPS, a PC clock a day behind")
+    ok(app.url.startswith("https://"), f"served over HTTPS at {app.url}")
     sign_in(app, user, password)
+    shown = app.js("T.text('#fingerprint code')")
+    ok(shown == fingerprint, f"the home page shows the certificate fingerprint printed by serve ({shown[:23]}...)")
+    app.shot("18-home-https")
     ok(not app.js("T.q('#clock-warning').hidden"), "the clock warning is shown: " + app.js("T.text('#clock-warning')"))
     app.page("#/sync", "sync")
-    app.shot("18-clock-warning")
+    app.shot("19-clock-warning")
 
 
 if __name__ == "__main__":

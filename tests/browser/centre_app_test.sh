@@ -58,13 +58,14 @@ stop_app() {
 }
 stop_app
 
-note "the app on a PC whose clock is a day behind"
+note "the app over HTTPS (127.0.0.2) on a PC whose clock is a day behind"
 rm -f "$T/ready"
-RZ_FAKE_NOW_MS=-86400000 "$NODE" -d "$T/lhr" serve --listen "127.0.0.1:$APP_PORT" --ready-file "$T/ready" > "$T/app.log" 2>&1 &
+RZ_FAKE_NOW_MS=-86400000 "$NODE" -d "$T/lhr" serve --listen "127.0.0.2:$APP_PORT" --ready-file "$T/ready" > "$T/app.log" 2>&1 &
 APP_PID=$!
 for _ in $(seq 1 100); do [ -s "$T/ready" ] && break; sleep 0.1; done
 [ -s "$T/ready" ] || fail "the centre app did not restart: $(tail -n 5 "$T/app.log")"
-timeout -k 5 120 "$PY" "$HERE/centre_app.py" "$(cat "$T/ready")" admin "admin pass 1" "$SHOTS" "$T/rec.json" --clock ||
+FPR=$(awk '/fingerprint/ {getline; print $1}' "$T/app.log")
+timeout -k 5 120 "$PY" "$HERE/centre_app.py" "$(cat "$T/ready")" admin "admin pass 1" "$SHOTS" "$FPR" --clock ||
   fail "the clock scenario failed"
 stop_app
 echo "PASS browser centre app; screenshots in $SHOTS"

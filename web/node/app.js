@@ -153,7 +153,8 @@ async function pageHome() {
   $("#home-pending").textContent = s.pending ? `${fmt(s.pending)} changes waiting to be sent`
                                              : "everything sent";
   main.append(el("p", {id: "home-facts", class: "counts"},
-                 `${fmt(people.total)} people registered here · ${fmt(up.total)} upcoming events`),
+                 `${fmt(people.total)} ${people.total === 1 ? "person" : "people"} registered here · ` +
+                 `${fmt(up.total)} upcoming event${up.total === 1 ? "" : "s"}`),
               el("h2", {}, "Next events"), eventTable("home-events", up.rows));
   if (ME.fingerprint) {
     main.append(el("p", {class: "muted small", id: "fingerprint"},
