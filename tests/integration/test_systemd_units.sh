@@ -16,7 +16,7 @@ for u in "$SRC"/dist/systemd/rozgar-node-*.service; do
   sed "s|/usr/bin/rozgar-node|$NODE|g" "$u" > "$T/$name"
   systemd-analyze verify --man=no "$T/$name" > "$T/verify.out" 2>&1 \
     || fail "systemd-analyze verify $name: $(cat "$T/verify.out")"
-  for k in DynamicUser=yes NoNewPrivileges=yes ProtectSystem=strict \
+  for k in User=rozgar-node NoNewPrivileges=yes ProtectSystem=strict \
            ReadWritePaths=/var/lib/rozgar-node PrivateTmp=yes "RestrictAddressFamilies=" \
            ProtectHome=yes "CapabilityBoundingSet=" "ExecStart=/usr/bin/rozgar-node -d /var/lib/rozgar-node"; do
     grep -q "^$k" "$u" || fail "$name lacks $k"
