@@ -32,7 +32,7 @@
  * caller does, by role name), or log personal values: usernames only.
  *
  * Thread-safe: every call takes the object's mutex; hashing a password
- * (about 0.3 s and WEBAUTH_MEMLIMIT bytes) is thus one at a time, which
+ * (about half a second and WEBAUTH_MEMLIMIT bytes) is thus one at a time, which
  * bounds the memory a burst of sign-ins can take.
  */
 #ifndef RZ_WEBAUTH_H
@@ -54,8 +54,9 @@
 #define WEBAUTH_COOKIE_NAME "rz_session"
 #define WEBAUTH_COOKIE_MAX 160 /* bytes of a Set-Cookie value we write */
 
-/* Argon2id limits for a centre PC: 3 passes over 64 MiB, about 0.3 s on a
- * 2015 laptop; the caller may lower them (tests) through webauth_config. */
+/* Argon2id limits for a centre PC: 3 passes over 64 MiB (0.58 s a hash
+ * measured on the project's 2-core machine under load); the caller may lower
+ * them (tests) through webauth_config. */
 #define WEBAUTH_OPSLIMIT 3ull
 #define WEBAUTH_MEMLIMIT ((size_t)64 << 20)
 
