@@ -17,6 +17,7 @@ typedef struct conv_node {
     size_t bound;                         /* connections that sent a message */
     uint64_t admit_ms[CONV_MAX_PER_NODE]; /* admissions not yet bound, oldest first */
     size_t nadmit;                        /* how many */
+    uint64_t said_ms;                     /* last refusal logged */
     struct conv_node *next;               /* bucket chain */
 } conv_node;
 
@@ -171,12 +172,16 @@ node_expire(conv_node *n, uint64_t now_ms)
 }
 
 int
-conv_admit(conv *c, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms)
+conv_admit(conv *c, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms, int *say)
 {
     conv_node *n = node_find(c, node_id, 1);
+    *say = 0;
     node_expire(n, now_ms);
     if (n->bound + n->nadmit >= CONV_MAX_PER_NODE) {
-        node_release(c, n);
+        if (n->said_ms == 0 || now_ms >= n->said_ms + CONV_REFUSAL_LOG_MS) {
+            n->said_ms = now_ms;
+            *say = 1;
+        }
         return -1;
     }
     n->admit_ms[n->nadmit++] = now_ms;

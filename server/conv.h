@@ -34,6 +34,7 @@
 #define CONV_ADMIT_WINDOW_MS 45000      /* an unbound admission counts this long */
 #define CONV_RCVHWM 16                  /* messages queued per connection */
 #define CONV_CURVE_OVERHEAD 33          /* bytes CurveZMQ adds to each frame */
+#define CONV_REFUSAL_LOG_MS 10000       /* one log line per node this often */
 
 typedef struct conv conv;
 typedef struct conv_conn conv_conn;
@@ -52,8 +53,10 @@ void *conv_monitor_socket(conv *c);
 void conv_monitor_event(conv *c);
 
 /* ZAP: may node open one more connection now (now_ms: wall clock)?  0 and
- * counted, or -1 when the node already holds CONV_MAX_PER_NODE. */
-int conv_admit(conv *c, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms);
+ * counted, or -1 when the node already holds CONV_MAX_PER_NODE; then
+ * *say is 1 at most once per CONV_REFUSAL_LOG_MS for that node, so a key
+ * retrying many times a second does not flood the log. */
+int conv_admit(conv *c, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t now_ms, int *say);
 
 /* The connection a message came on (routing id, descriptor from ZMQ_SRCFD,
  * authenticated node); created NEW on its first message.  The pointer is

@@ -107,6 +107,7 @@ serve_zap(serve_ctx *c)
     int n = recv_parts(c->zap, p, 7);
     const char *status = "400", *text = "not enrolled";
     char user[2 * RZ_NODE_ID_BYTES + 1] = "";
+    int say = 0;
     if (n < 0)
         return;
     if (n == 7 && zmq_msg_size(&p[5]) == 5 && memcmp(zmq_msg_data(&p[5]), "CURVE", 5) == 0 &&
@@ -118,10 +119,12 @@ serve_zap(serve_ctx *c)
             hex_encode(user, node.node_id, RZ_NODE_ID_BYTES);
             if (node.revoked) {
                 text = "revoked";
-            } else if (conv_admit(c->cv, node.node_id, hlc_wall_ms()) != 0) {
+            } else if (conv_admit(c->cv, node.node_id, hlc_wall_ms(), &say) != 0) {
                 text = "too many connections for this node";
-                log_warnx("zap: refused a connection of node %s: it holds %d already", user,
-                          CONV_MAX_PER_NODE);
+                if (say)
+                    log_warnx("zap: refused connections of node %s: it holds %d already (a "
+                              "leaked key?)",
+                              user, CONV_MAX_PER_NODE);
             } else {
                 status = "200", text = "OK";
             }

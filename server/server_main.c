@@ -665,9 +665,11 @@ cmd_register(log_store *s)
 }
 
 /* centre rename CENTRE NEW-NAME | centre move CENTRE --province P
- * --district D: a new version of the register (log_store_centre_change). */
+ * --district D: a new version of the register (log_store_centre_change).
+ * Trainee counters by province, district and programme hold the place a
+ * centre had when merged (server/merge.h): a move recounts them. */
 static int
-cmd_centre(log_store *s, int argc, char **argv)
+cmd_centre(log_store *s, state_store *ss, const srv_paths *paths, int argc, char **argv)
 {
     const char *prov = NULL, *dist = NULL;
     rz_error err = {0, ""};
@@ -696,6 +698,9 @@ cmd_centre(log_store *s, int argc, char **argv)
         note_decision("move", (const char *const[]){argv[2], prov, dist}, 3);
         printf("register version %lld: centre '%s' moved to %s, %s\n", (long long)version, argv[2],
                dist, prov);
+        if (rebuild_apply(s, ss, paths->dir, NULL, &err))
+            return fail(&err);
+        printf("trainees by place recounted under version %lld\n", (long long)version);
         return 0;
     }
     fprintf(stderr, "usage: rozgar-server -d DIR centre rename CENTRE NEW-NAME\n"
@@ -1316,7 +1321,7 @@ main(int argc, char **argv)
     else if (strcmp(cmd, "run") == 0)
         rc = cmd_run(s, &p, argc, argv);
     else if (strcmp(cmd, "centre") == 0)
-        rc = cmd_centre(s, argc, argv);
+        rc = cmd_centre(s, ss, &p, argc, argv);
     else if (strcmp(cmd, "totals") == 0 && has_arg(argc, argv, "--register-version"))
         rc = totals_as_of(rd, argc, argv, &err) ? fail(&err) : 0;
     else if (strcmp(cmd, "totals") == 0)

@@ -18,7 +18,9 @@ for n in l1 m1; do
   done
   node "$n" sync > /dev/null || fail "sync $n"
 done
-node m1 person add --name "P m1 4" --gender male --birth-year 1990 --date 2026-10-14 > /dev/null
+pm=$(node m1 person add --name "P m1 4" --gender male --birth-year 1990 --date 2026-10-14)
+em=$(node m1 event add --kind workshop --title "Profiles" --date 2026-10-15)
+node m1 attend "$em" "$pm" > /dev/null
 node m1 sync > /dev/null || fail "sync m1"
 merged
 S() { "$SERVER" -d "$T/srv" "$@"; }
@@ -33,6 +35,8 @@ cuts() { # the breakdowns by place, at the register version given (or now)
 before_version=$(S register | awk 'NR > 1 {v = $1} END {print v}')
 cuts > "$T/before.csv"
 grep -q "^all,Punjab,7$" "$T/before.csv" || fail "setup: $(cat "$T/before.csv")"
+expect_eq "$(S totals --format csv --metric trainees --by province)" \
+  "$(printf 'period,province,count\nall,Punjab,1')" "a trainee at Centre M, in Punjab"; ok
 
 note "headquarters moves Centre M to Sukkur (Sindh) and renames Centre L"
 S centre move "Centre M" --province sind --district sukkur > "$T/move.out" || fail "move: $(cat "$T/move.out")"
@@ -46,6 +50,11 @@ S totals --format csv --by province > "$T/now.csv"
 expect_eq "$(cat "$T/now.csv")" "$(printf 'period,province,count\nall,Punjab,3\nall,Sindh,4')" \
   "today's totals by province follow the move"; ok
 S totals --format csv --by centre | grep -q "^all,e-Rozgar Lahore Main,3$" || fail "rename not shown"; ok
+# Trainee counters by place hold the place when merged: the move recounted them.
+expect_eq "$(S totals --format csv --metric trainees --by province)" \
+  "$(printf 'period,province,count\nall,Sindh,1')" "the trainee follows the move"; ok
+expect_eq "$(S totals --format csv --metric trainees --by province --register-version "$before_version" | tail -n +2)" \
+  "all,Punjab,1" "the trainee where the centre was at the earlier version"; ok
 
 note "the totals as they stood at the earlier version are reproduced"
 cuts --register-version "$before_version" > "$T/asof.csv"

@@ -21,6 +21,13 @@
 static const uint8_t node_a[RZ_NODE_ID_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8};
 static const uint8_t node_b[RZ_NODE_ID_BYTES] = {8, 7, 6, 5, 4, 3, 2, 1};
 
+static int
+admit(conv *c, const uint8_t *node, uint64_t now_ms)
+{
+    int say;
+    return conv_admit(c, node, now_ms, &say);
+}
+
 typedef struct fixture {
     void *ctx, *router;
     conv *c;
@@ -55,7 +62,7 @@ test_order(void **state)
     fixture *f = *state;
     rz_error err = {0, ""};
     conv_conn *k;
-    assert_int_equal(conv_admit(f->c, node_a, 1000), 0);
+    assert_int_equal(admit(f->c, node_a, 1000), 0);
     k = conv_bind(f->c, "\0\1\2\3\4", 5, 10, node_a);
     assert_non_null(k);
     assert_int_equal(conv_order(k, RZ_MSG_BATCH, &err), RZ_E_MSGTYPE);
@@ -66,7 +73,7 @@ test_order(void **state)
     k = conv_bind(f->c, "\0\1\2\3\4", 5, 10, node_a);
     assert_int_equal(conv_order(k, RZ_MSG_BATCH, &err), 0);
     /* Another connection of the same node starts NEW. */
-    assert_int_equal(conv_admit(f->c, node_a, 1000), 0);
+    assert_int_equal(admit(f->c, node_a, 1000), 0);
     k = conv_bind(f->c, "\0\1\2\3\5", 5, 11, node_a);
     assert_int_equal(conv_order(k, RZ_MSG_BATCH, &err), RZ_E_MSGTYPE);
 }
@@ -78,20 +85,37 @@ test_cap(void **state)
     size_t conns, pending;
     int i;
     for (i = 0; i < CONV_MAX_PER_NODE; i++)
-        assert_int_equal(conv_admit(f->c, node_a, 1000 + (uint64_t)i), 0);
-    assert_int_equal(conv_admit(f->c, node_a, 2000), -1);
-    assert_int_equal(conv_admit(f->c, node_b, 2000), 0); /* other nodes are not affected */
+        assert_int_equal(admit(f->c, node_a, 1000 + (uint64_t)i), 0);
+    assert_int_equal(admit(f->c, node_a, 2000), -1);
+    assert_int_equal(admit(f->c, node_b, 2000), 0); /* other nodes are not affected */
     /* A first message binds the oldest admission: still 4 in all. */
     conv_bind(f->c, "\0\0\0\0\1", 5, 20, node_a);
     conv_counts(f->c, &conns, &pending);
     assert_int_equal(conns, 1);
     assert_int_equal(pending, CONV_MAX_PER_NODE - 1 + 1);
-    assert_int_equal(conv_admit(f->c, node_a, 3000), -1);
+    assert_int_equal(admit(f->c, node_a, 3000), -1);
     /* Unbound admissions are forgotten after the window; the bound one stays. */
-    assert_int_equal(conv_admit(f->c, node_a, 1003 + CONV_ADMIT_WINDOW_MS), 0);
-    assert_int_equal(conv_admit(f->c, node_a, 1003 + CONV_ADMIT_WINDOW_MS), 0);
-    assert_int_equal(conv_admit(f->c, node_a, 1003 + CONV_ADMIT_WINDOW_MS), 0);
-    assert_int_equal(conv_admit(f->c, node_a, 1003 + CONV_ADMIT_WINDOW_MS), -1);
+    assert_int_equal(admit(f->c, node_a, 1003 + CONV_ADMIT_WINDOW_MS), 0);
+    assert_int_equal(admit(f->c, node_a, 1003 + CONV_ADMIT_WINDOW_MS), 0);
+    assert_int_equal(admit(f->c, node_a, 1003 + CONV_ADMIT_WINDOW_MS), 0);
+    assert_int_equal(admit(f->c, node_a, 1003 + CONV_ADMIT_WINDOW_MS), -1);
+}
+
+/* A key refused many times a second is logged once per CONV_REFUSAL_LOG_MS. */
+static void
+test_refusal_said_once(void **state)
+{
+    fixture *f = *state;
+    int i, say, said = 0;
+    for (i = 0; i < CONV_MAX_PER_NODE; i++)
+        assert_int_equal(admit(f->c, node_a, 1000), 0);
+    for (i = 0; i < 100; i++) {
+        assert_int_equal(conv_admit(f->c, node_a, 2000 + (uint64_t)i * 10, &say), -1);
+        said += say;
+    }
+    assert_int_equal(said, 1);
+    assert_int_equal(conv_admit(f->c, node_a, 2000 + CONV_REFUSAL_LOG_MS, &say), -1);
+    assert_int_equal(say, 1);
 }
 
 static void
@@ -101,12 +125,12 @@ test_fd_reused(void **state)
     size_t conns, pending;
     rz_error err = {0, ""};
     conv_conn *k;
-    assert_int_equal(conv_admit(f->c, node_a, 1000), 0);
+    assert_int_equal(admit(f->c, node_a, 1000), 0);
     k = conv_bind(f->c, "\0\0\0\0\1", 5, 30, node_a);
     conv_ready(k);
     /* Descriptor 30 closed and reused by a new connection before the
      * close event was read: the old connection is gone, the new one NEW. */
-    assert_int_equal(conv_admit(f->c, node_a, 1001), 0);
+    assert_int_equal(admit(f->c, node_a, 1001), 0);
     k = conv_bind(f->c, "\0\0\0\0\2", 5, 30, node_a);
     conv_counts(f->c, &conns, &pending);
     assert_int_equal(conns, 1);
@@ -139,7 +163,7 @@ test_monitor_close(void **state)
     assert_true(zmq_msg_recv(&body, f->router, 0) >= 0);
     fd = zmq_msg_get(&body, ZMQ_SRCFD);
     assert_true(fd >= 0);
-    assert_int_equal(conv_admit(f->c, node_b, 1000), 0);
+    assert_int_equal(admit(f->c, node_b, 1000), 0);
     conv_bind(f->c, zmq_msg_data(&rid), zmq_msg_size(&rid), fd, node_b);
     zmq_msg_close(&rid);
     zmq_msg_close(&body);
@@ -157,7 +181,7 @@ test_monitor_close(void **state)
     }
     assert_int_equal(conns, 0);
     for (i = 0; i < CONV_MAX_PER_NODE; i++)
-        assert_int_equal(conv_admit(f->c, node_b, 2000), 0);
+        assert_int_equal(admit(f->c, node_b, 2000), 0);
 }
 
 int
@@ -166,6 +190,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusal_said_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fd_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_monitor_close, setup, teardown),
     };
