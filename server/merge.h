@@ -155,6 +155,11 @@ typedef int (*merge_place_fn)(void *arg, int64_t centre_id, merge_place *out, rz
  * district, programme) of the database merge writes, or of one attached to
  * it; without such a table every place is unknown. */
 void merge_set_place_fn(merge_ctx *m, merge_place_fn fn, void *arg);
+/* Reads centre_id's place from the table centre of db (for a merge_place_fn
+ * over another database than merge's); *st is prepared on the first call
+ * and kept for the next ones; the caller finalizes it. */
+int merge_place_read(sqlite3 *db, sqlite3_stmt **st, int64_t centre_id, merge_place *out,
+                     rz_error *err) RZ_WUR;
 
 /* A district of residence the way merge counts it: the official name from
  * the master list of places (common/places.h, places_active) of the

@@ -356,31 +356,40 @@ place_slot(int dim)
     }
 }
 
+#define MG_PLACE_SQL "SELECT province, district, programme FROM centre WHERE centre_id = ?1"
+
+int
+merge_place_read(sqlite3 *db, sqlite3_stmt **st, int64_t centre_id, merge_place *out, rz_error *err)
+{
+    int step, rc;
+    memset(out, 0, sizeof *out);
+    if (!*st && (rc = rz_db_prepare(db, st, MG_PLACE_SQL, err)))
+        return rc;
+    sqlite3_bind_int64(*st, 1, centre_id);
+    step = sqlite3_step(*st);
+    if (step == SQLITE_ROW) {
+        const unsigned char *p = sqlite3_column_text(*st, 0);
+        const unsigned char *d = sqlite3_column_text(*st, 1);
+        snprintf(out->province, sizeof out->province, "%s", p ? (const char *)p : "");
+        snprintf(out->district, sizeof out->district, "%s", d ? (const char *)d : "");
+        out->programme = sqlite3_column_int64(*st, 2);
+    }
+    sqlite3_reset(*st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : rz_db_fail(db, err, "centre place");
+}
+
 static int
 place_default(merge_ctx *m, int64_t centre_id, merge_place *out, rz_error *err)
 {
-    int step;
     memset(out, 0, sizeof *out);
     if (m->place_none)
         return 0;
-    if (!m->place_st && sqlite3_prepare_v2(m->db,
-                                           "SELECT province, district, programme FROM centre"
-                                           " WHERE centre_id = ?1",
-                                           -1, &m->place_st, NULL) != SQLITE_OK) {
+    if (!m->place_st &&
+        sqlite3_prepare_v2(m->db, MG_PLACE_SQL, -1, &m->place_st, NULL) != SQLITE_OK) {
         m->place_none = 1; /* no register here: places unknown */
         return 0;
     }
-    sqlite3_bind_int64(m->place_st, 1, centre_id);
-    step = sqlite3_step(m->place_st);
-    if (step == SQLITE_ROW) {
-        const unsigned char *p = sqlite3_column_text(m->place_st, 0);
-        const unsigned char *d = sqlite3_column_text(m->place_st, 1);
-        snprintf(out->province, sizeof out->province, "%s", p ? (const char *)p : "");
-        snprintf(out->district, sizeof out->district, "%s", d ? (const char *)d : "");
-        out->programme = sqlite3_column_int64(m->place_st, 2);
-    }
-    sqlite3_reset(m->place_st);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mg_fail(m, err, "centre place");
+    return merge_place_read(m->db, &m->place_st, centre_id, out, err);
 }
 
 /* The place values of a centre: province, district, centre, programme. */

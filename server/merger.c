@@ -67,25 +67,7 @@ static int
 merger_place(void *arg, int64_t centre_id, merge_place *out, rz_error *err)
 {
     merger *m = arg;
-    sqlite3 *db = log_store_db(m->ls);
-    int step, rc;
-    memset(out, 0, sizeof *out);
-    if (!m->place && (rc = rz_db_prepare(db, &m->place,
-                                         "SELECT province, district, programme FROM centre"
-                                         " WHERE centre_id = ?1",
-                                         err)))
-        return rc;
-    sqlite3_bind_int64(m->place, 1, centre_id);
-    step = sqlite3_step(m->place);
-    if (step == SQLITE_ROW) {
-        const unsigned char *p = sqlite3_column_text(m->place, 0);
-        const unsigned char *d = sqlite3_column_text(m->place, 1);
-        snprintf(out->province, sizeof out->province, "%s", p ? (const char *)p : "");
-        snprintf(out->district, sizeof out->district, "%s", d ? (const char *)d : "");
-        out->programme = sqlite3_column_int64(m->place, 2);
-    }
-    sqlite3_reset(m->place);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : rz_db_fail(db, err, "centre place");
+    return merge_place_read(log_store_db(m->ls), &m->place, centre_id, out, err);
 }
 
 int
