@@ -1723,6 +1723,22 @@ node_store_note_attempt(node_store *ns, uint64_t at_ms, int code, const char *te
     return node_exec(ns, ST_META_ATTEMPT, err);
 }
 
+int
+node_store_last_receipt_ms(node_store *ns, uint64_t *server_ms, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    *server_ms = 0;
+    if ((rc = rz_db_prepare(ns->db, &st, "SELECT max(server_ms) FROM receipts", err)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *server_ms = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        rc = rz_db_fail(ns->db, err, "receipts");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* ---- rebase (PROTOCOL 7) ---- */
 
 static int

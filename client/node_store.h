@@ -188,6 +188,10 @@ int node_store_configure(node_store *ns, const char *endpoint, const uint8_t ser
 int node_store_note_attempt(node_store *ns, uint64_t at_ms, int code, const char *text,
                             rz_error *err) RZ_WUR;
 
+/* The server time of the newest receipt (the last batch the server
+ * acknowledged: the last sync that delivered something); 0 when none. */
+int node_store_last_receipt_ms(node_store *ns, uint64_t *server_ms, rz_error *err) RZ_WUR;
+
 /* ---- many recordings in one transaction ---- */
 
 /* BEGIN IMMEDIATE; RZ_E_ARG if one is already open. */

@@ -799,6 +799,18 @@ api_sync_status(web_call *c, rz_error *err)
     } else {
         web_json_kv(c->out, "last_contact", "", 0);
     }
+    /* Last successful sync: the last attempt when it ended well (nothing
+     * to send is success too), else the server time of the newest receipt. */
+    {
+        uint64_t ok_ms = 0;
+        if (st.last_attempt_ms && st.last_attempt_code == 0)
+            ok_ms = st.last_attempt_ms;
+        else if ((rc = node_store_last_receipt_ms(c->app->ns, &ok_ms, err)) != 0)
+            return rc;
+        if (ok_ms)
+            pk_time(when, sizeof when, ok_ms);
+        web_json_kv(c->out, "last_ok", ok_ms ? when : "", 0);
+    }
     web_json_kv(c->out, "clock_warning", warn, 0);
     fprintf(c->out,
             ",\"running\":%s,\"total\":%llu,\"done\":%llu,\"rate\":%.1f,\"elapsed_ms\":%llu",

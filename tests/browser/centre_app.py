@@ -285,6 +285,7 @@ def run(app, user, password, out):
     ok(app.js("T.q('#sync-result').dataset.ok") == "true", "Sync now: " + app.js("T.text('#sync-result b')"))
     ok(app.js("T.api('/api/sync').then(s => s.pending)") == 0, "nothing waits any more")
     ok(app.js("T.q('#sync-bar').value === T.q('#sync-bar').max"), "the progress bar is full")
+    ok(app.js("T.api('/api/sync').then(s => s.last_ok)") != "", "the last successful sync has a time")
     app.shot("15-sync-done")
 
     print("-- administrators' pages")

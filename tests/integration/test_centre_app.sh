@@ -177,6 +177,7 @@ s = json.load(open(sys.argv[1]))
 l = s["last"]
 assert not l["ok"] and "could not be reached" in l["words"] and "Nothing is lost" in l["words"], l
 assert l["todo"] and l["by"] == "admin" and s["pending"] > 0 and not s["running"], s
+assert s["last_ok"] == "", s  # never synced: no "last successful sync"
 PY
 
 note "rate limit"

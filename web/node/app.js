@@ -539,6 +539,7 @@ async function pageSync() {
   const main = view("Sync with headquarters",
     el("dl", {class: "facts"},
       el("dt", {}, "Waiting to be sent"), el("dd", {id: "sync-pending"}),
+      el("dt", {}, "Last successful sync"), el("dd", {id: "sync-ok"}),
       el("dt", {}, "Last contact with the server"), el("dd", {id: "sync-last"}),
       el("dt", {}, "Server"), el("dd", {id: "sync-server"})),
     el("div", {class: "actions"}, btn),
@@ -547,6 +548,7 @@ async function pageSync() {
   const refresh = async () => {
     const s = await get("/api/sync");
     $("#sync-pending").textContent = s.pending ? `${fmt(s.pending)} changes` : "nothing: everything was sent";
+    $("#sync-ok").textContent = s.last_ok || "never";
     $("#sync-last").textContent = s.last_contact || "never";
     $("#sync-server").textContent = s.server || "not set up (an administrator runs rozgar-node config)";
     updateClock(s.clock_warning);
