@@ -38,9 +38,9 @@
 #define STATE_STORE_FILE "state.db" /* in the server directory */
 
 /* How far the merger has read one node's log.  Every entry with sequence
- * <= merged_seq is counted, none above it.  last_clock_ms is the server
- * time of the last clock entry at or below merged_seq, made monotone (the
- * `lo` of PROTOCOL §5 for the next entry). */
+ * <= merged_seq is counted, none above it.  last_clock_ms is the largest
+ * server time of the clock entries at or below merged_seq that are not
+ * checkpoints (the `lo` of PROTOCOL §5 for the next entry). */
 typedef struct state_pos {
     uint64_t merged_seq;    /* last sequence merged (0: none) */
     uint64_t last_clock_ms; /* floor of the clamp window for the entries after it */
