@@ -176,6 +176,8 @@ log_store_add_column(log_store *s, const char *table, const char *column, const 
 /* Columns added since the first release: the node's last contact (an
  * operational fact) and the centre a register version is about (so a
  * centre's renames and moves can be replayed, log_store_centre_change). */
+#define LOG_STORE_CACHE_KIB "8192" /* page cache per connection, KiB */
+
 static int
 log_store_upgrade(log_store *s, rz_error *err)
 {
@@ -211,7 +213,12 @@ log_store_open_path(log_store **out, const char *path, rz_error *err)
     sqlite3_finalize(st);
     if (rc)
         goto fail;
-    if ((rc = rz_db_exec(s->db, "PRAGMA evidence.journal_mode=WAL;", err)) ||
+    /* The log is appended at its right edge and read in order: a small
+     * page cache holds what is hot.  The 64 MiB of common/db.c is for the
+     * state store's random look-ups; two log connections (ingest and the
+     * merger) at that size put the server over its memory budget. */
+    if ((rc = rz_db_exec(s->db, "PRAGMA cache_size=-" LOG_STORE_CACHE_KIB ";", err)) ||
+        (rc = rz_db_exec(s->db, "PRAGMA evidence.journal_mode=WAL;", err)) ||
         (rc = rz_db_exec(s->db, store_schema, err)) || (rc = log_store_upgrade(s, err)) ||
         (rc = log_store_load_pepper(s, err)))
         goto fail;
