@@ -179,18 +179,6 @@ web_utf8_ok(const unsigned char *s, size_t len)
     return 1;
 }
 
-static int
-web_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes application/x-www-form-urlencoded text (len bytes) into f.
  * Returns 0, or -1 with why (static text) on anything malformed: bad
  * percent-encoding, too many or too long fields, bad UTF-8, NUL or control
@@ -236,8 +224,8 @@ web_form_parse(web_form *f, const char *text, size_t len, const char **why)
                 v = ' ';
                 i++;
             } else if (ch == '%') {
-                int h = i + 2 < len ? web_hexval(text[i + 1]) : -1;
-                int l = h >= 0 ? web_hexval(text[i + 2]) : -1;
+                int h = i + 2 < len ? hex_nibble(text[i + 1]) : -1;
+                int l = h >= 0 ? hex_nibble(text[i + 2]) : -1;
                 if (h < 0 || l < 0) {
                     *why = "The form is not properly encoded.";
                     return -1;

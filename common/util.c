@@ -24,7 +24,7 @@ hex_encode(char *out, const uint8_t *in, size_t len)
     out[2 * len] = '\0';
 }
 
-static int
+int
 hex_nibble(char c)
 {
     if (c >= '0' && c <= '9')

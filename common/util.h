@@ -12,6 +12,8 @@
 
 /* Writes 2*len hex digits plus NUL into out (size >= 2*len+1). */
 void hex_encode(char *out, const uint8_t *in, size_t len);
+/* The value of one hex digit (either case), or -1 for any other byte. */
+int hex_nibble(char c);
 /* Decodes exactly outlen bytes from a hex string of length 2*outlen. */
 int hex_decode(uint8_t *out, size_t outlen, const char *hex) RZ_WUR;
 

@@ -1199,18 +1199,6 @@ http_public_write(http_server *h, http_req *r, int format, FILE *out, rz_error *
 
 /* ---- sign-in (HTTPS or beyond loopback) ------------------------------ */
 
-static int
-http_hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* The value of key in an application/x-www-form-urlencoded body, decoded
  * into out (at most len - 1 bytes).  0, or -1 when absent, malformed or too
  * long. */
@@ -1229,7 +1217,7 @@ http_form_value(const char *body, const char *key, char *out, size_t len)
                 if (ch == '+')
                     ch = ' ';
                 else if (ch == '%') {
-                    if (end - p < 3 || (hi = http_hexval(p[1])) < 0 || (lo = http_hexval(p[2])) < 0)
+                    if (end - p < 3 || (hi = hex_nibble(p[1])) < 0 || (lo = hex_nibble(p[2])) < 0)
                         return -1;
                     ch = hi * 16 + lo;
                     p += 2;
