@@ -177,11 +177,31 @@ log_store_add_column(log_store *s, const char *table, const char *column, const 
  * operational fact) and the centre a register version is about (so a
  * centre's renames and moves can be replayed, log_store_centre_change). */
 #define LOG_STORE_CACHE_KIB "8192" /* page cache per connection, KiB */
+/* Schema of server.db (PRAGMA user_version): 2 adds node.last_contact_ms and
+ * register.centre_id to the release of 2026-11-23 (0).  Opening upgrades an
+ * older file in place; a newer one is refused. */
+#define LOG_STORE_SCHEMA 2
+#define LOG_STORE_SCHEMA_TEXT "2"
 
 static int
 log_store_upgrade(log_store *s, rz_error *err)
 {
-    int rc;
+    sqlite3_stmt *st = NULL;
+    int rc, version = 0;
+    if ((rc = rz_db_prepare(s->db, &st, "PRAGMA user_version", err)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    /* A newer program may have changed what the rows mean: never guess. */
+    if (version > LOG_STORE_SCHEMA)
+        return rz_fail(err, RZ_E_VERSION,
+                       "server.db has schema %d, written by a newer rozgar-server (this one knows "
+                       "up to %d): install that version or newer",
+                       version, LOG_STORE_SCHEMA);
+    if (version == LOG_STORE_SCHEMA)
+        return 0;
+    /* 0: the release of 2026-11-23 (or a new file); 1 never existed apart. */
     if ((rc = log_store_add_column(s, "node", "last_contact_ms", "INTEGER NOT NULL DEFAULT 0",
                                    err)) ||
         (rc = log_store_add_column(s, "register", "centre_id", "INTEGER", err)))
@@ -189,7 +209,8 @@ log_store_upgrade(log_store *s, rz_error *err)
     return rz_db_exec(s->db,
                       "UPDATE register SET centre_id = (SELECT c.centre_id FROM centre c"
                       " WHERE c.name = register.centre) WHERE centre_id IS NULL AND"
-                      " action = 'enroll';",
+                      " action = 'enroll';"
+                      "PRAGMA user_version = " LOG_STORE_SCHEMA_TEXT ";",
                       err);
 }
 

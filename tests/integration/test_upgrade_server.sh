@@ -28,4 +28,11 @@ note "the upgraded server still serves: nodes listed, run starts"
 PORT=$(free_port); ENDPOINT="tcp://127.0.0.1:$PORT"
 server_start
 server_stop
+note "the upgraded file carries its schema version; a file from a newer program is refused"
+expect_eq "$(sqlite3 "$T/srv/server.db" 'PRAGMA user_version')" 2 "server.db schema after the upgrade"
+sqlite3 "$T/srv/server.db" 'PRAGMA user_version = 99'
+set +e; out=$("$SERVER" -d "$T/srv" nodes 2>&1); rc=$?; set -e
+[ $rc -ne 0 ] || fail "a server.db of schema 99 was opened"
+echo "$out" | grep -q "newer rozgar-server" || fail "no clear refusal of a newer schema: $out"
+sqlite3 "$T/srv/server.db" 'PRAGMA user_version = 2'
 echo "PASS upgrade: release 2026-11-23 data directory opens, 4 registered, 5 attendances, verify agrees"
