@@ -1103,7 +1103,7 @@ query_rows_note(const query_spec *q)
     if (query_rows_add_up(q))
         return NULL;
     return "trainees are unique persons: someone trained in several periods or places is"
-           " counted in each row, so the rows add up to more than the total, which counts"
+           " counted in each row, so the rows can add up to more than the total, which counts"
            " each person once for the whole window";
 }
 
@@ -1533,7 +1533,7 @@ query_write(sqlite3 *db, const query_spec *q, int format, int stale_days, FILE *
         if (w.rows == 0)
             fputs("(no rows)\n", out);
         fprintf(out, "%-22s %12lld%s\n", "total", (long long)total,
-                note ? "  (unique persons; the rows do not add up to it)" : "");
+                note ? "  (unique persons; the rows need not add up to it)" : "");
         if (note)
             fprintf(out, "note: %s\n", note);
     }
