@@ -58,6 +58,7 @@
 #include "server/catalogue.h"
 #include "server/httpauth.h"
 #include "server/metrics.h"
+#include "server/placelist.h"
 #include "server/query.h"
 
 enum {
@@ -1185,8 +1186,6 @@ http_public_write(http_server *h, http_req *r, int format, FILE *out, rz_error *
         catalogue *c = NULL;
         if ((rc = catalogue_build(r->db, r->now_ms, SUPPRESS_THRESHOLD, &c, err)) == 0) {
             catalogue_destroy(&h->pub);
-            httpauth_destroy(&h->auth);
-            webtls_free(&h->tls);
             h->pub = c;
             h->pub_ms = r->now_ms;
         }
@@ -1544,7 +1543,10 @@ http_run_api(http_server *h, struct MHD_Connection *c, const char *url, const ht
 
     if (http_body_open(&b))
         return http_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    if (!(rc = http_db_take(h, &r.db, &err)) && !(rc = rz_db_exec(r.db, "BEGIN", &err)))
+    /* A places list imported while the server runs (a home filter is
+     * matched against it) is taken on the request's snapshot. */
+    if (!(rc = http_db_take(h, &r.db, &err)) && !(rc = rz_db_exec(r.db, "BEGIN", &err)) &&
+        !(rc = placelist_refresh(r.db, 1, NULL, &err)))
         rc = route->fn(&r, b.f, &err);
     http_db_give(h, r.db); /* ends the read transaction */
     if (!rc && (rc = http_body_close(&b)))
@@ -1885,6 +1887,8 @@ http_stop(http_server **hp)
     pthread_mutex_destroy(&h->pool_mu);
     catalogue_destroy(&h->pub);
     pthread_mutex_destroy(&h->pub_mu);
+    httpauth_destroy(&h->auth);
+    webtls_free(&h->tls);
     free(h->dir);
     free(h);
     *hp = NULL;

@@ -911,11 +911,12 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
         }
         printf("places version %lld: '%s' imported from %s\n", (long long)version,
                places_version(pl), argv[2]);
-        /* Homes are counted under the list in force: recount them all. */
-        places_set_active(pl);
-        if (rebuild_apply(s, ss, p->dir, stdout, &err))
+        places_destroy(&pl);
+        /* Homes are counted under the list in force: recount them all.  A
+         * running server takes the new version by itself (placelist_refresh). */
+        if (placelist_activate(log_store_db(s), NULL, NULL, &err) ||
+            rebuild_apply(s, ss, p->dir, stdout, &err))
             return fail(&err);
-        printf("restart a running server so it counts with version %lld\n", (long long)version);
         return 0;
     }
     fprintf(stderr, "usage: rozgar-server -d DIR places [list | show VERSION | import FILE | "
