@@ -22,6 +22,8 @@
  *     new-epoch NODE EPOCH          (the epoch it authorised)
  *     erase     PERSON
  *     head      NODE EPOCH SEQ      (acknowledged up to SEQ)
+ *     recover-grant NEW OLD OLD_PK GRANTED_MS   (server/recovery.h)
+ *     recover-done  NEW OLD GRANTED_MS USED_MS  (the grant was used)
  *
  * NODE, PK and PERSON in lower-case hex.  Text fields never hold TAB or LF
  * (journal_admin refuses them).  Personal values never enter the journal.
