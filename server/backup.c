@@ -410,6 +410,38 @@ replay_one(const journal_rec *r, void *argp)
         }
         return rc;
     }
+    if (strcmp(r->verb, "account-add") == 0 || strcmp(r->verb, "account-passwd") == 0 ||
+        strcmp(r->verb, "token-add") == 0) {
+        int add = strcmp(r->verb, "account-add") == 0, changed = 0;
+        if (r->nfields != (add ? 3 : 2))
+            return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed %s", r->line, r->verb);
+        if (!a->auth && (rc = httpauth_open(&a->auth, a->dir, a->err)))
+            return rc;
+        if (r->verb[0] == 't')
+            rc = httpauth_token_restore(a->auth, r->field[0], r->field[1], &changed, a->err);
+        else
+            rc = webauth_account_restore(httpauth_web(a->auth), r->field[0],
+                                         add ? r->field[1] : NULL, r->field[add ? 2 : 1], &changed,
+                                         a->err);
+        if (rc == RZ_E_ARG) {
+            char why[RZ_ERROR_TEXT];
+            snprintf(why, sizeof why, "%s", a->err->text);
+            return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: %s", r->line, why);
+        }
+        if (rc == RZ_E_NOTFOUND) {
+            /* A password change of an account neither the backup nor the
+             * journal has: said, not fatal. */
+            fprintf(a->out, "restore: WARNING journal line %u: no account '%s' to re-apply %s to\n",
+                    r->line, r->field[0], r->verb);
+            return 0;
+        }
+        if (rc == 0 && changed) {
+            /* The hash itself is never printed. */
+            fprintf(a->out, "restore: re-applied %s of '%s'\n", r->verb, r->field[0]);
+            a->applied++;
+        }
+        return rc;
+    }
     if (strcmp(r->verb, "rename") == 0 || strcmp(r->verb, "move") == 0) {
         int64_t version = 0;
         int ren = r->verb[0] == 'r';

@@ -41,6 +41,7 @@
 #include "server/journal.h"
 #include "server/rebuild.h"
 #include "server/recovery.h"
+#include "server/regview.h"
 #include "server/httpauth.h"
 #include "server/serve.h"
 #include "server/log_store.h"
@@ -808,51 +809,26 @@ cmd_centre(log_store *s, state_store *ss, const srv_paths *paths, int argc, char
 }
 
 /* totals ... --register-version N: every place as the enrollment register
- * stood at version N.  Totals are kept per centre; a province, district or
- * centre name comes from the centre table at query time, so a temporary
- * table `centre` replayed from the register up to N (it shadows the main
- * one on this connection) reproduces the breakdowns by place of that
- * version.  Centres enrolled after N are in no place then. */
+ * stood at version N (server/regview.h). */
 static int
 totals_as_of(sqlite3 *db, int argc, char **argv, rz_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    char *args[64], *end = NULL;
-    long long version = -1;
+    char *args[64];
+    int64_t version = -1;
     int n = 0, i, rc;
     for (i = 0; i < argc && n < 63; i++) {
         if (strcmp(argv[i], "--register-version") == 0 && i + 1 < argc) {
-            version = strtoll(argv[++i], &end, 10);
-            if (!*argv[i] || *end || version < 1)
-                return rz_fail(err, RZ_E_ARG, "--register-version is a version number (register)");
+            if ((rc = regview_parse(argv[++i], &version, err)))
+                return rc;
         } else {
             args[n++] = argv[i];
         }
     }
     args[n] = NULL;
-    /* The reader's files are opened read-only; only its temporary table
-     * is written. */
-    if ((rc = rz_db_exec(db, "PRAGMA query_only=0;", err)) ||
-        (rc = rz_db_exec(db,
-                         "CREATE TEMP TABLE centre(centre_id INTEGER PRIMARY KEY, name TEXT,"
-                         " programme INTEGER, province TEXT, district TEXT);",
-                         err)))
+    if ((rc = regview_begin(db, version, err)))
         return rc;
-    if ((rc = rz_db_prepare(db, &st,
-                            "INSERT INTO temp.centre SELECT centre_id, centre, programme, province,"
-                            " district FROM (SELECT centre_id, centre, programme, province,"
-                            " district, row_number() OVER (PARTITION BY centre_id"
-                            " ORDER BY version DESC) AS k FROM log.register WHERE version <= ?1"
-                            " AND centre_id IS NOT NULL AND action IN ('enroll', 'rename', 'move'))"
-                            " WHERE k = 1",
-                            err)) == 0) {
-        sqlite3_bind_int64(st, 1, version);
-        rc = rz_db_step_done(db, st, err);
-        sqlite3_finalize(st);
-    }
-    if (rc == 0)
-        rc = n == 1 ? query_summary(db, stdout, 0, err) : query_cli(db, n, args, stdout, err);
-    sqlite3_exec(db, "DROP TABLE temp.centre", NULL, NULL, NULL);
+    rc = n == 1 ? query_summary(db, stdout, 0, err) : query_cli(db, n, args, stdout, err);
+    (void)regview_end(db);
     return rc;
 }
 
@@ -1010,11 +986,12 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
         }
         printf("places version %lld: '%s' imported from %s\n", (long long)version,
                places_version(pl), argv[2]);
-        /* Homes are counted under the list in force: recount them all. */
-        places_set_active(pl);
-        if (rebuild_apply(s, ss, p->dir, stdout, &err))
+        places_destroy(&pl);
+        /* Homes are counted under the list in force: recount them all.  A
+         * running server takes the new version by itself (placelist_refresh). */
+        if (placelist_activate(log_store_db(s), NULL, NULL, &err) ||
+            rebuild_apply(s, ss, p->dir, stdout, &err))
             return fail(&err);
-        printf("restart a running server so it counts with version %lld\n", (long long)version);
         return 0;
     }
     fprintf(stderr, "usage: rozgar-server -d DIR places [list | show VERSION | import FILE | "
