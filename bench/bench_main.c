@@ -878,9 +878,9 @@ bench_queries_only(bench_run *b, rz_error *err)
                        (unsigned long long)gen_plan_records(&b->plan), b->plan.cfg.centres, dir);
         if ((rc = qstate_build(&b->plan, dir, &st, err)))
             return rc;
-        bench_progress("merged %llu entries in %.0f s (%.0f entries/s)",
+        bench_progress("merged %llu entries in %.0f s (%.0f entries/s; CPU %.1f s)",
                        (unsigned long long)st.entries, st.seconds,
-                       st.seconds > 0 ? (double)st.entries / st.seconds : 0);
+                       st.seconds > 0 ? (double)st.entries / st.seconds : 0, st.cpu_s);
     }
     bench_progress("dashboard figures, %d rounds", b->o.rounds);
     if ((rc = qbench_run(dir, b->o.rounds, (int)(last / 10000), &qr, err)))
@@ -895,8 +895,8 @@ bench_queries_only(bench_run *b, rz_error *err)
            b->o.size, b->plan.cfg.centres, (unsigned long long)b->plan.cfg.people,
            (unsigned long long)b->plan.cfg.attendance, last);
     if (!b->o.reuse)
-        printf("state merged in-process: %llu entries in %.0f s\n", (unsigned long long)st.entries,
-               st.seconds);
+        printf("state merged in-process: %llu entries in %.0f s (CPU %.1f s)\n",
+               (unsigned long long)st.entries, st.seconds, st.cpu_s);
     printf("totals: registered %lld, trainees %lld, attendances %lld, events %lld\n",
            (long long)qr.registered, (long long)qr.trainees, (long long)qr.attendances,
            (long long)qr.events);

@@ -146,7 +146,8 @@ qb_total(sqlite3 *db, const char *metric, int64_t *out, rz_error *err)
 }
 
 /* A date-range question the counters cannot answer: trainees in the last
- * 90 days of the data, by province. */
+ * 90 days of the data, by province (the day index answers it; --queries-only
+ * also times the state-table scan, qbench_ranges). */
 static int
 qb_range(sqlite3 *db, int year, int rounds, qbench_result *res, rz_error *err)
 {

@@ -29,7 +29,7 @@ typedef struct qbench_result {
     qbench_row row[QBENCH_MAX]; /* per query */
     double p50_ms, p99_ms;      /* over every run of every breakdown */
     double cpu_p99_ms;          /* the same runs' CPU time (scheduling excluded) */
-    double range_p50_ms;        /* date-range query (state scan) */
+    double range_p50_ms;        /* date-range query (day index) */
     double range_p99_ms;
     int64_t registered;  /* national unique persons */
     int64_t attendances; /* counted attendance rows */

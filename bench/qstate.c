@@ -196,7 +196,7 @@ qstate_build(const gen_plan *p, const char *dir, qstate_result *res, rz_error *e
     qs_centre *cs = xcalloc(p->cfg.centres, sizeof *cs);
     uint8_t pk[RZ_PK_BYTES], sk[crypto_sign_SECRETKEYBYTES];
     uint32_t i;
-    double t0;
+    double t0, c0;
     int rc = 0;
 
     memset(&r, 0, sizeof r);
@@ -223,6 +223,7 @@ qstate_build(const gen_plan *p, const char *dir, qstate_result *res, rz_error *e
         goto out;
     merge_set_place_fn(r.m, qs_place, &r);
     t0 = bench_now();
+    c0 = bench_cpu_now();
     for (i = 0; i < p->cfg.centres && rc == 0; i++) {
         gen_stream s;
         gen_record g;
@@ -244,6 +245,7 @@ qstate_build(const gen_plan *p, const char *dir, qstate_result *res, rz_error *e
         ((rc = merge_flush(r.m, err)) == 0 && (rc = state_store_commit(r.ss, err)) == 0))
         r.in_window = 0;
     res->seconds = bench_now() - t0;
+    res->cpu_s = bench_cpu_now() - c0;
 out:
     if (rc && r.in_window > 0) {
         state_store_rollback(r.ss);

@@ -27,6 +27,7 @@
 typedef struct qstate_result {
     uint64_t entries; /* entries merged */
     double seconds;   /* wall time of the merge */
+    double cpu_s;     /* CPU time of the merge (this thread) */
     uint64_t people;  /* persons of the plan */
     uint64_t present; /* attendance rows marked present */
 } qstate_result;

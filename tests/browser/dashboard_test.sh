@@ -152,7 +152,7 @@ screenshot() {
 if [ -n "${RZ_SCREENSHOT_DIR:-}" ]; then
   mkdir -p "$RZ_SCREENSHOT_DIR"
   screenshot "$BASE/" "$RZ_SCREENSHOT_DIR/dashboard-desktop.png" 1280,2000
-  screenshot "$BASE/#from=2020-01-01&to=2020-01-31" "$RZ_SCREENSHOT_DIR/dashboard-range.png" 1280,900
+  screenshot "$BASE/#from=$from90&to=$to90" "$RZ_SCREENSHOT_DIR/dashboard-range.png" 1280,1400
 fi
 # A true 400-px phone (DevTools device metrics; a headless window cannot be
 # narrower than 500 px): the page is ready and nothing is wider than the screen.
