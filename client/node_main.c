@@ -38,6 +38,7 @@
 #include "client/node_form.h"
 #include "client/node_import.h"
 #include "client/node_lock.h"
+#include "client/node_recover.h"
 #include "client/node_store.h"
 #include "client/node_sync.h"
 #include "client/node_web.h"
@@ -92,6 +93,7 @@ usage(void)
             "  sync [--timeout SEC] [--now]   --now: ask a running sync to sync at once\n"
             "  sync --watch [--interval SEC]  keep syncing until SIGTERM (unattended)\n"
             "  rebase [--timeout SEC]\n"
+            "  recover --from OLD [--timeout SEC]   a replaced PC takes over the old PC's records\n"
             "  rekey                       new key pair; prints the token for rozgar-server rekey\n"
             "  bundle export FILE | bundle receipts FILE   sync by USB stick (no network)\n"
             "  serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
@@ -1443,6 +1445,67 @@ cmd_rebase(node_store *ns, int argc, char **argv)
     return 0;
 }
 
+/* ---- recover: a replaced PC (PROTOCOL §12, client/node_recover.h) ---- */
+
+static int
+cmd_recover(node_store *ns, int argc, char **argv)
+{
+    const char *timeout = NULL, *from = NULL;
+    const cli_opt opts[] = {{"--from", 1, &from}, {"--timeout", 1, &timeout}, {0, 0, 0}};
+    uint8_t old_id[RZ_NODE_ID_BYTES];
+    node_sync_opts o;
+    node_sync_result r;
+    node_recover_result res;
+    node_lock *lock = NULL;
+    rz_progress bar;
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "recover")) != 0 ||
+        (rc = sync_opts_from(&o, timeout, NULL)) != 0)
+        return rc;
+    if (!from || strlen(from) != 2 * RZ_NODE_ID_BYTES ||
+        hex_decode(old_id, RZ_NODE_ID_BYTES, from) != 0)
+        return fail_msg(EXIT_USAGE, "recover needs --from OLD: the old PC's node id (16 hex "
+                                    "digits), as `rozgar-server recover-grant` printed it");
+    if ((rc = take_lock("recover", &lock)) != 0)
+        return rc;
+    progress_init(&bar, stderr, "recover", 0, -1);
+    o.progress = sync_progress;
+    o.progress_ctx = &bar;
+    rc = node_recover_run(ns, &o, old_id, &res, &r, &err);
+    progress_finish(&bar);
+    node_lock_release(&lock);
+    if (rc != 0) {
+        /* What the server sent does not verify: nothing was applied. */
+        int bad = r.server_code == 0 &&
+                  (rc == RZ_E_PII || rc == RZ_E_CHAIN || rc == RZ_E_SIGNATURE || rc == RZ_E_DECODE);
+        if (bad)
+            fprintf(stderr, PROG ": recover: REFUSED, nothing applied: the old log as the server "
+                                 "sent it does not verify\n");
+        rc = bad ? fail_msg(EXIT_REFUSED, "%s", err.text) : fail_err(&err, rc, r.server_code);
+        if (!bad)
+            print_hint(ns, r.server_code);
+        return rc;
+    }
+    if (res.already && !r.sessions)
+        printf("recover: the log of node %s was recovered here before (%llu entries); nothing "
+               "to do\n",
+               from, (unsigned long long)res.entries);
+    else if (res.already)
+        printf("recover: the log of node %s was recovered here before (%llu entries); the "
+               "server has now confirmed it\n",
+               from, (unsigned long long)res.entries);
+    else
+        printf("recover: %llu entries of node %s verified (chain, %llu batch signatures, %llu "
+               "personal values; %llu erased at headquarters, kept as none) and applied: %llu "
+               "person, %llu event, %llu attendance changes\n",
+               (unsigned long long)res.entries, from, (unsigned long long)res.signatures,
+               (unsigned long long)res.values, (unsigned long long)res.erased,
+               (unsigned long long)res.persons, (unsigned long long)res.events,
+               (unsigned long long)res.attendance);
+    return 0;
+}
+
 /* ---- rekey ---- */
 
 static int
@@ -1699,6 +1762,12 @@ static const cli_cmd commands[] = {
     {"rebase", cmd_rebase,
      "rebase [--timeout SEC]\n  After headquarters ran new-epoch: re-appends the entries "
      "the server lacks."},
+    {"recover", cmd_recover,
+     "recover --from OLD [--timeout SEC]\n"
+     "  On a PC that replaces a dead or stolen one of this centre, after headquarters ran\n"
+     "  `rozgar-server recover-grant`: fetches the old PC's log, checks it (chain,\n"
+     "  signatures, personal values) and takes its records over; nothing is applied\n"
+     "  unless all of it checks.  Running it again does nothing twice."},
     {"rekey", cmd_rekey, "rekey\n  New key pair; prints the token for `rozgar-server rekey`."},
     {"bundle", cmd_bundle,
      "bundle export FILE | bundle receipts FILE\n"
