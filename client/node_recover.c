@@ -29,10 +29,10 @@ typedef struct recover_ctx {
     size_t nkeys;                         /* the old node's key history */
     uint64_t key_from[RZ_FETCH_MAX_KEYS]; /* first sequence each key signs for */
     uint8_t key[RZ_FETCH_MAX_KEYS][RZ_PK_BYTES];
-    uint64_t signed_to;                   /* highest signature verified */
-    uint8_t (*hash)[RZ_HASH_BYTES];       /* chain hashes of the chunk's entries */
-    msgpack_zone zone;                    /* entry decoding */
-    node_recover_result *res;             /* counts */
+    uint64_t signed_to;             /* highest signature verified */
+    uint8_t (*hash)[RZ_HASH_BYTES]; /* chain hashes of the chunk's entries */
+    msgpack_zone zone;              /* entry decoding */
+    node_recover_result *res;       /* counts */
     /* For the confirmation only (a committed recovery). */
     uint64_t done_seq;
     uint8_t done_head[RZ_HASH_BYTES];
@@ -219,8 +219,7 @@ recover_finish(void *ctxp, uint64_t *head_seq, uint8_t head[RZ_HASH_BYTES], rz_e
 
 /* A recovery of old_id noted here before: 1 (with its head), 0 none. */
 static int
-recover_noted(node_store *ns, const uint8_t *old_id, recover_ctx *x, int *confirmed,
-              rz_error *err)
+recover_noted(node_store *ns, const uint8_t *old_id, recover_ctx *x, int *confirmed, rz_error *err)
 {
     sqlite3 *db = node_store_db(ns);
     sqlite3_stmt *st = NULL;

@@ -32,16 +32,16 @@
 
 /* What a recovery did. */
 typedef struct node_recover_result {
-    uint64_t entries;   /* entries of the old log verified */
-    uint64_t head_seq;  /* the old log's head */
-    uint64_t persons;   /* person entries applied */
-    uint64_t events;    /* event entries applied */
+    uint64_t entries;    /* entries of the old log verified */
+    uint64_t head_seq;   /* the old log's head */
+    uint64_t persons;    /* person entries applied */
+    uint64_t events;     /* event entries applied */
     uint64_t attendance; /* attendance entries applied */
-    uint64_t values;    /* personal values verified against their commitments */
-    uint64_t erased;    /* personal values erased at the server (kept as none) */
+    uint64_t values;     /* personal values verified against their commitments */
+    uint64_t erased;     /* personal values erased at the server (kept as none) */
     uint64_t signatures; /* batch signatures verified */
-    int already;        /* 1: recovered before; nothing applied this time */
-    int confirmed;      /* 1: the server confirmed (the grant is used) */
+    int already;         /* 1: recovered before; nothing applied this time */
+    int confirmed;       /* 1: the server confirmed (the grant is used) */
 } node_recover_result;
 
 /* Recovers the log of old_id into ns.  0 when the records are applied and

@@ -112,8 +112,9 @@ recovery_grant_add(log_store *s, const uint8_t new_id[RZ_NODE_ID_BYTES],
     if (memcmp(new_id, old_id, RZ_NODE_ID_BYTES) == 0)
         return rz_fail(err, RZ_E_ARG, "NEW and OLD are the same node");
     if ((rc = log_store_node_get(s, new_id, &nn, err)))
-        return rc == RZ_E_NOTFOUND ? rz_fail(err, rc, "NEW is not enrolled: enroll the new PC "
-                                                      "under the old one's centre first")
+        return rc == RZ_E_NOTFOUND ? rz_fail(err, rc,
+                                             "NEW is not enrolled: enroll the new PC "
+                                             "under the old one's centre first")
                                    : rc;
     if ((rc = log_store_node_get(s, old_id, &on, err)))
         return rc == RZ_E_NOTFOUND ? rz_fail(err, rc, "OLD is not enrolled") : rc;
@@ -166,8 +167,8 @@ recovery_grant_list(log_store *s, FILE *out, rz_error *err)
                             " FROM recover_grant ORDER BY granted_ms DESC, id DESC",
                             err)))
         return rc;
-    fprintf(out, "%-16s  %-16s  %-19s  %-19s  %s\n", "new node", "from old node",
-            "granted (UTC)", "used (UTC)", "state");
+    fprintf(out, "%-16s  %-16s  %-19s  %-19s  %s\n", "new node", "from old node", "granted (UTC)",
+            "used (UTC)", "state");
     while (sqlite3_step(st) == SQLITE_ROW) {
         recovery_grant g;
         char nh[2 * RZ_NODE_ID_BYTES + 1], oh[2 * RZ_NODE_ID_BYTES + 1], gt[32], ut[32];
@@ -285,23 +286,23 @@ grant_check(log_store *s, const uint8_t *node_id, const uint8_t *old_id, recover
 /* ---- building one CHUNK ---- */
 
 typedef struct chunk_build {
-    uint64_t from;                        /* first entry of the chunk */
-    uint32_t epoch;                       /* epoch of its entries */
-    int have_epoch;                       /* epoch known (first signature seen) */
-    uint64_t limit;                       /* last entry the signatures allow */
-    size_t nsig;                          /* signatures kept */
-    uint64_t sig_seq[RZ_FETCH_ENTRIES];   /* their heads */
+    uint64_t from;                      /* first entry of the chunk */
+    uint32_t epoch;                     /* epoch of its entries */
+    int have_epoch;                     /* epoch known (first signature seen) */
+    uint64_t limit;                     /* last entry the signatures allow */
+    size_t nsig;                        /* signatures kept */
+    uint64_t sig_seq[RZ_FETCH_ENTRIES]; /* their heads */
     uint8_t sig[RZ_FETCH_ENTRIES][RZ_SIG_BYTES];
     size_t nkeys;                         /* keys of the old node */
     uint64_t key_from[RZ_FETCH_MAX_KEYS]; /* their first sequence numbers */
     uint8_t key[RZ_FETCH_MAX_KEYS][RZ_PK_BYTES];
-    mpk_writer ents;                      /* entry bins */
-    mpk_writer vals;                      /* value arrays */
-    size_t nents, nvals;                  /* counts */
-    size_t bytes;                         /* budget used */
-    uint64_t next;                        /* next sequence number expected */
-    msgpack_zone zone;                    /* entry decoding */
-    rz_error *err;                        /* detail sink */
+    mpk_writer ents;     /* entry bins */
+    mpk_writer vals;     /* value arrays */
+    size_t nents, nvals; /* counts */
+    size_t bytes;        /* budget used */
+    uint64_t next;       /* next sequence number expected */
+    msgpack_zone zone;   /* entry decoding */
+    rz_error *err;       /* detail sink */
 } chunk_build;
 
 #define CHUNK_STOP 1 /* callbacks: stop the walk, no error */
@@ -386,8 +387,7 @@ chunk_value(uint64_t seq, uint8_t field, const uint8_t *salt, const char *value,
         return rz_fail(b->err, RZ_E_IO, "stored value of entry %llu exceeds %d bytes",
                        (unsigned long long)seq, RZ_MAX_STR);
     if (b->nvals == RZ_MAX_REVEALS)
-        return rz_fail(b->err, RZ_E_INTERNAL, "more than %d values in one chunk",
-                       RZ_MAX_REVEALS);
+        return rz_fail(b->err, RZ_E_INTERNAL, "more than %d values in one chunk", RZ_MAX_REVEALS);
     msg_encode_chunk_value(&b->vals, (uint32_t)(seq - b->from), field, salt, value, len);
     b->nvals++;
     return 0;
@@ -447,8 +447,7 @@ recovery_fetch(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const rz_m
                          (unsigned long long)m->first_seq);
             goto out;
         }
-        if ((rc = log_store_pii_scan(s, m->old_id, m->first_seq, b->next - 1, chunk_value, b,
-                                     err)))
+        if ((rc = log_store_pii_scan(s, m->old_id, m->first_seq, b->next - 1, chunk_value, b, err)))
             goto out;
     }
     mpk_w_reset(w);
@@ -471,8 +470,7 @@ recovery_fetch(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const rz_m
     if (rc)
         rc = rz_fail(err, rc, "cannot encode the chunk");
     else if (w->sb.size > RZ_MAX_FRAME)
-        rc = rz_fail(err, RZ_E_INTERNAL, "chunk of %zu bytes exceeds the frame limit",
-                     w->sb.size);
+        rc = rz_fail(err, RZ_E_INTERNAL, "chunk of %zu bytes exceeds the frame limit", w->sb.size);
 out:
     mpk_w_free(&b->ents);
     mpk_w_free(&b->vals);

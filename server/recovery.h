@@ -56,8 +56,8 @@ int recovery_grant_list(log_store *s, FILE *out, rz_error *err) RZ_WUR;
 
 /* Restore (server/backup.c): re-applies a journaled grant or its use when
  * the restored store lacks it; *applied = 1 when it changed something. */
-int recovery_replay_grant(log_store *s, const recovery_grant *g, int *applied,
-                          rz_error *err) RZ_WUR;
+int recovery_replay_grant(log_store *s, const recovery_grant *g, int *applied, rz_error *err)
+    RZ_WUR;
 int recovery_replay_used(log_store *s, const uint8_t new_id[RZ_NODE_ID_BYTES],
                          const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t granted_ms,
                          uint64_t used_ms, int *applied, rz_error *err) RZ_WUR;
@@ -74,7 +74,7 @@ int recovery_fetch(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const 
  * journal it) or already was for this pair (*newly = 0: a confirmation
  * whose answer was lost).  Writes FETCH_CLOSED into w. */
 int recovery_done(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const rz_msg *m,
-                  uint64_t now_ms, mpk_writer *w, recovery_grant *g, int *newly,
-                  rz_error *err) RZ_WUR;
+                  uint64_t now_ms, mpk_writer *w, recovery_grant *g, int *newly, rz_error *err)
+    RZ_WUR;
 
 #endif
