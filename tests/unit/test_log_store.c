@@ -27,15 +27,15 @@
 #define N_ENTRIES 40 /* entries of the test log */
 
 typedef struct fx {
-    char dir[64];                            /* temporary directory */
-    char path[128];                          /* its server.db */
-    log_store *s;                            /* the store */
-    uint8_t node[RZ_NODE_ID_BYTES];          /* the enrolled node */
-    rz_identity id;                          /* its key */
-    uint8_t *entry[N_ENTRIES + 1];           /* entry seq (1-based) */
-    size_t len[N_ENTRIES + 1];               /* its length */
+    char dir[64];                               /* temporary directory */
+    char path[128];                             /* its server.db */
+    log_store *s;                               /* the store */
+    uint8_t node[RZ_NODE_ID_BYTES];             /* the enrolled node */
+    rz_identity id;                             /* its key */
+    uint8_t *entry[N_ENTRIES + 1];              /* entry seq (1-based) */
+    size_t len[N_ENTRIES + 1];                  /* its length */
     uint8_t hash[N_ENTRIES + 1][RZ_HASH_BYTES]; /* chain hash at seq (0: zeros) */
-    int64_t clock[N_ENTRIES + 1];            /* server time of a clock entry, -1 */
+    int64_t clock[N_ENTRIES + 1];               /* server time of a clock entry, -1 */
 } fx;
 
 /* Entry seq: bytes that tell it apart, some longer than 255 (bin16). */
@@ -69,9 +69,8 @@ setup(void **state)
     assert_int_equal(log_store_open_path(&f->s, f->path, &err), 0);
     identity_generate(&f->id);
     memcpy(f->node, f->id.pk, RZ_NODE_ID_BYTES);
-    assert_int_equal(log_store_enroll(f->s, f->node, f->id.pk, "Centre A", 0, "Punjab", "Lahore",
-                                      &err),
-                     0);
+    assert_int_equal(
+        log_store_enroll(f->s, f->node, f->id.pk, "Centre A", 0, "Punjab", "Lahore", &err), 0);
     fx_make(f);
     *state = f;
     return 0;
@@ -177,8 +176,8 @@ scan_check(uint64_t seq, const uint8_t *entry, size_t len, void *arg)
 static void
 check_log(fx *f)
 {
-    static const uint64_t ranges[][2] = {{1, 40}, {1, 1}, {2, 9}, {5, 12}, {9, 10}, {10, 26},
-                                         {24, 24}, {25, 26}, {40, 40}, {30, 99}};
+    static const uint64_t ranges[][2] = {{1, 40},  {1, 1},   {2, 9},   {5, 12},  {9, 10},
+                                         {10, 26}, {24, 24}, {25, 26}, {40, 40}, {30, 99}};
     rz_error err = {0, ""};
     uint8_t h[RZ_HASH_BYTES];
     uint64_t seq, cseq, cms;
@@ -192,9 +191,8 @@ check_log(fx *f)
     for (i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         scan_seen w = {f, ranges[i][0], 0};
         uint64_t to = ranges[i][1] > N_ENTRIES ? N_ENTRIES : ranges[i][1];
-        assert_int_equal(log_store_scan(f->s, f->node, ranges[i][0], ranges[i][1], scan_check, &w,
-                                        &err),
-                         0);
+        assert_int_equal(
+            log_store_scan(f->s, f->node, ranges[i][0], ranges[i][1], scan_check, &w, &err), 0);
         assert_int_equal(w.next, to + 1);
     }
     {
@@ -303,7 +301,8 @@ test_chain_and_damage(void **state)
     assert_int_equal(w.next, N_ENTRIES + 1);
     /* A stored head that is not the chain's is found by the audit. */
     assert_int_equal(rz_db_exec(log_store_db(f->s),
-                                "UPDATE log_batch SET head = zeroblob(32) WHERE last_seq = 9", &err),
+                                "UPDATE log_batch SET head = zeroblob(32) WHERE last_seq = 9",
+                                &err),
                      0);
     w.next = 1;
     assert_int_equal(log_store_chain(f->s, f->node, chain_check, &w, &err), RZ_E_CHAIN);
@@ -326,14 +325,14 @@ test_chain_and_damage(void **state)
 
 /* Erasure's search callback: records the sequence numbers found. */
 typedef struct grep_seen {
-    fx *f;          /* the fixture */
+    fx *f;           /* the fixture */
     uint64_t seq[8]; /* found */
     size_t n;        /* how many */
 } grep_seen;
 
 static int
-grep_found(const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq, const uint8_t *entry,
-           size_t len, void *arg)
+grep_found(const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq, const uint8_t *entry, size_t len,
+           void *arg)
 {
     grep_seen *g = arg;
     assert_memory_equal(node_id, g->f->node, RZ_NODE_ID_BYTES);
@@ -382,9 +381,9 @@ fx_write_v2(fx *f)
                    "DROP TABLE log_batch; DROP TABLE log_clock; DELETE FROM batch_sig;",
                    &err),
         0);
-    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO log VALUES(?1, ?2, 0, ?3, ?4, ?5)", -1,
-                                        &st, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "INSERT INTO log VALUES(?1, ?2, 0, ?3, ?4, ?5)", -1, &st, NULL),
+        SQLITE_OK);
     for (seq = 1; seq <= N_ENTRIES; seq++) {
         sqlite3_bind_blob(st, 1, f->node, RZ_NODE_ID_BYTES, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (int64_t)seq);
