@@ -24,13 +24,13 @@
 #define MAXE 64
 
 typedef struct old_log {
-    size_t n;                   /* entries */
-    uint8_t entry[MAXE][512];   /* their bytes */
-    size_t len[MAXE];           /* their lengths */
-    uint64_t seq[MAXE];         /* their sequence numbers */
+    size_t n;                      /* entries */
+    uint8_t entry[MAXE][512];      /* their bytes */
+    size_t len[MAXE];              /* their lengths */
+    uint64_t seq[MAXE];            /* their sequence numbers */
     node_foreign_value v[MAXE][3]; /* their personal values */
-    char text[MAXE][3][64];     /* value bytes */
-    size_t nv[MAXE];            /* values per entry */
+    char text[MAXE][3][64];        /* value bytes */
+    size_t nv[MAXE];               /* values per entry */
 } old_log;
 
 static int
@@ -66,9 +66,9 @@ take_value(void *ctx, uint64_t seq, uint8_t field, const uint8_t salt[RZ_SALT_BY
 }
 
 typedef struct two {
-    fixture *f;          /* the old node (f->ns) */
-    char new_dir[320];   /* the new node's directory */
-    node_store *nn;      /* the new node */
+    fixture *f;        /* the old node (f->ns) */
+    char new_dir[320]; /* the new node's directory */
+    node_store *nn;    /* the new node */
 } two;
 
 static int
@@ -140,8 +140,8 @@ apply_all(node_store *nn, const old_log *l)
     size_t i;
     assert_int_equal(node_store_begin(nn, &err), 0);
     for (i = 0; i < l->n; i++)
-        assert_int_equal(node_store_apply_foreign(nn, l->entry[i], l->len[i], l->v[i], l->nv[i], &err),
-                         0);
+        assert_int_equal(
+            node_store_apply_foreign(nn, l->entry[i], l->len[i], l->v[i], l->nv[i], &err), 0);
     assert_int_equal(node_store_commit(nn, &err), 0);
 }
 
@@ -223,7 +223,8 @@ test_foreign_log_gives_the_same_records(void **state)
         assert_int_equal(mine->n, 1);
         msgpack_zone_init(&z, 1024);
         assert_int_equal(entry_decode(mine->entry[0], mine->len[0], &z, &e, &err), 0);
-        assert_int_equal(entry_decode(l->entry[l->n - 1], l->len[l->n - 1], &z, &last_old, &err), 0);
+        assert_int_equal(entry_decode(l->entry[l->n - 1], l->len[l->n - 1], &z, &last_old, &err),
+                         0);
         assert_int_equal(e.key_len, 16);
         assert_memory_equal(e.key, p1, 16);
         assert_true(e.hlc > last_old.hlc);
@@ -244,8 +245,8 @@ test_erased_missing_and_outside(void **state)
     size_t k;
     old_records(t->f->ns, l, p1, p2, ev);
     /* Outside a transaction: refused. */
-    assert_int_equal(node_store_apply_foreign(t->nn, l->entry[0], l->len[0], l->v[0], l->nv[0], &err),
-                     RZ_E_ARG);
+    assert_int_equal(
+        node_store_apply_foreign(t->nn, l->entry[0], l->len[0], l->v[0], l->nv[0], &err), RZ_E_ARG);
     /* A commitment with no value: refused (the caller rolls back). */
     assert_int_equal(node_store_begin(t->nn, &err), 0);
     assert_int_equal(node_store_apply_foreign(t->nn, l->entry[0], l->len[0], NULL, 0, &err),
