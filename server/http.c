@@ -487,7 +487,7 @@ http_write_asof(FILE *out, const query_asof *a)
 
 /* "query":{...}: the spec as understood, so a client sees what it got. */
 static void
-http_write_spec(FILE *out, const query_spec *q)
+http_write_spec(FILE *out, sqlite3 *db, const query_spec *q)
 {
     static const char *const windows[] = {"all", "period", "range"};
     char buf[11], p[9];
@@ -523,7 +523,8 @@ http_write_spec(FILE *out, const query_spec *q)
         query_json_string(out, q->where[i].value);
         fputs("}", out);
     }
-    fputs("]}", out);
+    /* totals, index (exact date ranges) or state: what answered. */
+    fprintf(out, "],\"source\":\"%s\"}", query_source(db, q));
 }
 
 /* ---- /api/totals and /api/totals.csv -------------------------------- */
@@ -634,7 +635,7 @@ http_totals_json(http_req *r, FILE *out, rz_error *err)
     if ((rc = query_write_counting(out, r->db, 0, err)))
         return rc;
     fputs(",", out);
-    http_write_spec(out, &q);
+    http_write_spec(out, r->db, &q);
     http_write_register_version(out, r);
     /* total: the whole window once; for trainees the rows may not add up. */
     fprintf(out, ",\"total\":%lld,\"rows_add_up\":%s", (long long)total,
@@ -832,7 +833,7 @@ http_summary(http_req *r, FILE *out, rz_error *err)
     if ((rc = query_write_counting(out, r->db, 0, err)))
         return rc;
     fputs(",", out);
-    http_write_spec(out, &base);
+    http_write_spec(out, r->db, &base);
     http_write_register_version(out, r);
     for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
         if ((rc = http_summary_metric(r, out, &base, metrics[i], err)))

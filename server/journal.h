@@ -30,6 +30,8 @@
  *     token-add       NAME TOKENHASH     (BLAKE2b of the token, 64 hex)
  *     token-revoke    NAME
  *     head      NODE EPOCH SEQ      (acknowledged up to SEQ)
+ *     recover-grant NEW OLD OLD_PK GRANTED_MS   (server/recovery.h)
+ *     recover-done  NEW OLD GRANTED_MS USED_MS  (the grant was used)
  *
  * NODE, PK and PERSON in lower-case hex.  Text fields never hold TAB or LF
  * (journal_admin refuses them).  Personal values never enter the journal,

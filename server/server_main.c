@@ -40,6 +40,7 @@
 #include "server/backup.h"
 #include "server/journal.h"
 #include "server/rebuild.h"
+#include "server/recovery.h"
 #include "server/regview.h"
 #include "server/httpauth.h"
 #include "server/serve.h"
@@ -76,6 +77,9 @@ static const srv_cmd srv_cmds[] = {
     {"nodes", "", "enrolled nodes: sync state, last contact, last data, clock offset"},
     {"revoke", "NODE", "refuse a node from now on (its past entries stay)"},
     {"rekey", "NODE --token T", "replace a node's key (key history is kept)"},
+    {"recover-grant", "NEW --from OLD | --list",
+     "let a replaced PC (NEW, enrolled under the same centre) fetch the old PC's log once;"
+     " revokes OLD"},
     {"new-epoch", "NODE [--force --reason TEXT]",
      "let a forked node continue (PROTOCOL.md 7); needs recorded fork evidence unless forced"},
     {"forks", "", "fork evidence: forked batches, the nodes' own fork reports, forced epochs"},
@@ -499,6 +503,101 @@ cmd_new_epoch(log_store *s, int argc, char **argv)
         note_decision("new-epoch", (const char *const[]){argv[1], ep}, 2);
     }
     printf("new-epoch: node %s now at epoch %u\n", argv[1], n.epoch + 1);
+    return 0;
+}
+
+/* A node named by its 16 hex digits or by a unique prefix of them (at
+ * least 4), as `nodes` lists them.  Returns 0 or 1 (message printed). */
+typedef struct node_prefix {
+    const char *text; /* what was typed, lower-cased */
+    size_t len;       /* its length */
+    int matches;      /* nodes it names */
+    uint8_t id[RZ_NODE_ID_BYTES];
+} node_prefix;
+
+static int
+node_prefix_fn(const log_node *n, void *arg)
+{
+    node_prefix *p = arg;
+    char hex[2 * RZ_NODE_ID_BYTES + 1];
+    hex_encode(hex, n->node_id, RZ_NODE_ID_BYTES);
+    if (strncmp(hex, p->text, p->len) == 0) {
+        memcpy(p->id, n->node_id, RZ_NODE_ID_BYTES);
+        p->matches++;
+    }
+    return 0;
+}
+
+static int
+node_resolve(log_store *s, const char *text, uint8_t node_id[RZ_NODE_ID_BYTES])
+{
+    char low[2 * RZ_NODE_ID_BYTES + 1];
+    node_prefix p = {low, 0, 0, {0}};
+    rz_error err = {0, ""};
+    size_t i, n = text ? strlen(text) : 0;
+    if (n == 2 * RZ_NODE_ID_BYTES)
+        return node_arg(text, node_id);
+    for (i = 0; i < n && i < 2 * RZ_NODE_ID_BYTES; i++) {
+        char ch = text[i];
+        if (ch >= 'A' && ch <= 'F')
+            ch = (char)(ch - 'A' + 'a');
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            break;
+        low[i] = ch;
+    }
+    if (n < 4 || i != n) {
+        fprintf(stderr, "rozgar-server: NODE must be 16 hex digits or at least 4 of them"
+                        " (rozgar-server nodes lists them)\n");
+        return 1;
+    }
+    low[n] = '\0';
+    p.len = n;
+    if (log_store_nodes(s, node_prefix_fn, &p, &err))
+        return fail(&err);
+    if (p.matches != 1) {
+        fprintf(stderr,
+                "rozgar-server: '%s' names %s enrolled node (rozgar-server nodes lists "
+                "them)\n",
+                text, p.matches ? "more than one" : "no");
+        return 1;
+    }
+    memcpy(node_id, p.id, RZ_NODE_ID_BYTES);
+    return 0;
+}
+
+/* recover-grant NEW --from OLD | --list: README "A replaced PC". */
+static int
+cmd_recover_grant(log_store *s, int argc, char **argv)
+{
+    uint8_t new_id[RZ_NODE_ID_BYTES], old_id[RZ_NODE_ID_BYTES];
+    char nh[2 * RZ_NODE_ID_BYTES + 1], oh[2 * RZ_NODE_ID_BYTES + 1];
+    char pkh[2 * RZ_PK_BYTES + 1], gms[24];
+    rz_error err = {0, ""};
+    recovery_grant g;
+    int revoked = 0;
+    if (argc == 2 && strcmp(argv[1], "--list") == 0)
+        return recovery_grant_list(s, stdout, &err) ? fail(&err) : 0;
+    if (argc != 4 || strcmp(argv[2], "--from") != 0) {
+        fprintf(stderr, "rozgar-server: recover-grant NEW --from OLD | recover-grant --list\n");
+        return 1;
+    }
+    if (node_resolve(s, argv[1], new_id) || node_resolve(s, argv[3], old_id))
+        return 1;
+    if (recovery_grant_add(s, new_id, old_id, (uint64_t)hlc_wall_ms(), &g, &revoked, &err))
+        return fail(&err);
+    hex_encode(nh, new_id, RZ_NODE_ID_BYTES);
+    hex_encode(oh, old_id, RZ_NODE_ID_BYTES);
+    hex_encode(pkh, g.old_pk, RZ_PK_BYTES);
+    snprintf(gms, sizeof gms, "%llu", (unsigned long long)g.granted_ms);
+    if (revoked) {
+        note_decision("revoke", (const char *const[]){oh}, 1);
+        printf("recover-grant: node %s revoked (its key is refused from now on)\n", oh);
+    }
+    note_decision("recover-grant", (const char *const[]){nh, oh, pkh, gms}, 4);
+    log_info("recovery granted: node %s may fetch the log of node %s once", nh, oh);
+    printf("recover-grant: node %s may fetch the log of node %s once\n"
+           "on the new PC: rozgar-node recover --from %s\n",
+           nh, oh, oh);
     return 0;
 }
 
@@ -1289,6 +1388,8 @@ main(int argc, char **argv)
         rc = cmd_node_change(s, cmd, argc, argv);
     else if (strcmp(cmd, "new-epoch") == 0)
         rc = cmd_new_epoch(s, argc, argv);
+    else if (strcmp(cmd, "recover-grant") == 0)
+        rc = cmd_recover_grant(s, argc, argv);
     else if (strcmp(cmd, "forks") == 0)
         rc = cmd_forks(s);
     else if (strcmp(cmd, "register") == 0)
