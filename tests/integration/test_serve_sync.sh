@@ -12,7 +12,10 @@
 #  - SIGTERM in the middle of a large sync: serve exits 0, the lock is
 #    released, nothing acknowledged is lost; a new serve finishes the job,
 #    totals exact, `verify` agrees;
-#  - `serve --no-sync` leaves the lock alone.
+#  - `serve --no-sync` leaves the lock alone;
+#  - serve started before a server is configured syncs once `config` names
+#    one; serve started while a `sync --watch` holds the lock waits, and
+#    takes over when that one stops.
 # The link is a proxy that delays every chunk (so a large sync takes long
 # enough to be interrupted) and cuts connections mid-batch now and then.
 # Bounded by RZ_SERVE_SYNC_SECONDS (default 240); ctest caps it at 300.
@@ -24,7 +27,10 @@ checks=0
 ok() { checks=$((checks + 1)); echo "   ok  $*"; }
 start=$(date +%s)
 SERVE_PID=""; PROXY_PID=""
+N2_PID=""; W2_PID=""
 stop_all() {
+  [ -z "$N2_PID" ] || kill -TERM "$N2_PID" 2>/dev/null || true
+  [ -z "$W2_PID" ] || kill -TERM "$W2_PID" 2>/dev/null || true
   [ -z "$SERVE_PID" ] || { kill -TERM "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; } || true
   [ -z "$PROXY_PID" ] || kill -TERM "$PROXY_PID" 2>/dev/null || true
 }
@@ -192,6 +198,47 @@ set +e; node n1 sync --timeout 30 > "$T/manual.out" 2> "$T/manual.err"; rc=$?; s
 expect_eq "$rc" 0 "a manual sync beside serve --no-sync ($(cat "$T/manual.err"))"
 ok "beside serve --no-sync a manual sync takes the lock and delivers the rest"
 stop_serve; expect_eq "$SERVE_RC" 0 "serve --no-sync exit"
+
+note "a node configured while serve runs; a sync --watch that held the lock first"
+"$NODE" -d "$T/n2" init > "$T/n2.init"
+"$SERVER" -d "$T/srv" enroll --token "$(awk '/^enroll-token:/ {print $2}' "$T/n2.init")" \
+  --centre "Centre 2" --programme e-rozgar --province Punjab --district Lahore > /dev/null
+P2=$(free_port)
+n2_serve() {
+  rm -f "$T/n2.ready"
+  "$NODE" -d "$T/n2" serve --listen "127.0.0.1:$P2" --ready-file "$T/n2.ready" >> "$T/n2.serve.log" 2>&1 &
+  N2_PID=$!
+  for _ in $(seq 1 100); do [ -s "$T/n2.ready" ] && break; sleep 0.1; done
+  [ -s "$T/n2.ready" ] || fail "serve n2 did not start: $(tail -n 3 "$T/n2.serve.log")"
+}
+n2_pending() { node n2 status | awk -F': *' 'index($1, "pending entries") == 1 {print $2}'; }
+n2_wait_sent() {
+  for _ in $(seq 1 300); do [ "$(n2_pending)" = 0 ] && return 0; sleep 0.2; done
+  fail "n2 did not catch up: $(tail -n 3 "$T/n2.serve.log")"
+}
+n2_serve
+node n2 person add --name "Centre 2 first" --gender male > /dev/null; recorded=$((recorded + 1))
+for _ in $(seq 1 50); do grep -q "background sync waits for a server" "$T/n2.serve.log" && break; sleep 0.1; done
+grep -q "background sync waits for a server" "$T/n2.serve.log" || fail "n2: no word about the missing server"
+node n2 config "server=$ENDPOINT" "server-key=$SERVER_KEY" > /dev/null
+n2_wait_sent
+ok "serve started before the server was configured syncs once \`config\` names it"
+kill -TERM "$N2_PID"; wait "$N2_PID" || fail "n2 serve exit"
+"$NODE" -d "$T/n2" sync --watch --interval 600 > "$T/n2.watch.out" 2>&1 &
+W2_PID=$!
+for _ in $(seq 1 100); do grep -q "^pid $W2_PID" "$T/n2/sync.lock" 2>/dev/null && break; sleep 0.1; done
+grep -q "^pid $W2_PID" "$T/n2/sync.lock" || fail "n2 watch did not take the lock"
+n2_serve
+for _ in $(seq 1 50); do grep -q "background sync waits: .*sync --watch" "$T/n2.serve.log" && break; sleep 0.1; done
+grep -q "background sync waits: .*sync --watch" "$T/n2.serve.log" || fail "n2 serve did not wait for the watch: $(tail -n 3 "$T/n2.serve.log")"
+kill -TERM "$W2_PID"; wait "$W2_PID" || fail "n2 watch exit"
+for _ in $(seq 1 100); do grep -q "^pid $N2_PID" "$T/n2/sync.lock" 2>/dev/null && break; sleep 0.1; done
+set +e; node n2 sync > /dev/null 2> "$T/n2.second.err"; rc=$?; set -e
+expect_eq "$rc" 5 "n2: a separate sync once serve took over ($(cat "$T/n2.second.err"))"
+node n2 person add --name "Centre 2 second" --gender female > /dev/null; recorded=$((recorded + 1))
+n2_wait_sent
+kill -TERM "$N2_PID"; wait "$N2_PID" || fail "n2 serve exit"
+ok "serve waits while a sync --watch holds the lock, takes over when it stops, and syncs"
 
 note "a new serve with sync stays in step"
 start_serve
