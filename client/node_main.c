@@ -97,8 +97,9 @@ usage(void)
             "  rekey                       new key pair; prints the token for rozgar-server rekey\n"
             "  bundle export FILE | bundle receipts FILE   sync by USB stick (no network)\n"
             "  serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
-            "                              the centre app for staff's browsers (127.0.0.1:8080;\n"
-            "                              any other address is HTTPS only)\n"
+            "        [--no-sync]           the centre app for staff's browsers (127.0.0.1:8080;\n"
+            "                              any other address is HTTPS only), syncing as\n"
+            "                              sync --watch does unless --no-sync\n"
             "  staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
             "  staff list                  staff accounts of the app\n"
             "`" PROG " COMMAND --help` explains one command; `" PROG " --version` prints the "
@@ -1573,11 +1574,12 @@ cmd_bundle(node_store *ns, int argc, char **argv)
 static int
 cmd_serve(node_store *ns, int argc, char **argv)
 {
-    const char *listen = NULL, *name = NULL, *cert = NULL, *key = NULL, *tls = NULL, *ready = NULL;
-    const cli_opt opts[] = {{"--listen", 1, &listen}, {"--name", 1, &name},
-                            {"--cert", 1, &cert},     {"--key", 1, &key},
-                            {"--tls", 0, &tls},       {"--ready-file", 1, &ready},
-                            {NULL, 0, NULL}};
+    const char *listen = NULL, *name = NULL, *cert = NULL, *key = NULL, *tls = NULL, *ready = NULL,
+               *nosync = NULL;
+    const cli_opt opts[] = {{"--listen", 1, &listen},  {"--name", 1, &name},
+                            {"--cert", 1, &cert},      {"--key", 1, &key},
+                            {"--tls", 0, &tls},        {"--ready-file", 1, &ready},
+                            {"--no-sync", 0, &nosync}, {NULL, 0, NULL}};
     node_web_opts o;
     rz_error err = {0, ""};
     int rc, npos;
@@ -1591,6 +1593,8 @@ cmd_serve(node_store *ns, int argc, char **argv)
     o.key = key;
     o.tls = tls != NULL;
     o.ready_file = ready;
+    o.background_sync = nosync == NULL;
+    o.sync_interval_ms = (uint64_t)cli_conf.sync_interval_s * 1000;
     if ((rc = node_web_serve(cli_dir, ns, &o, &err)) != 0)
         return fail_err(&err, rc, 0);
     return 0;
@@ -1772,10 +1776,14 @@ static const cli_cmd commands[] = {
      "  `rozgar-server bundle import`, so those entries count as delivered."},
     {"serve", cmd_serve,
      "serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
+     "      [--no-sync]\n"
      "  Serves the centre app to staff's browsers: 127.0.0.1:8080 by default (this PC\n"
      "  only, plain HTTP), or the `listen` of " NODE_CONF_FILE ".  Any other address (the\n"
      "  centre's network) is served over HTTPS only, with the given certificate or one made\n"
-     "  at first start, whose fingerprint is printed.  --name: a host name staff type."},
+     "  at first start, whose fingerprint is printed.  --name: a host name staff type.\n"
+     "  Once a server is configured it also syncs unattended, as `sync --watch` does\n"
+     "  (holding the sync lock; the app's Sync button and `sync --now` make it sync at\n"
+     "  once); --no-sync leaves syncing to the button or a separate `sync --watch`."},
     {"staff", cmd_staff,
      "staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
      "staff list\n"

@@ -42,6 +42,14 @@ watch_clock_ms(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+const char *
+node_watch_why_name(int why)
+{
+    static const char *const whys[] = {"",      "start",           "new records", "interval",
+                                       "asked", "woke from sleep", "retry"};
+    return why >= NODE_WATCH_FIRST && why <= NODE_WATCH_RETRY ? whys[why] : "?";
+}
+
 uint64_t
 node_watch_backoff_ms(const node_watch_opts *o, unsigned failures)
 {

@@ -82,6 +82,10 @@ typedef struct node_watch_opts {
     void *clock_ctx; /* passed to clock and nap */
 } node_watch_opts;
 
+/* Why, in words for a log line: "new records", "woke from sleep", ...
+ * Static text; "?" for an unknown value. */
+const char *node_watch_why_name(int why);
+
 /* Defaults above, sync-interval 300 s, node_sync_opts_default, the
  * process's stop flag (node_lock_stop_flag). */
 void node_watch_opts_default(node_watch_opts *o);

@@ -266,6 +266,109 @@ httpauth_token_check(httpauth *a, const char *token, httpauth_principal *p, rz_e
     return rc;
 }
 
+/* ---- the administrators' lists, as JSON (GET /api/admin/...) -------------- */
+
+/* "key":"2026-11-30T..." or "key":null for 0. */
+static void
+httpauth_json_time(FILE *out, const char *key, int64_t ms)
+{
+    char t[32];
+    if (ms <= 0) {
+        fprintf(out, ",\"%s\":null", key);
+        return;
+    }
+    query_iso_time(t, (uint64_t)ms);
+    fprintf(out, ",\"%s\":\"%s\"", key, t);
+}
+
+typedef struct httpauth_json_list {
+    FILE *out; /* the answer */
+    int n;     /* items written */
+} httpauth_json_list;
+
+static int
+httpauth_account_json(void *ctx, const webauth_account *acc)
+{
+    httpauth_json_list *l = ctx;
+    fputs(l->n++ ? ",\n{\"name\":" : "\n{\"name\":", l->out);
+    query_json_string(l->out, acc->user);
+    fputs(",\"role\":", l->out);
+    query_json_string(l->out, acc->role);
+    fprintf(l->out, ",\"disabled\":%s", acc->disabled ? "true" : "false");
+    httpauth_json_time(l->out, "created", (int64_t)acc->created_ms);
+    httpauth_json_time(l->out, "password_changed", (int64_t)acc->changed_ms);
+    fputs("}", l->out);
+    return 0;
+}
+
+int
+httpauth_accounts_json(httpauth *a, FILE *out, rz_error *err)
+{
+    httpauth_json_list l = {out, 0};
+    int rc;
+    fputs("{\"accounts\":[", out);
+    if ((rc = webauth_account_each(a->wa, httpauth_account_json, &l, err)))
+        return rc;
+    fputs("\n],\"manage\":\"rozgar-server -d DIR account add|passwd|disable|enable NAME\"}\n", out);
+    return 0;
+}
+
+int
+httpauth_tokens_json(httpauth *a, FILE *out, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, n = 0;
+    pthread_mutex_lock(&a->mu);
+    if (!(rc = rz_db_prepare(
+              a->db, &st, "SELECT name, created_ms, revoked_ms FROM httpauth_token ORDER BY name",
+              err))) {
+        fputs("{\"tokens\":[", out);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            fputs(n++ ? ",\n{\"name\":" : "\n{\"name\":", out);
+            query_json_string(out, (const char *)sqlite3_column_text(st, 0));
+            httpauth_json_time(out, "created", sqlite3_column_int64(st, 1));
+            httpauth_json_time(out, "revoked", sqlite3_column_int64(st, 2));
+            fputs("}", out);
+        }
+        rc = rc == SQLITE_DONE ? 0 : rz_db_fail(a->db, err, "token list");
+        sqlite3_finalize(st);
+        fputs("\n],\"manage\":\"rozgar-server -d DIR token add|revoke NAME\"}\n", out);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int
+httpauth_register_json(httpauth *a, FILE *out, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, n = 0;
+    pthread_mutex_lock(&a->mu);
+    if (!(rc = rz_db_prepare(a->db, &st,
+                             "SELECT at_ms, kind, actor, subject, detail FROM httpauth_lawful"
+                             " ORDER BY id",
+                             err))) {
+        fputs("{\"lawful\":[", out);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            fputs(n++ ? ",\n{\"kind\":" : "\n{\"kind\":", out);
+            query_json_string(out, (const char *)sqlite3_column_text(st, 1));
+            httpauth_json_time(out, "at", sqlite3_column_int64(st, 0));
+            fputs(",\"by\":", out);
+            query_json_string(out, (const char *)sqlite3_column_text(st, 2));
+            fputs(",\"subject\":", out);
+            query_json_string(out, (const char *)sqlite3_column_text(st, 3));
+            fputs(",\"outcome\":", out);
+            query_json_string(out, (const char *)sqlite3_column_text(st, 4));
+            fputs("}", out);
+        }
+        rc = rc == SQLITE_DONE ? 0 : rz_db_fail(a->db, err, "lawful register");
+        sqlite3_finalize(st);
+        fputs("\n]}\n", out);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
 /* ---- register of lawful requests ----------------------------------------- */
 
 void

@@ -717,6 +717,56 @@
     return;
   }
 
+  /* ---- administration (administrators only) --------------------------- */
+
+  function fillRows(id, rows, cols) {
+    var tb = $(id).querySelector("tbody");
+    clear(tb);
+    rows.forEach(function (r) {
+      var tr = document.createElement("tr");
+      cols.forEach(function (c) { cell(tr, typeof c === "function" ? c(r) : (r[c] === null ? "–" : String(r[c]))); });
+      tb.appendChild(tr);
+    });
+  }
+
+  function adminError(e) {
+    var note = $("admin-lookup-note");
+    note.textContent = "Could not load the administration lists: " + e.message;
+    note.hidden = false;
+  }
+
+  function loadAdmin() {
+    getJSON("/api/admin/accounts").then(function (a) {
+      fillRows("admin-accounts", a.accounts, ["name", "role",
+        function (r) { return r.disabled ? "disabled" : "enabled"; },
+        function (r) { return r.password_changed ? asOfText(r.password_changed) : "–"; }]);
+    }).catch(adminError);
+    getJSON("/api/admin/tokens").then(function (t) {
+      fillRows("admin-tokens", t.tokens, ["name",
+        function (r) { return asOfText(r.created); },
+        function (r) { return r.revoked ? asOfText(r.revoked) : "–"; }]);
+    }).catch(adminError);
+    getJSON("/api/admin/lawful").then(function (l) {
+      fillRows("admin-lawful", l.lawful, [function (r) { return asOfText(r.at); },
+        "kind", "by", "subject", "outcome"]);
+    }).catch(adminError);
+  }
+
+  function onLookup(ev) {
+    ev.preventDefault();
+    var note = $("admin-lookup-note");
+    getJSON("/api/admin/person?cnic=" + encodeURIComponent($("admin-cnic").value.trim()))
+      .then(function (r) {
+        fillRows("admin-persons", r.persons, ["person_id", "centre", "reg_date",
+          function (p) { return p.deleted ? "yes" : "no"; }]);
+        $("admin-persons").hidden = r.persons.length === 0;
+        note.textContent = r.persons.length + " record" + (r.persons.length === 1 ? "" : "s") +
+          " with CNIC " + r.cnic + ".";
+        note.hidden = false;
+        loadAdmin();  /* the lookup is in the register now */
+      }).catch(function (e) { note.textContent = e.message; note.hidden = false; });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof Chart !== "undefined") {
       Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
@@ -731,8 +781,14 @@
     /* Signed in (HTTPS view): say who, offer to sign out. */
     getJSON("/api/whoami").then(function (w) {
       if (!w.signin || w.token) return;
-      $("whoami").textContent = "Signed in as " + w.user;
+      $("whoami").textContent = "Signed in as " + w.user + (w.admin ? " (administrator)" : "");
       $("signout").hidden = false;
+      /* Administration is for administrators only; analysts never see it. */
+      if (w.admin === true) {
+        $("admin").hidden = false;
+        $("admin-lookup").addEventListener("submit", onLookup);
+        loadAdmin();
+      }
     }).catch(function () {});
     window.addEventListener("hashchange", render);
     render();

@@ -192,6 +192,7 @@ test_sleep_detected(void **state)
     assert_true(pc.woke_at > 0);
     /* The next sync starts soon after the wake, not at the backoff's end... */
     assert_int_equal(pc.ev[2].why, NODE_WATCH_WOKE);
+    assert_string_equal(node_watch_why_name(pc.ev[2].why), "woke from sleep");
     assert_true(pc.at[2] >= pc.woke_at);
     assert_true(pc.at[2] <= pc.woke_at + WAKE_SETTLE_MS + 200);
     assert_true(pc.at[2] < pc.at[1] + WAKE_BACKOFF_MS);
