@@ -26,13 +26,13 @@ typedef struct qs_centre {
 } qs_centre;
 
 typedef struct qs_run {
-    log_store *ls;        /* register (places) */
-    state_store *ss;      /* the state merged into */
-    merge_ctx *m;         /* the server's merge rules */
-    sqlite3_stmt *place;  /* places from the register */
-    uint8_t pepper[32];   /* CNIC link tokens of this run */
-    uint64_t in_window;   /* entries of the open transaction */
-    qstate_result *res;   /* figures */
+    log_store *ls;       /* register (places) */
+    state_store *ss;     /* the state merged into */
+    merge_ctx *m;        /* the server's merge rules */
+    sqlite3_stmt *place; /* places from the register */
+    uint8_t pepper[32];  /* CNIC link tokens of this run */
+    uint64_t in_window;  /* entries of the open transaction */
+    qstate_result *res;  /* figures */
 } qs_run;
 
 static int
@@ -125,8 +125,8 @@ qs_person(qs_run *r, qs_centre *c, uint32_t ci, const gen_person *g, rz_error *e
     e.key = id;
     e.key_len = 16;
     if (g->cnic[0]) {
-        state = cnic_normalize(cnic, g->cnic, strlen(g->cnic)) ? MERGE_CNIC_VALID
-                                                                : MERGE_CNIC_INVALID;
+        state =
+            cnic_normalize(cnic, g->cnic, strlen(g->cnic)) ? MERGE_CNIC_VALID : MERGE_CNIC_INVALID;
         if (state == MERGE_CNIC_VALID)
             cnic_token(token, r->pepper, cnic);
         qs_commit(cnic_c, g->cnic, g->index);
@@ -237,8 +237,8 @@ qstate_build(const gen_plan *p, const char *dir, qstate_result *res, rz_error *e
         }
         gen_stream_free(&s);
         if (i % 25 == 24)
-            fprintf(stderr, "[bench] merged %u of %u centres (%llu entries, %.0f entries/s)\n", i + 1,
-                    p->cfg.centres, (unsigned long long)res->entries,
+            fprintf(stderr, "[bench] merged %u of %u centres (%llu entries, %.0f entries/s)\n",
+                    i + 1, p->cfg.centres, (unsigned long long)res->entries,
                     (double)res->entries / (bench_now() - t0));
     }
     if (rc == 0 && r.in_window > 0 &&
