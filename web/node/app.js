@@ -556,7 +556,8 @@ async function pageSync() {
     $("#sync-ok").textContent = s.last_ok || "never";
     $("#sync-last").textContent = s.last_contact || "never";
     $("#sync-server").textContent = s.server || "not set up (an administrator runs rozgar-node config)";
-    $("#sync-auto").textContent = !s.auto ? "off (only when someone presses Sync now)"
+    $("#sync-auto").textContent = s.auto_wait ? `waiting: ${s.auto_wait}`
+      : !s.auto ? "off (only when someone presses Sync now)"
       : s.running ? "on · syncing now"
       : `on · next sync within ${fmt(s.next_s)} s` +
         (s.failures ? ` (the server was not reached ${fmt(s.failures)} times in a row)` : "");
