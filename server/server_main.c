@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "common/crypto.h"
 #include "common/db.h"
 #include "common/domain.h"
@@ -925,6 +927,28 @@ has_merged_state(state_store *ss)
     return any;
 }
 
+/* An imported places list must survive a restore from an older backup: the
+ * list goes beside the journal (too big for a record), then the decision
+ * names it by its SHA-256 (server/journal.h). */
+static void
+journal_places(const char *text, size_t len)
+{
+    uint8_t h[crypto_hash_sha256_BYTES];
+    char hex[2 * crypto_hash_sha256_BYTES + 1], name[96];
+    rz_error err = {0, ""};
+    crypto_hash_sha256(h, (const unsigned char *)text, len);
+    hex_encode(hex, h, sizeof h);
+    snprintf(name, sizeof name, "places-%s.tsv", hex);
+    if (srv_dir && journal_attach(srv_dir, name, text, len, &err) != 0) {
+        fprintf(stderr,
+                "rozgar-server: WARNING: places import done but its list not kept beside the"
+                " journal (%s); take a backup now\n",
+                err.text);
+        return;
+    }
+    note_decision("places-import", (const char *const[]){hex}, 1);
+}
+
 /* The master list of places: its versions, an import, a name checked. */
 static int
 cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **argv)
@@ -979,6 +1003,8 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
         if ((rc = places_load_text(&pl, &text, &len, argv[2], &err)))
             return fail(&err);
         rc = placelist_import(log_store_db(s), pl, text, len, argv[2], &version, &err);
+        if (rc == 0)
+            journal_places(text, len);
         free(text);
         if (rc) {
             places_destroy(&pl);
