@@ -40,6 +40,7 @@ typedef struct node_recover_result {
     uint64_t values;     /* personal values verified against their commitments */
     uint64_t erased;     /* personal values erased at the server (kept as none) */
     uint64_t signatures; /* batch signatures verified */
+    uint64_t chunks;     /* CHUNKs received */
     int already;         /* 1: recovered before; nothing applied this time */
     int confirmed;       /* 1: the server confirmed (the grant is used) */
 } node_recover_result;
