@@ -96,6 +96,9 @@ expect_eq "$(node b list persons --all | grep -c Ayesha || true)" "0" "persons a
 grep -q "fetching the log of node $A" "$T/server.log" && fail "the server served a log without a grant"
 ok "recover without a grant refused (exit $rc), nothing fetched"
 
+# A backup from before the grant, for the restore at the end.
+"$SERVER" -d "$T/srv" backup "$T/bk" > "$T/backup.out" 2>&1 || fail "backup: $(cat "$T/backup.out")"
+
 # Headquarters: the grant is checked, then given once.
 set +e
 "$SERVER" -d "$T/srv" recover-grant "$B" --from "$O" > "$T/g.out" 2>&1; rc=$?
@@ -274,5 +277,27 @@ ok "verify agrees; the old node's log still verifies"
 # The old node stays closed: its key is refused.
 "$SERVER" -d "$T/srv" nodes | grep -i "^$A" | grep -q revoked || fail "old node not revoked"
 ok "the old node is revoked"
+
+# --- a restore from the backup taken before the grant ---------------------------
+# The journal re-applies the revocation, the grant and its use: the used grant
+# does not come back usable, the old node stays revoked.
+server_stop
+"$SERVER" -d "$T/srv" restore "$T/bk" > "$T/restore.out" 2>&1 || fail "restore: $(cat "$T/restore.out")"
+grep -q "re-applied recover-grant of node $B from node $A" "$T/restore.out" ||
+  fail "grant not re-applied: $(cat "$T/restore.out")"
+grep -q "re-applied recover-done of node $B from node $A" "$T/restore.out" ||
+  fail "use of the grant not re-applied: $(cat "$T/restore.out")"
+"$SERVER" -d "$T/srv" recover-grant --list | grep -q "$B  $A .*used" || fail "grant after the restore"
+"$SERVER" -d "$T/srv" nodes | grep -i "^$A" | grep -q revoked || fail "old node alive after the restore"
+server_start
+python3 - "$T/b/node.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1]); db.execute("DELETE FROM recovered"); db.commit()
+PY
+set +e
+out=$(node b recover --from "$A" 2>&1); rc=$?
+set -e
+[ $rc -ne 0 ] && echo "$out" | grep -q "used already" || fail "a used grant served after a restore: $out"
+ok "a restore from before the grant keeps the grant used and the old node revoked"
 
 echo "recover: $checks checks passed in ${SECONDS}s"
