@@ -143,14 +143,14 @@ expect_eq "$(node b list persons --all | grep -c . || true)" "0" "persons after 
 sql "UPDATE pii SET value = 'Ayesha Khan' WHERE node_id = x'$A' AND field = 2 AND value = 'Mallory'"
 ok "an altered personal value refused (exit 4), nothing applied"
 
-sql "UPDATE log SET entry = CAST(replace(CAST(entry AS TEXT), 'Upwork', 'Fakewk') AS BLOB) WHERE node_id = x'$A' AND instr(entry, CAST('Upwork' AS BLOB)) > 0"
+sql "UPDATE log_batch SET entries = CAST(replace(CAST(entries AS TEXT), 'Upwork', 'Fakewk') AS BLOB) WHERE node_id = x'$A' AND instr(entries, CAST('Upwork' AS BLOB)) > 0"
 set +e
 out=$(node b recover --from "$A" 2>&1); rc=$?
 set -e
 expect_eq "$rc" "4" "exit of a recovery with an altered entry"
 echo "$out" | grep -qE "signature|chain" || fail "altered entry: $out"
 expect_eq "$(node b list events --all | grep -c . || true)" "0" "events after the refused recovery"
-sql "UPDATE log SET entry = CAST(replace(CAST(entry AS TEXT), 'Fakewk', 'Upwork') AS BLOB) WHERE node_id = x'$A' AND instr(entry, CAST('Fakewk' AS BLOB)) > 0"
+sql "UPDATE log_batch SET entries = CAST(replace(CAST(entries AS TEXT), 'Fakewk', 'Upwork') AS BLOB) WHERE node_id = x'$A' AND instr(entries, CAST('Fakewk' AS BLOB)) > 0"
 ok "an altered entry refused (exit 4), nothing applied"
 
 # --- a recovery cut off mid-fetch leaves nothing, and runs again -------------------
