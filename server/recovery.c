@@ -25,6 +25,21 @@ recovery_schema_ensure(log_store *s, rz_error *err)
     return rz_db_exec(log_store_db(s), recovery_schema, err);
 }
 
+/* Readers never create the table: a server that never granted a recovery
+ * keeps its database exactly as it was.  1 when it exists. */
+static int
+recovery_table_exists(log_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int have = 0;
+    if (rz_db_prepare(log_store_db(s), &st,
+                      "SELECT 1 FROM sqlite_master WHERE type='table' AND name='recover_grant'",
+                      NULL) == 0)
+        have = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return have;
+}
+
 static void
 grant_from_row(recovery_grant *g, sqlite3_stmt *st)
 {
@@ -47,8 +62,9 @@ grant_find(log_store *s, const uint8_t *new_id, const uint8_t *old_id, recovery_
 {
     sqlite3_stmt *st = NULL;
     int rc, step;
-    if ((rc = recovery_schema_ensure(s, err)) ||
-        (rc = rz_db_prepare(log_store_db(s), &st,
+    if (!recovery_table_exists(s))
+        return RZ_E_NOTFOUND;
+    if ((rc = rz_db_prepare(log_store_db(s), &st,
                             "SELECT new_id, old_id, old_pk, granted_ms, coalesce(used_ms, 0)"
                             " FROM recover_grant WHERE new_id=?1 AND old_id=?2"
                             " ORDER BY used_ms IS NULL DESC, granted_ms DESC LIMIT 1",
@@ -161,8 +177,11 @@ recovery_grant_list(log_store *s, FILE *out, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc, n = 0;
-    if ((rc = recovery_schema_ensure(s, err)) ||
-        (rc = rz_db_prepare(log_store_db(s), &st,
+    if (!recovery_table_exists(s)) {
+        fprintf(out, "0 recovery grants\n");
+        return 0;
+    }
+    if ((rc = rz_db_prepare(log_store_db(s), &st,
                             "SELECT new_id, old_id, old_pk, granted_ms, coalesce(used_ms, 0)"
                             " FROM recover_grant ORDER BY granted_ms DESC, id DESC",
                             err)))
