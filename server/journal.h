@@ -33,6 +33,7 @@
  *     head      NODE EPOCH SEQ      (acknowledged up to SEQ)
  *     recover-grant NEW OLD OLD_PK GRANTED_MS   (server/recovery.h)
  *     recover-done  NEW OLD GRANTED_MS USED_MS  (the grant was used)
+ *     recover-cancel NEW OLD GRANTED_MS AT_MS   (headquarters withdrew it unused)
  *
  * NODE, PK and PERSON in lower-case hex.  Text fields never hold TAB or LF
  * (journal_admin refuses them).  Personal values never enter the journal,
