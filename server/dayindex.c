@@ -1478,7 +1478,7 @@ centre_ok(const dxq *x, const dxq_centre *c)
 static int
 str_index(dxq *x, const unsigned char *s, int *out)
 {
-    int64_t id;
+    int64_t id = 0; /* set by texts_id on success; -O2 cannot see it */
     int rc = texts_id(NULL, &x->strs, s ? (const char *)s : "", 1, &id, x->err);
     *out = (int)id;
     return rc;

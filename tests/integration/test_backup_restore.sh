@@ -13,6 +13,9 @@
 source "$(dirname "$0")/lib.sh"
 
 server_init
+# The journal on "another disk", linked from the server directory (README).
+mkdir -p "$T/jdisk"
+ln -s "$T/jdisk/journal" "$T/srv/journal"
 node_new a "e-Rozgar Lahore" e-rozgar Punjab Lahore
 node_new b "e-Rozgar Multan" e-rozgar Punjab Multan
 node_new c "Innovista Peshawar" innovista "Khyber Pakhtunkhwa" Peshawar
@@ -68,16 +71,16 @@ sed 's/^district\tPunjab\tLahore\tLHR$/district\tPunjab\tLahore\tLHR;Lahore Cant
   "$(dirname "$0")/../../data/places.tsv" > "$T/places-v2.tsv"
 grep -q "Lahore Cantt" "$T/places-v2.tsv" || fail "test list not made"
 "$SERVER" -d "$T/srv" places import "$T/places-v2.tsv" > /dev/null || fail "places import"
-ls "$T"/srv/journal.places-*.tsv > /dev/null 2>&1 || fail "the imported list is not kept beside the journal"
-for f in "$T"/srv/journal.places-*.tsv; do [ "$(stat -c %a "$f")" = 600 ] || fail "$f is not mode 600"; done
+ls "$T"/jdisk/journal.places-*.tsv > /dev/null 2>&1 || fail "the imported list is not kept beside the journal"
+for f in "$T"/jdisk/journal.places-*.tsv; do [ "$(stat -c %a "$f")" = 600 ] || fail "$f is not mode 600"; done
 echo "New-Password-2026" | "$SERVER" -d "$T/srv" account passwd ayesha > /dev/null || fail "passwd"
 echo "Analyst-Password-26" | "$SERVER" -d "$T/srv" account add bilal --role analyst > /dev/null ||
   fail "account add after the backup"
 "$SERVER" -d "$T/srv" token add late-bot > "$T/token2" 2>/dev/null || fail "token add after the backup"
-[ "$(stat -c %a "$T/srv/journal")" = 600 ] || fail "the journal is not mode 600"
+[ "$(stat -c %a "$T/jdisk/journal")" = 600 ] || fail "the journal is not mode 600"
 if grep -q -e "Password-2026" -e "Analyst-Password" -e "$(cat "$T/token")" -e "$(cat "$T/token2")" \
-  "$T/srv/journal"; then fail "a password or a token in the journal"; fi
-grep -qF "$(printf 'account-passwd\tayesha\t$argon2id$')" "$T/srv/journal" || fail "password change not journaled"
+  "$T/jdisk/journal"; then fail "a password or a token in the journal"; fi
+grep -qF "$(printf 'account-passwd\tayesha\t$argon2id$')" "$T/jdisk/journal" || fail "password change not journaled"
 "$SERVER" -d "$T/srv" totals --wait --timeout 120 > /dev/null
 want_reg=$(total --metric registered)
 expect_eq "$want_reg" 25 "registered before the disaster (3x3 + 2 + 5 + 3 + 4 + 2)"
