@@ -516,6 +516,23 @@ replay_one(const journal_rec *r, void *argp)
         }
         return rc;
     }
+    if (strcmp(r->verb, "lawful") == 0) {
+        char *end = NULL;
+        long long at = r->nfields == 5 ? strtoll(r->field[0], &end, 10) : 0;
+        int added = 0;
+        if (at <= 0 || !end || *end)
+            return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed lawful", r->line);
+        if (!a->auth && (rc = httpauth_open(&a->auth, a->dir, a->err)))
+            return rc;
+        rc = httpauth_register_restore(a->auth, at, r->field[1], r->field[2], r->field[3],
+                                       r->field[4], &added, a->err);
+        if (rc == 0 && added) {
+            fprintf(a->out, "restore: re-applied lawful register entry (%s by %s)\n", r->field[1],
+                    r->field[2]);
+            a->applied++;
+        }
+        return rc;
+    }
     if (strcmp(r->verb, "places-import") == 0)
         return replay_places(r, a);
     if (strcmp(r->verb, "recover-grant") == 0 || strcmp(r->verb, "recover-done") == 0 ||
