@@ -97,6 +97,8 @@ grep -q "re-applied revoke of node $c_id" "$T/restore.out" || fail "revocation n
 grep -q "erased again person $pz" "$T/restore.out" || fail "erasure not re-applied"
 grep -q "re-applied move of centre 'e-Rozgar Lahore'" "$T/restore.out" || fail "move not re-applied"
 grep -q "re-applied places-import as places version 2" "$T/restore.out" || fail "places import not re-applied"
+"$SERVER" -d "$T/srv" lawful list | grep -q " erase .*$pz" ||
+  fail "the erasure is missing from the lawful register after the restore: $("$SERVER" -d "$T/srv" lawful list)"
 "$SERVER" -d "$T/srv" places | grep -Eq '^2 +.* 2026-12-01\.1 ' || fail "places after restore: $("$SERVER" -d "$T/srv" places)"
 "$SERVER" -d "$T/srv" totals --format csv --metric registered --by home | grep -q "^all,Lahore,1$" ||
   fail "the home district under the list re-applied: $("$SERVER" -d "$T/srv" totals --format csv --metric registered --by home)"
@@ -151,4 +153,4 @@ grep -q "node $b_id" "$T/gaps.out" || fail "destroyed node b's range not reporte
 server_stop
 "$SERVER" -d "$T/srv" verify > "$T/verify.out" 2>&1 || fail "verify after restore: $(tail -n 5 "$T/verify.out")"
 ls "$T"/bk/journal* > /dev/null 2>&1 && fail "a journal file in the backup"
-echo "PASS backup: restored, revocation and erasure kept, password change, account and token re-applied, a move and a places import re-applied and recounted, 1 node's range reported lost, $got registered, verify agrees"
+echo "PASS backup: restored, revocation and erasure kept (and in the lawful register), password change, account and token re-applied, a move and a places import re-applied and recounted, 1 node's range reported lost, $got registered, verify agrees"
