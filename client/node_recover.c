@@ -173,6 +173,7 @@ recover_chunk(void *ctxp, const struct rz_msg *m, rz_error *err)
     }
     x->next += m->nentries;
     x->res->entries += m->nentries;
+    x->res->chunks++;
     /* Test seam: the PC switched off in the middle of a fetch, after this
      * many chunks were applied in the open transaction (tests only). */
     if (++x->chunks == x->cut_after)

@@ -347,14 +347,14 @@ replay_pk(const journal_rec *r, int i, uint8_t pk[RZ_PK_BYTES])
                : -1;
 }
 
-/* recover-grant NEW OLD OLD_PK GRANTED_MS and recover-done NEW OLD
- * GRANTED_MS USED_MS (server/recovery.h): a restore keeps a grant and, above
- * all, never makes a used one usable again. */
+/* recover-grant NEW OLD OLD_PK GRANTED_MS, recover-done and recover-cancel
+ * NEW OLD GRANTED_MS AT_MS (server/recovery.h): a restore keeps a grant and,
+ * above all, never makes a used or cancelled one usable again. */
 static int
 replay_recovery(const journal_rec *r, replay_arg *a)
 {
     recovery_grant g;
-    int done = r->verb[8] == 'd', rc, applied = 0;
+    int done = r->verb[8] != 'g', rc, applied = 0;
     memset(&g, 0, sizeof g);
     if (r->nfields != 4 || replay_node(r, 0, g.new_id) || replay_node(r, 1, g.old_id) ||
         (!done && replay_pk(r, 2, g.old_pk)))
@@ -364,8 +364,8 @@ replay_recovery(const journal_rec *r, replay_arg *a)
         g.used_ms = strtoull(r->field[3], NULL, 10);
     if (g.granted_ms == 0 || (done && g.used_ms == 0))
         return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed %s", r->line, r->verb);
-    rc = done ? recovery_replay_used(a->ls, g.new_id, g.old_id, g.granted_ms, g.used_ms, &applied,
-                                     a->err)
+    rc = done ? recovery_replay_used(a->ls, g.new_id, g.old_id, g.granted_ms, g.used_ms,
+                                     r->verb[8] == 'c', &applied, a->err)
               : recovery_replay_grant(a->ls, &g, &applied, a->err);
     if (rc == 0 && applied) {
         fprintf(a->out, "restore: re-applied %s of node %s from node %s\n", r->verb, r->field[0],
@@ -516,9 +516,27 @@ replay_one(const journal_rec *r, void *argp)
         }
         return rc;
     }
+    if (strcmp(r->verb, "lawful") == 0) {
+        char *end = NULL;
+        long long at = r->nfields == 5 ? strtoll(r->field[0], &end, 10) : 0;
+        int added = 0;
+        if (at <= 0 || !end || *end)
+            return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed lawful", r->line);
+        if (!a->auth && (rc = httpauth_open(&a->auth, a->dir, a->err)))
+            return rc;
+        rc = httpauth_register_restore(a->auth, at, r->field[1], r->field[2], r->field[3],
+                                       r->field[4], &added, a->err);
+        if (rc == 0 && added) {
+            fprintf(a->out, "restore: re-applied lawful register entry (%s by %s)\n", r->field[1],
+                    r->field[2]);
+            a->applied++;
+        }
+        return rc;
+    }
     if (strcmp(r->verb, "places-import") == 0)
         return replay_places(r, a);
-    if (strcmp(r->verb, "recover-grant") == 0 || strcmp(r->verb, "recover-done") == 0)
+    if (strcmp(r->verb, "recover-grant") == 0 || strcmp(r->verb, "recover-done") == 0 ||
+        strcmp(r->verb, "recover-cancel") == 0)
         return replay_recovery(r, a);
     if (replay_node(r, 0, id) != 0)
         return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed %s", r->line, r->verb);

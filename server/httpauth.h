@@ -67,9 +67,16 @@ int httpauth_token_check(httpauth *a, const char *token, httpauth_principal *p, 
 
 /* The register of lawful requests: every CNIC lookup and every erasure,
  * who did it, when, about whom (a masked CNIC or a person id; never a
- * full CNIC or a name) and what came of it.  kind is "lookup" or "erase". */
+ * full CNIC or a name) and what came of it.  kind is "lookup" or "erase".
+ * Each entry is also journaled (server/journal.h "lawful"), so a restore
+ * from an older backup keeps the register whole. */
 int httpauth_register_add(httpauth *a, const char *kind, const char *actor, const char *subject,
                           const char *detail, rz_error *err) RZ_WUR;
+/* Puts back an entry a journal recorded (restore) unless the register has
+ * it (same time, kind, actor and subject): *added 1 then. */
+int httpauth_register_restore(httpauth *a, int64_t at_ms, const char *kind, const char *actor,
+                              const char *subject, const char *detail, int *added, rz_error *err)
+    RZ_WUR;
 /* Prints the register, oldest first, to out. */
 int httpauth_register_list(httpauth *a, void *out_file, rz_error *err) RZ_WUR;
 /* "35202-*******-2": what the register keeps of a CNIC (13 digits). */

@@ -147,7 +147,14 @@ journal_attachment_path(char *out, size_t n, const char *dir, const char *name)
         name[0] == '.')
         return -1;
     journal_path(jpath, sizeof jpath, dir);
-    return (size_t)snprintf(out, n, "%s.%s", jpath, name) >= n ? -1 : 0;
+    /* Beside the journal's real file: a journal linked to another disk
+     * keeps its attachments there too. */
+    {
+        char *real = realpath(jpath, NULL);
+        int k = snprintf(out, n, "%s.%s", real ? real : jpath, name);
+        free(real);
+        return k < 0 || (size_t)k >= n ? -1 : 0;
+    }
 }
 
 int

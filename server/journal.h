@@ -30,9 +30,12 @@
  *     token-add       NAME TOKENHASH     (BLAKE2b of the token, 64 hex)
  *     token-revoke    NAME
  *     places-import   SHA256         (the list itself: the attachment below)
+ *     lawful    AT_MS KIND ACTOR SUBJECT OUTCOME  (the register of lawful requests:
+ *                                  a masked CNIC or a person id, never a value)
  *     head      NODE EPOCH SEQ      (acknowledged up to SEQ)
  *     recover-grant NEW OLD OLD_PK GRANTED_MS   (server/recovery.h)
  *     recover-done  NEW OLD GRANTED_MS USED_MS  (the grant was used)
+ *     recover-cancel NEW OLD GRANTED_MS AT_MS   (headquarters withdrew it unused)
  *
  * NODE, PK and PERSON in lower-case hex.  Text fields never hold TAB or LF
  * (journal_admin refuses them).  Personal values never enter the journal,

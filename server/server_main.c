@@ -79,7 +79,7 @@ static const srv_cmd srv_cmds[] = {
     {"nodes", "", "enrolled nodes: sync state, last contact, last data, clock offset"},
     {"revoke", "NODE", "refuse a node from now on (its past entries stay)"},
     {"rekey", "NODE --token T", "replace a node's key (key history is kept)"},
-    {"recover-grant", "NEW --from OLD | --list",
+    {"recover-grant", "NEW --from OLD | --cancel NEW --from OLD | --list",
      "let a replaced PC (NEW, enrolled under the same centre) fetch the old PC's log once;"
      " revokes OLD"},
     {"new-epoch", "NODE [--force --reason TEXT]",
@@ -577,14 +577,33 @@ cmd_recover_grant(log_store *s, int argc, char **argv)
     rz_error err = {0, ""};
     recovery_grant g;
     int revoked = 0;
+    int cancel = argc == 5 && strcmp(argv[1], "--cancel") == 0;
     if (argc == 2 && strcmp(argv[1], "--list") == 0)
         return recovery_grant_list(s, stdout, &err) ? fail(&err) : 0;
+    if (cancel)
+        argc--, argv++;
     if (argc != 4 || strcmp(argv[2], "--from") != 0) {
-        fprintf(stderr, "rozgar-server: recover-grant NEW --from OLD | recover-grant --list\n");
+        fprintf(stderr, "rozgar-server: recover-grant NEW --from OLD | recover-grant --cancel NEW"
+                        " --from OLD | recover-grant --list\n");
         return 1;
     }
     if (node_resolve(s, argv[1], new_id) || node_resolve(s, argv[3], old_id))
         return 1;
+    if (cancel) {
+        char ums[24];
+        if (recovery_grant_cancel(s, new_id, old_id, (uint64_t)hlc_wall_ms(), &g, &err))
+            return fail(&err);
+        hex_encode(nh, new_id, RZ_NODE_ID_BYTES);
+        hex_encode(oh, old_id, RZ_NODE_ID_BYTES);
+        snprintf(gms, sizeof gms, "%llu", (unsigned long long)g.granted_ms);
+        snprintf(ums, sizeof ums, "%llu", (unsigned long long)g.used_ms);
+        note_decision("recover-cancel", (const char *const[]){nh, oh, gms, ums}, 4);
+        log_info("recovery grant cancelled: node %s may no longer fetch the log of node %s", nh,
+                 oh);
+        printf("recover-grant: cancelled; node %s may no longer fetch the log of node %s\n", nh,
+               oh);
+        return 0;
+    }
     if (recovery_grant_add(s, new_id, old_id, (uint64_t)hlc_wall_ms(), &g, &revoked, &err))
         return fail(&err);
     hex_encode(nh, new_id, RZ_NODE_ID_BYTES);

@@ -13,6 +13,9 @@
 source "$(dirname "$0")/lib.sh"
 
 server_init
+# The journal on "another disk", linked from the server directory (README).
+mkdir -p "$T/jdisk"
+ln -s "$T/jdisk/journal" "$T/srv/journal"
 node_new a "e-Rozgar Lahore" e-rozgar Punjab Lahore
 node_new b "e-Rozgar Multan" e-rozgar Punjab Multan
 node_new c "Innovista Peshawar" innovista "Khyber Pakhtunkhwa" Peshawar
@@ -68,16 +71,16 @@ sed 's/^district\tPunjab\tLahore\tLHR$/district\tPunjab\tLahore\tLHR;Lahore Cant
   "$(dirname "$0")/../../data/places.tsv" > "$T/places-v2.tsv"
 grep -q "Lahore Cantt" "$T/places-v2.tsv" || fail "test list not made"
 "$SERVER" -d "$T/srv" places import "$T/places-v2.tsv" > /dev/null || fail "places import"
-ls "$T"/srv/journal.places-*.tsv > /dev/null 2>&1 || fail "the imported list is not kept beside the journal"
-for f in "$T"/srv/journal.places-*.tsv; do [ "$(stat -c %a "$f")" = 600 ] || fail "$f is not mode 600"; done
+ls "$T"/jdisk/journal.places-*.tsv > /dev/null 2>&1 || fail "the imported list is not kept beside the journal"
+for f in "$T"/jdisk/journal.places-*.tsv; do [ "$(stat -c %a "$f")" = 600 ] || fail "$f is not mode 600"; done
 echo "New-Password-2026" | "$SERVER" -d "$T/srv" account passwd ayesha > /dev/null || fail "passwd"
 echo "Analyst-Password-26" | "$SERVER" -d "$T/srv" account add bilal --role analyst > /dev/null ||
   fail "account add after the backup"
 "$SERVER" -d "$T/srv" token add late-bot > "$T/token2" 2>/dev/null || fail "token add after the backup"
-[ "$(stat -c %a "$T/srv/journal")" = 600 ] || fail "the journal is not mode 600"
+[ "$(stat -c %a "$T/jdisk/journal")" = 600 ] || fail "the journal is not mode 600"
 if grep -q -e "Password-2026" -e "Analyst-Password" -e "$(cat "$T/token")" -e "$(cat "$T/token2")" \
-  "$T/srv/journal"; then fail "a password or a token in the journal"; fi
-grep -qF "$(printf 'account-passwd\tayesha\t$argon2id$')" "$T/srv/journal" || fail "password change not journaled"
+  "$T/jdisk/journal"; then fail "a password or a token in the journal"; fi
+grep -qF "$(printf 'account-passwd\tayesha\t$argon2id$')" "$T/jdisk/journal" || fail "password change not journaled"
 "$SERVER" -d "$T/srv" totals --wait --timeout 120 > /dev/null
 want_reg=$(total --metric registered)
 expect_eq "$want_reg" 25 "registered before the disaster (3x3 + 2 + 5 + 3 + 4 + 2)"
@@ -94,6 +97,8 @@ grep -q "re-applied revoke of node $c_id" "$T/restore.out" || fail "revocation n
 grep -q "erased again person $pz" "$T/restore.out" || fail "erasure not re-applied"
 grep -q "re-applied move of centre 'e-Rozgar Lahore'" "$T/restore.out" || fail "move not re-applied"
 grep -q "re-applied places-import as places version 2" "$T/restore.out" || fail "places import not re-applied"
+"$SERVER" -d "$T/srv" lawful list | grep -q " erase .*$pz" ||
+  fail "the erasure is missing from the lawful register after the restore: $("$SERVER" -d "$T/srv" lawful list)"
 "$SERVER" -d "$T/srv" places | grep -Eq '^2 +.* 2026-12-01\.1 ' || fail "places after restore: $("$SERVER" -d "$T/srv" places)"
 "$SERVER" -d "$T/srv" totals --format csv --metric registered --by home | grep -q "^all,Lahore,1$" ||
   fail "the home district under the list re-applied: $("$SERVER" -d "$T/srv" totals --format csv --metric registered --by home)"
@@ -148,4 +153,4 @@ grep -q "node $b_id" "$T/gaps.out" || fail "destroyed node b's range not reporte
 server_stop
 "$SERVER" -d "$T/srv" verify > "$T/verify.out" 2>&1 || fail "verify after restore: $(tail -n 5 "$T/verify.out")"
 ls "$T"/bk/journal* > /dev/null 2>&1 && fail "a journal file in the backup"
-echo "PASS backup: restored, revocation and erasure kept, password change, account and token re-applied, a move and a places import re-applied and recounted, 1 node's range reported lost, $got registered, verify agrees"
+echo "PASS backup: restored, revocation and erasure kept (and in the lawful register), password change, account and token re-applied, a move and a places import re-applied and recounted, 1 node's range reported lost, $got registered, verify agrees"

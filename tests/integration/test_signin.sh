@@ -117,7 +117,10 @@ grep -q "^erased [1-9]" "$T/erase.out" || fail "nothing erased: $(cat "$T/erase.
 expect_eq "$(grep -c ' lookup ' "$T/lawful.txt")" 2 "lookups registered (refused and malformed ones are not lookups)"
 grep -q "lookup  ayesha .*35202-\*\*\*\*\*\*\*-2 .*1 record" "$T/lawful.txt" || fail "lookup line: $(cat "$T/lawful.txt")"
 grep -q "erase .*$PID .*reason: request 2026/17" "$T/lawful.txt" || fail "erasure not registered: $(cat "$T/lawful.txt")"
-if grep -q "1234567" "$T/lawful.txt" "$T/server.log"; then fail "a full CNIC was kept in the register or log"; fi
+if grep -q "1234567" "$T/lawful.txt" "$T/server.log" "$T/srv/journal"; then
+  fail "a full CNIC was kept in the register, the log or the journal"
+fi
+expect_eq "$(grep -c "	lawful	" "$T/srv/journal")" 3 "register entries journaled (2 lookups, 1 erasure)"
 ok
 
 note "roles: administration is for administrators; figures for everyone signed in"
