@@ -583,6 +583,42 @@ mg_emit_event(merge_ctx *m, const mg_evfacts *f, int64_t sign)
 
 /* ---- flush ------------------------------------------------------------------- */
 
+int64_t
+merge_counter_key(int metric, int grain, int d1, int d2, uint32_t period, uint32_t f1, uint32_t f2)
+{
+    if (period > MERGE_K_PERIOD_MAX)
+        period = MERGE_K_PERIOD_MAX;
+    return (int64_t)((uint64_t)(metric & 7) << 60 | (uint64_t)(grain & 3) << 58 |
+                     (uint64_t)(d1 & 15) << 54 | (uint64_t)(d2 & 15) << 50 |
+                     (uint64_t)period << 30 | (uint64_t)(f1 & MERGE_K_VALUE_ESC) << 15 |
+                     (uint64_t)(f2 & MERGE_K_VALUE_ESC));
+}
+
+uint32_t
+merge_counter_key_period(int64_t k)
+{
+    return (uint32_t)((uint64_t)k >> 30 & MERGE_K_PERIOD_MAX);
+}
+
+/* The key field of value v of dimension dim; its text (a text value, or
+ * the decimal form of an integer that does not fit the field) into t. */
+static uint32_t
+key_field(merge_ctx *m, int dim, int64_t v, const char **t, char num[24])
+{
+    *t = "";
+    if (merge_dim_is_text(dim)) {
+        *t = intern_text(&m->text, v);
+        return 0;
+    }
+    if (v >= 0 && v < MERGE_K_VALUE_ESC)
+        return (uint32_t)v;
+    snprintf(num, 24, "%lld", (long long)v);
+    *t = num;
+    return MERGE_K_VALUE_ESC;
+}
+
+/* Flush order: the order of counter keys (metric, grain, d1, d2, period,
+ * then the values), which keeps B-tree pages local. */
 static int
 key_cmp(const void *a, const void *b)
 {
@@ -591,36 +627,29 @@ key_cmp(const void *a, const void *b)
         return x->metric < y->metric ? -1 : 1;
     if (x->grain != y->grain)
         return x->grain < y->grain ? -1 : 1;
-    if (x->period != y->period)
-        return x->period < y->period ? -1 : 1;
     if (x->d1 != y->d1)
         return x->d1 < y->d1 ? -1 : 1;
     if (x->d2 != y->d2)
         return x->d2 < y->d2 ? -1 : 1;
+    if (x->period != y->period)
+        return x->period < y->period ? -1 : 1;
     if (x->v1 != y->v1)
         return x->v1 < y->v1 ? -1 : 1;
     return x->v2 < y->v2 ? -1 : x->v2 > y->v2;
 }
 
-static void
-bind_dim_value(merge_ctx *m, sqlite3_stmt *st, int col, int dim, int64_t v)
-{
-    if (merge_dim_is_text(dim))
-        sqlite3_bind_text(st, col, intern_text(&m->text, v), -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_int64(st, col, v);
-}
-
+/* Binds the key of counter k (?1 k, ?2 t1, ?3 t2). */
 static void
 bind_counter(merge_ctx *m, sqlite3_stmt *st, const mg_key *k)
 {
-    sqlite3_bind_int(st, 1, k->metric);
-    sqlite3_bind_int(st, 2, k->grain);
-    sqlite3_bind_int64(st, 3, k->period);
-    sqlite3_bind_int(st, 4, k->d1);
-    sqlite3_bind_int(st, 5, k->d2);
-    bind_dim_value(m, st, 6, k->d1, k->v1);
-    bind_dim_value(m, st, 7, k->d2, k->v2);
+    char n1[24], n2[24];
+    const char *t1, *t2;
+    uint32_t f1 = key_field(m, k->d1, k->v1, &t1, n1), f2 = key_field(m, k->d2, k->v2, &t2, n2);
+    sqlite3_bind_int64(st, 1,
+                       merge_counter_key(k->metric, k->grain, k->d1, k->d2, k->period, f1, f2));
+    /* Interned texts live until the flush ends; a number's text is ours. */
+    sqlite3_bind_text(st, 2, t1, -1, t1 == n1 ? SQLITE_TRANSIENT : SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, t2, -1, t2 == n2 ? SQLITE_TRANSIENT : SQLITE_STATIC);
 }
 
 static int
@@ -629,7 +658,7 @@ flush_one(merge_ctx *m, const mg_cell *c, rz_error *err)
     sqlite3_stmt *up = m->st[MS_T_UPSERT], *del = m->st[MS_T_DELZERO];
     int rc;
     bind_counter(m, up, &c->k);
-    sqlite3_bind_int64(up, 8, c->n);
+    sqlite3_bind_int64(up, 4, c->n);
     if ((rc = mg_exec(m, up, err, "totals write")) || c->n > 0)
         return rc;
     /* A counter back at zero is as if it never existed (rebuild equality);
@@ -677,7 +706,7 @@ mg_counters_write(merge_ctx *m, rz_error *err)
             flush_expand(m, &m->deltas.cells[i]);
     map_clear(&m->deltas);
     /* Compact the non-zero counters to the front and write them in key
-     * order, which keeps B-tree pages local. */
+     * order. */
     for (i = 0; i < mp->cap; i++)
         if (mp->cells[i].k.metric && mp->cells[i].n != 0)
             mp->cells[n++] = mp->cells[i];

@@ -4,7 +4,7 @@
  *
  * A query names a metric, a time window and up to two group-by dimensions,
  * with filters (dimension = value).  It is answered from the maintained
- * counters (table `totals`, see server/merge.h) whenever the dimensions
+ * counters (table `counters`, see server/merge.h) whenever the dimensions
  * involved (group-by plus filters) are at most two and the window is a
  * period or all time: one index range per period, cost independent of the
  * number of people.  Otherwise (an exact date range, or three or more
