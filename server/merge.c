@@ -357,8 +357,10 @@ merge_entry(merge_ctx *m, const merge_input *in, rz_error *err)
     case RZ_T_ATTENDANCE: rc = merge_attendance(m, in, stamp, err); break;
     default: return 0;
     }
+    /* Bounded memory: write the counters inside the same transaction (the
+     * read caches stay valid, the transaction goes on). */
     if (rc == 0 && m->deltas.count >= MG_FLUSH_AT)
-        rc = merge_flush(m, err); /* same transaction: bounded memory */
+        rc = mg_counters_write(m, err);
     return rc;
 }
 

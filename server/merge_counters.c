@@ -667,6 +667,17 @@ flush_one(merge_ctx *m, const mg_cell *c, rz_error *err)
     return mg_exec(m, del, err, "totals write");
 }
 
+static void
+out_push(merge_ctx *m, const mg_key *k, int64_t n)
+{
+    if (m->nout == m->capout) {
+        m->capout = m->capout ? 2 * m->capout : 65536;
+        m->out = xrealloc(m->out, m->capout * sizeof *m->out);
+    }
+    m->out[m->nout].k = *k;
+    m->out[m->nout++].n = n;
+}
+
 /* Turns one pending cell into the counters it stands for. */
 static void
 flush_expand(merge_ctx *m, const mg_cell *c)
@@ -674,50 +685,57 @@ flush_expand(merge_ctx *m, const mg_cell *c)
     mg_key k = c->k;
     uint32_t month = k.period;
     if (k.grain <= MERGE_GRAIN_ALL) {
-        map_add(&m->final, &k, c->n);
+        out_push(m, &k, c->n);
         return;
     }
     k.grain = RZ_GRAIN_MONTH;
-    map_add(&m->final, &k, c->n);
+    out_push(m, &k, c->n);
     if (c->k.grain == MG_TAG_MA) {
         k.grain = MERGE_GRAIN_ALL;
         k.period = 0;
-        map_add(&m->final, &k, c->n);
+        out_push(m, &k, c->n);
         return;
     }
     k.grain = RZ_GRAIN_QUARTER;
     k.period = month ? month / 100 * 10 + (month % 100 - 1) / 3 + 1 : 0;
-    map_add(&m->final, &k, c->n);
+    out_push(m, &k, c->n);
     k.grain = RZ_GRAIN_YEAR;
     k.period = month / 100;
-    map_add(&m->final, &k, c->n);
+    out_push(m, &k, c->n);
 }
 
 int
 mg_counters_write(merge_ctx *m, rz_error *err)
 {
-    mg_map *mp = &m->final;
-    size_t i, n = 0;
+    size_t i, j, n = 0;
     int rc = 0;
     if (m->deltas.count == 0)
         return 0;
+    /* Expand each cell into its counters, sort them in key order (which
+     * keeps B-tree pages local) and add up equal ones: a counter can be
+     * reached by a tagged cell and a plain one. */
+    m->nout = 0;
     for (i = 0; i < m->deltas.cap; i++)
         if (m->deltas.cells[i].k.metric && m->deltas.cells[i].n != 0)
             flush_expand(m, &m->deltas.cells[i]);
     map_clear(&m->deltas);
-    /* Compact the non-zero counters to the front and write them in key
-     * order. */
-    for (i = 0; i < mp->cap; i++)
-        if (mp->cells[i].k.metric && mp->cells[i].n != 0)
-            mp->cells[n++] = mp->cells[i];
-    qsort(mp->cells, n, sizeof *mp->cells, key_cmp);
+    qsort(m->out, m->nout, sizeof *m->out, key_cmp);
+    for (i = 0; i < m->nout; i = j) {
+        mg_cell c = m->out[i];
+        for (j = i + 1; j < m->nout && key_cmp(&m->out[j], &c) == 0; j++)
+            c.n += m->out[j].n;
+        if (c.n != 0)
+            m->out[n++] = c;
+    }
     for (i = 0; rc == 0 && i < n; i++)
-        rc = flush_one(m, &mp->cells[i], err);
-    map_clear(mp);
+        rc = flush_one(m, &m->out[i], err);
+    m->nout = 0;
     if (m->text.n > MG_TEXT_RESET) {
         /* Free-text districts of residence are unbounded: start afresh
-         * now that no pending counter refers to an interned id. */
+         * now that no pending counter refers to an interned id (the place
+         * cache holds such ids). */
         intern_reset(&m->text);
+        mg_places_clear(m);
     }
     return rc;
 }
@@ -726,14 +744,15 @@ void
 mg_counters_discard(merge_ctx *m)
 {
     map_clear(&m->deltas);
-    map_clear(&m->final);
+    m->nout = 0;
     intern_reset(&m->text);
+    mg_places_clear(m);
 }
 
 void
 mg_counters_free(merge_ctx *m)
 {
     free(m->deltas.cells);
-    free(m->final.cells);
+    free(m->out);
     intern_reset(&m->text);
 }
