@@ -38,6 +38,7 @@
 #include "client/node_form.h"
 #include "client/node_import.h"
 #include "client/node_lock.h"
+#include "client/node_recover.h"
 #include "client/node_store.h"
 #include "client/node_sync.h"
 #include "client/node_web.h"
@@ -92,11 +93,13 @@ usage(void)
             "  sync [--timeout SEC] [--now]   --now: ask a running sync to sync at once\n"
             "  sync --watch [--interval SEC]  keep syncing until SIGTERM (unattended)\n"
             "  rebase [--timeout SEC]\n"
+            "  recover --from OLD [--timeout SEC]   a replaced PC takes over the old PC's records\n"
             "  rekey                       new key pair; prints the token for rozgar-server rekey\n"
             "  bundle export FILE | bundle receipts FILE   sync by USB stick (no network)\n"
             "  serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
-            "                              the centre app for staff's browsers (127.0.0.1:8080;\n"
-            "                              any other address is HTTPS only)\n"
+            "        [--no-sync]           the centre app for staff's browsers (127.0.0.1:8080;\n"
+            "                              any other address is HTTPS only), syncing as\n"
+            "                              sync --watch does unless --no-sync\n"
             "  staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
             "  staff list                  staff accounts of the app\n"
             "`" PROG " COMMAND --help` explains one command; `" PROG " --version` prints the "
@@ -1442,6 +1445,67 @@ cmd_rebase(node_store *ns, int argc, char **argv)
     return 0;
 }
 
+/* ---- recover: a replaced PC (PROTOCOL §12, client/node_recover.h) ---- */
+
+static int
+cmd_recover(node_store *ns, int argc, char **argv)
+{
+    const char *timeout = NULL, *from = NULL;
+    const cli_opt opts[] = {{"--from", 1, &from}, {"--timeout", 1, &timeout}, {0, 0, 0}};
+    uint8_t old_id[RZ_NODE_ID_BYTES];
+    node_sync_opts o;
+    node_sync_result r;
+    node_recover_result res;
+    node_lock *lock = NULL;
+    rz_progress bar;
+    rz_error err = {0, ""};
+    int rc, npos;
+    if ((rc = cli_parse(argc, argv, opts, NULL, 0, &npos, "recover")) != 0 ||
+        (rc = sync_opts_from(&o, timeout, NULL)) != 0)
+        return rc;
+    if (!from || strlen(from) != 2 * RZ_NODE_ID_BYTES ||
+        hex_decode(old_id, RZ_NODE_ID_BYTES, from) != 0)
+        return fail_msg(EXIT_USAGE, "recover needs --from OLD: the old PC's node id (16 hex "
+                                    "digits), as `rozgar-server recover-grant` printed it");
+    if ((rc = take_lock("recover", &lock)) != 0)
+        return rc;
+    progress_init(&bar, stderr, "recover", 0, -1);
+    o.progress = sync_progress;
+    o.progress_ctx = &bar;
+    rc = node_recover_run(ns, &o, old_id, &res, &r, &err);
+    progress_finish(&bar);
+    node_lock_release(&lock);
+    if (rc != 0) {
+        /* What the server sent does not verify: nothing was applied. */
+        int bad = r.server_code == 0 &&
+                  (rc == RZ_E_PII || rc == RZ_E_CHAIN || rc == RZ_E_SIGNATURE || rc == RZ_E_DECODE);
+        if (bad)
+            fprintf(stderr, PROG ": recover: REFUSED, nothing applied: the old log as the server "
+                                 "sent it does not verify\n");
+        rc = bad ? fail_msg(EXIT_REFUSED, "%s", err.text) : fail_err(&err, rc, r.server_code);
+        if (!bad)
+            print_hint(ns, r.server_code);
+        return rc;
+    }
+    if (res.already && !r.sessions)
+        printf("recover: the log of node %s was recovered here before (%llu entries); nothing "
+               "to do\n",
+               from, (unsigned long long)res.entries);
+    else if (res.already)
+        printf("recover: the log of node %s was recovered here before (%llu entries); the "
+               "server has now confirmed it\n",
+               from, (unsigned long long)res.entries);
+    else
+        printf("recover: %llu entries of node %s verified (chain, %llu batch signatures, %llu "
+               "personal values; %llu erased at headquarters, kept as none) and applied: %llu "
+               "person, %llu event, %llu attendance changes\n",
+               (unsigned long long)res.entries, from, (unsigned long long)res.signatures,
+               (unsigned long long)res.values, (unsigned long long)res.erased,
+               (unsigned long long)res.persons, (unsigned long long)res.events,
+               (unsigned long long)res.attendance);
+    return 0;
+}
+
 /* ---- rekey ---- */
 
 static int
@@ -1510,11 +1574,12 @@ cmd_bundle(node_store *ns, int argc, char **argv)
 static int
 cmd_serve(node_store *ns, int argc, char **argv)
 {
-    const char *listen = NULL, *name = NULL, *cert = NULL, *key = NULL, *tls = NULL, *ready = NULL;
-    const cli_opt opts[] = {{"--listen", 1, &listen}, {"--name", 1, &name},
-                            {"--cert", 1, &cert},     {"--key", 1, &key},
-                            {"--tls", 0, &tls},       {"--ready-file", 1, &ready},
-                            {NULL, 0, NULL}};
+    const char *listen = NULL, *name = NULL, *cert = NULL, *key = NULL, *tls = NULL, *ready = NULL,
+               *nosync = NULL;
+    const cli_opt opts[] = {{"--listen", 1, &listen},  {"--name", 1, &name},
+                            {"--cert", 1, &cert},      {"--key", 1, &key},
+                            {"--tls", 0, &tls},        {"--ready-file", 1, &ready},
+                            {"--no-sync", 0, &nosync}, {NULL, 0, NULL}};
     node_web_opts o;
     rz_error err = {0, ""};
     int rc, npos;
@@ -1528,6 +1593,8 @@ cmd_serve(node_store *ns, int argc, char **argv)
     o.key = key;
     o.tls = tls != NULL;
     o.ready_file = ready;
+    o.background_sync = nosync == NULL;
+    o.sync_interval_ms = (uint64_t)cli_conf.sync_interval_s * 1000;
     if ((rc = node_web_serve(cli_dir, ns, &o, &err)) != 0)
         return fail_err(&err, rc, 0);
     return 0;
@@ -1695,6 +1762,12 @@ static const cli_cmd commands[] = {
     {"rebase", cmd_rebase,
      "rebase [--timeout SEC]\n  After headquarters ran new-epoch: re-appends the entries "
      "the server lacks."},
+    {"recover", cmd_recover,
+     "recover --from OLD [--timeout SEC]\n"
+     "  On a PC that replaces a dead or stolen one of this centre, after headquarters ran\n"
+     "  `rozgar-server recover-grant`: fetches the old PC's log, checks it (chain,\n"
+     "  signatures, personal values) and takes its records over; nothing is applied\n"
+     "  unless all of it checks.  Running it again does nothing twice."},
     {"rekey", cmd_rekey, "rekey\n  New key pair; prints the token for `rozgar-server rekey`."},
     {"bundle", cmd_bundle,
      "bundle export FILE | bundle receipts FILE\n"
@@ -1703,10 +1776,14 @@ static const cli_cmd commands[] = {
      "  `rozgar-server bundle import`, so those entries count as delivered."},
     {"serve", cmd_serve,
      "serve [--listen HOST:PORT] [--name HOSTNAME] [--cert FILE --key FILE] [--tls]\n"
+     "      [--no-sync]\n"
      "  Serves the centre app to staff's browsers: 127.0.0.1:8080 by default (this PC\n"
      "  only, plain HTTP), or the `listen` of " NODE_CONF_FILE ".  Any other address (the\n"
      "  centre's network) is served over HTTPS only, with the given certificate or one made\n"
-     "  at first start, whose fingerprint is printed.  --name: a host name staff type."},
+     "  at first start, whose fingerprint is printed.  --name: a host name staff type.\n"
+     "  Once a server is configured it also syncs unattended, as `sync --watch` does\n"
+     "  (holding the sync lock; the app's Sync button and `sync --now` make it sync at\n"
+     "  once); --no-sync leaves syncing to the button or a separate `sync --watch`."},
     {"staff", cmd_staff,
      "staff add NAME [--role admin|staff] | staff passwd NAME [--disable|--enable] |\n"
      "staff list\n"

@@ -1307,6 +1307,167 @@ out:
     return txn_leave(ns, own, wrote, rc, err);
 }
 
+/* ---- foreign entries (recovery of a replaced PC) ---- */
+
+/* Fills the record rec (fields of d) from entry e: uints, texts copied
+ * NUL-terminated into zone z, personal values from vals.  Returns the set
+ * bits, or 0 with err filled. */
+static int
+foreign_fields(const rz_entry *e, const node_field *d, size_t nd, void *rec, uint32_t *set,
+               const node_foreign_value *vals, size_t nvals, msgpack_zone *z, rz_error *err)
+{
+    size_t i, j;
+    *set = 0;
+    for (i = 0; i < e->nfields; i++) {
+        const rz_field *f = &e->fields[i];
+        const node_field *nf = NULL;
+        char *slot, *txt;
+        for (j = 0; j < nd; j++)
+            if (d[j].id == f->id)
+                nf = &d[j];
+        if (!nf)
+            continue; /* a field this version does not keep locally */
+        slot = (char *)rec + nf->off;
+        if (nf->kind == FK_UINT) {
+            /* An invalid type is the server's to flag; locally it is absent. */
+            if (f->v.type != RZ_V_UINT || f->v.u > (uint64_t)INT64_MAX)
+                continue;
+            *(uint64_t *)slot = f->v.u;
+        } else if (f->v.type == RZ_V_NIL) {
+            *(const char **)slot = NULL;
+        } else if (entry_field_is_pii(e->table, f->id) && f->v.type == RZ_V_BIN) {
+            const node_foreign_value *v = NULL;
+            for (j = 0; j < nvals; j++)
+                if (vals[j].field == f->id)
+                    v = &vals[j];
+            if (!v)
+                return rz_fail(err, RZ_E_ARG, "no value for personal field %u", f->id);
+            if (!v->value) {
+                *(const char **)slot = NULL; /* erased at the server */
+            } else {
+                if (!(txt = msgpack_zone_malloc(z, v->len + 1)))
+                    return rz_fail(err, RZ_E_NOMEM, "out of memory");
+                memcpy(txt, v->value, v->len);
+                txt[v->len] = '\0';
+                *(const char **)slot = txt;
+            }
+        } else if (f->v.type == RZ_V_STR && !entry_field_is_pii(e->table, f->id)) {
+            if (!(txt = msgpack_zone_malloc(z, f->v.len + 1)))
+                return rz_fail(err, RZ_E_NOMEM, "out of memory");
+            memcpy(txt, f->v.p, f->v.len);
+            txt[f->v.len] = '\0';
+            *(const char **)slot = txt;
+        } else {
+            continue;
+        }
+        *set |= NODE_SET(f->id);
+    }
+    return 0;
+}
+
+/* A set of a person or event: the row's UPDATE or, for a record new here,
+ * its INSERT and short code, exactly as record_set writes them. */
+static int
+foreign_record(node_store *ns, const record_kind *k, const rz_entry *e,
+               const node_foreign_value *vals, size_t nvals, msgpack_zone *z, rz_error *err)
+{
+    node_person p;
+    node_event ev;
+    void *rec = k->table == RZ_T_PERSON ? (void *)&p : (void *)&ev;
+    uint32_t set;
+    sqlite3_stmt *st;
+    int rc, deleted, exists;
+    memset(&p, 0, sizeof p);
+    memset(&ev, 0, sizeof ev);
+    if ((rc = foreign_fields(e, k->fields, k->nfields, rec, &set, vals, nvals, z, err)) != 0)
+        return rc;
+    rc = record_state(ns, k->st_state, e->key, NODE_REC_ID_BYTES, &deleted, err);
+    if (rc != 0 && rc != RZ_E_NOTFOUND)
+        return rc;
+    exists = rc == 0;
+    st = ns->st[exists ? k->st_update : k->st_insert];
+    bind_blob(st, 1, e->key, NODE_REC_ID_BYTES);
+    bind_u64(st, 2, e->hlc);
+    fields_bind(st, k->fields, k->nfields, rec, set);
+    if ((rc = node_exec(ns, exists ? k->st_update : k->st_insert, err)) != 0 || exists)
+        return rc;
+    st = ns->st[ST_CODE_INSERT];
+    bind_blob(st, 1, e->key, NODE_REC_ID_BYTES);
+    sqlite3_bind_int(st, 2, k->table);
+    return node_exec(ns, ST_CODE_INSERT, err);
+}
+
+int
+node_store_apply_foreign(node_store *ns, const uint8_t *entry, size_t len,
+                         const node_foreign_value *vals, size_t nvals, rz_error *err)
+{
+    msgpack_zone z;
+    rz_entry e;
+    int rc = 0, cur;
+    if (!ns->t.open || ns->t.aborted)
+        return rz_fail(err, RZ_E_ARG, "a foreign entry is applied inside an open transaction");
+    msgpack_zone_init(&z, 2048);
+    if ((rc = entry_decode(entry, len, &z, &e, err)) != 0)
+        goto out;
+    /* Same rule as a WELCOME's time: our later stamps come after it. */
+    if (e.hlc > ns->t.hlc)
+        ns->t.hlc = e.hlc;
+    if (e.table == RZ_T_CLOCK)
+        goto out;
+    if (e.key_len != (e.table == RZ_T_ATTENDANCE ? 2u : 1u) * NODE_REC_ID_BYTES) {
+        rc = rz_fail(err, RZ_E_DECODE, "entry key of %zu bytes", e.key_len);
+        goto out;
+    }
+    /* Deletions and new rows change what is live: start the cache over. */
+    live_clear_all(ns);
+    if (e.op == RZ_OP_SET && e.table != RZ_T_ATTENDANCE) {
+        rc = foreign_record(ns, e.table == RZ_T_PERSON ? &person_kind : &event_kind, &e, vals,
+                            nvals, &z, err);
+    } else if (e.op == RZ_OP_SET) {
+        const rz_value *pr = entry_field(&e, RZ_AF_PRESENT);
+        sqlite3_stmt *st = ns->st[ST_ATT_UPSERT];
+        bind_blob(st, 1, e.key, NODE_REC_ID_BYTES);
+        bind_blob(st, 2, e.key + NODE_REC_ID_BYTES, NODE_REC_ID_BYTES);
+        sqlite3_bind_int(st, 3, pr && pr->type == RZ_V_BOOL && pr->u ? 1 : 0);
+        bind_u64(st, 4, e.hlc);
+        rc = node_exec_rebound(ns, ST_ATT_UPSERT, err);
+    } else {
+        int which = e.table == RZ_T_PERSON  ? ST_PERSON_DELETED
+                    : e.table == RZ_T_EVENT ? ST_EVENT_DELETED
+                                            : ST_ATT_DELETED;
+        int state = e.table == RZ_T_PERSON  ? ST_PERSON_STATE
+                    : e.table == RZ_T_EVENT ? ST_EVENT_STATE
+                                            : ST_ATT_STATE;
+        sqlite3_stmt *st = ns->st[which];
+        /* A tombstone of a record never set has nothing to mark here. */
+        if ((rc = record_state(ns, state, e.key, e.key_len, &cur, err)) == RZ_E_NOTFOUND) {
+            rc = 0;
+            goto out;
+        }
+        if (rc)
+            goto out;
+        bind_blob(st, 1, e.key, NODE_REC_ID_BYTES);
+        if (e.table == RZ_T_ATTENDANCE) {
+            bind_blob(st, 2, e.key + NODE_REC_ID_BYTES, NODE_REC_ID_BYTES);
+            sqlite3_bind_int(st, 3, e.op == RZ_OP_DELETE);
+            bind_u64(st, 4, e.hlc);
+        } else {
+            sqlite3_bind_int(st, 2, e.op == RZ_OP_DELETE);
+            bind_u64(st, 3, e.hlc);
+        }
+        rc = node_exec(ns, which, err);
+    }
+    if (rc && rc != RZ_E_DECODE && rc != RZ_E_ARG) {
+        /* A failed write: the whole transaction is gone (as txn_leave). */
+        rz_db_rollback(ns->db);
+        live_clear_all(ns);
+        ns->t.aborted = 1;
+    }
+out:
+    msgpack_zone_destroy(&z);
+    return rc;
+}
+
 /* ---- reading records ---- */
 
 /* The short code column after the fields: NULL for a record without one. */

@@ -306,6 +306,30 @@ int node_store_rebase(node_store *ns, uint32_t new_epoch, uint64_t base_seq,
                       const uint8_t base_hash[RZ_HASH_BYTES], node_rebase_result *r, rz_error *err)
     RZ_WUR;
 
+/* ---- recovery of a replaced PC (PROTOCOL §12, client/node_recover.c) ---- */
+
+/* A personal value of a foreign entry: the value that opens the entry's
+ * commitment of that field (checked by the caller), or erased at the
+ * server on a lawful request (then stored as no value). */
+typedef struct node_foreign_value {
+    uint8_t field;     /* person field id (RZ_PF_CNIC, _NAME, _PHONE) */
+    const char *value; /* len bytes, not NUL-terminated; NULL when erased */
+    size_t len;        /* its length */
+} node_foreign_value;
+
+/* Applies one verified entry of another node's log (the PC this one
+ * replaces, of the same centre) to the records, by the rules of this node's
+ * own changes: the same field table, statements and short codes, a set
+ * creating the record when it is new; WITHOUT appending anything to this
+ * node's log (the entry is the other node's, and the server holds it).
+ * Every entry's clock is folded into this node's clock, so a correction
+ * made here afterwards is stamped after what it corrects.  vals holds the
+ * values of the entry's commitments (a commitment without one is RZ_E_ARG).
+ * Inside node_store_begin ... commit (RZ_E_ARG otherwise).  RZ_E_DECODE when
+ * the entry does not decode. */
+int node_store_apply_foreign(node_store *ns, const uint8_t *entry, size_t len,
+                             const node_foreign_value *vals, size_t nvals, rz_error *err) RZ_WUR;
+
 /* ---- short codes ----
  *
  * Every person and event created here gets a short code, unique at this

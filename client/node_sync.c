@@ -809,6 +809,34 @@ node_sync_run(node_store *ns, const node_sync_opts *opts, node_sync_result *r, r
     return rc;
 }
 
+/* One session for a single exchange (rebase, recovery): options, status,
+ * connection, HELLO -> WELCOME in *w.  The caller closes s->c and frees
+ * s->b whatever this returns. */
+static int
+session_start(sync_session *s, node_sync_opts *o, node_store *ns, const node_sync_opts *opts,
+              node_sync_result *r, rz_msg *w, rz_error *err)
+{
+    int rc;
+    if (opts)
+        *o = *opts;
+    else
+        node_sync_opts_default(o);
+    if (o->timeout_ms <= 0)
+        o->timeout_ms = NODE_SYNC_TIMEOUT_MS;
+    memset(r, 0, sizeof *r);
+    memset(s, 0, sizeof *s);
+    s->ns = ns, s->o = o, s->r = r;
+    s->start_ms = (uint64_t)mono_ms();
+    node_batch_init(&s->b);
+    if ((rc = node_store_get_status(ns, &s->st, err)) != 0)
+        return rc;
+    if (!s->st.endpoint[0] || !s->st.has_server_pk)
+        return rz_fail(err, RZ_E_CONFIG, "no server configured: run `rozgar-node config` first");
+    if ((rc = conn_open(&s->c, ns, &s->st, o->timeout_ms, o->connect_ms, err)) != 0)
+        return rc;
+    return session_hello(s, w, err);
+}
+
 int
 node_sync_rebase(node_store *ns, const node_sync_opts *opts, node_rebase_result *rr,
                  node_sync_result *r, rz_error *err)
@@ -817,25 +845,8 @@ node_sync_rebase(node_store *ns, const node_sync_opts *opts, node_rebase_result 
     sync_session s;
     rz_msg w;
     int rc;
-    if (opts)
-        o = *opts;
-    else
-        node_sync_opts_default(&o);
-    if (o.timeout_ms <= 0)
-        o.timeout_ms = NODE_SYNC_TIMEOUT_MS;
-    memset(r, 0, sizeof *r);
     memset(rr, 0, sizeof *rr);
-    memset(&s, 0, sizeof s);
-    s.ns = ns, s.o = &o, s.r = r;
-    node_batch_init(&s.b);
-    if ((rc = node_store_get_status(ns, &s.st, err)) != 0)
-        goto out;
-    if (!s.st.endpoint[0] || !s.st.has_server_pk) {
-        rc = rz_fail(err, RZ_E_CONFIG, "no server configured: run `rozgar-node config` first");
-        goto out;
-    }
-    if ((rc = conn_open(&s.c, ns, &s.st, o.timeout_ms, o.connect_ms, err)) != 0 ||
-        (rc = session_hello(&s, &w, err)) != 0)
+    if ((rc = session_start(&s, &o, ns, opts, r, &w, err)) != 0)
         goto out;
     if (w.quarantined) {
         rc = rz_fail(err, RZ_E_QUARANTINE,
@@ -855,5 +866,64 @@ out:
     conn_close(&s.c);
     node_batch_free(&s.b);
     result_finish(ns, r);
+    return rc;
+}
+
+/* ---- recovery of a replaced PC (PROTOCOL §12) ---- */
+
+int
+node_sync_fetch(node_store *ns, const node_sync_opts *opts, const uint8_t old_id[RZ_NODE_ID_BYTES],
+                const node_fetch_ops *ops, node_sync_result *r, rz_error *err)
+{
+    node_sync_opts o;
+    sync_session s;
+    mpk_writer w;
+    uint64_t from = 1, head_seq = 0;
+    uint8_t head[RZ_HASH_BYTES];
+    rz_msg m;
+    int rc;
+    mpk_w_init(&w);
+    if ((rc = session_start(&s, &o, ns, opts, r, &m, err)) != 0)
+        goto out;
+    while (ops->chunk) {
+        mpk_w_reset(&w);
+        msg_encode_fetch(&w, s.st.node_id, old_id, from);
+        if ((rc = w.rc) != 0 || (rc = conn_send(&s.c, w.sb.data, w.sb.size, err)) != 0) {
+            rc = rc == RZ_E_TIMEOUT ? unreachable(&s, err) : rz_fail(err, rc, "cannot send FETCH");
+            goto out;
+        }
+        if ((rc = session_recv(&s, &m, RZ_MSG_CHUNK, err)) != 0)
+            goto out;
+        if (m.first_seq != from) {
+            rc = rz_fail(err, RZ_E_CHAIN, "the server answered from %llu, asked from %llu",
+                         (unsigned long long)m.first_seq, (unsigned long long)from);
+            goto out;
+        }
+        if ((rc = ops->chunk(ops->ctx, &m, err)) != 0)
+            goto out;
+        from += m.nentries;
+        r->sent += m.nentries;
+        r->total = m.head_seq;
+        r->server_head = m.head_seq;
+        report_progress(&s);
+        if (m.final)
+            break;
+    }
+    if ((rc = ops->finish(ops->ctx, &head_seq, head, err)) != 0)
+        goto out;
+    mpk_w_reset(&w);
+    msg_encode_fetch_done(&w, s.st.node_id, old_id, head_seq, head);
+    if ((rc = w.rc) != 0 || (rc = conn_send(&s.c, w.sb.data, w.sb.size, err)) != 0) {
+        rc = rc == RZ_E_TIMEOUT ? unreachable(&s, err) : rz_fail(err, rc, "cannot send FETCH_DONE");
+        goto out;
+    }
+    if ((rc = session_recv(&s, &m, RZ_MSG_FETCH_CLOSED, err)) != 0)
+        goto out;
+    if (memcmp(m.old_id, old_id, RZ_NODE_ID_BYTES) != 0 || m.head_seq != head_seq)
+        rc = rz_fail(err, RZ_E_DECODE, "the server confirmed another recovery than this one");
+out:
+    conn_close(&s.c);
+    node_batch_free(&s.b);
+    mpk_w_free(&w);
     return rc;
 }

@@ -125,4 +125,23 @@ const char *node_sync_hint(int code);
 int node_sync_rebase(node_store *ns, const node_sync_opts *o, node_rebase_result *r,
                      node_sync_result *sr, rz_error *err) RZ_WUR;
 
+/* PROTOCOL §12: this node (a replaced PC) fetches the log of old_id, the
+ * PC it replaces, under headquarters' recovery grant.  HELLO (the server
+ * time is folded in), then FETCH from 1 and every CHUNK handed to
+ * ops->chunk in order until the final one; then ops->finish (verify the
+ * whole, commit) gives the head to confirm, and FETCH_DONE uses the grant
+ * up (FETCH_CLOSED).  With ops->chunk NULL only the confirmation is sent
+ * (head from ops->finish): a recovery committed here whose confirmation was
+ * lost.  r->sent counts entries received, r->total the old log's length.
+ * Codes as for node_sync_run; a callback's failure ends the run with its
+ * code (nothing is confirmed). */
+struct rz_msg;
+typedef struct node_fetch_ops {
+    int (*chunk)(void *ctx, const struct rz_msg *m, rz_error *err);
+    int (*finish)(void *ctx, uint64_t *head_seq, uint8_t head[RZ_HASH_BYTES], rz_error *err);
+    void *ctx; /* passed to both */
+} node_fetch_ops;
+int node_sync_fetch(node_store *ns, const node_sync_opts *o, const uint8_t old_id[RZ_NODE_ID_BYTES],
+                    const node_fetch_ops *ops, node_sync_result *r, rz_error *err) RZ_WUR;
+
 #endif

@@ -42,6 +42,14 @@ watch_clock_ms(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+const char *
+node_watch_why_name(int why)
+{
+    static const char *const whys[] = {"",      "start",           "new records", "interval",
+                                       "asked", "woke from sleep", "retry"};
+    return why >= NODE_WATCH_FIRST && why <= NODE_WATCH_RETRY ? whys[why] : "?";
+}
+
 uint64_t
 node_watch_backoff_ms(const node_watch_opts *o, unsigned failures)
 {
@@ -60,6 +68,18 @@ node_watch_backoff_ms(const node_watch_opts *o, unsigned failures)
                                                         : ceil - o->backoff_min_ms + 1));
 }
 
+/* Both clocks now, through the seam when one is set. */
+static void
+watch_now(const node_watch_opts *o, uint64_t *boot, uint64_t *mono)
+{
+    if (o->clock) {
+        o->clock(o->clock_ctx, boot, mono);
+        return;
+    }
+    *boot = watch_clock_ms(CLOCK_BOOTTIME);
+    *mono = watch_clock_ms(CLOCK_MONOTONIC);
+}
+
 static int
 watch_stopping(const node_watch_opts *o)
 {
@@ -67,9 +87,13 @@ watch_stopping(const node_watch_opts *o)
 }
 
 static void
-watch_sleep(uint64_t ms)
+watch_sleep(const node_watch_opts *o, uint64_t ms)
 {
     struct timespec ts;
+    if (o->nap) {
+        o->nap(o->clock_ctx, ms);
+        return;
+    }
     ts.tv_sec = (time_t)(ms / 1000);
     ts.tv_nsec = (long)(ms % 1000) * 1000000L;
     /* EINTR (a signal) ends the nap early: the loop looks at the flags. */
@@ -107,11 +131,10 @@ node_watch_run(node_store *ns, const node_watch_opts *o, rz_error *err)
     if ((rc = node_store_get_status(ns, &st, err)) != 0)
         return rc;
     last_head = st.head_seq;
-    prev_boot = due = watch_clock_ms(CLOCK_BOOTTIME);
-    prev_mono = watch_clock_ms(CLOCK_MONOTONIC);
+    watch_now(o, &prev_boot, &prev_mono);
+    due = prev_boot;
     while (!watch_stopping(o)) {
-        now = watch_clock_ms(CLOCK_BOOTTIME);
-        mono = watch_clock_ms(CLOCK_MONOTONIC);
+        watch_now(o, &now, &mono);
         /* Boot time ran ahead of monotonic time: the PC was suspended. */
         if ((now - prev_boot) > (mono - prev_mono) + NODE_WATCH_WAKE_GAP_MS) {
             why = NODE_WATCH_WOKE;
@@ -140,7 +163,7 @@ node_watch_run(node_store *ns, const node_watch_opts *o, rz_error *err)
         }
         if (now < due) {
             uint64_t nap = due - now;
-            watch_sleep(nap < WATCH_SLICE_MS ? nap : WATCH_SLICE_MS);
+            watch_sleep(o, nap < WATCH_SLICE_MS ? nap : WATCH_SLICE_MS);
             continue;
         }
         memset(&ev, 0, sizeof ev);
@@ -155,7 +178,7 @@ node_watch_run(node_store *ns, const node_watch_opts *o, rz_error *err)
             (void)!node_store_note_attempt(ns, hlc_wall_ms(), rc, rc ? serr.text : "", NULL);
         if (rc == RZ_E_STOPPED || (rc != 0 && watch_stopping(o)))
             break;
-        now = watch_clock_ms(CLOCK_BOOTTIME);
+        watch_now(o, &now, &mono);
         if (rc == 0) {
             failures = 0;
             why = NODE_WATCH_INTERVAL;

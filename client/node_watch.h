@@ -73,7 +73,18 @@ typedef struct node_watch_opts {
     node_sync_opts sync;      /* each run's options; sync.stop ends the loop */
     void (*report)(void *ctx, const node_watch_event *ev); /* may be NULL */
     void *report_ctx;                                      /* passed to report */
+    /* Seam for the tests (a suspend cannot be staged in CI): reads both
+     * clocks in milliseconds (boot_ms counts suspended time, mono_ms does
+     * not), and naps for ms.  NULL: CLOCK_BOOTTIME, CLOCK_MONOTONIC and
+     * nanosleep. */
+    void (*clock)(void *ctx, uint64_t *boot_ms, uint64_t *mono_ms);
+    void (*nap)(void *ctx, uint64_t ms);
+    void *clock_ctx; /* passed to clock and nap */
 } node_watch_opts;
+
+/* Why, in words for a log line: "new records", "woke from sleep", ...
+ * Static text; "?" for an unknown value. */
+const char *node_watch_why_name(int why);
 
 /* Defaults above, sync-interval 300 s, node_sync_opts_default, the
  * process's stop flag (node_lock_stop_flag). */

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "client/node_lock.h"
 #include "client/node_web_int.h"
 #include "common/hlc.h"
 #include "common/log.h"
@@ -1105,6 +1106,7 @@ node_web_serve(const char *dir, node_store *ns, const node_web_opts *o, rz_error
     snprintf(sv->app.dir, sizeof sv->app.dir, "%s", dir);
     sv->app.ns = ns;
     sv->app.sync_timeout_ms = o ? o->sync_timeout_ms : 0;
+    sv->app.bg_interval_ms = o ? o->sync_interval_ms : 0;
     hex_encode(sv->app.node_hex, node_store_node_id(ns), RZ_NODE_ID_BYTES);
     if (webdir && webdir[0])
         snprintf(sv->app.web_dir, sizeof sv->app.web_dir, "%s", webdir);
@@ -1177,6 +1179,9 @@ node_web_serve(const char *dir, node_store *ns, const node_web_opts *o, rz_error
                sv->app.fingerprint);
     if (admins == 0)
         printf("no administrator yet: rozgar-node -d %s staff add NAME --role admin\n", dir);
+    printf("background sync: %s\n", o && o->background_sync
+                                        ? "on (to the configured server, as `sync --watch`)"
+                                        : "off (--no-sync); the Sync button syncs");
     printf("serving (Ctrl-C to stop)\n");
     fflush(stdout);
     if (o && o->ready_file &&
@@ -1187,6 +1192,11 @@ node_web_serve(const char *dir, node_store *ns, const node_web_opts *o, rz_error
     sa.sa_handler = web_on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* SIGUSR1 (`sync --now` from the command line) only sets the trigger the
+     * background loop reads; without the loop it is ignored, never fatal. */
+    node_lock_listen(0);
+    if (o && o->background_sync && (rc = web_sync_start_background(&sv->app, err)) != 0)
+        goto out;
     for (unsigned tick = 1; !web_stop_flag; tick++) {
         rz_error e2 = {0, ""};
         sleep(1);

@@ -21,9 +21,14 @@
  * (common/webauth.h) bound to this node.  A refusal is a clear page (or
  * JSON for the app's own calls) and changes nothing.
  *
+ * Unattended sync in the same process (the default, see node_web_sync.c):
+ * a thread runs the loop of `sync --watch` (client/node_watch.h) and holds
+ * the data directory's sync lock while a server is configured; the page's
+ * Sync button asks that loop to sync at once.
+ *
  * Threads: libmicrohttpd runs every request in one thread, which owns the
- * node_store given to node_web_serve; a sync started from the page runs in
- * a thread of its own with its own store.  What it does not do: keep
+ * node_store given to node_web_serve; the background sync, or a sync
+ * started from the page, runs in a thread of its own with its own store.  What it does not do: keep
  * accounts or sessions (webauth), decide validation (node_form), or print
  * personal values.
  */
@@ -36,17 +41,21 @@
 #define NODE_WEB_LISTEN_DEFAULT "127.0.0.1:8080"
 
 typedef struct node_web_opts {
-    const char *listen;     /* HOST:PORT ([v6]:PORT); NULL = NODE_WEB_LISTEN_DEFAULT */
-    const char *name;       /* extra host name staff type (e.g. centre-pc.local), or NULL */
-    const char *cert;       /* PEM certificate to serve, or NULL (self-signed) */
-    const char *key;        /* its PEM key, or NULL */
-    int tls;                /* 1: HTTPS even on 127.0.0.1 */
-    const char *ready_file; /* written with the URL once serving (tests), or NULL */
-    int sync_timeout_ms;    /* wait for one server reply in "Sync now"; 0 = default */
+    const char *listen;        /* HOST:PORT ([v6]:PORT); NULL = NODE_WEB_LISTEN_DEFAULT */
+    const char *name;          /* extra host name staff type (e.g. centre-pc.local), or NULL */
+    const char *cert;          /* PEM certificate to serve, or NULL (self-signed) */
+    const char *key;           /* its PEM key, or NULL */
+    int tls;                   /* 1: HTTPS even on 127.0.0.1 */
+    const char *ready_file;    /* written with the URL once serving (tests), or NULL */
+    int sync_timeout_ms;       /* wait for one server reply in "Sync now"; 0 = default */
+    int background_sync;       /* 1: this process also keeps the node in step (sync --watch) */
+    uint64_t sync_interval_ms; /* its longest idle gap (node.conf sync-interval); 0 = default */
 } node_web_opts;
 
 /* Serves the app of the node in dir (ns is its open store, used only by the
- * server's thread from now on) until SIGINT or SIGTERM.  Prints where to
+ * server's thread from now on) until SIGINT or SIGTERM, which also stop the
+ * background sync after its batches in flight.  SIGUSR1 (`rozgar-node sync
+ * --now`) asks the background sync to sync at once.  Prints where to
  * open it (and the certificate fingerprint) on stdout.  RZ_E_ARG for a bad
  * address or an attempt to serve plain HTTP beyond 127.0.0.1, RZ_E_CONFIG
  * for a bad certificate, RZ_E_IO when it cannot listen. */

@@ -3,8 +3,8 @@
  * for the gate every request has passed before it gets here).  Each
  * handler reads bounded, clean form values, calls the store functions the
  * command line calls (node_form for validation, node_find for searches and
- * duplicates, node_import/node_export for spreadsheets, node_sync for
- * sync) and writes JSON.  Personal values go only to the signed-in staff's
+ * duplicates, node_import/node_export for spreadsheets; the sync page is
+ * node_web_sync.c) and writes JSON.  Personal values go only to the signed-in staff's
  * own browser, never to the log.
  */
 #include <pthread.h>
@@ -16,8 +16,6 @@
 
 #include "client/node_find.h"
 #include "client/node_form.h"
-#include "client/node_lock.h"
-#include "client/node_sync.h"
 #include "client/node_web_int.h"
 #include "common/domain.h"
 #include "common/hlc.h"
@@ -46,16 +44,6 @@ static const char *const event_names[RZ_EF_MAX + 1] = {
 };
 
 /* ---- JSON pieces ---- */
-
-/* A wall time as staff read it: Pakistan time (UTC+5, no daylight saving). */
-static void
-pk_time(char *out, size_t len, uint64_t ms)
-{
-    time_t t = (time_t)(ms / 1000) + 5 * 3600;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || strftime(out, len, "%Y-%m-%d %H:%M (Pakistan time)", &tm) == 0)
-        snprintf(out, len, "unknown");
-}
 
 static void
 json_uint(FILE *out, const char *key, uint64_t v)
@@ -621,253 +609,6 @@ api_attend(web_call *c, rz_error *err)
     fputs("{\"ok\":true,", c->out);
     json_counts(c->out, &k);
     fputs("}\n", c->out);
-    return 0;
-}
-
-/* ---- sync ---- */
-
-/* What staff should read about a sync outcome, and what to do. */
-static void
-sync_words(int rc, int server_code, const char *text, char *out, size_t len, const char **todo)
-{
-    *todo = "";
-    switch (rc) {
-    case 0: snprintf(out, len, "Everything was sent; the server confirmed it."); return;
-    case RZ_E_STOPPED: snprintf(out, len, "The sync was stopped; nothing is lost."); return;
-    case RZ_E_TIMEOUT:
-        snprintf(out, len,
-                 "The server could not be reached (no internet, or the server is "
-                 "down). Nothing is lost.");
-        *todo = "Check the internet connection and press Sync now again later.";
-        return;
-    case RZ_E_CONFIG:
-        snprintf(out, len, "No server is set up for this PC.");
-        *todo = "An administrator sets the server with: rozgar-node config --server "
-                "tcp://HOST:PORT --server-key KEY";
-        return;
-    case RZ_E_FORK:
-    case RZ_E_QUARANTINE:
-    case RZ_E_EPOCH:
-        snprintf(out, len,
-                 "The server holds a different history for this PC (was an old backup "
-                 "restored?). Nothing recorded here is lost.");
-        break;
-    case RZ_E_AUTH:
-        snprintf(out, len,
-                 "The server does not accept this PC (not enrolled, or its key was "
-                 "revoked).");
-        break;
-    default: snprintf(out, len, "%s", text); break;
-    }
-    *todo = node_sync_hint(server_code ? server_code : rc);
-    if (!*todo)
-        *todo = "Nothing is lost; try again later, and tell headquarters if it keeps failing.";
-}
-
-static void
-sync_on_progress(void *ctx, const rz_progress_info *in)
-{
-    web_app *app = ctx;
-    pthread_mutex_lock(&app->sync_mu);
-    app->sync.done = in->done;
-    if (in->total)
-        app->sync.total = in->total;
-    app->sync.rate = in->rate;
-    pthread_mutex_unlock(&app->sync_mu);
-}
-
-/* Another process holds the sync lock (`sync --watch`): it was asked to
- * sync now; follow its progress through what still waits, until nothing
- * does or it makes no progress for a reply timeout. */
-static int
-sync_follow(web_app *app, node_store *ns, int timeout_ms, rz_error *err)
-{
-    node_store_status st;
-    uint64_t last_pending = UINT64_MAX, last_change = hlc_wall_ms(), start = last_change;
-    int rc;
-    while (!app->sync_stop) {
-        uint64_t now = hlc_wall_ms();
-        if ((rc = node_store_get_status(ns, &st, err)) != 0)
-            return rc;
-        pthread_mutex_lock(&app->sync_mu);
-        if (app->sync.total >= st.pending)
-            app->sync.done = app->sync.total - st.pending;
-        if (now > start)
-            app->sync.rate = (double)app->sync.done * 1000.0 / (double)(now - start);
-        pthread_mutex_unlock(&app->sync_mu);
-        if (st.pending == 0)
-            return 0;
-        if (st.pending != last_pending)
-            last_pending = st.pending, last_change = now;
-        else if (now - last_change > (uint64_t)timeout_ms + 5000)
-            return rz_fail(err, RZ_E_TIMEOUT,
-                           "the running sync has sent nothing for %d s; %llu changes still wait",
-                           timeout_ms / 1000 + 5, (unsigned long long)st.pending);
-        usleep(300 * 1000);
-    }
-    return rz_fail(err, RZ_E_STOPPED, "the app is stopping");
-}
-
-static void *
-sync_main(void *arg)
-{
-    web_app *app = arg;
-    node_store *ns = NULL;
-    node_lock *lock = NULL;
-    node_lock_holder holder;
-    node_sync_opts o;
-    node_sync_result r;
-    rz_error err = {0, ""};
-    char who[160] = "";
-    int rc;
-    memset(&r, 0, sizeof r);
-    node_sync_opts_default(&o);
-    if (app->sync_timeout_ms > 0)
-        o.timeout_ms = app->sync_timeout_ms;
-    o.progress = sync_on_progress;
-    o.progress_ctx = app;
-    o.stop = &app->sync_stop;
-    if ((rc = node_store_open(app->dir, &ns, &err)) != 0)
-        goto done;
-    /* One sync per data directory: when `sync --watch` (or a CLI sync) runs,
-     * it is asked to sync now instead of starting a second one. */
-    rc = node_lock_acquire(app->dir, "serve", &lock, &holder, &err);
-    if (rc == RZ_E_BUSY) {
-        rz_error e2 = {0, ""};
-        if (node_lock_trigger(app->dir, &holder, &e2) == 0)
-            snprintf(who, sizeof who, "%s (pid %ld)", holder.who, (long)holder.pid);
-        else
-            snprintf(who, sizeof who, "%s", holder.who[0] ? holder.who : "another sync");
-        pthread_mutex_lock(&app->sync_mu);
-        snprintf(app->sync.delegated, sizeof app->sync.delegated, "%s", who);
-        pthread_mutex_unlock(&app->sync_mu);
-        rc = sync_follow(app, ns, o.timeout_ms, &err);
-    } else if (rc == 0) {
-        rc = node_sync_run(ns, &o, &r, &err);
-        /* For `status` and the page after a restart; the run's own outcome
-         * is what matters if this cannot be noted. */
-        if (node_store_note_attempt(ns, hlc_wall_ms(), rc, rc ? err.text : "", NULL) != 0)
-            log_warnx("web: the sync's outcome could not be noted");
-        node_lock_release(&lock);
-    }
-done:
-    node_store_destroy(&ns);
-    pthread_mutex_lock(&app->sync_mu);
-    app->sync.running = 0;
-    app->sync.ended_ms = hlc_wall_ms();
-    app->sync.rc = rc;
-    app->sync.server_code = r.server_code;
-    snprintf(app->sync.text, sizeof app->sync.text, "%s", rc ? err.text : "");
-    if (rc == 0)
-        app->sync.done = app->sync.total;
-    pthread_mutex_unlock(&app->sync_mu);
-    log_info("web: sync ended: %s", rc ? rz_err_name(rc) : "ok");
-    return NULL;
-}
-
-void
-web_sync_shutdown(web_app *app)
-{
-    if (app->sync_joinable) {
-        pthread_join(app->sync_thread, NULL);
-        app->sync_joinable = 0;
-    }
-}
-
-static int
-api_sync_status(web_call *c, rz_error *err)
-{
-    node_store_status st;
-    web_sync s;
-    char warn[256] = "", words[RZ_ERROR_TEXT + 100], when[40];
-    const char *todo = "";
-    uint64_t now = hlc_wall_ms();
-    int rc;
-    if ((rc = node_store_get_status(c->app->ns, &st, err)) != 0)
-        return rc;
-    pthread_mutex_lock(&c->app->sync_mu);
-    s = c->app->sync;
-    pthread_mutex_unlock(&c->app->sync_mu);
-    node_store_clock_warning(&st, now, warn, sizeof warn);
-    fprintf(c->out, "{\"pending\":%llu,\"head\":%llu,\"acked\":%llu",
-            (unsigned long long)st.pending, (unsigned long long)st.head_seq,
-            (unsigned long long)st.acked_seq);
-    web_json_kv(c->out, "server", st.endpoint, 0);
-    if (st.last_server_ms) {
-        pk_time(when, sizeof when, st.last_local_ms);
-        web_json_kv(c->out, "last_contact", when, 0);
-    } else {
-        web_json_kv(c->out, "last_contact", "", 0);
-    }
-    /* Last successful sync: the last attempt when it ended well (nothing
-     * to send is success too), else the server time of the newest receipt. */
-    {
-        uint64_t ok_ms = 0;
-        if (st.last_attempt_ms && st.last_attempt_code == 0)
-            ok_ms = st.last_attempt_ms;
-        else if ((rc = node_store_last_receipt_ms(c->app->ns, &ok_ms, err)) != 0)
-            return rc;
-        if (ok_ms)
-            pk_time(when, sizeof when, ok_ms);
-        web_json_kv(c->out, "last_ok", ok_ms ? when : "", 0);
-    }
-    web_json_kv(c->out, "clock_warning", warn, 0);
-    fprintf(c->out,
-            ",\"running\":%s,\"total\":%llu,\"done\":%llu,\"rate\":%.1f,\"elapsed_ms\":%llu",
-            s.running ? "true" : "false", (unsigned long long)s.total, (unsigned long long)s.done,
-            s.rate, (unsigned long long)(s.running ? now - s.started_ms : 0));
-    web_json_kv(c->out, "delegated", s.delegated, 0);
-    /* A sync by another process (the watch loop, the command line) ended
-     * after this app's own: show that one. */
-    if (!s.running && st.last_attempt_ms > s.ended_ms) {
-        s.ended_ms = st.last_attempt_ms;
-        s.rc = st.last_attempt_code;
-        s.server_code = 0;
-        snprintf(s.text, sizeof s.text, "%s", st.last_attempt_text);
-        snprintf(s.by, sizeof s.by, "%s", "another sync process");
-    }
-    if (s.ended_ms && !s.running) {
-        sync_words(s.rc, s.server_code, s.text, words, sizeof words, &todo);
-        pk_time(when, sizeof when, s.ended_ms);
-        fprintf(c->out, ",\"last\":{\"ok\":%s", s.rc ? "false" : "true");
-        web_json_kv(c->out, "when", when, 0);
-        web_json_kv(c->out, "by", s.by, 0);
-        web_json_kv(c->out, "words", words, 0);
-        web_json_kv(c->out, "todo", todo ? todo : "", 0);
-        web_json_kv(c->out, "detail", s.text, 0);
-        fputc('}', c->out);
-    }
-    fputs("}\n", c->out);
-    return 0;
-}
-
-static int
-api_sync_start(web_call *c, rz_error *err)
-{
-    node_store_status st;
-    int rc;
-    if ((rc = node_store_get_status(c->app->ns, &st, err)) != 0)
-        return rc;
-    pthread_mutex_lock(&c->app->sync_mu);
-    if (c->app->sync.running) {
-        pthread_mutex_unlock(&c->app->sync_mu);
-        return web_fail(c, 409, "a sync is already running");
-    }
-    web_sync_shutdown(c->app); /* the previous thread has ended: join it */
-    memset(&c->app->sync, 0, sizeof c->app->sync);
-    c->app->sync.running = 1;
-    c->app->sync.started_ms = hlc_wall_ms();
-    c->app->sync.total = st.pending;
-    snprintf(c->app->sync.by, sizeof c->app->sync.by, "%s", c->s->user);
-    if (pthread_create(&c->app->sync_thread, NULL, sync_main, c->app) != 0) {
-        c->app->sync.running = 0;
-        pthread_mutex_unlock(&c->app->sync_mu);
-        return rz_fail(err, RZ_E_INTERNAL, "cannot start the sync thread");
-    }
-    c->app->sync_joinable = 1;
-    pthread_mutex_unlock(&c->app->sync_mu);
-    log_info("web: %s started a sync of %llu entries", c->s->user, (unsigned long long)st.pending);
-    fprintf(c->out, "{\"ok\":true,\"total\":%llu}\n", (unsigned long long)st.pending);
     return 0;
 }
 

@@ -36,17 +36,19 @@ typedef struct web_form {
 
 /* The state of the page's sync. */
 typedef struct web_sync {
-    int running;                   /* a sync thread is working */
-    uint64_t started_ms;           /* when it started */
-    uint64_t ended_ms;             /* when the last one ended, 0 = none yet */
-    uint64_t total;                /* entries waiting when it started */
-    uint64_t done;                 /* entries acknowledged so far */
-    double rate;                   /* entries per second */
-    int rc;                        /* outcome of the last one */
-    int server_code;               /* the server's refusal code, 0 if none */
-    char text[RZ_ERROR_TEXT];      /* its message */
-    char by[WEBAUTH_USER_MAX + 1]; /* who pressed the button */
-    char delegated[160];           /* the other process asked to sync, "" if this one syncs */
+    int running;                         /* a sync thread is working */
+    uint64_t started_ms;                 /* when it started */
+    uint64_t ended_ms;                   /* when the last one ended, 0 = none yet */
+    uint64_t total;                      /* entries waiting when it started */
+    uint64_t done;                       /* entries acknowledged so far */
+    double rate;                         /* entries per second */
+    int rc;                              /* outcome of the last one */
+    int server_code;                     /* the server's refusal code, 0 if none */
+    char text[RZ_ERROR_TEXT];            /* its message */
+    char by[WEBAUTH_USER_MAX + 1];       /* who pressed the button */
+    char delegated[160];                 /* the other process asked to sync, "" if this one syncs */
+    int asked;                           /* the button asked the background loop; not started yet */
+    char asked_by[WEBAUTH_USER_MAX + 1]; /* who pressed it */
 } web_sync;
 
 typedef struct web_app {
@@ -65,6 +67,12 @@ typedef struct web_app {
     int sync_timeout_ms;                     /* wait for one server reply (node.conf) */
     places *places;                          /* the places list shipped with the node, or NULL */
     volatile sig_atomic_t sync_stop;         /* set at shutdown: the sync ends early */
+    uint64_t bg_interval_ms;                 /* background sync: longest idle gap, 0 = default */
+    pthread_t bg_thread;                     /* the background sync's thread */
+    int bg_joinable;                         /* bg_thread must be joined */
+    int bg_active;                           /* its loop holds the lock and runs (sync_mu) */
+    uint64_t bg_next_ms;                     /* wall time its next sync is due (sync_mu) */
+    unsigned bg_failures;                    /* its failures in a row (sync_mu) */
 } web_app;
 
 /* One request as the handlers see it. */
@@ -117,7 +125,17 @@ extern const web_route web_routes[];
  * returns 0 (or RZ_E_NOMEM). */
 int web_fail(web_call *c, unsigned status, const char *msg);
 
-/* Sync thread control (node_web_api.c): stop and join at shutdown. */
+/* The Sync page (node_web_sync.c). */
+int api_sync_status(web_call *c, rz_error *err);
+int api_sync_start(web_call *c, rz_error *err);
+
+/* Starts the background sync thread (node_web_sync.c), once, after
+ * app->dir, sync_timeout_ms and bg_interval_ms are set.  RZ_E_INTERNAL when
+ * the thread cannot start. */
+int web_sync_start_background(web_app *app, rz_error *err) RZ_WUR;
+
+/* Joins the sync threads at shutdown; set app->sync_stop first (their runs
+ * end after the batches in flight). */
 void web_sync_shutdown(web_app *app);
 
 #endif

@@ -167,10 +167,10 @@ date_format(char out[11], uint32_t d)
 }
 
 uint32_t
-date_of_ms(uint64_t ms)
+date_of_day_number(int64_t days)
 {
-    /* Howard Hinnant's days-to-civil; Pakistan Standard Time is UTC+5. */
-    int64_t z = (int64_t)((ms / 1000 + 5 * 3600) / 86400) + 719468;
+    /* Howard Hinnant's days-to-civil. */
+    int64_t z = days + 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     int64_t doe = z - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
@@ -179,6 +179,27 @@ date_of_ms(uint64_t ms)
     int64_t m = mp < 10 ? mp + 3 : mp - 9;
     y += m <= 2;
     return (uint32_t)(y * 10000 + m * 100 + d);
+}
+
+int64_t
+date_day_number(uint32_t yyyymmdd)
+{
+    /* Howard Hinnant's days-from-civil. */
+    int64_t y = yyyymmdd / 10000, m = yyyymmdd / 100 % 100, d = yyyymmdd % 100;
+    int64_t era, yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+uint32_t
+date_of_ms(uint64_t ms)
+{
+    /* Pakistan Standard Time is UTC+5. */
+    return date_of_day_number((int64_t)((ms / 1000 + 5 * 3600) / 86400));
 }
 
 uint32_t

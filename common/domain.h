@@ -90,6 +90,9 @@ uint32_t date_parse_any(const char *s);
 void date_format(char out[11], uint32_t yyyymmdd);
 /* Civil date of a Unix time in milliseconds (UTC+5, Pakistan time). */
 uint32_t date_of_ms(uint64_t ms);
+/* Days since 1970-01-01 of a YYYYMMDD date (negative before), and back. */
+int64_t date_day_number(uint32_t yyyymmdd);
+uint32_t date_of_day_number(int64_t days);
 
 /* Period keys: month 202603, quarter 20261 (year*10+q), year 2026. */
 enum rz_grain { RZ_GRAIN_MONTH = 0, RZ_GRAIN_QUARTER = 1, RZ_GRAIN_YEAR = 2 };

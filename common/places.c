@@ -581,8 +581,8 @@ places_suggest_district(const places *p, int province, const char *name, const c
 static places *places_cur; /* set by places_set_active or the default */
 static pthread_once_t places_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t places_mu = PTHREAD_MUTEX_INITIALIZER;
-static places *places_retired[16]; /* replaced lists, kept for borrowed names */
-static size_t places_nretired;
+static places **places_retired; /* replaced lists, kept for borrowed names */
+static size_t places_nretired, places_capretired;
 
 int
 places_default_path(char *out, size_t n)
@@ -624,10 +624,14 @@ places_set_active(places *p)
     pthread_once(&places_once, places_load_default);
     pthread_mutex_lock(&places_mu);
     if (places_cur && places_cur != p) {
-        if (places_nretired < sizeof places_retired / sizeof places_retired[0])
-            places_retired[places_nretired++] = places_cur;
-        else
-            places_destroy(&places_cur); /* a process that swaps lists that often reads none */
+        /* Never freed: a running server swaps lists on every import
+         * (server/placelist.h placelist_refresh) while other threads may
+         * still hold names of the old one; imports are rare and small. */
+        if (places_nretired == places_capretired) {
+            places_capretired = places_capretired ? 2 * places_capretired : 8;
+            places_retired = xrealloc(places_retired, places_capretired * sizeof *places_retired);
+        }
+        places_retired[places_nretired++] = places_cur;
     }
     places_cur = p;
     pthread_mutex_unlock(&places_mu);

@@ -329,6 +329,16 @@ webauth_account_add(webauth *wa, const char *user, const char *role, const char 
     return rc;
 }
 
+/* Ends every session of account name (its password changed or it was
+ * disabled).  Called with the mutex held, inside a transaction. */
+static int
+webauth_sessions_end(webauth *wa, const char *name, rz_error *err)
+{
+    sqlite3_stmt *st = webauth_stmt(wa, ST_SES_DEL_USER);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    return rz_db_step_done(wa->db, st, err);
+}
+
 int
 webauth_account_passwd(webauth *wa, const char *user, const char *password, rz_error *err)
 {
@@ -353,9 +363,7 @@ webauth_account_passwd(webauth *wa, const char *user, const char *password, rz_e
         rc = rz_fail(err, RZ_E_NOTFOUND, "no account named %s", name);
         goto rollback;
     }
-    st = webauth_stmt(wa, ST_SES_DEL_USER);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    if ((rc = rz_db_step_done(wa->db, st, err)) != 0)
+    if ((rc = webauth_sessions_end(wa, name, err)) != 0)
         goto rollback;
     st = webauth_stmt(wa, ST_ATT_DEL);
     sqlite3_bind_int(st, 1, WEBAUTH_SCOPE_USER);
@@ -431,13 +439,134 @@ webauth_account_disable(webauth *wa, const char *user, int disabled, rz_error *e
     if ((rc = rz_db_step_done(wa->db, st, err)) != 0)
         goto rollback;
     if (disabled) {
-        st = webauth_stmt(wa, ST_SES_DEL_USER);
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        if ((rc = rz_db_step_done(wa->db, st, err)) != 0)
+        if ((rc = webauth_sessions_end(wa, name, err)) != 0)
             goto rollback;
     }
     if ((rc = rz_db_commit(wa->db, err)) == 0)
         goto out;
+rollback:
+    rz_db_rollback(wa->db);
+out:
+    pthread_mutex_unlock(&wa->mu);
+    return rc;
+}
+
+_Static_assert(crypto_pwhash_STRBYTES <= WEBAUTH_PWHASH_MAX, "password hash buffer");
+
+int
+webauth_account_pwhash(webauth *wa, const char *user, char role[WEBAUTH_ROLE_MAX + 1],
+                       char hash[WEBAUTH_PWHASH_MAX], rz_error *err)
+{
+    char name[WEBAUTH_USER_MAX + 1];
+    sqlite3_stmt *st;
+    int rc;
+    if (webauth_user_norm(name, user) != 0)
+        return rz_fail(err, RZ_E_NOTFOUND, "no such account");
+    pthread_mutex_lock(&wa->mu);
+    st = webauth_stmt(wa, ST_ACC_GET);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_bytes(st, 1) < WEBAUTH_PWHASH_MAX &&
+        sqlite3_column_bytes(st, 0) <= WEBAUTH_ROLE_MAX) {
+        snprintf(role, WEBAUTH_ROLE_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(hash, WEBAUTH_PWHASH_MAX, "%s", (const char *)sqlite3_column_text(st, 1));
+        rc = 0;
+    } else if (rc == SQLITE_ROW) {
+        rc = rz_fail(err, RZ_E_INTERNAL, "account %s: stored hash or role too long", name);
+    } else {
+        rc = rc == SQLITE_DONE ? rz_fail(err, RZ_E_NOTFOUND, "no account named %s", name)
+                               : rz_db_fail(wa->db, err, "read account");
+    }
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&wa->mu);
+    return rc;
+}
+
+/* 1 when h is an Argon2id string libsodium can verify against. */
+static int
+webauth_pwhash_valid(const char *h)
+{
+    size_t i, n = h ? strlen(h) : 0;
+    if (n == 0 || n >= WEBAUTH_PWHASH_MAX || strncmp(h, "$argon2id$", 10) != 0)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (h[i] <= ' ' || h[i] > '~')
+            return 0;
+    return crypto_pwhash_str_needs_rehash(h, WEBAUTH_OPSLIMIT, WEBAUTH_MEMLIMIT) != -1;
+}
+
+int
+webauth_account_restore(webauth *wa, const char *user, const char *role, const char *pwhash,
+                        int *changed, rz_error *err)
+{
+    char name[WEBAUTH_USER_MAX + 1];
+    sqlite3_stmt *st;
+    int rc, found, same;
+    if (changed)
+        *changed = 0;
+    if (webauth_user_norm(name, user) != 0)
+        return rz_fail(err, RZ_E_ARG, "not a username");
+    if (role && webauth_role_index(wa, role) < 0)
+        return rz_fail(err, RZ_E_ARG, "unknown role '%.16s'", role);
+    if (!webauth_pwhash_valid(pwhash))
+        return rz_fail(err, RZ_E_ARG, "account %s: not an Argon2id password hash", name);
+    pthread_mutex_lock(&wa->mu);
+    if ((rc = rz_db_begin(wa->db, err)) != 0)
+        goto out;
+    st = webauth_stmt(wa, ST_ACC_GET);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    found = rc == SQLITE_ROW;
+    same = found && strcmp((const char *)sqlite3_column_text(st, 1), pwhash) == 0 &&
+           (!role || strcmp((const char *)sqlite3_column_text(st, 0), role) == 0);
+    sqlite3_reset(st);
+    if (!found && rc != SQLITE_DONE) {
+        rc = rz_db_fail(wa->db, err, "read account");
+        goto rollback;
+    }
+    if (same) {
+        rc = 0;
+        goto rollback; /* nothing to do */
+    }
+    if (!found && !role) {
+        rc = rz_fail(err, RZ_E_NOTFOUND, "no account named %s", name);
+        goto rollback;
+    }
+    if (!found) {
+        st = webauth_stmt(wa, ST_ACC_ADD);
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, pwhash, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL) * 1000);
+        if ((rc = rz_db_step_done(wa->db, st, err)) != 0)
+            goto rollback;
+    } else {
+        st = webauth_stmt(wa, ST_ACC_PASS);
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, pwhash, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL) * 1000);
+        if ((rc = rz_db_step_done(wa->db, st, err)) != 0)
+            goto rollback;
+        if (role) {
+            sqlite3_stmt *rs = NULL;
+            if ((rc = rz_db_prepare(wa->db, &rs,
+                                    "UPDATE webauth_account SET role = ?2 WHERE username = ?1",
+                                    err)) != 0)
+                goto rollback;
+            sqlite3_bind_text(rs, 1, name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(rs, 2, role, -1, SQLITE_STATIC);
+            rc = rz_db_step_done(wa->db, rs, err);
+            sqlite3_finalize(rs);
+            if (rc != 0)
+                goto rollback;
+        }
+        if ((rc = webauth_sessions_end(wa, name, err)) != 0)
+            goto rollback;
+    }
+    if ((rc = rz_db_commit(wa->db, err)) == 0) {
+        if (changed)
+            *changed = 1;
+        goto out;
+    }
 rollback:
     rz_db_rollback(wa->db);
 out:

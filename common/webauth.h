@@ -53,6 +53,7 @@
 #define WEBAUTH_CSRF_CHARS 32       /* hex digits of a CSRF token */
 #define WEBAUTH_COOKIE_NAME "rz_session"
 #define WEBAUTH_COOKIE_MAX 160 /* bytes of a Set-Cookie value we write */
+#define WEBAUTH_PWHASH_MAX 128 /* bytes of a stored password hash with its NUL */
 
 /* Argon2id limits for a centre PC: 3 passes over 64 MiB (0.58 s a hash
  * measured on the project's 2-core machine under load); the caller may lower
@@ -126,6 +127,20 @@ int webauth_account_passwd(webauth *wa, const char *user, const char *password, 
 /* Disables (1) or enables (0) an account; disabling ends its sessions.
  * Refuses (RZ_E_ARG) to disable the last enabled administrator. */
 int webauth_account_disable(webauth *wa, const char *user, int disabled, rz_error *err) RZ_WUR;
+/* The stored password hash (Argon2id string, WEBAUTH_PWHASH_MAX bytes) and
+ * role of an account, so a change can be journaled apart from backups and
+ * re-applied after a restore (the server's journal).  As secret as the
+ * database: never shown or logged.  RZ_E_NOTFOUND. */
+int webauth_account_pwhash(webauth *wa, const char *user, char role[WEBAUTH_ROLE_MAX + 1],
+                           char hash[WEBAUTH_PWHASH_MAX], rz_error *err) RZ_WUR;
+/* Puts an account's password hash (and its role when role is not NULL)
+ * back as webauth_account_pwhash gave it: creates the account when it is
+ * missing (role then required), ends its sessions when the hash changes.
+ * *changed (may be NULL) is 1 when anything changed.  RZ_E_ARG for a hash
+ * that is not an Argon2id string or an unknown role, RZ_E_NOTFOUND when the
+ * account is missing and role is NULL. */
+int webauth_account_restore(webauth *wa, const char *user, const char *role, const char *pwhash,
+                            int *changed, rz_error *err) RZ_WUR;
 /* Walks accounts by name. */
 int webauth_account_each(webauth *wa, webauth_account_fn fn, void *ctx, rz_error *err) RZ_WUR;
 /* Number of enabled administrator accounts (0 means: create one with the

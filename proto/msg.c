@@ -125,6 +125,98 @@ msg_encode_fork_report(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES],
     mpk_w_bin(w, sig, RZ_SIG_BYTES);
 }
 
+void
+msg_encode_fetch(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES],
+                 const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t from_seq)
+{
+    msg_header(w, 6, RZ_MSG_FETCH);
+    mpk_w_bin(w, node_id, RZ_NODE_ID_BYTES);
+    mpk_w_bin(w, old_id, RZ_NODE_ID_BYTES);
+    mpk_w_uint(w, from_seq);
+}
+
+void
+msg_encode_chunk_begin(mpk_writer *w, uint64_t server_ms, const uint8_t old_id[RZ_NODE_ID_BYTES],
+                       uint64_t head_seq, const uint8_t head[RZ_HASH_BYTES], size_t nkeys)
+{
+    msg_header(w, 14, RZ_MSG_CHUNK);
+    mpk_w_uint(w, server_ms);
+    mpk_w_bin(w, old_id, RZ_NODE_ID_BYTES);
+    mpk_w_uint(w, head_seq);
+    mpk_w_bin(w, head, RZ_HASH_BYTES);
+    mpk_w_array(w, nkeys);
+}
+
+void
+msg_encode_chunk_key(mpk_writer *w, uint64_t from_seq, const uint8_t pk[RZ_PK_BYTES])
+{
+    mpk_w_array(w, 2);
+    mpk_w_uint(w, from_seq);
+    mpk_w_bin(w, pk, RZ_PK_BYTES);
+}
+
+void
+msg_encode_chunk_entries(mpk_writer *w, uint32_t epoch, uint64_t first_seq, int final,
+                         size_t nentries)
+{
+    mpk_w_uint(w, epoch);
+    mpk_w_uint(w, first_seq);
+    mpk_w_bool(w, final);
+    mpk_w_array(w, nentries);
+}
+
+void
+msg_encode_chunk_value(mpk_writer *w, uint32_t index, uint8_t field, const uint8_t *salt,
+                       const char *value, size_t len)
+{
+    mpk_w_array(w, 4);
+    mpk_w_uint(w, index);
+    mpk_w_uint(w, field);
+    if (salt && value) {
+        mpk_w_bin(w, salt, RZ_SALT_BYTES);
+        mpk_w_str(w, value, len);
+    } else {
+        mpk_w_nil(w); /* erased on a lawful request: absent, and said so */
+        mpk_w_nil(w);
+    }
+}
+
+void
+msg_encode_chunk_sigs(mpk_writer *w, size_t nsigs)
+{
+    mpk_w_array(w, nsigs);
+}
+
+void
+msg_encode_chunk_sig(mpk_writer *w, uint64_t last_seq, const uint8_t sig[RZ_SIG_BYTES])
+{
+    mpk_w_array(w, 2);
+    mpk_w_uint(w, last_seq);
+    mpk_w_bin(w, sig, RZ_SIG_BYTES);
+}
+
+void
+msg_encode_fetch_done(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES],
+                      const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t head_seq,
+                      const uint8_t head[RZ_HASH_BYTES])
+{
+    msg_header(w, 7, RZ_MSG_FETCH_DONE);
+    mpk_w_bin(w, node_id, RZ_NODE_ID_BYTES);
+    mpk_w_bin(w, old_id, RZ_NODE_ID_BYTES);
+    mpk_w_uint(w, head_seq);
+    mpk_w_bin(w, head, RZ_HASH_BYTES);
+}
+
+void
+msg_encode_fetch_closed(mpk_writer *w, uint64_t server_ms, const uint8_t old_id[RZ_NODE_ID_BYTES],
+                        uint64_t head_seq)
+{
+    msg_header(w, 6, RZ_MSG_FETCH_CLOSED);
+    mpk_w_uint(w, server_ms);
+    mpk_w_bin(w, old_id, RZ_NODE_ID_BYTES);
+    mpk_w_uint(w, head_seq);
+}
+
 /* The signed bytes of a fork report (layout in msg.h). */
 static size_t
 fork_report_bytes(uint8_t *m, const uint8_t *node_id, const rz_fork_report *r)
@@ -255,6 +347,100 @@ decode_fork_report(const msgpack_object *a, rz_msg *m, rz_error *err)
     return 0;
 }
 
+/* CHUNK (PROTOCOL §12.3): shapes, counts and ranges.  Whether the entries,
+ * values and signatures are true is the node's to check. */
+static int
+decode_chunk(const msgpack_object *a, msgpack_zone *z, rz_msg *m, rz_error *err)
+{
+    const msgpack_object *keys, *ents, *vals, *sigs;
+    size_t i, nk, n, nv, ns;
+    uint64_t last;
+    if (mpk_uint(&a[3], &m->server_ms) || get_fixed(&a[4], m->old_id, RZ_NODE_ID_BYTES) ||
+        mpk_uint(&a[5], &m->head_seq) || get_fixed(&a[6], m->head, RZ_HASH_BYTES) ||
+        mpk_array(&a[7], 0, &keys, &nk) || get_u32(&a[8], &m->epoch) ||
+        mpk_uint(&a[9], &m->first_seq) || mpk_bool(&a[10], &m->final) ||
+        mpk_array(&a[11], 0, &ents, &n) || mpk_array(&a[12], 0, &vals, &nv) ||
+        mpk_array(&a[13], 0, &sigs, &ns))
+        return rz_fail(err, RZ_E_DECODE, "CHUNK fields have wrong types");
+    if (nk > RZ_FETCH_MAX_KEYS)
+        return rz_fail(err, RZ_E_TOOBIG, "CHUNK of %zu keys exceeds %d", nk, RZ_FETCH_MAX_KEYS);
+    if (n > RZ_MAX_BATCH_ENTRIES)
+        return rz_fail(err, RZ_E_TOOBIG, "CHUNK of %zu entries exceeds %d", n,
+                       RZ_MAX_BATCH_ENTRIES);
+    if (nk == 0)
+        return rz_fail(err, RZ_E_DECODE, "CHUNK names no key of the old node");
+    if (m->head_seq == UINT64_MAX || m->first_seq == 0 || m->first_seq > m->head_seq + 1 ||
+        (n > 0 && (n > m->head_seq || m->first_seq - 1 > m->head_seq - n)))
+        return rz_fail(err, RZ_E_DECODE, "CHUNK range out of the old node's log");
+    /* An empty chunk only says the log ends before first_seq: else a node
+     * would ask for the same range forever. */
+    if (n == 0 && m->first_seq != m->head_seq + 1)
+        return rz_fail(err, RZ_E_DECODE, "CHUNK carries no entries before the old node's head");
+    last = m->first_seq + n - 1; /* first_seq - 1 when empty */
+    if (m->final != (last == m->head_seq))
+        return rz_fail(err, RZ_E_DECODE, "CHUNK final flag contradicts its range");
+    if (ns > n)
+        return rz_fail(err, RZ_E_DECODE, "CHUNK carries more signatures than entries");
+    m->nkeys = nk, m->nentries = n, m->nreveals = nv, m->nsigs = ns;
+    m->keys = msgpack_zone_malloc(z, (nk ? nk : 1) * sizeof *m->keys);
+    m->entry = msgpack_zone_malloc(z, (n ? n : 1) * sizeof *m->entry);
+    m->entry_len = msgpack_zone_malloc(z, (n ? n : 1) * sizeof *m->entry_len);
+    m->reveals = msgpack_zone_malloc(z, (nv ? nv : 1) * sizeof *m->reveals);
+    m->sigs = msgpack_zone_malloc(z, (ns ? ns : 1) * sizeof *m->sigs);
+    if (!m->keys || !m->entry || !m->entry_len || !m->reveals || !m->sigs)
+        return rz_fail(err, RZ_E_NOMEM, "out of memory decoding CHUNK");
+    for (i = 0; i < nk; i++) {
+        const msgpack_object *k;
+        if (mpk_array(&keys[i], 2, &k, NULL) || mpk_uint(&k[0], &m->keys[i].from_seq) ||
+            mpk_bin(&k[1], RZ_PK_BYTES, &m->keys[i].pk, NULL))
+            return rz_fail(err, RZ_E_DECODE, "CHUNK key %zu malformed", i);
+        if (i > 0 && m->keys[i].from_seq <= m->keys[i - 1].from_seq)
+            return rz_fail(err, RZ_E_DECODE, "CHUNK keys not ascending");
+    }
+    for (i = 0; i < n; i++)
+        if (mpk_bin(&ents[i], 0, &m->entry[i], &m->entry_len[i]))
+            return rz_fail(err, RZ_E_DECODE, "CHUNK entry %zu is not bin", i);
+    for (i = 0; i < nv; i++) {
+        const msgpack_object *r;
+        uint32_t idx, field;
+        rz_reveal *rv = &m->reveals[i];
+        int erased;
+        if (mpk_array(&vals[i], 4, &r, NULL) || get_u32(&r[0], &idx) || get_u32(&r[1], &field))
+            return rz_fail(err, RZ_E_DECODE, "CHUNK value %zu malformed", i);
+        erased = r[2].type == MSGPACK_OBJECT_NIL;
+        if (erased != (r[3].type == MSGPACK_OBJECT_NIL))
+            return rz_fail(err, RZ_E_DECODE, "CHUNK value %zu: salt and value must both be nil", i);
+        if (erased) {
+            rv->salt = NULL, rv->value = NULL, rv->len = 0;
+        } else if (mpk_bin(&r[2], RZ_SALT_BYTES, &rv->salt, NULL) ||
+                   mpk_str(&r[3], &rv->value, &rv->len)) {
+            return rz_fail(err, RZ_E_DECODE, "CHUNK value %zu malformed", i);
+        }
+        if (rv->len > RZ_MAX_STR)
+            return rz_fail(err, RZ_E_TOOBIG, "CHUNK value %zu exceeds %d bytes", i, RZ_MAX_STR);
+        if (idx >= n || field == 0 || field > 255)
+            return rz_fail(err, RZ_E_DECODE, "CHUNK value %zu out of range", i);
+        if (i > 0 && (idx < m->reveals[i - 1].index ||
+                      (idx == m->reveals[i - 1].index && field <= m->reveals[i - 1].field)))
+            return rz_fail(err, RZ_E_DECODE, "CHUNK values not ascending by (index, field)");
+        rv->index = idx;
+        rv->field = (uint8_t)field;
+    }
+    for (i = 0; i < ns; i++) {
+        const msgpack_object *g;
+        if (mpk_array(&sigs[i], 2, &g, NULL) || mpk_uint(&g[0], &m->sigs[i].last_seq) ||
+            mpk_bin(&g[1], RZ_SIG_BYTES, &m->sigs[i].sig, NULL))
+            return rz_fail(err, RZ_E_DECODE, "CHUNK signature %zu malformed", i);
+        if (m->sigs[i].last_seq < m->first_seq || m->sigs[i].last_seq > last ||
+            (i > 0 && m->sigs[i].last_seq <= m->sigs[i - 1].last_seq))
+            return rz_fail(err, RZ_E_DECODE,
+                           "CHUNK signature %zu outside its entries or not "
+                           "ascending",
+                           i);
+    }
+    return 0;
+}
+
 int
 msg_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_msg *m, rz_error *err)
 {
@@ -319,6 +505,27 @@ msg_decode(const uint8_t *buf, size_t len, msgpack_zone *z, rz_msg *m, rz_error 
         if (n != 13)
             return rz_fail(err, RZ_E_DECODE, "FORK_REPORT has %zu fields, want 13", n);
         return decode_fork_report(a, m, err);
+    case RZ_MSG_FETCH:
+        if (n != 6 || get_fixed(&a[3], m->node_id, RZ_NODE_ID_BYTES) ||
+            get_fixed(&a[4], m->old_id, RZ_NODE_ID_BYTES) || mpk_uint(&a[5], &m->first_seq) ||
+            m->first_seq == 0)
+            return rz_fail(err, RZ_E_DECODE, "malformed FETCH");
+        return 0;
+    case RZ_MSG_CHUNK:
+        if (n != 14)
+            return rz_fail(err, RZ_E_DECODE, "CHUNK has %zu fields, want 14", n);
+        return decode_chunk(a, z, m, err);
+    case RZ_MSG_FETCH_DONE:
+        if (n != 7 || get_fixed(&a[3], m->node_id, RZ_NODE_ID_BYTES) ||
+            get_fixed(&a[4], m->old_id, RZ_NODE_ID_BYTES) || mpk_uint(&a[5], &m->head_seq) ||
+            get_fixed(&a[6], m->head, RZ_HASH_BYTES))
+            return rz_fail(err, RZ_E_DECODE, "malformed FETCH_DONE");
+        return 0;
+    case RZ_MSG_FETCH_CLOSED:
+        if (n != 6 || mpk_uint(&a[3], &m->server_ms) ||
+            get_fixed(&a[4], m->old_id, RZ_NODE_ID_BYTES) || mpk_uint(&a[5], &m->head_seq))
+            return rz_fail(err, RZ_E_DECODE, "malformed FETCH_CLOSED");
+        return 0;
     default:
         return rz_fail(err, RZ_E_MSGTYPE, "unknown message type %llu", (unsigned long long)type);
     }

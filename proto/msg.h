@@ -16,6 +16,13 @@
  *   FORK_REPORT [sig, ver, 6, node_id:bin8, epoch:uint, reason:uint,
  *            seen_seq:uint, seen_hash:bin32, own_hash:bin32|nil, head_seq:uint,
  *            head_hash:bin32, detected_ms:uint, signature:bin64]
+ *   FETCH   [sig, ver, 32, node_id:bin8, old_id:bin8, from_seq:uint]
+ *   CHUNK   [sig, ver, 33, server_ms, old_id:bin8, head_seq, head_hash:bin32,
+ *            keys:[[from_seq, pk:bin32]...], epoch, first_seq, final:bool,
+ *            entries:[bin...], values:[[index, field, salt:bin16|nil, value:str|nil]...],
+ *            sigs:[[last_seq, sig:bin64]...]]
+ *   FETCH_DONE   [sig, ver, 34, node_id:bin8, old_id:bin8, head_seq, head_hash:bin32]
+ *   FETCH_CLOSED [sig, ver, 35, server_ms, old_id:bin8, head_seq]
  *
  * Decoded messages borrow from the input buffer and the caller's zone.
  */
@@ -50,6 +57,18 @@ typedef struct rz_fork_report {
     uint64_t detected_ms;             /* the node's wall clock when it caught it */
 } rz_fork_report;
 
+/* One key of the old node's key history in a CHUNK (PROTOCOL §12). */
+typedef struct rz_fetch_key {
+    uint64_t from_seq; /* first sequence number it signed for */
+    const uint8_t *pk; /* RZ_PK_BYTES, borrowed */
+} rz_fetch_key;
+
+/* One batch signature in a CHUNK: over the chain hash at last_seq. */
+typedef struct rz_fetch_sig {
+    uint64_t last_seq;  /* the signed head */
+    const uint8_t *sig; /* RZ_SIG_BYTES, borrowed */
+} rz_fetch_sig;
+
 typedef struct rz_msg {
     int type;                          /* enum rz_msg_type */
     int version;                       /* protocol version of the message */
@@ -73,6 +92,12 @@ typedef struct rz_msg {
     int code;                          /* ERROR: positive rz_err code */
     char text[RZ_ERROR_TEXT];          /* ERROR: message, NUL-terminated */
     rz_fork_report fork;               /* FORK_REPORT (signature in sig) */
+    uint8_t old_id[RZ_NODE_ID_BYTES];  /* FETCH, CHUNK, FETCH_DONE, FETCH_CLOSED */
+    int final;                         /* CHUNK: its last entry is head_seq */
+    size_t nkeys;                      /* CHUNK */
+    rz_fetch_key *keys;                /* CHUNK (zone array) */
+    size_t nsigs;                      /* CHUNK */
+    rz_fetch_sig *sigs;                /* CHUNK (zone array) */
 } rz_msg;
 
 /* Decodes one frame.  Returns 0, RZ_E_DECODE, RZ_E_TOOBIG, RZ_E_VERSION
@@ -98,6 +123,30 @@ void msg_encode_ack(mpk_writer *w, uint64_t server_ms, uint32_t epoch, uint64_t 
 void msg_encode_error(mpk_writer *w, uint64_t server_ms, int code, const char *text);
 void msg_encode_fork_report(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES],
                             const rz_fork_report *r, const uint8_t sig[RZ_SIG_BYTES]);
+
+/* PROTOCOL §12, recovery of a replaced PC.  FETCH: node_id asks for the log
+ * of old_id from from_seq.  CHUNK is written in steps like BATCH: begin
+ * (then nkeys chunk_key calls), entries (then nentries raw entry bins),
+ * batch_reveals (then chunk_value calls; salt and value NULL for an erased
+ * value), sigs (then nsigs chunk_sig calls).  The caller bounds the counts
+ * and the frame size (the decoder refuses what exceeds them). */
+void msg_encode_fetch(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES],
+                      const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t from_seq);
+void msg_encode_chunk_begin(mpk_writer *w, uint64_t server_ms,
+                            const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t head_seq,
+                            const uint8_t head[RZ_HASH_BYTES], size_t nkeys);
+void msg_encode_chunk_key(mpk_writer *w, uint64_t from_seq, const uint8_t pk[RZ_PK_BYTES]);
+void msg_encode_chunk_entries(mpk_writer *w, uint32_t epoch, uint64_t first_seq, int final,
+                              size_t nentries);
+void msg_encode_chunk_value(mpk_writer *w, uint32_t index, uint8_t field, const uint8_t *salt,
+                            const char *value, size_t len);
+void msg_encode_chunk_sigs(mpk_writer *w, size_t nsigs);
+void msg_encode_chunk_sig(mpk_writer *w, uint64_t last_seq, const uint8_t sig[RZ_SIG_BYTES]);
+void msg_encode_fetch_done(mpk_writer *w, const uint8_t node_id[RZ_NODE_ID_BYTES],
+                           const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t head_seq,
+                           const uint8_t head[RZ_HASH_BYTES]);
+void msg_encode_fetch_closed(mpk_writer *w, uint64_t server_ms,
+                             const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t head_seq);
 
 /* The node's Ed25519 signature over a fork report:
  *   "RZ-FORK-1" || node_id || be32(epoch) || u8(reason) || be64(seen_seq) ||

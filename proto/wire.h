@@ -25,6 +25,11 @@ enum rz_msg_type {
     /* Range 16..31: offline transfer, never on a socket (PROTOCOL §11). */
     RZ_MSG_BUNDLE = 16,   /* header chunk of a USB bundle */
     RZ_MSG_RECEIPTS = 17, /* a receipt file */
+    /* Range 32..47: recovery of a replaced PC (PROTOCOL §12). */
+    RZ_MSG_FETCH = 32,        /* C: send me OLD's log from a sequence number */
+    RZ_MSG_CHUNK = 33,        /* S: a bounded piece of OLD's log */
+    RZ_MSG_FETCH_DONE = 34,   /* C: I hold and verified OLD's log up to its head */
+    RZ_MSG_FETCH_CLOSED = 35, /* S: the recovery grant is used */
 };
 
 /* Why a node reports a fork (FORK_REPORT reason). */
@@ -44,6 +49,8 @@ enum rz_fork_reason {
 #define RZ_MAX_FIELDS 16           /* fields in one entry */
 #define RZ_BUNDLE_MAX_BATCHES 4096 /* batches in one USB bundle */
 #define RZ_RECEIPTS_MAX 4096       /* receipts in one receipt file */
+#define RZ_FETCH_MAX_KEYS 16       /* keys of the old node in one CHUNK */
+#define RZ_FETCH_ENTRIES 500       /* entries the reference server puts in one CHUNK */
 
 /* Tables an entry changes. */
 enum rz_table {

@@ -22,6 +22,7 @@
 #include "common/webauth.h"
 #include "server/httpauth.h"
 #include "server/journal.h"
+#include "server/recovery.h"
 #include "server/log_store.h"
 #include "server/merger.h"
 #include "server/rebuild.h"
@@ -340,6 +341,34 @@ replay_pk(const journal_rec *r, int i, uint8_t pk[RZ_PK_BYTES])
                : -1;
 }
 
+/* recover-grant NEW OLD OLD_PK GRANTED_MS and recover-done NEW OLD
+ * GRANTED_MS USED_MS (server/recovery.h): a restore keeps a grant and, above
+ * all, never makes a used one usable again. */
+static int
+replay_recovery(const journal_rec *r, replay_arg *a)
+{
+    recovery_grant g;
+    int done = r->verb[8] == 'd', rc, applied = 0;
+    memset(&g, 0, sizeof g);
+    if (r->nfields != 4 || replay_node(r, 0, g.new_id) || replay_node(r, 1, g.old_id) ||
+        (!done && replay_pk(r, 2, g.old_pk)))
+        return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed %s", r->line, r->verb);
+    g.granted_ms = strtoull(r->field[done ? 2 : 3], NULL, 10);
+    if (done)
+        g.used_ms = strtoull(r->field[3], NULL, 10);
+    if (g.granted_ms == 0 || (done && g.used_ms == 0))
+        return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed %s", r->line, r->verb);
+    rc = done ? recovery_replay_used(a->ls, g.new_id, g.old_id, g.granted_ms, g.used_ms, &applied,
+                                     a->err)
+              : recovery_replay_grant(a->ls, &g, &applied, a->err);
+    if (rc == 0 && applied) {
+        fprintf(a->out, "restore: re-applied %s of node %s from node %s\n", r->verb, r->field[0],
+                r->field[1]);
+        a->applied++;
+    }
+    return rc;
+}
+
 /* Re-applies one decision when the restored store does not reflect it yet,
  * so replaying a decision the backup already holds changes nothing. */
 static int
@@ -381,6 +410,38 @@ replay_one(const journal_rec *r, void *argp)
         }
         return rc;
     }
+    if (strcmp(r->verb, "account-add") == 0 || strcmp(r->verb, "account-passwd") == 0 ||
+        strcmp(r->verb, "token-add") == 0) {
+        int add = strcmp(r->verb, "account-add") == 0, changed = 0;
+        if (r->nfields != (add ? 3 : 2))
+            return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed %s", r->line, r->verb);
+        if (!a->auth && (rc = httpauth_open(&a->auth, a->dir, a->err)))
+            return rc;
+        if (r->verb[0] == 't')
+            rc = httpauth_token_restore(a->auth, r->field[0], r->field[1], &changed, a->err);
+        else
+            rc = webauth_account_restore(httpauth_web(a->auth), r->field[0],
+                                         add ? r->field[1] : NULL, r->field[add ? 2 : 1], &changed,
+                                         a->err);
+        if (rc == RZ_E_ARG) {
+            char why[RZ_ERROR_TEXT];
+            snprintf(why, sizeof why, "%s", a->err->text);
+            return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: %s", r->line, why);
+        }
+        if (rc == RZ_E_NOTFOUND) {
+            /* A password change of an account neither the backup nor the
+             * journal has: said, not fatal. */
+            fprintf(a->out, "restore: WARNING journal line %u: no account '%s' to re-apply %s to\n",
+                    r->line, r->field[0], r->verb);
+            return 0;
+        }
+        if (rc == 0 && changed) {
+            /* The hash itself is never printed. */
+            fprintf(a->out, "restore: re-applied %s of '%s'\n", r->verb, r->field[0]);
+            a->applied++;
+        }
+        return rc;
+    }
     if (strcmp(r->verb, "rename") == 0 || strcmp(r->verb, "move") == 0) {
         int64_t version = 0;
         int ren = r->verb[0] == 'r';
@@ -398,6 +459,8 @@ replay_one(const journal_rec *r, void *argp)
         }
         return rc;
     }
+    if (strcmp(r->verb, "recover-grant") == 0 || strcmp(r->verb, "recover-done") == 0)
+        return replay_recovery(r, a);
     if (replay_node(r, 0, id) != 0)
         return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed %s", r->line, r->verb);
     rc = log_store_node_get(a->ls, id, &n, a->err);

@@ -309,6 +309,12 @@ conv_order(const conv_conn *k, int type, rz_error *err)
         return rz_fail(err, RZ_E_MSGTYPE,
                        "FORK_REPORT before HELLO on this connection: send HELLO and wait for "
                        "WELCOME");
+    /* Recovery (PROTOCOL §12) also starts with HELLO: the WELCOME carries
+     * the server time the node folds in before it takes foreign entries. */
+    if ((type == RZ_MSG_FETCH || type == RZ_MSG_FETCH_DONE) && (!k || !k->ready))
+        return rz_fail(err, RZ_E_MSGTYPE,
+                       "%s before HELLO on this connection: send HELLO and wait for WELCOME",
+                       type == RZ_MSG_FETCH ? "FETCH" : "FETCH_DONE");
     return 0;
 }
 

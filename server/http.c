@@ -58,6 +58,8 @@
 #include "server/catalogue.h"
 #include "server/httpauth.h"
 #include "server/metrics.h"
+#include "server/placelist.h"
+#include "server/regview.h"
 #include "server/query.h"
 
 enum {
@@ -137,6 +139,7 @@ typedef struct http_req {
     const http_params *params; /* its bounded query parameters */
     sqlite3 *db;               /* borrowed handle, in a read transaction */
     uint64_t now_ms;           /* the answer's time */
+    int64_t register_version;  /* places as at this register version; 0: as it stands */
 } http_req;
 
 /* A finished answer body: malloc'd, handed to libmicrohttpd. */
@@ -389,7 +392,9 @@ http_spec_apply(const http_params *ps, query_spec *q, const char *const *skip,
         return rc;
     for (i = 0; i < ps->n; i++) {
         const char *k = ps->p[i].key;
-        int skipped = strcmp(k, "by") == 0 || strcmp(k, "by2") == 0;
+        /* register_version is the dispatcher's (http_run_api). */
+        int skipped =
+            strcmp(k, "by") == 0 || strcmp(k, "by2") == 0 || strcmp(k, "register_version") == 0;
         for (s = skip; s && *s && !skipped; s++)
             skipped = strcmp(k, *s) == 0;
         if (!skipped && (rc = query_spec_set(q, k, ps->p[i].value, err)))
@@ -475,7 +480,7 @@ http_write_asof(FILE *out, const query_asof *a)
 
 /* "query":{...}: the spec as understood, so a client sees what it got. */
 static void
-http_write_spec(FILE *out, const query_spec *q)
+http_write_spec(FILE *out, sqlite3 *db, const query_spec *q)
 {
     static const char *const windows[] = {"all", "period", "range"};
     char buf[11], p[9];
@@ -511,7 +516,8 @@ http_write_spec(FILE *out, const query_spec *q)
         query_json_string(out, q->where[i].value);
         fputs("}", out);
     }
-    fputs("]}", out);
+    /* totals, index (exact date ranges) or state: what answered. */
+    fprintf(out, "],\"source\":\"%s\"}", query_source(db, q));
 }
 
 /* ---- /api/totals and /api/totals.csv -------------------------------- */
@@ -581,6 +587,16 @@ http_row_csv(void *arg, const query_row *row)
     return 0;
 }
 
+/* ,"register_version":N or null: which register the places are as of. */
+static void
+http_write_register_version(FILE *out, const http_req *r)
+{
+    if (r->register_version)
+        fprintf(out, ",\"register_version\":%lld", (long long)r->register_version);
+    else
+        fputs(",\"register_version\":null", out);
+}
+
 static int
 http_totals_spec(const http_req *r, query_spec *q, int *stale_days, rz_error *err)
 {
@@ -612,7 +628,8 @@ http_totals_json(http_req *r, FILE *out, rz_error *err)
     if ((rc = query_write_counting(out, r->db, 0, err)))
         return rc;
     fputs(",", out);
-    http_write_spec(out, &q);
+    http_write_spec(out, r->db, &q);
+    http_write_register_version(out, r);
     /* total: the whole window once; for trainees the rows may not add up. */
     fprintf(out, ",\"total\":%lld,\"rows_add_up\":%s", (long long)total,
             query_rows_add_up(&q) ? "true" : "false");
@@ -647,14 +664,17 @@ http_totals_csv(http_req *r, FILE *out, rz_error *err)
     query_spec q;
     query_asof a;
     http_rows rows = {out, &q, 0};
-    char what[96];
+    char what[160], asof[64] = "";
     int stale_days, rc, i;
     if ((rc = http_totals_spec(r, &q, &stale_days, err)) ||
         (rc = query_asof_get(r->db, r->now_ms, stale_days, &a, err)))
         return rc;
-    snprintf(what, sizeof(what), "%s%s%s%s%s", query_metric_name(q.metric), q.nby ? " by " : "",
+    if (r->register_version)
+        snprintf(asof, sizeof(asof), " (places as at register version %lld)",
+                 (long long)r->register_version);
+    snprintf(what, sizeof(what), "%s%s%s%s%s%s", query_metric_name(q.metric), q.nby ? " by " : "",
              q.nby ? query_dim_name(q.by[0]) : "", q.nby > 1 ? " and " : "",
-             q.nby > 1 ? query_dim_name(q.by[1]) : "");
+             q.nby > 1 ? query_dim_name(q.by[1]) : "", asof);
     http_csv_preamble(out, what, &a);
     /* Unique trainees per row do not add up: say so, with the real total. */
     if (!query_rows_add_up(&q)) {
@@ -806,7 +826,8 @@ http_summary(http_req *r, FILE *out, rz_error *err)
     if ((rc = query_write_counting(out, r->db, 0, err)))
         return rc;
     fputs(",", out);
-    http_write_spec(out, &base);
+    http_write_spec(out, r->db, &base);
+    http_write_register_version(out, r);
     for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
         if ((rc = http_summary_metric(r, out, &base, metrics[i], err)))
             return rc;
@@ -1185,8 +1206,6 @@ http_public_write(http_server *h, http_req *r, int format, FILE *out, rz_error *
         catalogue *c = NULL;
         if ((rc = catalogue_build(r->db, r->now_ms, SUPPRESS_THRESHOLD, &c, err)) == 0) {
             catalogue_destroy(&h->pub);
-            httpauth_destroy(&h->auth);
-            webtls_free(&h->tls);
             h->pub = c;
             h->pub_ms = r->now_ms;
         }
@@ -1520,15 +1539,16 @@ typedef struct http_api_route {
     const char *path;  /* exact path */
     http_api_fn fn;    /* writes the body */
     const char *ctype; /* its content type */
+    int asof;          /* 1: takes register_version (places as at that version) */
 } http_api_route;
 
 static const http_api_route http_api_routes[] = {
-    {"/api/summary", http_summary, "application/json; charset=utf-8"},
-    {"/api/totals", http_totals_json, "application/json; charset=utf-8"},
-    {"/api/totals.csv", http_totals_csv, "text/csv; charset=utf-8"},
-    {"/api/centres", http_centres_list, "application/json; charset=utf-8"},
-    {"/api/centres.csv", http_centres_csv, "text/csv; charset=utf-8"},
-    {"/metrics", http_metrics, "text/plain; version=0.0.4; charset=utf-8"},
+    {"/api/summary", http_summary, "application/json; charset=utf-8", 1},
+    {"/api/totals", http_totals_json, "application/json; charset=utf-8", 1},
+    {"/api/totals.csv", http_totals_csv, "text/csv; charset=utf-8", 1},
+    {"/api/centres", http_centres_list, "application/json; charset=utf-8", 0},
+    {"/api/centres.csv", http_centres_csv, "text/csv; charset=utf-8", 0},
+    {"/metrics", http_metrics, "text/plain; version=0.0.4; charset=utf-8", 0},
 };
 
 /* Runs fn on a pooled read-only handle inside one read transaction and
@@ -1537,15 +1557,33 @@ static enum MHD_Result
 http_run_api(http_server *h, struct MHD_Connection *c, const char *url, const http_api_route *route,
              const http_params *ps)
 {
-    http_req r = {ps, NULL, hlc_wall_ms()};
+    http_req r = {ps, NULL, hlc_wall_ms(), 0};
     http_body b;
     rz_error err = {0, ""};
-    int rc;
+    const char *rv = http_param_value(ps, "register_version");
+    int rc, shadow = 0;
 
+    /* Breakdowns by place as the enrollment register stood at an earlier
+     * version (server/regview.h), like totals --register-version. */
+    if (rv && !route->asof)
+        return http_send_error(c, MHD_HTTP_BAD_REQUEST,
+                               "register_version is a parameter of /api/summary, /api/totals and "
+                               "/api/totals.csv only");
+    if (rv && regview_parse(rv, &r.register_version, &err))
+        return http_send_error(c, MHD_HTTP_BAD_REQUEST, err.text);
     if (http_body_open(&b))
         return http_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    if (!(rc = http_db_take(h, &r.db, &err)) && !(rc = rz_db_exec(r.db, "BEGIN", &err)))
+    /* A places list imported while the server runs (a home filter is
+     * matched against it) is taken on the request's snapshot. */
+    if (!(rc = http_db_take(h, &r.db, &err)) && !(rc = rz_db_exec(r.db, "BEGIN", &err)) &&
+        !(rc = placelist_refresh(r.db, 1, NULL, &err)) &&
+        !(rc = r.register_version ? regview_begin(r.db, r.register_version, &err) : 0)) {
+        shadow = r.register_version != 0;
         rc = route->fn(&r, b.f, &err);
+    }
+    /* A handle whose shadow cannot be removed never serves another request. */
+    if (shadow && regview_end(r.db) != 0)
+        rz_db_close(&r.db);
     http_db_give(h, r.db); /* ends the read transaction */
     if (!rc && (rc = http_body_close(&b)))
         rz_fail(&err, rc, "out of memory");
@@ -1560,7 +1598,7 @@ http_run_api(http_server *h, struct MHD_Connection *c, const char *url, const ht
 static enum MHD_Result
 http_on_public(http_server *h, struct MHD_Connection *c, const char *url, const http_params *ps)
 {
-    http_req r = {ps, NULL, hlc_wall_ms()};
+    http_req r = {ps, NULL, hlc_wall_ms(), 0};
     http_body b;
     rz_error err = {0, ""};
     int format, rc;
@@ -1885,6 +1923,8 @@ http_stop(http_server **hp)
     pthread_mutex_destroy(&h->pool_mu);
     catalogue_destroy(&h->pub);
     pthread_mutex_destroy(&h->pub_mu);
+    httpauth_destroy(&h->auth);
+    webtls_free(&h->tls);
     free(h->dir);
     free(h);
     *hp = NULL;

@@ -164,6 +164,34 @@ httpauth_token_add(httpauth *a, const char *name, char *out, rz_error *err)
 }
 
 int
+httpauth_token_restore(httpauth *a, const char *name, const char *hash_hex, int *added,
+                       rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    uint8_t h[32];
+    int rc;
+    *added = 0;
+    if (!webauth_user_valid(name) || strlen(name) > HTTPAUTH_NAME_MAX || !hash_hex ||
+        strlen(hash_hex) != 64 || hex_decode(h, sizeof h, hash_hex) != 0)
+        return rz_fail(err, RZ_E_ARG, "token-add: a token name and a 64-hex-digit hash");
+    pthread_mutex_lock(&a->mu);
+    /* A token of that name already there (the backup has it) stays. */
+    if (!(rc = rz_db_prepare(a->db, &st,
+                             "INSERT OR IGNORE INTO httpauth_token(name, hash, created_ms)"
+                             " VALUES(?1,?2,?3)",
+                             err))) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, h, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (int64_t)hlc_wall_ms());
+        if (!(rc = rz_db_step_done(a->db, st, err)))
+            *added = sqlite3_changes(a->db) > 0;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int
 httpauth_token_revoke(httpauth *a, const char *name, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
@@ -346,16 +374,38 @@ httpauth_usage(void)
             WEBAUTH_PASS_MIN);
 }
 
-/* A revocation must survive a restore from an older backup: the journal
- * (server/journal.h) keeps it apart from the backups. */
+/* A change of accounts or tokens must survive a restore from an older
+ * backup: the journal (server/journal.h) keeps it apart from the backups.
+ * Password and token hashes go in as auth.db holds them (never the
+ * password or the token), so the journal is as private as auth.db. */
 static void
-httpauth_journal(const char *dir, const char *verb, const char *name)
+httpauth_journal(const char *dir, const char *verb, const char *const *fields, int n)
 {
     rz_error err = {0, ""};
-    if (journal_note(dir, verb, (const char *const[]){name}, 1, &err) != 0)
+    if (journal_note(dir, verb, fields, n, &err) != 0)
         fprintf(stderr,
                 "rozgar-server: WARNING: %s done but not journaled (%s); take a backup now\n", verb,
                 err.text);
+}
+
+/* Journals an account's new password hash (account add or passwd). */
+static void
+httpauth_journal_account(httpauth *a, const char *dir, const char *name, int added)
+{
+    char role[WEBAUTH_ROLE_MAX + 1], hash[WEBAUTH_PWHASH_MAX];
+    rz_error err = {0, ""};
+    if (webauth_account_pwhash(a->wa, name, role, hash, &err) != 0) {
+        fprintf(stderr,
+                "rozgar-server: WARNING: account %s changed but not journaled (%s); take a "
+                "backup now\n",
+                name, err.text);
+        return;
+    }
+    if (added)
+        httpauth_journal(dir, "account-add", (const char *const[]){name, role, hash}, 3);
+    else
+        httpauth_journal(dir, "account-passwd", (const char *const[]){name, hash}, 2);
+    sodium_memzero(hash, sizeof hash);
 }
 
 int
@@ -388,6 +438,11 @@ httpauth_cli(const char *dir, int argc, char **argv)
         rc = httpauth_register_list(a, stdout, &err);
     } else if (tokens && strcmp(what, "add") == 0) {
         if (!(rc = httpauth_token_add(a, name, token, &err))) {
+            uint8_t h[32];
+            char hex[65];
+            httpauth_hash(token, h);
+            hex_encode(hex, h, sizeof h);
+            httpauth_journal(dir, "token-add", (const char *const[]){name, hex}, 2);
             printf("%s\n", token);
             fprintf(stderr, "token %s: shown once; give it as \"Authorization: Bearer TOKEN\"\n",
                     name);
@@ -396,7 +451,7 @@ httpauth_cli(const char *dir, int argc, char **argv)
     } else if (tokens && strcmp(what, "revoke") == 0) {
         if (!(rc = httpauth_token_revoke(a, name, &err))) {
             printf("token %s revoked\n", name);
-            httpauth_journal(dir, "token-revoke", name);
+            httpauth_journal(dir, "token-revoke", (const char *const[]){name}, 1);
         }
     } else if (tokens && strcmp(what, "list") == 0) {
         rc = httpauth_token_list(a, stdout, &err);
@@ -423,13 +478,16 @@ httpauth_cli(const char *dir, int argc, char **argv)
         rc = role ? webauth_account_add(a->wa, name, role, pass, &err)
                   : webauth_account_passwd(a->wa, name, pass, &err);
         sodium_memzero(pass, sizeof(pass));
-        if (!rc)
+        if (!rc) {
+            httpauth_journal_account(a, dir, name, role != NULL);
             printf("account %s %s\n", name, role ? "added" : "has a new password");
+        }
     } else if (!tokens && (strcmp(what, "disable") == 0 || strcmp(what, "enable") == 0)) {
         int off = strcmp(what, "disable") == 0;
         if (!(rc = webauth_account_disable(a->wa, name, off, &err))) {
             printf("account %s %s\n", name, off ? "disabled" : "enabled");
-            httpauth_journal(dir, off ? "account-disable" : "account-enable", name);
+            httpauth_journal(dir, off ? "account-disable" : "account-enable",
+                             (const char *const[]){name}, 1);
         }
     } else {
         httpauth_usage();

@@ -49,6 +49,10 @@ webauth *httpauth_web(httpauth *a);
  * it into out (HTTPAUTH_TOKEN_CHARS + 1 bytes), to be shown once.
  * RZ_E_ARG bad name, RZ_E_EXISTS name taken. */
 int httpauth_token_add(httpauth *a, const char *name, char *out, rz_error *err) RZ_WUR;
+/* Puts back a token a journal recorded (name, hash as 64 hex digits) when
+ * no token of that name exists: *added 1 then.  RZ_E_ARG malformed. */
+int httpauth_token_restore(httpauth *a, const char *name, const char *hash_hex, int *added,
+                           rz_error *err) RZ_WUR;
 /* Revokes the token named name.  RZ_E_NOTFOUND. */
 int httpauth_token_revoke(httpauth *a, const char *name, rz_error *err) RZ_WUR;
 /* Prints "name created revoked" lines to out. */

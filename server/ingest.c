@@ -21,6 +21,14 @@
 #include "server/merge.h"
 #include "server/metrics.h"
 
+/* A personal-value commitment of a new entry, noted while the entries are
+ * decoded once (pass 1) so the reveals are checked without decoding again. */
+typedef struct ingest_commit {
+    uint32_t index;             /* entry index in the batch */
+    uint8_t field;              /* personal field id */
+    uint8_t c[RZ_COMMIT_BYTES]; /* the commitment */
+} ingest_commit;
+
 struct ingest {
     log_store *s;                   /* borrowed */
     const rz_identity *server;      /* borrowed: signs receipts */
@@ -29,6 +37,7 @@ struct ingest {
     int64_t *clock_ms;              /* per entry: server_ms of a clock entry or -1 */
     log_pii *pii;                   /* reveals of the new entries, to store */
     uint8_t (*token)[16];           /* CNIC link tokens, one per reveal */
+    ingest_commit *commit;          /* commitments of the new entries, in order */
     int in_group;                   /* a group transaction is open */
     int group_failed;               /* a write failed: the group rolls back */
     uint64_t group_entries;         /* new entries in the open group */
@@ -48,6 +57,7 @@ ingest_new(ingest **out, log_store *s, const rz_identity *server, rz_error *err)
     ig->clock_ms = xcalloc(RZ_MAX_BATCH_ENTRIES, sizeof *ig->clock_ms);
     ig->pii = xcalloc(RZ_MAX_REVEALS, sizeof *ig->pii);
     ig->token = xcalloc(RZ_MAX_REVEALS, sizeof *ig->token);
+    ig->commit = xcalloc(RZ_MAX_REVEALS, sizeof *ig->commit);
     *out = ig;
     return 0;
 }
@@ -65,6 +75,7 @@ ingest_destroy(ingest **igp)
         sodium_memzero(ig->token, RZ_MAX_REVEALS * sizeof *ig->token);
     free(ig->pii);
     free(ig->token);
+    free(ig->commit);
     free(ig);
     *igp = NULL;
 }
@@ -124,7 +135,9 @@ decode_scratch(ingest *ig, const uint8_t *p, size_t len, rz_entry *e, rz_error *
 }
 
 /* Pass 1: every entry decodes with a supported schema; note clock entries and
- * count the personal-value commitments of new entries. */
+ * the personal-value commitments of new entries (the first RZ_MAX_REVEALS of
+ * them; *commits counts them all: more than a batch can reveal is refused by
+ * check_reveals). */
 static int
 check_entries(ingest *ig, const rz_msg *m, uint64_t head_seq, size_t *commits, rz_error *err)
 {
@@ -146,8 +159,17 @@ check_entries(ingest *ig, const rz_msg *m, uint64_t head_seq, size_t *commits, r
         if (m->first_seq + i <= head_seq)
             continue;
         for (f = 0; f < e.nfields; f++)
-            if (entry_field_is_pii(e.table, e.fields[f].id) && e.fields[f].v.type == RZ_V_BIN)
+            if (entry_field_is_pii(e.table, e.fields[f].id) && e.fields[f].v.type == RZ_V_BIN) {
+                /* entry_decode admits a personal field only as nil or a
+                 * 16-byte commitment. */
+                if (*commits < RZ_MAX_REVEALS) {
+                    ingest_commit *c = &ig->commit[*commits];
+                    c->index = (uint32_t)i;
+                    c->field = e.fields[f].id;
+                    memcpy(c->c, e.fields[f].v.p, RZ_COMMIT_BYTES);
+                }
                 (*commits)++;
+            }
     }
     return 0;
 }
@@ -185,8 +207,11 @@ check_continuity(ingest *ig, const rz_msg *m, const log_node *n, rz_error *err)
     if (m->first_seq > n->head_seq + 1)
         return rz_fail(err, RZ_E_CHAIN, "gap: batch starts at seq %llu but the server holds %llu",
                        (unsigned long long)m->first_seq, (unsigned long long)n->head_seq);
-    if (m->first_seq > 1 &&
-        (rc = log_store_hash_at(ig->s, n->node_id, m->first_seq - 1, stored, err)))
+    /* The usual batch continues the head, whose hash the node row holds. */
+    if (m->first_seq - 1 == n->head_seq)
+        memcpy(stored, n->head_hash, RZ_HASH_BYTES);
+    else if (m->first_seq > 1 &&
+             (rc = log_store_hash_at(ig->s, n->node_id, m->first_seq - 1, stored, err)))
         return rc == RZ_E_NOTFOUND ? rz_fail(err, RZ_E_CHAIN, "missing seq %llu",
                                              (unsigned long long)(m->first_seq - 1))
                                    : rc;
@@ -209,30 +234,30 @@ check_continuity(ingest *ig, const rz_msg *m, const log_node *n, rz_error *err)
 }
 
 /* Every commitment of a new entry has exactly one matching reveal.  Reveals
- * are strictly ascending by (index, field), which makes them unique. */
+ * are strictly ascending by (index, field), which makes them unique; the
+ * commitments noted by check_entries are in the same order, so one walk
+ * pairs them. */
 static int
 check_reveals(ingest *ig, const rz_msg *m, uint64_t head_seq, size_t commits, rz_error *err)
 {
-    size_t i, matched = 0;
-    rz_entry e;
-    int rc;
+    size_t i, j = 0, matched = 0, noted = commits < RZ_MAX_REVEALS ? commits : RZ_MAX_REVEALS;
     for (i = 0; i < m->nreveals; i++) {
         const rz_reveal *r = &m->reveals[i];
-        const rz_value *v;
         uint8_t c[RZ_COMMIT_BYTES];
         if (i > 0 && (r->index < m->reveals[i - 1].index ||
                       (r->index == m->reveals[i - 1].index && r->field <= m->reveals[i - 1].field)))
             return rz_fail(err, RZ_E_DECODE, "reveals not strictly ascending");
         if (m->first_seq + r->index <= head_seq)
             continue; /* belongs to an entry already stored */
-        if ((rc = decode_scratch(ig, m->entry[r->index], m->entry_len[r->index], &e, err)))
-            return rc;
-        v = entry_field(&e, r->field);
-        if (!entry_field_is_pii(e.table, r->field) || !v || v->type != RZ_V_BIN)
+        while (j < noted && (ig->commit[j].index < r->index ||
+                             (ig->commit[j].index == r->index && ig->commit[j].field < r->field)))
+            j++;
+        if (j == noted || ig->commit[j].index != r->index || ig->commit[j].field != r->field)
             return rz_fail(err, RZ_E_PII, "reveal %zu has no commitment to open", i);
         pii_commit(c, r->salt, r->value, r->len);
-        if (sodium_memcmp(c, v->p, RZ_COMMIT_BYTES) != 0)
+        if (sodium_memcmp(c, ig->commit[j].c, RZ_COMMIT_BYTES) != 0)
             return rz_fail(err, RZ_E_PII, "reveal %zu does not match its commitment", i);
+        j++;
         matched++;
     }
     if (matched != commits)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,11 +46,19 @@ int
 journal_open(journal **out, const char *path, rz_error *err)
 {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    struct stat st;
     journal *j;
 
     *out = NULL;
     if (fd < 0)
         return rz_fail(err, RZ_E_IO, "journal %s: %s", path, strerror(errno));
+    /* It holds password and token hashes (journal.h): the server's user only,
+     * also when an older file or a copy was made with a wider mode. */
+    if (fstat(fd, &st) != 0 || ((st.st_mode & 077) != 0 && fchmod(fd, 0600) != 0)) {
+        int e = errno;
+        close(fd);
+        return rz_fail(err, RZ_E_IO, "journal %s: cannot make it private: %s", path, strerror(e));
+    }
     j = xcalloc(1, sizeof(*j));
     j->fd = fd;
     *out = j;

@@ -4,9 +4,10 @@
  * server restored from an older backup can re-apply what happened after it
  * (README "Backup and restore"):
  *
- *   - decisions (enroll, rekey, revoke, new-epoch, erase, centre changes) are
- *     re-applied on restore, so a restore never brings back a revoked key or
- *     an erased personal value;
+ *   - decisions (enroll, rekey, revoke, new-epoch, erase, centre changes,
+ *     accounts and API tokens) are re-applied on restore, so a restore never
+ *     brings back a revoked key or token, an erased personal value or an old
+ *     password;
  *   - the highest sequence acknowledged to each node ("head" records) tells,
  *     after a restore, which ranges the backup lacks: nodes re-send them on
  *     their next sync or bundle; what only a destroyed node held is reported
@@ -21,10 +22,22 @@
  *     revoke    NODE
  *     new-epoch NODE EPOCH          (the epoch it authorised)
  *     erase     PERSON
+ *     rename    CENTRE NEW-NAME
+ *     move      CENTRE PROVINCE DISTRICT
+ *     account-add     NAME ROLE PWHASH   (the Argon2id string auth.db keeps)
+ *     account-passwd  NAME PWHASH
+ *     account-disable NAME | account-enable NAME
+ *     token-add       NAME TOKENHASH     (BLAKE2b of the token, 64 hex)
+ *     token-revoke    NAME
  *     head      NODE EPOCH SEQ      (acknowledged up to SEQ)
+ *     recover-grant NEW OLD OLD_PK GRANTED_MS   (server/recovery.h)
+ *     recover-done  NEW OLD GRANTED_MS USED_MS  (the grant was used)
  *
  * NODE, PK and PERSON in lower-case hex.  Text fields never hold TAB or LF
- * (journal_admin refuses them).  Personal values never enter the journal.
+ * (journal_admin refuses them).  Personal values never enter the journal,
+ * nor a password or a token: their hashes do, exactly as auth.db holds
+ * them, so the journal is as secret as auth.db: mode 0600, enforced on every
+ * open.
  * Decisions are fsynced before the command reports success; head records
  * are written without waiting (journal_heads) and synced at most once a
  * second: they serve the loss report, not the acknowledgement.

@@ -870,3 +870,95 @@ out:
         log_store_rollback(s);
     return rc;
 }
+
+/* ---- reading a log back whole (PROTOCOL §12); rare, so prepared per call */
+
+int
+log_store_keys(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], log_store_key_fn fn,
+               void *arg, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "SELECT from_seq, sign_pk FROM node_key WHERE node_id=?1"
+                            " ORDER BY from_seq",
+                            err)))
+        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 1) != RZ_PK_BYTES)
+            continue;
+        if ((rc = fn((uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1), arg)))
+            break;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rz_db_fail(s->db, err, "key history");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+log_store_sigs(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t from, uint64_t to,
+               log_store_sig_fn fn, void *arg, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "SELECT last_seq, epoch, sig, sign_pk FROM batch_sig WHERE node_id=?1"
+                            " AND last_seq BETWEEN ?2 AND ?3 ORDER BY last_seq",
+                            err)))
+        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)from);
+    sqlite3_bind_int64(st, 3, (int64_t)(to > INT64_MAX ? INT64_MAX : to));
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 2) != RZ_SIG_BYTES ||
+            sqlite3_column_bytes(st, 3) != RZ_PK_BYTES) {
+            rc = rz_fail(err, RZ_E_IO, "batch signature row at %lld is damaged",
+                         sqlite3_column_int64(st, 0));
+            break;
+        }
+        if ((rc = fn((uint64_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
+                     sqlite3_column_blob(st, 2), sqlite3_column_blob(st, 3), arg)))
+            break;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rz_db_fail(s->db, err, "batch signatures");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+log_store_pii_scan(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t from,
+                   uint64_t to, log_store_pii_fn fn, void *arg, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step;
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "SELECT seq, field, salt, value FROM pii WHERE node_id=?1"
+                            " AND seq BETWEEN ?2 AND ?3 ORDER BY seq, field",
+                            err)))
+        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)from);
+    sqlite3_bind_int64(st, 3, (int64_t)(to > INT64_MAX ? INT64_MAX : to));
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int erased =
+            sqlite3_column_type(st, 2) == SQLITE_NULL || sqlite3_column_type(st, 3) == SQLITE_NULL;
+        const uint8_t *salt = erased ? NULL : sqlite3_column_blob(st, 2);
+        const char *value = erased ? NULL : (const char *)sqlite3_column_text(st, 3);
+        size_t len = erased ? 0 : (size_t)sqlite3_column_bytes(st, 3);
+        if (!erased && sqlite3_column_bytes(st, 2) != RZ_SALT_BYTES) {
+            rc = rz_fail(err, RZ_E_IO, "personal value row at %lld is damaged",
+                         sqlite3_column_int64(st, 0));
+            break;
+        }
+        if ((rc = fn((uint64_t)sqlite3_column_int64(st, 0), (uint8_t)sqlite3_column_int(st, 1),
+                     salt, value, len, arg)))
+            break;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rz_db_fail(s->db, err, "personal values");
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -208,4 +208,25 @@ int log_store_scan(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64
 int log_store_cnic(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq, int *state,
                    uint8_t token[16], rz_error *err) RZ_WUR;
 
+/* Reading a log back whole, with what proves it (the recovery of a replaced
+ * PC, PROTOCOL §12; server/recovery.c).  Each streams in order; a non-zero
+ * return from fn stops and is returned; pointers are valid during the call. */
+/* The node's key history: every key headquarters enrolled for it, with the
+ * first sequence number it signs for, ascending. */
+typedef int (*log_store_key_fn)(uint64_t from_seq, const uint8_t pk[RZ_PK_BYTES], void *arg);
+int log_store_keys(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], log_store_key_fn fn,
+                   void *arg, rz_error *err) RZ_WUR;
+/* The stored batch signatures whose signed head (last_seq) is in from..to,
+ * ascending: the epoch and key they were made under. */
+typedef int (*log_store_sig_fn)(uint64_t last_seq, uint32_t epoch, const uint8_t sig[RZ_SIG_BYTES],
+                                const uint8_t pk[RZ_PK_BYTES], void *arg);
+int log_store_sigs(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t from,
+                   uint64_t to, log_store_sig_fn fn, void *arg, rz_error *err) RZ_WUR;
+/* The personal values revealed with entries from..to, by (seq, field); salt
+ * and value are NULL for a value erased on a lawful request. */
+typedef int (*log_store_pii_fn)(uint64_t seq, uint8_t field, const uint8_t *salt, const char *value,
+                                size_t len, void *arg);
+int log_store_pii_scan(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t from,
+                       uint64_t to, log_store_pii_fn fn, void *arg, rz_error *err) RZ_WUR;
+
 #endif

@@ -275,6 +275,10 @@ merge_event(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP], 
         return 0;
     mg_emit_event(m, &was, -1);
     mg_emit_event(m, &is, +1);
+    if (was.live)
+        dayindex_event(m->dx, was.day, was.kind, was.centre_id, -1);
+    if (is.live)
+        dayindex_event(m->dx, is.day, is.kind, is.centre_id, +1);
     if (!was.live && !is.live)
         return 0;
     /* Its attendances count at its date, kind and centre: they move too. */
@@ -368,6 +372,8 @@ int
 merge_flush(merge_ctx *m, rz_error *err)
 {
     int rc = mg_counters_write(m, err);
+    if (rc == 0)
+        rc = dayindex_flush(m->dx, err);
     caches_clear(m); /* the transaction ends: start the next one cold */
     return rc;
 }
@@ -376,6 +382,7 @@ void
 merge_discard(merge_ctx *m)
 {
     mg_counters_discard(m);
+    dayindex_discard(m->dx);
     caches_clear(m);
 }
 
@@ -399,7 +406,9 @@ merge_schema(sqlite3 *db, rz_error *err)
     sqlite3_finalize(st);
     if (old && (rc = rz_db_exec(db, "DROP TABLE st_cluster_att;", err)))
         return rc;
-    return rz_db_exec(db, merge_schema_sql, err);
+    if ((rc = rz_db_exec(db, merge_schema_sql, err)))
+        return rc;
+    return dayindex_schema(db, err);
 }
 
 int
@@ -418,6 +427,10 @@ merge_new(merge_ctx **out, sqlite3 *db, rz_error *err)
             merge_destroy(&m);
             return rc;
         }
+    if ((rc = dayindex_new(&m->dx, db, err))) {
+        merge_destroy(&m);
+        return rc;
+    }
     *out = m;
     return 0;
 }
@@ -444,6 +457,7 @@ merge_destroy(merge_ctx **mp)
     free(m->pl);
     free(m->rowpl);
     sqlite3_finalize(m->place_st);
+    dayindex_destroy(&m->dx);
     mg_counters_free(m);
     free(m);
     *mp = NULL;

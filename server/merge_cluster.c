@@ -120,11 +120,13 @@ cluster_rows_load(merge_ctx *m, const uint8_t key[MG_CKEY], mg_catts *out, rz_er
     return step == SQLITE_DONE ? 0 : mg_fail(m, err, "cluster attendance read");
 }
 
-/* Writes bucket b (deletes it when b.n is 0). */
+/* Writes bucket b (deletes it when b.n is 0); it held was before. */
 static int
-cluster_row_put(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_catt *b, rz_error *err)
+cluster_row_put(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_catt *b, int64_t was,
+                rz_error *err)
 {
     sqlite3_stmt *st = m->st[b->n ? MS_CA_PUT : MS_CA_DEL];
+    dayindex_att(m->dx, key, b->day, b->kind, b->centre, b->n - was);
     sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, b->day);
     sqlite3_bind_int64(st, 3, b->kind);
@@ -145,13 +147,14 @@ cluster_rows_store(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_catts *bef
         int c = i == before->n ? 1 : j == after->n ? -1 : catt_cmp(&before->v[i], &after->v[j]);
         if (c < 0) {
             mg_catt gone = before->v[i++];
+            int64_t was = gone.n;
             gone.n = 0;
-            rc = cluster_row_put(m, key, &gone, err);
+            rc = cluster_row_put(m, key, &gone, was, err);
         } else if (c > 0) {
-            rc = cluster_row_put(m, key, &after->v[j++], err);
+            rc = cluster_row_put(m, key, &after->v[j++], 0, err);
         } else {
             if (before->v[i].n != after->v[j].n)
-                rc = cluster_row_put(m, key, &after->v[j], err);
+                rc = cluster_row_put(m, key, &after->v[j], before->v[i].n, err);
             i++, j++;
         }
     }
@@ -363,6 +366,15 @@ cluster_begin(merge_ctx *m, mg_cl *c, const uint8_t key[MG_CKEY], rz_error *err)
     return 0;
 }
 
+/* A profile as the day index takes it (home borrowed from p). */
+static dayindex_prof
+prof_of(const mg_prof *p)
+{
+    dayindex_prof d = {p->centre_id, p->reg_date, p->gender, p->birth_year,
+                       p->area,      p->skill,    p->home};
+    return d;
+}
+
 /* Recomputes a touched cluster, stores it and re-attributes its counts. */
 static int
 cluster_finish(merge_ctx *m, mg_cl *c, const uint8_t self[16], const mg_rec *cur, rz_error *err)
@@ -378,9 +390,12 @@ cluster_finish(merge_ctx *m, mg_cl *c, const uint8_t self[16], const mg_rec *cur
     if ((c->existed && (rc = mg_emit_cluster(m, &c->before, &c->rows_before, -1, err))) ||
         (c->exists && (rc = mg_emit_cluster(m, &c->after, &c->rows, +1, err))))
         return rc;
-    if (c->existed != c->exists || !prof_equal(&c->before, &c->after))
+    if (c->existed != c->exists || !prof_equal(&c->before, &c->after)) {
+        dayindex_prof was = prof_of(&c->before), is = prof_of(&c->after);
+        dayindex_cluster(m->dx, c->key, c->existed ? &was : NULL, c->exists ? &is : NULL);
         if ((rc = cluster_put(m, c->key, &c->after, c->exists, err)))
             return rc;
+    }
     if ((rc = cluster_rows_store(m, c->key, &c->rows_before, &c->rows, err)))
         return rc;
     cluster_cache_store(m, c);
@@ -480,7 +495,7 @@ mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *e
     for (i = 0; i < c->rows.n && catt_cmp(&c->rows.v[i], &b) != 0; i++)
         ;
     b.n = (i < c->rows.n ? c->rows.v[i].n : 0) + delta;
-    if ((rc = cluster_row_put(m, key, &b, err)))
+    if ((rc = cluster_row_put(m, key, &b, b.n - delta, err)))
         return rc;
     b.n = delta;
     /* Trainee cells against the buckets as they were, then the bucket. */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/domain.h"
+#include "server/dayindex.h"
 #include "server/merge.h"
 
 #define MG_STAMP 22                   /* bytes of a stamp */
@@ -231,6 +232,7 @@ struct merge_ctx {
     sqlite3_stmt *place_st;     /* the default's statement, prepared on first use */
     int place_none;             /* 1: no centre table, every place unknown */
     int64_t (*rowpl)[4];        /* scratch: place values of a cluster's buckets */
+    dayindex *dx;               /* the day index of exact ranges (server/dayindex.h) */
     size_t rowpl_cap;           /* entries allocated */
 };
 

@@ -35,6 +35,7 @@
 #include "proto/entry.h"
 #include "server/merge.h"
 #include "server/metrics.h"
+#include "server/placelist.h"
 
 typedef struct merger_node {
     uint8_t id[RZ_NODE_ID_BYTES]; /* the node */
@@ -268,6 +269,12 @@ merger_step(merger *m, uint64_t budget, uint64_t *merged, rz_error *err)
         return rc;
     if ((rc = state_store_begin(m->ss, err)))
         return rc;
+    /* Homes count under the places list in force: one imported while this
+     * server runs counts from this window on.  Read inside the window's
+     * transaction, after the import committed its version and before or
+     * after (never during) its recount's state transaction. */
+    if ((rc = placelist_refresh(log_store_db(m->ls), 0, NULL, err)))
+        goto fail;
     /* Round robin: a window that runs out of budget resumes with the next
      * node, so one long backlog does not starve the others. */
     for (k = 0; k < m->nnodes && left > 0; k++) {

@@ -1,13 +1,41 @@
 /* placelist: versions of the master list of places; see placelist.h. */
 #include "server/placelist.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/db.h"
 #include "common/hlc.h"
+#include "common/log.h"
 #include "common/util.h"
+
+/* The version this process counts with (0: none activated yet), and one
+ * activation at a time (the merger thread and HTTP threads refresh). */
+static atomic_llong placelist_in_force;
+static pthread_mutex_t placelist_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Parses the body of the version st's columns (version, body) hold and
+ * makes it the active list. */
+static int
+placelist_use(sqlite3_stmt *st, int64_t *version, rz_error *err)
+{
+    places *p = NULL;
+    char origin[48];
+    int64_t v = sqlite3_column_int64(st, 0);
+    int rc;
+    snprintf(origin, sizeof origin, "places version %lld", (long long)v);
+    if ((rc = places_parse(&p, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                           origin, err)))
+        return rc;
+    places_set_active(p);
+    atomic_store(&placelist_in_force, (long long)v);
+    if (version)
+        *version = v;
+    return 0;
+}
 
 int
 placelist_schema(sqlite3 *db, rz_error *err)
@@ -80,9 +108,6 @@ int
 placelist_activate(sqlite3 *db, int64_t *version, int *imported, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
-    places *p = NULL;
-    char origin[48];
-    int64_t v;
     int rc, step;
     if (imported)
         *imported = 0;
@@ -104,17 +129,65 @@ placelist_activate(sqlite3 *db, int64_t *version, int *imported, rz_error *err)
         if (imported)
             *imported = 1;
     }
-    v = sqlite3_column_int64(st, 0);
-    snprintf(origin, sizeof origin, "places version %lld", (long long)v);
-    rc = places_parse(&p, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), origin,
-                      err);
+    pthread_mutex_lock(&placelist_mu);
+    rc = placelist_use(st, version, err);
+    pthread_mutex_unlock(&placelist_mu);
     sqlite3_finalize(st);
-    if (rc)
-        return rc;
-    places_set_active(p);
+    return rc;
+}
+
+int
+placelist_refresh(sqlite3 *db, int attached, int64_t *version, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t newest;
+    int rc = 0;
     if (version)
-        *version = v;
-    return 0;
+        *version = 0;
+    /* A missing table (a database from before places) is no change. */
+    if (sqlite3_prepare_v2(db,
+                           attached ? "SELECT max(version) FROM log.place_version"
+                                    : "SELECT max(version) FROM main.place_version",
+                           -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = rz_db_fail(db, err, "places version");
+        sqlite3_finalize(st);
+        return rc;
+    }
+    newest = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (newest <= 0 || newest == (int64_t)atomic_load(&placelist_in_force)) {
+        if (version)
+            *version = newest;
+        return 0;
+    }
+    pthread_mutex_lock(&placelist_mu);
+    if (newest != (int64_t)atomic_load(&placelist_in_force)) {
+        long long was = atomic_load(&placelist_in_force);
+        if ((rc = rz_db_prepare(db, &st,
+                                attached ? "SELECT version, body FROM log.place_version"
+                                           " WHERE version = ?1"
+                                         : "SELECT version, body FROM main.place_version"
+                                           " WHERE version = ?1",
+                                err)) == 0) {
+            sqlite3_bind_int64(st, 1, newest);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                rc = placelist_use(st, NULL, err);
+            else
+                rc = rz_fail(err, RZ_E_INTERNAL, "places version %lld vanished", (long long)newest);
+            sqlite3_finalize(st);
+        }
+        if (rc == 0)
+            log_info("places version %lld in force (was %lld): imported while running",
+                     (long long)newest, was);
+    }
+    pthread_mutex_unlock(&placelist_mu);
+    if (rc == 0 && version)
+        *version = newest;
+    return rc;
 }
 
 int

@@ -7,7 +7,8 @@
  *
  * It stores and reads versions in the server database (table
  * place_version) and makes the newest the process's active list
- * (common/places.h places_set_active).  It does not recompute totals: after
+ * (common/places.h places_set_active), also in a running server when a
+ * version is imported after it started (placelist_refresh).  It does not recompute totals: after
  * an import the caller rebuilds the state (server/rebuild.h), because a
  * person's home district is counted under the list in force.
  */
@@ -37,6 +38,16 @@ int placelist_import(sqlite3 *db, const places *p, const char *text, size_t len,
  * NULL) gets the version in force.  RZ_E_NOTFOUND when there is no version
  * and no shipped list. */
 int placelist_activate(sqlite3 *db, int64_t *version, int *imported, rz_error *err) RZ_WUR;
+
+/* Makes the newest version the active list when it is not the one this
+ * process counts with already (placelist_activate or an earlier refresh):
+ * how a running server follows `places import` without a restart.  Cheap
+ * when nothing changed (one indexed read of the newest version number), so
+ * the merger calls it per window and the HTTP view per request.  db is the
+ * log store (attached 0) or a state-store reader with the log store
+ * attached as "log" (attached 1).  A database without a list changes
+ * nothing.  *version (may be NULL) gets the version in force, 0 if none. */
+int placelist_refresh(sqlite3 *db, int attached, int64_t *version, rz_error *err) RZ_WUR;
 
 /* Writes version's list, byte for byte as imported, to out (to see what a
  * past total was counted under, or to import it again).  RZ_E_NOTFOUND

@@ -31,6 +31,7 @@
 #include "common/domain.h"
 #include "common/hlc.h"
 #include "common/util.h"
+#include "server/dayindex.h"
 #include "server/state_store.h"
 
 #define QRY_LABEL 160 /* bytes of one label */
@@ -350,25 +351,34 @@ code_name(int dim, int64_t code)
     }
 }
 
-/* Label of a stored dimension value (column col of st). */
+/* Label of a dimension value: text (NULL or "" unknown), or a code
+ * (centre: its id, named from the register). */
 static void
-value_label(qry_run *r, char out[QRY_LABEL], int dim, sqlite3_stmt *st, int col)
+label_of(qry_run *r, char out[QRY_LABEL], int dim, const char *text, int64_t code)
 {
     if (merge_dim_is_text(dim)) {
-        const unsigned char *t = sqlite3_column_text(st, col);
-        snprintf(out, QRY_LABEL, "%s", t && *t ? (const char *)t : "unknown");
+        snprintf(out, QRY_LABEL, "%s", text && *text ? text : "unknown");
         return;
     }
     if (dim == MERGE_D_CENTRE) {
-        int64_t id = sqlite3_column_int64(st, col);
         snprintf(out, QRY_LABEL, "unknown");
-        sqlite3_bind_int64(r->centre_name, 1, id);
-        if (id > 0 && sqlite3_step(r->centre_name) == SQLITE_ROW)
+        sqlite3_bind_int64(r->centre_name, 1, code);
+        if (code > 0 && sqlite3_step(r->centre_name) == SQLITE_ROW)
             snprintf(out, QRY_LABEL, "%s", (const char *)sqlite3_column_text(r->centre_name, 0));
         sqlite3_reset(r->centre_name);
         return;
     }
-    snprintf(out, QRY_LABEL, "%s", code_name(dim, sqlite3_column_int64(st, col)));
+    snprintf(out, QRY_LABEL, "%s", code_name(dim, code));
+}
+
+/* Label of a stored dimension value (column col of st). */
+static void
+value_label(qry_run *r, char out[QRY_LABEL], int dim, sqlite3_stmt *st, int col)
+{
+    if (merge_dim_is_text(dim))
+        label_of(r, out, dim, (const char *)sqlite3_column_text(st, col), 0);
+    else
+        label_of(r, out, dim, NULL, sqlite3_column_int64(st, col));
 }
 
 /* ---- filters --------------------------------------------------------------- */
@@ -852,17 +862,23 @@ source_of(int metric, qry_source *s)
     }
 }
 
+/* A range or fiscal year counts ages in the year in which it ends; an open
+ * end (from alone) ends this year. */
+static uint32_t
+range_age_year(const query_spec *q)
+{
+    uint32_t end = q->to;
+    if (end == QRY_MAX_DATE)
+        end = date_of_ms((uint64_t)time(NULL) * 1000);
+    return end / 10000;
+}
+
 /* The year ages are computed in (see query.h). */
 static void
 age_year_expr(const query_spec *q, char *out, size_t n)
 {
     if (q->window == QUERY_WIN_RANGE && q->grain == MERGE_GRAIN_ALL) {
-        /* A range or fiscal year: the year in which it ends; an open end
-         * (from alone) ends this year. */
-        uint32_t end = q->to;
-        if (end == QRY_MAX_DATE)
-            end = date_of_ms((uint64_t)time(NULL) * 1000);
-        snprintf(out, n, "%u", end / 10000);
+        snprintf(out, n, "%u", range_age_year(q));
     } else if (q->metric == MERGE_M_REGISTERED ||
                (q->grain == MERGE_GRAIN_ALL && q->window == QUERY_WIN_ALL))
         snprintf(out, n, "(c.reg_date / 10000)");
@@ -1050,6 +1066,61 @@ state_run(qry_run *r, rz_error *err)
     return rc;
 }
 
+/* ---- day index path ------------------------------------------------------------ */
+
+/* 1 when the day index answers the spec: a date window (a range, or a
+ * period the counters cannot answer), on a database whose index is built.
+ * --scan still reads the state tables (verification). */
+static int
+uses_index(const qry_run *r)
+{
+    return !r->q->scan && r->q->window != QUERY_WIN_ALL && dayindex_ready(r->db);
+}
+
+static int
+index_row(void *arg, uint32_t period, const dayindex_val v[2], int64_t count)
+{
+    qry_run *r = arg;
+    char l[2][QRY_LABEL];
+    int i;
+    for (i = 0; i < r->q->nby; i++)
+        label_of(r, l[i], r->q->by[i], v[i].text ? v[i].s : NULL, v[i].code);
+    return row_emit(r, period, l[0], l[1], count);
+}
+
+static int
+index_run(qry_run *r, rz_error *err)
+{
+    const query_spec *q = r->q;
+    dayindex_query d;
+    int i, rc;
+    memset(&d, 0, sizeof d);
+    d.metric = q->metric;
+    d.grain = q->grain;
+    d.from = q->from;
+    d.to = q->to;
+    if (q->window == QUERY_WIN_PERIOD)
+        period_range(q->period_grain, q->period, &d.from, &d.to);
+    /* Ages as the state path computes them (age_year_expr): the range's
+     * last year, else the year of each fact's day (= its period's). */
+    d.age_year =
+        q->window == QUERY_WIN_RANGE && q->grain == MERGE_GRAIN_ALL ? (int)range_age_year(q) : 0;
+    d.nby = q->nby;
+    for (i = 0; i < q->nby; i++)
+        d.by[i] = q->by[i];
+    d.nf = r->nf;
+    for (i = 0; i < r->nf; i++) {
+        d.f[i].dim = r->f[i].dim;
+        d.f[i].text = r->f[i].text;
+        d.f[i].code = r->f[i].code;
+        d.f[i].s = r->f[i].s;
+    }
+    rc = dayindex_run(r->db, &d, index_row, r, err);
+    if (rc == 0 && r->emitted == 0 && q->nby == 0 && spec_single(q))
+        rc = row_emit(r, q->window == QUERY_WIN_PERIOD ? q->period : 0, NULL, NULL, 0);
+    return rc;
+}
+
 /* 1 when a temporary table `centre` shadows the register's on this
  * connection (totals --register-version: places as of an older version). */
 static int
@@ -1091,7 +1162,9 @@ query_run(sqlite3 *db, const query_spec *q, query_row_fn fn, void *arg, rz_error
     r.fn = fn;
     r.arg = arg;
     if ((rc = run_prepare(&r, err)) == 0)
-        rc = uses_counters(&r) ? counter_run(&r, err) : state_run(&r, err);
+        rc = uses_counters(&r) ? counter_run(&r, err)
+             : uses_index(&r)  ? index_run(&r, err)
+                               : state_run(&r, err);
     sqlite3_finalize(r.centre_name);
     return rc;
 }
@@ -1471,8 +1544,9 @@ write_row(void *arg, const query_row *row)
     return 0;
 }
 
+/* Where the answer comes from: "totals", "index" or "state". */
 static void
-write_head(qry_writer *w, const query_asof *a, int counters)
+write_head(qry_writer *w, const query_asof *a, const char *source)
 {
     const query_spec *q = w->q;
     char win[40];
@@ -1501,7 +1575,7 @@ write_head(qry_writer *w, const query_asof *a, int counters)
             query_json_string(w->out, q->where[i].value);
             fputc('}', w->out);
         }
-        fprintf(w->out, "],\"source\":\"%s\"},\n \"rows\":[", counters ? "totals" : "state");
+        fprintf(w->out, "],\"source\":\"%s\"},\n \"rows\":[", source);
         return;
     }
     asof_text(w->out, a);
@@ -1511,7 +1585,10 @@ write_head(qry_writer *w, const query_asof *a, int counters)
     for (i = 0; i < q->nwhere; i++)
         fprintf(w->out, "%s %s=%s", i ? "," : "", query_dim_name(q->where[i].dim),
                 q->where[i].value);
-    fprintf(w->out, " (%s)\n", counters ? "maintained totals" : "computed from state tables");
+    fprintf(w->out, " (%s)\n",
+            strcmp(source, "totals") == 0  ? "maintained totals"
+            : strcmp(source, "index") == 0 ? "day index"
+                                           : "computed from state tables");
     fprintf(w->out, "%-22s", "period");
     for (i = 0; i < q->nby; i++)
         fprintf(w->out, " %-28s", query_dim_name(q->by[i]));
@@ -1533,6 +1610,14 @@ spec_uses_counters(const query_spec *q)
     return !q->scan && q->window != QUERY_WIN_RANGE && n <= 2;
 }
 
+const char *
+query_source(sqlite3 *db, const query_spec *q)
+{
+    if (spec_uses_counters(q))
+        return "totals";
+    return !q->scan && q->window != QUERY_WIN_ALL && dayindex_ready(db) ? "index" : "state";
+}
+
 int
 query_write(sqlite3 *db, const query_spec *q, int format, int stale_days, FILE *out, rz_error *err)
 {
@@ -1544,7 +1629,7 @@ query_write(sqlite3 *db, const query_spec *q, int format, int stale_days, FILE *
     if ((rc = query_spec_check(q, err)) ||
         (rc = query_asof_get(db, hlc_wall_ms(), stale_days, &a, err)))
         return rc;
-    write_head(&w, &a, spec_uses_counters(q));
+    write_head(&w, &a, query_source(db, q));
     rc = query_run(db, q, write_row, &w, err);
     if (rc == 0 && format != QUERY_FMT_CSV && (rc = query_total(db, q, &total, err)) != 0)
         return rc;

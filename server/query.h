@@ -115,6 +115,10 @@ int query_spec_check(const query_spec *q, rz_error *err) RZ_WUR;
  * RZ_E_ARG for an invalid spec, RZ_E_IO/RZ_E_BUSY on database errors, or
  * the callback's non-zero value. */
 int query_run(sqlite3 *db, const query_spec *q, query_row_fn fn, void *arg, rz_error *err) RZ_WUR;
+/* Where query_run answers the spec from: "totals" (the maintained
+ * counters), "index" (the day index of exact ranges, server/dayindex.h) or
+ * "state" (a scan of the state tables).  Static string. */
+const char *query_source(sqlite3 *db, const query_spec *q);
 /* The spec's count for its whole window under its filters, group-by and
  * grain ignored: for trainees the number of distinct persons in the window,
  * never a sum of per-month or per-place unique counts. */

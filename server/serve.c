@@ -26,6 +26,7 @@
 #include "server/ingest.h"
 #include "server/journal.h"
 #include "server/metrics.h"
+#include "server/recovery.h"
 
 static volatile sig_atomic_t serve_stop;
 
@@ -222,6 +223,44 @@ serve_batch(serve_ctx *c, zmq_msg_t *routing, const uint8_t *node_id, const char
         c->group_entries += p->ack.applied;
 }
 
+/* PROTOCOL §12: a replaced PC fetches its centre's old log under a grant
+ * (server/recovery.h); answered from committed state, outside any group. */
+static void
+serve_fetch(serve_ctx *c, zmq_msg_t *routing, const uint8_t *node_id, const char *who,
+            const rz_msg *m)
+{
+    rz_error err = {0, ""};
+    char old[2 * RZ_NODE_ID_BYTES + 1];
+    recovery_grant g;
+    int newly = 0, rc;
+    hex_encode(old, m->old_id, RZ_NODE_ID_BYTES);
+    if (m->type == RZ_MSG_FETCH)
+        rc = recovery_fetch(c->s, node_id, m, hlc_wall_ms(), &c->w, &err);
+    else
+        rc = recovery_done(c->s, node_id, m, hlc_wall_ms(), &c->w, &g, &newly, &err);
+    if (rc) {
+        reply_error(c, routing, &err, who);
+        return;
+    }
+    if (m->type == RZ_MSG_FETCH && m->first_seq == 1)
+        log_info("node %s: fetching the log of node %s (recovery grant)", who, old);
+    else if (m->type == RZ_MSG_FETCH)
+        log_debug("node %s: fetching the log of node %s from %llu", who, old,
+                  (unsigned long long)m->first_seq);
+    if (newly) {
+        char gms[24], ums[24];
+        snprintf(gms, sizeof gms, "%llu", (unsigned long long)g.granted_ms);
+        snprintf(ums, sizeof ums, "%llu", (unsigned long long)g.used_ms);
+        log_info("node %s: recovered the log of node %s up to %llu; the recovery grant is used",
+                 who, old, (unsigned long long)m->head_seq);
+        /* A restore from an older backup must not bring the grant back. */
+        if (c->jr && journal_admin(c->jr, "recover-done", (const char *const[]){who, old, gms, ums},
+                                   4, &err) != 0)
+            log_warnx("recovery of node %s by %s not journaled: %s", old, who, err.text);
+    }
+    reply(c, routing);
+}
+
 static int
 serve_group_full(const serve_ctx *c)
 {
@@ -296,6 +335,8 @@ serve_request(serve_ctx *c)
         /* Recorded: ERROR fork; refused: ERROR with the reason (forkreport.h). */
         (void)forkreport_record(c->s, node_id, &m, zmq_msg_data(&p[1]), zmq_msg_size(&p[1]), &err);
         reply_error(c, &p[0], &err, who);
+    } else if (m.type == RZ_MSG_FETCH || m.type == RZ_MSG_FETCH_DONE) {
+        serve_fetch(c, &p[0], node_id, who, &m);
     } else {
         rz_fail(&err, RZ_E_MSGTYPE, "message type %d is not a request", m.type);
         serve_flush_group(c); /* replies to one peer keep their order */

@@ -40,6 +40,8 @@
 #include "server/backup.h"
 #include "server/journal.h"
 #include "server/rebuild.h"
+#include "server/recovery.h"
+#include "server/regview.h"
 #include "server/httpauth.h"
 #include "server/serve.h"
 #include "server/log_store.h"
@@ -75,6 +77,9 @@ static const srv_cmd srv_cmds[] = {
     {"nodes", "", "enrolled nodes: sync state, last contact, last data, clock offset"},
     {"revoke", "NODE", "refuse a node from now on (its past entries stay)"},
     {"rekey", "NODE --token T", "replace a node's key (key history is kept)"},
+    {"recover-grant", "NEW --from OLD | --list",
+     "let a replaced PC (NEW, enrolled under the same centre) fetch the old PC's log once;"
+     " revokes OLD"},
     {"new-epoch", "NODE [--force --reason TEXT]",
      "let a forked node continue (PROTOCOL.md 7); needs recorded fork evidence unless forced"},
     {"forks", "", "fork evidence: forked batches, the nodes' own fork reports, forced epochs"},
@@ -501,6 +506,101 @@ cmd_new_epoch(log_store *s, int argc, char **argv)
     return 0;
 }
 
+/* A node named by its 16 hex digits or by a unique prefix of them (at
+ * least 4), as `nodes` lists them.  Returns 0 or 1 (message printed). */
+typedef struct node_prefix {
+    const char *text; /* what was typed, lower-cased */
+    size_t len;       /* its length */
+    int matches;      /* nodes it names */
+    uint8_t id[RZ_NODE_ID_BYTES];
+} node_prefix;
+
+static int
+node_prefix_fn(const log_node *n, void *arg)
+{
+    node_prefix *p = arg;
+    char hex[2 * RZ_NODE_ID_BYTES + 1];
+    hex_encode(hex, n->node_id, RZ_NODE_ID_BYTES);
+    if (strncmp(hex, p->text, p->len) == 0) {
+        memcpy(p->id, n->node_id, RZ_NODE_ID_BYTES);
+        p->matches++;
+    }
+    return 0;
+}
+
+static int
+node_resolve(log_store *s, const char *text, uint8_t node_id[RZ_NODE_ID_BYTES])
+{
+    char low[2 * RZ_NODE_ID_BYTES + 1];
+    node_prefix p = {low, 0, 0, {0}};
+    rz_error err = {0, ""};
+    size_t i, n = text ? strlen(text) : 0;
+    if (n == 2 * RZ_NODE_ID_BYTES)
+        return node_arg(text, node_id);
+    for (i = 0; i < n && i < 2 * RZ_NODE_ID_BYTES; i++) {
+        char ch = text[i];
+        if (ch >= 'A' && ch <= 'F')
+            ch = (char)(ch - 'A' + 'a');
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            break;
+        low[i] = ch;
+    }
+    if (n < 4 || i != n) {
+        fprintf(stderr, "rozgar-server: NODE must be 16 hex digits or at least 4 of them"
+                        " (rozgar-server nodes lists them)\n");
+        return 1;
+    }
+    low[n] = '\0';
+    p.len = n;
+    if (log_store_nodes(s, node_prefix_fn, &p, &err))
+        return fail(&err);
+    if (p.matches != 1) {
+        fprintf(stderr,
+                "rozgar-server: '%s' names %s enrolled node (rozgar-server nodes lists "
+                "them)\n",
+                text, p.matches ? "more than one" : "no");
+        return 1;
+    }
+    memcpy(node_id, p.id, RZ_NODE_ID_BYTES);
+    return 0;
+}
+
+/* recover-grant NEW --from OLD | --list: README "A replaced PC". */
+static int
+cmd_recover_grant(log_store *s, int argc, char **argv)
+{
+    uint8_t new_id[RZ_NODE_ID_BYTES], old_id[RZ_NODE_ID_BYTES];
+    char nh[2 * RZ_NODE_ID_BYTES + 1], oh[2 * RZ_NODE_ID_BYTES + 1];
+    char pkh[2 * RZ_PK_BYTES + 1], gms[24];
+    rz_error err = {0, ""};
+    recovery_grant g;
+    int revoked = 0;
+    if (argc == 2 && strcmp(argv[1], "--list") == 0)
+        return recovery_grant_list(s, stdout, &err) ? fail(&err) : 0;
+    if (argc != 4 || strcmp(argv[2], "--from") != 0) {
+        fprintf(stderr, "rozgar-server: recover-grant NEW --from OLD | recover-grant --list\n");
+        return 1;
+    }
+    if (node_resolve(s, argv[1], new_id) || node_resolve(s, argv[3], old_id))
+        return 1;
+    if (recovery_grant_add(s, new_id, old_id, (uint64_t)hlc_wall_ms(), &g, &revoked, &err))
+        return fail(&err);
+    hex_encode(nh, new_id, RZ_NODE_ID_BYTES);
+    hex_encode(oh, old_id, RZ_NODE_ID_BYTES);
+    hex_encode(pkh, g.old_pk, RZ_PK_BYTES);
+    snprintf(gms, sizeof gms, "%llu", (unsigned long long)g.granted_ms);
+    if (revoked) {
+        note_decision("revoke", (const char *const[]){oh}, 1);
+        printf("recover-grant: node %s revoked (its key is refused from now on)\n", oh);
+    }
+    note_decision("recover-grant", (const char *const[]){nh, oh, pkh, gms}, 4);
+    log_info("recovery granted: node %s may fetch the log of node %s once", nh, oh);
+    printf("recover-grant: node %s may fetch the log of node %s once\n"
+           "on the new PC: rozgar-node recover --from %s\n",
+           nh, oh, oh);
+    return 0;
+}
+
 /* "2026-11-30 15:12:04" (UTC) or "never". */
 static void
 utc_text(char out[32], int64_t ms)
@@ -709,51 +809,26 @@ cmd_centre(log_store *s, state_store *ss, const srv_paths *paths, int argc, char
 }
 
 /* totals ... --register-version N: every place as the enrollment register
- * stood at version N.  Totals are kept per centre; a province, district or
- * centre name comes from the centre table at query time, so a temporary
- * table `centre` replayed from the register up to N (it shadows the main
- * one on this connection) reproduces the breakdowns by place of that
- * version.  Centres enrolled after N are in no place then. */
+ * stood at version N (server/regview.h). */
 static int
 totals_as_of(sqlite3 *db, int argc, char **argv, rz_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    char *args[64], *end = NULL;
-    long long version = -1;
+    char *args[64];
+    int64_t version = -1;
     int n = 0, i, rc;
     for (i = 0; i < argc && n < 63; i++) {
         if (strcmp(argv[i], "--register-version") == 0 && i + 1 < argc) {
-            version = strtoll(argv[++i], &end, 10);
-            if (!*argv[i] || *end || version < 1)
-                return rz_fail(err, RZ_E_ARG, "--register-version is a version number (register)");
+            if ((rc = regview_parse(argv[++i], &version, err)))
+                return rc;
         } else {
             args[n++] = argv[i];
         }
     }
     args[n] = NULL;
-    /* The reader's files are opened read-only; only its temporary table
-     * is written. */
-    if ((rc = rz_db_exec(db, "PRAGMA query_only=0;", err)) ||
-        (rc = rz_db_exec(db,
-                         "CREATE TEMP TABLE centre(centre_id INTEGER PRIMARY KEY, name TEXT,"
-                         " programme INTEGER, province TEXT, district TEXT);",
-                         err)))
+    if ((rc = regview_begin(db, version, err)))
         return rc;
-    if ((rc = rz_db_prepare(db, &st,
-                            "INSERT INTO temp.centre SELECT centre_id, centre, programme, province,"
-                            " district FROM (SELECT centre_id, centre, programme, province,"
-                            " district, row_number() OVER (PARTITION BY centre_id"
-                            " ORDER BY version DESC) AS k FROM log.register WHERE version <= ?1"
-                            " AND centre_id IS NOT NULL AND action IN ('enroll', 'rename', 'move'))"
-                            " WHERE k = 1",
-                            err)) == 0) {
-        sqlite3_bind_int64(st, 1, version);
-        rc = rz_db_step_done(db, st, err);
-        sqlite3_finalize(st);
-    }
-    if (rc == 0)
-        rc = n == 1 ? query_summary(db, stdout, 0, err) : query_cli(db, n, args, stdout, err);
-    sqlite3_exec(db, "DROP TABLE temp.centre", NULL, NULL, NULL);
+    rc = n == 1 ? query_summary(db, stdout, 0, err) : query_cli(db, n, args, stdout, err);
+    (void)regview_end(db);
     return rc;
 }
 
@@ -911,11 +986,12 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
         }
         printf("places version %lld: '%s' imported from %s\n", (long long)version,
                places_version(pl), argv[2]);
-        /* Homes are counted under the list in force: recount them all. */
-        places_set_active(pl);
-        if (rebuild_apply(s, ss, p->dir, stdout, &err))
+        places_destroy(&pl);
+        /* Homes are counted under the list in force: recount them all.  A
+         * running server takes the new version by itself (placelist_refresh). */
+        if (placelist_activate(log_store_db(s), NULL, NULL, &err) ||
+            rebuild_apply(s, ss, p->dir, stdout, &err))
             return fail(&err);
-        printf("restart a running server so it counts with version %lld\n", (long long)version);
         return 0;
     }
     fprintf(stderr, "usage: rozgar-server -d DIR places [list | show VERSION | import FILE | "
@@ -1312,6 +1388,8 @@ main(int argc, char **argv)
         rc = cmd_node_change(s, cmd, argc, argv);
     else if (strcmp(cmd, "new-epoch") == 0)
         rc = cmd_new_epoch(s, argc, argv);
+    else if (strcmp(cmd, "recover-grant") == 0)
+        rc = cmd_recover_grant(s, argc, argv);
     else if (strcmp(cmd, "forks") == 0)
         rc = cmd_forks(s);
     else if (strcmp(cmd, "register") == 0)

@@ -15,10 +15,12 @@
   "use strict";
 
   var PLACE_LEVELS = ["province", "district", "centre"];
+  /* register_version (#register_version=N in the URL): places as the
+   * enrollment register stood at version N (rozgar-server register). */
   var FILTER_KEYS = ["period", "province", "district", "centre", "programme", "gender", "age",
-                     "area", "skill"];
+                     "area", "skill", "register_version"];
   var VIEW_KEYS = FILTER_KEYS.concat(["trend"]);  /* in the URL, not sent as filters */
-  var EVENT_KEYS = ["period", "province", "district", "centre", "programme"];
+  var EVENT_KEYS = ["period", "province", "district", "centre", "programme", "register_version"];
   var STALE_DAYS = 7;
   var COLORS = ["#01411c", "#2e8b57", "#66b28a", "#a3d3b5", "#c49a2c", "#8c5e9c",
                 "#3d7ea6", "#b5553c", "#6d6d6d", "#d4b26a", "#4f9d9d", "#9c3d54"];
@@ -227,6 +229,11 @@
       b.className = "banner partial";
     }
     if (k && k.last_merge) text += " Last merge " + asOfText(k.last_merge) + ".";
+    if (body.register_version) {
+      text += " Places as the register stood at version " + body.register_version +
+        " (today's places: remove register_version from the address).";
+      b.className = "banner partial";
+    }
     b.textContent = text;
     b.dataset.centres = String(all);
     b.dataset.synced = String(synced);

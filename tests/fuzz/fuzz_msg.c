@@ -40,6 +40,28 @@ check_batch_limits(const rz_msg *m)
     }
 }
 
+/* CHUNK (PROTOCOL §12.3): counts, ranges, order as the decoder promises. */
+static void
+check_chunk_limits(const rz_msg *m)
+{
+    size_t i;
+    uint64_t last = m->first_seq + m->nentries - 1;
+    FUZZ_CHECK(m->nkeys >= 1 && m->nkeys <= RZ_FETCH_MAX_KEYS);
+    FUZZ_CHECK(m->nentries <= RZ_MAX_BATCH_ENTRIES && m->nreveals <= RZ_MAX_REVEALS);
+    FUZZ_CHECK(m->first_seq >= 1 && last <= m->head_seq && m->final == (last == m->head_seq));
+    FUZZ_CHECK(m->nsigs <= m->nentries);
+    for (i = 0; i < m->nentries; i++)
+        FUZZ_CHECK(m->entry_len[i] <= RZ_MAX_ENTRY_BYTES);
+    for (i = 0; i < m->nreveals; i++) {
+        FUZZ_CHECK(m->reveals[i].index < m->nentries && m->reveals[i].field >= 1);
+        FUZZ_CHECK(m->reveals[i].len <= RZ_MAX_STR);
+        FUZZ_CHECK((m->reveals[i].salt == NULL) == (m->reveals[i].value == NULL));
+    }
+    for (i = 0; i < m->nsigs; i++)
+        FUZZ_CHECK(m->sigs[i].last_seq >= m->first_seq && m->sigs[i].last_seq <= last &&
+                   (i == 0 || m->sigs[i].last_seq > m->sigs[i - 1].last_seq));
+}
+
 static void
 check_entries(const rz_msg *m)
 {
@@ -85,6 +107,28 @@ reencode(const rz_msg *m, mpk_writer *w)
         break;
     case RZ_MSG_ERROR: msg_encode_error(w, m->server_ms, m->code, m->text); break;
     case RZ_MSG_FORK_REPORT: msg_encode_fork_report(w, m->node_id, &m->fork, m->sig); break;
+    case RZ_MSG_FETCH: msg_encode_fetch(w, m->node_id, m->old_id, m->first_seq); break;
+    case RZ_MSG_CHUNK:
+        msg_encode_chunk_begin(w, m->server_ms, m->old_id, m->head_seq, m->head, m->nkeys);
+        for (i = 0; i < m->nkeys; i++)
+            msg_encode_chunk_key(w, m->keys[i].from_seq, m->keys[i].pk);
+        msg_encode_chunk_entries(w, m->epoch, m->first_seq, m->final, m->nentries);
+        for (i = 0; i < m->nentries; i++)
+            mpk_w_bin(w, m->entry[i], m->entry_len[i]);
+        msg_encode_batch_reveals(w, m->nreveals);
+        for (i = 0; i < m->nreveals; i++)
+            msg_encode_chunk_value(w, m->reveals[i].index, m->reveals[i].field, m->reveals[i].salt,
+                                   m->reveals[i].value, m->reveals[i].len);
+        msg_encode_chunk_sigs(w, m->nsigs);
+        for (i = 0; i < m->nsigs; i++)
+            msg_encode_chunk_sig(w, m->sigs[i].last_seq, m->sigs[i].sig);
+        break;
+    case RZ_MSG_FETCH_DONE:
+        msg_encode_fetch_done(w, m->node_id, m->old_id, m->head_seq, m->head);
+        break;
+    case RZ_MSG_FETCH_CLOSED:
+        msg_encode_fetch_closed(w, m->server_ms, m->old_id, m->head_seq);
+        break;
     default: FUZZ_CHECK(!"decoded an unknown message type");
     }
 }
@@ -133,6 +177,39 @@ check_same(const rz_msg *a, const rz_msg *b)
                    !memcmp(a->sig, b->sig, RZ_SIG_BYTES));
         FUZZ_CHECK(a->fork.reason == RZ_FORK_SERVER_AHEAD || a->fork.reason == RZ_FORK_DIFFERS);
         break;
+    case RZ_MSG_FETCH:
+    case RZ_MSG_FETCH_DONE:
+    case RZ_MSG_FETCH_CLOSED:
+        FUZZ_CHECK(!memcmp(a->node_id, b->node_id, RZ_NODE_ID_BYTES) &&
+                   !memcmp(a->old_id, b->old_id, RZ_NODE_ID_BYTES) &&
+                   a->first_seq == b->first_seq && a->head_seq == b->head_seq &&
+                   a->server_ms == b->server_ms && !memcmp(a->head, b->head, RZ_HASH_BYTES));
+        break;
+    case RZ_MSG_CHUNK:
+        FUZZ_CHECK(a->server_ms == b->server_ms &&
+                   !memcmp(a->old_id, b->old_id, RZ_NODE_ID_BYTES) && a->head_seq == b->head_seq &&
+                   !memcmp(a->head, b->head, RZ_HASH_BYTES) && a->nkeys == b->nkeys &&
+                   a->epoch == b->epoch && a->first_seq == b->first_seq && a->final == b->final &&
+                   a->nentries == b->nentries && a->nreveals == b->nreveals &&
+                   a->nsigs == b->nsigs);
+        for (i = 0; i < a->nkeys; i++)
+            FUZZ_CHECK(a->keys[i].from_seq == b->keys[i].from_seq &&
+                       !memcmp(a->keys[i].pk, b->keys[i].pk, RZ_PK_BYTES));
+        for (i = 0; i < a->nentries; i++)
+            FUZZ_CHECK(
+                a->entry_len[i] == b->entry_len[i] &&
+                (a->entry_len[i] == 0 || !memcmp(a->entry[i], b->entry[i], a->entry_len[i])));
+        for (i = 0; i < a->nreveals; i++) {
+            const rz_reveal *x = &a->reveals[i], *y = &b->reveals[i];
+            FUZZ_CHECK(x->index == y->index && x->field == y->field && x->len == y->len &&
+                       (x->salt == NULL) == (y->salt == NULL) &&
+                       (!x->salt || !memcmp(x->salt, y->salt, RZ_SALT_BYTES)) &&
+                       (x->len == 0 || !memcmp(x->value, y->value, x->len)));
+        }
+        for (i = 0; i < a->nsigs; i++)
+            FUZZ_CHECK(a->sigs[i].last_seq == b->sigs[i].last_seq &&
+                       !memcmp(a->sigs[i].sig, b->sigs[i].sig, RZ_SIG_BYTES));
+        break;
     }
 }
 
@@ -152,10 +229,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         msgpack_zone_destroy(&z);
         return 0;
     }
-    FUZZ_CHECK(m.type >= RZ_MSG_HELLO && m.type <= RZ_MSG_FORK_REPORT);
+    FUZZ_CHECK((m.type >= RZ_MSG_HELLO && m.type <= RZ_MSG_FORK_REPORT) ||
+               (m.type >= RZ_MSG_FETCH && m.type <= RZ_MSG_FETCH_CLOSED));
     FUZZ_CHECK(m.version == RZ_PROTO_VERSION);
     if (m.type == RZ_MSG_BATCH) {
         check_batch_limits(&m);
+        check_entries(&m);
+    }
+    if (m.type == RZ_MSG_CHUNK) {
+        check_chunk_limits(&m);
         check_entries(&m);
     }
     mpk_w_init(&w);

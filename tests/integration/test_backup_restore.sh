@@ -6,7 +6,10 @@
 # journal re-applies them, an API token's revocation too); the ranges acknowledged after the backup are
 # reported per node; a surviving node re-sends its range on its next sync and
 # the totals end exact; a destroyed node's range stays reported by `gaps`;
-# verify agrees.
+# verify agrees.  Accounts and tokens changed after the backup (a new
+# password, a new account, a new token) are re-applied from the journal: the
+# new password signs in over HTTPS, the old one does not; the journal holds
+# their hashes only (mode 600, no password or token in it).
 source "$(dirname "$0")/lib.sh"
 
 server_init
@@ -28,6 +31,8 @@ for i in 1 2 3 4 5; do person b --name "Before $i" --gender male --birth-year 19
 node b sync > /dev/null || fail "sync b"
 
 "$SERVER" -d "$T/srv" token add reports > "$T/token" 2>/dev/null || fail "token add"
+echo "Old-Password-2026" | "$SERVER" -d "$T/srv" account add ayesha --role admin > /dev/null ||
+  fail "account add"
 
 note "backup while the server runs and node a syncs (a survives: whatever the race, it re-sends)"
 for i in 1 2 3; do person a --name "During $i" --gender male --birth-year 1996 > /dev/null; done
@@ -50,6 +55,14 @@ c_id=$(awk '/^node-id:/ {print $2}' "$T/c.init")
 [ -n "$c_id" ] || c_id=$(awk -F: '/^enroll-token:/ {print $3}' "$T/c.init")
 "$SERVER" -d "$T/srv" revoke "$c_id" > /dev/null || fail "revoke c"
 "$SERVER" -d "$T/srv" token revoke reports > /dev/null || fail "token revoke"
+echo "New-Password-2026" | "$SERVER" -d "$T/srv" account passwd ayesha > /dev/null || fail "passwd"
+echo "Analyst-Password-26" | "$SERVER" -d "$T/srv" account add bilal --role analyst > /dev/null ||
+  fail "account add after the backup"
+"$SERVER" -d "$T/srv" token add late-bot > "$T/token2" 2>/dev/null || fail "token add after the backup"
+[ "$(stat -c %a "$T/srv/journal")" = 600 ] || fail "the journal is not mode 600"
+if grep -q -e "Password-2026" -e "Analyst-Password" -e "$(cat "$T/token")" -e "$(cat "$T/token2")" \
+  "$T/srv/journal"; then fail "a password or a token in the journal"; fi
+grep -qF "$(printf 'account-passwd\tayesha\t$argon2id$')" "$T/srv/journal" || fail "password change not journaled"
 "$SERVER" -d "$T/srv" totals --wait --timeout 120 > /dev/null
 want_reg=$(total --metric registered)
 expect_eq "$want_reg" 24 "registered before the disaster (3x3 + 1 + 5 + 3 + 4 + 2)"
@@ -72,9 +85,38 @@ grep -q "re-applied token-revoke of 'reports'" "$T/restore.out" || fail "token r
 for f in "$T"/srv/*.db; do
   if grep -aq "Zubaida" "$f"; then fail "erased name back in $f after the restore"; fi
 done
+for want in "account-passwd of 'ayesha'" "account-add of 'bilal'" "token-add of 'late-bot'"; do
+  grep -q "re-applied $want" "$T/restore.out" || fail "not re-applied: $want"
+done
+if grep -q -e "argon2" -e "Password" "$T/restore.out"; then fail "restore printed a hash or password"; fi
 
-note "the server comes back; node a re-sends what the backup lacks; node c stays refused"
-server_start
+note "the server comes back (HTTPS, sign-in); accounts and tokens as after the backup"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+  -keyout "$T/key.pem" -out "$T/cert.pem" 2> /dev/null
+HTTP_PORT=$(free_port)
+server_start --http "127.0.0.1:$HTTP_PORT" --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
+B="https://127.0.0.1:$HTTP_PORT"
+# server_start saw the first run's "serving" line: wait for this one.
+for i in $(seq 1 100); do
+  curl -s --cacert "$T/cert.pem" --max-time 2 -o /dev/null "$B/healthz" && break
+  sleep 0.1
+done
+login() {
+  curl -s --cacert "$T/cert.pem" --max-time 20 -o /dev/null -w '%{http_code}' -H "Origin: $B" \
+    --data-urlencode "user=$1" --data-urlencode "password=$2" "$B/login"
+}
+bearer() {
+  curl -s --cacert "$T/cert.pem" --max-time 20 -o /dev/null -w '%{http_code}' \
+    -H "Authorization: Bearer $1" "$B/api/summary"
+}
+expect_eq "$(login ayesha New-Password-2026)" 303 "the password changed after the backup"
+expect_eq "$(login ayesha Old-Password-2026)" 403 "the password the backup held"
+expect_eq "$(login bilal Analyst-Password-26)" 303 "the account added after the backup"
+expect_eq "$(bearer "$(cat "$T/token2")")" 200 "the token made after the backup"
+expect_eq "$(bearer "$(cat "$T/token")")" 401 "the token revoked after the backup"
+
+note "node a re-sends what the backup lacks; node c stays refused"
 node a sync > "$T/a.sync" || fail "sync a after restore: $(cat "$T/a.sync")"
 set +e; node c sync --timeout 3 > "$T/c.sync" 2>&1; rc=$?; set -e
 [ $rc -ne 0 ] || fail "revoked node c synced after the restore"
@@ -88,4 +130,4 @@ b_id=$(awk -F: '/^enroll-token:/ {print $3}' "$T/b.init")
 grep -q "node $b_id" "$T/gaps.out" || fail "destroyed node b's range not reported: $(cat "$T/gaps.out")"
 server_stop
 "$SERVER" -d "$T/srv" verify > "$T/verify.out" 2>&1 || fail "verify after restore: $(tail -n 5 "$T/verify.out")"
-echo "PASS backup: restored, revocation and erasure kept, 1 node's range reported lost, $got registered, verify agrees"
+echo "PASS backup: restored, revocation and erasure kept, password change, account and token re-applied, 1 node's range reported lost, $got registered, verify agrees"

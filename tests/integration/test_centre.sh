@@ -2,13 +2,16 @@
 # Renaming and moving a centre (issue 11): `rozgar-server centre rename|move`
 # records a new version of the enrollment register; today's breakdowns by
 # place follow it, the breakdowns as they stood at an earlier version are
-# reproduced exactly by `totals --register-version N`, and verify / rebuild
-# agree before and after.
+# reproduced exactly by `totals --register-version N` and the API's
+# register_version parameter (a bad value is a clear 400), and verify /
+# rebuild agree before and after.
 source "$(dirname "$0")/lib.sh"
 checks=0
 ok() { checks=$((checks + 1)); }
 server_init
-server_start
+HTTP_PORT=$(free_port)
+server_start --http "127.0.0.1:$HTTP_PORT"
+api() { curl -sS --max-time 20 -o "$T/api.out" -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT$1"; }
 node_new l1 "Centre L" e-rozgar Punjab Lahore
 node_new m1 "Centre M" innovista Punjab Multan
 for n in l1 m1; do
@@ -62,6 +65,34 @@ diff "$T/before.csv" "$T/asof.csv" > "$T/diff.out" || fail "totals at version $b
 cuts --register-version "$after_version" > "$T/asof2.csv"
 cuts > "$T/now-all.csv"
 diff "$T/now-all.csv" "$T/asof2.csv" > /dev/null || fail "totals at the newest version differ from today's"; ok
+
+note "the API answers as at a register version (register_version)"
+expect_eq "$(api "/api/totals.csv?by=province&register_version=$before_version")" 200 "totals.csv as of"
+expect_eq "$(tail -n +2 "$T/api.out" | tr -d '\r')" "$(printf 'period,province,count\nall,Punjab,7')" \
+  "the API's breakdown by province at the earlier version"; ok
+head -n 1 "$T/api.out" | grep -q "places as at register version $before_version" ||
+  fail "the CSV does not say which register version: $(head -n 1 "$T/api.out")"; ok
+expect_eq "$(api "/api/totals?by=province&metric=trainees&register_version=$before_version")" 200 "totals as of"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); r=[(x['province'], x['count']) for x in d['rows']]; assert r == [('Punjab', 1)], r" \
+  "$T/api.out" || fail "the trainee in Punjab at the earlier version (API): $(cat "$T/api.out")"; ok
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['register_version'] == int(sys.argv[2]), d" \
+  "$T/api.out" "$before_version" || fail "register_version not echoed: $(cat "$T/api.out")"; ok
+expect_eq "$(api "/api/totals.csv?by=province")" 200 "totals.csv now"
+expect_eq "$(tail -n +2 "$T/api.out" | tr -d '\r')" "$(printf 'period,province,count\nall,Punjab,3\nall,Sindh,4')" \
+  "the pooled handle answers today's places again after an as-of request"; ok
+expect_eq "$(api "/api/summary?province=Punjab&register_version=$before_version")" 200 "summary as of"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['registered'] == 7, d" "$T/api.out" ||
+  fail "summary of Punjab as of version $before_version: $(cat "$T/api.out")"; ok
+for bad in 0 -1 abc 1.5 "$((after_version + 1))" 99999999999999999999; do
+  expect_eq "$(api "/api/totals?by=province&register_version=$bad")" 400 "register_version=$bad"
+  grep -q "register version" "$T/api.out" || fail "register_version=$bad: $(cat "$T/api.out")"; ok
+done
+expect_eq "$(api "/api/totals?register_version=$((after_version + 1))")" 400 "a version beyond the newest"
+grep -q "the register has versions 1 to $after_version" "$T/api.out" || fail "beyond: $(cat "$T/api.out")"; ok
+expect_eq "$(api "/api/centres?register_version=1")" 400 "register_version on /api/centres"; ok
+set +e; S totals --by province --register-version "$((after_version + 1))" > "$T/cli.out" 2>&1; rc=$?; set -e
+expect_eq "$rc" 1 "totals --register-version beyond the newest"
+grep -q "the register has versions 1 to $after_version" "$T/cli.out" || fail "CLI beyond: $(cat "$T/cli.out")"; ok
 
 note "verify and rebuild agree; the past stays reproducible after a rebuild"
 S verify > "$T/verify.out" || fail "verify after the move: $(tail -n 3 "$T/verify.out")"; ok

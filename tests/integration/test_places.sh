@@ -5,12 +5,17 @@
 # closest names; a district must belong to its province); a person's home
 # district counts under its official name or as unknown (no more
 # "D.g. Khan"); headquarters imports an updated list as a new version and
-# the totals are recounted under it, still equal to a rebuild.
+# the totals are recounted under it, still equal to a rebuild.  A running
+# server takes an imported list and a renamed or moved centre without a
+# restart: its merger, its HTTP answers and its home filters.
 source "$(dirname "$0")/lib.sh"
 checks=0
 ok() { checks=$((checks + 1)); }
 server_init
-server_start
+HTTP_PORT=$(free_port)
+server_start --http "127.0.0.1:$HTTP_PORT"
+api() { curl -fsS --max-time 20 "http://127.0.0.1:$HTTP_PORT$1"; }
+jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 note "one province however it is written"
 node_new k1 "Centre K1" e-rozgar KPK Peshawar
@@ -60,7 +65,7 @@ sed 's/^district\tPunjab\tLahore\tLHR$/district\tPunjab\tLahore\tLHR;Lahore Cant
 grep -q "Lahore Cantt" "$T/places-v2.tsv" || fail "test list not made"
 "$SERVER" -d "$T/srv" places import "$T/places-v2.tsv" > "$T/import.out" || fail "import: $(cat "$T/import.out")"
 grep -q "places version 2" "$T/import.out" || fail "import: $(cat "$T/import.out")"
-server_stop; server_start
+# No restart: the running server follows the import by itself.
 merged
 "$SERVER" -d "$T/srv" totals --format csv --metric registered --by home > "$T/home2.csv"
 expect_eq "$(cat "$T/home2.csv")" "$(printf 'period,home,count\nall,Dera Ghazi Khan,12\nall,Lahore,4')" \
@@ -69,7 +74,11 @@ expect_eq "$(cat "$T/home2.csv")" "$(printf 'period,home,count\nall,Dera Ghazi K
 node k1 person add --name "After import" --gender male --birth-year 1999 --date 2026-10-11 \
   --district "lahore cantt" > /dev/null
 node k1 sync > /dev/null || fail "sync after import"
-expect_eq "$(total --metric registered --where home=Lahore)" 5 "a new person counted under version 2"; ok
+expect_eq "$(total --metric registered --where home=Lahore)" 5 \
+  "a person synced after the import, counted by the running server under version 2"; ok
+grep -q "places version 2 in force (was 1)" "$T/server.log" || fail "the server did not say it took version 2"
+expect_eq "$(api "/api/totals?metric=registered&home=Lahore%20Cantt" | jget "d['total']")" 5 \
+  "an HTTP home filter by an alias of version 2 (no restart)"; ok
 "$SERVER" -d "$T/srv" verify > "$T/verify.out" || fail "verify after import: $(tail -n 3 "$T/verify.out")"; ok
 set +e; "$SERVER" -d "$T/srv" places import "$T/places-v2.tsv" > "$T/again.out" 2>&1; rc=$?; set -e
 expect_eq "$rc" 1 "re-importing the list in force"
@@ -87,4 +96,15 @@ set +e; "$SERVER" -d "$T/srv" places import "$T/bad.tsv" > "$T/bad.out" 2>&1; rc
 expect_eq "$rc" 1 "importing a malformed list"
 grep -q "bad.tsv:3: district of province 'Sindh', not declared above" "$T/bad.out" || fail "bad list: $(cat "$T/bad.out")"
 "$SERVER" -d "$T/srv" places | grep -q "^3 versions" || fail "a malformed list became a version"; ok
+note "a centre renamed and moved while the server runs"
+"$SERVER" -d "$T/srv" centre rename "Centre P1" "Centre P1 Main" > /dev/null
+api /api/centres | jget "sorted(c['centre'] for c in d['centres'])" | grep -q "'Centre P1 Main'" ||
+  fail "/api/centres after a rename: $(api /api/centres)"; ok
+"$SERVER" -d "$T/srv" centre move "Centre K3" --province Sindh --district Sukkur > /dev/null
+node k3 person add --name "After move" --gender male --birth-year 1990 --date 2026-10-12 > /dev/null
+node k3 sync > /dev/null || fail "sync after move"
+merged
+expect_eq "$(api "/api/totals?metric=registered&province=Sindh" | jget "d['total']")" 5 \
+  "registrations of the moved centre under Sindh (no restart)"; ok
+"$SERVER" -d "$T/srv" verify > "$T/verify2.out" || fail "verify after a move: $(tail -n 3 "$T/verify2.out")"; ok
 echo "PASS places: $checks checks passed, 0 failed (one province per spelling, refusals with suggestions, official home districts, versioned import)"

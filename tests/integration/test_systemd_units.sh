@@ -24,5 +24,10 @@ for u in "$SRC"/dist/systemd/rozgar-node-*.service; do
   n=$((n + 1))
 done
 grep -q "sync --watch" "$SRC/dist/systemd/rozgar-node-sync.service" || fail "sync unit does not watch"
+# One unit per centre: the app syncs itself, so it stops the sync-only unit.
+grep -q "^ExecStart=/usr/bin/rozgar-node -d /var/lib/rozgar-node serve$" "$SRC/dist/systemd/rozgar-node-serve.service" ||
+  fail "serve unit must run serve with its background sync (no --no-sync)"
+grep -q "^Conflicts=rozgar-node-sync.service" "$SRC/dist/systemd/rozgar-node-serve.service" ||
+  fail "serve unit does not stop the sync-only unit"
 [ $n -ge 2 ] || fail "expected the sync and the serve unit, found $n"
 echo "  check: systemd-units verified=$n"

@@ -887,11 +887,247 @@ test_fork_report(void **state)
     identity_wipe(&other);
 }
 
+/* ---- recovery (PROTOCOL §12): FETCH, CHUNK, FETCH_DONE, FETCH_CLOSED ---- */
+
+static const uint8_t old_id[8] = {0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18};
+
+/* A CHUNK of n entries (ent1) from first_seq 5 of a log ending at head_seq,
+ * nkeys keys, values on entry 0 (fields 1..nv, the last one erased) and a
+ * signature at the chunk's last entry. */
+static void
+build_chunk(mpk_writer *w, size_t nkeys, size_t n, uint64_t head_seq, int final, size_t nv,
+            size_t vlen)
+{
+    static char val[1024];
+    size_t i;
+    memset(val, 'v', sizeof val);
+    mpk_w_reset(w);
+    msg_encode_chunk_begin(w, 1773568803000ull, old_id, head_seq, head, nkeys);
+    for (i = 0; i < nkeys; i++)
+        msg_encode_chunk_key(w, 1 + 100 * i, head);
+    msg_encode_chunk_entries(w, 2, 5, final, n);
+    for (i = 0; i < n; i++)
+        mpk_w_bin(w, ent1, sizeof ent1);
+    msg_encode_batch_reveals(w, nv);
+    for (i = 0; i < nv; i++)
+        msg_encode_chunk_value(w, 0, (uint8_t)(i + 1), i + 1 == nv ? NULL : salt,
+                               i + 1 == nv ? NULL : val, vlen);
+    msg_encode_chunk_sigs(w, n ? 1 : 0);
+    if (n)
+        msg_encode_chunk_sig(w, 5 + n - 1, sig);
+    assert_int_equal(w->rc, 0);
+}
+
+static void
+test_fetch_round_trip(void **state)
+{
+    /* PROTOCOL §12.6 vectors. */
+    static const uint8_t fetch_vec[] = {0x96, 0xcd, 0x52, 0x5a, 0x01, 0x20, 0xc4, 0x08, 1,
+                                        2,    3,    4,    5,    6,    7,    8,    0xc4, 0x08,
+                                        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x01};
+    mpk_writer w;
+    msgpack_zone z;
+    rz_msg m;
+    uint8_t *copy;
+    (void)state;
+    mpk_w_init(&w);
+    msgpack_zone_init(&z, 4096);
+    msg_encode_fetch(&w, node_id, old_id, 1);
+    assert_int_equal(w.sb.size, sizeof fetch_vec);
+    assert_memory_equal(w.sb.data, fetch_vec, sizeof fetch_vec);
+    assert_int_equal(decode_copy(w.sb.data, w.sb.size, &z, &m, &copy), 0);
+    free(copy);
+    assert_int_equal(m.type, RZ_MSG_FETCH);
+    assert_memory_equal(m.node_id, node_id, 8);
+    assert_memory_equal(m.old_id, old_id, 8);
+    assert_int_equal(m.first_seq, 1);
+    /* from_seq 0 and a wrong field count: decode */
+    mpk_w_reset(&w);
+    msg_encode_fetch(&w, node_id, old_id, 0);
+    assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    mpk_w_reset(&w);
+    msg_encode_fetch(&w, node_id, old_id, 9);
+    w.sb.data[0] = (char)0x95; /* 5 elements declared, 6 present: trailing bytes */
+    assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+
+    mpk_w_reset(&w);
+    msg_encode_fetch_done(&w, node_id, old_id, 42, head);
+    assert_int_equal(decode_copy(w.sb.data, w.sb.size, &z, &m, &copy), 0);
+    free(copy);
+    assert_int_equal(m.type, RZ_MSG_FETCH_DONE);
+    assert_memory_equal(m.old_id, old_id, 8);
+    assert_int_equal(m.head_seq, 42);
+    assert_memory_equal(m.head, head, 32);
+
+    mpk_w_reset(&w);
+    msg_encode_fetch_closed(&w, 1773568803000ull, old_id, 42);
+    assert_int_equal(decode_copy(w.sb.data, w.sb.size, &z, &m, &copy), 0);
+    free(copy);
+    assert_int_equal(m.type, RZ_MSG_FETCH_CLOSED);
+    assert_int_equal(m.server_ms, 1773568803000ull);
+    assert_memory_equal(m.old_id, old_id, 8);
+    assert_int_equal(m.head_seq, 42);
+    msgpack_zone_destroy(&z);
+    mpk_w_free(&w);
+}
+
+static void
+test_chunk_round_trip(void **state)
+{
+    mpk_writer w;
+    msgpack_zone z;
+    rz_msg m;
+    uint8_t *copy;
+    (void)state;
+    mpk_w_init(&w);
+    msgpack_zone_init(&z, 4096);
+    build_chunk(&w, 2, 3, 7, 1, 3, 13);
+    assert_int_equal(decode_copy(w.sb.data, w.sb.size, &z, &m, &copy), 0);
+    assert_int_equal(m.type, RZ_MSG_CHUNK);
+    assert_memory_equal(m.old_id, old_id, 8);
+    assert_int_equal(m.head_seq, 7);
+    assert_memory_equal(m.head, head, 32);
+    assert_int_equal(m.nkeys, 2);
+    assert_int_equal(m.keys[1].from_seq, 101);
+    assert_memory_equal(m.keys[0].pk, head, 32);
+    assert_int_equal(m.epoch, 2);
+    assert_int_equal(m.first_seq, 5);
+    assert_true(m.final);
+    assert_int_equal(m.nentries, 3);
+    assert_memory_equal(m.entry[2], ent1, sizeof ent1);
+    assert_int_equal(m.nreveals, 3);
+    assert_int_equal(m.reveals[0].field, 1);
+    assert_memory_equal(m.reveals[0].salt, salt, 16);
+    assert_int_equal(m.reveals[0].len, 13);
+    assert_null(m.reveals[2].salt); /* erased: said so */
+    assert_null(m.reveals[2].value);
+    assert_int_equal(m.nsigs, 1);
+    assert_int_equal(m.sigs[0].last_seq, 7);
+    assert_memory_equal(m.sigs[0].sig, sig, 64);
+    free(copy);
+    /* The empty final chunk: a log already fetched to its head (or empty). */
+    build_chunk(&w, 1, 0, 4, 1, 0, 0);
+    assert_int_equal(decode_copy(w.sb.data, w.sb.size, &z, &m, &copy), 0);
+    assert_int_equal(m.nentries, 0);
+    free(copy);
+    msgpack_zone_destroy(&z);
+    mpk_w_free(&w);
+}
+
+/* Every count and length of a CHUNK is bounded (toobig) and every range
+ * checked (decode), before the node looks at the content. */
+static void
+test_chunk_bounds(void **state)
+{
+    mpk_writer w;
+    (void)state;
+    mpk_w_init(&w);
+    build_chunk(&w, RZ_FETCH_MAX_KEYS, 1, 5, 1, 1, 0);
+    assert_int_equal(decode_rc(&w), 0);
+    build_chunk(&w, RZ_FETCH_MAX_KEYS + 1, 1, 5, 1, 1, 0);
+    assert_int_equal(decode_rc(&w), RZ_E_TOOBIG);
+    build_chunk(&w, 0, 1, 5, 1, 1, 0);
+    assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    build_chunk(&w, 1, RZ_MAX_BATCH_ENTRIES, 4 + RZ_MAX_BATCH_ENTRIES, 1, 0, 0);
+    assert_int_equal(decode_rc(&w), 0);
+    build_chunk(&w, 1, RZ_MAX_BATCH_ENTRIES + 1, 5 + RZ_MAX_BATCH_ENTRIES, 1, 0, 0);
+    assert_int_equal(decode_rc(&w), RZ_E_TOOBIG);
+    build_chunk(&w, 1, 1, 5, 1, 2, RZ_MAX_STR);
+    assert_int_equal(decode_rc(&w), 0);
+    build_chunk(&w, 1, 1, 5, 1, 2, RZ_MAX_STR + 1);
+    assert_int_equal(decode_rc(&w), RZ_E_TOOBIG);
+    /* final must say whether the chunk ends at the head */
+    build_chunk(&w, 1, 3, 7, 0, 0, 0);
+    assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    build_chunk(&w, 1, 3, 9, 1, 0, 0);
+    assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    build_chunk(&w, 1, 3, 9, 0, 0, 0);
+    assert_int_equal(decode_rc(&w), 0);
+    /* entries beyond the head, an empty chunk that is not final */
+    build_chunk(&w, 1, 3, 6, 1, 0, 0);
+    assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    build_chunk(&w, 1, 0, 9, 0, 0, 0);
+    assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    build_chunk(&w, 1, 2, 1, 1, 0, 0); /* head below the chunk, n > head */
+    assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    mpk_w_free(&w);
+}
+
+/* Values and signatures: shape, order and ranges. */
+static void
+test_chunk_values_sigs(void **state)
+{
+    mpk_writer w;
+    size_t i;
+    (void)state;
+    mpk_w_init(&w);
+    /* a value for an entry the chunk does not carry */
+    mpk_w_reset(&w);
+    msg_encode_chunk_begin(&w, 1, old_id, 5, head, 1);
+    msg_encode_chunk_key(&w, 1, head);
+    msg_encode_chunk_entries(&w, 0, 5, 1, 1);
+    mpk_w_bin(&w, ent1, sizeof ent1);
+    msg_encode_batch_reveals(&w, 1);
+    msg_encode_chunk_value(&w, 1, 2, salt, "x", 1);
+    msg_encode_chunk_sigs(&w, 0);
+    assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    /* values out of order; field 0; salt without value */
+    for (i = 0; i < 3; i++) {
+        mpk_w_reset(&w);
+        msg_encode_chunk_begin(&w, 1, old_id, 5, head, 1);
+        msg_encode_chunk_key(&w, 1, head);
+        msg_encode_chunk_entries(&w, 0, 5, 1, 1);
+        mpk_w_bin(&w, ent1, sizeof ent1);
+        msg_encode_batch_reveals(&w, i == 0 ? 2 : 1);
+        if (i == 0) {
+            msg_encode_chunk_value(&w, 0, 2, salt, "x", 1);
+            msg_encode_chunk_value(&w, 0, 2, salt, "y", 1);
+        } else if (i == 1) {
+            msg_encode_chunk_value(&w, 0, 0, salt, "x", 1);
+        } else {
+            mpk_w_array(&w, 4), mpk_w_uint(&w, 0), mpk_w_uint(&w, 2);
+            mpk_w_bin(&w, salt, 16), mpk_w_nil(&w);
+        }
+        msg_encode_chunk_sigs(&w, 0);
+        assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    }
+    /* a signature outside the chunk's entries, signatures not ascending,
+     * more signatures than entries */
+    for (i = 0; i < 3; i++) {
+        mpk_w_reset(&w);
+        msg_encode_chunk_begin(&w, 1, old_id, 6, head, 1);
+        msg_encode_chunk_key(&w, 1, head);
+        msg_encode_chunk_entries(&w, 0, 5, 1, 2);
+        mpk_w_bin(&w, ent1, sizeof ent1);
+        mpk_w_bin(&w, ent1, sizeof ent1);
+        msg_encode_batch_reveals(&w, 0);
+        if (i == 0) {
+            msg_encode_chunk_sigs(&w, 1);
+            msg_encode_chunk_sig(&w, 7, sig);
+        } else if (i == 1) {
+            msg_encode_chunk_sigs(&w, 2);
+            msg_encode_chunk_sig(&w, 6, sig);
+            msg_encode_chunk_sig(&w, 5, sig);
+        } else {
+            msg_encode_chunk_sigs(&w, 3);
+            msg_encode_chunk_sig(&w, 5, sig);
+            msg_encode_chunk_sig(&w, 6, sig);
+            msg_encode_chunk_sig(&w, 6, sig);
+        }
+        assert_int_equal(decode_rc(&w), RZ_E_DECODE);
+    }
+    mpk_w_free(&w);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello_round_trip),
+        cmocka_unit_test(test_fetch_round_trip),
+        cmocka_unit_test(test_chunk_round_trip),
+        cmocka_unit_test(test_chunk_bounds),
+        cmocka_unit_test(test_chunk_values_sigs),
         cmocka_unit_test(test_welcome_round_trip),
         cmocka_unit_test(test_batch_round_trip),
         cmocka_unit_test(test_ack_round_trip),

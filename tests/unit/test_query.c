@@ -814,7 +814,7 @@ test_cli_formats(void **state)
                          "gender", NULL),
                      0);
     assert_json(buf);
-    assert_non_null(strstr(buf, "\"source\":\"state\""));
+    assert_non_null(strstr(buf, "\"source\":\"index\""));
     assert_int_equal(cli(f, buf, sizeof buf, "--metric", NULL), RZ_E_ARG);
     assert_int_equal(cli(f, buf, sizeof buf, "--colour", "red", NULL), RZ_E_ARG);
     assert_int_equal(cli(f, buf, sizeof buf, "--format", "xml", NULL), RZ_E_ARG);

@@ -296,6 +296,49 @@ test_password_change_and_disable(void **state)
     assert_non_null(strstr(err.text, "last administrator"));
 }
 
+/* The hash of a password change, journaled and put back after a restore
+ * (server/journal.h): the password it was made from signs in again, the
+ * sessions of the replaced one end, a malformed hash is refused. */
+static void
+test_pwhash_restore(void **state)
+{
+    fx *f = *state;
+    webauth_session s, c;
+    rz_error err = {0, ""};
+    char role[WEBAUTH_ROLE_MAX + 1], old[WEBAUTH_PWHASH_MAX], changed_hash[WEBAUTH_PWHASH_MAX];
+    int changed = -1;
+    assert_int_equal(webauth_account_pwhash(f->wa, "sana", role, old, &err), 0);
+    assert_string_equal(role, "staff");
+    assert_int_equal(webauth_account_passwd(f->wa, "sana", "changed later", &err), 0);
+    assert_int_equal(webauth_account_pwhash(f->wa, "SANA", role, changed_hash, &err), 0);
+    assert_string_not_equal(old, changed_hash);
+    /* Back to the old hash (a restored backup), then the journaled one. */
+    assert_int_equal(webauth_account_restore(f->wa, "sana", NULL, old, &changed, &err), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(webauth_login(f->wa, "sana", "battery staple", "a", T0, &s, &err), 0);
+    assert_int_equal(webauth_account_restore(f->wa, "sana", NULL, changed_hash, &changed, &err), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(webauth_check(f->wa, s.cookie, T0, &c, &err), RZ_E_AUTH);
+    assert_int_equal(webauth_login(f->wa, "sana", "battery staple", "a", T0, &s, &err), RZ_E_AUTH);
+    assert_int_equal(webauth_login(f->wa, "sana", "changed later", "a", T0, &s, &err), 0);
+    /* Again: nothing changes. */
+    assert_int_equal(webauth_account_restore(f->wa, "sana", NULL, changed_hash, &changed, &err), 0);
+    assert_int_equal(changed, 0);
+    /* A missing account is made with its role, or refused without one. */
+    assert_int_equal(webauth_account_restore(f->wa, "newbie", NULL, old, &changed, &err),
+                     RZ_E_NOTFOUND);
+    assert_int_equal(webauth_account_restore(f->wa, "newbie", "staff", old, &changed, &err), 0);
+    assert_int_equal(webauth_login(f->wa, "newbie", "battery staple", "b", T0, &s, &err), 0);
+    assert_int_equal(webauth_account_restore(f->wa, "newbie", "boss", old, &changed, &err),
+                     RZ_E_ARG);
+    assert_int_equal(webauth_account_restore(f->wa, "sana", NULL, "battery staple", &changed, &err),
+                     RZ_E_ARG);
+    assert_int_equal(
+        webauth_account_restore(f->wa, "sana", NULL, "$argon2id$v=19$garbage", &changed, &err),
+        RZ_E_ARG);
+    assert_int_equal(webauth_account_pwhash(f->wa, "nobody", role, old, &err), RZ_E_NOTFOUND);
+}
+
 static int
 count_accounts(void *ctx, const webauth_account *a)
 {
@@ -415,6 +458,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_password_change_and_disable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pwhash_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_node_cookie, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csrf, setup, teardown),

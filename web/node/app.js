@@ -541,7 +541,8 @@ async function pageSync() {
       el("dt", {}, "Waiting to be sent"), el("dd", {id: "sync-pending"}),
       el("dt", {}, "Last successful sync"), el("dd", {id: "sync-ok"}),
       el("dt", {}, "Last contact with the server"), el("dd", {id: "sync-last"}),
-      el("dt", {}, "Server"), el("dd", {id: "sync-server"})),
+      el("dt", {}, "Server"), el("dd", {id: "sync-server"}),
+      el("dt", {}, "Automatic sync"), el("dd", {id: "sync-auto"})),
     el("div", {class: "actions"}, btn),
     el("div", {id: "sync-progress", hidden: true}, bar, el("span", {id: "sync-progress-text"})),
     el("div", {id: "sync-answer"}));
@@ -551,12 +552,17 @@ async function pageSync() {
     $("#sync-ok").textContent = s.last_ok || "never";
     $("#sync-last").textContent = s.last_contact || "never";
     $("#sync-server").textContent = s.server || "not set up (an administrator runs rozgar-node config)";
+    $("#sync-auto").textContent = !s.auto ? "off (only when someone presses Sync now)"
+      : s.running ? "on · syncing now"
+      : `on · next sync within ${fmt(s.next_s)} s` +
+        (s.failures ? ` (the server was not reached ${fmt(s.failures)} times in a row)` : "");
     updateClock(s.clock_warning);
     updatePending(s.pending);
     btn.disabled = s.running;
     $("#sync-progress").hidden = !s.running && !(s.last && s.total);
     bar.max = Math.max(1, s.total);
-    bar.value = s.running ? s.done : (s.last && s.last.ok ? s.total : s.done);
+    // A sync that ended well fills the bar, even one that found nothing to send.
+    bar.value = s.running ? s.done : (s.last && s.last.ok ? bar.max : s.done);
     $("#sync-progress-text").textContent = s.running
       ? (s.delegated ? ` the running sync (${s.delegated}) was asked to sync now: ` : " ") +
         `${fmt(s.done)} of ${fmt(s.total)} sent · ${s.rate.toFixed(0)} per second`
@@ -567,9 +573,10 @@ async function pageSync() {
         el("b", {}, s.last.words), s.last.todo ? el("p", {}, "What to do: ", s.last.todo) : "",
         el("p", {class: "muted small"}, `${s.last.when}, started by ${s.last.by}` + (s.last.detail && !s.last.ok ? ` · ${s.last.detail}` : ""))));
     }
-    if (s.running && location.hash.startsWith("#/sync")) {
+    if ((s.running || s.auto) && location.hash.startsWith("#/sync")) {
+      // Follow a run closely; while the automatic sync waits, look now and then.
       clearTimeout(syncTimer);
-      syncTimer = setTimeout(() => refresh().catch(showError), 500);
+      syncTimer = setTimeout(() => refresh().catch(showError), s.running ? 500 : 5000);
     }
     return s;
   };

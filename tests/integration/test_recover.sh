@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# A replaced PC recovers its centre (issue 10, PROTOCOL §12): a node records
+# and syncs, its data directory is destroyed, a new node enrolled under the
+# same centre recovers under a one-time grant, corrects a recovered person and
+# records new ones, syncs; totals exact, verify agrees, the old log verifies.
+# Also: no grant / another node / another OLD / a used grant are refused with
+# nothing fetched or applied; a tampered personal value or entry at the server
+# is refused by the node with nothing applied; an erased value comes back as
+# erased.  Bounded to 5 minutes (ctest TIMEOUT 300).
+source "$(dirname "$0")/lib.sh"
+SECONDS=0
+checks=0
+ok() { checks=$((checks + 1)); note "$*"; }
+
+server_init
+server_start
+Y=$(date -u +%Y)
+node_new a "e-Rozgar Lahore" e-rozgar Punjab Lahore
+node_new other "Innovista Multan" innovista Punjab Multan
+A=$(awk '/^node-id:/ {print $2}' "$T/a.init")
+[ -n "$A" ] || A=$(node a status | awk '/node/ {for (i=1;i<=NF;i++) if ($i ~ /^[0-9a-f]{16}$/) {print $i; exit}}')
+[ ${#A} -eq 16 ] || fail "cannot read node a's id"
+
+# --- node a records and syncs ------------------------------------------------
+P1=$(node a person add --name "Ayesha Khan" --gender female --birth-year 2001 \
+  --cnic 35202-1234567-2 --phone 0300-1234567 --district Lahore --date "$Y-01-10")
+P2=$(node a person add --name "Bilal Ahmed" --gender male --birth-year 1999 --date "$Y-01-11")
+P3=$(node a person add --name "Erased Person" --gender female --birth-year 1990 \
+  --cnic 35202-7654321-4 --phone 0301-7654321 --date "$Y-01-12")
+P4=$(node a person add --name "Deleted Person" --gender male --birth-year 1995 --date "$Y-01-13")
+node a person delete "$P4" >/dev/null
+E1=$(node a event add --kind bootcamp --title "Upwork bootcamp" --date "$Y-01-20")
+node a attend "$E1" "$P1" >/dev/null
+node a attend "$E1" "$P2" >/dev/null
+node a person edit "$P2" --district Lahore >/dev/null
+node a sync >/dev/null
+node other person add --name "Other Centre" --gender male --birth-year 2000 --date "$Y-01-05" >/dev/null
+node other sync >/dev/null
+merged
+reg0=$(total --metric registered)
+expect_eq "$reg0" "4" "registered before recovery (3 live at a, 1 at the other centre)"
+fem0=$(total --metric registered --where gender=female)
+expect_eq "$fem0" "2" "women registered before recovery"
+ahead=$(node a status | awk -F': *' '/^head/ {print $2; exit}')
+note "node a ($A) synced; registered $reg0"
+
+# A lawful erasure at headquarters: P3's name, CNIC and phone.
+"$SERVER" -d "$T/srv" erase "$P3" --reason "test" | grep -q "erased 3 personal values" ||
+  fail "erase did not erase 3 values"
+
+# --- the PC dies ---------------------------------------------------------------
+rm -rf "$T/a"
+node_new b "e-Rozgar Lahore" e-rozgar Punjab Lahore
+B=$(awk '/^node-id:/ {print $2}' "$T/b.init")
+node_new c "e-Rozgar Lahore" e-rozgar Punjab Lahore
+C=$(awk '/^node-id:/ {print $2}' "$T/c.init")
+O=$(awk '/^node-id:/ {print $2}' "$T/other.init")
+[ ${#B} -eq 16 ] && [ ${#C} -eq 16 ] && [ ${#O} -eq 16 ] || fail "cannot read node ids"
+
+persons() { node "$1" list persons --all | grep -c . || true; }
+
+# --- without a grant: refused, nothing fetched ----------------------------------
+set +e
+out=$(node b recover --from "$A" 2>&1); rc=$?
+set -e
+[ $rc -ne 0 ] || fail "recover without a grant succeeded"
+echo "$out" | grep -q "no recovery grant" || fail "recover without a grant: $out"
+expect_eq "$(node b list persons --all | grep -c Ayesha || true)" "0" "persons after a refused recovery"
+grep -q "fetching the log of node $A" "$T/server.log" && fail "the server served a log without a grant"
+ok "recover without a grant refused (exit $rc), nothing fetched"
+
+# Headquarters: the grant is checked, then given once.
+set +e
+"$SERVER" -d "$T/srv" recover-grant "$B" --from "$O" > "$T/g.out" 2>&1; rc=$?
+set -e
+[ $rc -ne 0 ] && grep -q "different centres" "$T/g.out" || fail "grant across centres: $(cat "$T/g.out")"
+"$SERVER" -d "$T/srv" recover-grant "${B:0:6}" --from "$A" > "$T/g.out" 2>&1 ||
+  fail "recover-grant: $(cat "$T/g.out")"
+grep -q "node $A revoked" "$T/g.out" || fail "the grant did not revoke the old node: $(cat "$T/g.out")"
+grep -q "rozgar-node recover --from $A" "$T/g.out" || fail "the grant does not say what to run"
+set +e
+"$SERVER" -d "$T/srv" recover-grant "$C" --from "$A" > "$T/g2.out" 2>&1; rc=$?
+set -e
+[ $rc -ne 0 ] || fail "a second unused grant for the same old node was given"
+"$SERVER" -d "$T/srv" recover-grant --list | grep -q "$B  $A .*unused" || fail "grant not listed"
+grep -q "recover-grant	$B	$A" "$T/srv/journal" || fail "grant not journaled"
+ok "recover-grant: same centre only, revokes OLD, one unused grant per OLD, listed, journaled"
+
+# --- the grant cannot be used by another node or for another OLD -----------------
+set +e
+out=$(node c recover --from "$A" 2>&1); rc=$?
+set -e
+[ $rc -ne 0 ] && echo "$out" | grep -q "no recovery grant" || fail "node c used b's grant: $out"
+set +e
+out=$(node b recover --from "$O" 2>&1); rc=$?
+set -e
+[ $rc -ne 0 ] && echo "$out" | grep -q "no recovery grant" || fail "b fetched another old node: $out"
+expect_eq "$(node c list persons --all | grep -c . || true)" "0" "persons at c"
+ok "the grant serves neither another node nor another old node"
+
+# --- tampering at the server is caught by the node, nothing applied ---------------
+# (the server's storage altered behind its back: the node checks for itself)
+sql() { python3 - "$T/srv/server.db" "$@" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+db.execute(sys.argv[2], tuple(sys.argv[3:]))
+db.commit()
+PY
+}
+sql "UPDATE pii SET value = 'Mallory' WHERE node_id = x'$A' AND field = 2 AND value = 'Ayesha Khan'"
+set +e
+out=$(node b recover --from "$A" 2>&1); rc=$?
+set -e
+expect_eq "$rc" "4" "exit of a recovery with an altered personal value"
+echo "$out" | grep -q "does not open its commitment" || fail "altered value: $out"
+echo "$out" | grep -q "nothing applied" || fail "altered value: $out"
+expect_eq "$(node b list persons --all | grep -c . || true)" "0" "persons after the refused recovery"
+sql "UPDATE pii SET value = 'Ayesha Khan' WHERE node_id = x'$A' AND field = 2 AND value = 'Mallory'"
+ok "an altered personal value refused (exit 4), nothing applied"
+
+sql "UPDATE log SET entry = CAST(replace(CAST(entry AS TEXT), 'Upwork', 'Fakewk') AS BLOB) WHERE node_id = x'$A' AND instr(entry, CAST('Upwork' AS BLOB)) > 0"
+set +e
+out=$(node b recover --from "$A" 2>&1); rc=$?
+set -e
+expect_eq "$rc" "4" "exit of a recovery with an altered entry"
+echo "$out" | grep -qE "signature|chain" || fail "altered entry: $out"
+expect_eq "$(node b list events --all | grep -c . || true)" "0" "events after the refused recovery"
+sql "UPDATE log SET entry = CAST(replace(CAST(entry AS TEXT), 'Fakewk', 'Upwork') AS BLOB) WHERE node_id = x'$A' AND instr(entry, CAST('Fakewk' AS BLOB)) > 0"
+ok "an altered entry refused (exit 4), nothing applied"
+
+# --- the recovery -----------------------------------------------------------------
+node b recover --from "$A" > "$T/rec.out" 2>"$T/rec.err" || fail "recover: $(cat "$T/rec.out" "$T/rec.err")"
+cat "$T/rec.out"
+grep -q "erased at headquarters" "$T/rec.out" || fail "recover output"
+grep -qE "\(chain, [1-9][0-9]* batch signatures, 5 personal values; 3 erased" "$T/rec.out" ||
+  fail "recover counts: $(cat "$T/rec.out")"
+expect_eq "$(node b list persons | grep -c . || true)" "3" "live persons recovered"
+expect_eq "$(node b list persons --all | grep -c . || true)" "4" "persons recovered (one deleted)"
+node b show "$P1" | grep -q "Ayesha Khan" || fail "recovered person P1: $(node b show "$P1")"
+node b show "$P3" | grep -q "Erased Person" && fail "an erased name came back"
+node b list attendance | grep -c . | grep -qx 2 || fail "attendance recovered: $(node b list attendance)"
+node b person find 35202-1234567-2 | grep -q "Ayesha" || fail "find by CNIC after recovery"
+grep -q "recovered the log of node $A" "$T/server.log" || fail "the use of the grant is not logged"
+"$SERVER" -d "$T/srv" recover-grant --list | grep -q "$B  $A .*used" || fail "grant not used"
+grep -q "recover-done	$B	$A" "$T/srv/journal" || fail "the use of the grant is not journaled"
+ok "recovered: 4 persons (1 deleted), the event, 2 attendances; the erased values as none"
+
+# Twice: nothing again, no second use of the grant.
+node b recover --from "$A" | grep -q "recovered here before" || fail "second recover"
+expect_eq "$(node b list persons --all | grep -c . || true)" "4" "persons after a second recover"
+# Even a node that forgot its recovery cannot use the grant again.
+python3 - "$T/b/node.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1]); db.execute("DELETE FROM recovered"); db.commit()
+PY
+set +e
+out=$(node b recover --from "$A" 2>&1); rc=$?
+set -e
+[ $rc -ne 0 ] && echo "$out" | grep -q "used already" || fail "a used grant served again: $out"
+expect_eq "$(node b list persons --all | grep -c . || true)" "4" "persons after a refused re-use"
+ok "the grant is single use"
+
+# --- staff carry on: correct a recovered person, record new ones -----------------
+node b person edit "$P1" --gender male >/dev/null
+P5=$(node b person add --name "New After Recovery" --gender female --birth-year 2003 --date "$Y-02-01")
+node b person add --name "Second New" --gender male --birth-year 2002 --date "$Y-02-02" >/dev/null
+node b attend "$E1" "$P5" >/dev/null
+node b sync >/dev/null
+merged
+reg1=$(total --metric registered)
+expect_eq "$reg1" "6" "registered after recovery (4 + 2 new; the corrected one once)"
+fem1=$(total --metric registered --where gender=female)
+expect_eq "$fem1" "2" "women after the correction (Ayesha now male, one new woman)"
+att=$(total --metric attendances)
+expect_eq "$att" "3" "attendances after recovery"
+ok "corrected person counted once with the corrected value; new records counted"
+
+"$SERVER" -d "$T/srv" verify > "$T/verify.out" 2>&1 || fail "verify: $(tail -5 "$T/verify.out")"
+grep -q "node $A: .* entries, chain and signatures verify" "$T/verify.out" ||
+  fail "the old node's log does not verify: $(cat "$T/verify.out")"
+ok "verify agrees; the old node's log still verifies"
+
+# The old node stays closed: its key is refused.
+"$SERVER" -d "$T/srv" nodes | grep -i "^$A" | grep -q revoked || fail "old node not revoked"
+ok "the old node is revoked"
+
+echo "recover: $checks checks passed in ${SECONDS}s"
