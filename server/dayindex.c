@@ -417,13 +417,13 @@ typedef struct dx_pop {
 
 /* A pending attribute change (the last one of a cluster wins). */
 typedef struct dx_aop {
-    uint8_t ckey[DAYINDEX_CKEY];   /* cluster */
-    uint32_t id;                   /* resolved at flush */
-    size_t seq;                    /* order of the hook calls */
-    int live;                      /* 0: the cluster went away */
-    int64_t gender, area, skill;   /* codes */
-    int64_t birth_year;            /* year */
-    char home[DX_HOME_MAX + 1];    /* normalised district */
+    uint8_t ckey[DAYINDEX_CKEY]; /* cluster */
+    uint32_t id;                 /* resolved at flush */
+    size_t seq;                  /* order of the hook calls */
+    int live;                    /* 0: the cluster went away */
+    int64_t gender, area, skill; /* codes */
+    int64_t birth_year;          /* year */
+    char home[DX_HOME_MAX + 1];  /* normalised district */
 } dx_aop;
 
 typedef struct dx_idc {
@@ -744,8 +744,8 @@ postings_flush(dayindex *dx, rz_error *err)
             return rc;
     }
     for (i = 0; rc == 0 && i < n; i = j) {
-        for (j = i + 1; j < n && dx->d[j].fam == dx->d[i].fam && dx->d[j].centre == dx->d[i].centre &&
-                        dx->d[j].blk == dx->d[i].blk;
+        for (j = i + 1; j < n && dx->d[j].fam == dx->d[i].fam &&
+                        dx->d[j].centre == dx->d[i].centre && dx->d[j].blk == dx->d[i].blk;
              j++)
             ;
         rc = row_apply(dx, &dx->d[i], j - i, err);
@@ -892,15 +892,15 @@ dayindex_discard(dayindex *dx)
 /* ---- building from the state and checking against it -------------------------- */
 
 typedef struct dx_build {
-    sqlite3 *db;     /* the state database */
-    sqlite3_stmt *put; /* build: dx_post insert; check: dx_post read */
-    uint8_t *buf;    /* encode scratch */
-    size_t capbuf;   /* allocated */
-    dx_ents stored;  /* check: a stored row decoded */
-    int64_t rows;    /* rows derived */
+    sqlite3 *db;        /* the state database */
+    sqlite3_stmt *put;  /* build: dx_post insert; check: dx_post read */
+    uint8_t *buf;       /* encode scratch */
+    size_t capbuf;      /* allocated */
+    dx_ents stored;     /* check: a stored row decoded */
+    int64_t rows;       /* rows derived */
     int64_t bmin, bmax; /* build: block span written */
-    int64_t diff;    /* check: differing entries */
-    FILE *out;       /* check: report */
+    int64_t diff;       /* check: differing entries */
+    FILE *out;          /* check: report */
 } dx_build;
 
 static int
@@ -960,8 +960,8 @@ check_row(void *arg, int fam, int64_t centre, int64_t blk, const dx_ents *e, rz_
     if (step == SQLITE_ROW)
         b->rows++;
     if (d && b->out)
-        fprintf(b->out, "day index: family %d centre %lld block %lld differs (%lld entries)\n",
-                fam, (long long)centre, (long long)blk, (long long)d);
+        fprintf(b->out, "day index: family %d centre %lld block %lld differs (%lld entries)\n", fam,
+                (long long)centre, (long long)blk, (long long)d);
     b->diff += d;
     return 0;
 }
@@ -1006,8 +1006,7 @@ derive_attrs(sqlite3 *db, int create, dx_chunk_fn fn, void *arg, rz_error *err)
         if ((rc = texts_id(db, &t, home ? (const char *)home : "", create, &hid, err)))
             break;
         for (col = 1; col <= DX_NCOLS; col++)
-            col_set(cols[col], col, id,
-                    col == DX_COL_HOME ? hid : sqlite3_column_int64(st, col));
+            col_set(cols[col], col, id, col == DX_COL_HOME ? hid : sqlite3_column_int64(st, col));
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = rz_db_fail(db, err, "day index attributes");
@@ -1029,8 +1028,7 @@ build_chunk(void *arg, int64_t chunk, uint8_t *cols[DX_NCOLS + 1], rz_error *err
     for (col = 1; rc == 0 && col <= DX_NCOLS; col++) {
         sqlite3_bind_int(b->put, 1, col);
         sqlite3_bind_int64(b->put, 2, chunk);
-        sqlite3_bind_blob(b->put, 3, cols[col], DAYINDEX_CHUNK * dx_col_width[col],
-                          SQLITE_STATIC);
+        sqlite3_bind_blob(b->put, 3, cols[col], DAYINDEX_CHUNK * dx_col_width[col], SQLITE_STATIC);
         rc = rz_db_step_done(b->db, b->put, err);
     }
     return rc;
@@ -1121,9 +1119,9 @@ dayindex_check(sqlite3 *db, FILE *out, int64_t *diff, rz_error *err)
     sqlite3_finalize(b.put);
     free(b.buf);
     free(b.stored.v);
-    if (rc == 0 && (rc = rz_db_prepare(db, &c.get,
-                                       "SELECT data FROM dx_attr WHERE col = ?1 AND chunk = ?2",
-                                       err)) == 0)
+    if (rc == 0 &&
+        (rc = rz_db_prepare(db, &c.get, "SELECT data FROM dx_attr WHERE col = ?1 AND chunk = ?2",
+                            err)) == 0)
         rc = derive_attrs(db, 0, check_chunk, &c, err);
     sqlite3_finalize(c.get);
     *diff = noid + b.diff + c.diff;
@@ -1151,8 +1149,8 @@ dayindex_build(sqlite3 *db, rz_error *err)
     sqlite3_finalize(b.put);
     b.put = NULL;
     if (rc == 0 &&
-        (rc = rz_db_prepare(db, &b.put,
-                            "INSERT INTO dx_attr(col, chunk, data) VALUES(?1, ?2, ?3)", err)) == 0)
+        (rc = rz_db_prepare(db, &b.put, "INSERT INTO dx_attr(col, chunk, data) VALUES(?1, ?2, ?3)",
+                            err)) == 0)
         rc = derive_attrs(db, 1, build_chunk, &b, err);
     if (rc == 0 && b.rows > 0)
         rc = meta_widen(db, b.bmin, b.bmax, err);
@@ -1208,46 +1206,46 @@ typedef struct dxq_centre {
 
 /* A period of the answer inside the range. */
 typedef struct dxq_period {
-    uint32_t key;      /* period key, 0 for grain ALL */
-    int64_t dlo, dhi;  /* day numbers, inclusive */
-    int year;          /* ages in this year */
+    uint32_t key;     /* period key, 0 for grain ALL */
+    int64_t dlo, dhi; /* day numbers, inclusive */
+    int year;         /* ages in this year */
 } dxq_period;
 
 /* One counted group: period and values of by[0], by[1]. */
 typedef struct dxq_cell {
-    uint32_t p;    /* period key */
-    int used;      /* slot holds a group */
-    int64_t x[2];  /* values (text dims: text index) */
-    int64_t n;     /* count */
+    uint32_t p;   /* period key */
+    int used;     /* slot holds a group */
+    int64_t x[2]; /* values (text dims: text index) */
+    int64_t n;    /* count */
 } dxq_cell;
 
 typedef struct dxq {
-    sqlite3 *db;               /* borrowed */
-    const dayindex_query *q;   /* borrowed */
-    int fam;                   /* family read */
-    dx_texts strs;             /* province and district names of this run */
-    dxq_centre *c;             /* centres allowed by the filters */
-    size_t nc, capc;           /* used, allocated */
-    dxq_period *per;           /* periods */
-    size_t nper;               /* used */
-    int person[2];             /* by[i] is a person dimension */
-    int64_t range[2];          /* values a person dimension takes (0 .. range-1) */
-    int need_ids;              /* person filters or dimensions: look at each id */
-    int64_t *local;            /* per-cell counts by person values */
-    size_t *touched;           /* their used slots */
-    size_t ntouched, nlocal;   /* used, size */
-    size_t nids;               /* ids: max id + 1 */
-    uint8_t *a8[DX_NCOLS + 1]; /* 1-byte attribute columns loaded */
-    uint16_t *a16[DX_NCOLS + 1]; /* 2-byte attribute columns loaded */
-    dx_texts homes;            /* home texts */
+    sqlite3 *db;                      /* borrowed */
+    const dayindex_query *q;          /* borrowed */
+    int fam;                          /* family read */
+    dx_texts strs;                    /* province and district names of this run */
+    dxq_centre *c;                    /* centres allowed by the filters */
+    size_t nc, capc;                  /* used, allocated */
+    dxq_period *per;                  /* periods */
+    size_t nper;                      /* used */
+    int person[2];                    /* by[i] is a person dimension */
+    int64_t range[2];                 /* values a person dimension takes (0 .. range-1) */
+    int need_ids;                     /* person filters or dimensions: look at each id */
+    int64_t *local;                   /* per-cell counts by person values */
+    size_t *touched;                  /* their used slots */
+    size_t ntouched, nlocal;          /* used, size */
+    size_t nids;                      /* ids: max id + 1 */
+    uint8_t *a8[DX_NCOLS + 1];        /* 1-byte attribute columns loaded */
+    uint16_t *a16[DX_NCOLS + 1];      /* 2-byte attribute columns loaded */
+    dx_texts homes;                   /* home texts */
     uint8_t *home_ok[DAYINDEX_MAX_F]; /* per home filter: text id matches */
-    uint64_t *bits;            /* trainees: ids seen in the group */
-    uint32_t *seen;            /* their list */
-    size_t nseen, capseen;     /* used, allocated */
-    dxq_cell *map;             /* counted groups, open addressing */
-    size_t mapcap, mapn;       /* slots (power of two), used */
-    sqlite3_stmt *rows;        /* a centre's blocks */
-    rz_error *err;             /* where errors go */
+    uint64_t *bits;                   /* trainees: ids seen in the group */
+    uint32_t *seen;                   /* their list */
+    size_t nseen, capseen;            /* used, allocated */
+    dxq_cell *map;                    /* counted groups, open addressing */
+    size_t mapcap, mapn;              /* slots (power of two), used */
+    sqlite3_stmt *rows;               /* a centre's blocks */
+    rz_error *err;                    /* where errors go */
 } dxq;
 
 static int
@@ -1718,9 +1716,9 @@ trainees_count(dxq *x)
 }
 
 typedef struct dxq_row {
-    uint32_t p;      /* period key */
-    int64_t x[2];    /* values */
-    int64_t n;       /* count */
+    uint32_t p;   /* period key */
+    int64_t x[2]; /* values */
+    int64_t n;    /* count */
 } dxq_row;
 
 static const char *

@@ -53,9 +53,9 @@
 
 #include "common/rz_err.h"
 
-#define DAYINDEX_CKEY 17   /* bytes of a cluster key (merge_int.h MG_CKEY) */
-#define DAYINDEX_MAX_F 8   /* filters of one query (query.h QUERY_MAX_WHERE) */
-#define DAYINDEX_BLOCK 8   /* days per stored block */
+#define DAYINDEX_CKEY 17    /* bytes of a cluster key (merge_int.h MG_CKEY) */
+#define DAYINDEX_MAX_F 8    /* filters of one query (query.h QUERY_MAX_WHERE) */
+#define DAYINDEX_BLOCK 8    /* days per stored block */
 #define DAYINDEX_CHUNK 4096 /* ids per attribute chunk */
 
 /* NULL-terminated names of the index's tables (rebuild copies them). */
@@ -92,8 +92,8 @@ void dayindex_destroy(dayindex **dx);
  * counting facts (day, kind, centre) start (+1) or stop (-1) counting. */
 void dayindex_att(dayindex *dx, const uint8_t ckey[DAYINDEX_CKEY], int64_t day, int64_t kind,
                   int64_t centre, int64_t delta);
-void dayindex_cluster(dayindex *dx, const uint8_t ckey[DAYINDEX_CKEY],
-                      const dayindex_prof *before, const dayindex_prof *after);
+void dayindex_cluster(dayindex *dx, const uint8_t ckey[DAYINDEX_CKEY], const dayindex_prof *before,
+                      const dayindex_prof *after);
 void dayindex_event(dayindex *dx, int64_t day, int64_t kind, int64_t centre, int64_t delta);
 
 /* Writes what the hooks gathered, each touched row once; inside the
@@ -120,14 +120,14 @@ typedef struct dayindex_filter {
 } dayindex_filter;
 
 typedef struct dayindex_query {
-    int metric;                          /* enum merge_metric */
-    uint32_t from, to;                   /* YYYYMMDD inclusive */
-    int grain;                           /* rows per RZ_GRAIN_* period, or MERGE_GRAIN_ALL */
-    int age_year;                        /* ages in this year; 0: the year of each fact */
-    int nby;                             /* group-by dimensions used */
-    int by[2];                           /* enum merge_dim */
-    int nf;                              /* filters used */
-    dayindex_filter f[DAYINDEX_MAX_F];   /* all must hold */
+    int metric;                        /* enum merge_metric */
+    uint32_t from, to;                 /* YYYYMMDD inclusive */
+    int grain;                         /* rows per RZ_GRAIN_* period, or MERGE_GRAIN_ALL */
+    int age_year;                      /* ages in this year; 0: the year of each fact */
+    int nby;                           /* group-by dimensions used */
+    int by[2];                         /* enum merge_dim */
+    int nf;                            /* filters used */
+    dayindex_filter f[DAYINDEX_MAX_F]; /* all must hold */
 } dayindex_query;
 
 /* A group's value: a code, or a text (NULL / "" unknown). */
@@ -139,15 +139,14 @@ typedef struct dayindex_val {
 
 /* One answer row: period key (0 with grain ALL), values of by[0], by[1].
  * Non-zero stops the run and is returned. */
-typedef int (*dayindex_row_fn)(void *arg, uint32_t period, const dayindex_val v[2],
-                               int64_t count);
+typedef int (*dayindex_row_fn)(void *arg, uint32_t period, const dayindex_val v[2], int64_t count);
 
 /* 1 when db (a reader) holds a built index. */
 int dayindex_ready(sqlite3 *db);
 /* Answers q; rows with a non-zero count in the order of the state path
  * (period, then values, unknown last).  RZ_E_IO on database errors,
  * RZ_E_INTERNAL for a corrupt index. */
-int dayindex_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg,
-                 rz_error *err) RZ_WUR;
+int dayindex_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg, rz_error *err)
+    RZ_WUR;
 
 #endif

@@ -81,8 +81,11 @@ static const char merge_schema_sql[] =
     " ckey BLOB NOT NULL, day INTEGER NOT NULL, kind INTEGER NOT NULL,"
     " centre INTEGER NOT NULL, n INTEGER NOT NULL,"
     " PRIMARY KEY(ckey, day, kind, centre)) WITHOUT ROWID;"
-    /* Covering for date-range questions (the key adds ckey, kind, centre). */
-    "CREATE INDEX IF NOT EXISTS st_cluster_att_day ON st_cluster_att(day, n);"
+    /* No index by day: exact date ranges are answered by the day index
+     * (server/dayindex.h); only query.c's scan fallback reads buckets by
+     * day, in a full pass.  An index here cost the merger one more b-tree
+     * insertion per counted attendance (docs/PERFORMANCE.md). */
+    "DROP INDEX IF EXISTS st_cluster_att_day;"
     /* Counters with one integer key; `totals` shows them with the
      * dimensions decoded (merge.h, "Totals layout"). */
     "CREATE TABLE IF NOT EXISTS counters("
@@ -140,8 +143,9 @@ static const char *const merge_sql[MS_COUNT] = {
     [MS_C_DEL] = "DELETE FROM st_cluster WHERE ckey = ?1",
     [MS_CA_ALL] = "SELECT day, kind, centre, n FROM st_cluster_att WHERE ckey = ?1"
                   " ORDER BY day, kind, centre",
-    [MS_CA_PUT] = "INSERT OR REPLACE INTO st_cluster_att(ckey, day, kind, centre, n)"
-                  " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [MS_CA_PUT] = "INSERT INTO st_cluster_att(ckey, day, kind, centre, n)"
+                  " VALUES(?1, ?2, ?3, ?4, ?5)"
+                  " ON CONFLICT(ckey, day, kind, centre) DO UPDATE SET n = excluded.n",
     [MS_CA_DEL] = "DELETE FROM st_cluster_att WHERE ckey = ?1 AND day = ?2 AND kind = ?3"
                   " AND centre = ?4",
     [MS_T_UPSERT] = "INSERT INTO counters(k, t1, t2, n) VALUES(?1, ?2, ?3, ?4)"
@@ -361,10 +365,11 @@ merge_entry(merge_ctx *m, const merge_input *in, rz_error *err)
     case RZ_T_ATTENDANCE: rc = merge_attendance(m, in, stamp, err); break;
     default: return 0;
     }
-    /* Bounded memory: write the counters inside the same transaction (the
-     * read caches stay valid, the transaction goes on). */
-    if (rc == 0 && m->deltas.count >= MG_FLUSH_AT)
-        rc = mg_counters_write(m, err);
+    /* Bounded memory: write the counters and the day index inside the
+     * same transaction (the read caches stay valid, the transaction goes
+     * on). */
+    if (rc == 0 && m->deltas.count >= MG_FLUSH_AT && (rc = mg_counters_write(m, err)) == 0)
+        rc = dayindex_flush(m->dx, err);
     return rc;
 }
 

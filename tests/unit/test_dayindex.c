@@ -49,8 +49,8 @@ rnd_date(void)
     return date_of_day_number(first + rnd(507));
 }
 
-static const char *const homes[] = {"Lahore", "lahore", "Peshawar", "D.G. Khan", "Multan",
-                                    "Nowhere", ""};
+static const char *const homes[] = {"Lahore", "lahore",  "Peshawar", "D.G. Khan",
+                                    "Multan", "Nowhere", ""};
 
 static void
 change(fx_change *c, int centre, uint8_t table, uint8_t op)
@@ -142,9 +142,7 @@ correct(fx *f)
         fx_id(c.key, p);
         fx_apply(f, &c);
         break;
-    case 4: /* person undeleted: a new full record */
-        person_full(f, p);
-        break;
+    case 4: /* person undeleted: a new full record */ person_full(f, p); break;
     case 5: /* event moved */
         change(&c, 1 + (int)rnd(4), RZ_T_EVENT, RZ_OP_SET);
         fx_id(c.key, 0x10000 + e);
@@ -162,18 +160,14 @@ correct(fx *f)
         fx_id(c.key, 0x10000 + e);
         fx_apply(f, &c);
         break;
-    case 8: /* event restored */
-        event_full(f, e);
-        break;
+    case 8: /* event restored */ event_full(f, e); break;
     case 9: /* attendance deleted */
         change(&c, 1 + (int)rnd(4), RZ_T_ATTENDANCE, RZ_OP_DELETE);
         fx_id(c.key, 0x10000 + e);
         fx_id(c.key + 16, p);
         fx_apply(f, &c);
         break;
-    default: /* attendance marked (present or absent) */
-        attend(f, e, p, rnd(5) != 0);
-        break;
+    default: /* attendance marked (present or absent) */ attend(f, e, p, rnd(5) != 0); break;
     }
 }
 
@@ -196,9 +190,9 @@ collect(void *arg, const query_row *r)
     return 0;
 }
 
-static const char *const dims_of[] = {NULL,      "province", "district", "centre", "programme",
-                                      "gender",  "age",      "area",     "skill",  "home",
-                                      "kind"};
+static const char *const dims_of[] = {NULL,        "province", "district", "centre",
+                                      "programme", "gender",   "age",      "area",
+                                      "skill",     "home",     "kind"};
 
 static const char *const values_of[][6] = {
     {NULL},
@@ -378,7 +372,8 @@ test_first_build(void **state)
     for (i = 0; i < 150; i++)
         correct(&f);
     fx_commit(&f);
-    fx_exec(&f, "DELETE FROM dx_meta; DELETE FROM dx_post; DELETE FROM dx_id; DELETE FROM dx_attr;");
+    fx_exec(&f,
+            "DELETE FROM dx_meta; DELETE FROM dx_post; DELETE FROM dx_id; DELETE FROM dx_attr;");
     assert_false(dayindex_ready(f.db));
     assert_int_equal(merge_schema(f.db, &err), 0);
     /* The merger's cached ids are of the old index. */
