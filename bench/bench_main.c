@@ -6,6 +6,7 @@
  *                [--server-bin PATH] [--workdir DIR] [--keep]
  *                [--rounds R] [--timeout-ms T] [--seed S]
  *                [--steady SECONDS] [--steady-interval S] [--steady-batch N]
+ *                [--queries-only [--reuse]]
  *
  * One run, on loopback with CurveZMQ on:
  *   1. generates the national data set (bench/gen.c) for C centres;
@@ -23,6 +24,12 @@
  *   5. the same rows go into a plain SQLite file with prepared INSERTs in
  *      transactions of RZ_BATCH_ENTRIES, WAL + synchronous=FULL: the
  *      reference every figure is divided by.
+ * --queries-only skips 2, 3 and 5: the server's stores are made in-process
+ * from the same data set through the server's merge code (bench/qstate.h),
+ * minutes instead of the drain's half hour, and the query figures are
+ * measured on them, exact date ranges (the day index against a scan of the
+ * state tables) included; --reuse (with --workdir) measures again on the
+ * stores an earlier --queries-only --keep run left.
  * It prints a table and, as the last line, one JSON object.  Exit status 0
  * when the run completed and the totals match the data (targets are goals,
  * reported, never asserted); 1 on usage errors; 2 when something failed.
@@ -33,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +51,7 @@
 #include "bench/micro.h"
 #include "bench/mwatch.h"
 #include "bench/qbench.h"
+#include "bench/qstate.h"
 #include "bench/record.h"
 #include "bench/refdb.h"
 #include "bench/report.h"
@@ -85,6 +95,8 @@ typedef struct bench_opts {
     char server_bin[4096]; /* rozgar-server */
     char workdir[2048];    /* where everything is written */
     int keep;              /* keep workdir */
+    int queries_only;      /* --queries-only: stores made in-process, queries timed */
+    int reuse;             /* --reuse: stores of an earlier --queries-only run */
     int own_workdir;       /* workdir was made by us */
 } bench_opts;
 
@@ -112,6 +124,11 @@ bench_usage(FILE *out)
                  "                    [--server-bin PATH] [--workdir DIR] [--keep]\n"
                  "                    [--rounds R] [--timeout-ms T] [--seed S]\n"
                  "                    [--steady SECONDS] [--steady-interval S] [--steady-batch N]\n"
+                 "                    [--queries-only [--reuse]]\n"
+                 "--queries-only: the server's stores merged in-process from the same data (no\n"
+                 "nodes, network or log), then the dashboard's queries and exact date ranges\n"
+                 "(day index against the state-table scan); --reuse: on an earlier run's\n"
+                 "--workdir (kept with --keep)\n"
                  "steady load (after the drains; 0 s: none): every centre records N entries and\n"
                  "syncs them once per interval; 6 s is the real minute compressed ten times\n"
                  "sizes (centres / people / attendance / K):\n");
@@ -201,6 +218,8 @@ bench_parse(bench_opts *o, int argc, char **argv)
                                          {"steady", required_argument, 0, 'L'},
                                          {"steady-interval", required_argument, 0, 'I'},
                                          {"steady-batch", required_argument, 0, 'B'},
+                                         {"queries-only", no_argument, 0, 'Q'},
+                                         {"reuse", no_argument, 0, 'R'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     uint64_t v;
@@ -227,8 +246,8 @@ bench_parse(bench_opts *o, int argc, char **argv)
             snprintf(c == 'b' ? o->server_bin : o->workdir, sizeof o->workdir, "%s", optarg);
             continue;
         }
-        if (c == 'K') {
-            o->keep = 1;
+        if (c == 'K' || c == 'Q' || c == 'R') {
+            *(c == 'K' ? &o->keep : c == 'Q' ? &o->queries_only : &o->reuse) = 1;
             continue;
         }
         if (c == '?' || bench_parse_u64(optarg, &v) != 0 || v > UINT32_MAX * 100ull)
@@ -246,6 +265,8 @@ bench_parse(bench_opts *o, int argc, char **argv)
         case 'B': o->steady.per_sync = (uint32_t)v; break;
         }
     }
+    if (o->reuse && (!o->queries_only || !o->workdir[0]))
+        return -1;
     if (optind != argc || o->gen.centres == 0 || o->gen.centres > 5000 || o->rounds < 1 ||
         o->timeout_ms < 100 || o->steady.interval_s < 1 || o->steady.per_sync == 0 ||
         o->steady.per_sync > 100000 || o->steady.duration_s > 86400)
@@ -802,6 +823,104 @@ bench_cleanup(const bench_opts *o)
     }
 }
 
+/* --queries-only: the plan's period is kept beside the stores, so --reuse
+ * on another day asks about the same days. */
+static int
+bench_qo_period(bench_opts *o, int reuse, rz_error *err)
+{
+    char path[2200];
+    FILE *f;
+    unsigned first = 0, days = 0;
+    snprintf(path, sizeof path, "%s/queries-only.period", o->workdir);
+    if (reuse) {
+        if (!(f = fopen(path, "r")) || fscanf(f, "%u %u", &first, &days) != 2) {
+            if (f)
+                fclose(f);
+            return rz_fail(err, RZ_E_ARG, "%s: no stores of an earlier --queries-only run", path);
+        }
+        fclose(f);
+        o->gen.first_date = first;
+        o->gen.days = days;
+        return 0;
+    }
+    bench_period(&o->gen);
+    if (!(f = fopen(path, "w")))
+        return rz_fail(err, RZ_E_IO, "cannot write %s", path);
+    fprintf(f, "%u %u\n", o->gen.first_date, o->gen.days);
+    fclose(f);
+    return 0;
+}
+
+static int
+bench_queries_only(bench_run *b, rz_error *err)
+{
+    static qbench_result qr;
+    static qbench_ranges_result rr;
+    qstate_result st;
+    struct rusage ru;
+    struct stat sb;
+    char dir[2200];
+    uint32_t last;
+    int rc, i;
+
+    memset(&st, 0, sizeof st);
+    if ((rc = bench_workdir(&b->o, err)) || (rc = bench_qo_period(&b->o, b->o.reuse, err)) ||
+        (rc = gen_plan_init(&b->plan, &b->o.gen, err)))
+        return rc;
+    last = gen_date_add(b->o.gen.first_date, (int64_t)b->o.gen.days - 1);
+    snprintf(dir, sizeof dir, "%s/server", b->o.workdir);
+    if (!b->o.reuse) {
+        if (stat(dir, &sb) == 0)
+            return rz_fail(err, RZ_E_ARG, "%s exists: use --reuse or another --workdir", dir);
+        if (bench_mkdirs(dir) != 0)
+            return rz_fail(err, RZ_E_IO, "cannot create %s", dir);
+        bench_progress("%s: merging %llu records of %u centres in-process into %s", b->o.size,
+                       (unsigned long long)gen_plan_records(&b->plan), b->plan.cfg.centres, dir);
+        if ((rc = qstate_build(&b->plan, dir, &st, err)))
+            return rc;
+        bench_progress("merged %llu entries in %.0f s (%.0f entries/s; CPU %.1f s)",
+                       (unsigned long long)st.entries, st.seconds,
+                       st.seconds > 0 ? (double)st.entries / st.seconds : 0, st.cpu_s);
+    }
+    bench_progress("dashboard figures, %d rounds", b->o.rounds);
+    if ((rc = qbench_run(dir, b->o.rounds, (int)(last / 10000), &qr, err)))
+        return rc;
+    bench_progress("exact date ranges ending %u: day index %d rounds, state scan 1 round", last,
+                   b->o.rounds);
+    if ((rc = qbench_ranges(dir, last, b->o.rounds, 1, &rr, err)))
+        return rc;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("Rozgar Sync query benchmark (--queries-only), size %s: %u centres, %llu people,"
+           " %llu attendance rows; data to %u\n",
+           b->o.size, b->plan.cfg.centres, (unsigned long long)b->plan.cfg.people,
+           (unsigned long long)b->plan.cfg.attendance, last);
+    if (!b->o.reuse)
+        printf("state merged in-process: %llu entries in %.0f s (CPU %.1f s)\n",
+               (unsigned long long)st.entries, st.seconds, st.cpu_s);
+    printf("totals: registered %lld, trainees %lld, attendances %lld, events %lld\n",
+           (long long)qr.registered, (long long)qr.trainees, (long long)qr.attendances,
+           (long long)qr.events);
+    printf("dashboard breakdowns (counters): p50 %.2f ms, p99 %.2f ms over %d queries x %d\n",
+           qr.p50_ms, qr.p99_ms, qr.n, b->o.rounds);
+    printf("%-54s %10s %10s %12s %12s\n", "exact date range", "index p50", "index p99", "scan (ms)",
+           "total");
+    for (i = 0; i < rr.n; i++)
+        printf("%-54s %10.2f %10.2f %12.1f %12lld\n", rr.row[i].name, rr.row[i].p50_ms,
+               rr.row[i].p99_ms, rr.row[i].scan_p50_ms, (long long)rr.row[i].total);
+    printf("ranges: index p50 %.2f ms, p99 %.2f ms (7 d %.2f, 30 d %.2f, 90 d %.2f, 365 d %.2f);"
+           " state scan p50 %.0f ms, p99 %.0f ms; answers equal\n",
+           rr.p50_ms, rr.p99_ms, rr.days_p99_ms[0], rr.days_p99_ms[1], rr.days_p99_ms[2],
+           rr.days_p99_ms[3], rr.scan_p50_ms, rr.scan_p99_ms);
+    printf("peak memory of this process: %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
+    printf("{\"size\":\"%s\",\"queries_only\":true,\"merge_s\":%.1f,\"query_p99_ms\":%.3f,"
+           "\"range_p50_ms\":%.3f,\"range_p99_ms\":%.3f,\"range_scan_p50_ms\":%.1f,"
+           "\"range_scan_p99_ms\":%.1f,\"peak_mib\":%.1f}\n",
+           b->o.size, st.seconds, qr.p99_ms, rr.p50_ms, rr.p99_ms, rr.scan_p50_ms, rr.scan_p99_ms,
+           (double)ru.ru_maxrss / 1024.0);
+    fflush(stdout);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -816,6 +935,20 @@ main(int argc, char **argv)
     }
     if (crypto_init() != 0)
         fatalx("libsodium failed to initialise");
+    if (b.o.queries_only) {
+        rc = bench_queries_only(&b, &err);
+        gen_plan_free(&b.plan);
+        if (rc) {
+            fprintf(stderr, "rozgar-bench: %s (%s); work directory kept: %s\n", err.text,
+                    rz_err_name(rc), b.o.workdir);
+            return 2;
+        }
+        if (!b.o.keep && !b.o.reuse)
+            bench_cleanup(&b.o);
+        else
+            fprintf(stderr, "[bench] work directory kept: %s\n", b.o.workdir);
+        return 0;
+    }
     rc = bench_all(&b, &err);
     bench_free(&b);
     if (rc == 0) {

@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "bench/bench_util.h"
+#include "bench/gen.h"
 #include "bench/srvproc.h"
 #include "common/db.h"
+#include "common/domain.h"
 #include "common/hlc.h"
 #include "common/util.h"
 #include "server/query.h"
@@ -144,7 +146,8 @@ qb_total(sqlite3 *db, const char *metric, int64_t *out, rz_error *err)
 }
 
 /* A date-range question the counters cannot answer: trainees in the last
- * 90 days of the data, by province. */
+ * 90 days of the data, by province (the day index answers it; --queries-only
+ * also times the state-table scan, qbench_ranges). */
 static int
 qb_range(sqlite3 *db, int year, int rounds, qbench_result *res, rz_error *err)
 {
@@ -222,6 +225,154 @@ out:
     free(t);
     free(all);
     free(cpu);
+    return rc;
+}
+
+/* ---- exact date ranges ------------------------------------------------------- */
+
+/* Questions asked of every range: name, then name=value options. */
+static const struct {
+    const char *name;
+    const char *opt[10];
+} qb_range_defs[] = {
+    {"trainees, national", {"metric", "trainees", NULL}},
+    {"trainees by province", {"metric", "trainees", "by", "province", NULL}},
+    {"women trainees in Punjab by district",
+     {"metric", "trainees", "by", "district", "province", "Punjab", "gender", "female", NULL}},
+    {"registered by gender x age", {"metric", "registered", "by", "gender", "by", "age", NULL}},
+    {"rural attendances by event kind",
+     {"metric", "attendances", "by", "kind", "area", "rural", NULL}},
+    {"events by province", {"metric", "events", "by", "province", NULL}},
+};
+#define QB_RANGE_DEFS (int)(sizeof qb_range_defs / sizeof qb_range_defs[0])
+static const int qb_range_days[4] = {7, 30, 90, 365};
+
+/* Rows as text, to compare the two paths. */
+typedef struct qb_text {
+    char *s;       /* "label|label=count;" per row */
+    size_t n, cap; /* used, allocated */
+    int64_t total; /* sum of counts */
+    int64_t rows;  /* rows */
+} qb_text;
+
+static int
+qb_text_row(void *arg, const query_row *row)
+{
+    qb_text *t = arg;
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s|%s|%s=%lld;", row->period,
+                     row->label[0] ? row->label[0] : "", row->label[1] ? row->label[1] : "",
+                     (long long)row->count);
+    if (n < 0)
+        n = 0;
+    if (t->n + (size_t)n + 1 > t->cap) {
+        t->cap = (t->n + (size_t)n + 1) * 2;
+        t->s = xrealloc(t->s, t->cap);
+    }
+    memcpy(t->s + t->n, line, (size_t)n + 1);
+    t->n += (size_t)n;
+    t->total += row->count;
+    t->rows++;
+    return 0;
+}
+
+static int
+qb_range_time(sqlite3 *db, const query_spec *q, int rounds, double *t, qb_text *out, rz_error *err)
+{
+    int i, rc;
+    for (i = 0; i < rounds; i++) {
+        double t0 = bench_now();
+        out->n = 0, out->total = 0, out->rows = 0;
+        if (out->s)
+            out->s[0] = '\0';
+        if ((rc = query_run(db, q, qb_text_row, out, err)))
+            return rc;
+        t[i] = (bench_now() - t0) * 1e3;
+    }
+    return 0;
+}
+
+int
+qbench_ranges(const char *dir, uint32_t last_day, int rounds, int scan_rounds,
+              qbench_ranges_result *res, rz_error *err)
+{
+    int nq = QB_RANGE_DEFS * 4, i, k, d, rc = 0;
+    double *all = xcalloc((size_t)nq * (size_t)rounds, sizeof *all);
+    double *sall = xcalloc((size_t)nq * (size_t)scan_rounds + 1, sizeof *sall);
+    double *byd[4];
+    double *t = xcalloc((size_t)(rounds > scan_rounds ? rounds : scan_rounds) + 1, sizeof *t);
+    size_t nall = 0, nsall = 0, nd[4] = {0, 0, 0, 0};
+    qb_text a = {NULL, 0, 0, 0, 0}, b = {NULL, 0, 0, 0, 0};
+    sqlite3 *db = NULL;
+
+    memset(res, 0, sizeof *res);
+    for (d = 0; d < 4; d++)
+        byd[d] = xcalloc((size_t)QB_RANGE_DEFS * (size_t)rounds, sizeof **byd);
+    if ((rc = state_store_reader_open(&db, dir, err)))
+        goto out;
+    /* Round-robin over the questions so no one keeps a warm cache. */
+    for (d = 0; d < 4 && rc == 0; d++)
+        for (i = 0; i < QB_RANGE_DEFS && rc == 0; i++) {
+            qbench_range_row *row = &res->row[res->n];
+            query_spec q;
+            char from[11], to[11];
+            date_format(from, gen_date_add(last_day, 1 - qb_range_days[d]));
+            date_format(to, last_day);
+            query_spec_init(&q);
+            for (k = 0; qb_range_defs[i].opt[k] && rc == 0; k += 2)
+                rc = query_spec_set(&q, qb_range_defs[i].opt[k], qb_range_defs[i].opt[k + 1], err);
+            if (rc || (rc = query_spec_set(&q, "from", from, err)) ||
+                (rc = query_spec_set(&q, "to", to, err)) || (rc = query_spec_check(&q, err)))
+                break;
+            snprintf(row->name, sizeof row->name, "%s, %d days", qb_range_defs[i].name,
+                     qb_range_days[d]);
+            row->days = qb_range_days[d];
+            if ((rc = qb_range_time(db, &q, rounds, t, &a, err)))
+                break;
+            memcpy(all + nall, t, (size_t)rounds * sizeof *t);
+            nall += (size_t)rounds;
+            memcpy(byd[d] + nd[d], t, (size_t)rounds * sizeof *t);
+            nd[d] += (size_t)rounds;
+            row->p50_ms = bench_quantile(t, (size_t)rounds, 0.50);
+            row->p99_ms = bench_quantile(t, (size_t)rounds, 0.99);
+            row->total = a.total;
+            row->rows = a.rows;
+            if (scan_rounds > 0) {
+                q.scan = 1;
+                if ((rc = qb_range_time(db, &q, scan_rounds, t, &b, err)))
+                    break;
+                memcpy(sall + nsall, t, (size_t)scan_rounds * sizeof *t);
+                nsall += (size_t)scan_rounds;
+                row->scan_p50_ms = bench_quantile(t, (size_t)scan_rounds, 0.50);
+                row->scan_max_ms = t[scan_rounds - 1];
+                if (a.n != b.n || (a.n && memcmp(a.s, b.s, a.n) != 0)) {
+                    rc = rz_fail(err, RZ_E_INTERNAL,
+                                 "'%s': the day index answered %lld in %lld"
+                                 " rows, the state scan %lld in %lld rows",
+                                 row->name, (long long)a.total, (long long)a.rows,
+                                 (long long)b.total, (long long)b.rows);
+                    break;
+                }
+            }
+            res->n++;
+            fprintf(stderr, "[bench] %-52s index p50 %8.2f ms p99 %8.2f ms; scan %9.1f ms\n",
+                    row->name, row->p50_ms, row->p99_ms, row->scan_p50_ms);
+        }
+    res->p50_ms = bench_quantile(all, nall, 0.50);
+    res->p99_ms = bench_quantile(all, nall, 0.99);
+    res->scan_p50_ms = bench_quantile(sall, nsall, 0.50);
+    res->scan_p99_ms = bench_quantile(sall, nsall, 0.99);
+    for (d = 0; d < 4; d++)
+        res->days_p99_ms[d] = bench_quantile(byd[d], nd[d], 0.99);
+out:
+    rz_db_close(&db);
+    for (d = 0; d < 4; d++)
+        free(byd[d]);
+    free(all);
+    free(sall);
+    free(t);
+    free(a.s);
+    free(b.s);
     return rc;
 }
 

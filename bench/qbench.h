@@ -29,7 +29,7 @@ typedef struct qbench_result {
     qbench_row row[QBENCH_MAX]; /* per query */
     double p50_ms, p99_ms;      /* over every run of every breakdown */
     double cpu_p99_ms;          /* the same runs' CPU time (scheduling excluded) */
-    double range_p50_ms;        /* date-range query (state scan) */
+    double range_p50_ms;        /* date-range query (day index) */
     double range_p99_ms;
     int64_t registered;  /* national unique persons */
     int64_t attendances; /* counted attendance rows */
@@ -41,6 +41,36 @@ typedef struct qbench_result {
  * (read-only, as the HTTP server reads them).  year is the current year
  * of the data (for "trained this year" style figures). */
 int qbench_run(const char *dir, int rounds, int year, qbench_result *res, rz_error *err) RZ_WUR;
+
+/* Exact date ranges (issue 11): a set of questions over the last 7, 30, 90
+ * and 365 days of the data (ending at last_day, YYYYMMDD), with and
+ * without filters, each asked `rounds` times through query_run (the day
+ * index) and `scan_rounds` times with scan = 1 (the state tables: the
+ * baseline).  Every index answer must equal the scan's (rows and counts):
+ * RZ_E_INTERNAL otherwise. */
+#define QBENCH_RANGES_MAX 32
+
+typedef struct qbench_range_row {
+    char name[96];      /* e.g. "trainees by province, 90 days" */
+    int days;           /* length of the range */
+    double p50_ms;      /* index */
+    double p99_ms;      /* index */
+    double scan_p50_ms; /* baseline: state tables */
+    double scan_max_ms; /* baseline, slowest run */
+    int64_t total;      /* sum of the rows (same from both) */
+    int64_t rows;       /* rows */
+} qbench_range_row;
+
+typedef struct qbench_ranges_result {
+    int n;                                   /* used rows */
+    qbench_range_row row[QBENCH_RANGES_MAX]; /* per question */
+    double p50_ms, p99_ms;                   /* index, every run of every question */
+    double scan_p50_ms, scan_p99_ms;         /* baseline, every run */
+    double days_p99_ms[4];                   /* index p99 by range: 7, 30, 90, 365 days */
+} qbench_ranges_result;
+
+int qbench_ranges(const char *dir, uint32_t last_day, int rounds, int scan_rounds,
+                  qbench_ranges_result *res, rz_error *err) RZ_WUR;
 
 /* HTTP variant: the same kind of figures through the running server's JSON
  * API (GET /api/summary and /api/totals), including HTTP and JSON cost. */

@@ -190,8 +190,8 @@ report_queries(FILE *out, const bench_figures *f)
     snprintf(v, sizeof v, "%.3f", f->q.cpu_p99_ms);
     report_row(out, "  p99 of their CPU time (no scheduling delay)", v, "ms",
                report_ratio(f->q.cpu_p99_ms, f->ref_query_ms), NULL, 0);
-    snprintf(v, sizeof v, "%.1f", f->q.range_p50_ms);
-    report_row(out, "date-range breakdown (state scan) p50", v, "ms",
+    snprintf(v, sizeof v, "%.2f", f->q.range_p50_ms);
+    report_row(out, "date-range breakdown (day index) p50", v, "ms",
                report_ratio(f->q.range_p50_ms, f->ref_query_ms), NULL, 0);
     snprintf(v, sizeof v, "%.2f / %.2f", f->http_p50_ms, f->http_p99_ms);
     report_row(out, "dashboard JSON API over HTTP p50 / p99", v, "ms",

@@ -10,8 +10,9 @@
  *
  *   server         tcp://HOST:PORT of headquarters' rozgar-server
  *   server-key     the server's Ed25519 public key, 64 hex digits
- *   sync-interval  seconds between two syncs of `sync --watch` when nothing
- *                  new was recorded (10..86400, default 300)
+ *   sync-interval  seconds between two syncs of `sync --watch` (and of
+ *                  `serve`'s background sync) when nothing new was recorded
+ *                  (10..86400, default 300)
  *   sync-timeout   seconds to wait for one server reply (1..3600, default 10)
  *   listen         HOST:PORT the node's web app (`serve`) listens on
  *                  (default 127.0.0.1:8080)

@@ -1496,13 +1496,13 @@ cmd_recover(node_store *ns, int argc, char **argv)
                "server has now confirmed it\n",
                from, (unsigned long long)res.entries);
     else
-        printf("recover: %llu entries of node %s verified (chain, %llu batch signatures, %llu "
-               "personal values; %llu erased at headquarters, kept as none) and applied: %llu "
-               "person, %llu event, %llu attendance changes\n",
-               (unsigned long long)res.entries, from, (unsigned long long)res.signatures,
-               (unsigned long long)res.values, (unsigned long long)res.erased,
-               (unsigned long long)res.persons, (unsigned long long)res.events,
-               (unsigned long long)res.attendance);
+        printf("recover: %llu entries of node %s in %llu chunks verified (chain, %llu batch "
+               "signatures, %llu personal values; %llu erased at headquarters, kept as none) and "
+               "applied: %llu person, %llu event, %llu attendance changes\n",
+               (unsigned long long)res.entries, from, (unsigned long long)res.chunks,
+               (unsigned long long)res.signatures, (unsigned long long)res.values,
+               (unsigned long long)res.erased, (unsigned long long)res.persons,
+               (unsigned long long)res.events, (unsigned long long)res.attendance);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* node_recover: fetch, verify and adopt a replaced PC's log; see node_recover.h. */
 #include "client/node_recover.h"
 
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ typedef struct recover_ctx {
     uint8_t (*hash)[RZ_HASH_BYTES]; /* chain hashes of the chunk's entries */
     msgpack_zone zone;              /* entry decoding */
     node_recover_result *res;       /* counts */
+    unsigned chunks;                /* CHUNKs applied */
+    unsigned cut_after;             /* RZ_TEST_RECOVER_KILL_AFTER: test seam, 0 off */
     /* For the confirmation only (a committed recovery). */
     uint64_t done_seq;
     uint8_t done_head[RZ_HASH_BYTES];
@@ -170,6 +173,11 @@ recover_chunk(void *ctxp, const struct rz_msg *m, rz_error *err)
     }
     x->next += m->nentries;
     x->res->entries += m->nentries;
+    x->res->chunks++;
+    /* Test seam: the PC switched off in the middle of a fetch, after this
+     * many chunks were applied in the open transaction (tests only). */
+    if (++x->chunks == x->cut_after)
+        raise(SIGKILL);
     return 0;
 }
 
@@ -284,6 +292,8 @@ node_recover_run(node_store *ns, const node_sync_opts *o, const uint8_t old_id[R
         if (confirmed)
             return 0;
     }
+    if (getenv("RZ_TEST_RECOVER_KILL_AFTER"))
+        x.cut_after = (unsigned)strtoul(getenv("RZ_TEST_RECOVER_KILL_AFTER"), NULL, 10);
     x.hash = xcalloc(RZ_MAX_BATCH_ENTRIES, sizeof *x.hash);
     msgpack_zone_init(&x.zone, 4096);
     ops.chunk = noted ? NULL : recover_chunk;

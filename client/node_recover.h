@@ -21,6 +21,10 @@
  * recovery: old node, head, counts, when, and when the server confirmed.
  * A second run after a committed recovery applies nothing again; it only
  * sends the confirmation if that was lost.
+ *
+ * Test seam: RZ_TEST_RECOVER_KILL_AFTER=N makes the process kill itself
+ * (SIGKILL) after N chunks were applied in the open transaction, a PC
+ * switched off mid-fetch (it_test_recover); unset in real use.
  */
 #ifndef RZ_NODE_RECOVER_H
 #define RZ_NODE_RECOVER_H
@@ -40,6 +44,7 @@ typedef struct node_recover_result {
     uint64_t values;     /* personal values verified against their commitments */
     uint64_t erased;     /* personal values erased at the server (kept as none) */
     uint64_t signatures; /* batch signatures verified */
+    uint64_t chunks;     /* CHUNKs received */
     int already;         /* 1: recovered before; nothing applied this time */
     int confirmed;       /* 1: the server confirmed (the grant is used) */
 } node_recover_result;

@@ -124,6 +124,7 @@ enum node_stmt {
     ST_LOG_INSERT,
     ST_PII_INSERT,
     ST_LOG_READ,
+    ST_PII_SIZES,
     ST_PII_READ,
     ST_PENDING,
     ST_PERSON_INSERT,
@@ -185,12 +186,12 @@ static const char *const node_sql[ST_COUNT] = {
     [ST_BASE_HASH] = "SELECT hash FROM chain_base WHERE seq=?1",
     [ST_LOG_INSERT] = "INSERT INTO log(seq, epoch, hash, entry) VALUES(?1, ?2, ?3, ?4)",
     [ST_PII_INSERT] = "INSERT INTO pii(seq, field, salt, value) VALUES(?1, ?2, ?3, ?4)",
-    [ST_LOG_READ] =
-        "SELECT l.seq, l.epoch, l.hash, l.entry,"
-        " (SELECT count(*) * " NODE_STR(
-            NODE_REVEAL_OVERHEAD) "  + coalesce(sum(length(p.value)), 0)"
-                                  "  FROM pii p WHERE p.seq = l.seq)"
-                                  " FROM log l WHERE l.seq >= ?1 ORDER BY l.seq LIMIT ?2",
+    [ST_LOG_READ] = "SELECT seq, epoch, hash, entry FROM log WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+    /* Walked beside ST_LOG_READ (one step per entry with values, in the
+     * key's order) rather than a look-up per log row. */
+    [ST_PII_SIZES] = "SELECT seq, count(*) * " NODE_STR(
+        NODE_REVEAL_OVERHEAD) " + coalesce(sum(length(value)), 0)"
+                              " FROM pii WHERE seq >= ?1 GROUP BY seq ORDER BY seq",
     [ST_PII_READ] = "SELECT seq, field, salt, value FROM pii WHERE seq BETWEEN ?1 AND ?2"
                     " ORDER BY seq, field",
     [ST_PENDING] = "SELECT count(*) FROM log WHERE seq > ?1",
@@ -1780,20 +1781,33 @@ int
 node_store_read_entries(node_store *ns, uint64_t first_seq, size_t max, node_entry_fn fn, void *ctx,
                         rz_error *err)
 {
-    sqlite3_stmt *st = ns->st[ST_LOG_READ];
-    int rc = 0, src;
+    sqlite3_stmt *st = ns->st[ST_LOG_READ], *pv = ns->st[ST_PII_SIZES];
+    uint64_t pseq = 0; /* seq of the values pv stands on; 0: step it */
+    int rc = 0, src, psrc = SQLITE_ROW;
     bind_u64(st, 1, first_seq);
     bind_u64(st, 2, max);
+    bind_u64(pv, 1, first_seq);
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         const uint8_t *hash = sqlite3_column_blob(st, 2);
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        size_t reveal_bytes = 0;
         if (sqlite3_column_bytes(st, 2) != RZ_HASH_BYTES) {
-            rc = rz_fail(err, RZ_E_IO, "log row %lld has a damaged hash",
-                         (long long)sqlite3_column_int64(st, 0));
+            rc = rz_fail(err, RZ_E_IO, "log row %lld has a damaged hash", (long long)seq);
             break;
         }
-        rc = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
-                hash, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
-                (size_t)sqlite3_column_int64(st, 4));
+        /* The values of this entry, if any: both walks ascend by seq. */
+        while (psrc == SQLITE_ROW && pseq < seq) {
+            if ((psrc = sqlite3_step(pv)) == SQLITE_ROW)
+                pseq = (uint64_t)sqlite3_column_int64(pv, 0);
+        }
+        if (psrc != SQLITE_ROW && psrc != SQLITE_DONE) {
+            rc = rz_db_fail(ns->db, err, "read personal values");
+            break;
+        }
+        if (psrc == SQLITE_ROW && pseq == seq)
+            reveal_bytes = (size_t)sqlite3_column_int64(pv, 1);
+        rc = fn(ctx, seq, (uint32_t)sqlite3_column_int64(st, 1), hash, sqlite3_column_blob(st, 3),
+                (size_t)sqlite3_column_bytes(st, 3), reveal_bytes);
         if (rc != 0)
             break;
     }
@@ -1802,6 +1816,7 @@ node_store_read_entries(node_store *ns, uint64_t first_seq, size_t max, node_ent
     else if (rc == 0 && src != SQLITE_DONE && src != SQLITE_ROW)
         rc = rz_db_fail(ns->db, err, "read log");
     node_reset(st);
+    node_reset(pv);
     return rc;
 }
 

@@ -1095,11 +1095,21 @@ node_web_serve(const char *dir, node_store *ns, const node_web_opts *o, rz_error
     const char *listen = o && o->listen ? o->listen : NODE_WEB_LISTEN_DEFAULT;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     struct sigaction sa;
+    sigset_t stop_sigs, old_sigs;
     int rc, port, admins = 0;
 
     memset(&cert, 0, sizeof cert);
     if ((rc = web_resolve(listen, &a, err)) != 0)
         return rc;
+    /* Every thread started from here on (libmicrohttpd's, the acceptor, the
+     * syncs) blocks the stop and trigger signals, so only this thread, which
+     * merely sleeps, is ever interrupted by them; the others read the flags
+     * the handlers set. */
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGINT);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigaddset(&stop_sigs, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &stop_sigs, &old_sigs);
     sv = xcalloc(1, sizeof *sv);
     sv->lfd = -1;
     pthread_mutex_init(&sv->app.sync_mu, NULL);
@@ -1197,6 +1207,7 @@ node_web_serve(const char *dir, node_store *ns, const node_web_opts *o, rz_error
     node_lock_listen(0);
     if (o && o->background_sync && (rc = web_sync_start_background(&sv->app, err)) != 0)
         goto out;
+    pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
     for (unsigned tick = 1; !web_stop_flag; tick++) {
         rz_error e2 = {0, ""};
         sleep(1);
@@ -1207,6 +1218,7 @@ node_web_serve(const char *dir, node_store *ns, const node_web_opts *o, rz_error
     log_info("web: stopping");
     rc = 0;
 out:
+    pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
     sv->stopping = 1;
     sv->app.sync_stop = 1;
     if (sv->acceptor_running)

@@ -73,6 +73,7 @@ typedef struct web_app {
     int bg_active;                           /* its loop holds the lock and runs (sync_mu) */
     uint64_t bg_next_ms;                     /* wall time its next sync is due (sync_mu) */
     unsigned bg_failures;                    /* its failures in a row (sync_mu) */
+    char bg_wait[RZ_ERROR_TEXT];             /* why it does not run yet, "" (sync_mu) */
 } web_app;
 
 /* One request as the handlers see it. */

@@ -271,11 +271,21 @@ bg_nap(web_app *app, uint64_t ms)
     }
 }
 
+/* Why the loop does not run yet, for the Sync page ("" once it runs). */
+static void
+bg_set_wait(web_app *app, const char *why)
+{
+    pthread_mutex_lock(&app->sync_mu);
+    snprintf(app->bg_wait, sizeof app->bg_wait, "%s", why);
+    pthread_mutex_unlock(&app->sync_mu);
+}
+
 static void
 bg_set_active(web_app *app, int active)
 {
     pthread_mutex_lock(&app->sync_mu);
     app->bg_active = active;
+    app->bg_wait[0] = '\0';
     if (!active && app->sync.asked) {
         /* The request can no longer be answered by the loop. */
         app->sync.asked = 0;
@@ -313,17 +323,21 @@ bg_main(void *arg)
         if ((rc = node_store_get_status(ns, &st, &err)) != 0)
             break;
         if (!st.endpoint[0] || !st.has_server_pk) {
-            if (!said_config++)
+            if (!said_config++) {
+                bg_set_wait(app, "no server is set up yet");
                 log_info("background sync waits for a server: rozgar-node -d %s config "
                          "server=tcp://HOST:PORT server-key=HEX",
                          app->dir);
+            }
             bg_nap(app, WEB_BG_CONFIG_MS);
             continue;
         }
         rc = node_lock_acquire(app->dir, "serve", &lock, NULL, &err);
         if (rc == RZ_E_BUSY) {
-            if (!said_busy++)
+            if (!said_busy++) {
+                bg_set_wait(app, err.text);
                 log_warnx("background sync waits: %s", err.text);
+            }
             bg_nap(app, WEB_BG_RETRY_MS);
             continue;
         }
@@ -373,7 +387,7 @@ api_sync_status(web_call *c, rz_error *err)
 {
     node_store_status st;
     web_sync s;
-    char warn[256] = "", words[RZ_ERROR_TEXT + 100], when[40];
+    char warn[256] = "", words[RZ_ERROR_TEXT + 100], when[40], bg_wait[RZ_ERROR_TEXT];
     const char *todo = "";
     uint64_t now = hlc_wall_ms(), bg_next_ms;
     unsigned bg_failures;
@@ -385,6 +399,7 @@ api_sync_status(web_call *c, rz_error *err)
     bg_active = c->app->bg_active;
     bg_next_ms = c->app->bg_next_ms;
     bg_failures = c->app->bg_failures;
+    snprintf(bg_wait, sizeof bg_wait, "%s", c->app->bg_wait);
     pthread_mutex_unlock(&c->app->sync_mu);
     node_store_clock_warning(&st, now, warn, sizeof warn);
     fprintf(c->out, "{\"pending\":%llu,\"head\":%llu,\"acked\":%llu",
@@ -419,6 +434,7 @@ api_sync_status(web_call *c, rz_error *err)
             s.rate, (unsigned long long)(s.running ? now - s.started_ms : 0));
     web_json_kv(c->out, "delegated", s.delegated, 0);
     fprintf(c->out, ",\"auto\":%s", bg_active ? "true" : "false");
+    web_json_kv(c->out, "auto_wait", bg_wait, 0);
     if (bg_active && !s.running)
         fprintf(c->out, ",\"next_s\":%llu,\"failures\":%u",
                 (unsigned long long)(bg_next_ms > now ? (bg_next_ms - now + 999) / 1000 : 0),

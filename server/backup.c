@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "common/db.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -25,6 +27,7 @@
 #include "server/recovery.h"
 #include "server/log_store.h"
 #include "server/merger.h"
+#include "server/placelist.h"
 #include "server/rebuild.h"
 #include "server/state_store.h"
 
@@ -81,7 +84,8 @@ backup_is_sqlite(const char *path)
 }
 
 /* The files of a server directory that a backup holds: regular files but
- * the journal (kept apart), SQLite's transient files and locks. */
+ * the journal and its attachments (kept apart), SQLite's transient files
+ * and locks. */
 static int
 backup_list(const char *dir, backup_file *files, int *n, rz_error *err)
 {
@@ -96,6 +100,7 @@ backup_list(const char *dir, backup_file *files, int *n, rz_error *err)
     while ((de = readdir(d))) {
         const char *nm = de->d_name;
         if (nm[0] == '.' || strcmp(nm, JOURNAL_FILE) == 0 || strcmp(nm, BACKUP_MANIFEST) == 0 ||
+            strncmp(nm, JOURNAL_FILE ".", sizeof JOURNAL_FILE) == 0 ||
             backup_has_suffix(nm, "-wal") || backup_has_suffix(nm, "-shm") ||
             backup_has_suffix(nm, "-journal") || backup_has_suffix(nm, ".lock") ||
             strlen(nm) > NAME_MAX)
@@ -320,6 +325,7 @@ typedef struct replay_arg {
     FILE *out;       /* report */
     int applied;     /* decisions re-applied */
     int unknown;     /* records this version cannot re-apply */
+    int recount;     /* 1: a re-applied decision changes counted places (a move) */
     rz_error *err;   /* detail of a failure */
 } replay_arg;
 
@@ -341,14 +347,14 @@ replay_pk(const journal_rec *r, int i, uint8_t pk[RZ_PK_BYTES])
                : -1;
 }
 
-/* recover-grant NEW OLD OLD_PK GRANTED_MS and recover-done NEW OLD
- * GRANTED_MS USED_MS (server/recovery.h): a restore keeps a grant and, above
- * all, never makes a used one usable again. */
+/* recover-grant NEW OLD OLD_PK GRANTED_MS, recover-done and recover-cancel
+ * NEW OLD GRANTED_MS AT_MS (server/recovery.h): a restore keeps a grant and,
+ * above all, never makes a used or cancelled one usable again. */
 static int
 replay_recovery(const journal_rec *r, replay_arg *a)
 {
     recovery_grant g;
-    int done = r->verb[8] == 'd', rc, applied = 0;
+    int done = r->verb[8] != 'g', rc, applied = 0;
     memset(&g, 0, sizeof g);
     if (r->nfields != 4 || replay_node(r, 0, g.new_id) || replay_node(r, 1, g.old_id) ||
         (!done && replay_pk(r, 2, g.old_pk)))
@@ -358,14 +364,62 @@ replay_recovery(const journal_rec *r, replay_arg *a)
         g.used_ms = strtoull(r->field[3], NULL, 10);
     if (g.granted_ms == 0 || (done && g.used_ms == 0))
         return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed %s", r->line, r->verb);
-    rc = done ? recovery_replay_used(a->ls, g.new_id, g.old_id, g.granted_ms, g.used_ms, &applied,
-                                     a->err)
+    rc = done ? recovery_replay_used(a->ls, g.new_id, g.old_id, g.granted_ms, g.used_ms,
+                                     r->verb[8] == 'c', &applied, a->err)
               : recovery_replay_grant(a->ls, &g, &applied, a->err);
     if (rc == 0 && applied) {
         fprintf(a->out, "restore: re-applied %s of node %s from node %s\n", r->verb, r->field[0],
                 r->field[1]);
         a->applied++;
     }
+    return rc;
+}
+
+/* places-import SHA256: the list kept beside the journal is imported again
+ * unless it is the newest version already; the state is then recounted. */
+static int
+replay_places(const journal_rec *r, replay_arg *a)
+{
+    uint8_t h[crypto_hash_sha256_BYTES], want[crypto_hash_sha256_BYTES];
+    char name[96], *text = NULL;
+    places *p = NULL;
+    size_t len = 0;
+    int64_t version = 0;
+    int rc;
+    if (r->nfields != 1 || strlen(r->field[0]) != 64 || hex_decode(want, sizeof want, r->field[0]))
+        return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed places-import", r->line);
+    snprintf(name, sizeof name, "places-%s.tsv", r->field[0]);
+    if ((rc = journal_attachment(a->dir, name, &text, &len, a->err)) == 0) {
+        crypto_hash_sha256(h, (const unsigned char *)text, len);
+        if (memcmp(h, want, sizeof h) != 0)
+            rc = rz_fail(a->err, RZ_E_CONFIG, "journal attachment %s is not the list imported",
+                         name);
+    }
+    if (rc == RZ_E_NOTFOUND || rc == RZ_E_CONFIG) {
+        /* Said, never skipped silently: headquarters imports it again. */
+        fprintf(a->out,
+                "restore: WARNING journal line %u: a places list imported after the backup"
+                " cannot be re-applied (%s): import it again (rozgar-server places import"
+                " FILE)\n",
+                r->line, a->err->text);
+        a->unknown++;
+        free(text);
+        return 0;
+    }
+    if (rc == 0 && (rc = places_parse(&p, text, len, name, a->err)) == 0) {
+        rc = placelist_import(log_store_db(a->ls), p, text, len, "re-applied from the journal",
+                              &version, a->err);
+        if (rc == RZ_E_EXISTS) {
+            rc = 0; /* the newest version already */
+        } else if (rc == 0) {
+            fprintf(a->out, "restore: re-applied places-import as places version %lld\n",
+                    (long long)version);
+            a->applied++;
+            a->recount = 1;
+        }
+    }
+    places_destroy(&p);
+    free(text);
     return rc;
 }
 
@@ -456,10 +510,33 @@ replay_one(const journal_rec *r, void *argp)
         if (rc == 0) {
             fprintf(a->out, "restore: re-applied %s of centre '%s'\n", r->verb, r->field[0]);
             a->applied++;
+            /* Trainees by place hold the place a centre had when merged
+             * (as `centre move` does, the state is recounted below). */
+            a->recount |= !ren;
         }
         return rc;
     }
-    if (strcmp(r->verb, "recover-grant") == 0 || strcmp(r->verb, "recover-done") == 0)
+    if (strcmp(r->verb, "lawful") == 0) {
+        char *end = NULL;
+        long long at = r->nfields == 5 ? strtoll(r->field[0], &end, 10) : 0;
+        int added = 0;
+        if (at <= 0 || !end || *end)
+            return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed lawful", r->line);
+        if (!a->auth && (rc = httpauth_open(&a->auth, a->dir, a->err)))
+            return rc;
+        rc = httpauth_register_restore(a->auth, at, r->field[1], r->field[2], r->field[3],
+                                       r->field[4], &added, a->err);
+        if (rc == 0 && added) {
+            fprintf(a->out, "restore: re-applied lawful register entry (%s by %s)\n", r->field[1],
+                    r->field[2]);
+            a->applied++;
+        }
+        return rc;
+    }
+    if (strcmp(r->verb, "places-import") == 0)
+        return replay_places(r, a);
+    if (strcmp(r->verb, "recover-grant") == 0 || strcmp(r->verb, "recover-done") == 0 ||
+        strcmp(r->verb, "recover-cancel") == 0)
         return replay_recovery(r, a);
     if (replay_node(r, 0, id) != 0)
         return rz_fail(a->err, RZ_E_CONFIG, "journal line %u: malformed %s", r->line, r->verb);
@@ -628,6 +705,16 @@ backup_restore(const char *dir, const char *backupdir, FILE *out, rz_error *err)
      * in the backup); replay_one is idempotent for those written while the
      * copy ran. */
     rc = journal_scan(jpath, jfrom, replay_one, &a, err);
+    if (rc == 0 && a.recount) {
+        state_store *ss = NULL;
+        if (!(rc = placelist_activate(log_store_db(a.ls), NULL, NULL, err)) &&
+            !(rc = state_store_open(&ss, dir, err)))
+            rc = rebuild_apply(a.ls, ss, dir, NULL, err);
+        state_store_close(&ss);
+        if (rc == 0)
+            fprintf(out,
+                    "restore: the state recounted from the logs under the places re-applied\n");
+    }
     log_store_close(&a.ls);
     httpauth_destroy(&a.auth);
     if (rc)

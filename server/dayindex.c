@@ -19,6 +19,7 @@
  */
 #include "server/dayindex.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1478,7 +1479,7 @@ centre_ok(const dxq *x, const dxq_centre *c)
 static int
 str_index(dxq *x, const unsigned char *s, int *out)
 {
-    int64_t id;
+    int64_t id = 0; /* set by texts_id on success; -O2 cannot see it */
     int rc = texts_id(NULL, &x->strs, s ? (const char *)s : "", 1, &id, x->err);
     *out = (int)id;
     return rc;
@@ -1788,8 +1789,38 @@ rows_emit(dxq *x, dayindex_row_fn fn, void *arg)
     return rc;
 }
 
+/* Runs at a time, process-wide.  A run holds up to a bit per person, the
+ * attribute columns it reads (at most 7 bytes per person) and the persons
+ * of one group: about 27 MiB at 2.4 million people in the worst case.
+ * The HTTP server has up to 64 request threads; the rest wait their turn,
+ * so the server's memory stays within its budget whatever is asked. */
+#define DX_RUN_MAX 2
+static pthread_mutex_t dx_run_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dx_run_cv = PTHREAD_COND_INITIALIZER;
+static int dx_running;
+
+static int dx_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg,
+                  rz_error *err);
+
 int
 dayindex_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg, rz_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&dx_run_mu);
+    while (dx_running >= DX_RUN_MAX)
+        pthread_cond_wait(&dx_run_cv, &dx_run_mu);
+    dx_running++;
+    pthread_mutex_unlock(&dx_run_mu);
+    rc = dx_run(db, q, fn, arg, err);
+    pthread_mutex_lock(&dx_run_mu);
+    dx_running--;
+    pthread_cond_signal(&dx_run_cv);
+    pthread_mutex_unlock(&dx_run_mu);
+    return rc;
+}
+
+static int
+dx_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg, rz_error *err)
 {
     dxq x;
     dayindex_query clip;

@@ -145,7 +145,9 @@ typedef int (*dayindex_row_fn)(void *arg, uint32_t period, const dayindex_val v[
 int dayindex_ready(sqlite3 *db);
 /* Answers q; rows with a non-zero count in the order of the state path
  * (period, then values, unknown last).  RZ_E_IO on database errors,
- * RZ_E_INTERNAL for a corrupt index. */
+ * RZ_E_INTERNAL for a corrupt index.  Thread-safe on separate connections;
+ * at most two runs at a time per process (bounded memory), others wait.
+ * The callback must not start another run. */
 int dayindex_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg, rz_error *err)
     RZ_WUR;
 

@@ -21,9 +21,13 @@
  * refused at start.  The only request bodies read are the sign-in forms,
  * at most HTTP_FORM_MAX bytes, wiped when the request ends.
  *
+ * Roles: every route answers anyone signed in (analyst, admin, API token)
+ * except /api/admin/..., which one check (http_admin) keeps for an
+ * administrator's own session.
+ *
  * What it does not do: compute or cache totals (server/query.c is the one
- * place that reads the totals tables), manage accounts (the command line
- * does), or decide roles beyond "signed in" (both roles read everything).
+ * place that reads the totals tables) or change accounts and tokens (the
+ * command line does; administrators see them here).
  */
 #include "server/http.h"
 
@@ -199,7 +203,10 @@ http_common_headers(struct MHD_Response *resp, const char *ctype, const char *ca
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    /* same-origin, not no-referrer: under no-referrer a browser sends
+     * "Origin: null" with the sign-in form, which the same-origin check
+     * (login CSRF) must refuse; no address leaves for another site either way. */
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
 }
 
 static enum MHD_Result
@@ -1415,12 +1422,6 @@ http_person_lookup(http_server *h, struct MHD_Connection *c, const http_params *
     const char *v = http_param_value(ps, "cnic");
     int rc, n = 0;
 
-    if (!h->auth)
-        return http_send_error(c, MHD_HTTP_FORBIDDEN,
-                               "the CNIC lookup needs the HTTPS view and an administrator's "
-                               "sign-in (run --tls-cert/--tls-key)");
-    if (who->is_token || !who->is_admin)
-        return http_send_error(c, MHD_HTTP_FORBIDDEN, "administrators only");
     if (!v || ps->n != 1 || !cnic_normalize(cnic, v, strlen(v)))
         return http_send_error(c, MHD_HTTP_BAD_REQUEST,
                                "give one parameter cnic=XXXXX-XXXXXXX-X (13 digits)");
@@ -1472,8 +1473,62 @@ out:
     return http_send_body(c, MHD_HTTP_OK, &b, "application/json; charset=utf-8");
 }
 
+typedef int (*http_admin_fn)(httpauth *a, FILE *out, rz_error *err);
+
+/* GET /api/admin/accounts | tokens | lawful: what an administrator manages
+ * (accounts and tokens are changed with the command line), as JSON. */
+static enum MHD_Result
+http_admin_list(http_server *h, struct MHD_Connection *c, const char *url, const http_params *ps,
+                http_admin_fn fn)
+{
+    http_body b;
+    rz_error err = {0, ""};
+    int rc;
+    if (ps->n != 0)
+        return http_send_error(c, MHD_HTTP_BAD_REQUEST, "this list takes no parameters");
+    if (http_body_open(&b))
+        return MHD_NO;
+    if ((rc = fn(h->auth, b.f, &err)) || http_body_close(&b)) {
+        http_body_free(&b);
+        return http_send_failure(c, url, rc ? rc : RZ_E_NOMEM, &err);
+    }
+    return http_send_body(c, MHD_HTTP_OK, &b, "application/json; charset=utf-8");
+}
+
+/* Every /api/admin/ route, behind one check: an administrator's own
+ * sign-in over HTTPS.  Analysts read figures and exports only; an API token
+ * is a machine reading figures, never an administrator (README "Roles"). */
+static enum MHD_Result
+http_admin(http_server *h, struct MHD_Connection *c, const char *url, const http_params *ps,
+           const httpauth_principal *who)
+{
+    char addr[64];
+    if (!h->auth)
+        return http_send_error(c, MHD_HTTP_FORBIDDEN,
+                               "administration needs the HTTPS view and an administrator's "
+                               "sign-in (run --tls-cert/--tls-key)");
+    if (who->is_token || !who->is_admin) {
+        log_info("http: %s %s from %s refused %s: administrators only",
+                 who->is_token ? "token" : "analyst", who->name,
+                 http_client_addr(c, addr, sizeof(addr)), url);
+        return http_send_error(c, MHD_HTTP_FORBIDDEN, "administrators only");
+    }
+    if (strcmp(url, "/api/admin/person") == 0)
+        return http_person_lookup(h, c, ps, who);
+    if (strcmp(url, "/api/admin/accounts") == 0)
+        return http_admin_list(h, c, url, ps, httpauth_accounts_json);
+    if (strcmp(url, "/api/admin/tokens") == 0)
+        return http_admin_list(h, c, url, ps, httpauth_tokens_json);
+    if (strcmp(url, "/api/admin/lawful") == 0)
+        return http_admin_list(h, c, url, ps, httpauth_register_json);
+    return http_send_error(c, MHD_HTTP_NOT_FOUND,
+                           "not found (administration: /api/admin/person, /api/admin/accounts, "
+                           "/api/admin/tokens, /api/admin/lawful)");
+}
+
 /* {"signin":false} on an open loopback view, else who is signed in: the
- * dashboard shows a sign-out button from it. */
+ * dashboard shows a sign-out button from it, and the administration panel
+ * to administrators only. */
 static enum MHD_Result
 http_whoami(struct MHD_Connection *c, const httpauth_principal *p)
 {
@@ -1678,8 +1733,8 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url, const char
     }
     if (strcmp(url, "/api/whoami") == 0)
         return http_whoami(c, h->auth ? &who : NULL);
-    if (strcmp(url, "/api/admin/person") == 0)
-        return http_person_lookup(h, c, &ps, &who);
+    if (strncmp(url, "/api/admin/", 11) == 0)
+        return http_admin(h, c, url, &ps, &who);
 
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
         return http_send_page(h, c);

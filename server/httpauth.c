@@ -39,6 +39,7 @@ struct httpauth {
     pthread_mutex_t mu; /* guards db */
     sqlite3 *db;        /* auth.db, read-write (tokens, meta) */
     webauth *wa;        /* accounts and sessions */
+    char *dir;          /* the server directory (its journal) */
 };
 
 /* The binding of this server's sessions: made once, kept in the file. */
@@ -82,6 +83,7 @@ httpauth_open(httpauth **out, const char *dir, rz_error *err)
     if (snprintf(path, sizeof(path), "%s/%s", dir, HTTPAUTH_DB) >= (int)sizeof(path))
         return rz_fail(err, RZ_E_ARG, "httpauth: directory path too long");
     a = xcalloc(1, sizeof(*a));
+    a->dir = xstrdup(dir);
     pthread_mutex_init(&a->mu, NULL);
     if ((rc = rz_db_open(&a->db, path, DB_READWRITE, err)))
         goto fail;
@@ -113,6 +115,7 @@ httpauth_destroy(httpauth **ap)
     webauth_destroy(&a->wa);
     rz_db_close(&a->db);
     pthread_mutex_destroy(&a->mu);
+    free(a->dir);
     free(a);
     *ap = NULL;
 }
@@ -266,6 +269,109 @@ httpauth_token_check(httpauth *a, const char *token, httpauth_principal *p, rz_e
     return rc;
 }
 
+/* ---- the administrators' lists, as JSON (GET /api/admin/...) -------------- */
+
+/* "key":"2026-11-30T..." or "key":null for 0. */
+static void
+httpauth_json_time(FILE *out, const char *key, int64_t ms)
+{
+    char t[32];
+    if (ms <= 0) {
+        fprintf(out, ",\"%s\":null", key);
+        return;
+    }
+    query_iso_time(t, (uint64_t)ms);
+    fprintf(out, ",\"%s\":\"%s\"", key, t);
+}
+
+typedef struct httpauth_json_list {
+    FILE *out; /* the answer */
+    int n;     /* items written */
+} httpauth_json_list;
+
+static int
+httpauth_account_json(void *ctx, const webauth_account *acc)
+{
+    httpauth_json_list *l = ctx;
+    fputs(l->n++ ? ",\n{\"name\":" : "\n{\"name\":", l->out);
+    query_json_string(l->out, acc->user);
+    fputs(",\"role\":", l->out);
+    query_json_string(l->out, acc->role);
+    fprintf(l->out, ",\"disabled\":%s", acc->disabled ? "true" : "false");
+    httpauth_json_time(l->out, "created", (int64_t)acc->created_ms);
+    httpauth_json_time(l->out, "password_changed", (int64_t)acc->changed_ms);
+    fputs("}", l->out);
+    return 0;
+}
+
+int
+httpauth_accounts_json(httpauth *a, FILE *out, rz_error *err)
+{
+    httpauth_json_list l = {out, 0};
+    int rc;
+    fputs("{\"accounts\":[", out);
+    if ((rc = webauth_account_each(a->wa, httpauth_account_json, &l, err)))
+        return rc;
+    fputs("\n],\"manage\":\"rozgar-server -d DIR account add|passwd|disable|enable NAME\"}\n", out);
+    return 0;
+}
+
+int
+httpauth_tokens_json(httpauth *a, FILE *out, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, n = 0;
+    pthread_mutex_lock(&a->mu);
+    if (!(rc = rz_db_prepare(
+              a->db, &st, "SELECT name, created_ms, revoked_ms FROM httpauth_token ORDER BY name",
+              err))) {
+        fputs("{\"tokens\":[", out);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            fputs(n++ ? ",\n{\"name\":" : "\n{\"name\":", out);
+            query_json_string(out, (const char *)sqlite3_column_text(st, 0));
+            httpauth_json_time(out, "created", sqlite3_column_int64(st, 1));
+            httpauth_json_time(out, "revoked", sqlite3_column_int64(st, 2));
+            fputs("}", out);
+        }
+        rc = rc == SQLITE_DONE ? 0 : rz_db_fail(a->db, err, "token list");
+        sqlite3_finalize(st);
+        fputs("\n],\"manage\":\"rozgar-server -d DIR token add|revoke NAME\"}\n", out);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int
+httpauth_register_json(httpauth *a, FILE *out, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, n = 0;
+    pthread_mutex_lock(&a->mu);
+    if (!(rc = rz_db_prepare(a->db, &st,
+                             "SELECT at_ms, kind, actor, subject, detail FROM httpauth_lawful"
+                             " ORDER BY id",
+                             err))) {
+        fputs("{\"lawful\":[", out);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            fputs(n++ ? ",\n{\"kind\":" : "\n{\"kind\":", out);
+            query_json_string(out, (const char *)sqlite3_column_text(st, 1));
+            httpauth_json_time(out, "at", sqlite3_column_int64(st, 0));
+            fputs(",\"by\":", out);
+            query_json_string(out, (const char *)sqlite3_column_text(st, 2));
+            fputs(",\"subject\":", out);
+            query_json_string(out, (const char *)sqlite3_column_text(st, 3));
+            fputs(",\"outcome\":", out);
+            query_json_string(out, (const char *)sqlite3_column_text(st, 4));
+            fputs("}", out);
+        }
+        rc = rc == SQLITE_DONE ? 0 : rz_db_fail(a->db, err, "lawful register");
+        sqlite3_finalize(st);
+        fputs("\n]}\n", out);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
 /* ---- register of lawful requests ----------------------------------------- */
 
 void
@@ -278,24 +384,76 @@ httpauth_cnic_mask(char out[16], const char *cnic13)
     snprintf(out, 16, "%.5s-*******-%c", cnic13, cnic13[12]);
 }
 
-int
-httpauth_register_add(httpauth *a, const char *kind, const char *actor, const char *subject,
-                      const char *detail, rz_error *err)
+/* Inserts one register entry made at at_ms. */
+static int
+httpauth_register_insert(httpauth *a, int64_t at_ms, const char *kind, const char *actor,
+                         const char *subject, const char *detail, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc;
-    pthread_mutex_lock(&a->mu);
     if (!(rc = rz_db_prepare(a->db, &st,
                              "INSERT INTO httpauth_lawful(at_ms, kind, actor, subject, detail)"
                              " VALUES(?1,?2,?3,?4,?5)",
                              err))) {
-        sqlite3_bind_int64(st, 1, (int64_t)hlc_wall_ms());
+        sqlite3_bind_int64(st, 1, at_ms);
         sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, subject, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
         rc = rz_db_step_done(a->db, st, err);
         sqlite3_finalize(st);
+    }
+    return rc;
+}
+
+int
+httpauth_register_add(httpauth *a, const char *kind, const char *actor, const char *subject,
+                      const char *detail, rz_error *err)
+{
+    int64_t at = (int64_t)hlc_wall_ms();
+    char at_s[24], clean[300];
+    rz_error jerr = {0, ""};
+    size_t i;
+    int rc;
+    pthread_mutex_lock(&a->mu);
+    rc = httpauth_register_insert(a, at, kind, actor, subject, detail, err);
+    pthread_mutex_unlock(&a->mu);
+    if (rc)
+        return rc;
+    /* The register must survive a restore from an older backup: the
+     * journal keeps the entry (a masked CNIC or a person id, never a
+     * personal value); a reason's tabs and line breaks become blanks. */
+    snprintf(at_s, sizeof at_s, "%lld", (long long)at);
+    snprintf(clean, sizeof clean, "%s", detail);
+    for (i = 0; clean[i]; i++)
+        if (clean[i] == '\t' || clean[i] == '\r' || clean[i] == '\n')
+            clean[i] = ' ';
+    if (journal_note(a->dir, "lawful", (const char *const[]){at_s, kind, actor, subject, clean}, 5,
+                     &jerr) != 0)
+        log_warnx("lawful register entry not journaled (%s): take a backup now", jerr.text);
+    return 0;
+}
+
+int
+httpauth_register_restore(httpauth *a, int64_t at_ms, const char *kind, const char *actor,
+                          const char *subject, const char *detail, int *added, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, have = 0;
+    *added = 0;
+    pthread_mutex_lock(&a->mu);
+    if (!(rc = rz_db_prepare(a->db, &st,
+                             "SELECT 1 FROM httpauth_lawful WHERE at_ms = ?1 AND kind = ?2"
+                             " AND actor = ?3 AND subject = ?4",
+                             err))) {
+        sqlite3_bind_int64(st, 1, at_ms);
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, subject, -1, SQLITE_STATIC);
+        have = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        if (!have && !(rc = httpauth_register_insert(a, at_ms, kind, actor, subject, detail, err)))
+            *added = 1;
     }
     pthread_mutex_unlock(&a->mu);
     return rc;

@@ -12,14 +12,18 @@
  * only their BLAKE2b hash is stored, with a name, so a token is revoked by
  * name and a log line names the machine, never the token.
  *
- * What it does not do: speak HTTP (server/http.c does), decide what a role
- * may see (both roles read every figure; admin-only features check
- * httpauth_principal.is_admin).
+ * Roles: admin manages accounts, tokens and lawful requests (CNIC lookup,
+ * erasure register) and reads everything; analyst reads figures and
+ * exports only; a token reads what an analyst reads, never more.
+ *
+ * What it does not do: speak HTTP (server/http.c does; every /api/admin/
+ * route checks httpauth_principal.is_admin there, in one place).
  */
 #ifndef RZ_HTTPAUTH_H
 #define RZ_HTTPAUTH_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/rz_err.h"
 #include "common/webauth.h"
@@ -63,13 +67,29 @@ int httpauth_token_check(httpauth *a, const char *token, httpauth_principal *p, 
 
 /* The register of lawful requests: every CNIC lookup and every erasure,
  * who did it, when, about whom (a masked CNIC or a person id; never a
- * full CNIC or a name) and what came of it.  kind is "lookup" or "erase". */
+ * full CNIC or a name) and what came of it.  kind is "lookup" or "erase".
+ * Each entry is also journaled (server/journal.h "lawful"), so a restore
+ * from an older backup keeps the register whole. */
 int httpauth_register_add(httpauth *a, const char *kind, const char *actor, const char *subject,
                           const char *detail, rz_error *err) RZ_WUR;
+/* Puts back an entry a journal recorded (restore) unless the register has
+ * it (same time, kind, actor and subject): *added 1 then. */
+int httpauth_register_restore(httpauth *a, int64_t at_ms, const char *kind, const char *actor,
+                              const char *subject, const char *detail, int *added, rz_error *err)
+    RZ_WUR;
 /* Prints the register, oldest first, to out. */
 int httpauth_register_list(httpauth *a, void *out_file, rz_error *err) RZ_WUR;
 /* "35202-*******-2": what the register keeps of a CNIC (13 digits). */
 void httpauth_cnic_mask(char out[16], const char *cnic13);
+
+/* The administrators' lists as JSON objects for GET /api/admin/accounts,
+ * /tokens and /lawful: {"accounts":[{name, role, disabled, created,
+ * password_changed}]}, {"tokens":[{name, created, revoked}]},
+ * {"lawful":[{at, kind, by, subject, outcome}]}.  No hash, no password, no
+ * token, no full CNIC is in any of them.  out is a FILE *. */
+int httpauth_accounts_json(httpauth *a, FILE *out, rz_error *err) RZ_WUR;
+int httpauth_tokens_json(httpauth *a, FILE *out, rz_error *err) RZ_WUR;
+int httpauth_register_json(httpauth *a, FILE *out, rz_error *err) RZ_WUR;
 
 /* `rozgar-server account add NAME --role admin|analyst | passwd NAME |
  * disable NAME | enable NAME | list`, `token add NAME | revoke NAME |

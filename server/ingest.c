@@ -332,6 +332,7 @@ apply_batch(ingest *ig, const rz_msg *m, log_node *n, uint64_t now, rz_error *er
     b.entry = (const uint8_t *const *)&m->entry[start];
     b.entry_len = &m->entry_len[start];
     b.hash = (const uint8_t(*)[RZ_HASH_BYTES]) & ig->hash[start];
+    b.prev = start > 0 ? ig->hash[start - 1] : m->prev; /* continuity checked it */
     b.clock_ms = &ig->clock_ms[start];
     b.sig_first_seq = m->first_seq;
     b.sig_last_seq = last;

@@ -136,6 +136,80 @@ journal_note(const char *dir, const char *verb, const char *const *fields, int n
     return rc;
 }
 
+/* dir's journal path + "." + name into out; -1 when name is not an
+ * attachment name or the path does not fit. */
+static int
+journal_attachment_path(char *out, size_t n, const char *dir, const char *name)
+{
+    char jpath[4096];
+    size_t len = name ? strlen(name) : 0;
+    if (len == 0 || len > 80 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789.-") != len ||
+        name[0] == '.')
+        return -1;
+    journal_path(jpath, sizeof jpath, dir);
+    /* Beside the journal's real file: a journal linked to another disk
+     * keeps its attachments there too. */
+    {
+        char *real = realpath(jpath, NULL);
+        int k = snprintf(out, n, "%s.%s", real ? real : jpath, name);
+        free(real);
+        return k < 0 || (size_t)k >= n ? -1 : 0;
+    }
+}
+
+int
+journal_attach(const char *dir, const char *name, const void *data, size_t len, rz_error *err)
+{
+    char path[4200], tmp[4300];
+    journal j = {-1, 0, 0, 0};
+    int rc = 0;
+    if (journal_attachment_path(path, sizeof path, dir, name) != 0 ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return rz_fail(err, RZ_E_ARG, "journal: bad attachment name");
+    j.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (j.fd < 0)
+        return rz_fail(err, RZ_E_IO, "journal attachment %s: %s", tmp, strerror(errno));
+    if (journal_write(&j, (const char *)data, len) != 0 || fsync(j.fd) != 0)
+        rc = rz_fail(err, RZ_E_IO, "journal attachment %s: %s", tmp, strerror(errno));
+    close(j.fd);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = rz_fail(err, RZ_E_IO, "journal attachment %s: %s", path, strerror(errno));
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+int
+journal_attachment(const char *dir, const char *name, char **data, size_t *len, rz_error *err)
+{
+    char path[4200];
+    FILE *f;
+    long n;
+    *data = NULL;
+    *len = 0;
+    if (journal_attachment_path(path, sizeof path, dir, name) != 0)
+        return rz_fail(err, RZ_E_ARG, "journal: bad attachment name");
+    if (!(f = fopen(path, "rbe")))
+        return rz_fail(err, errno == ENOENT ? RZ_E_NOTFOUND : RZ_E_IO, "journal attachment %s: %s",
+                       path, strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (16L << 20) ||
+        fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return rz_fail(err, RZ_E_IO, "journal attachment %s: unreadable or over 16 MiB", path);
+    }
+    *data = xmalloc((size_t)n + 1);
+    if (fread(*data, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(*data);
+        *data = NULL;
+        return rz_fail(err, RZ_E_IO, "journal attachment %s: short read", path);
+    }
+    fclose(f);
+    (*data)[n] = '\0';
+    *len = (size_t)n;
+    return 0;
+}
+
 void
 journal_head(journal *j, const char *node_hex, uint32_t epoch, uint64_t seq, uint64_t now_ms)
 {

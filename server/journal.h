@@ -29,9 +29,13 @@
  *     account-disable NAME | account-enable NAME
  *     token-add       NAME TOKENHASH     (BLAKE2b of the token, 64 hex)
  *     token-revoke    NAME
+ *     places-import   SHA256         (the list itself: the attachment below)
+ *     lawful    AT_MS KIND ACTOR SUBJECT OUTCOME  (the register of lawful requests:
+ *                                  a masked CNIC or a person id, never a value)
  *     head      NODE EPOCH SEQ      (acknowledged up to SEQ)
  *     recover-grant NEW OLD OLD_PK GRANTED_MS   (server/recovery.h)
  *     recover-done  NEW OLD GRANTED_MS USED_MS  (the grant was used)
+ *     recover-cancel NEW OLD GRANTED_MS AT_MS   (headquarters withdrew it unused)
  *
  * NODE, PK and PERSON in lower-case hex.  Text fields never hold TAB or LF
  * (journal_admin refuses them).  Personal values never enter the journal,
@@ -73,6 +77,17 @@ int journal_admin(journal *j, const char *verb, const char *const *fields, int n
 /* Opens the journal of dir, appends one decision, closes.  For commands. */
 int journal_note(const char *dir, const char *verb, const char *const *fields, int nfields,
                  rz_error *err) RZ_WUR;
+/* A file a decision needs that is too big for a record (a places list):
+ * kept beside the journal as "<journal path>.<name>", mode 0600, written
+ * whole (a temporary file renamed) and synced before the decision's
+ * record.  name is 1..80 of [a-z0-9.-].  RZ_E_ARG, RZ_E_IO. */
+int journal_attach(const char *dir, const char *name, const void *data, size_t len, rz_error *err)
+    RZ_WUR;
+/* Reads an attachment back into *data (malloc'd, NUL-terminated; *len
+ * bytes).  RZ_E_NOTFOUND when it is not there. */
+int journal_attachment(const char *dir, const char *name, char **data, size_t *len, rz_error *err)
+    RZ_WUR;
+
 /* Notes that the log of node node_hex (16 hex digits) is acknowledged up to (epoch, seq).  Never
  * fails the caller: a write error is logged once. */
 void journal_head(journal *j, const char *node_hex, uint32_t epoch, uint64_t seq, uint64_t now_ms);

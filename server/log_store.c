@@ -2,12 +2,24 @@
  * log_store: SQLite implementation of the log store (see log_store.h).
  *
  * server.db holds the enrollment register, centres, nodes and their key
- * history, the logs (one row per entry, keyed (node, seq); clock entries
- * carry their server time in a column with a partial index so the merger
- * finds segment boundaries without decoding), batch signatures and the
- * erasable personal values.  Fork evidence lives in server.db.evidence,
- * attached.  No merged state: that is state.db (state_store.c).
- * Statements are prepared once at open.
+ * history, the logs, batch signatures and the erasable personal values.
+ * Fork evidence lives in server.db.evidence, attached.  No merged state:
+ * that is state.db (state_store.c).  Statements are prepared once at open.
+ *
+ * The storage unit of a log is the verified batch (schema 3): one
+ * log_batch row holds the new entries of one BATCH, as the node signed
+ * them, with the chain hash before them (prev) and at their end (head).
+ * An acknowledgement then costs one b-tree insertion per batch instead of
+ * one per entry.  Per-entry access exists only where the protocol needs it:
+ * log_store_hash_at (the row's head, or its prev re-hashed forward through
+ * the row's entries, at most one batch), the clock entries (log_clock, one
+ * row per clock entry, so the merger finds segment boundaries without
+ * decoding) and the personal values (pii, one row per value, erasable).
+ *
+ * Byte layout of log_batch.entries: the entries first_seq..last_seq in
+ * order, each as a msgpack bin (bin8: c4 len; bin16: c5 len-be16; bin32:
+ * c6 len-be32) followed by the entry's bytes exactly as signed.  So the
+ * column is a msgpack stream of last_seq - first_seq + 1 bins.
  */
 #include "server/log_store.h"
 
@@ -17,6 +29,7 @@
 
 #include "common/db.h"
 #include "common/hlc.h"
+#include "common/mpk.h"
 #include "common/util.h"
 #include "server/merge.h"
 
@@ -43,11 +56,19 @@ static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS node_key("
     " node_id BLOB NOT NULL, from_seq INTEGER NOT NULL, sign_pk BLOB NOT NULL,"
     " PRIMARY KEY(node_id, from_seq)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS log("
-    " node_id BLOB NOT NULL, seq INTEGER NOT NULL, epoch INTEGER NOT NULL, hash BLOB NOT NULL,"
-    " clock_ms INTEGER, entry BLOB NOT NULL, PRIMARY KEY(node_id, seq)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS log_clocks ON log(node_id, seq, clock_ms)"
-    " WHERE clock_ms IS NOT NULL;"
+    /* The logs, one row per stored batch (see the file comment).  A rowid
+     * table: the rows are large (their entries spill to overflow pages) and
+     * are appended, which a rowid b-tree does cheaply; the index finds the
+     * row holding a sequence number (the first with last_seq >= it). */
+    "CREATE TABLE IF NOT EXISTS log_batch("
+    " node_id BLOB NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,"
+    " epoch INTEGER NOT NULL, prev BLOB NOT NULL, head BLOB NOT NULL, entries BLOB NOT NULL);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS log_batch_at ON log_batch(node_id, last_seq, first_seq);"
+    /* Clock entries with their server time, and entries an import closed
+     * (log_store_close_import): the merger's segment boundaries. */
+    "CREATE TABLE IF NOT EXISTS log_clock("
+    " node_id BLOB NOT NULL, seq INTEGER NOT NULL, clock_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(node_id, seq)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS batch_sig("
     " node_id BLOB NOT NULL, last_seq INTEGER NOT NULL, first_seq INTEGER NOT NULL,"
     " epoch INTEGER NOT NULL, sig BLOB NOT NULL, sign_pk BLOB NOT NULL,"
@@ -67,8 +88,11 @@ enum {
     ST_NODE_BY_CURVE,
     ST_NODE_UPDATE,
     ST_NODES,
-    ST_LOG_GET,
+    ST_BATCH_FIND,
+    ST_BATCH_ENTRIES,
+    ST_BATCH_LAST,
     ST_LOG_APPEND,
+    ST_CLOCK_PUT,
     ST_NEXT_CLOCK,
     ST_LAST_CLOCK,
     ST_SCAN,
@@ -90,14 +114,21 @@ static const char *const log_store_sql[ST_COUNT] = {
     [ST_NODE_UPDATE] = "UPDATE node SET quarantined=?2, head_seq=?3, head_hash=?4,"
                        " last_sync_ms=?5, clock_offset_ms=?6 WHERE node_id=?1",
     [ST_NODES] = "SELECT " LOG_NODE_COLS " FROM node ORDER BY node_id",
-    [ST_LOG_GET] = "SELECT hash FROM log WHERE node_id=?1 AND seq=?2",
-    [ST_LOG_APPEND] = "INSERT INTO log(node_id, seq, epoch, hash, clock_ms, entry)"
-                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_NEXT_CLOCK] = "SELECT seq, clock_ms FROM log WHERE node_id=?1 AND seq>?2 AND seq<=?3"
-                      " AND clock_ms IS NOT NULL ORDER BY seq LIMIT 1",
-    [ST_LAST_CLOCK] = "SELECT seq FROM log WHERE node_id=?1 AND seq<=?2"
-                      " AND clock_ms IS NOT NULL ORDER BY seq DESC LIMIT 1",
-    [ST_SCAN] = "SELECT seq, entry FROM log WHERE node_id=?1 AND seq>=?2 AND seq<=?3 ORDER BY seq",
+    /* The row holding seq ?2, without its entries (not read unless needed). */
+    [ST_BATCH_FIND] = "SELECT first_seq, last_seq, epoch, prev, head FROM log_batch"
+                      " WHERE node_id=?1 AND last_seq>=?2 ORDER BY last_seq LIMIT 1",
+    [ST_BATCH_ENTRIES] = "SELECT entries FROM log_batch WHERE node_id=?1 AND last_seq=?2",
+    [ST_BATCH_LAST] = "SELECT last_seq FROM log_batch WHERE node_id=?1"
+                      " ORDER BY last_seq DESC LIMIT 1",
+    [ST_LOG_APPEND] = "INSERT INTO log_batch(node_id, first_seq, last_seq, epoch, prev, head,"
+                      " entries) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_CLOCK_PUT] = "INSERT INTO log_clock(node_id, seq, clock_ms) VALUES(?1, ?2, ?3)",
+    [ST_NEXT_CLOCK] = "SELECT seq, clock_ms FROM log_clock WHERE node_id=?1 AND seq>?2 AND seq<=?3"
+                      " ORDER BY seq LIMIT 1",
+    [ST_LAST_CLOCK] = "SELECT seq FROM log_clock WHERE node_id=?1 AND seq<=?2"
+                      " ORDER BY seq DESC LIMIT 1",
+    [ST_SCAN] = "SELECT first_seq, last_seq, entries FROM log_batch WHERE node_id=?1"
+                " AND last_seq>=?2 ORDER BY last_seq",
     [ST_CNIC] = "SELECT cnic_state, token FROM pii WHERE node_id=?1 AND seq=?2 AND field=1",
     [ST_BATCH_SIG] = "INSERT OR REPLACE INTO batch_sig(node_id, last_seq, first_seq, epoch, sig,"
                      " sign_pk) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
@@ -114,6 +145,7 @@ struct log_store {
     sqlite3 *db;                /* the central database */
     sqlite3_stmt *st[ST_COUNT]; /* prepared once */
     uint8_t pepper[32];         /* key of CNIC link tokens; secret */
+    mpk_writer row;             /* scratch: the entries of the row being appended */
 };
 
 sqlite3 *
@@ -173,26 +205,156 @@ log_store_add_column(log_store *s, const char *table, const char *column, const 
     return rz_db_exec(s->db, sql, err);
 }
 
-/* Columns added since the first release: the node's last contact (an
- * operational fact) and the centre a register version is about (so a
- * centre's renames and moves can be replayed, log_store_centre_change). */
 #define LOG_STORE_CACHE_KIB "8192" /* page cache per connection, KiB */
-/* Schema of server.db (PRAGMA user_version): 2 adds node.last_contact_ms and
- * register.centre_id to the release of 2026-11-23 (0).  Opening upgrades an
- * older file in place; a newer one is refused. */
-#define LOG_STORE_SCHEMA 2
-#define LOG_STORE_SCHEMA_TEXT "2"
+/* Schema of server.db (PRAGMA user_version): 2 added node.last_contact_ms
+ * and register.centre_id to the release of 2026-11-23 (0); 3 stores the
+ * logs as batch rows (log_batch, log_clock) instead of one row per entry
+ * (log).  Opening upgrades an older file in place, in one transaction; a
+ * newer one is refused. */
+#define LOG_STORE_SCHEMA 3
+#define LOG_STORE_SCHEMA_TEXT "3"
+
+static int
+log_store_version(log_store *s, int *version, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    *version = 0;
+    if ((rc = rz_db_prepare(s->db, &st, "PRAGMA user_version", err)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Writes the row collected in s->row: entries first..last of node, all of
+ * one epoch, chain hash prev before them and head at their end. */
+static int
+upgrade_put_row(log_store *s, sqlite3_stmt *put, const uint8_t *node, uint64_t first, uint64_t last,
+                uint32_t epoch, const uint8_t *prev, const uint8_t *head, rz_error *err)
+{
+    int rc;
+    if (s->row.rc)
+        return rz_fail(err, RZ_E_NOMEM, "out of memory upgrading the log");
+    sqlite3_bind_blob(put, 1, node, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(put, 2, (int64_t)first);
+    sqlite3_bind_int64(put, 3, (int64_t)last);
+    sqlite3_bind_int64(put, 4, epoch);
+    sqlite3_bind_blob(put, 5, prev, RZ_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(put, 6, head, RZ_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(put, 7, s->row.sb.data, (int)s->row.sb.size, SQLITE_STATIC);
+    rc = rz_db_step_done(s->db, put, err);
+    mpk_w_reset(&s->row);
+    return rc;
+}
+
+/* Schema 2 -> 3: the per-entry table log becomes batch rows, streamed in
+ * (node, seq) order.  A row ends where a signed batch ended (batch_sig), at
+ * an epoch change, at a gap and after RZ_MAX_BATCH_ENTRIES entries, so rows
+ * look like those ingest writes.  Hashes are carried over as stored (verify
+ * recomputes them).  Then log goes. */
+static int
+log_store_upgrade_log(log_store *s, rz_error *err)
+{
+    sqlite3_stmt *rd = NULL, *put = NULL, *clk = NULL, *sig = NULL;
+    uint8_t node[RZ_NODE_ID_BYTES] = {0}, prev[RZ_HASH_BYTES] = {0}, hash[RZ_HASH_BYTES] = {0};
+    uint64_t first = 0, last = 0;
+    uint32_t epoch = 0;
+    size_t n = 0;
+    int rc, step, have = 0;
+
+    if ((rc = rz_db_prepare(s->db, &rd,
+                            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='log'",
+                            err)))
+        return rc;
+    if (sqlite3_step(rd) == SQLITE_ROW)
+        have = sqlite3_column_int(rd, 0);
+    sqlite3_finalize(rd);
+    rd = NULL;
+    if (!have)
+        return 0;
+    if ((rc = rz_db_prepare(s->db, &rd,
+                            "SELECT node_id, seq, epoch, hash, clock_ms, entry FROM log"
+                            " ORDER BY node_id, seq",
+                            err)) ||
+        (rc = rz_db_prepare(s->db, &put, log_store_sql[ST_LOG_APPEND], err)) ||
+        (rc = rz_db_prepare(s->db, &clk, log_store_sql[ST_CLOCK_PUT], err)) ||
+        (rc = rz_db_prepare(s->db, &sig, "SELECT 1 FROM batch_sig WHERE node_id=?1 AND last_seq=?2",
+                            err)))
+        goto out;
+    mpk_w_reset(&s->row);
+    while ((step = sqlite3_step(rd)) == SQLITE_ROW) {
+        const void *id = sqlite3_column_blob(rd, 0);
+        uint64_t seq = (uint64_t)sqlite3_column_int64(rd, 1);
+        uint32_t ep = (uint32_t)sqlite3_column_int64(rd, 2);
+        int same = sqlite3_column_bytes(rd, 0) == RZ_NODE_ID_BYTES &&
+                   memcmp(id, node, RZ_NODE_ID_BYTES) == 0;
+        if (sqlite3_column_bytes(rd, 0) != RZ_NODE_ID_BYTES ||
+            sqlite3_column_bytes(rd, 3) != RZ_HASH_BYTES) {
+            rc = rz_fail(err, RZ_E_IO, "log row %llu is damaged: upgrade stopped",
+                         (unsigned long long)seq);
+            goto out;
+        }
+        if (n > 0 && (!same || seq != last + 1 || ep != epoch)) {
+            if ((rc = upgrade_put_row(s, put, node, first, last, epoch, prev, hash, err)))
+                goto out;
+            n = 0;
+        }
+        if (n == 0) {
+            /* The hash before a row is its predecessor's last one. */
+            if (!same)
+                memset(hash, 0, sizeof hash);
+            memcpy(prev, hash, RZ_HASH_BYTES);
+            memcpy(node, id, RZ_NODE_ID_BYTES);
+            first = seq;
+            epoch = ep;
+        }
+        mpk_w_bin(&s->row, sqlite3_column_blob(rd, 5), (size_t)sqlite3_column_bytes(rd, 5));
+        memcpy(hash, sqlite3_column_blob(rd, 3), RZ_HASH_BYTES);
+        last = seq;
+        n++;
+        if (sqlite3_column_type(rd, 4) != SQLITE_NULL) {
+            sqlite3_bind_blob(clk, 1, node, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+            sqlite3_bind_int64(clk, 2, (int64_t)seq);
+            sqlite3_bind_int64(clk, 3, sqlite3_column_int64(rd, 4));
+            if ((rc = rz_db_step_done(s->db, clk, err)))
+                goto out;
+        }
+        sqlite3_bind_blob(sig, 1, node, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(sig, 2, (int64_t)seq);
+        step = sqlite3_step(sig);
+        sqlite3_reset(sig);
+        if (step == SQLITE_ROW || n >= RZ_MAX_BATCH_ENTRIES) {
+            if ((rc = upgrade_put_row(s, put, node, first, last, epoch, prev, hash, err)))
+                goto out;
+            n = 0;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        rc = rz_db_fail(s->db, err, "log upgrade");
+        goto out;
+    }
+    if (n > 0 && (rc = upgrade_put_row(s, put, node, first, last, epoch, prev, hash, err)))
+        goto out;
+    sqlite3_finalize(rd);
+    rd = NULL;
+    rc = rz_db_exec(s->db, "DROP TABLE log;", err);
+out:
+    sqlite3_finalize(rd);
+    sqlite3_finalize(put);
+    sqlite3_finalize(clk);
+    sqlite3_finalize(sig);
+    mpk_w_reset(&s->row);
+    return rc;
+}
 
 static int
 log_store_upgrade(log_store *s, rz_error *err)
 {
-    sqlite3_stmt *st = NULL;
     int rc, version = 0;
-    if ((rc = rz_db_prepare(s->db, &st, "PRAGMA user_version", err)))
+    if ((rc = log_store_version(s, &version, err)))
         return rc;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
     /* A newer program may have changed what the rows mean: never guess. */
     if (version > LOG_STORE_SCHEMA)
         return rz_fail(err, RZ_E_VERSION,
@@ -201,17 +363,36 @@ log_store_upgrade(log_store *s, rz_error *err)
                        version, LOG_STORE_SCHEMA);
     if (version == LOG_STORE_SCHEMA)
         return 0;
-    /* 0: the release of 2026-11-23 (or a new file); 1 never existed apart. */
-    if ((rc = log_store_add_column(s, "node", "last_contact_ms", "INTEGER NOT NULL DEFAULT 0",
-                                   err)) ||
-        (rc = log_store_add_column(s, "register", "centre_id", "INTEGER", err)))
+    /* All or nothing; and another connection may have upgraded the file
+     * between the look above and this lock. */
+    if ((rc = rz_db_begin(s->db, err)))
         return rc;
-    return rz_db_exec(s->db,
-                      "UPDATE register SET centre_id = (SELECT c.centre_id FROM centre c"
-                      " WHERE c.name = register.centre) WHERE centre_id IS NULL AND"
-                      " action = 'enroll';"
-                      "PRAGMA user_version = " LOG_STORE_SCHEMA_TEXT ";",
-                      err);
+    if ((rc = log_store_version(s, &version, err)) || version == LOG_STORE_SCHEMA)
+        goto out;
+    /* 0: the release of 2026-11-23 (or a new file); 1 never existed apart.
+     * Columns added since (the node's last contact, an operational fact;
+     * the centre a register version is about, so a centre's renames and
+     * moves can be replayed, log_store_centre_change). */
+    if (version < 2 &&
+        ((rc = log_store_add_column(s, "node", "last_contact_ms", "INTEGER NOT NULL DEFAULT 0",
+                                    err)) ||
+         (rc = log_store_add_column(s, "register", "centre_id", "INTEGER", err)) ||
+         (rc = rz_db_exec(s->db,
+                          "UPDATE register SET centre_id = (SELECT c.centre_id FROM centre c"
+                          " WHERE c.name = register.centre) WHERE centre_id IS NULL AND"
+                          " action = 'enroll';",
+                          err))))
+        goto out;
+    if ((rc = log_store_upgrade_log(s, err)) ||
+        (rc = rz_db_exec(s->db, "PRAGMA user_version = " LOG_STORE_SCHEMA_TEXT ";", err)))
+        goto out;
+    return rz_db_commit(s->db, err);
+out:
+    if (rc)
+        rz_db_rollback(s->db);
+    else
+        rc = rz_db_commit(s->db, err);
+    return rc;
 }
 
 int
@@ -223,6 +404,7 @@ log_store_open_path(log_store **out, const char *path, rz_error *err)
     int rc, i;
 
     *out = NULL;
+    mpk_w_init(&s->row);
     if ((rc = rz_db_open(&s->db, path, DB_READWRITE, err)))
         goto fail;
     /* Evidence of forks is kept apart from the merged state (DESIGN). */
@@ -272,6 +454,7 @@ log_store_close(log_store **sp)
     for (i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     rz_db_close(&s->db);
+    mpk_w_free(&s->row);
     sodium_memzero(s->pepper, sizeof s->pepper);
     free(s);
     *sp = NULL;
@@ -597,23 +780,118 @@ log_store_nodes(log_store *s, log_store_node_fn fn, void *arg, rz_error *err)
     return rc;
 }
 
+/* Next entry of a row's entries column (byte layout in the file comment):
+ * 1 with *e and *len set, 0 at the end, -1 when the bytes are damaged. */
+static int
+row_next(const uint8_t **p, const uint8_t *end, const uint8_t **e, size_t *len)
+{
+    const uint8_t *q = *p;
+    size_t left = (size_t)(end - q), hl, n;
+    if (left == 0)
+        return 0;
+    switch (q[0]) {
+    case 0xc4: hl = 2; break;
+    case 0xc5: hl = 3; break;
+    case 0xc6: hl = 5; break;
+    default: return -1;
+    }
+    if (left < hl)
+        return -1;
+    n = hl == 2   ? q[1]
+        : hl == 3 ? ((size_t)q[1] << 8 | q[2])
+                  : ((size_t)q[1] << 24 | (size_t)q[2] << 16 | (size_t)q[3] << 8 | q[4]);
+    if (left - hl < n)
+        return -1;
+    *e = q + hl;
+    *len = n;
+    *p = q + hl + n;
+    return 1;
+}
+
+typedef int (*row_entry_fn)(uint64_t seq, const uint8_t *entry, size_t len, void *arg);
+
+/* Calls fn for the entries from..to of a row holding first..last; a
+ * non-zero return from fn stops the walk and is returned.  RZ_E_IO when
+ * the row does not hold exactly its entries. */
+static int
+row_walk(const uint8_t *node_id, const void *blob, size_t size, uint64_t first, uint64_t last,
+         uint64_t from, uint64_t to, row_entry_fn fn, void *arg, rz_error *err)
+{
+    const uint8_t *p = blob, *end = p + size, *e;
+    uint64_t seq = first;
+    size_t len;
+    int r, rc;
+    char hex[2 * RZ_NODE_ID_BYTES + 1];
+    if (to > last)
+        to = last;
+    while (seq <= to && (r = row_next(&p, end, &e, &len)) == 1) {
+        if (seq >= from && (rc = fn(seq, e, len, arg)) != 0)
+            return rc;
+        seq++;
+    }
+    if (seq > to && (to < last || p == end))
+        return 0;
+    hex_encode(hex, node_id, RZ_NODE_ID_BYTES);
+    return rz_fail(err, RZ_E_IO, "node %s: the stored batch %llu..%llu is damaged", hex,
+                   (unsigned long long)first, (unsigned long long)last);
+}
+
+/* Walk state of log_store_hash_at: the chain from a row's prev hash. */
+typedef struct hash_walk {
+    const uint8_t *node_id;   /* the node */
+    uint32_t epoch;           /* the row's epoch */
+    uint8_t h[RZ_HASH_BYTES]; /* hash of the entry before the next one */
+} hash_walk;
+
+static int
+hash_walk_entry(uint64_t seq, const uint8_t *entry, size_t len, void *arg)
+{
+    hash_walk *w = arg;
+    uint8_t h[RZ_HASH_BYTES];
+    chain_hash(h, w->node_id, w->epoch, seq, w->h, entry, len);
+    memcpy(w->h, h, RZ_HASH_BYTES);
+    return 0;
+}
+
 int
 log_store_hash_at(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
                   uint8_t hash[RZ_HASH_BYTES], rz_error *err)
 {
-    sqlite3_stmt *st = s->st[ST_LOG_GET];
+    sqlite3_stmt *st = s->st[ST_BATCH_FIND];
+    hash_walk w = {node_id, 0, {0}};
+    uint64_t first = 0, last = 0;
     int rc;
     sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)seq);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        blob_copy(hash, RZ_HASH_BYTES, st, 0);
-        sqlite3_reset(st);
-        return 0;
+        first = (uint64_t)sqlite3_column_int64(st, 0);
+        last = (uint64_t)sqlite3_column_int64(st, 1);
+        w.epoch = (uint32_t)sqlite3_column_int64(st, 2);
+        /* The head of the row, or the chain re-hashed forward from the
+         * hash before it: at most one batch of entries. */
+        blob_copy(w.h, RZ_HASH_BYTES, st, seq == last ? 4 : 3);
     }
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? rz_fail(err, RZ_E_NOTFOUND, "no entry %llu", (unsigned long long)seq)
-                             : rz_db_fail(s->db, err, "log lookup");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rz_db_fail(s->db, err, "log lookup");
+    if (rc == SQLITE_DONE || seq == 0 || seq < first)
+        return rz_fail(err, RZ_E_NOTFOUND, "no entry %llu", (unsigned long long)seq);
+    if (seq < last) {
+        st = s->st[ST_BATCH_ENTRIES];
+        sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)last);
+        if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            rc = row_walk(node_id, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                          first, last, first, seq, hash_walk_entry, &w, err);
+        else
+            rc = rz_db_fail(s->db, err, "log lookup");
+        sqlite3_reset(st);
+        if (rc)
+            return rc;
+    }
+    memcpy(hash, w.h, RZ_HASH_BYTES);
+    return 0;
 }
 
 static int
@@ -636,21 +914,56 @@ log_store_pii_put(log_store *s, const uint8_t *node_id, const log_pii *p, rz_err
 int
 log_store_append_batch(log_store *s, const log_batch *b, rz_error *err)
 {
-    sqlite3_stmt *st = s->st[ST_LOG_APPEND];
+    sqlite3_stmt *st;
+    uint8_t prev[RZ_HASH_BYTES] = {0};
+    uint64_t stored = 0, last = b->first_seq + b->n - 1;
     size_t i;
     int rc;
-    for (i = 0; i < b->n; i++) {
+    if (b->n > 0) {
+        /* Rows continue each other: one look-up per batch keeps the
+         * promise of the old per-entry key, no entry stored twice. */
+        st = s->st[ST_BATCH_LAST];
         sqlite3_bind_blob(st, 1, b->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (int64_t)(b->first_seq + i));
-        sqlite3_bind_int64(st, 3, b->epoch);
-        sqlite3_bind_blob(st, 4, b->hash[i], RZ_HASH_BYTES, SQLITE_STATIC);
-        if (b->clock_ms[i] >= 0)
-            sqlite3_bind_int64(st, 5, b->clock_ms[i]);
-        else
-            sqlite3_bind_null(st, 5);
-        sqlite3_bind_blob(st, 6, b->entry[i], (int)b->entry_len[i], SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            stored = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return rz_db_fail(s->db, err, "log head");
+        if (b->first_seq != stored + 1)
+            return rz_fail(err, RZ_E_CHAIN,
+                           "entries from %llu do not continue the stored log (last %llu)",
+                           (unsigned long long)b->first_seq, (unsigned long long)stored);
+        if (b->prev)
+            memcpy(prev, b->prev, RZ_HASH_BYTES);
+        else if (b->first_seq > 1 &&
+                 (rc = log_store_hash_at(s, b->node_id, b->first_seq - 1, prev, err)))
+            return rc;
+        mpk_w_reset(&s->row);
+        for (i = 0; i < b->n; i++)
+            mpk_w_bin(&s->row, b->entry[i], b->entry_len[i]);
+        if (s->row.rc || s->row.sb.size > INT32_MAX)
+            return rz_fail(err, RZ_E_NOMEM, "cannot hold the batch's entries");
+        st = s->st[ST_LOG_APPEND];
+        sqlite3_bind_blob(st, 1, b->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)b->first_seq);
+        sqlite3_bind_int64(st, 3, (int64_t)last);
+        sqlite3_bind_int64(st, 4, b->epoch);
+        sqlite3_bind_blob(st, 5, prev, RZ_HASH_BYTES, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 6, b->hash[b->n - 1], RZ_HASH_BYTES, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 7, s->row.sb.data, (int)s->row.sb.size, SQLITE_STATIC);
         if ((rc = rz_db_step_done(s->db, st, err)))
             return rc;
+        st = s->st[ST_CLOCK_PUT];
+        for (i = 0; i < b->n; i++) {
+            if (b->clock_ms[i] < 0)
+                continue;
+            sqlite3_bind_blob(st, 1, b->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, (int64_t)(b->first_seq + i));
+            sqlite3_bind_int64(st, 3, b->clock_ms[i]);
+            if ((rc = rz_db_step_done(s->db, st, err)))
+                return rc;
+        }
     }
     for (i = 0; i < b->npii; i++)
         if ((rc = log_store_pii_put(s, b->node_id, &b->pii[i], err)))
@@ -669,29 +982,29 @@ int
 log_store_close_import(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
                        uint64_t head, uint64_t server_ms, int *closed, rz_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = s->st[ST_BATCH_FIND];
     uint64_t cseq, cms;
-    int rc;
+    int rc, found;
     *closed = 0;
     if (seq == 0 || seq > head)
         return rz_fail(err, RZ_E_ARG, "entry %llu is not stored", (unsigned long long)seq);
     if ((rc = log_store_next_clock(s, node_id, seq - 1, head, &cseq, &cms, err)) || cseq != 0)
         return rc;
-    if ((rc = rz_db_prepare(s->db, &st,
-                            "UPDATE log SET clock_ms=?3 WHERE node_id=?1 AND seq=?2"
-                            " AND clock_ms IS NULL",
-                            err)))
-        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    rc = sqlite3_step(st);
+    found = rc == SQLITE_ROW && (uint64_t)sqlite3_column_int64(st, 0) <= seq;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rz_db_fail(s->db, err, "import clock");
+    if (!found)
+        return rz_fail(err, RZ_E_NOTFOUND, "entry %llu is not stored", (unsigned long long)seq);
+    st = s->st[ST_CLOCK_PUT];
     sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)seq);
     sqlite3_bind_int64(st, 3, (int64_t)server_ms);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = rz_db_fail(s->db, err, "import clock");
-    else if (sqlite3_changes(s->db) != 1)
-        rc = rz_fail(err, RZ_E_NOTFOUND, "entry %llu is not stored", (unsigned long long)seq);
-    else
+    if ((rc = rz_db_step_done(s->db, st, err)) == 0)
         *closed = 1;
-    sqlite3_finalize(st);
     return rc;
 }
 
@@ -739,15 +1052,140 @@ log_store_scan(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t f
     int rc = 0, step;
     sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)from);
-    sqlite3_bind_int64(st, 3, (int64_t)to);
+    /* One batch row in memory at a time. */
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((rc = fn((uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
-                     (size_t)sqlite3_column_bytes(st, 1), arg)) != 0)
+        uint64_t first = (uint64_t)sqlite3_column_int64(st, 0);
+        uint64_t last = (uint64_t)sqlite3_column_int64(st, 1);
+        if (first > to)
             break;
+        if ((rc = row_walk(node_id, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                           first, last, from, to, fn, arg, err)) != 0 ||
+            last >= to)
+            break;
+    }
+    if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = rz_db_fail(s->db, err, "log scan");
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Walk state of log_store_chain. */
+typedef struct chain_walk {
+    const uint8_t *node_id;   /* the node */
+    uint32_t epoch;           /* the row's epoch */
+    uint8_t h[RZ_HASH_BYTES]; /* recomputed hash of the last entry walked */
+    log_store_chain_fn fn;    /* the caller's */
+    void *arg;                /* its argument */
+} chain_walk;
+
+static int
+chain_walk_entry(uint64_t seq, const uint8_t *entry, size_t len, void *arg)
+{
+    chain_walk *w = arg;
+    uint8_t h[RZ_HASH_BYTES];
+    chain_hash(h, w->node_id, w->epoch, seq, w->h, entry, len);
+    memcpy(w->h, h, RZ_HASH_BYTES);
+    return w->fn(seq, w->epoch, w->h, w->arg);
+}
+
+int
+log_store_chain(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], log_store_chain_fn fn,
+                void *arg, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    chain_walk w = {node_id, 0, {0}, fn, arg};
+    uint64_t expect = 1;
+    char hex[2 * RZ_NODE_ID_BYTES + 1];
+    int rc, step;
+    hex_encode(hex, node_id, RZ_NODE_ID_BYTES);
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "SELECT first_seq, last_seq, epoch, prev, head, entries FROM log_batch"
+                            " WHERE node_id=?1 ORDER BY last_seq",
+                            err)))
+        return rc;
+    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t first = (uint64_t)sqlite3_column_int64(st, 0);
+        uint64_t last = (uint64_t)sqlite3_column_int64(st, 1);
+        if (first != expect || last < first) {
+            rc = rz_fail(err, RZ_E_CHAIN, "node %s: log jumps from %llu to %llu", hex,
+                         (unsigned long long)(expect - 1), (unsigned long long)first);
+            break;
+        }
+        /* The hashes the store keeps for its look-ups must be the chain's. */
+        if (sqlite3_column_bytes(st, 3) != RZ_HASH_BYTES ||
+            memcmp(sqlite3_column_blob(st, 3), w.h, RZ_HASH_BYTES) != 0) {
+            rc = rz_fail(err, RZ_E_CHAIN,
+                         "node %s: the hash stored before entry %llu is not the"
+                         " chain's",
+                         hex, (unsigned long long)first);
+            break;
+        }
+        w.epoch = (uint32_t)sqlite3_column_int64(st, 2);
+        if ((rc = row_walk(node_id, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5),
+                           first, last, first, last, chain_walk_entry, &w, err)))
+            break;
+        if (sqlite3_column_bytes(st, 4) != RZ_HASH_BYTES ||
+            memcmp(sqlite3_column_blob(st, 4), w.h, RZ_HASH_BYTES) != 0) {
+            rc = rz_fail(err, RZ_E_CHAIN, "node %s: entry %llu does not hash to its stored hash",
+                         hex, (unsigned long long)last);
+            break;
+        }
+        expect = last + 1;
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = rz_db_fail(s->db, err, "log scan");
-    sqlite3_reset(st);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Walk state of log_store_grep. */
+typedef struct grep_walk {
+    const uint8_t *node_id; /* the row's node */
+    const uint8_t *pattern; /* what to find */
+    size_t plen;            /* its length */
+    log_store_match_fn fn;  /* the caller's */
+    void *arg;              /* its argument */
+} grep_walk;
+
+static int
+grep_walk_entry(uint64_t seq, const uint8_t *entry, size_t len, void *arg)
+{
+    grep_walk *w = arg;
+    if (!memmem(entry, len, w->pattern, w->plen))
+        return 0;
+    return w->fn(w->node_id, seq, entry, len, w->arg);
+}
+
+int
+log_store_grep(log_store *s, const uint8_t *pattern, size_t plen, log_store_match_fn fn, void *arg,
+               rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    grep_walk w = {NULL, pattern, plen, fn, arg};
+    int rc, step;
+    if (plen == 0 || plen > INT32_MAX)
+        return rz_fail(err, RZ_E_ARG, "nothing to search for");
+    /* instr() narrows to the rows holding the bytes; the walk to entries. */
+    if ((rc = rz_db_prepare(s->db, &st,
+                            "SELECT node_id, first_seq, last_seq, entries FROM log_batch"
+                            " WHERE instr(entries, ?1) > 0",
+                            err)))
+        return rc;
+    sqlite3_bind_blob(st, 1, pattern, (int)plen, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        uint8_t node[RZ_NODE_ID_BYTES];
+        blob_copy(node, RZ_NODE_ID_BYTES, st, 0);
+        w.node_id = node;
+        if ((rc = row_walk(node, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+                           (uint64_t)sqlite3_column_int64(st, 1),
+                           (uint64_t)sqlite3_column_int64(st, 2), 0, UINT64_MAX, grep_walk_entry,
+                           &w, err)))
+            break;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = rz_db_fail(s->db, err, "log search");
+    sqlite3_finalize(st);
     return rc;
 }
 

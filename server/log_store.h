@@ -25,10 +25,11 @@
  *     except that erasure may clear personal values (log_store_cnic() then
  *     reports MERGE_CNIC_ERASED with the same token).
  *   - Readers never block the writer and see a committed prefix.
- * The storage unit is the backend's choice (one row per entry here, keyed
- * (node, seq); the signed batch would do as well): the interface exposes
- * per-entry lookup only where the protocol needs it (log_store_hash_at) and
- * otherwise streams (log_store_scan).
+ * The storage unit is the backend's choice (here the verified batch: one
+ * row per stored BATCH, its entries as signed, the chain hash before and at
+ * its end; clock entries and personal values apart): the interface exposes
+ * per-entry lookup only where the protocol needs it (log_store_hash_at, the
+ * clock look-ups, log_store_cnic) and otherwise streams (log_store_scan).
  *
  * Files of the SQLite backend, all in the server directory (back them up
  * together, see README "Backup"): server.db (with -wal/-shm while open) and
@@ -88,6 +89,8 @@ typedef struct log_batch {
     const uint8_t *const *entry;          /* n encoded entries, as signed */
     const size_t *entry_len;              /* their lengths */
     const uint8_t (*hash)[RZ_HASH_BYTES]; /* n chain hashes */
+    const uint8_t *prev;                  /* RZ_HASH_BYTES: hash of entry first_seq - 1 (zeros
+                                             before seq 1); NULL: the store looks it up */
     const int64_t *clock_ms;              /* n: server_ms of a clock entry, -1 otherwise */
     uint64_t sig_first_seq;               /* first sequence of the batch as sent */
     uint64_t sig_last_seq;                /* last sequence: the signed head */
@@ -166,7 +169,9 @@ int log_store_new_epoch(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], r
 
 /* Log, write side (inside log_store_begin).  Appends the new entries, their
  * personal values and the batch signature; the caller then updates the
- * node's head with log_store_node_update in the same transaction. */
+ * node's head with log_store_node_update in the same transaction.  The new
+ * entries must continue the stored log (first_seq = last stored + 1), else
+ * RZ_E_CHAIN and nothing is written. */
 int log_store_append_batch(log_store *s, const log_batch *b, rz_error *err) RZ_WUR;
 /* Keeps an authentic batch that rewrites history, with the reason. */
 int log_store_fork_evidence(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint32_t epoch,
@@ -201,6 +206,23 @@ int log_store_last_clock(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], 
 typedef int (*log_store_entry_fn)(uint64_t seq, const uint8_t *entry, size_t len, void *arg);
 int log_store_scan(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t from,
                    uint64_t to, log_store_entry_fn fn, void *arg, rz_error *err) RZ_WUR;
+/* Audit: recomputes a node's chain from its stored entries, seq 1 to the
+ * last, calling fn(seq, epoch, hash) for each (a non-zero return stops and
+ * is returned), and checks the chain hashes the store keeps for its own
+ * look-ups (log_store_hash_at, the head) against it.  RZ_E_CHAIN for a gap
+ * or a stored hash that is not the chain's, RZ_E_IO for damaged rows. */
+typedef int (*log_store_chain_fn)(uint64_t seq, uint32_t epoch, const uint8_t hash[RZ_HASH_BYTES],
+                                  void *arg);
+int log_store_chain(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], log_store_chain_fn fn,
+                    void *arg, rz_error *err) RZ_WUR;
+/* Erasure's search: calls fn for every stored entry, of any node, whose
+ * bytes contain pattern (plen bytes; the caller decodes to confirm).  The
+ * entry bytes are valid during the call only; a non-zero return from fn
+ * stops and is returned.  Reads the whole log (erasure is rare). */
+typedef int (*log_store_match_fn)(const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq,
+                                  const uint8_t *entry, size_t len, void *arg);
+int log_store_grep(log_store *s, const uint8_t *pattern, size_t plen, log_store_match_fn fn,
+                   void *arg, rz_error *err) RZ_WUR;
 /* What the server learned about the CNIC revealed with entry seq: *state
  * (enum merge_cnic_state: VALID, INVALID or ERASED; INVALID when the entry
  * committed to a CNIC that was never revealed) and the 16-byte token when

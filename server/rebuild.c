@@ -16,23 +16,53 @@
 #include "server/merge.h"
 #include "server/merger.h"
 
-/* Recomputes one node's chain from its entries and checks every stored hash
- * and every batch signature against the key that was current for it. */
+/* Audit of one node: each signed head of the recomputed chain. */
+typedef struct audit_walk {
+    const uint8_t *node_id; /* the node */
+    const char *hex;        /* its id, for messages */
+    sqlite3_stmt *sig;      /* the batch signature at a sequence number */
+    int signed_head;        /* the last entry walked carries a signature */
+    uint64_t last;          /* the last entry walked */
+    rz_error *err;          /* detail of a failure */
+} audit_walk;
+
 static int
-audit_node(sqlite3 *db, const uint8_t *node_id, FILE *out, uint64_t *entries, rz_error *err)
+audit_entry(uint64_t seq, uint32_t epoch, const uint8_t h[RZ_HASH_BYTES], void *arg)
 {
-    sqlite3_stmt *st = NULL, *sig = NULL;
-    uint8_t prev[RZ_HASH_BYTES] = {0}, h[RZ_HASH_BYTES];
-    uint64_t expect = 1;
-    int signed_head = 0;
+    audit_walk *a = arg;
+    sqlite3_stmt *sig = a->sig;
+    int rc = 0;
+    (void)epoch;
+    sqlite3_bind_blob(sig, 1, a->node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(sig, 2, (int64_t)seq);
+    a->signed_head = 0;
+    if (sqlite3_step(sig) == SQLITE_ROW) {
+        a->signed_head = 1;
+        if (!sqlite3_column_int(sig, 3) || sqlite3_column_bytes(sig, 0) != RZ_SIG_BYTES ||
+            sqlite3_column_bytes(sig, 2) != RZ_PK_BYTES ||
+            batch_verify(sqlite3_column_blob(sig, 0), sqlite3_column_blob(sig, 2), a->node_id,
+                         (uint32_t)sqlite3_column_int64(sig, 1), seq, h) != 0)
+            rc = rz_fail(a->err, RZ_E_SIGNATURE, "node %s: batch signature at %llu fails", a->hex,
+                         (unsigned long long)seq);
+    }
+    sqlite3_reset(sig);
+    a->last = seq;
+    return rc;
+}
+
+/* Recomputes one node's chain from its entries (log_store_chain, which
+ * also checks the hashes the store keeps) and checks every batch signature
+ * against the key that was current for it. */
+static int
+audit_node(log_store *ls, const uint8_t *node_id, FILE *out, uint64_t *entries, rz_error *err)
+{
+    sqlite3_stmt *sig = NULL;
     char hex[2 * RZ_NODE_ID_BYTES + 1];
-    int rc, step;
+    audit_walk a = {node_id, hex, NULL, 0, 0, err};
+    int rc;
 
     hex_encode(hex, node_id, RZ_NODE_ID_BYTES);
-    if ((rc = rz_db_prepare(db, &st,
-                            "SELECT seq, epoch, hash, entry FROM log WHERE node_id=?1 ORDER BY seq",
-                            err)) ||
-        (rc = rz_db_prepare(db, &sig,
+    if ((rc = rz_db_prepare(log_store_db(ls), &sig,
                             /* The key that signed a batch must be one headquarters
                              * enrolled for the node, in force by the batch's end
                              * (a batch straddling a rekey was sent after it). */
@@ -41,73 +71,38 @@ audit_node(sqlite3 *db, const uint8_t *node_id, FILE *out, uint64_t *entries, rz
                             " AND k.from_seq<=b.last_seq) FROM batch_sig b"
                             " WHERE b.node_id=?1 AND b.last_seq=?2",
                             err)))
+        return rc;
+    a.sig = sig;
+    if ((rc = log_store_chain(ls, node_id, audit_entry, &a, err)))
         goto out;
-    sqlite3_bind_blob(st, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
-        uint32_t epoch = (uint32_t)sqlite3_column_int64(st, 1);
-        if (seq != expect) {
-            rc = rz_fail(err, RZ_E_CHAIN, "node %s: log jumps from %llu to %llu", hex,
-                         (unsigned long long)(expect - 1), (unsigned long long)seq);
-            goto out;
-        }
-        chain_hash(h, node_id, epoch, seq, prev, sqlite3_column_blob(st, 3),
-                   (size_t)sqlite3_column_bytes(st, 3));
-        if (sqlite3_column_bytes(st, 2) != RZ_HASH_BYTES ||
-            memcmp(h, sqlite3_column_blob(st, 2), RZ_HASH_BYTES) != 0) {
-            rc = rz_fail(err, RZ_E_CHAIN, "node %s: entry %llu does not hash to its stored hash",
-                         hex, (unsigned long long)seq);
-            goto out;
-        }
-        sqlite3_bind_blob(sig, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
-        sqlite3_bind_int64(sig, 2, (int64_t)seq);
-        signed_head = 0;
-        if (sqlite3_step(sig) == SQLITE_ROW) {
-            signed_head = 1;
-            if (!sqlite3_column_int(sig, 3) || sqlite3_column_bytes(sig, 0) != RZ_SIG_BYTES ||
-                sqlite3_column_bytes(sig, 2) != RZ_PK_BYTES ||
-                batch_verify(sqlite3_column_blob(sig, 0), sqlite3_column_blob(sig, 2), node_id,
-                             (uint32_t)sqlite3_column_int64(sig, 1), seq, h) != 0) {
-                sqlite3_reset(sig);
-                rc = rz_fail(err, RZ_E_SIGNATURE, "node %s: batch signature at %llu fails", hex,
-                             (unsigned long long)seq);
-                goto out;
-            }
-        }
-        sqlite3_reset(sig);
-        memcpy(prev, h, RZ_HASH_BYTES);
-        expect++;
-        (*entries)++;
-    }
-    if (step != SQLITE_DONE)
-        rc = rz_db_fail(db, err, "log scan");
-    else if (expect > 1 && !signed_head)
+    *entries += a.last;
+    if (a.last > 0 && !a.signed_head)
         /* The head's signature covers, through the chain, every entry. */
         rc = rz_fail(err, RZ_E_SIGNATURE, "node %s: log head %llu carries no batch signature", hex,
-                     (unsigned long long)(expect - 1));
+                     (unsigned long long)a.last);
     else if (out)
         fprintf(out, "node %s: %llu entries, chain and signatures verify\n", hex,
-                (unsigned long long)(expect - 1));
+                (unsigned long long)a.last);
 out:
-    sqlite3_finalize(st);
     sqlite3_finalize(sig);
     return rc;
 }
 
 static int
-audit_all(sqlite3 *db, FILE *out, rz_error *err)
+audit_all(log_store *ls, FILE *out, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     uint64_t entries = 0;
     int rc;
-    if ((rc = rz_db_prepare(db, &st, "SELECT node_id FROM node ORDER BY node_id", err)))
+    if ((rc = rz_db_prepare(log_store_db(ls), &st, "SELECT node_id FROM node ORDER BY node_id",
+                            err)))
         return rc;
     while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
         uint8_t id[RZ_NODE_ID_BYTES];
         if (sqlite3_column_bytes(st, 0) != RZ_NODE_ID_BYTES)
             continue;
         memcpy(id, sqlite3_column_blob(st, 0), RZ_NODE_ID_BYTES);
-        rc = audit_node(db, id, out, &entries, err);
+        rc = audit_node(ls, id, out, &entries, err);
     }
     sqlite3_finalize(st);
     if (rc == 0 && out)
@@ -270,8 +265,7 @@ rebuild_verify(log_store *ls, state_store *ss, const char *dir, FILE *out, rz_er
     int64_t total = 0;
     int rc, i, in_txn = 0;
 
-    if ((rc = audit_all(log_store_db(ls), out, err)) ||
-        (rc = rebuild_fresh(dir, &fresh, &path, err)))
+    if ((rc = audit_all(ls, out, err)) || (rc = rebuild_fresh(dir, &fresh, &path, err)))
         goto out;
     /* A running merger keeps moving the maintained state: positions and
      * state are read in one snapshot, and the replay goes exactly as far. */
@@ -327,8 +321,7 @@ rebuild_apply(log_store *ls, state_store *ss, const char *dir, FILE *out, rz_err
     /* A running merger may go on: the replacement below is one state-store
      * transaction (state and positions together), serialised with its
      * windows, and each window starts from the positions it finds. */
-    if ((rc = audit_all(log_store_db(ls), out, err)) ||
-        (rc = rebuild_fresh(dir, &fresh, &path, err)) ||
+    if ((rc = audit_all(ls, out, err)) || (rc = rebuild_fresh(dir, &fresh, &path, err)) ||
         (rc = rebuild_replay(ls, fresh, NULL, out, err)))
         goto out;
     if ((rc = attach_fresh(db, path, err)) || (rc = state_store_begin(ss, err)))
@@ -366,59 +359,74 @@ out:
     return rc;
 }
 
+/* Erasure's walk: the entries that hold the person's key. */
+typedef struct erase_walk {
+    log_store *s;          /* the store */
+    sqlite3_stmt *wipe;    /* clears one entry's values */
+    const uint8_t *person; /* the person's id */
+    msgpack_zone z;        /* decoding scratch */
+    int erased;            /* values cleared */
+    rz_error *err;         /* detail of a failure */
+} erase_walk;
+
+static int
+erase_entry(const uint8_t node_id[RZ_NODE_ID_BYTES], uint64_t seq, const uint8_t *entry, size_t len,
+            void *arg)
+{
+    erase_walk *w = arg;
+    sqlite3 *db = log_store_db(w->s);
+    rz_entry e;
+    int rc;
+    msgpack_zone_clear(&w->z);
+    if (entry_decode(entry, len, &w->z, &e, NULL) != 0 || e.table != RZ_T_PERSON ||
+        memcmp(e.key, w->person, 16) != 0)
+        return 0;
+    sqlite3_bind_blob(w->wipe, 1, node_id, RZ_NODE_ID_BYTES, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(w->wipe, 2, (int64_t)seq);
+    if ((rc = rz_db_step_done(db, w->wipe, w->err)) == 0)
+        w->erased += sqlite3_changes(db);
+    return rc;
+}
+
 int
 rebuild_erase_person(log_store *s, const uint8_t person_id[16], int *erased, rz_error *err)
 {
     sqlite3 *db = log_store_db(s);
-    sqlite3_stmt *find = NULL, *wipe = NULL;
     uint8_t pattern[18] = {0xc4, 16};
-    msgpack_zone z;
+    erase_walk w;
     int rc;
 
+    memset(&w, 0, sizeof w);
+    w.s = s;
+    w.person = person_id;
+    w.err = err;
     *erased = 0;
     memcpy(pattern + 2, person_id, 16);
     /* Erased values must not linger in free pages. */
     if ((rc = rz_db_exec(db, "PRAGMA secure_delete=ON", err)))
         return rc;
-    msgpack_zone_init(&z, 2048);
-    /* The key travels as bin8 of 16 bytes: a byte search narrows the scan,
-     * decoding confirms. */
-    if ((rc = rz_db_prepare(db, &find,
-                            "SELECT l.node_id, l.seq, l.entry FROM log l JOIN pii p"
-                            " ON p.node_id=l.node_id AND p.seq=l.seq"
-                            " WHERE p.value IS NOT NULL AND instr(l.entry, ?1) > 0"
-                            " GROUP BY l.node_id, l.seq",
-                            err)) ||
-        (rc = rz_db_prepare(db, &wipe,
+    msgpack_zone_init(&w.z, 2048);
+    if ((rc = rz_db_prepare(db, &w.wipe,
                             "UPDATE pii SET salt=NULL, value=NULL,"
                             " cnic_state = CASE cnic_state WHEN 2 THEN 4 ELSE cnic_state END"
                             " WHERE node_id=?1 AND seq=?2 AND value IS NOT NULL",
                             err)) ||
         (rc = log_store_begin(s, err)))
         goto out;
-    sqlite3_bind_blob(find, 1, pattern, sizeof pattern, SQLITE_STATIC);
-    while (rc == 0 && sqlite3_step(find) == SQLITE_ROW) {
-        rz_entry e;
-        msgpack_zone_clear(&z);
-        if (entry_decode(sqlite3_column_blob(find, 2), (size_t)sqlite3_column_bytes(find, 2), &z,
-                         &e, NULL) != 0 ||
-            e.table != RZ_T_PERSON || memcmp(e.key, person_id, 16) != 0)
-            continue;
-        sqlite3_bind_value(wipe, 1, sqlite3_column_value(find, 0));
-        sqlite3_bind_int64(wipe, 2, sqlite3_column_int64(find, 1));
-        rc = rz_db_step_done(db, wipe, err);
-        *erased += sqlite3_changes(db);
-    }
+    /* The key travels as bin8 of 16 bytes: a byte search narrows the scan,
+     * decoding confirms. */
+    rc = log_store_grep(s, pattern, sizeof pattern, erase_entry, &w, err);
     if (rc == 0)
         rc = log_store_commit(s, err);
     else
         log_store_rollback(s);
+    if (rc == 0)
+        *erased = w.erased;
     /* ...nor in the write-ahead log. */
     if (rc == 0)
         sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 out:
-    sqlite3_finalize(find);
-    sqlite3_finalize(wipe);
-    msgpack_zone_destroy(&z);
+    sqlite3_finalize(w.wipe);
+    msgpack_zone_destroy(&w.z);
     return rc;
 }

@@ -15,14 +15,45 @@ static const char recovery_schema[] =
     "CREATE TABLE IF NOT EXISTS recover_grant("
     " id INTEGER PRIMARY KEY, new_id BLOB NOT NULL, old_id BLOB NOT NULL,"
     " old_pk BLOB NOT NULL, granted_ms INTEGER NOT NULL, used_ms INTEGER,"
-    " UNIQUE(new_id, old_id, granted_ms));"
+    " cancelled INTEGER NOT NULL DEFAULT 0, UNIQUE(new_id, old_id, granted_ms));"
     "CREATE UNIQUE INDEX IF NOT EXISTS recover_grant_open ON recover_grant(old_id)"
     " WHERE used_ms IS NULL;";
 
 static int
 recovery_schema_ensure(log_store *s, rz_error *err)
 {
-    return rz_db_exec(log_store_db(s), recovery_schema, err);
+    sqlite3_stmt *st = NULL;
+    int rc, have = 0;
+    if ((rc = rz_db_exec(log_store_db(s), recovery_schema, err)) ||
+        (rc = rz_db_prepare(log_store_db(s), &st,
+                            "SELECT count(*) FROM pragma_table_info('recover_grant')"
+                            " WHERE name = 'cancelled'",
+                            err)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        have = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    /* A table made before grants could be cancelled. */
+    return have ? 0
+                : rz_db_exec(log_store_db(s),
+                             "ALTER TABLE recover_grant ADD COLUMN cancelled INTEGER NOT NULL"
+                             " DEFAULT 0;",
+                             err);
+}
+
+/* Readers never create the table: a server that never granted a recovery
+ * keeps its database exactly as it was.  1 when it exists. */
+static int
+recovery_table_exists(log_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int have = 0;
+    if (rz_db_prepare(log_store_db(s), &st,
+                      "SELECT 1 FROM sqlite_master WHERE type='table' AND name='recover_grant'",
+                      NULL) == 0)
+        have = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return have;
 }
 
 static void
@@ -37,6 +68,7 @@ grant_from_row(recovery_grant *g, sqlite3_stmt *st)
         memcpy(g->old_pk, sqlite3_column_blob(st, 2), RZ_PK_BYTES);
     g->granted_ms = (uint64_t)sqlite3_column_int64(st, 3);
     g->used_ms = (uint64_t)sqlite3_column_int64(st, 4);
+    g->cancelled = sqlite3_column_int(st, 5);
 }
 
 /* The grant for (new, old): the unused one if any, else the last used one.
@@ -47,10 +79,11 @@ grant_find(log_store *s, const uint8_t *new_id, const uint8_t *old_id, recovery_
 {
     sqlite3_stmt *st = NULL;
     int rc, step;
-    if ((rc = recovery_schema_ensure(s, err)) ||
-        (rc = rz_db_prepare(log_store_db(s), &st,
-                            "SELECT new_id, old_id, old_pk, granted_ms, coalesce(used_ms, 0)"
-                            " FROM recover_grant WHERE new_id=?1 AND old_id=?2"
+    if (!recovery_table_exists(s))
+        return RZ_E_NOTFOUND;
+    if ((rc = rz_db_prepare(log_store_db(s), &st,
+                            "SELECT new_id, old_id, old_pk, granted_ms, coalesce(used_ms, 0),"
+                            " cancelled FROM recover_grant WHERE new_id=?1 AND old_id=?2"
                             " ORDER BY used_ms IS NULL DESC, granted_ms DESC LIMIT 1",
                             err)))
         return rc;
@@ -161,10 +194,13 @@ recovery_grant_list(log_store *s, FILE *out, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc, n = 0;
-    if ((rc = recovery_schema_ensure(s, err)) ||
-        (rc = rz_db_prepare(log_store_db(s), &st,
-                            "SELECT new_id, old_id, old_pk, granted_ms, coalesce(used_ms, 0)"
-                            " FROM recover_grant ORDER BY granted_ms DESC, id DESC",
+    if (!recovery_table_exists(s)) {
+        fprintf(out, "0 recovery grants\n");
+        return 0;
+    }
+    if ((rc = rz_db_prepare(log_store_db(s), &st,
+                            "SELECT new_id, old_id, old_pk, granted_ms, coalesce(used_ms, 0),"
+                            " cancelled FROM recover_grant ORDER BY granted_ms DESC, id DESC",
                             err)))
         return rc;
     fprintf(out, "%-16s  %-16s  %-19s  %-19s  %s\n", "new node", "from old node", "granted (UTC)",
@@ -178,7 +214,9 @@ recovery_grant_list(log_store *s, FILE *out, rz_error *err)
         utc_ms_text(gt, g.granted_ms);
         utc_ms_text(ut, g.used_ms);
         fprintf(out, "%-16s  %-16s  %-19s  %-19s  %s\n", nh, oh, gt, ut,
-                g.used_ms ? "used" : "unused");
+                g.cancelled ? "cancelled"
+                : g.used_ms ? "used"
+                            : "unused");
         n++;
     }
     sqlite3_finalize(st);
@@ -186,10 +224,11 @@ recovery_grant_list(log_store *s, FILE *out, rz_error *err)
     return 0;
 }
 
-/* Marks the grant (new, old, granted_ms) used at used_ms, own transaction. */
+/* Marks the grant (new, old, granted_ms) used at used_ms (cancelled: by
+ * headquarters, unused), own transaction. */
 static int
 grant_mark_used(log_store *s, const uint8_t *new_id, const uint8_t *old_id, uint64_t granted_ms,
-                uint64_t used_ms, int *changed, rz_error *err)
+                uint64_t used_ms, int cancelled, int *changed, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc;
@@ -197,14 +236,15 @@ grant_mark_used(log_store *s, const uint8_t *new_id, const uint8_t *old_id, uint
     if ((rc = log_store_begin(s, err)))
         return rc;
     if ((rc = rz_db_prepare(log_store_db(s), &st,
-                            "UPDATE recover_grant SET used_ms=?4 WHERE new_id=?1 AND old_id=?2"
-                            " AND granted_ms=?3 AND used_ms IS NULL",
+                            "UPDATE recover_grant SET used_ms=?4, cancelled=?5 WHERE new_id=?1"
+                            " AND old_id=?2 AND granted_ms=?3 AND used_ms IS NULL",
                             err)))
         goto out;
     sqlite3_bind_blob(st, 1, new_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, old_id, RZ_NODE_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (int64_t)granted_ms);
     sqlite3_bind_int64(st, 4, (int64_t)used_ms);
+    sqlite3_bind_int(st, 5, cancelled != 0);
     if ((rc = rz_db_step_done(log_store_db(s), st, err)))
         goto out;
     *changed = sqlite3_changes(log_store_db(s)) > 0;
@@ -243,12 +283,33 @@ recovery_replay_grant(log_store *s, const recovery_grant *g, int *applied, rz_er
 int
 recovery_replay_used(log_store *s, const uint8_t new_id[RZ_NODE_ID_BYTES],
                      const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t granted_ms, uint64_t used_ms,
-                     int *applied, rz_error *err)
+                     int cancelled, int *applied, rz_error *err)
 {
     int rc = recovery_schema_ensure(s, err);
     if (rc)
         return rc;
-    return grant_mark_used(s, new_id, old_id, granted_ms, used_ms, applied, err);
+    return grant_mark_used(s, new_id, old_id, granted_ms, used_ms, cancelled, applied, err);
+}
+
+int
+recovery_grant_cancel(log_store *s, const uint8_t new_id[RZ_NODE_ID_BYTES],
+                      const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t now_ms, recovery_grant *g,
+                      rz_error *err)
+{
+    int rc, changed = 0;
+    if ((rc = recovery_schema_ensure(s, err)))
+        return rc;
+    if ((rc = grant_find(s, new_id, old_id, g, err)) == RZ_E_NOTFOUND || (rc == 0 && g->used_ms))
+        return rz_fail(err, RZ_E_NOTFOUND, "no unused recovery grant for that pair");
+    if (rc)
+        return rc;
+    if ((rc = grant_mark_used(s, new_id, old_id, g->granted_ms, now_ms, 1, &changed, err)))
+        return rc;
+    if (!changed)
+        return rz_fail(err, RZ_E_NOTFOUND, "the grant was used meanwhile");
+    g->used_ms = now_ms;
+    g->cancelled = 1;
+    return 0;
 }
 
 /* The grant that lets node_id fetch old_id now: RZ_E_AUTH with the reason
@@ -275,6 +336,11 @@ grant_check(log_store *s, const uint8_t *node_id, const uint8_t *old_id, recover
                        nh, oh, nh, oh);
     if (rc)
         return rc;
+    if (g->cancelled)
+        return rz_fail(err, RZ_E_AUTH,
+                       "the recovery grant for node %s from node %s was cancelled by "
+                       "headquarters",
+                       nh, oh);
     if (g->used_ms && !allow_used)
         return rz_fail(err, RZ_E_AUTH,
                        "the recovery grant for node %s from node %s was used already; a new "
@@ -495,7 +561,7 @@ recovery_done(log_store *s, const uint8_t node_id[RZ_NODE_ID_BYTES], const rz_ms
                        "(%llu): fetch again",
                        (unsigned long long)old.head_seq, (unsigned long long)m->head_seq);
     if (g->used_ms == 0) {
-        if ((rc = grant_mark_used(s, node_id, m->old_id, g->granted_ms, now_ms, &changed, err)))
+        if ((rc = grant_mark_used(s, node_id, m->old_id, g->granted_ms, now_ms, 0, &changed, err)))
             return rc;
         if (changed)
             g->used_ms = now_ms, *newly = 1;

@@ -39,7 +39,8 @@ typedef struct recovery_grant {
     uint8_t old_id[RZ_NODE_ID_BYTES]; /* the node whose log it may fetch */
     uint8_t old_pk[RZ_PK_BYTES];      /* OLD's signing key when granted */
     uint64_t granted_ms;              /* when headquarters granted it */
-    uint64_t used_ms;                 /* when NEW confirmed it (0: unused) */
+    uint64_t used_ms;                 /* when NEW confirmed it, or it was cancelled (0: unused) */
+    int cancelled;                    /* 1: headquarters cancelled it unused */
 } recovery_grant;
 
 /* recover-grant: NEW and OLD enrolled, different, under the same centre,
@@ -51,6 +52,13 @@ int recovery_grant_add(log_store *s, const uint8_t new_id[RZ_NODE_ID_BYTES],
                        const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t now_ms, recovery_grant *g,
                        int *revoked, rz_error *err) RZ_WUR;
 
+/* recover-grant --cancel: headquarters withdraws an unused grant (the new
+ * PC was lost too, or the grant went to the wrong node), so OLD can be
+ * granted again.  RZ_E_NOTFOUND when the pair holds no unused grant. */
+int recovery_grant_cancel(log_store *s, const uint8_t new_id[RZ_NODE_ID_BYTES],
+                          const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t now_ms,
+                          recovery_grant *g, rz_error *err) RZ_WUR;
+
 /* Prints every grant, newest first (recover-grant --list). */
 int recovery_grant_list(log_store *s, FILE *out, rz_error *err) RZ_WUR;
 
@@ -60,7 +68,7 @@ int recovery_replay_grant(log_store *s, const recovery_grant *g, int *applied, r
     RZ_WUR;
 int recovery_replay_used(log_store *s, const uint8_t new_id[RZ_NODE_ID_BYTES],
                          const uint8_t old_id[RZ_NODE_ID_BYTES], uint64_t granted_ms,
-                         uint64_t used_ms, int *applied, rz_error *err) RZ_WUR;
+                         uint64_t used_ms, int cancelled, int *applied, rz_error *err) RZ_WUR;
 
 /* Answers a FETCH of node_id (the authenticated connection's node) with one
  * CHUNK written into w (reset first).  Refusals: RZ_E_AUTH (no unused grant

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "common/crypto.h"
 #include "common/db.h"
 #include "common/domain.h"
@@ -77,7 +79,7 @@ static const srv_cmd srv_cmds[] = {
     {"nodes", "", "enrolled nodes: sync state, last contact, last data, clock offset"},
     {"revoke", "NODE", "refuse a node from now on (its past entries stay)"},
     {"rekey", "NODE --token T", "replace a node's key (key history is kept)"},
-    {"recover-grant", "NEW --from OLD | --list",
+    {"recover-grant", "NEW --from OLD | --cancel NEW --from OLD | --list",
      "let a replaced PC (NEW, enrolled under the same centre) fetch the old PC's log once;"
      " revokes OLD"},
     {"new-epoch", "NODE [--force --reason TEXT]",
@@ -575,14 +577,33 @@ cmd_recover_grant(log_store *s, int argc, char **argv)
     rz_error err = {0, ""};
     recovery_grant g;
     int revoked = 0;
+    int cancel = argc == 5 && strcmp(argv[1], "--cancel") == 0;
     if (argc == 2 && strcmp(argv[1], "--list") == 0)
         return recovery_grant_list(s, stdout, &err) ? fail(&err) : 0;
+    if (cancel)
+        argc--, argv++;
     if (argc != 4 || strcmp(argv[2], "--from") != 0) {
-        fprintf(stderr, "rozgar-server: recover-grant NEW --from OLD | recover-grant --list\n");
+        fprintf(stderr, "rozgar-server: recover-grant NEW --from OLD | recover-grant --cancel NEW"
+                        " --from OLD | recover-grant --list\n");
         return 1;
     }
     if (node_resolve(s, argv[1], new_id) || node_resolve(s, argv[3], old_id))
         return 1;
+    if (cancel) {
+        char ums[24];
+        if (recovery_grant_cancel(s, new_id, old_id, (uint64_t)hlc_wall_ms(), &g, &err))
+            return fail(&err);
+        hex_encode(nh, new_id, RZ_NODE_ID_BYTES);
+        hex_encode(oh, old_id, RZ_NODE_ID_BYTES);
+        snprintf(gms, sizeof gms, "%llu", (unsigned long long)g.granted_ms);
+        snprintf(ums, sizeof ums, "%llu", (unsigned long long)g.used_ms);
+        note_decision("recover-cancel", (const char *const[]){nh, oh, gms, ums}, 4);
+        log_info("recovery grant cancelled: node %s may no longer fetch the log of node %s", nh,
+                 oh);
+        printf("recover-grant: cancelled; node %s may no longer fetch the log of node %s\n", nh,
+               oh);
+        return 0;
+    }
     if (recovery_grant_add(s, new_id, old_id, (uint64_t)hlc_wall_ms(), &g, &revoked, &err))
         return fail(&err);
     hex_encode(nh, new_id, RZ_NODE_ID_BYTES);
@@ -925,6 +946,28 @@ has_merged_state(state_store *ss)
     return any;
 }
 
+/* An imported places list must survive a restore from an older backup: the
+ * list goes beside the journal (too big for a record), then the decision
+ * names it by its SHA-256 (server/journal.h). */
+static void
+journal_places(const char *text, size_t len)
+{
+    uint8_t h[crypto_hash_sha256_BYTES];
+    char hex[2 * crypto_hash_sha256_BYTES + 1], name[96];
+    rz_error err = {0, ""};
+    crypto_hash_sha256(h, (const unsigned char *)text, len);
+    hex_encode(hex, h, sizeof h);
+    snprintf(name, sizeof name, "places-%s.tsv", hex);
+    if (srv_dir && journal_attach(srv_dir, name, text, len, &err) != 0) {
+        fprintf(stderr,
+                "rozgar-server: WARNING: places import done but its list not kept beside the"
+                " journal (%s); take a backup now\n",
+                err.text);
+        return;
+    }
+    note_decision("places-import", (const char *const[]){hex}, 1);
+}
+
 /* The master list of places: its versions, an import, a name checked. */
 static int
 cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **argv)
@@ -979,6 +1022,8 @@ cmd_places(log_store *s, state_store *ss, const srv_paths *p, int argc, char **a
         if ((rc = places_load_text(&pl, &text, &len, argv[2], &err)))
             return fail(&err);
         rc = placelist_import(log_store_db(s), pl, text, len, argv[2], &version, &err);
+        if (rc == 0)
+            journal_places(text, len);
         free(text);
         if (rc) {
             places_destroy(&pl);

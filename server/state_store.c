@@ -299,13 +299,13 @@ state_store_progress(sqlite3 *reader, int64_t centre_id, state_progress *out, rz
     sqlite3_stmt *st = NULL;
     int rc;
     memset(out, 0, sizeof *out);
-    /* mergeable: the last clock entry at or below each head (the partial
-     * index log_clocks answers it from the index alone). */
+    /* mergeable: the last clock entry at or below each head (log_clock's
+     * key answers it). */
     if ((rc = rz_db_prepare(
              reader, &st,
              "SELECT coalesce(sum(n.head_seq), 0), coalesce(sum(coalesce(p.merged_seq, 0)), 0),"
-             " coalesce(sum((SELECT max(l.seq) FROM log.log l WHERE l.node_id = n.node_id"
-             " AND l.clock_ms IS NOT NULL AND l.seq <= n.head_seq)), 0),"
+             " coalesce(sum((SELECT max(l.seq) FROM log.log_clock l WHERE l.node_id = n.node_id"
+             " AND l.seq <= n.head_seq)), 0),"
              " (SELECT v FROM state_meta WHERE k = 'last_merge_ms'),"
              " (SELECT v FROM state_meta WHERE k = 'paused')"
              " FROM log.node n LEFT JOIN merge_pos p ON p.node_id = n.node_id"

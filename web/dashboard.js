@@ -17,10 +17,14 @@
   var PLACE_LEVELS = ["province", "district", "centre"];
   /* register_version (#register_version=N in the URL): places as the
    * enrollment register stood at version N (rozgar-server register). */
-  var FILTER_KEYS = ["period", "province", "district", "centre", "programme", "gender", "age",
-                     "area", "skill", "register_version"];
+  /* from/to: an exact date range (YYYY-MM-DD, both ends counted), instead
+   * of a period; the server answers it from its day index. */
+  var FILTER_KEYS = ["period", "from", "to", "province", "district", "centre", "programme", "gender",
+                     "age", "area", "skill", "register_version"];
   var VIEW_KEYS = FILTER_KEYS.concat(["trend"]);  /* in the URL, not sent as filters */
-  var EVENT_KEYS = ["period", "province", "district", "centre", "programme", "register_version"];
+  var EVENT_KEYS = ["period", "from", "to", "province", "district", "centre", "programme",
+                    "register_version"];
+  var RANGE_DAYS = [7, 30, 90, 365];
   var STALE_DAYS = 7;
   var COLORS = ["#01411c", "#2e8b57", "#66b28a", "#a3d3b5", "#c49a2c", "#8c5e9c",
                 "#3d7ea6", "#b5553c", "#6d6d6d", "#d4b26a", "#4f9d9d", "#9c3d54"];
@@ -48,6 +52,8 @@
     /* A deeper place without its parent cannot be shown in the crumbs. */
     if (!s.province) { s.district = ""; s.centre = ""; }
     if (!s.district) { s.centre = ""; }
+    /* A range and a period cannot both hold (the API refuses it). */
+    if ((s.from || s.to) && s.period) s.period = "";
     return s;
   }
 
@@ -65,6 +71,36 @@
   function go(changes) {
     var s = Object.assign({}, state, changes);
     if (!writeHash(s)) render();
+  }
+
+  /* ---- date ranges ------------------------------------------------------ */
+
+  /* Today in Pakistan (UTC+5), as the server dates figures. */
+  function todayPK() {
+    return new Date(Date.now() + 5 * 3600 * 1000).toISOString().slice(0, 10);
+  }
+
+  /* The day n-1 days before "YYYY-MM-DD": the first of the last n days. */
+  function daysBefore(day, n) {
+    var d = new Date(day + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() - (n - 1));
+    return d.toISOString().slice(0, 10);
+  }
+
+  /* The "Days" choice the range of s is: "", one of RANGE_DAYS, "custom". */
+  function daysChoice(s, today) {
+    if (!s.from && !s.to) return "";
+    for (var i = 0; i < RANGE_DAYS.length; i++)
+      if (s.to === today && s.from === daysBefore(today, RANGE_DAYS[i])) return String(RANGE_DAYS[i]);
+    return "custom";
+  }
+
+  /* "2026-01-01 – 2026-03-31", "from 2026-01-01", "to 2026-03-31", or "". */
+  function rangeText(s) {
+    if (s.from && s.to) return s.from + " – " + s.to;
+    if (s.from) return "from " + s.from;
+    if (s.to) return "to " + s.to;
+    return "";
   }
 
   function placeLevel(s) {
@@ -437,7 +473,8 @@
       datasets.push({ label: "Trained", data: labels.map(function (p) { return trainedBy[p] || 0; }),
                       borderColor: COLORS[4], backgroundColor: COLORS[4], tension: 0 });
     }
-    var cap = "Registered and trained by month" + (state.period ? " — " + state.period : "");
+    var cap = "Registered and trained by month" + (state.period ? " — " + state.period
+      : rangeText(state) ? " — " + rangeText(state) : "");
     if (unknown.length && unknown[0].count) cap += " (" + fmt(unknown[0].count) + " with no valid date)";
     if (trained && trained.rows_add_up === false)
       cap += "; trained counts each person once per month, " + fmt(trained.total) +
@@ -580,6 +617,12 @@
     $("f-area").value = state.area;
     $("f-skill").value = state.skill;
     $("f-trend").value = state.trend;
+    var days = daysChoice(state, todayPK());
+    $("f-days").value = days;
+    $("f-from").value = state.from;
+    $("f-to").value = state.to;
+    $("f-dates").hidden = days !== "custom";
+    if (state.from || state.to) $("f-year").value = "";
   }
 
   /* ---- main ----------------------------------------------------------- */
@@ -618,7 +661,7 @@
       getJSON(query("/api/totals", { metric: "registered", by: "skill" })),
       state.trend === "yoy"
         ? getJSON(query("/api/totals", { metric: "registered", grain: "month" },
-                        FILTER_KEYS.filter(function (k) { return k !== "period"; })))
+                        FILTER_KEYS.filter(function (k) { return ["period", "from", "to"].indexOf(k) < 0; })))
         : Promise.resolve(null)
     ];
     Promise.all(requests).then(function (res) {
@@ -647,15 +690,81 @@
   }
 
   function onFilterChange(e) {
-    var ch = {};
-    ch[e.target.name === "year" ? "period" : e.target.name] = e.target.value;
+    var ch = {}, name = e.target.name, v = e.target.value;
+    if (name === "year") {
+      ch = { period: v, from: "", to: "" };
+    } else if (name === "days") {
+      var today = todayPK();
+      if (v === "") ch = { from: "", to: "" };
+      else if (v === "custom") {
+        /* Start from what is shown: the range so far, else the last 30 days. */
+        $("f-dates").hidden = false;
+        ch = { period: "", from: state.from || daysBefore(today, 30), to: state.to || today };
+      } else ch = { period: "", from: daysBefore(today, +v), to: today };
+    } else if (name === "from" || name === "to") {
+      ch = { period: "" };
+      ch[name] = v;
+    } else {
+      ch[name] = v;
+    }
     go(ch);
   }
 
   /* Pure helpers, for tests run with node (tests/web/); no DOM there. */
   if (typeof module === "object" && module.exports) {
-    module.exports = { monthAxis: monthAxis, monthSpan: monthSpan };
+    module.exports = { monthAxis: monthAxis, monthSpan: monthSpan, daysBefore: daysBefore,
+                       daysChoice: daysChoice, rangeText: rangeText };
     return;
+  }
+
+  /* ---- administration (administrators only) --------------------------- */
+
+  function fillRows(id, rows, cols) {
+    var tb = $(id).querySelector("tbody");
+    clear(tb);
+    rows.forEach(function (r) {
+      var tr = document.createElement("tr");
+      cols.forEach(function (c) { cell(tr, typeof c === "function" ? c(r) : (r[c] === null ? "–" : String(r[c]))); });
+      tb.appendChild(tr);
+    });
+  }
+
+  function adminError(e) {
+    var note = $("admin-lookup-note");
+    note.textContent = "Could not load the administration lists: " + e.message;
+    note.hidden = false;
+  }
+
+  function loadAdmin() {
+    getJSON("/api/admin/accounts").then(function (a) {
+      fillRows("admin-accounts", a.accounts, ["name", "role",
+        function (r) { return r.disabled ? "disabled" : "enabled"; },
+        function (r) { return r.password_changed ? asOfText(r.password_changed) : "–"; }]);
+    }).catch(adminError);
+    getJSON("/api/admin/tokens").then(function (t) {
+      fillRows("admin-tokens", t.tokens, ["name",
+        function (r) { return asOfText(r.created); },
+        function (r) { return r.revoked ? asOfText(r.revoked) : "–"; }]);
+    }).catch(adminError);
+    getJSON("/api/admin/lawful").then(function (l) {
+      fillRows("admin-lawful", l.lawful, [function (r) { return asOfText(r.at); },
+        "kind", "by", "subject", "outcome"]);
+    }).catch(adminError);
+  }
+
+  function onLookup(ev) {
+    ev.preventDefault();
+    var note = $("admin-lookup-note");
+    getJSON("/api/admin/person?cnic=" + encodeURIComponent($("admin-cnic").value.trim()))
+      .then(function (r) {
+        fillRows("admin-persons", r.persons, ["person_id", "centre", "reg_date",
+          function (p) { return p.deleted ? "yes" : "no"; }]);
+        $("admin-persons").hidden = r.persons.length === 0;
+        note.textContent = r.persons.length + " record" + (r.persons.length === 1 ? "" : "s") +
+          " with CNIC " + r.cnic + ".";
+        note.hidden = false;
+        loadAdmin();  /* the lookup is in the register now */
+      }).catch(function (e) { note.textContent = e.message; note.hidden = false; });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -665,14 +774,21 @@
     } else {
       $("nochart").hidden = false;
     }
-    ["f-year", "f-programme", "f-gender", "f-age", "f-area", "f-skill", "f-trend"].forEach(function (id) {
+    ["f-year", "f-days", "f-from", "f-to", "f-programme", "f-gender", "f-age", "f-area", "f-skill",
+     "f-trend"].forEach(function (id) {
       $(id).addEventListener("change", onFilterChange);
     });
     /* Signed in (HTTPS view): say who, offer to sign out. */
     getJSON("/api/whoami").then(function (w) {
       if (!w.signin || w.token) return;
-      $("whoami").textContent = "Signed in as " + w.user;
+      $("whoami").textContent = "Signed in as " + w.user + (w.admin ? " (administrator)" : "");
       $("signout").hidden = false;
+      /* Administration is for administrators only; analysts never see it. */
+      if (w.admin === true) {
+        $("admin").hidden = false;
+        $("admin-lookup").addEventListener("submit", onLookup);
+        loadAdmin();
+      }
     }).catch(function () {});
     window.addEventListener("hashchange", render);
     render();

@@ -131,6 +131,14 @@ fy=$(python3 -c 'import datetime; d = datetime.date.today(); y = d.year - (d.mon
 api "/api/summary?period=$fy" > "$T/summary_fy.json"
 run_browser "$BASE/#period=$fy" "$T/fiscal.html"
 echo "$fy" > "$T/fy.txt"
+# Exact date ranges: the last 90 days (Pakistan time, as the page counts
+# them) and a month before any record (all zeros, a custom range).
+read -r from90 to90 < <(python3 -c 'import datetime as d; t = (d.datetime.now(d.timezone.utc) + d.timedelta(hours=5)).date(); print(t - d.timedelta(days=89), t)')
+api "/api/summary?from=$from90&to=$to90" > "$T/summary_range.json"
+run_browser "$BASE/#from=$from90&to=$to90" "$T/range.html"
+api "/api/summary?from=2020-01-01&to=2020-01-31" > "$T/summary_old.json"
+run_browser "$BASE/#from=2020-01-01&to=2020-01-31" "$T/range_old.html"
+echo "$from90 $to90" > "$T/range.txt"
 
 # screenshot URL FILE SIZE
 screenshot() {
@@ -144,6 +152,7 @@ screenshot() {
 if [ -n "${RZ_SCREENSHOT_DIR:-}" ]; then
   mkdir -p "$RZ_SCREENSHOT_DIR"
   screenshot "$BASE/" "$RZ_SCREENSHOT_DIR/dashboard-desktop.png" 1280,2000
+  screenshot "$BASE/#from=$from90&to=$to90" "$RZ_SCREENSHOT_DIR/dashboard-range.png" 1280,1400
 fi
 # A true 400-px phone (DevTools device metrics; a headless window cannot be
 # narrower than 500 px): the page is ready and nothing is wider than the screen.
@@ -155,6 +164,7 @@ phone() {  # phone URL [PNG]
 }
 phone "$BASE/" ${RZ_SCREENSHOT_DIR:+"$RZ_SCREENSHOT_DIR/dashboard-phone.png"}
 phone "$BASE/#province=Balochistan" ${RZ_SCREENSHOT_DIR:+"$RZ_SCREENSHOT_DIR/dashboard-phone-balochistan.png"}
+phone "$BASE/#from=2020-01-01&to=2020-01-31" ${RZ_SCREENSHOT_DIR:+"$RZ_SCREENSHOT_DIR/dashboard-phone-range.png"}
 
 python3 "$HERE/check_dom.py" "$T" "$prov" "$dist" || fail "rendered page does not match the API"
 
@@ -200,4 +210,4 @@ assert (c["centres"], c["centres_synced"]) == (4, 3), c
 print("-- recorded network: 7 registered, 5 trained, 5 attendances, 3 events, 3 of 4 centres synced")
 PY
 fi
-echo "PASS dashboard: figures, shares, target, banner, 6 charts, centres table, drill-down, rural filter, 400-px phone layout, CSV download, empty data rendered by chromium"
+echo "PASS dashboard: figures, shares, target, banner, 6 charts, centres table, drill-down, rural filter, last 90 days and a custom date range, 400-px phone layout, CSV download, empty data rendered by chromium"

@@ -1325,6 +1325,53 @@ h_batch_before_hello(ctx *c, frame *f)
     pbatch_free(&b);
 }
 
+/* Recovery of a replaced PC (PROTOCOL §12): without headquarters' grant the
+ * node gets nothing of another node's log; out of order, or server
+ * messages sent by a node, are refused like the others. */
+static const uint8_t h_some_old[RZ_NODE_ID_BYTES] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4};
+
+static void
+h_fetch_before_hello(ctx *c, frame *f)
+{
+    msg_encode_fetch(&f->w[0], c->p->node_id, h_some_old, 1);
+    f->fresh = FRESH_SILENT;
+}
+
+static void
+h_fetch_no_grant(ctx *c, frame *f)
+{
+    msg_encode_fetch(&f->w[0], c->p->node_id, c->other ? c->other->node_id : h_some_old, 1);
+}
+
+static void
+h_fetch_done_no_grant(ctx *c, frame *f)
+{
+    msg_encode_fetch_done(&f->w[0], c->p->node_id, h_some_old, 1, c->p->head);
+}
+
+static void
+h_fetch_from_zero(ctx *c, frame *f)
+{
+    msg_encode_fetch(&f->w[0], c->p->node_id, h_some_old, 0);
+}
+
+static void
+h_client_chunk(ctx *c, frame *f)
+{
+    msg_encode_chunk_begin(&f->w[0], 1, h_some_old, 0, c->p->head, 1);
+    msg_encode_chunk_key(&f->w[0], 1, c->p->head);
+    msg_encode_chunk_entries(&f->w[0], 0, 1, 1, 0);
+    msg_encode_batch_reveals(&f->w[0], 0);
+    msg_encode_chunk_sigs(&f->w[0], 0);
+}
+
+static void
+h_client_fetch_closed(ctx *c, frame *f)
+{
+    (void)c;
+    msg_encode_fetch_closed(&f->w[0], 1, h_some_old, 0);
+}
+
 /* A correct batch after the connection's only HELLO was refused. */
 static void
 h_batch_after_refused_hello(ctx *c, frame *f)
@@ -1771,6 +1818,15 @@ static const hcase hostile_cases[] = {
          "BATCH before HELLO"),
     ERRT("BATCH after the connection's HELLO was refused", h_batch_after_refused_hello,
          RZ_E_MSGTYPE, "BATCH before HELLO"),
+    /* recovery of a replaced PC: nothing without a grant */
+    ERRT("FETCH on a new connection before HELLO", h_fetch_before_hello, RZ_E_MSGTYPE,
+         "FETCH before HELLO"),
+    ERRT("FETCH of another node's log without a grant", h_fetch_no_grant, RZ_E_AUTH,
+         "no recovery grant"),
+    ERRT("FETCH_DONE without a grant", h_fetch_done_no_grant, RZ_E_AUTH, "no recovery grant"),
+    ERR("FETCH from entry 0", h_fetch_from_zero, RZ_E_DECODE),
+    ERR("client sends CHUNK", h_client_chunk, RZ_E_MSGTYPE),
+    ERR("client sends FETCH_CLOSED", h_client_fetch_closed, RZ_E_MSGTYPE),
     ERR("replay of an old batch, content altered", h_replay_altered, RZ_E_SIGNATURE),
     ERR("replay of an old batch at the head", h_replay_resigned_elsewhere, RZ_E_SIGNATURE),
     ERR("entries reordered", h_reordered, RZ_E_SIGNATURE),

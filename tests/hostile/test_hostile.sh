@@ -54,7 +54,7 @@ db_digest() {
          head_seq, hex(head_hash), last_sync_ms, clock_offset_ms,
          enrolled_ms FROM node ORDER BY node_id"; } | sha256sum | cut -d' ' -f1
 }
-counts() { sql "SELECT (SELECT count(*) FROM log)||' log, '||(SELECT count(*) FROM pii)||' pii, '||(SELECT count(*) FROM batch_sig)||' sigs'"; }
+counts() { sql "SELECT (SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM log_batch)||' log, '||(SELECT count(*) FROM log_clock)||' clocks, '||(SELECT count(*) FROM pii)||' pii, '||(SELECT count(*) FROM batch_sig)||' sigs'"; }
 # National totals in several cuts (the query module's CSV); any failure fails.
 totals_csv() {
   local q
@@ -122,8 +122,8 @@ n=$(sql "SELECT count(*) FROM pii WHERE CAST(value AS BLOB) = X'$(hexof "$NAME")
 [ "$n" -eq 1 ] || fail "name with SQL metacharacters and Urdu stored $n times, want 1"
 n=$(sql "SELECT count(*) FROM pii WHERE CAST(value AS BLOB) = X'$(hexof "عائشہ بی بی")'")
 [ "$n" -ge 1 ] || fail "Urdu name not stored verbatim"
-n=$(sql "SELECT count(*) FROM log WHERE instr(entry, X'$(hexof "$DIST")') > 0")
-[ "$n" -eq 1 ] || fail "district with SQL metacharacters in $n log entries, want 1"
+n=$(sql "SELECT count(*) FROM log_batch WHERE instr(entries, X'$(hexof "$DIST")') > 0")
+[ "$n" -eq 1 ] || fail "district with SQL metacharacters in $n batch rows, want 1"
 n=$(ssql "SELECT count(*) FROM st_person WHERE CAST(home AS BLOB) = X'$(hexof "$DIST")'")
 [ "$n" -eq 1 ] || fail "district not merged verbatim into the person state ($n rows)"
 n=$(ssql "SELECT count(*) FROM st_person WHERE CAST(home AS BLOB) = X'$(hexof "ڈیرہ غازی خان")'")
@@ -153,7 +153,7 @@ echo "$AFTER_TOTALS" | grep -q . || fail "totals printed nothing"
 note "fork (restored backup): quarantine, evidence kept, nothing applied"
 peer_run fork c || fail "fork phase"
 server_alive
-n=$(sql "SELECT count(*) FROM log WHERE node_id = X'$C'")
+n=$(sql "SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM log_batch WHERE node_id = X'$C'")
 [ "$n" -eq 12 ] || fail "node c has $n stored entries, want the 12 of its two accepted batches"
 n=$(sql "SELECT count(*) FROM pii WHERE value = 'Restored From Backup'")
 [ "$n" -eq 0 ] || fail "the forked batch's personal value was stored"
@@ -165,7 +165,7 @@ grep -qi "node $C" "$T/forks.out" || fail "fork report does not name node c"
 note "recovery: headquarters opens a new epoch; old-epoch batches are refused"
 "$SERVER" -d "$T/srv" new-epoch "$C" > /dev/null
 peer_run epoch c || fail "epoch phase"
-n=$(sql "SELECT count(*) FROM log WHERE node_id = X'$C' AND epoch = 1")
+n=$(sql "SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM log_batch WHERE node_id = X'$C' AND epoch = 1")
 [ "$n" -eq 6 ] || fail "node c has $n entries in epoch 1, want 6"
 
 # ---- transport: who may talk at all -----------------------------------------

@@ -47,11 +47,13 @@ server_init() {
 
 # server_start [extra run args...]: starts the server and waits until it serves.
 server_start() {
+  # Only this run's lines count: the log is appended over restarts.
+  local from i
+  from=$(stat -c %s "$T/server.log" 2>/dev/null || echo 0)
   "$SERVER" -d "$T/srv" run --bind "$ENDPOINT" "$@" >> "$T/server.log" 2>&1 &
   SERVER_PID=$!
-  local i
   for i in $(seq 1 100); do
-    grep -q "serving $ENDPOINT" "$T/server.log" 2>/dev/null && return 0
+    tail -c +"$((from + 1))" "$T/server.log" 2>/dev/null | grep -q "serving $ENDPOINT" && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited at start: $(tail -n 3 "$T/server.log")"
     sleep 0.1
   done

@@ -54,7 +54,7 @@ expect_eq "$(echo "$body" | py 'b["counting"]["complete"]')" True "complete afte
 api /metrics | grep -q '^rozgar_merge_lag_entries 0$' || fail "lag after resume"
 
 note "an offline backlog of 2,500 carries checkpoints (PROTOCOL 4.6): mergeable batch by batch"
-clocks() { sqlite3 -readonly "$T/srv/server.db" "SELECT count(*) FROM log WHERE clock_ms IS NOT NULL"; }
+clocks() { sqlite3 -readonly "$T/srv/server.db" "SELECT count(*) FROM log_clock"; }
 python3 - "$T/b.csv" <<'PY'
 import sys
 with open(sys.argv[1], "w") as f:
@@ -69,7 +69,7 @@ c1=$(clocks); h1=$(node a status | awk -F': *' '/^acked/ {print $2}')
 # 2,500 people, a checkpoint after the 1,000th and the 2,000th, the session's clock entry.
 expect_eq "$((h1 - h0))" 2503 "entries of the backlog"
 expect_eq "$((c1 - c0))" 3 "clock entries in the backlog (2 checkpoints + the session's)"
-cp=$(sqlite3 -readonly "$T/srv/server.db" "SELECT group_concat(seq - $h0, ',') FROM log WHERE clock_ms IS NOT NULL AND seq > $h0")
+cp=$(sqlite3 -readonly "$T/srv/server.db" "SELECT group_concat(seq - $h0, ',') FROM log_clock WHERE seq > $h0")
 expect_eq "$cp" "1001,2002,2503" "where the clock entries stand"
 expect_eq "$(total --metric registered)" "$((N + 2501))" "registered with the backlog"
 server_stop

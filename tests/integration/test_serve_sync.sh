@@ -201,6 +201,7 @@ stop_serve; expect_eq "$SERVE_RC" 0 "serve --no-sync exit"
 
 note "a node configured while serve runs; a sync --watch that held the lock first"
 "$NODE" -d "$T/n2" init > "$T/n2.init"
+echo "admin pass 2" | node n2 staff add admin --role admin > /dev/null
 "$SERVER" -d "$T/srv" enroll --token "$(awk '/^enroll-token:/ {print $2}' "$T/n2.init")" \
   --centre "Centre 2" --programme e-rozgar --province Punjab --district Lahore > /dev/null
 P2=$(free_port)
@@ -220,9 +221,14 @@ n2_serve
 node n2 person add --name "Centre 2 first" --gender male > /dev/null; recorded=$((recorded + 1))
 for _ in $(seq 1 50); do grep -q "background sync waits for a server" "$T/n2.serve.log" && break; sleep 0.1; done
 grep -q "background sync waits for a server" "$T/n2.serve.log" || fail "n2: no word about the missing server"
+U2=$(cat "$T/n2.ready"); U2=${U2%/}
+"${CURL[@]}" -o /dev/null -c "$T/jar2" -H "Origin: $U2" --data-urlencode "user=admin" \
+  --data-urlencode "password=admin pass 2" "$U2/login"
+w=$("${CURL[@]}" -b "$T/jar2" "$U2/api/sync" | jget auto_wait)
+expect_eq "$w" "no server is set up yet" "n2's Sync page while no server is set up"
 node n2 config "server=$ENDPOINT" "server-key=$SERVER_KEY" > /dev/null
 n2_wait_sent
-ok "serve started before the server was configured syncs once \`config\` names it"
+ok "serve started before any server is configured says so on the Sync page, and syncs once \`config\` names one"
 kill -TERM "$N2_PID"; wait "$N2_PID" || fail "n2 serve exit"
 "$NODE" -d "$T/n2" sync --watch --interval 600 > "$T/n2.watch.out" 2>&1 &
 W2_PID=$!
@@ -231,6 +237,9 @@ grep -q "^pid $W2_PID" "$T/n2/sync.lock" || fail "n2 watch did not take the lock
 n2_serve
 for _ in $(seq 1 50); do grep -q "background sync waits: .*sync --watch" "$T/n2.serve.log" && break; sleep 0.1; done
 grep -q "background sync waits: .*sync --watch" "$T/n2.serve.log" || fail "n2 serve did not wait for the watch: $(tail -n 3 "$T/n2.serve.log")"
+"${CURL[@]}" -b "$T/jar2" "$U2/api/sync" > "$T/n2.sync.json"
+grep -q '"auto_wait":"a sync of .* is already running: `sync --watch` (pid '"$W2_PID"')' "$T/n2.sync.json" ||
+  fail "n2's Sync page does not say what the loop waits for: $(cat "$T/n2.sync.json")"
 kill -TERM "$W2_PID"; wait "$W2_PID" || fail "n2 watch exit"
 for _ in $(seq 1 100); do grep -q "^pid $N2_PID" "$T/n2/sync.lock" 2>/dev/null && break; sleep 0.1; done
 set +e; node n2 sync > /dev/null 2> "$T/n2.second.err"; rc=$?; set -e
@@ -238,7 +247,7 @@ expect_eq "$rc" 5 "n2: a separate sync once serve took over ($(cat "$T/n2.second
 node n2 person add --name "Centre 2 second" --gender female > /dev/null; recorded=$((recorded + 1))
 n2_wait_sent
 kill -TERM "$N2_PID"; wait "$N2_PID" || fail "n2 serve exit"
-ok "serve waits while a sync --watch holds the lock, takes over when it stops, and syncs"
+ok "serve waits while a sync --watch holds the lock (the Sync page names it), takes over when it stops, and syncs"
 
 note "a new serve with sync stays in step"
 start_serve

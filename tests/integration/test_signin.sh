@@ -13,6 +13,10 @@
 #     reads the API; sign-out ends it;
 #   - six wrong passwords lock the account (429) even for the right one;
 #   - an API token reads /metrics and the API; a revoked or forged one is 401;
+#   - roles: every /api/admin/ route (CNIC lookup, accounts, tokens, the
+#     lawful register) answers an administrator and refuses an analyst's
+#     session and an API token (403), and the open loopback view (403);
+#     analysts and tokens read every figure and export;
 #   - passwords never appear in the log.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -113,7 +117,55 @@ grep -q "^erased [1-9]" "$T/erase.out" || fail "nothing erased: $(cat "$T/erase.
 expect_eq "$(grep -c ' lookup ' "$T/lawful.txt")" 2 "lookups registered (refused and malformed ones are not lookups)"
 grep -q "lookup  ayesha .*35202-\*\*\*\*\*\*\*-2 .*1 record" "$T/lawful.txt" || fail "lookup line: $(cat "$T/lawful.txt")"
 grep -q "erase .*$PID .*reason: request 2026/17" "$T/lawful.txt" || fail "erasure not registered: $(cat "$T/lawful.txt")"
-if grep -q "1234567" "$T/lawful.txt" "$T/server.log"; then fail "a full CNIC was kept in the register or log"; fi
+if grep -q "1234567" "$T/lawful.txt" "$T/server.log" "$T/srv/journal"; then
+  fail "a full CNIC was kept in the register, the log or the journal"
+fi
+expect_eq "$(grep -c "	lawful	" "$T/srv/journal")" 3 "register entries journaled (2 lookups, 1 erasure)"
+ok
+
+note "roles: administration is for administrators; figures for everyone signed in"
+ADMIN_ROUTES="/api/admin/person?cnic=35202-1234567-2 /api/admin/accounts /api/admin/tokens /api/admin/lawful /api/admin/nothing"
+cp "$T/jar" "$T/admin.jar"
+expect_eq "$(login bilal Multan-2026-an)" 303 "analyst signs in for the role checks"
+cp "$T/jar" "$T/analyst.jar"
+lookups_before=$("$SERVER" -d "$T/srv" lawful list | grep -c ' lookup ')
+for r in $ADMIN_ROUTES; do
+  expect_eq "$(code -b "$T/analyst.jar" "$B$r")" 403 "analyst on $r"
+  expect_eq "$(code -H "Authorization: Bearer $TOKEN" "$B$r")" 403 "token on $r"
+  expect_eq "$(code "$B$r")" 401 "no sign-in on $r"
+  ok
+done
+"${C[@]}" -b "$T/analyst.jar" "$B/api/admin/accounts" | grep -q '"administrators only"' ||
+  fail "the analyst's refusal does not say why"
+expect_eq "$("$SERVER" -d "$T/srv" lawful list | grep -c ' lookup ')" "$lookups_before" \
+  "refused lookups are not lookups"
+grep -q "analyst bilal from 127.0.0.1 refused /api/admin/accounts" "$T/server.log" ||
+  fail "a refused administration request is not logged"
+for r in "/api/summary" "/api/totals?metric=registered&by=province" "/api/totals.csv?by=province" \
+         "/api/centres" "/api/centres.csv" "/metrics" "/" "/static/dashboard.js"; do
+  expect_eq "$(code -b "$T/analyst.jar" "$B$r")" 200 "analyst reads $r"
+  expect_eq "$(code -H "Authorization: Bearer $TOKEN" "$B$r")" 200 "token reads $r"
+done
+ok
+expect_eq "$(code -b "$T/admin.jar" "$B/api/admin/accounts")" 200 "admin lists accounts"
+"${C[@]}" -b "$T/admin.jar" "$B/api/admin/accounts" > "$T/accounts.json"
+"${C[@]}" -b "$T/admin.jar" "$B/api/admin/tokens" > "$T/tokens.json"
+"${C[@]}" -b "$T/admin.jar" "$B/api/admin/lawful" > "$T/lawful.json"
+python3 - "$T/accounts.json" "$T/tokens.json" "$T/lawful.json" <<'PY' || fail "admin lists: $(cat "$T/accounts.json" "$T/tokens.json" "$T/lawful.json")"
+import json, sys
+acc = json.load(open(sys.argv[1]))["accounts"]
+assert [(a["name"], a["role"], a["disabled"]) for a in acc] == [("ayesha", "admin", False), ("bilal", "analyst", False)], acc
+tok = json.load(open(sys.argv[2]))["tokens"]
+assert [(t["name"], t["revoked"]) for t in tok] == [("reporting-bot", None)], tok
+law = json.load(open(sys.argv[3]))["lawful"]
+assert [l["kind"] for l in law] == ["lookup", "erase", "lookup"], law
+assert all("1234567" not in json.dumps(l) for l in law), law
+PY
+if grep -q -e 'argon2' -e 'pwhash' -e "$TOKEN" "$T/accounts.json" "$T/tokens.json"; then
+  fail "a hash or a token in an administration list"
+fi
+expect_eq "$(code -b "$T/admin.jar" "$B/api/admin/nothing")" 404 "admin on an unknown admin route"
+expect_eq "$(code -b "$T/admin.jar" "$B/api/admin/tokens?x=1")" 400 "admin list with a parameter"
 ok
 
 note "rate limit"
@@ -134,5 +186,15 @@ if grep -q -e "Lahore-2026-hq" -e "Multan-2026-an" -e "$TOKEN" "$T/server.log"; 
   fail "a password or token reached the log"
 fi
 grep -q "ayesha (admin) signed in" "$T/server.log" || fail "sign-in not logged"
+ok
+
+note "the open loopback view (no certificate) serves no administration"
+server_stop
+LPORT=$(free_port)
+server_start --http "127.0.0.1:$LPORT"
+for r in $ADMIN_ROUTES; do
+  expect_eq "$(curl -s --max-time 20 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPORT$r")" 403 "open view: $r"
+done
+expect_eq "$(curl -s --max-time 20 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPORT/api/summary")" 200 "open view: figures"
 ok
 echo "PASS signin: $pass groups of checks (HTTPS only, 401 without credentials, sessions, lock-out, tokens, no secrets in the log)"

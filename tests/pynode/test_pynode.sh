@@ -41,9 +41,9 @@ grep '^pynode:' "$T/pynode.out"
 
 # The server holds the node's whole log, merged and counted.
 read -r head hash < "$T/py/head"
-n=$(sqlite3 -readonly "$T/srv/server.db" "SELECT count(*) FROM log")
+n=$(sqlite3 -readonly "$T/srv/server.db" "SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM log_batch")
 expect_eq "$n" "$head" "entries stored"
-stored=$(sqlite3 -readonly "$T/srv/server.db" "SELECT lower(hex(hash)) FROM log ORDER BY seq DESC LIMIT 1")
+stored=$(sqlite3 -readonly "$T/srv/server.db" "SELECT lower(hex(head)) FROM log_batch ORDER BY last_seq DESC LIMIT 1")
 expect_eq "$stored" "$hash" "server's head hash equals the Python node's"
 "$SERVER" -d "$T/srv" totals --wait --timeout 120 > "$T/totals.out"
 grep -Eq 'registered \(unique persons\) +14$' "$T/totals.out" || fail "totals: $(cat "$T/totals.out")"

@@ -674,6 +674,7 @@ test_clock_entry_and_receipt(void **state)
 /* Collects rows read by node_store_read_entries. */
 typedef struct read_ctx {
     uint64_t seqs[16]; /* sequence numbers seen */
+    size_t bytes[16];  /* their reveal_bytes */
     int n;             /* how many */
     int stop_after;    /* NODE_STOP when this many were taken */
 } read_ctx;
@@ -683,9 +684,10 @@ take_row(void *ctx, uint64_t seq, uint32_t epoch, const uint8_t hash[RZ_HASH_BYT
          const uint8_t *entry, size_t len, size_t reveal_bytes)
 {
     read_ctx *c = ctx;
-    (void)epoch, (void)hash, (void)entry, (void)len, (void)reveal_bytes;
+    (void)epoch, (void)hash, (void)entry, (void)len;
     if (c->n == c->stop_after)
         return NODE_STOP;
+    c->bytes[c->n] = reveal_bytes;
     c->seqs[c->n++] = seq;
     return 0;
 }
@@ -696,17 +698,36 @@ test_read_entries_streams(void **state)
     fixture *f = *state;
     rz_error err = {0, ""};
     node_person p = person("S", RZ_G_MALE);
+    node_event ev = event("no personal values");
     read_ctx c;
     uint8_t id[16];
+    char sql[160];
     int i;
-    for (i = 0; i < 10; i++)
+    for (i = 0; i < 10; i++) {
+        /* Entries 5 and 6 are events; names of growing length elsewhere. */
+        if (i == 4 || i == 5) {
+            assert_int_equal(node_store_event_add(f->ns, &ev, id, &err), 0);
+            continue;
+        }
+        p.name = i % 2 ? "Sana" : "Sana Bibi Khan";
         assert_int_equal(node_store_person_add(f->ns, &p, id, &err), 0);
+    }
     memset(&c, 0, sizeof c);
     c.stop_after = 100;
     assert_int_equal(node_store_read_entries(f->ns, 4, 5, take_row, &c, &err), 0);
     assert_int_equal(c.n, 5);
     assert_int_equal(c.seqs[0], 4);
     assert_int_equal(c.seqs[4], 8);
+    /* Each entry's personal values with their overhead, none for events. */
+    for (i = 0; i < c.n; i++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) * 40 + coalesce(sum(length(value)), 0) FROM pii WHERE seq = %llu",
+                 (unsigned long long)c.seqs[i]);
+        assert_int_equal(c.bytes[i], count_rows(f, sql));
+    }
+    assert_int_equal(c.bytes[1], 0);
+    assert_int_equal(c.bytes[2], 0);
+    assert_true(c.bytes[0] > 40 && c.bytes[3] > 40 && c.bytes[0] != c.bytes[3]);
     memset(&c, 0, sizeof c);
     c.stop_after = 2;
     assert_int_equal(node_store_read_entries(f->ns, 9, 100, take_row, &c, &err), 0);

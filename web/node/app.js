@@ -140,7 +140,10 @@ function changedFields(form, rec) {
 }
 
 function personLink(p) {
-  return el("a", {href: "#/person/" + p.id, class: "person-link", "data-code": p.code}, txt(p.name));
+  /* A recovered person whose name headquarters erased (lawful request) has
+   * none: the link still needs words to click. */
+  return el("a", {href: "#/person/" + p.id, class: "person-link", "data-code": p.code},
+            txt(p.name || "(name erased)"));
 }
 
 // ---- pages ------------------------------------------------------------
@@ -409,7 +412,8 @@ function rosterRow(eventId, p, counts) {
     return el("label", {class: "tick " + value}, r, " ", label);
   };
   const li = el("li", {"data-state": p.state, "data-code": p.code},
-    el("div", {class: "who"}, txt(p.name, "b"), " ", el("span", {class: "code"}, p.code),
+    el("div", {class: "who"}, txt(p.name || "(name erased)", "b"), " ",
+       el("span", {class: "code"}, p.code),
        el("span", {class: "muted small"}, " ", p.cnic || p.phone || "")),
     el("div", {class: "ticks"}, opt("present", "present"), opt("absent", "absent"), opt("none", "not marked")));
   return li;
@@ -552,7 +556,8 @@ async function pageSync() {
     $("#sync-ok").textContent = s.last_ok || "never";
     $("#sync-last").textContent = s.last_contact || "never";
     $("#sync-server").textContent = s.server || "not set up (an administrator runs rozgar-node config)";
-    $("#sync-auto").textContent = !s.auto ? "off (only when someone presses Sync now)"
+    $("#sync-auto").textContent = s.auto_wait ? `waiting: ${s.auto_wait}`
+      : !s.auto ? "off (only when someone presses Sync now)"
       : s.running ? "on · syncing now"
       : `on · next sync within ${fmt(s.next_s)} s` +
         (s.failures ? ` (the server was not reached ${fmt(s.failures)} times in a row)` : "");
