@@ -1168,6 +1168,7 @@ cmd_status(node_store *ns, int argc, char **argv)
     } else {
         printf("last sync attempt: never\n");
     }
+    (void)!node_recover_report(ns, stdout, NULL);
     if (node_store_clock_warning(&st, hlc_wall_ms(), msg, sizeof msg))
         log_warnx("%s", msg);
     return 0;
