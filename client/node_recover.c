@@ -308,3 +308,37 @@ node_recover_run(node_store *ns, const node_sync_opts *o, const uint8_t old_id[R
     free(x.hash);
     return rc;
 }
+
+int
+node_recover_report(node_store *ns, FILE *out, rz_error *err)
+{
+    sqlite3 *db = node_store_db(ns);
+    sqlite3_stmt *st = NULL;
+    int rc;
+    /* A node that never recovered has no such table: nothing to say. */
+    if ((rc = rz_db_prepare(db, &st,
+                            "SELECT count(*) FROM sqlite_master WHERE type='table'"
+                            " AND name='recovered'",
+                            err)) != 0)
+        return rc;
+    rc = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (!rc)
+        return 0;
+    if ((rc = rz_db_prepare(db, &st,
+                            "SELECT lower(hex(old_id)), entries, head_seq, erased,"
+                            " confirmed_ms IS NOT NULL FROM recovered ORDER BY at_ms",
+                            err)) != 0)
+        return rc;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fprintf(out,
+                "recovered: the records of node %s (%lld entries up to %lld, %lld values erased "
+                "at headquarters)%s\n",
+                (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+                sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+                sqlite3_column_int(st, 4) ? ""
+                                          : "; headquarters has not heard it yet: run `recover` "
+                                            "again");
+    sqlite3_finalize(st);
+    return 0;
+}

@@ -30,6 +30,7 @@
 #define RZ_NODE_RECOVER_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "client/node_store.h"
 #include "client/node_sync.h"
@@ -56,5 +57,9 @@ typedef struct node_recover_result {
 int node_recover_run(node_store *ns, const node_sync_opts *o,
                      const uint8_t old_id[RZ_NODE_ID_BYTES], node_recover_result *res,
                      node_sync_result *sr, rz_error *err) RZ_WUR;
+
+/* Prints one line per recovery noted here (for `status`): the old node, its
+ * entries and head, and whether the server confirmed.  Nothing when none. */
+int node_recover_report(node_store *ns, FILE *out, rz_error *err) RZ_WUR;
 
 #endif

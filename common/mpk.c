@@ -20,8 +20,8 @@ walk_need(mpk_walk *w, size_t n)
     return 0;
 }
 
-static uint64_t
-walk_be(const uint8_t *p, size_t n)
+uint64_t
+mpk_be(const uint8_t *p, size_t n)
 {
     uint64_t v = 0;
     size_t i;
@@ -37,7 +37,7 @@ walk_len(mpk_walk *w, size_t n, uint64_t *len)
     int rc = walk_need(w, n);
     if (rc)
         return rc;
-    *len = walk_be(w->p, n);
+    *len = mpk_be(w->p, n);
     w->p += n;
     return 0;
 }

@@ -40,6 +40,9 @@ int mpk_unpack(const uint8_t *buf, size_t len, const mpk_limits *lim, msgpack_zo
                msgpack_object *out, rz_error *err) RZ_WUR;
 
 /* Typed accessors: 0 or RZ_E_DECODE. */
+/* The big-endian unsigned number in the n (at most 8) bytes at p: msgpack's
+ * lengths and integers, for readers of bytes mpk_check has validated. */
+uint64_t mpk_be(const uint8_t *p, size_t n);
 int mpk_uint(const msgpack_object *o, uint64_t *v) RZ_WUR;
 int mpk_int(const msgpack_object *o, int64_t *v) RZ_WUR;
 int mpk_bool(const msgpack_object *o, int *v) RZ_WUR;

@@ -1015,6 +1015,52 @@ http_centres_list(http_req *r, FILE *out, rz_error *err)
     return 0;
 }
 
+/* ---- /api/register ------------------------------------------------- */
+
+/* The versions of the enrollment register that place a centre (enroll,
+ * rename, move), newest first: what register_version may name, for the
+ * dashboard's "places as at" choice.  Centre names and places only. */
+static int
+http_register_list(http_req *r, FILE *out, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, n = 0;
+    if (r->params->n > 0)
+        return rz_fail(err, RZ_E_ARG, "/api/register takes no parameters");
+    if ((rc = rz_db_prepare(r->db, &st, "SELECT coalesce(max(version), 0) FROM log.register", err)))
+        return rc;
+    fprintf(out, "{\"newest\":%lld,\"versions\":[",
+            sqlite3_step(st) == SQLITE_ROW ? (long long)sqlite3_column_int64(st, 0) : 0LL);
+    sqlite3_finalize(st);
+    if ((rc = rz_db_prepare(r->db, &st,
+                            "SELECT version, at_ms, action, coalesce(centre, ''),"
+                            " coalesce(province, ''), coalesce(district, '') FROM log.register"
+                            " WHERE action IN ('enroll', 'rename', 'move')"
+                            " ORDER BY version DESC LIMIT 1000",
+                            err)))
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char when[32];
+        query_iso_time(when, (uint64_t)sqlite3_column_int64(st, 1));
+        fprintf(out, "%s{\"version\":%lld,\"at\":\"%s\",\"action\":", n++ ? ",\n" : "\n",
+                (long long)sqlite3_column_int64(st, 0), when);
+        query_json_string(out, (const char *)sqlite3_column_text(st, 2));
+        fputs(",\"centre\":", out);
+        query_json_string(out, (const char *)sqlite3_column_text(st, 3));
+        fputs(",\"province\":", out);
+        query_json_string(out, (const char *)sqlite3_column_text(st, 4));
+        fputs(",\"district\":", out);
+        query_json_string(out, (const char *)sqlite3_column_text(st, 5));
+        fputs("}", out);
+    }
+    rc = rc == SQLITE_DONE ? 0 : rz_db_fail(r->db, err, "register");
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    fputs("\n]}\n", out);
+    return 0;
+}
+
 /* ---- /metrics ------------------------------------------------------- */
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
@@ -1603,6 +1649,7 @@ static const http_api_route http_api_routes[] = {
     {"/api/totals.csv", http_totals_csv, "text/csv; charset=utf-8", 1},
     {"/api/centres", http_centres_list, "application/json; charset=utf-8", 0},
     {"/api/centres.csv", http_centres_csv, "text/csv; charset=utf-8", 0},
+    {"/api/register", http_register_list, "application/json; charset=utf-8", 0},
     {"/metrics", http_metrics, "text/plain; version=0.0.4; charset=utf-8", 0},
 };
 

@@ -21,6 +21,7 @@
  *   st_attendance(event_id, person_id, st, bad, deleted, present)
  *   st_cluster(ckey, centre_id, reg_date, gender, birth_year, area, skill, home)
  *   st_cluster_att(ckey, day, kind, centre, n)
+ *   counters(k, t1, t2, n), shown as the view
  *   totals(metric, grain, period, d1, d2, v1, v2, n)        (see merge.h)
  *
  * Read caches of event facts, person clusters and cluster profiles spare
@@ -50,7 +51,7 @@
 #include "server/merge_int.h"
 
 const char *const merge_state_tables[] = {
-    "st_person", "st_event", "st_attendance", "st_cluster", "st_cluster_att", "totals", NULL};
+    "st_person", "st_event", "st_attendance", "st_cluster", "st_cluster_att", "counters", NULL};
 
 static const char merge_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS st_person("
@@ -80,12 +81,23 @@ static const char merge_schema_sql[] =
     " ckey BLOB NOT NULL, day INTEGER NOT NULL, kind INTEGER NOT NULL,"
     " centre INTEGER NOT NULL, n INTEGER NOT NULL,"
     " PRIMARY KEY(ckey, day, kind, centre)) WITHOUT ROWID;"
-    /* Covering for date-range questions (the key adds ckey, kind, centre). */
-    "CREATE INDEX IF NOT EXISTS st_cluster_att_day ON st_cluster_att(day, n);"
-    "CREATE TABLE IF NOT EXISTS totals("
-    " metric INTEGER NOT NULL, grain INTEGER NOT NULL, period INTEGER NOT NULL,"
-    " d1 INTEGER NOT NULL, d2 INTEGER NOT NULL, v1 NOT NULL, v2 NOT NULL, n INTEGER NOT NULL,"
-    " PRIMARY KEY(metric, grain, period, d1, d2, v1, v2)) WITHOUT ROWID;";
+    /* No index by day: exact date ranges are answered by the day index
+     * (server/dayindex.h); only query.c's scan fallback reads buckets by
+     * day, in a full pass.  An index here cost the merger one more b-tree
+     * insertion per counted attendance (docs/PERFORMANCE.md). */
+    "DROP INDEX IF EXISTS st_cluster_att_day;"
+    /* Counters with one integer key; `totals` shows them with the
+     * dimensions decoded (merge.h, "Totals layout"). */
+    "CREATE TABLE IF NOT EXISTS counters("
+    " k INTEGER NOT NULL, t1 TEXT NOT NULL, t2 TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(k, t1, t2)) WITHOUT ROWID;"
+    "CREATE VIEW IF NOT EXISTS totals(metric, grain, period, d1, d2, v1, v2, n) AS SELECT"
+    " k >> 60, (k >> 58) & 3, (k >> 30) & 1048575, (k >> 54) & 15, (k >> 50) & 15,"
+    " CASE WHEN ((k >> 54) & 15) IN (1, 2, 9) THEN t1"
+    " WHEN ((k >> 15) & 32767) = 32767 THEN CAST(t1 AS INTEGER) ELSE (k >> 15) & 32767 END,"
+    " CASE WHEN ((k >> 50) & 15) IN (1, 2, 9) THEN t2"
+    " WHEN (k & 32767) = 32767 THEN CAST(t2 AS INTEGER) ELSE k & 32767 END,"
+    " n FROM counters;";
 
 /* ---- prepared statements ---------------------------------------------- */
 
@@ -131,16 +143,14 @@ static const char *const merge_sql[MS_COUNT] = {
     [MS_C_DEL] = "DELETE FROM st_cluster WHERE ckey = ?1",
     [MS_CA_ALL] = "SELECT day, kind, centre, n FROM st_cluster_att WHERE ckey = ?1"
                   " ORDER BY day, kind, centre",
-    [MS_CA_PUT] = "INSERT OR REPLACE INTO st_cluster_att(ckey, day, kind, centre, n)"
-                  " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [MS_CA_PUT] = "INSERT INTO st_cluster_att(ckey, day, kind, centre, n)"
+                  " VALUES(?1, ?2, ?3, ?4, ?5)"
+                  " ON CONFLICT(ckey, day, kind, centre) DO UPDATE SET n = excluded.n",
     [MS_CA_DEL] = "DELETE FROM st_cluster_att WHERE ckey = ?1 AND day = ?2 AND kind = ?3"
                   " AND centre = ?4",
-    [MS_T_UPSERT] = "INSERT INTO totals(metric, grain, period, d1, d2, v1, v2, n)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                    " ON CONFLICT(metric, grain, period, d1, d2, v1, v2)"
-                    " DO UPDATE SET n = n + excluded.n",
-    [MS_T_DELZERO] = "DELETE FROM totals WHERE metric = ?1 AND grain = ?2 AND period = ?3"
-                     " AND d1 = ?4 AND d2 = ?5 AND v1 = ?6 AND v2 = ?7 AND n = 0",
+    [MS_T_UPSERT] = "INSERT INTO counters(k, t1, t2, n) VALUES(?1, ?2, ?3, ?4)"
+                    " ON CONFLICT(k, t1, t2) DO UPDATE SET n = n + excluded.n",
+    [MS_T_DELZERO] = "DELETE FROM counters WHERE k = ?1 AND t1 = ?2 AND t2 = ?3 AND n = 0",
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -355,8 +365,11 @@ merge_entry(merge_ctx *m, const merge_input *in, rz_error *err)
     case RZ_T_ATTENDANCE: rc = merge_attendance(m, in, stamp, err); break;
     default: return 0;
     }
-    if (rc == 0 && m->deltas.count >= MG_FLUSH_AT)
-        rc = merge_flush(m, err); /* same transaction: bounded memory */
+    /* Bounded memory: write the counters and the day index inside the
+     * same transaction (the read caches stay valid, the transaction goes
+     * on). */
+    if (rc == 0 && m->deltas.count >= MG_FLUSH_AT && (rc = mg_counters_write(m, err)) == 0)
+        rc = dayindex_flush(m->dx, err);
     return rc;
 }
 

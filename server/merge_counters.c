@@ -583,6 +583,42 @@ mg_emit_event(merge_ctx *m, const mg_evfacts *f, int64_t sign)
 
 /* ---- flush ------------------------------------------------------------------- */
 
+int64_t
+merge_counter_key(int metric, int grain, int d1, int d2, uint32_t period, uint32_t f1, uint32_t f2)
+{
+    if (period > MERGE_K_PERIOD_MAX)
+        period = MERGE_K_PERIOD_MAX;
+    return (int64_t)((uint64_t)(metric & 7) << 60 | (uint64_t)(grain & 3) << 58 |
+                     (uint64_t)(d1 & 15) << 54 | (uint64_t)(d2 & 15) << 50 |
+                     (uint64_t)period << 30 | (uint64_t)(f1 & MERGE_K_VALUE_ESC) << 15 |
+                     (uint64_t)(f2 & MERGE_K_VALUE_ESC));
+}
+
+uint32_t
+merge_counter_key_period(int64_t k)
+{
+    return (uint32_t)((uint64_t)k >> 30 & MERGE_K_PERIOD_MAX);
+}
+
+/* The key field of value v of dimension dim; its text (a text value, or
+ * the decimal form of an integer that does not fit the field) into t. */
+static uint32_t
+key_field(merge_ctx *m, int dim, int64_t v, const char **t, char num[24])
+{
+    *t = "";
+    if (merge_dim_is_text(dim)) {
+        *t = intern_text(&m->text, v);
+        return 0;
+    }
+    if (v >= 0 && v < MERGE_K_VALUE_ESC)
+        return (uint32_t)v;
+    snprintf(num, 24, "%lld", (long long)v);
+    *t = num;
+    return MERGE_K_VALUE_ESC;
+}
+
+/* Flush order: the order of counter keys (metric, grain, d1, d2, period,
+ * then the values), which keeps B-tree pages local. */
 static int
 key_cmp(const void *a, const void *b)
 {
@@ -591,36 +627,29 @@ key_cmp(const void *a, const void *b)
         return x->metric < y->metric ? -1 : 1;
     if (x->grain != y->grain)
         return x->grain < y->grain ? -1 : 1;
-    if (x->period != y->period)
-        return x->period < y->period ? -1 : 1;
     if (x->d1 != y->d1)
         return x->d1 < y->d1 ? -1 : 1;
     if (x->d2 != y->d2)
         return x->d2 < y->d2 ? -1 : 1;
+    if (x->period != y->period)
+        return x->period < y->period ? -1 : 1;
     if (x->v1 != y->v1)
         return x->v1 < y->v1 ? -1 : 1;
     return x->v2 < y->v2 ? -1 : x->v2 > y->v2;
 }
 
-static void
-bind_dim_value(merge_ctx *m, sqlite3_stmt *st, int col, int dim, int64_t v)
-{
-    if (merge_dim_is_text(dim))
-        sqlite3_bind_text(st, col, intern_text(&m->text, v), -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_int64(st, col, v);
-}
-
+/* Binds the key of counter k (?1 k, ?2 t1, ?3 t2). */
 static void
 bind_counter(merge_ctx *m, sqlite3_stmt *st, const mg_key *k)
 {
-    sqlite3_bind_int(st, 1, k->metric);
-    sqlite3_bind_int(st, 2, k->grain);
-    sqlite3_bind_int64(st, 3, k->period);
-    sqlite3_bind_int(st, 4, k->d1);
-    sqlite3_bind_int(st, 5, k->d2);
-    bind_dim_value(m, st, 6, k->d1, k->v1);
-    bind_dim_value(m, st, 7, k->d2, k->v2);
+    char n1[24], n2[24];
+    const char *t1, *t2;
+    uint32_t f1 = key_field(m, k->d1, k->v1, &t1, n1), f2 = key_field(m, k->d2, k->v2, &t2, n2);
+    sqlite3_bind_int64(st, 1,
+                       merge_counter_key(k->metric, k->grain, k->d1, k->d2, k->period, f1, f2));
+    /* Interned texts live until the flush ends; a number's text is ours. */
+    sqlite3_bind_text(st, 2, t1, -1, t1 == n1 ? SQLITE_TRANSIENT : SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, t2, -1, t2 == n2 ? SQLITE_TRANSIENT : SQLITE_STATIC);
 }
 
 static int
@@ -629,13 +658,24 @@ flush_one(merge_ctx *m, const mg_cell *c, rz_error *err)
     sqlite3_stmt *up = m->st[MS_T_UPSERT], *del = m->st[MS_T_DELZERO];
     int rc;
     bind_counter(m, up, &c->k);
-    sqlite3_bind_int64(up, 8, c->n);
+    sqlite3_bind_int64(up, 4, c->n);
     if ((rc = mg_exec(m, up, err, "totals write")) || c->n > 0)
         return rc;
     /* A counter back at zero is as if it never existed (rebuild equality);
      * only a negative delta can bring it there. */
     bind_counter(m, del, &c->k);
     return mg_exec(m, del, err, "totals write");
+}
+
+static void
+out_push(merge_ctx *m, const mg_key *k, int64_t n)
+{
+    if (m->nout == m->capout) {
+        m->capout = m->capout ? 2 * m->capout : 65536;
+        m->out = xrealloc(m->out, m->capout * sizeof *m->out);
+    }
+    m->out[m->nout].k = *k;
+    m->out[m->nout++].n = n;
 }
 
 /* Turns one pending cell into the counters it stands for. */
@@ -645,50 +685,57 @@ flush_expand(merge_ctx *m, const mg_cell *c)
     mg_key k = c->k;
     uint32_t month = k.period;
     if (k.grain <= MERGE_GRAIN_ALL) {
-        map_add(&m->final, &k, c->n);
+        out_push(m, &k, c->n);
         return;
     }
     k.grain = RZ_GRAIN_MONTH;
-    map_add(&m->final, &k, c->n);
+    out_push(m, &k, c->n);
     if (c->k.grain == MG_TAG_MA) {
         k.grain = MERGE_GRAIN_ALL;
         k.period = 0;
-        map_add(&m->final, &k, c->n);
+        out_push(m, &k, c->n);
         return;
     }
     k.grain = RZ_GRAIN_QUARTER;
     k.period = month ? month / 100 * 10 + (month % 100 - 1) / 3 + 1 : 0;
-    map_add(&m->final, &k, c->n);
+    out_push(m, &k, c->n);
     k.grain = RZ_GRAIN_YEAR;
     k.period = month / 100;
-    map_add(&m->final, &k, c->n);
+    out_push(m, &k, c->n);
 }
 
 int
 mg_counters_write(merge_ctx *m, rz_error *err)
 {
-    mg_map *mp = &m->final;
-    size_t i, n = 0;
+    size_t i, j, n = 0;
     int rc = 0;
     if (m->deltas.count == 0)
         return 0;
+    /* Expand each cell into its counters, sort them in key order (which
+     * keeps B-tree pages local) and add up equal ones: a counter can be
+     * reached by a tagged cell and a plain one. */
+    m->nout = 0;
     for (i = 0; i < m->deltas.cap; i++)
         if (m->deltas.cells[i].k.metric && m->deltas.cells[i].n != 0)
             flush_expand(m, &m->deltas.cells[i]);
     map_clear(&m->deltas);
-    /* Compact the non-zero counters to the front and write them in key
-     * order, which keeps B-tree pages local. */
-    for (i = 0; i < mp->cap; i++)
-        if (mp->cells[i].k.metric && mp->cells[i].n != 0)
-            mp->cells[n++] = mp->cells[i];
-    qsort(mp->cells, n, sizeof *mp->cells, key_cmp);
+    qsort(m->out, m->nout, sizeof *m->out, key_cmp);
+    for (i = 0; i < m->nout; i = j) {
+        mg_cell c = m->out[i];
+        for (j = i + 1; j < m->nout && key_cmp(&m->out[j], &c) == 0; j++)
+            c.n += m->out[j].n;
+        if (c.n != 0)
+            m->out[n++] = c;
+    }
     for (i = 0; rc == 0 && i < n; i++)
-        rc = flush_one(m, &mp->cells[i], err);
-    map_clear(mp);
+        rc = flush_one(m, &m->out[i], err);
+    m->nout = 0;
     if (m->text.n > MG_TEXT_RESET) {
         /* Free-text districts of residence are unbounded: start afresh
-         * now that no pending counter refers to an interned id. */
+         * now that no pending counter refers to an interned id (the place
+         * cache holds such ids). */
         intern_reset(&m->text);
+        mg_places_clear(m);
     }
     return rc;
 }
@@ -697,14 +744,15 @@ void
 mg_counters_discard(merge_ctx *m)
 {
     map_clear(&m->deltas);
-    map_clear(&m->final);
+    m->nout = 0;
     intern_reset(&m->text);
+    mg_places_clear(m);
 }
 
 void
 mg_counters_free(merge_ctx *m)
 {
     free(m->deltas.cells);
-    free(m->final.cells);
+    free(m->out);
     intern_reset(&m->text);
 }

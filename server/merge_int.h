@@ -23,7 +23,7 @@
 #define MG_CKEY_CNIC 1                /* tag: linked by CNIC token */
 #define MG_CKEY_SOLO 2                /* tag: a record without valid CNIC */
 #define MG_CHANGED_CREATED (1u << 31) /* change mask bit: creation stamp */
-#define MG_FLUSH_AT (1u << 16)        /* pending cells that trigger a flush (memory bound) */
+#define MG_FLUSH_AT (1u << 17)        /* pending cells that trigger a flush (memory bound) */
 #define MG_DAY_MS 86400000ull
 #define MG_TEXT_RESET 100000 /* interned texts kept across flushes */
 
@@ -220,7 +220,8 @@ struct merge_ctx {
     mg_cl cl[2];                /* clusters of one person entry */
     mg_catts moves;             /* a person's counted attendances */
     mg_map deltas;              /* counters of the current batch */
-    mg_map final;               /* flush: deltas expanded per grain */
+    mg_cell *out;               /* flush: deltas expanded per grain, sorted */
+    size_t nout, capout;        /* used, allocated */
     mg_intern text;             /* interned text values */
     mg_pc *pc;                  /* MG_PC_CACHE entries */
     mg_ev *ev;                  /* MG_EV_CACHE entries */

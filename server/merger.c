@@ -214,12 +214,50 @@ merger_node_run(merger *m, const merger_node *n, state_pos *p, uint64_t upto, ui
     return 0;
 }
 
+/* The position of node n and how far it may be merged (upto: its head or
+ * the rebuild's limit). */
+static int
+merger_node_pos(merger *m, const merger_node *n, state_pos *p, uint64_t *upto, rz_error *err)
+{
+    *upto = n->head_seq;
+    if (m->limit) {
+        uint64_t lim;
+        if (m->limit(n->id, &lim, m->limit_arg) == 0 && lim < *upto)
+            *upto = lim;
+    }
+    return state_store_pos_get(m->ss, n->id, p, err);
+}
+
+/* *work = 1 when some node has entries that a clock entry already bounds
+ * (what merger_node_run would merge).  Read-only: an idle merger checks
+ * this and never opens a write transaction. */
+static int
+merger_has_work(merger *m, int *work, rz_error *err)
+{
+    size_t k;
+    int rc;
+    *work = 0;
+    for (k = 0; k < m->nnodes && !*work; k++) {
+        const merger_node *n = &m->nodes[k];
+        uint64_t upto, cseq, cms;
+        state_pos p;
+        if ((rc = merger_node_pos(m, n, &p, &upto, err)))
+            return rc;
+        if (p.merged_seq >= upto)
+            continue;
+        if ((rc = log_store_next_clock(m->ls, n->id, p.merged_seq, n->head_seq, &cseq, &cms, err)))
+            return rc;
+        *work = cseq != 0;
+    }
+    return 0;
+}
+
 int
 merger_step(merger *m, uint64_t budget, uint64_t *merged, rz_error *err)
 {
     uint64_t left = budget ? budget : MERGER_WINDOW_ENTRIES;
     size_t k, touched = 0;
-    int rc;
+    int rc, work;
 
     *merged = 0;
     m->nnodes = 0;
@@ -227,6 +265,8 @@ merger_step(merger *m, uint64_t budget, uint64_t *merged, rz_error *err)
         return rc;
     if (m->nnodes == 0)
         return 0;
+    if ((rc = merger_has_work(m, &work, err)) || !work)
+        return rc;
     if ((rc = state_store_begin(m->ss, err)))
         return rc;
     /* Homes count under the places list in force: one imported while this
@@ -239,14 +279,9 @@ merger_step(merger *m, uint64_t budget, uint64_t *merged, rz_error *err)
      * node, so one long backlog does not starve the others. */
     for (k = 0; k < m->nnodes && left > 0; k++) {
         const merger_node *n = &m->nodes[(m->next + k) % m->nnodes];
-        uint64_t upto = n->head_seq, before = *merged;
+        uint64_t upto, before = *merged;
         state_pos p;
-        if (m->limit) {
-            uint64_t lim;
-            if (m->limit(n->id, &lim, m->limit_arg) == 0 && lim < upto)
-                upto = lim;
-        }
-        if ((rc = state_store_pos_get(m->ss, n->id, &p, err)))
+        if ((rc = merger_node_pos(m, n, &p, &upto, err)))
             goto fail;
         if (p.merged_seq >= upto)
             continue;
@@ -323,7 +358,12 @@ merger_unlock(int *fd)
 
 /* ---- the follower thread of `run` ------------------------------------ */
 
-#define MERGER_IDLE_MS 200   /* poll when nothing woke us */
+/* Idle, the merger sleeps until ingest wakes it (merger_wake, after each
+ * commit of the log).  The poll is a safety net for entries written by
+ * another process (bundle import, rebuild) and costs a few read-only
+ * look-ups, no write transaction (merger_has_work). */
+#define MERGER_IDLE_MS 1000  /* poll when nothing woke us */
+#define MERGER_PAUSE_MS 200  /* re-read the pause flag while paused */
 #define MERGER_RETRY_MS 1000 /* after a storage failure */
 
 struct merger_thread {
@@ -398,7 +438,7 @@ merger_main(void *arg)
             warned = 0;
         }
         if ((rc = state_store_paused(ss, &paused, &err)) == 0 && paused) {
-            merger_wait(t, MERGER_IDLE_MS);
+            merger_wait(t, MERGER_PAUSE_MS);
             continue;
         }
         t0 = hlc_wall_ms();

@@ -33,7 +33,7 @@
 #include "server/log_store.h"
 #include "server/state_store.h"
 
-#define MERGER_WINDOW_ENTRIES 20000 /* entries per window (one transaction) */
+#define MERGER_WINDOW_ENTRIES 100000 /* entries per window (one transaction) */
 
 typedef struct merger merger;
 

@@ -4,10 +4,12 @@
  *
  * Two paths give the same numbers for the same question:
  *
- *   counters  the maintained `totals` table: for each period of the
- *             window, one index range (metric, grain, period, d1, d2) with
- *             the filters on v1/v2.  Periods are found by seeking the next
- *             period key, so a query never scans other dimensions' rows.
+ *   counters  the maintained counters (table `counters`, merge.h "Totals
+ *             layout"): for each period of the window, one range of the
+ *             integer key (metric, grain, d1, d2, period) with the filters
+ *             on the values.  Periods are found by seeking the next key of
+ *             the same dimensions, so a query never scans other dimensions'
+ *             rows.
  *   state     one aggregate SELECT over st_cluster / st_cluster_att /
  *             st_event, built from fixed fragments (values are bound or
  *             are integers the code computed), for exact date ranges and
@@ -586,19 +588,34 @@ counter_month(const qry_run *r, uint32_t key, int last)
     return m > UINT32_MAX ? UINT32_MAX : (uint32_t)m;
 }
 
+/* The counter key range of the question's stored dimensions over periods
+ * plo..phi (merge.h, "Totals layout"): every value of both. */
+static void
+counter_range(const qry_run *r, uint32_t plo, uint32_t phi, int64_t *klo, int64_t *khi)
+{
+    int g = r->summed ? RZ_GRAIN_MONTH : r->q->grain;
+    int d1 = r->nsdims > 0 ? r->sdims[0] : 0, d2 = r->nsdims > 1 ? r->sdims[1] : 0;
+    *klo = merge_counter_key(r->q->metric, g, d1, d2, plo, 0, 0);
+    *khi = merge_counter_key(r->q->metric, g, d1, d2, phi, MERGE_K_VALUE_ESC, MERGE_K_VALUE_ESC);
+}
+
 static int
 counter_next_period(qry_run *r, sqlite3_stmt *seek, uint32_t after_or_at, uint32_t hi,
                     uint32_t *next, int *found, rz_error *err)
 {
+    int64_t klo, khi;
     int step;
     *found = 0;
-    sqlite3_bind_int(seek, 1, r->q->metric);
-    sqlite3_bind_int(seek, 2, r->summed ? RZ_GRAIN_MONTH : r->q->grain);
-    sqlite3_bind_int64(seek, 3, r->summed ? counter_month(r, after_or_at, 0) : after_or_at);
-    sqlite3_bind_int64(seek, 4, r->summed ? counter_month(r, hi, 1) : hi);
+    if (r->summed)
+        after_or_at = counter_month(r, after_or_at, 0), hi = counter_month(r, hi, 1);
+    if (after_or_at > MERGE_K_PERIOD_MAX)
+        return 0; /* past every period a key can hold */
+    counter_range(r, after_or_at, hi, &klo, &khi);
+    sqlite3_bind_int64(seek, 1, klo);
+    sqlite3_bind_int64(seek, 2, khi);
     step = sqlite3_step(seek);
     if (step == SQLITE_ROW) {
-        *next = (uint32_t)sqlite3_column_int64(seek, 0);
+        *next = merge_counter_key_period(sqlite3_column_int64(seek, 0));
         if (r->summed && *next) /* the month's quarter or year */
             *next = period_key(*next * 100 + 1, r->q->grain);
         *found = 1;
@@ -621,18 +638,15 @@ counter_one_period(qry_run *r, sqlite3_stmt *st, uint32_t period, rz_error *err)
     char l[2][QRY_LABEL];
     int i, step, rc = 0;
     int64_t rows = 0;
-    sqlite3_bind_int(st, 1, q->metric);
-    sqlite3_bind_int(st, 2, r->summed ? RZ_GRAIN_MONTH : q->grain);
-    sqlite3_bind_int64(st, 3, r->summed ? counter_month(r, period, 0) : period);
-    if (r->summed) {
-        /* Each month of the period (the last repeated to fill the list);
-         * the unknown period is month 0 alone. */
-        uint32_t m = counter_month(r, period, 0), last = counter_month(r, period, 1);
-        for (i = 0; i < 12; i++, m += m < last)
-            sqlite3_bind_int64(st, 30 + i, m);
-    }
-    sqlite3_bind_int(st, 4, r->nsdims > 0 ? r->sdims[0] : 0);
-    sqlite3_bind_int(st, 5, r->nsdims > 1 ? r->sdims[1] : 0);
+    int64_t klo, khi;
+    /* The period, or the months it sums (the unknown period is month 0
+     * alone): one key range either way. */
+    if (r->summed)
+        counter_range(r, counter_month(r, period, 0), counter_month(r, period, 1), &klo, &khi);
+    else
+        counter_range(r, period, period, &klo, &khi);
+    sqlite3_bind_int64(st, 3, klo);
+    sqlite3_bind_int64(st, 4, khi);
     for (i = 0; i < r->nf; i++)
         filter_bind(st, 6 + i, &r->f[i]);
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -673,14 +687,31 @@ counter_stored_dims(qry_run *r)
     }
 }
 
-/* The totals column (v1 or v2) holding stored dimension d. */
+/* The counter key's value slot (1 or 2) holding stored dimension d. */
 static int
 stored_slot(const qry_run *r, int d)
 {
     return r->nsdims > 0 && r->sdims[0] == d ? 1 : 2;
 }
 
-/* SQL expression of the question's dimension d over totals t and centre ce. */
+/* SQL of the value of stored dimension d in counters t (merge.h, "Totals
+ * layout"): its text, or its key field unless that field says the number
+ * is kept as text. */
+static void
+counter_value_expr(const qry_run *r, int d, char *out, size_t n)
+{
+    int slot = stored_slot(r, d), shift = slot == 1 ? MERGE_K_VALUE_BITS : 0;
+    if (merge_dim_is_text(d))
+        snprintf(out, n, "t.t%d", slot);
+    else
+        snprintf(out, n,
+                 "(CASE WHEN ((t.k >> %d) & %d) = %d THEN CAST(t.t%d AS INTEGER)"
+                 " ELSE (t.k >> %d) & %d END)",
+                 shift, MERGE_K_VALUE_ESC, MERGE_K_VALUE_ESC, slot, shift, MERGE_K_VALUE_ESC);
+}
+
+/* SQL expression of the question's dimension d over counters t and centre
+ * ce. */
 static void
 counter_dim_expr(const qry_run *r, int d, char *out, size_t n)
 {
@@ -688,7 +719,7 @@ counter_dim_expr(const qry_run *r, int d, char *out, size_t n)
     case MERGE_D_PROVINCE: snprintf(out, n, "coalesce(ce.province, '')"); break;
     case MERGE_D_DISTRICT: snprintf(out, n, "coalesce(ce.district, '')"); break;
     case MERGE_D_PROGRAMME: snprintf(out, n, "coalesce(ce.programme, 0)"); break;
-    default: snprintf(out, n, "t.v%d", stored_slot(r, d)); break;
+    default: counter_value_expr(r, d, out, n); break;
     }
 }
 
@@ -700,12 +731,12 @@ static int
 counter_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
 {
     qry_sql b = {.n = 0, .overflow = 0};
-    char e[2][64];
+    char e[2][160];
     int i;
     counter_stored_dims(r);
-    /* A quarter or year of an additive metric is the sum of its months
-     * (?30 to ?41, a list so that each month is one index seek: a range on
-     * the period would read every dimension's counters of those months). */
+    /* A quarter or year of an additive metric is the sum of its months:
+     * in the counter key they are one range of this dimension pair's
+     * counters (?3..?4, counter_one_period). */
     r->summed = !merge_metric_keeps_grain(r->q->metric, r->q->grain);
     for (i = 0; i < 2; i++) {
         if (i < r->ndims)
@@ -713,15 +744,16 @@ counter_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
         else
             snprintf(e[i], sizeof e[i], "0");
     }
-    sql_add(&b, "SELECT %s AS q1, %s AS q2, %s FROM totals t", e[0], e[1],
+    sql_add(&b, "SELECT %s AS q1, %s AS q2, %s FROM counters t", e[0], e[1],
             r->place || r->summed ? "sum(t.n)" : "t.n");
-    if (r->place)
-        sql_add(&b, " LEFT JOIN centre ce ON ce.centre_id = t.v%d", stored_slot(r, MERGE_D_CENTRE));
-    sql_add(&b, " WHERE t.metric = ?1 AND t.grain = ?2 AND %s AND t.d1 = ?4 AND t.d2 = ?5",
-            r->summed ? "t.period IN (?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41)"
-                      : "t.period = ?3");
+    if (r->place) {
+        char c[160];
+        counter_value_expr(r, MERGE_D_CENTRE, c, sizeof c);
+        sql_add(&b, " LEFT JOIN centre ce ON ce.centre_id = %s", c);
+    }
+    sql_add(&b, " WHERE t.k BETWEEN ?3 AND ?4");
     for (i = 0; i < r->nf; i++) {
-        char f[64];
+        char f[160];
         counter_dim_expr(r, r->f[i].dim, f, sizeof f);
         sql_add(&b, " AND %s = ?%d%s", f, 6 + i, r->f[i].text ? " COLLATE NOCASE" : "");
     }
@@ -731,7 +763,7 @@ counter_prepare(qry_run *r, sqlite3_stmt **st, rz_error *err)
         sql_add(&b, " GROUP BY ");
         for (i = 0; i < r->q->nby; i++)
             sql_add(&b, "q%d, ", counter_slot(r, r->q->by[i]));
-        sql_add(&b, "t.metric");
+        sql_add(&b, "t.k >> 60");
     }
     /* Rows in the order of the group-by dimensions, unknown last. */
     sql_add(&b, " ORDER BY ");
@@ -755,8 +787,8 @@ counter_run(qry_run *r, rz_error *err)
     counter_periods(r->q, &lo, &hi, &unknown);
     if ((rc = counter_prepare(r, &st, err)) ||
         (rc = rz_db_prepare(r->db, &seek,
-                            "SELECT period FROM totals WHERE metric = ?1 AND grain = ?2"
-                            " AND period >= ?3 AND period <= ?4 ORDER BY period LIMIT 1",
+                            "SELECT k FROM counters WHERE k BETWEEN ?1 AND ?2"
+                            " ORDER BY k LIMIT 1",
                             err)))
         goto out;
     if (r->q->grain == MERGE_GRAIN_ALL) {

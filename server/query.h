@@ -4,7 +4,7 @@
  *
  * A query names a metric, a time window and up to two group-by dimensions,
  * with filters (dimension = value).  It is answered from the maintained
- * counters (table `totals`, see server/merge.h) whenever the dimensions
+ * counters (table `counters`, see server/merge.h) whenever the dimensions
  * involved (group-by plus filters) are at most two and the window is a
  * period or all time: one index range per period, cost independent of the
  * number of people.  Otherwise (an exact date range, or three or more
@@ -12,13 +12,17 @@
  *
  *   registered   one pass over st_cluster rows whose registration date is
  *                in the range (index st_cluster_reg), or over all clusters;
- *   attendances  one pass over st_cluster_att rows whose day is in the
- *   trainees     range (index st_cluster_att_day), joined to st_cluster;
- *                trainees count DISTINCT clusters (a temporary b-tree);
+ *   attendances  one pass over every st_cluster_att row, those whose day
+ *   trainees     is in the range joined to st_cluster; trainees count
+ *                DISTINCT clusters (a temporary b-tree).  The merger keeps
+ *                no index by day (one b-tree insertion per attendance
+ *                less): an exact range is answered by the day index
+ *                (server/dayindex.h) unless `scan` asks for this path;
  *   events       one pass over st_event rows in the range (st_event_date).
  *
- * so its cost grows with the rows inside the range (about a second per few
- * million rows), not with the whole history.  Everything here only reads;
+ * so the cost of registrations and events grows with the rows inside the
+ * range (about a second per few million rows), that of attendances and
+ * trainees with all buckets.  Everything here only reads;
  * it works on a read-only handle and never changes the database.
  */
 #ifndef RZ_QUERY_H

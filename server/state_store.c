@@ -36,6 +36,94 @@ static const char *const state_sql[SS_COUNT] = {
     [SS_META_PUT] = "INSERT OR REPLACE INTO state_meta(k, v) VALUES(?1, ?2)",
 };
 
+/*
+ * Layout version of state.db (PRAGMA user_version).  0: before versions
+ * (totals as a table of seven key columns); 1: counters with one integer
+ * key (merge.h, "Totals layout").  State is derived from the logs, so an
+ * older file is not converted: its state tables are dropped and every
+ * position reset to zero in one transaction, and the merger counts the logs
+ * again under the current layout.  A file from a newer program is refused.
+ */
+#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_TEXT "1"
+
+static int
+state_version(sqlite3 *db, int *v, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = rz_db_prepare(db, &st, "PRAGMA user_version", err);
+    if (rc)
+        return rc;
+    *v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Drops every derived table and view (all but the positions and the meta
+ * table) and resets the positions: what remains is a state store at zero. */
+static int
+state_reset(sqlite3 *db, rz_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    char *sql = NULL;
+    int rc, step;
+    for (;;) {
+        if ((rc = rz_db_prepare(db, &st,
+                                "SELECT type = 'view', name FROM sqlite_master"
+                                " WHERE type IN ('table', 'view')"
+                                " AND name NOT IN ('merge_pos', 'state_meta')"
+                                " AND name NOT LIKE 'sqlite_%' LIMIT 1",
+                                err)))
+            return rc;
+        step = sqlite3_step(st);
+        if (step == SQLITE_ROW) /* %w: the name quoted as an identifier */
+            sql = sqlite3_mprintf("DROP %s \"%w\";", sqlite3_column_int(st, 0) ? "VIEW" : "TABLE",
+                                  (const char *)sqlite3_column_text(st, 1));
+        sqlite3_finalize(st);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW)
+            return rz_db_fail(db, err, "state schema");
+        if (!sql)
+            return rz_fail(err, RZ_E_NOMEM, "out of memory");
+        rc = rz_db_exec(db, sql, err);
+        sqlite3_free(sql);
+        sql = NULL;
+        if (rc)
+            return rc;
+    }
+    return rz_db_exec(db, "DELETE FROM merge_pos;", err);
+}
+
+/* Brings an older state.db to STATE_SCHEMA_VERSION (see above). */
+static int
+state_upgrade(sqlite3 *db, rz_error *err)
+{
+    int v, rc;
+    if ((rc = state_version(db, &v, err)))
+        return rc;
+    if (v == STATE_SCHEMA_VERSION)
+        return 0;
+    if (v > STATE_SCHEMA_VERSION)
+        return rz_fail(err, RZ_E_VERSION,
+                       "state.db has layout %d, newer than this program's %d: remove state.db"
+                       " (and its -wal, -shm) to count the logs again",
+                       v, STATE_SCHEMA_VERSION);
+    if ((rc = rz_db_begin(db, err)))
+        return rc;
+    /* Another process may have upgraded it meanwhile. */
+    if ((rc = state_version(db, &v, err)) == 0 && v < STATE_SCHEMA_VERSION) {
+        rc = state_reset(db, err);
+        if (rc == 0)
+            rc = rz_db_exec(db, "PRAGMA user_version = " STATE_SCHEMA_TEXT ";", err);
+    }
+    if (rc) {
+        rz_db_rollback(db);
+        return rc;
+    }
+    return rz_db_commit(db, err);
+}
+
 struct state_store {
     sqlite3 *db;                /* state.db */
     sqlite3_stmt *st[SS_COUNT]; /* prepared once */
@@ -55,7 +143,8 @@ state_store_open_path(state_store **out, const char *path, rz_error *err)
 
     *out = NULL;
     if ((rc = rz_db_open(&s->db, path, DB_READWRITE, err)) ||
-        (rc = rz_db_exec(s->db, state_schema, err)) || (rc = merge_schema(s->db, err)))
+        (rc = rz_db_exec(s->db, state_schema, err)) || (rc = state_upgrade(s->db, err)) ||
+        (rc = merge_schema(s->db, err)))
         goto fail;
     for (i = 0; i < SS_COUNT; i++)
         if ((rc = rz_db_prepare(s->db, &s->st[i], state_sql[i], err)))

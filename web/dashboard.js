@@ -717,6 +717,25 @@
     return;
   }
 
+  /* ---- places as at an earlier register version ---------------------- */
+
+  /* The "Places as at" choice: today, or a version of the enrollment
+   * register that placed a centre (its breakdowns reproduced exactly). */
+  function loadRegister() {
+    getJSON("/api/register").then(function (reg) {
+      var sel = $("f-register");
+      reg.versions.forEach(function (v, i) {
+        if (i === 0 && v.version === reg.newest) return;  /* that is today */
+        var o = document.createElement("option");
+        o.value = String(v.version);
+        o.textContent = "version " + v.version + " (" + v.at.slice(0, 10) + ", " + v.action + " " +
+          v.centre + ")";
+        sel.appendChild(o);
+      });
+      sel.value = state.register_version || "";
+    }).catch(function () {});
+  }
+
   /* ---- administration (administrators only) --------------------------- */
 
   function fillRows(id, rows, cols) {
@@ -778,6 +797,9 @@
      "f-trend"].forEach(function (id) {
       $(id).addEventListener("change", onFilterChange);
     });
+    $("f-register").addEventListener("change", onFilterChange);
+    window.addEventListener("hashchange", function () { $("f-register").value = readHash().register_version || ""; });
+    loadRegister();
     /* Signed in (HTTPS view): say who, offer to sign out. */
     getJSON("/api/whoami").then(function (w) {
       if (!w.signin || w.token) return;

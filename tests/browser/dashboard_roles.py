@@ -64,6 +64,24 @@ def main():
         ok(admin_requests(b) == 0, "the analyst's page asks for no /api/admin/ route")
         ok("administrator" not in b.eval("document.getElementById('whoami').textContent"),
            "the analyst is not called an administrator")
+        b.wait("document.querySelectorAll('#f-register option').length === 2",
+               "the places-as-at choice")
+        b.eval("(() => { const s = document.getElementById('f-register'); s.value = '1';"
+               "s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()")
+        b.wait("location.hash.indexOf('register_version=1') >= 0 && "
+               "document.body.dataset.state === 'ready' && document.getElementById('banner')"
+               ".textContent.indexOf('register stood at version 1') >= 0",
+               "the dashboard as at register version 1")
+        place = b.eval("Array.from(document.querySelectorAll('#place-table tbody tr'))"
+                       ".map(r => r.cells[0].textContent + '=' + r.cells[1].textContent).join(',')")
+        ok("Punjab=1" in place, f"places as at version 1: the centre still in Punjab ({place})")
+        b.eval("(() => { const s = document.getElementById('f-register'); s.value = '';"
+               "s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()")
+        b.wait("location.hash.indexOf('register_version') < 0 && "
+               "document.body.dataset.state === 'ready'", "today's places again")
+        place = b.eval("Array.from(document.querySelectorAll('#place-table tbody tr'))"
+                       ".map(r => r.cells[0].textContent + '=' + r.cells[1].textContent).join(',')")
+        ok("Sindh=1" in place, f"back to today's places: the centre moved to Sindh ({place})")
         status = b.eval("fetch('/api/admin/accounts').then(r => r.status)")
         ok(status == 403, f"an analyst's own request for the accounts is refused ({status})")
         b.eval("document.querySelector('#signout button').click(); true")

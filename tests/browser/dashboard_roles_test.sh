@@ -29,6 +29,8 @@ server_start --http "127.0.0.1:$HTTP_PORT" --tls-cert "$T/cert.pem" --tls-key "$
 PID=$(node lhr person add --name "Ayesha Khan" --gender female --birth-year 2001 \
   --date "$(date -u +%Y-%m-%d)" --cnic 35202-1234567-2)
 node lhr sync > "$T/sync.out" || fail "sync: $(cat "$T/sync.out")"
+# A second register version: the "Places as at" choice offers version 1.
+"$SERVER" -d "$T/srv" centre move "e-Rozgar Lahore" --province Sindh --district Sukkur > /dev/null
 "$SERVER" -d "$T/srv" totals --wait --timeout 120 > /dev/null || fail "totals --wait"
 timeout -k 5 240 "$PY" "$HERE/dashboard_roles.py" "https://127.0.0.1:$HTTP_PORT" \
   bilal Multan-2026-an ayesha Lahore-2026-hq "$PID" || fail "the browser scenario failed"

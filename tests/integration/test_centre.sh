@@ -90,6 +90,18 @@ done
 expect_eq "$(api "/api/totals?register_version=$((after_version + 1))")" 400 "a version beyond the newest"
 grep -q "the register has versions 1 to $after_version" "$T/api.out" || fail "beyond: $(cat "$T/api.out")"; ok
 expect_eq "$(api "/api/centres?register_version=1")" 400 "register_version on /api/centres"; ok
+expect_eq "$(api /api/register)" 200 "/api/register"
+python3 - "$T/api.out" "$after_version" "$((before_version + 1))" <<'PY' || fail "/api/register: $(cat "$T/api.out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["newest"] == int(sys.argv[2]), d
+v = {x["version"]: x for x in d["versions"]}
+assert v[int(sys.argv[2])]["action"] == "rename" and v[int(sys.argv[2])]["centre"] == "e-Rozgar Lahore Main", d
+m = v[int(sys.argv[3])]
+assert (m["action"], m["centre"], m["province"], m["district"]) == ("move", "Centre M", "Sindh", "Sukkur"), m
+assert [x["version"] for x in d["versions"]] == sorted(v, reverse=True), d
+PY
+ok
 set +e; S totals --by province --register-version "$((after_version + 1))" > "$T/cli.out" 2>&1; rc=$?; set -e
 expect_eq "$rc" 1 "totals --register-version beyond the newest"
 grep -q "the register has versions 1 to $after_version" "$T/cli.out" || fail "CLI beyond: $(cat "$T/cli.out")"; ok

@@ -217,6 +217,8 @@ grep -q "recovered the log of node $A" "$T/server.log" || fail "the use of the g
 "$SERVER" -d "$T/srv" recover-grant --list | grep -q "$B  $A .*used" || fail "grant not used"
 grep -q "recover-done	$B	$A" "$T/srv/journal" || fail "the use of the grant is not journaled"
 node b person find 0300-1000007 | grep -q "Imported 0007" || fail "find an imported person by phone"
+node b status | grep -q "^recovered: the records of node $A (1216 entries up to" ||
+  fail "status does not say what was recovered: $(node b status)"
 ok "recovered: 1,206 persons (1 deleted; one of a lost timeline, epochs 0 and 1), the event, 2 attendances; the erased values as none"
 
 # --- the centre app on the recovered records ---------------------------------------

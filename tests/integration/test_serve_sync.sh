@@ -70,8 +70,10 @@ stop_serve() { # sets SERVE_RC: serve's exit status after SIGTERM
   if grep -q "Sanitizer" "$T/serve.log"; then fail "sanitizer report: $(grep -A5 Sanitizer "$T/serve.log" | head)"; fi
 }
 login() {
-  "${CURL[@]}" -o /dev/null -c "$T/jar" -H "Origin: $URL" --data-urlencode "user=admin" \
-    --data-urlencode "password=admin pass 1" "$URL/login"
+  local code
+  code=$("${CURL[@]}" -o "$T/login.out" -w '%{http_code}' -c "$T/jar" -H "Origin: $URL" \
+    --data-urlencode "user=admin" --data-urlencode "password=admin pass 1" "$URL/login")
+  [ "$code" = 200 ] || fail "sign-in: HTTP $code $(cat "$T/login.out"); $(tail -n 3 "$T/serve.log")"
   CS=$("${CURL[@]}" -b "$T/jar" "$URL/api/me" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf"])')
 }
 recorded=0

@@ -6,7 +6,8 @@
  * centres counts once, the earliest place wins, clearing a CNIC splits),
  * attendance and trainees counted at the event's centre (also when the
  * event arrives late or its centre moves), corrections that move totals
- * exactly, idempotent replay and rollback.
+ * exactly, idempotent replay and rollback; counter keys (a value too large
+ * for its key field) and the reset of a state.db of an older layout.
  * Every scenario checks that breakdowns add up to the national total.
  */
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "merge_fixture.h"
+#include "server/state_store.h"
 
 #define H (3600ull * 1000ull)
 #define D FX_DAY_MS
@@ -808,6 +810,107 @@ test_home_normalize(void **state)
     assert_false(merge_metric_has_dim(MERGE_M_EVENTS, MERGE_D_GENDER));
 }
 
+/* ---- counter keys and the state store's layout -------------------------------- */
+
+/* One integer key per counter (merge.h "Totals layout"): fields in key
+ * order, a centre id too large for its field kept as text, and the view
+ * `totals` giving back the values with their types. */
+static void
+test_counter_keys(void **state)
+{
+    fx f;
+    int64_t a, b;
+    (void)state;
+    a = merge_counter_key(MERGE_M_TRAINEES, GQ, MERGE_D_CENTRE, MERGE_D_GENDER, 20261, 4, 2);
+    b = merge_counter_key(MERGE_M_TRAINEES, GQ, MERGE_D_CENTRE, MERGE_D_GENDER, 20262, 0, 0);
+    assert_true(a > 0 && a < b); /* a period's counters precede the next period's */
+    assert_int_equal(merge_counter_key_period(a), 20261);
+    assert_int_equal(merge_counter_key_period(merge_counter_key(4, GM, 0, 0, 999912, 0, 0)),
+                     999912);
+    /* An open end of a range is the last period a key holds. */
+    assert_int_equal(merge_counter_key_period(merge_counter_key(1, GM, 0, 0, UINT32_MAX, 0, 0)),
+                     MERGE_K_PERIOD_MAX);
+    assert_true(merge_counter_key(MERGE_M_EVENTS, GA, MERGE_D_KIND, 0, 0, MERGE_K_VALUE_ESC, 0) <
+                merge_counter_key(MERGE_M_EVENTS, GA, MERGE_D_KIND + 1, 0, 0, 0, 0));
+
+    fx_open(&f);
+    reg(&f, N_A, 40000, FX_T0, 1, RZ_G_FEMALE, 2001, 20260310, MERGE_CNIC_VALID, 11);
+    reg(&f, N_B, 2, FX_T0, 2, RZ_G_MALE, 1990, 20260310, MERGE_CNIC_VALID, 12);
+    fx_commit(&f);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 40000), 1);
+    assert_int_equal(by_centre(&f, REG, GM, 202603, 40000), 1);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 2), 1);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM totals WHERE d1 = 3 AND v1 = 40000"
+                                   " AND typeof(v1) = 'integer'"),
+                     fx_scalar(&f, "SELECT count(*) FROM counters WHERE t1 = '40000'"));
+    assert_true(fx_scalar(&f, "SELECT count(*) FROM counters WHERE t1 = '40000'") > 0);
+    /* Home is text in the view, as it was stored before. */
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM totals WHERE d1 = 9"
+                                   " AND typeof(v1) <> 'text'"),
+                     0);
+    assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 3"
+                                   " AND d1 = 5 AND v1 = 1 AND d2 = 9 AND v2 = 'Lahore'"),
+                     1);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* A state.db of the layout before counter keys (totals as a table, no
+ * version) is reset on open: its state dropped and its positions back at
+ * zero, so the merger counts the logs again; a newer layout is refused. */
+static void
+test_state_layout_upgrade(void **state)
+{
+    char dir[64], path[128], side[160];
+    state_store *ss = NULL;
+    sqlite3 *db = NULL;
+    rz_error err;
+    fx probe;
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/rz-state-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE merge_pos(node_id BLOB PRIMARY KEY, merged_seq INTEGER NOT NULL,"
+                     " last_clock_ms INTEGER NOT NULL) WITHOUT ROWID;"
+                     "INSERT INTO merge_pos VALUES(x'0102030405060708', 42, 1000);"
+                     "CREATE TABLE st_person(id BLOB PRIMARY KEY) WITHOUT ROWID;"
+                     "INSERT INTO st_person VALUES(x'01');"
+                     "CREATE TABLE totals(metric, grain, period, d1, d2, v1, v2, n,"
+                     " PRIMARY KEY(metric, grain, period, d1, d2, v1, v2)) WITHOUT ROWID;"
+                     "INSERT INTO totals VALUES(1, 3, 0, 0, 0, 0, 0, 7);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(state_store_open_path(&ss, path, &err), 0);
+    db = state_store_db(ss);
+    memset(&probe, 0, sizeof probe);
+    probe.db = db;
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM merge_pos"), 0);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM st_person"), 0);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM totals"), 0);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM sqlite_master WHERE name = 'totals'"
+                                       " AND type = 'view'"),
+                     1);
+    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 1);
+    state_store_close(&ss);
+    /* Opening again keeps what is there. */
+    assert_int_equal(state_store_open_path(&ss, path, &err), 0);
+    assert_int_equal(
+        rz_db_exec(state_store_db(ss),
+                   "INSERT INTO merge_pos VALUES(x'01', 5, 0); PRAGMA user_version = 9;", &err),
+        0);
+    state_store_close(&ss);
+    assert_int_equal(state_store_open_path(&ss, path, &err), RZ_E_VERSION);
+    assert_non_null(strstr(err.text, "newer"));
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path), unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path), unlink(side);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -824,6 +927,8 @@ main(void)
         cmocka_unit_test(test_replay_is_idempotent),
         cmocka_unit_test(test_rollback_discards_deltas),
         cmocka_unit_test(test_home_normalize),
+        cmocka_unit_test(test_counter_keys),
+        cmocka_unit_test(test_state_layout_upgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
