@@ -1484,7 +1484,10 @@ cmd_recover(node_store *ns, int argc, char **argv)
             fprintf(stderr, PROG ": recover: REFUSED, nothing applied: the old log as the server "
                                  "sent it does not verify\n");
         rc = bad ? fail_msg(EXIT_REFUSED, "%s", err.text) : fail_err(&err, rc, r.server_code);
-        if (!bad)
+        if (r.server_code == RZ_E_MSGTYPE)
+            fprintf(stderr, PROG ": the server does not know recovery (PROTOCOL.md §12): "
+                                 "headquarters must upgrade rozgar-server\n");
+        else if (!bad)
             print_hint(ns, r.server_code);
         return rc;
     }

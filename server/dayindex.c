@@ -1240,6 +1240,7 @@ typedef struct dxq {
     uint16_t *a16[DX_NCOLS + 1];      /* 2-byte attribute columns loaded */
     dx_texts homes;                   /* home texts */
     uint8_t *home_ok[DAYINDEX_MAX_F]; /* per home filter: text id matches */
+    uint16_t *pslot;                  /* per id: slot of local, PSLOT_OUT or PSLOT_UNK (or NULL) */
     uint64_t *bits;                   /* trainees: ids seen in the group */
     uint32_t *seen;                   /* their list */
     size_t nseen, capseen;            /* used, allocated */
@@ -1343,14 +1344,18 @@ map_add(dxq *x, uint32_t p, int64_t a, int64_t b, int64_t n)
     }
 }
 
-/* Counts one id into the per-cell person counts. */
-static void
-local_add(dxq *x, uint32_t id, int year)
+#define PSLOT_OUT 0xfffe /* pslot: the person fails a filter */
+#define PSLOT_UNK 0xffff /* pslot: not worked out yet */
+
+/* The person's slot in the per-cell counts (its values of the person
+ * dimensions asked), or PSLOT_OUT when a person filter excludes it. */
+static uint16_t
+person_slot(const dxq *x, uint32_t id, int year)
 {
     size_t slot = 0;
     int i;
     if (!person_ok(x, id, year))
-        return;
+        return PSLOT_OUT;
     for (i = 0; i < x->q->nby; i++)
         if (x->person[i]) {
             int64_t v = person_val(x, x->q->by[i], id, year);
@@ -1358,8 +1363,29 @@ local_add(dxq *x, uint32_t id, int year)
                 v = 0;
             slot = slot * (size_t)x->range[i] + (size_t)v;
         }
-    if (x->local[slot]++ == 0)
-        x->touched[x->ntouched++] = slot;
+    return (uint16_t)slot;
+}
+
+/* Counts one id into the per-cell person counts.  With x->pslot (ages, if
+ * asked, are all in one year) each person's slot is worked out once per
+ * run: an attendance costs one look-up, not the filters again. */
+static void
+local_add(dxq *x, uint32_t id, int year)
+{
+    uint16_t s;
+    if (id >= x->nids)
+        return;
+    if (x->pslot) {
+        s = x->pslot[id];
+        if (s == PSLOT_UNK)
+            s = x->pslot[id] = person_slot(x, id, year);
+    } else {
+        s = person_slot(x, id, year);
+    }
+    if (s == PSLOT_OUT)
+        return;
+    if (x->local[s]++ == 0)
+        x->touched[x->ntouched++] = s;
 }
 
 /* Moves the per-cell person counts into the groups of period p with the
@@ -1652,28 +1678,49 @@ additive_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, con
         map_add(x, p, fact[0], fact[1], n);
         return;
     }
-    for (k = 0; k < n; k++)
-        local_add(x, le32(ids + 4 * k), year);
+    if (x->pslot) {
+        /* The hot loop of an attendance count with person filters or
+         * breakdowns: one look-up per attendance (locals: no aliasing). */
+        uint16_t *ps = x->pslot;
+        int64_t *local = x->local;
+        size_t *touched = x->touched, nt = x->ntouched, nids = x->nids;
+        for (k = 0; k < n; k++) {
+            uint32_t id = le32(ids + 4 * k);
+            uint16_t sl;
+            if (id >= nids)
+                continue;
+            sl = ps[id];
+            if (sl == PSLOT_UNK)
+                sl = ps[id] = person_slot(x, id, year);
+            if (sl != PSLOT_OUT && local[sl]++ == 0)
+                touched[nt++] = sl;
+        }
+        x->ntouched = nt;
+    } else {
+        for (k = 0; k < n; k++)
+            local_add(x, le32(ids + 4 * k), year);
+    }
     local_flush(x, p, fact);
 }
 
-/* Trainees: the ids of the cell join the group's set. */
+/* Trainees: the ids of the cell join the group's set (x->seen holds room
+ * for every id, so the loop never grows it). */
 static void
 union_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, const uint8_t *ids)
 {
-    uint32_t k;
+    uint64_t *bits = x->bits;
+    uint32_t *seen = x->seen, k;
+    size_t ns = x->nseen, nids = x->nids;
     (void)c, (void)dn, (void)kind;
     for (k = 0; k < n; k++) {
         uint32_t id = le32(ids + 4 * k);
-        if (id >= x->nids || (x->bits[id >> 6] >> (id & 63) & 1))
+        uint64_t m = 1ull << (id & 63);
+        if (id >= nids || (bits[id >> 6] & m))
             continue;
-        x->bits[id >> 6] |= 1ull << (id & 63);
-        if (x->nseen == x->capseen) {
-            x->capseen = x->capseen ? 2 * x->capseen : 4096;
-            x->seen = xrealloc(x->seen, x->capseen * sizeof *x->seen);
-        }
-        x->seen[x->nseen++] = id;
+        bits[id >> 6] |= m;
+        seen[ns++] = id;
     }
+    x->nseen = ns;
 }
 
 static int
@@ -1696,6 +1743,7 @@ trainees_count(dxq *x)
     if (x->nc == 0)
         return 0;
     x->bits = xcalloc((x->nids + 63) / 64, sizeof *x->bits);
+    x->seen = xmalloc(x->nids * sizeof *x->seen); /* pages are touched only as used */
     qsort(x->c, x->nc, sizeof *x->c, centre_group_cmp);
     for (i = 0; rc == 0 && i < x->nc; i = j) {
         for (j = i + 1; j < x->nc && centre_group_cmp(&x->c[i], &x->c[j]) == 0; j++)
@@ -1708,7 +1756,12 @@ trainees_count(dxq *x)
             for (s = 0; s < x->nseen; s++) {
                 uint32_t id = x->seen[s];
                 x->bits[id >> 6] &= ~(1ull << (id & 63));
-                local_add(x, id, p->year);
+                if (x->need_ids)
+                    local_add(x, id, p->year);
+            }
+            if (!x->need_ids && x->nseen > 0 && x->local[0]++ == 0) {
+                x->local[0] = (int64_t)x->nseen; /* no person values: the group's size */
+                x->touched[x->ntouched++] = 0;
             }
             local_flush(x, p->key, x->c[i].g);
         }
@@ -1848,11 +1901,25 @@ dx_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg, rz_e
     x.nlocal = 1;
     for (k = 0; k < q->nby; k++)
         if (x.person[k]) {
+            /* Codes of gender, area and skill are small (common/domain.h). */
             x.range[k] = q->by[k] == MERGE_D_HOME  ? (int64_t)x.homes.n
                          : q->by[k] == MERGE_D_AGE ? RZ_AGE_BANDS
-                                                   : 256;
+                                                   : 16;
             x.nlocal *= (size_t)x.range[k];
         }
+    if (x.need_ids && x.nlocal < PSLOT_OUT) {
+        /* One year for every age asked (or none asked): a person's slot
+         * is the same all run long, worked out once. */
+        int age = 0;
+        for (k = 0; k < q->nby; k++)
+            age |= q->by[k] == MERGE_D_AGE;
+        for (k = 0; k < q->nf; k++)
+            age |= q->f[k].dim == MERGE_D_AGE;
+        if (!age || q->age_year) {
+            x.pslot = xmalloc(x.nids * sizeof *x.pslot);
+            memset(x.pslot, 0xff, x.nids * sizeof *x.pslot);
+        }
+    }
     x.local = xcalloc(x.nlocal, sizeof *x.local);
     x.touched = xcalloc(x.nlocal, sizeof *x.touched);
     /* Only the days the postings span: an open end reads no empty periods. */
@@ -1896,6 +1963,7 @@ out:
     free(x.local);
     free(x.touched);
     free(x.bits);
+    free(x.pslot);
     free(x.seen);
     free(x.map);
     return rc;

@@ -17,6 +17,7 @@ that old node's key, either honestly or with one defect:
   keys-change       the key list changes between CHUNKs
   gap               the second CHUNK skips an entry
   epoch-back        the CHUNKs after the first claim epoch 0 for entries of epoch 1
+  old-server        a server from before §12: FETCH is an unknown message type
 
   fake_recovery_server.py DIR --endpoint EP --mode MODE --spec PROTOCOL.md
       writes DIR/server.hex (Ed25519 public key for the node), DIR/old.hex
@@ -173,6 +174,8 @@ def main():
         now = int(time.time() * 1000)
         if m[2] == c["RZ_MSG_HELLO"]:
             out = pack(hdr + [c["RZ_MSG_WELCOME"], now, 0, 0, bytes(32), False])
+        elif m[2] == c["RZ_MSG_FETCH"] and a.mode == "old-server":
+            out = pack(hdr + [c["RZ_MSG_ERROR"], now, c["RZ_E_MSGTYPE"], "unknown message type 32"])
         elif m[2] == c["RZ_MSG_FETCH"]:
             out = chunk(c, log, m[5], a.mode, now)
         elif m[2] == c["RZ_MSG_FETCH_DONE"]:

@@ -5,7 +5,8 @@
 # with any one defect (a personal value altered, missing or extra, an entry
 # altered, a signature by another key, the head unsigned or misreported,
 # another node's log, the keys or the chain changing between chunks, a wrong
-# epoch) the node refuses with exit 4, applies nothing and never confirms.
+# epoch) the node refuses with exit 4, applies nothing and never confirms; a
+# server from before §12 (FETCH unknown) is explained as such.
 # Skipped (77) without python3's zmq, nacl and msgpack outside CI.
 source "$(dirname "$0")/../integration/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -48,7 +49,7 @@ one() {
   else
     [ $rc -eq 4 ] || fail "$mode: exit $rc (want 4): $(cat "$d/out")"
     [ "$n" = 0 ] || fail "$mode: $n persons applied"
-    grep -q "nothing applied" "$d/out" || fail "$mode: $(cat "$d/out")"
+    [ "$mode" = old-server ] || grep -q "nothing applied" "$d/out" || fail "$mode: $(cat "$d/out")"
     grep -qE "$want" "$d/out" || fail "$mode: not the expected reason ($want): $(cat "$d/out")"
     [ -e "$d/fake/confirmed" ] && fail "$mode: the node confirmed a refused recovery"
   fi
@@ -68,4 +69,5 @@ one other-node "another node"
 one keys-change "changed during the fetch"
 one gap "answered from|chunk starts at"
 one epoch-back "signature"
+one old-server "must upgrade rozgar-server"
 echo "hostile recovery: $passed passed, 0 failed"
