@@ -29,6 +29,7 @@
 
 #include "common/db.h"
 #include "common/hlc.h"
+#include "common/log.h"
 #include "common/mpk.h"
 #include "common/util.h"
 #include "server/merge.h"
@@ -259,7 +260,7 @@ log_store_upgrade_log(log_store *s, rz_error *err)
 {
     sqlite3_stmt *rd = NULL, *put = NULL, *clk = NULL, *sig = NULL;
     uint8_t node[RZ_NODE_ID_BYTES] = {0}, prev[RZ_HASH_BYTES] = {0}, hash[RZ_HASH_BYTES] = {0};
-    uint64_t first = 0, last = 0;
+    uint64_t first = 0, last = 0, entries = 0, rows = 0;
     uint32_t epoch = 0;
     size_t n = 0;
     int rc, step, have = 0;
@@ -274,6 +275,8 @@ log_store_upgrade_log(log_store *s, rz_error *err)
     rd = NULL;
     if (!have)
         return 0;
+    /* Minutes for a national log: say why the server is not serving yet. */
+    log_info("server.db: storing the log as batch rows (schema %d), once", LOG_STORE_SCHEMA);
     if ((rc = rz_db_prepare(s->db, &rd,
                             "SELECT node_id, seq, epoch, hash, clock_ms, entry FROM log"
                             " ORDER BY node_id, seq",
@@ -300,6 +303,7 @@ log_store_upgrade_log(log_store *s, rz_error *err)
             if ((rc = upgrade_put_row(s, put, node, first, last, epoch, prev, hash, err)))
                 goto out;
             n = 0;
+            rows++;
         }
         if (n == 0) {
             /* The hash before a row is its predecessor's last one. */
@@ -314,6 +318,7 @@ log_store_upgrade_log(log_store *s, rz_error *err)
         memcpy(hash, sqlite3_column_blob(rd, 3), RZ_HASH_BYTES);
         last = seq;
         n++;
+        entries++;
         if (sqlite3_column_type(rd, 4) != SQLITE_NULL) {
             sqlite3_bind_blob(clk, 1, node, RZ_NODE_ID_BYTES, SQLITE_STATIC);
             sqlite3_bind_int64(clk, 2, (int64_t)seq);
@@ -329,17 +334,23 @@ log_store_upgrade_log(log_store *s, rz_error *err)
             if ((rc = upgrade_put_row(s, put, node, first, last, epoch, prev, hash, err)))
                 goto out;
             n = 0;
+            rows++;
         }
     }
     if (step != SQLITE_DONE) {
         rc = rz_db_fail(s->db, err, "log upgrade");
         goto out;
     }
-    if (n > 0 && (rc = upgrade_put_row(s, put, node, first, last, epoch, prev, hash, err)))
-        goto out;
+    if (n > 0) {
+        if ((rc = upgrade_put_row(s, put, node, first, last, epoch, prev, hash, err)))
+            goto out;
+        rows++;
+    }
     sqlite3_finalize(rd);
     rd = NULL;
-    rc = rz_db_exec(s->db, "DROP TABLE log;", err);
+    if ((rc = rz_db_exec(s->db, "DROP TABLE log;", err)) == 0)
+        log_info("server.db: %llu log entries now in %llu batch rows", (unsigned long long)entries,
+                 (unsigned long long)rows);
 out:
     sqlite3_finalize(rd);
     sqlite3_finalize(put);
