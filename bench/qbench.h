@@ -66,7 +66,7 @@ typedef struct qbench_ranges_result {
     qbench_range_row row[QBENCH_RANGES_MAX]; /* per question */
     double p50_ms, p99_ms;                   /* index, every run of every question */
     double scan_p50_ms, scan_p99_ms;         /* baseline, every run */
-    double days_p99_ms[4];                   /* index p99 by range: 7, 30, 90, 365 days */
+    double days_p99_ms[5];                   /* index p99 by range: 7, 30, 90, 365, 730 days */
 } qbench_ranges_result;
 
 int qbench_ranges(const char *dir, uint32_t last_day, int rounds, int scan_rounds,

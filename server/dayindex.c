@@ -7,12 +7,15 @@
  *     cell  = u8 day-in-block | u8 0 | u16 kind | u32 n | ids
  *     ids   = n x u32 cluster id, ascending, an id repeated once per
  *             attendance (families 1 and 2); absent for events (family 3),
- *             whose n is the number of events
+ *             whose n is the number of events; in a month row (family 4,
+ *             blk = year * 12 + month - 1, day-in-block 0) n distinct ids
+ *             ascending, then their n u32 attendance counts
  *
  * Writing: the hooks append what changed to two arrays; the flush resolves
  * cluster keys to ids (a direct-mapped cache, then dx_id), sorts the
  * changes by row, and reads, merges and writes each touched row once, so a
- * window of 20,000 entries of one centre touches a few dozen rows.
+ * window of 20,000 entries of one centre touches a few dozen rows.  An
+ * attendance change is applied to its day block and to its month row.
  *
  * dx_attr.data: DAYINDEX_CHUNK values of one column (u8 gender, area,
  * skill; u16 birth year and home text id), indexed by id % DAYINDEX_CHUNK.
@@ -31,7 +34,11 @@
 
 const char *const dayindex_tables[] = {"dx_id", "dx_post", "dx_attr", "dx_text", "dx_meta", NULL};
 
-enum { DX_REG = 1, DX_ATT = 2, DX_EV = 3, DX_FAMS = 3 };
+enum { DX_REG = 1, DX_ATT = 2, DX_EV = 3, DX_ATTM = 4, DX_FAMS = 4 };
+/* dx_meta 'built': the layout version of a complete index; any other value
+ * (an index from before the month rows) is rebuilt from the state. */
+#define DX_BUILT 2
+#define DX_BUILT_SQL "INSERT INTO dx_meta(k, v) VALUES('built', 2);" /* DX_BUILT */
 enum { DX_COL_GENDER = 1, DX_COL_AREA = 2, DX_COL_SKILL = 3, DX_COL_BYEAR = 4, DX_COL_HOME = 5 };
 #define DX_NCOLS 5
 static const int dx_col_width[DX_NCOLS + 1] = {0, 1, 1, 1, 2, 2};
@@ -99,6 +106,33 @@ dx_block(int64_t day, int64_t *blk, int *off)
     *off = (int)(n - *blk * DAYINDEX_BLOCK);
 }
 
+/* Month number of a YYYYMMDD day (the blk of a month row). */
+static int64_t
+dx_month(int64_t day)
+{
+    return day / 10000 * 12 + day / 100 % 100 - 1;
+}
+
+/* Day number of the first day of month number m. */
+static int64_t
+dx_month_first(int64_t m)
+{
+    return date_day_number((uint32_t)(m / 12 * 10000 + (m % 12 + 1) * 100 + 1));
+}
+
+/* The row (blk) and place in it of a family's day: 8-day blocks, or the
+ * month for month rows (one cell per kind). */
+static void
+dx_row_of(int fam, int64_t day, int64_t *blk, int *off)
+{
+    if (fam == DX_ATTM) {
+        *blk = dx_month(day);
+        *off = 0;
+    } else {
+        dx_block(day, blk, off);
+    }
+}
+
 /* One entry of a row: key = off << 48 | kind << 32 | id, with its count
  * (multiplicity of the id, or number of events). */
 typedef struct dx_ent {
@@ -149,6 +183,19 @@ row_decode(int fam, const uint8_t *p, size_t len, dx_ents *out)
             ents_push(out, ent_key(off, kind, 0), n);
             continue;
         }
+        if (fam == DX_ATTM) { /* n distinct ids, then their counts */
+            if ((len - i) / 8 < n)
+                return -1;
+            for (k = 0; k < n; k++) {
+                uint32_t id = le32(p + i + 4 * k), c = le32(p + i + 4 * ((size_t)n + k));
+                if ((k > 0 && id <= prev) || c == 0)
+                    return -1;
+                ents_push(out, ent_key(off, kind, id), c);
+                prev = id;
+            }
+            i += 8 * (size_t)n;
+            continue;
+        }
         if ((len - i) / 4 < n)
             return -1;
         for (k = 0; k < n; k++, i += 4) {
@@ -171,7 +218,7 @@ row_encode(int fam, const dx_ents *e, uint8_t **buf, size_t *cap)
 {
     size_t need = 0, i, j, len = 0;
     for (i = 0; i < e->n; i++)
-        need += DX_CELL_HEAD + (fam == DX_EV ? 0 : 4 * (size_t)e->v[i].count);
+        need += DX_CELL_HEAD + (fam == DX_EV ? 0 : fam == DX_ATTM ? 8 : 4 * (size_t)e->v[i].count);
     if (need > *cap) {
         *cap = need;
         *buf = xrealloc(*buf, need);
@@ -184,6 +231,18 @@ row_encode(int fam, const dx_ents *e, uint8_t **buf, size_t *cap)
         head[1] = 0;
         head[2] = (uint8_t)cell, head[3] = (uint8_t)(cell >> 8);
         len += DX_CELL_HEAD;
+        if (fam == DX_ATTM) {
+            for (j = i; j < e->n && e->v[j].key >> 32 == cell; j++)
+                ;
+            n = (uint32_t)(j - i);
+            for (size_t k = i; k < j; k++) {
+                put32(*buf + len + 4 * (k - i), (uint32_t)e->v[k].key);
+                put32(*buf + len + 4 * ((size_t)n + k - i), (uint32_t)e->v[k].count);
+            }
+            len += 8 * (size_t)n;
+            put32(head + 4, n);
+            continue;
+        }
         for (j = i; j < e->n && e->v[j].key >> 32 == cell; j++) {
             int64_t c;
             if (fam == DX_EV) {
@@ -253,6 +312,10 @@ static const char *const dx_derive_sql[DX_FAMS + 1] = {
     "SELECT centre_id, date, CASE WHEN typeof(kind) = 'integer' AND (bad & 2) = 0 THEN kind"
     " ELSE 0 END AS k, 0, count(*) FROM st_event WHERE deleted = 0 AND typeof(date) = 'integer'"
     " AND (bad & 8) = 0 AND date > 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    /* month rows: the same attendances ordered by centre, month, kind, id */
+    "SELECT a.centre, a.day, a.kind, x.id, a.n FROM st_cluster_att a"
+    " JOIN dx_id x ON x.ckey = a.ckey WHERE a.day > 0 AND a.n > 0"
+    " ORDER BY 1, a.day / 100, 3, 4",
 };
 
 /* Called with each derived row: (fam, centre, blk) and its entries. */
@@ -275,7 +338,7 @@ derive_family(sqlite3 *db, int fam, dx_row_fn fn, void *arg, rz_error *err)
         int off;
         if (!dx_day_ok(day) || n <= 0)
             continue;
-        dx_block(day, &b, &off);
+        dx_row_of(fam, day, &b, &off);
         if (have && (c != centre || b != blk)) {
             rc = fn(arg, fam, centre, blk, &e, err);
             e.n = 0;
@@ -715,8 +778,8 @@ postings_flush(dayindex *dx, rz_error *err)
 {
     size_t i, j, n = 0;
     int rc = 0;
-    if (dx->npop > dx->capd) {
-        dx->capd = dx->npop;
+    if (2 * dx->npop > dx->capd) { /* an attendance changes its day and its month */
+        dx->capd = 2 * dx->npop;
         dx->d = xrealloc(dx->d, dx->capd * sizeof *dx->d);
     }
     for (i = 0; i < dx->npop; i++) {
@@ -731,17 +794,27 @@ postings_flush(dayindex *dx, rz_error *err)
         dx_block(p->day, &d->blk, &off);
         d->key = ent_key(off, p->kind, id);
         d->delta = p->delta;
+        if (p->fam == DX_ATT) {
+            dx_delta *m = &dx->d[n++];
+            *m = *d;
+            m->fam = DX_ATTM;
+            dx_row_of(DX_ATTM, p->day, &m->blk, &off);
+            m->key = ent_key(off, p->kind, id);
+        }
     }
     if (n == 0)
         return 0;
     qsort(dx->d, n, sizeof *dx->d, delta_cmp);
-    if (n > 0) {
-        int64_t lo = dx->d[0].blk, hi = dx->d[0].blk;
-        for (i = 1; i < n; i++) {
+    {
+        /* The span of the day blocks (month rows are numbered apart). */
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (i = 0; i < n; i++) {
+            if (dx->d[i].fam == DX_ATTM)
+                continue;
             lo = dx->d[i].blk < lo ? dx->d[i].blk : lo;
             hi = dx->d[i].blk > hi ? dx->d[i].blk : hi;
         }
-        if ((rc = meta_widen(dx->db, lo, hi, err)))
+        if (lo <= hi && (rc = meta_widen(dx->db, lo, hi, err)))
             return rc;
     }
     for (i = 0; rc == 0 && i < n; i = j) {
@@ -913,11 +986,13 @@ build_row(void *arg, int fam, int64_t centre, int64_t blk, const dx_ents *e, rz_
     sqlite3_bind_int64(b->put, 2, centre);
     sqlite3_bind_int64(b->put, 3, blk);
     sqlite3_bind_blob(b->put, 4, b->buf, (int)len, SQLITE_STATIC);
-    if (b->rows == 0 || blk < b->bmin)
-        b->bmin = blk;
-    if (b->rows == 0 || blk > b->bmax)
-        b->bmax = blk;
-    b->rows++;
+    if (fam != DX_ATTM) { /* the span of the day blocks */
+        if (b->rows == 0 || blk < b->bmin)
+            b->bmin = blk;
+        if (b->rows == 0 || blk > b->bmax)
+            b->bmax = blk;
+        b->rows++;
+    }
     return rz_db_step_done(b->db, b->put, err);
 }
 
@@ -1156,7 +1231,7 @@ dayindex_build(sqlite3 *db, rz_error *err)
     if (rc == 0 && b.rows > 0)
         rc = meta_widen(db, b.bmin, b.bmax, err);
     if (rc == 0)
-        rc = rz_db_exec(db, "INSERT INTO dx_meta(k, v) VALUES('built', 1);", err);
+        rc = rz_db_exec(db, DX_BUILT_SQL, err);
 out:
     sqlite3_finalize(b.put);
     free(b.buf);
@@ -1170,7 +1245,7 @@ dayindex_schema(sqlite3 *db, rz_error *err)
     int rc, own;
     if ((rc = rz_db_exec(db, dx_schema_sql, err)))
         return rc;
-    if (meta_get(db, "built", &built) && built == 1)
+    if (meta_get(db, "built", &built) && built == DX_BUILT)
         return 0;
     /* First open of a state from before the index (or after a reset):
      * derive it once, in one transaction. */
@@ -1191,7 +1266,7 @@ int
 dayindex_ready(sqlite3 *db)
 {
     int64_t built = 0;
-    return meta_get(db, "built", &built) && built == 1;
+    return meta_get(db, "built", &built) && built == DX_BUILT;
 }
 
 /* ---- queries ------------------------------------------------------------------- */
@@ -1366,11 +1441,11 @@ person_slot(const dxq *x, uint32_t id, int year)
     return (uint16_t)slot;
 }
 
-/* Counts one id into the per-cell person counts.  With x->pslot (ages, if
- * asked, are all in one year) each person's slot is worked out once per
- * run: an attendance costs one look-up, not the filters again. */
+/* Counts one id (w times) into the per-cell person counts.  With x->pslot
+ * (ages, if asked, are all in one year) each person's slot is worked out
+ * once per run: an attendance costs one look-up, not the filters again. */
 static void
-local_add(dxq *x, uint32_t id, int year)
+local_add(dxq *x, uint32_t id, int year, int64_t w)
 {
     uint16_t s;
     if (id >= x->nids)
@@ -1384,8 +1459,9 @@ local_add(dxq *x, uint32_t id, int year)
     }
     if (s == PSLOT_OUT)
         return;
-    if (x->local[s]++ == 0)
+    if (x->local[s] == 0)
         x->touched[x->ntouched++] = s;
+    x->local[s] += w;
 }
 
 /* Moves the per-cell person counts into the groups of period p with the
@@ -1617,23 +1693,28 @@ periods_make(dxq *x)
 }
 
 /* Calls cell() for each cell of centre c with a day in [dlo, dhi] and a
- * kind the filters allow. */
+ * kind the filters allow: n ids (counts NULL: each id once) or, of a
+ * month row (dn its first day), n distinct ids and their counts. */
 typedef void (*dxq_cell_fn)(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n,
-                            const uint8_t *ids);
+                            const uint8_t *ids, const uint8_t *counts);
 
+/* Reads rows blo..bhi of family fam of centre c; day rows keep the cells
+ * of days dlo..dhi, month rows all theirs. */
 static int
-centre_scan(dxq *x, const dxq_centre *c, int64_t dlo, int64_t dhi, dxq_cell_fn cell)
+centre_scan(dxq *x, int fam, const dxq_centre *c, int64_t blo, int64_t bhi, int64_t dlo,
+            int64_t dhi, dxq_cell_fn cell)
 {
     sqlite3_stmt *st = x->rows;
     int step, i;
-    sqlite3_bind_int(st, 1, x->fam);
+    sqlite3_bind_int(st, 1, fam);
     sqlite3_bind_int64(st, 2, c->id);
-    sqlite3_bind_int64(st, 3, floor_div(dlo, DAYINDEX_BLOCK));
-    sqlite3_bind_int64(st, 4, floor_div(dhi, DAYINDEX_BLOCK));
+    sqlite3_bind_int64(st, 3, blo);
+    sqlite3_bind_int64(st, 4, bhi);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t blk = sqlite3_column_int64(st, 0);
         const uint8_t *p = sqlite3_column_blob(st, 1);
         size_t len = (size_t)sqlite3_column_bytes(st, 1), at = 0;
+        int64_t mfirst = fam == DX_ATTM ? dx_month_first(blk) : 0;
         while (at < len) {
             uint32_t n;
             int64_t dn;
@@ -1641,18 +1722,18 @@ centre_scan(dxq *x, const dxq_centre *c, int64_t dlo, int64_t dhi, dxq_cell_fn c
             size_t idbytes;
             if (len - at < DX_CELL_HEAD)
                 goto corrupt;
-            dn = blk * DAYINDEX_BLOCK + p[at];
+            dn = fam == DX_ATTM ? mfirst : blk * DAYINDEX_BLOCK + p[at];
             kind = p[at + 2] | p[at + 3] << 8;
             n = le32(p + at + 4);
             at += DX_CELL_HEAD;
-            idbytes = x->fam == DX_EV ? 0 : 4 * (size_t)n;
+            idbytes = fam == DX_EV ? 0 : (fam == DX_ATTM ? 8 : 4) * (size_t)n;
             if (len - at < idbytes)
                 goto corrupt;
             for (i = 0; i < x->q->nf; i++)
                 if (x->q->f[i].dim == MERGE_D_KIND && x->q->f[i].code != kind)
                     ok = 0;
-            if (ok && dn >= dlo && dn <= dhi)
-                cell(x, c, dn, kind, n, p + at);
+            if (ok && (fam == DX_ATTM || (dn >= dlo && dn <= dhi)))
+                cell(x, c, dn, kind, n, p + at, fam == DX_ATTM ? p + at + 4 * (size_t)n : NULL);
             at += idbytes;
         }
     }
@@ -1663,9 +1744,40 @@ corrupt:
     return rz_fail(x->err, RZ_E_INTERNAL, "day index row corrupt; rebuild the state");
 }
 
+static int
+days_scan(dxq *x, const dxq_centre *c, int64_t dlo, int64_t dhi, dxq_cell_fn cell)
+{
+    if (dlo > dhi)
+        return 0;
+    return centre_scan(x, x->fam, c, floor_div(dlo, DAYINDEX_BLOCK), floor_div(dhi, DAYINDEX_BLOCK),
+                       dlo, dhi, cell);
+}
+
+/* The cells of centre c on days dlo..dhi.  Attendances of whole months
+ * come from the month rows (a person once per month and kind, with a
+ * count, however often attended), the days before the first and after
+ * the last whole month from the day rows: a year reads twelve month rows
+ * and at most two partial months of days. */
+static int
+range_scan(dxq *x, const dxq_centre *c, int64_t dlo, int64_t dhi, dxq_cell_fn cell)
+{
+    uint32_t lo = date_of_day_number(dlo), hi = date_of_day_number(dhi);
+    int64_t m1 = dx_month(lo) + (lo % 100 != 1), m2 = dx_month(hi);
+    int rc;
+    if (dx_month_first(m2 + 1) - 1 != dhi)
+        m2--; /* hi is not the last day of its month */
+    if (x->fam != DX_ATT || m1 > m2)
+        return days_scan(x, c, dlo, dhi, cell);
+    if ((rc = days_scan(x, c, dlo, dx_month_first(m1) - 1, cell)) ||
+        (rc = centre_scan(x, DX_ATTM, c, m1, m2, 0, 0, cell)))
+        return rc;
+    return days_scan(x, c, dx_month_first(m2 + 1), dhi, cell);
+}
+
 /* Registrations, attendances, events: every cell adds up. */
 static void
-additive_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, const uint8_t *ids)
+additive_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, const uint8_t *ids,
+              const uint8_t *counts)
 {
     const dayindex_query *q = x->q;
     uint32_t day = date_of_day_number(dn), k;
@@ -1675,10 +1787,17 @@ additive_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, con
     for (i = 0; i < q->nby; i++)
         fact[i] = q->by[i] == MERGE_D_KIND ? kind : c->g[i];
     if (!x->need_ids) {
-        map_add(x, p, fact[0], fact[1], n);
+        int64_t total = n;
+        if (counts)
+            for (k = 0, total = 0; k < n; k++)
+                total += le32(counts + 4 * k);
+        map_add(x, p, fact[0], fact[1], total);
         return;
     }
-    if (x->pslot) {
+    if (counts) { /* month rows: each distinct id with its count */
+        for (k = 0; k < n; k++)
+            local_add(x, le32(ids + 4 * k), year, le32(counts + 4 * k));
+    } else if (x->pslot) {
         /* The hot loop of an attendance count with person filters or
          * breakdowns: one look-up per attendance (locals: no aliasing). */
         uint16_t *ps = x->pslot;
@@ -1698,7 +1817,7 @@ additive_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, con
         x->ntouched = nt;
     } else {
         for (k = 0; k < n; k++)
-            local_add(x, le32(ids + 4 * k), year);
+            local_add(x, le32(ids + 4 * k), year, 1);
     }
     local_flush(x, p, fact);
 }
@@ -1706,12 +1825,13 @@ additive_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, con
 /* Trainees: the ids of the cell join the group's set (x->seen holds room
  * for every id, so the loop never grows it). */
 static void
-union_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, const uint8_t *ids)
+union_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, const uint8_t *ids,
+           const uint8_t *counts)
 {
     uint64_t *bits = x->bits;
     uint32_t *seen = x->seen, k;
     size_t ns = x->nseen, nids = x->nids;
-    (void)c, (void)dn, (void)kind;
+    (void)c, (void)dn, (void)kind, (void)counts;
     for (k = 0; k < n; k++) {
         uint32_t id = le32(ids + 4 * k);
         uint64_t m = 1ull << (id & 63);
@@ -1752,12 +1872,12 @@ trainees_count(dxq *x)
             const dxq_period *p = &x->per[per];
             x->nseen = 0;
             for (k = i; rc == 0 && k < j; k++)
-                rc = centre_scan(x, &x->c[k], p->dlo, p->dhi, union_cell);
+                rc = range_scan(x, &x->c[k], p->dlo, p->dhi, union_cell);
             for (s = 0; s < x->nseen; s++) {
                 uint32_t id = x->seen[s];
                 x->bits[id >> 6] &= ~(1ull << (id & 63));
                 if (x->need_ids)
-                    local_add(x, id, p->year);
+                    local_add(x, id, p->year, 1);
             }
             if (!x->need_ids && x->nseen > 0 && x->local[0]++ == 0) {
                 x->local[0] = (int64_t)x->nseen; /* no person values: the group's size */
@@ -1943,8 +2063,10 @@ dx_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg, rz_e
     if (q->metric == MERGE_M_TRAINEES) {
         rc = trainees_count(&x);
     } else {
+        /* Period by period: each period's whole months come from month rows. */
         for (i = 0; rc == 0 && i < x.nc; i++)
-            rc = centre_scan(&x, &x.c[i], x.per[0].dlo, x.per[x.nper - 1].dhi, additive_cell);
+            for (size_t per = 0; rc == 0 && per < x.nper; per++)
+                rc = range_scan(&x, &x.c[i], x.per[per].dlo, x.per[per].dhi, additive_cell);
     }
     if (rc == 0)
         rc = rows_emit(&x, fn, arg);

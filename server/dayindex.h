@@ -21,16 +21,24 @@
  *                            fam 2  attendances: the centre that ran the
  *                                   event, its day and kind (st_cluster_att)
  *                            fam 3  live events: centre, date, kind
+ *                          and, per centre and MONTH, fam 4: the
+ *                          attendances of family 2 once more, each person
+ *                          once per (month, kind) with its count
  *   dx_attr(col, chunk, data)
  *                          the person attributes (gender, area, skill,
  *                          birth year, home district) by id, one column
  *                          per row, 4096 ids per chunk
  *   dx_text(id, s)         interned home districts
- *   dx_meta(k, v)          'built' once the index covers the state
+ *   dx_meta(k, v)          'built' = layout version once the index covers
+ *                          the state (another version: rebuilt on open)
  *
  * A query reads, for each centre its filters allow, the blocks of its
  * range (one b-tree range per centre), keeps the cells of the range's days
- * and kinds, and counts: events and registrations/attendances add up;
+ * and kinds, and counts; attendances and trainees take the whole months
+ * of each period from the month rows and only the days before and after
+ * them from the blocks, so a year reads each person once per month and
+ * kind instead of once per attendance.  Events and registrations/
+ * attendances add up (a month row's ids with their counts);
  * trainees are the union of the ids per group (one bitset of one bit per
  * person, reused group after group).  Person filters and breakdowns read
  * the attribute columns they need.

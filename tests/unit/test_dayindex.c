@@ -9,7 +9,9 @@
  * derivation from the state tables (dayindex_check) and every one of a
  * few hundred random date-range questions -- every metric, filters and
  * group-bys, grains inside the range, fiscal years -- must get exactly the
- * answer of the state-table scan (query.h, scan = 1).  A first build from
+ * answer of the state-table scan (query.h, scan = 1); a third of the ranges
+ * are long (1 to 16 months, ends on or inside month edges), answered from
+ * month rows and edge days.  A first build from
  * an existing state (an upgraded database) is checked the same way.
  */
 #include <stdarg.h>
@@ -47,6 +49,35 @@ rnd_date(void)
 {
     int64_t first = date_day_number(20241120);
     return date_of_day_number(first + rnd(507));
+}
+
+/* The first day of the month after day d's. */
+static uint32_t
+next_month(uint32_t d)
+{
+    uint32_t y = d / 10000, m = d / 100 % 100;
+    return m == 12 ? (y + 1) * 10000 + 101 : y * 10000 + (m + 1) * 100 + 1;
+}
+
+/* A long range (1 to 16 months) that crosses month and year edges, its
+ * ends on a month's first or last day or inside a month: the index answers
+ * its whole months from month rows and its ends from day rows. */
+static void
+rnd_long_range(uint32_t *from, uint32_t *to)
+{
+    int64_t first = date_day_number(20241101), last = date_day_number(20260430);
+    int64_t a = first + rnd(200), b = a + 27 + rnd(480);
+    uint32_t d0, d1;
+    if (b > last)
+        b = last;
+    d0 = date_of_day_number(a);
+    d1 = date_of_day_number(b);
+    if (rnd(2))
+        d0 = d0 / 100 * 100 + 1; /* a month's first day */
+    if (rnd(2))
+        d1 = date_of_day_number(date_day_number(next_month(d1)) - 1); /* a month's last */
+    *from = d0;
+    *to = d1;
 }
 
 static const char *const homes[] = {"Lahore", "lahore",  "Peshawar", "D.G. Khan",
@@ -250,6 +281,8 @@ compare_one(fx *f, int *asked)
     } else if (rnd(8) == 0) {
         set(&q, "period", rnd(2) ? "2025-Q3" : "2026");
     } else {
+        if (rnd(3) == 0)
+            rnd_long_range(&d0, &d1);
         if (d0 > d1) {
             uint32_t t = d0;
             d0 = d1, d1 = t;
@@ -352,6 +385,7 @@ test_random_corrections(void **state)
     }
     /* The figures exist: the questions were not all empty. */
     assert_true(fx_scalar(&f, "SELECT count(*) FROM dx_post WHERE fam = 2") > 0);
+    assert_true(fx_scalar(&f, "SELECT count(*) FROM dx_post WHERE fam = 4") > 0); /* months */
     assert_true(fx_scalar(&f, "SELECT count(*) FROM st_cluster_att") > 100);
     fprintf(stderr, "test_dayindex: %d questions answered alike by index and scan\n", asked);
     fx_close(&f);
@@ -384,6 +418,14 @@ test_first_build(void **state)
         correct(&f);
     fx_commit(&f);
     check_exact(&f, 100, &asked);
+    /* An index of the layout before the month rows is rebuilt on open. */
+    fx_exec(&f, "DELETE FROM dx_post WHERE fam = 4; UPDATE dx_meta SET v = 1 WHERE k = 'built'");
+    assert_false(dayindex_ready(f.db));
+    assert_int_equal(merge_schema(f.db, &err), 0);
+    merge_destroy(&f.m);
+    assert_int_equal(merge_new(&f.m, f.db, &err), 0);
+    assert_true(fx_scalar(&f, "SELECT count(*) FROM dx_post WHERE fam = 4") > 0);
+    check_exact(&f, 100, &asked);
     fx_close(&f);
 }
 
@@ -401,8 +443,16 @@ test_check_finds_damage(void **state)
     load(&f);
     assert_int_equal(dayindex_check(f.db, NULL, &diff, &err), 0);
     assert_int_equal(diff, 0);
-    fx_exec(&f, "DELETE FROM dx_post WHERE (fam, centre, blk) IN"
+    fx_exec(&f, "SAVEPOINT s; DELETE FROM dx_post WHERE (fam, centre, blk) IN"
                 " (SELECT fam, centre, blk FROM dx_post WHERE fam = 2 LIMIT 1)");
+    assert_int_equal(dayindex_check(f.db, NULL, &diff, &err), 0);
+    assert_true(diff > 0);
+    /* A damaged month row (attendances of whole months) is found too. */
+    fx_exec(&f, "ROLLBACK TO s; RELEASE s;");
+    assert_int_equal(dayindex_check(f.db, NULL, &diff, &err), 0);
+    assert_int_equal(diff, 0);
+    fx_exec(&f, "DELETE FROM dx_post WHERE (fam, centre, blk) IN"
+                " (SELECT fam, centre, blk FROM dx_post WHERE fam = 4 LIMIT 1)");
     assert_int_equal(dayindex_check(f.db, NULL, &diff, &err), 0);
     assert_true(diff > 0);
     fx_close(&f);
