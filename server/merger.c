@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -405,10 +407,30 @@ merger_stopping(merger_thread *t)
     return s;
 }
 
+/* The merger runs at a lower scheduling priority than ingest: an ACK is what
+ * a centre on a poor link waits for (DESIGN guarantee 2), while merging only
+ * has to follow it.  When ingest is idle the merger still gets every free
+ * cycle; when both compete for the cores ingest goes first and the merger
+ * catches up behind it (the log is the buffer).  On Linux a nice value set
+ * with the thread id applies to this thread only. */
+#define MERGER_NICE 5 /* added to the process's own nice value */
+
 static void *
 merger_main(void *arg)
 {
     merger_thread *t = arg;
+#ifdef SYS_gettid
+    {
+        id_t tid = (id_t)syscall(SYS_gettid);
+        int nice_now;
+        errno = 0;
+        nice_now = getpriority(PRIO_PROCESS, tid);
+        if (errno == 0 && nice_now < 19 &&
+            setpriority(PRIO_PROCESS, tid,
+                        nice_now + MERGER_NICE > 19 ? 19 : nice_now + MERGER_NICE) != 0)
+            log_warnx("merger: cannot lower its priority: %s", strerror(errno));
+    }
+#endif
     log_store *ls = NULL;
     state_store *ss = NULL;
     merger *m = NULL;
