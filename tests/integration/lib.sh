@@ -27,6 +27,20 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "-- $*"; }
+
+# Sets PY to a python3 that has the modules the Python peers need (zmq, nacl,
+# msgpack); without them the suite named $1 skips (exit 77), except in CI.
+need_python_peer() {
+  PY=""
+  for cand in python3 /usr/bin/python3; do
+    if command -v "$cand" >/dev/null && "$cand" -c 'import zmq, nacl.bindings, msgpack' 2>/dev/null; then
+      PY=$cand; return 0
+    fi
+  done
+  [ -n "${CI:-}" ] && fail "python3-zmq, python3-nacl and python3-msgpack are required in CI"
+  echo "SKIP $1: python3 with zmq, nacl and msgpack not found (scripts/deps.sh --test)"
+  exit 77
+}
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 
 # A free TCP port on loopback.

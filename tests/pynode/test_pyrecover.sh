@@ -10,17 +10,7 @@ source "$(dirname "$0")/../integration/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 SPEC="$HERE/../../proto/PROTOCOL.md"
 
-PY=""
-for cand in python3 /usr/bin/python3; do
-  if command -v "$cand" >/dev/null && "$cand" -c 'import zmq, nacl.bindings, msgpack' 2>/dev/null; then
-    PY=$cand; break
-  fi
-done
-if [ -z "$PY" ]; then
-  [ -n "${CI:-}" ] && fail "python3-zmq, python3-nacl and python3-msgpack are required in CI"
-  echo "SKIP pyrecover: python3 with zmq, nacl and msgpack not found (scripts/deps.sh --test)"
-  exit 77
-fi
+need_python_peer "pyrecover"
 
 server_init
 server_start
