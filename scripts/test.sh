@@ -20,6 +20,12 @@ grep -hE '^(centre-app:|browser-app:|browser-roles:|kill-server|kill-merge|kill-
   build-asan/Testing/Temporary/LastTest.log 2>/dev/null | sort -u || true
 # The 100,000-row import's time (tests/unit/test_node_import.c).
 grep -h '^import: ' build-asan/Testing/Temporary/LastTest.log 2>/dev/null | sort -u || true
+# On a failure, its reason last, where a reader of a long log's tail finds it:
+# each failing suite's FAIL lines, sanitizer reports and its last lines.
+if [ $rc -ne 0 ]; then
+  echo "== why the failing suites failed"
+  python3 scripts/failures.py build-asan/Testing/Temporary/LastTest.log || true
+fi
 [ $rc -eq 0 ] || exit $rc
 # Coverage-guided fuzzing of the decoders and batch verification, bounded in
 # time (clang + libFuzzer + ASan/UBSan); prints runs and new inputs.
