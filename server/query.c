@@ -1170,8 +1170,8 @@ index_months(void *arg, uint32_t mlo, uint32_t mhi, dayindex_month_row_fn row, v
         rc = row(row_arg, merge_counter_key_period(sqlite3_column_int64(m->st, 0)), v,
                  sqlite3_column_int64(m->st, 3));
     }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = rz_db_fail(r->db, err, "totals");
+    if (rc == 0)
+        rc = rz_db_rows_end(r->db, step, err, "month totals");
     sqlite3_reset(m->st);
     return rc;
 }
