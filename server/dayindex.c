@@ -1523,14 +1523,14 @@ attrs_load(dxq *x)
             size_t k, width = (size_t)dx_col_width[col];
             if (chunk < 0 || (size_t)chunk * DAYINDEX_CHUNK >= x->nids ||
                 (size_t)sqlite3_column_bytes(st, 1) != DAYINDEX_CHUNK * width)
-                continue; /* ids no posting names */
-            for (k = 0; k < DAYINDEX_CHUNK; k++) {
-                size_t id = (size_t)chunk * DAYINDEX_CHUNK + k;
-                if (width == 2)
-                    x->a16[col][id] = (uint16_t)(p[2 * k] | p[2 * k + 1] << 8);
-                else
-                    x->a8[col][id] = p[k];
+                continue;     /* ids no posting names */
+            if (width == 1) { /* bytes as stored */
+                memcpy(x->a8[col] + (size_t)chunk * DAYINDEX_CHUNK, p, DAYINDEX_CHUNK);
+                continue;
             }
+            for (k = 0; k < DAYINDEX_CHUNK; k++)
+                x->a16[col][(size_t)chunk * DAYINDEX_CHUNK + k] =
+                    (uint16_t)(p[2 * k] | p[2 * k + 1] << 8);
         }
         if (step != SQLITE_DONE)
             rc = rz_db_fail(x->db, x->err, "day index attributes");
@@ -1803,7 +1803,28 @@ additive_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, con
         map_add(x, p, fact[0], fact[1], total);
         return;
     }
-    if (counts) { /* month rows: each distinct id with its count */
+    if (counts && x->pslot) {
+        /* Month rows: each distinct id with its count; the same one
+         * look-up per id as the loop below. */
+        uint16_t *ps = x->pslot;
+        int64_t *local = x->local;
+        size_t *touched = x->touched, nt = x->ntouched, nids = x->nids;
+        for (k = 0; k < n; k++) {
+            uint32_t id = le32(ids + 4 * k);
+            uint16_t sl;
+            if (id >= nids)
+                continue;
+            sl = ps[id];
+            if (sl == PSLOT_UNK)
+                sl = ps[id] = person_slot(x, id, year);
+            if (sl == PSLOT_OUT)
+                continue;
+            if (local[sl] == 0)
+                touched[nt++] = sl;
+            local[sl] += le32(counts + 4 * k);
+        }
+        x->ntouched = nt;
+    } else if (counts) { /* month rows without per-person slots */
         for (k = 0; k < n; k++)
             local_add(x, le32(ids + 4 * k), year, le32(counts + 4 * k));
     } else if (x->pslot) {
