@@ -51,14 +51,14 @@ enum {
     MS_A_GET,
     MS_A_INS,
     MS_A_UPD,
-    MS_A_OF_PERSON,
     MS_A_OF_EVENT,
     MS_C_GET,
     MS_C_PUT,
     MS_C_DEL,
-    MS_CA_ALL,
-    MS_CA_PUT,
-    MS_CA_DEL,
+    MS_P_LINKED,
+    MS_PA_ALL,
+    MS_PA_ADD,
+    MS_PA_DELZERO,
     MS_T_UPSERT,
     MS_T_DELZERO,
     MS_COUNT
@@ -301,10 +301,11 @@ int mg_person_recluster(merge_ctx *m, const uint8_t id[16], const mg_rec *old, c
 /* The cluster a person record counts in (*found 0: none). */
 int mg_person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], int *found,
                          rz_error *err);
-/* One attendance at an event (day, kind, centre) starts (+1) or stops (-1)
- * counting for a cluster. */
-int mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *ev,
-                       int64_t delta, rz_error *err);
+/* One attendance of person record `pid` at a live event (day, kind,
+ * centre) starts (+1) or stops (-1) counting: the person's bucket, and its
+ * cluster's when the person counts in one. */
+int mg_att_count(merge_ctx *m, const uint8_t pid[16], const mg_evfacts *ev, int64_t delta,
+                 rz_error *err);
 /* Re-attributes the counted attendances of an event whose facts changed. */
 int mg_event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was,
                        const mg_evfacts *is, rz_error *err);
