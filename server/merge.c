@@ -20,8 +20,9 @@
  *            duration, partner, mode)
  *   st_attendance(event_id, person_id, st, bad, deleted, present)
  *   st_cluster(ckey, centre_id, reg_date, gender, birth_year, area, skill, home)
- *   st_person_att(person_id, day, kind, centre, n), shown per cluster as
- *             the view st_cluster_att(ckey, day, kind, centre, n)
+ *   st_person_att(person_id, b), a person record's buckets (merge_person_att.c),
+ *             shown per cluster as the view st_cluster_att(ckey, day, kind,
+ *             centre, n)
  *   counters(k, t1, t2, n), shown as the view
  *   totals(metric, grain, period, d1, d2, v1, v2, n)        (see merge.h)
  *
@@ -32,9 +33,9 @@
  *
  * Cost per entry (no full scans): a new attendance is 2 statements on cache
  * hits (insert the row, write its person's bucket; the cluster's buckets are
- * in the cache) plus ~70 in-memory counter touches; a registration 4-6 statements; a correction that changes a
- * person's counts re-reads that person's clusters (their members and
- * buckets) once.  Per flush: one upsert per distinct counter touched.
+ * in the cache) plus ~70 in-memory counter touches; a registration 4-6 statements; a correction
+ * that changes a person's counts re-reads that person's clusters (their members and buckets) once.
+ * Per flush: one upsert per distinct counter touched.
  *
  * Not here: the clamp window (server/ingest.c derives it from clock entries)
  * and CNIC validation and tokens (ingest, from the revealed values).
@@ -79,17 +80,21 @@ static const char merge_schema_sql[] =
      * person brings along when its cluster changes, found by its key, so
      * st_attendance needs no index by person; and keys that arrive in
      * time order, not at random CNIC tokens (docs/PERFORMANCE.md). */
+    /* Counted attendances per person record (not per cluster), one row
+     * per record (merge_person_att.c): what a person brings along when
+     * its cluster changes, found by its key, so st_attendance needs no
+     * index by person; written once per window in person-id order
+     * (docs/PERFORMANCE.md). */
     "CREATE TABLE IF NOT EXISTS st_person_att("
-    " person_id BLOB NOT NULL, day INTEGER NOT NULL, kind INTEGER NOT NULL,"
-    " centre INTEGER NOT NULL, n INTEGER NOT NULL,"
-    " PRIMARY KEY(person_id, day, kind, centre)) WITHOUT ROWID;"
+    " person_id BLOB PRIMARY KEY, b TEXT NOT NULL) WITHOUT ROWID;"
     /* A cluster's buckets: the sum over its live members, for the readers
      * of whole tables (query.c's scan fallback, the day index's build and
      * check); the merger keeps them in memory. */
     "CREATE VIEW IF NOT EXISTS st_cluster_att(ckey, day, kind, centre, n) AS SELECT"
     " CAST(CASE WHEN p.link IS NOT NULL THEN x'01' || p.link ELSE x'02' || p.id END AS BLOB),"
-    " a.day, a.kind, a.centre, sum(a.n) FROM st_person_att a JOIN st_person p"
-    " ON p.id = a.person_id WHERE p.deleted = 0 GROUP BY 1, 2, 3, 4;"
+    " j.value ->> 0, j.value ->> 1, j.value ->> 2, sum(j.value ->> 3)"
+    " FROM st_person_att a JOIN st_person p ON p.id = a.person_id, json_each(a.b) j"
+    " WHERE p.deleted = 0 GROUP BY 1, 2, 3, 4;"
     /* Counters with one integer key; `totals` shows them with the
      * dimensions decoded (merge.h, "Totals layout"). */
     "CREATE TABLE IF NOT EXISTS counters("
@@ -142,12 +147,10 @@ static const char *const merge_sql[MS_COUNT] = {
                  " birth_year, area, skill, home) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [MS_C_DEL] = "DELETE FROM st_cluster WHERE ckey = ?1",
     [MS_P_LINKED] = "SELECT id FROM st_person WHERE link = ?1",
-    [MS_PA_ALL] = "SELECT day, kind, centre, n FROM st_person_att WHERE person_id = ?1",
-    [MS_PA_ADD] = "INSERT INTO st_person_att(person_id, day, kind, centre, n)"
-                  " VALUES(?1, ?2, ?3, ?4, ?5)"
-                  " ON CONFLICT(person_id, day, kind, centre) DO UPDATE SET n = n + excluded.n",
-    [MS_PA_DELZERO] = "DELETE FROM st_person_att WHERE person_id = ?1 AND day = ?2 AND kind = ?3"
-                      " AND centre = ?4 AND n = 0",
+    [MS_PA_GET] = "SELECT b FROM st_person_att WHERE person_id = ?1",
+    [MS_PA_INS] = "INSERT INTO st_person_att(person_id, b) VALUES(?1, ?2)",
+    [MS_PA_UPD] = "UPDATE st_person_att SET b = ?2 WHERE person_id = ?1",
+    [MS_PA_DEL] = "DELETE FROM st_person_att WHERE person_id = ?1",
     [MS_T_UPSERT] = "INSERT INTO counters(k, t1, t2, n) VALUES(?1, ?2, ?3, ?4)"
                     " ON CONFLICT(k, t1, t2) DO UPDATE SET n = n + excluded.n",
     [MS_T_DELZERO] = "DELETE FROM counters WHERE k = ?1 AND t1 = ?2 AND t2 = ?3 AND n = 0",
@@ -365,7 +368,8 @@ merge_entry(merge_ctx *m, const merge_input *in, rz_error *err)
     /* Bounded memory: write the counters and the day index inside the
      * same transaction (the read caches stay valid, the transaction goes
      * on). */
-    if (rc == 0 && m->deltas.count >= MG_FLUSH_AT && (rc = mg_counters_write(m, err)) == 0)
+    if (rc == 0 && (m->deltas.count >= MG_FLUSH_AT || m->patt.nrecs >= MG_FLUSH_AT) &&
+        (rc = mg_counters_write(m, err)) == 0 && (rc = mg_patt_flush(m, err)) == 0)
         rc = dayindex_flush(m->dx, err);
     return rc;
 }
@@ -374,6 +378,8 @@ int
 merge_flush(merge_ctx *m, rz_error *err)
 {
     int rc = mg_counters_write(m, err);
+    if (rc == 0)
+        rc = mg_patt_flush(m, err);
     if (rc == 0)
         rc = dayindex_flush(m->dx, err);
     caches_clear(m); /* the transaction ends: start the next one cold */
@@ -384,6 +390,7 @@ void
 merge_discard(merge_ctx *m)
 {
     mg_counters_discard(m);
+    mg_patt_discard(m);
     dayindex_discard(m->dx);
     caches_clear(m);
 }
@@ -450,6 +457,7 @@ merge_destroy(merge_ctx **mp)
     sqlite3_finalize(m->place_st);
     dayindex_destroy(&m->dx);
     mg_counters_free(m);
+    mg_patt_free(m);
     free(m);
     *mp = NULL;
 }

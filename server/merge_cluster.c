@@ -58,9 +58,8 @@ catt_cmp(const mg_catt *a, const mg_catt *b)
     return a->centre < b->centre ? -1 : a->centre > b->centre;
 }
 
-/* Adds b.n to bucket b, keeping order and dropping zeros. */
-static void
-catts_add(mg_catts *c, mg_catt b)
+void
+mg_catts_add(mg_catts *c, mg_catt b)
 {
     size_t i = 0;
     while (i < c->n && catt_cmp(&c->v[i], &b) < 0)
@@ -106,43 +105,6 @@ prof_equal(const mg_prof *a, const mg_prof *b)
            strcmp(a->home, b->home) == 0;
 }
 
-/* The buckets of one person record (st_person_att: its counted attendances
- * per event day, kind and centre), added into out. */
-static int
-person_buckets(merge_ctx *m, const uint8_t id[16], mg_catts *out, rz_error *err)
-{
-    sqlite3_stmt *st = m->st[MS_PA_ALL];
-    int step;
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        catts_add(out, catt((uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                            sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)));
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : mg_fail(m, err, "person attendance read");
-}
-
-/* Adds delta to bucket b of person record id; a bucket that reaches zero
- * goes (the table holds what a rebuild in any order holds). */
-static int
-person_bucket_add(merge_ctx *m, const uint8_t id[16], const mg_catt *b, int64_t delta,
-                  rz_error *err)
-{
-    sqlite3_stmt *st = m->st[MS_PA_ADD];
-    int i, rc;
-    for (i = 0; i < 2; i++) {
-        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, b->day);
-        sqlite3_bind_int64(st, 3, b->kind);
-        sqlite3_bind_int64(st, 4, b->centre);
-        if (i == 0)
-            sqlite3_bind_int64(st, 5, delta);
-        if ((rc = mg_exec(m, st, err, "person attendance write")) || delta > 0)
-            return rc;
-        st = m->st[MS_PA_DELZERO];
-    }
-    return 0;
-}
-
 /*
  * A cluster's buckets are the sum of its live members' buckets.  Inside a
  * person entry the person's row is already written while its clusters are
@@ -156,10 +118,10 @@ cluster_rows_load(merge_ctx *m, const uint8_t key[MG_CKEY], const uint8_t *self,
     sqlite3_stmt *st = m->st[MS_P_LINKED];
     int step = SQLITE_DONE, rc = 0;
     out->n = 0;
-    if (self && self_in && (rc = person_buckets(m, self, out, err)))
+    if (self && self_in && (rc = mg_patt_read(m, self, out, err)))
         return rc;
     if (key[0] == MG_CKEY_SOLO)
-        return self && memcmp(self, key + 1, 16) == 0 ? 0 : person_buckets(m, key + 1, out, err);
+        return self && memcmp(self, key + 1, 16) == 0 ? 0 : mg_patt_read(m, key + 1, out, err);
     /* A member's buckets are read while the members' statement is open
      * (another statement: SQLite allows that). */
     sqlite3_bind_blob(st, 1, key + 1, 16, SQLITE_STATIC);
@@ -171,7 +133,7 @@ cluster_rows_load(merge_ctx *m, const uint8_t key[MG_CKEY], const uint8_t *self,
         }
         memcpy(id, sqlite3_column_blob(st, 0), 16);
         if (!self || memcmp(id, self, 16) != 0)
-            rc = person_buckets(m, id, out, err);
+            rc = mg_patt_read(m, id, out, err);
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = mg_fail(m, err, "cluster members");
@@ -439,15 +401,15 @@ mg_person_recluster(merge_ctx *m, const uint8_t id[16], const mg_rec *old, const
         return rc;
     if (moved) {
         m->moves.n = 0;
-        if ((rc = person_buckets(m, id, &m->moves, err)))
+        if ((rc = mg_patt_read(m, id, &m->moves, err)))
             return rc;
         for (i = 0; i < m->moves.n; i++) {
             mg_catt mv = m->moves.v[i];
             if (b)
-                catts_add(&b->rows, mv);
+                mg_catts_add(&b->rows, mv);
             mv.n = -mv.n;
             if (a)
-                catts_add(&a->rows, mv);
+                mg_catts_add(&a->rows, mv);
         }
     }
     if ((a && (rc = cluster_finish(m, a, id, cur, err))) ||
@@ -514,7 +476,7 @@ cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *ev, 
     /* Trainee cells against the buckets as they were, then the bucket. */
     if ((rc = mg_emit_trainees(m, &p, &c->rows, &b, err)))
         return rc;
-    catts_add(&c->rows, b);
+    mg_catts_add(&c->rows, b);
     mg_prof_dims(m, &p, v);
     v[MERGE_D_CENTRE] = ev->centre_id;
     v[MERGE_D_KIND] = ev->kind;
@@ -534,7 +496,8 @@ mg_att_count(merge_ctx *m, const uint8_t pid[16], const mg_evfacts *ev, int64_t 
         return rc;
     /* A person not merged yet keeps its buckets: they count once it
      * arrives (mg_person_recluster moves them into its cluster). */
-    return person_bucket_add(m, pid, &b, delta, err);
+    mg_patt_add(m, pid, &b);
+    return 0;
 }
 
 /* Re-attributes the counted attendances of an event whose liveness, date,

@@ -894,7 +894,7 @@ test_state_layout_upgrade(void **state)
     assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM sqlite_master WHERE name = 'totals'"
                                        " AND type = 'view'"),
                      1);
-    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 2);
+    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 3);
     state_store_close(&ss);
     /* Layout 1 (buckets per cluster in a table, an index of attendances by
      * person) is reset the same way: buckets are per person record now,
@@ -923,7 +923,7 @@ test_state_layout_upgrade(void **state)
     assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM sqlite_master"
                                        " WHERE name = 'st_attendance_person'"),
                      0);
-    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 2);
+    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 3);
     state_store_close(&ss);
     /* Opening again keeps what is there. */
     assert_int_equal(state_store_open_path(&ss, path, &err), 0);
