@@ -1182,7 +1182,7 @@ index_run(qry_run *r, rz_error *err)
     const query_spec *q = r->q;
     dayindex_query d;
     qry_months m;
-    int i, rc;
+    int i, rc, own_txn;
     memset(&d, 0, sizeof d);
     memset(&m, 0, sizeof m);
     d.metric = q->metric;
@@ -1217,8 +1217,15 @@ index_run(qry_run *r, rz_error *err)
         d.months = index_months;
         d.months_arg = &m;
     }
+    /* One snapshot for the month counters and the index rows (the HTTP
+     * server already reads in a transaction; the CLI does not). */
+    own_txn = sqlite3_get_autocommit(r->db);
+    if (own_txn && (rc = rz_db_exec(r->db, "BEGIN", err)))
+        return rc;
     rc = dayindex_run(r->db, &d, index_row, r, err);
     sqlite3_finalize(m.st);
+    if (own_txn && (rc || (rc = rz_db_exec(r->db, "COMMIT", err))))
+        rz_db_rollback(r->db);
     if (rc == 0 && r->emitted == 0 && q->nby == 0 && spec_single(q))
         rc = row_emit(r, q->window == QUERY_WIN_PERIOD ? q->period : 0, NULL, NULL, 0);
     return rc;
