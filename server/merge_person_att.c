@@ -170,10 +170,9 @@ patt_encode(mg_patt *p, const mg_catts *c)
     p->ntext = 0;
     p->text[p->ntext++] = '[';
     for (i = 0; i < c->n; i++)
-        p->ntext += (size_t)snprintf(p->text + p->ntext, p->captext - p->ntext,
-                                     "%s[%u,%lld,%lld,%lld]", i ? "," : "", c->v[i].day,
-                                     (long long)c->v[i].kind, (long long)c->v[i].centre,
-                                     (long long)c->v[i].n);
+        p->ntext += (size_t)snprintf(
+            p->text + p->ntext, p->captext - p->ntext, "%s[%u,%lld,%lld,%lld]", i ? "," : "",
+            c->v[i].day, (long long)c->v[i].kind, (long long)c->v[i].centre, (long long)c->v[i].n);
     p->text[p->ntext++] = ']';
 }
 
