@@ -836,9 +836,19 @@ test_counter_keys(void **state)
     fx_open(&f);
     reg(&f, N_A, 40000, FX_T0, 1, RZ_G_FEMALE, 2001, 20260310, MERGE_CNIC_VALID, 11);
     reg(&f, N_B, 2, FX_T0, 2, RZ_G_MALE, 1990, 20260310, MERGE_CNIC_VALID, 12);
+    /* Two more escaped centres in the same flush: their pending counters
+     * share every key field and only the values tell them apart. */
+    reg(&f, N_C, 50000, FX_T0 + 1000, 3, RZ_G_FEMALE, 2001, 20260310, MERGE_CNIC_VALID, 13);
+    reg(&f, N_C, 40000, FX_T0 + 2000, 4, RZ_G_MALE, 1990, 20260310, MERGE_CNIC_VALID, 14);
+    reg(&f, N_A, 40000, FX_T0 + 3000, 5, RZ_G_FEMALE, 2001, 20260310, MERGE_CNIC_VALID, 15);
     fx_commit(&f);
-    assert_int_equal(by_centre(&f, REG, GA, 0, 40000), 1);
-    assert_int_equal(by_centre(&f, REG, GM, 202603, 40000), 1);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 40000), 3);
+    assert_int_equal(by_centre(&f, REG, GM, 202603, 40000), 3);
+    assert_int_equal(by_centre(&f, REG, GM, 202603, 50000), 1);
+    assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 0"
+                                   " AND period = 202603 AND d1 = 3 AND v1 = 40000 AND d2 = 5"
+                                   " AND v2 = 1"),
+                     2);
     assert_int_equal(by_centre(&f, REG, GA, 0, 2), 1);
     assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM totals WHERE d1 = 3 AND v1 = 40000"
                                    " AND typeof(v1) = 'integer'"),
@@ -850,7 +860,7 @@ test_counter_keys(void **state)
                      0);
     assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 3"
                                    " AND d1 = 5 AND v1 = 1 AND d2 = 9 AND v2 = 'Lahore'"),
-                     1);
+                     3);
     fx_check_sums(&f);
     fx_close(&f);
 }
