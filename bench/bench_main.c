@@ -101,6 +101,7 @@ typedef struct bench_opts {
     int keep;              /* keep workdir */
     int queries_only;      /* --queries-only: stores made in-process, queries timed */
     int reuse;             /* --reuse: stores of an earlier --queries-only run */
+    int index_alone;       /* --index-alone: ranges without the month counters */
     int own_workdir;       /* workdir was made by us */
 } bench_opts;
 
@@ -128,11 +129,12 @@ bench_usage(FILE *out)
                  "                    [--server-bin PATH] [--workdir DIR] [--keep]\n"
                  "                    [--rounds R] [--timeout-ms T] [--seed S]\n"
                  "                    [--steady SECONDS] [--steady-interval S] [--steady-batch N]\n"
-                 "                    [--queries-only [--reuse]]\n"
+                 "                    [--queries-only [--reuse] [--index-alone]]\n"
                  "--queries-only: the server's stores merged in-process from the same data (no\n"
                  "nodes, network or log), then the dashboard's queries and exact date ranges\n"
                  "(day index against the state-table scan); --reuse: on an earlier run's\n"
-                 "--workdir (kept with --keep)\n"
+                 "--workdir (kept with --keep); --index-alone: whole months of ranges from the\n"
+                 "day index too, not from the month counters (the path before them)\n"
                  "steady load (after the drains; 0 s: none): every centre records N entries and\n"
                  "syncs them once per interval; 6 s is the real minute compressed ten times\n"
                  "sizes (centres / people / attendance / K):\n");
@@ -224,6 +226,7 @@ bench_parse(bench_opts *o, int argc, char **argv)
                                          {"steady-batch", required_argument, 0, 'B'},
                                          {"queries-only", no_argument, 0, 'Q'},
                                          {"reuse", no_argument, 0, 'R'},
+                                         {"index-alone", no_argument, 0, 'I'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     uint64_t v;
@@ -250,8 +253,11 @@ bench_parse(bench_opts *o, int argc, char **argv)
             snprintf(c == 'b' ? o->server_bin : o->workdir, sizeof o->workdir, "%s", optarg);
             continue;
         }
-        if (c == 'K' || c == 'Q' || c == 'R') {
-            *(c == 'K' ? &o->keep : c == 'Q' ? &o->queries_only : &o->reuse) = 1;
+        if (c == 'K' || c == 'Q' || c == 'R' || c == 'I') {
+            *(c == 'K'   ? &o->keep
+              : c == 'Q' ? &o->queries_only
+              : c == 'R' ? &o->reuse
+                         : &o->index_alone) = 1;
             continue;
         }
         if (c == '?' || bench_parse_u64(optarg, &v) != 0 || v > UINT32_MAX * 100ull)
@@ -269,7 +275,7 @@ bench_parse(bench_opts *o, int argc, char **argv)
         case 'B': o->steady.per_sync = (uint32_t)v; break;
         }
     }
-    if (o->reuse && (!o->queries_only || !o->workdir[0]))
+    if ((o->reuse && (!o->queries_only || !o->workdir[0])) || (o->index_alone && !o->queries_only))
         return -1;
     if (optind != argc || o->gen.centres == 0 || o->gen.centres > 5000 || o->rounds < 1 ||
         o->timeout_ms < 100 || o->steady.interval_s < 1 || o->steady.per_sync == 0 ||
@@ -919,9 +925,9 @@ bench_queries_only(bench_run *b, rz_error *err)
     bench_progress("dashboard figures, %d rounds", b->o.rounds);
     if ((rc = qbench_run(dir, b->o.rounds, (int)(last / 10000), &qr, err)))
         return rc;
-    bench_progress("exact date ranges ending %u: day index %d rounds, state scan 1 round", last,
-                   b->o.rounds);
-    if ((rc = qbench_ranges(dir, last, b->o.rounds, 1, &rr, err)))
+    bench_progress("exact date ranges ending %u: day index%s %d rounds, state scan 1 round", last,
+                   b->o.index_alone ? " alone (no month counters)" : "", b->o.rounds);
+    if ((rc = qbench_ranges(dir, last, b->o.rounds, 1, b->o.index_alone, &rr, err)))
         return rc;
     getrusage(RUSAGE_SELF, &ru);
     printf("Rozgar Sync query benchmark (--queries-only), size %s: %u centres, %llu people,"
@@ -936,15 +942,18 @@ bench_queries_only(bench_run *b, rz_error *err)
            (long long)qr.events);
     printf("dashboard breakdowns (counters): p50 %.2f ms, p99 %.2f ms over %d queries x %d\n",
            qr.p50_ms, qr.p99_ms, qr.n, b->o.rounds);
-    printf("%-54s %10s %10s %12s %12s\n", "exact date range", "index p50", "index p99", "scan (ms)",
+    printf("%-62s %10s %10s %12s %12s\n", "exact date range", "index p50", "index p99", "scan (ms)",
            "total");
     for (i = 0; i < rr.n; i++)
-        printf("%-54s %10.2f %10.2f %12.1f %12lld\n", rr.row[i].name, rr.row[i].p50_ms,
+        printf("%-62s %10.2f %10.2f %12.1f %12lld\n", rr.row[i].name, rr.row[i].p50_ms,
                rr.row[i].p99_ms, rr.row[i].scan_p50_ms, (long long)rr.row[i].total);
     printf("ranges: index p50 %.2f ms, p99 %.2f ms (7 d %.2f, 30 d %.2f, 90 d %.2f, 365 d %.2f,"
            " 730 d %.2f); state scan p50 %.0f ms, p99 %.0f ms; answers equal\n",
            rr.p50_ms, rr.p99_ms, rr.days_p99_ms[0], rr.days_p99_ms[1], rr.days_p99_ms[2],
            rr.days_p99_ms[3], rr.days_p99_ms[4], rr.scan_p50_ms, rr.scan_p99_ms);
+    printf("ranges ending mid-month: index p99 90 d %.2f, 365 d %.2f, 730 d %.2f ms%s\n",
+           rr.mid_p99_ms[2], rr.mid_p99_ms[3], rr.mid_p99_ms[4],
+           b->o.index_alone ? " (index alone, no month counters)" : "");
     printf("peak memory of this process: %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
     printf("{\"size\":\"%s\",\"queries_only\":true,\"merge_s\":%.1f,\"query_p99_ms\":%.3f,"
            "\"range_p50_ms\":%.3f,\"range_p99_ms\":%.3f,\"range_scan_p50_ms\":%.1f,"

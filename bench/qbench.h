@@ -42,17 +42,23 @@ typedef struct qbench_result {
  * of the data (for "trained this year" style figures). */
 int qbench_run(const char *dir, int rounds, int year, qbench_result *res, rz_error *err) RZ_WUR;
 
-/* Exact date ranges (issue 11): a set of questions over the last 7, 30, 90
- * and 365 days of the data (ending at last_day, YYYYMMDD), with and
- * without filters, each asked `rounds` times through query_run (the day
- * index) and `scan_rounds` times with scan = 1 (the state tables: the
- * baseline).  Every index answer must equal the scan's (rows and counts):
- * RZ_E_INTERNAL otherwise. */
-#define QBENCH_RANGES_MAX 32
+/* Exact date ranges (issue 11): a set of questions over the last 7, 30,
+ * 90, 365 and 730 days of the data (ending at last_day, YYYYMMDD, the last
+ * day of a month), and over 90, 365 and 730 days ending mid-month (15 days
+ * earlier: both ends inside a month, as "the last N days" of a dashboard
+ * usually are), with and without filters, each asked `rounds` times
+ * through query_run (the day index; with no_counters its whole months from
+ * the index too, not from the month counters: the path before those) and
+ * `scan_rounds` times with scan = 1 (the state tables: the baseline).
+ * Every index answer must equal the scan's (rows and counts): RZ_E_INTERNAL
+ * otherwise. */
+#define QBENCH_RANGES_MAX 64
+#define QBENCH_MID_BACK 15 /* days from last_day back to the mid-month end */
 
 typedef struct qbench_range_row {
     char name[96];      /* e.g. "trainees by province, 90 days" */
     int days;           /* length of the range */
+    int mid;            /* 1: ends mid-month (QBENCH_MID_BACK days before last_day) */
     double p50_ms;      /* index */
     double p99_ms;      /* index */
     double scan_p50_ms; /* baseline: state tables */
@@ -67,9 +73,10 @@ typedef struct qbench_ranges_result {
     double p50_ms, p99_ms;                   /* index, every run of every question */
     double scan_p50_ms, scan_p99_ms;         /* baseline, every run */
     double days_p99_ms[5];                   /* index p99 by range: 7, 30, 90, 365, 730 days */
+    double mid_p99_ms[5];                    /* the same, ending mid-month (90, 365, 730 days) */
 } qbench_ranges_result;
 
-int qbench_ranges(const char *dir, uint32_t last_day, int rounds, int scan_rounds,
+int qbench_ranges(const char *dir, uint32_t last_day, int rounds, int scan_rounds, int no_counters,
                   qbench_ranges_result *res, rz_error *err) RZ_WUR;
 
 /* HTTP variant: the same kind of figures through the running server's JSON

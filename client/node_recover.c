@@ -314,7 +314,7 @@ node_recover_report(node_store *ns, FILE *out, rz_error *err)
 {
     sqlite3 *db = node_store_db(ns);
     sqlite3_stmt *st = NULL;
-    int rc;
+    int rc, step;
     /* A node that never recovered has no such table: nothing to say. */
     if ((rc = rz_db_prepare(db, &st,
                             "SELECT count(*) FROM sqlite_master WHERE type='table'"
@@ -330,7 +330,7 @@ node_recover_report(node_store *ns, FILE *out, rz_error *err)
                             " confirmed_ms IS NOT NULL FROM recovered ORDER BY at_ms",
                             err)) != 0)
         return rc;
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
         fprintf(out,
                 "recovered: the records of node %s (%lld entries up to %lld, %lld values erased "
                 "at headquarters)%s\n",
@@ -339,6 +339,7 @@ node_recover_report(node_store *ns, FILE *out, rz_error *err)
                 sqlite3_column_int(st, 4) ? ""
                                           : "; headquarters has not heard it yet: run `recover` "
                                             "again");
+    rc = rz_db_rows_end(db, step, err, "recovery list");
     sqlite3_finalize(st);
-    return 0;
+    return rc;
 }

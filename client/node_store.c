@@ -892,13 +892,14 @@ count_since_clock(node_store *ns, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
     msgpack_zone z;
-    int rc = rz_db_prepare(ns->db, &st, "SELECT entry FROM log ORDER BY seq DESC LIMIT ?1", err);
+    int step,
+        rc = rz_db_prepare(ns->db, &st, "SELECT entry FROM log ORDER BY seq DESC LIMIT ?1", err);
     if (rc)
         return rc;
     ns->since_clock = 0;
     sqlite3_bind_int(st, 1, RZ_CLOCK_CHECKPOINT_EVERY);
     msgpack_zone_init(&z, 1024);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         rz_entry e;
         msgpack_zone_clear(&z);
         if (entry_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &z, &e,
@@ -908,7 +909,11 @@ count_since_clock(node_store *ns, rz_error *err)
         ns->since_clock++;
     }
     msgpack_zone_destroy(&z);
+    /* A row: the loop stopped at a clock entry; else the rows must have ended. */
+    rc = step == SQLITE_ROW ? 0 : rz_db_rows_end(ns->db, step, err, "log since the last clock");
     sqlite3_finalize(st);
+    if (rc)
+        return rc;
     ns->since_known = 1;
     return 0;
 }

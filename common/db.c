@@ -106,6 +106,12 @@ rz_db_rollback(sqlite3 *db)
 }
 
 int
+rz_db_rows_end(sqlite3 *db, int step, rz_error *err, const char *what)
+{
+    return step == SQLITE_DONE ? 0 : rz_db_fail(db, err, what);
+}
+
+int
 rz_db_step_done(sqlite3 *db, sqlite3_stmt *st, rz_error *err)
 {
     int rc = sqlite3_step(st);

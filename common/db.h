@@ -34,5 +34,9 @@ int rz_db_fail(sqlite3 *db, rz_error *err, const char *what);
 
 /* Single-value helpers over a prepared statement already bound. */
 int rz_db_step_done(sqlite3 *db, sqlite3_stmt *st, rz_error *err) RZ_WUR;
+/* After a `while ((step = sqlite3_step(st)) == SQLITE_ROW)` loop: 0 when the
+ * rows ended (SQLITE_DONE), else the error, so a list cut short by a busy or
+ * damaged database fails instead of looking complete. */
+int rz_db_rows_end(sqlite3 *db, int step, rz_error *err, const char *what) RZ_WUR;
 
 #endif

@@ -16,10 +16,16 @@ rc=0
 (cd build-asan && ctest --output-on-failure -j2 --timeout 1500 "$@") || rc=$?
 # The long suites' counts (cycles, entries checked, lost, duplicated), from ctest's log.
 echo "== counts reported by the suites"
-grep -hE '^(centre-app:|browser-app:|browser-roles:|kill-server|kill-merge|kill-node|lossy-link|disk-full|convergence|test_dayindex:|hostile|suppress:|public:|attack|spec (tables|vectors)|pynode|starvation|exhaustion|SKIP|PASS (merge pause|e2e|fork|trust|order|upgrade|package|backup|contact|places|centre|recover|pyrecover|month axis|date range|cli|unique total|day range|metrics|pynode|signin)|[0-9]+ passed, [0-9]+ failed|  check: )' \
+grep -hE '^(centre-app:|browser-app:|browser-roles:|kill-server|kill-merge|kill-node|lossy-link|disk-full|convergence|test_dayindex:|ranges( ending mid-month)?:|hostile|suppress:|public:|attack|spec (tables|vectors)|pynode|starvation|exhaustion|SKIP|PASS (merge pause|e2e|fork|trust|order|upgrade|package|backup|contact|places|centre|recover|pyrecover|month axis|date range|cli|unique total|day range|metrics|pynode|signin)|[0-9]+ passed, [0-9]+ failed|  check: )' \
   build-asan/Testing/Temporary/LastTest.log 2>/dev/null | sort -u || true
 # The 100,000-row import's time (tests/unit/test_node_import.c).
 grep -h '^import: ' build-asan/Testing/Temporary/LastTest.log 2>/dev/null | sort -u || true
+# On a failure, its reason last, where a reader of a long log's tail finds it:
+# each failing suite's FAIL lines, sanitizer reports and its last lines.
+if [ $rc -ne 0 ]; then
+  echo "== why the failing suites failed"
+  python3 scripts/failures.py build-asan/Testing/Temporary/LastTest.log || true
+fi
 [ $rc -eq 0 ] || exit $rc
 # Coverage-guided fuzzing of the decoders and batch verification, bounded in
 # time (clang + libFuzzer + ASan/UBSan); prints runs and new inputs.

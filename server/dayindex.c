@@ -23,6 +23,7 @@
 #include "server/dayindex.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1311,6 +1312,10 @@ typedef struct dxq {
     int person[2];                    /* by[i] is a person dimension */
     int64_t range[2];                 /* values a person dimension takes (0 .. range-1) */
     int need_ids;                     /* person filters or dimensions: look at each id */
+    int ids_ready;                    /* attribute columns (and pslot) prepared */
+    int want_pslot;                   /* a person's slot is the same all run long */
+    int age;                          /* ages asked (filter or group-by) */
+    uint32_t cur_key;                 /* period key of the counter rows being added */
     int64_t *local;                   /* per-cell counts by person values */
     size_t *touched;                  /* their used slots */
     size_t ntouched, nlocal;          /* used, size */
@@ -1518,14 +1523,14 @@ attrs_load(dxq *x)
             size_t k, width = (size_t)dx_col_width[col];
             if (chunk < 0 || (size_t)chunk * DAYINDEX_CHUNK >= x->nids ||
                 (size_t)sqlite3_column_bytes(st, 1) != DAYINDEX_CHUNK * width)
-                continue; /* ids no posting names */
-            for (k = 0; k < DAYINDEX_CHUNK; k++) {
-                size_t id = (size_t)chunk * DAYINDEX_CHUNK + k;
-                if (width == 2)
-                    x->a16[col][id] = (uint16_t)(p[2 * k] | p[2 * k + 1] << 8);
-                else
-                    x->a8[col][id] = p[k];
+                continue;     /* ids no posting names */
+            if (width == 1) { /* bytes as stored */
+                memcpy(x->a8[col] + (size_t)chunk * DAYINDEX_CHUNK, p, DAYINDEX_CHUNK);
+                continue;
             }
+            for (k = 0; k < DAYINDEX_CHUNK; k++)
+                x->a16[col][(size_t)chunk * DAYINDEX_CHUNK + k] =
+                    (uint16_t)(p[2 * k] | p[2 * k + 1] << 8);
         }
         if (step != SQLITE_DONE)
             rc = rz_db_fail(x->db, x->err, "day index attributes");
@@ -1798,7 +1803,28 @@ additive_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, con
         map_add(x, p, fact[0], fact[1], total);
         return;
     }
-    if (counts) { /* month rows: each distinct id with its count */
+    if (counts && x->pslot) {
+        /* Month rows: each distinct id with its count; the same one
+         * look-up per id as the loop below. */
+        uint16_t *ps = x->pslot;
+        int64_t *local = x->local;
+        size_t *touched = x->touched, nt = x->ntouched, nids = x->nids;
+        for (k = 0; k < n; k++) {
+            uint32_t id = le32(ids + 4 * k);
+            uint16_t sl;
+            if (id >= nids)
+                continue;
+            sl = ps[id];
+            if (sl == PSLOT_UNK)
+                sl = ps[id] = person_slot(x, id, year);
+            if (sl == PSLOT_OUT)
+                continue;
+            if (local[sl] == 0)
+                touched[nt++] = sl;
+            local[sl] += le32(counts + 4 * k);
+        }
+        x->ntouched = nt;
+    } else if (counts) { /* month rows without per-person slots */
         for (k = 0; k < n; k++)
             local_add(x, le32(ids + 4 * k), year, le32(counts + 4 * k));
     } else if (x->pslot) {
@@ -1845,6 +1871,180 @@ union_cell(dxq *x, const dxq_centre *c, int64_t dn, int kind, uint32_t n, const 
         seen[ns++] = id;
     }
     x->nseen = ns;
+}
+
+/* Prepares what looking at ids needs (once per run, and only when some
+ * days are read from the index): the attribute columns asked for and the
+ * per-person slots. */
+static int
+ids_prepare(dxq *x)
+{
+    if (!x->need_ids || x->ids_ready)
+        return 0;
+    x->ids_ready = 1;
+    if (x->want_pslot) {
+        x->pslot = xmalloc(x->nids * sizeof *x->pslot);
+        memset(x->pslot, 0xff, x->nids * sizeof *x->pslot);
+    }
+    return attrs_load(x);
+}
+
+/* ---- whole months from the merged counters ---------------------------------------- */
+
+static atomic_uint_fast64_t dx_counter_months;
+
+uint64_t
+dayindex_months_from_counters(void)
+{
+    return (uint64_t)atomic_load(&dx_counter_months);
+}
+
+/* The allowed centre of id, or NULL (a place filter excludes it, or it has
+ * no rows of the family).  x->c is in ascending id order (centres_load). */
+static const dxq_centre *
+centre_find(const dxq *x, int64_t id)
+{
+    size_t lo = 0, hi = x->nc;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x->c[mid].id == id)
+            return &x->c[mid];
+        if (x->c[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* One month counter (dayindex_month_row_fn): the filters the index applies
+ * to a cell and a person, applied to the counter's values, and its count
+ * added to the group the index would have put those facts in. */
+static int
+month_row(void *arg, uint32_t month, const dayindex_val v[2], int64_t count)
+{
+    dxq *x = arg;
+    const dayindex_query *q = x->q;
+    const dxq_centre *c = NULL;
+    int64_t code[MERGE_D_MAX + 1], fact[2] = {0, 0};
+    const char *home = "";
+    int i;
+    (void)month; /* ages: the counter's band is of the month's year, = the question's
+                    (counter_months) */
+    memset(code, 0, sizeof code);
+    for (i = 0; i < q->nmd; i++) {
+        int d = q->md[i];
+        if (d < 1 || d > MERGE_D_MAX)
+            return 0;
+        if (d == MERGE_D_HOME)
+            home = v[i].s ? v[i].s : "";
+        else
+            code[d] = v[i].code;
+        if (d == MERGE_D_CENTRE && !(c = centre_find(x, v[i].code)))
+            return 0;
+    }
+    for (i = 0; i < q->nf; i++) {
+        const dayindex_filter *f = &q->f[i];
+        switch (f->dim) {
+        case MERGE_D_PROVINCE:
+        case MERGE_D_DISTRICT:
+        case MERGE_D_PROGRAMME:
+        case MERGE_D_CENTRE:
+            if (!c) /* never: a place filter makes the centre one of md[] */
+                return 0;
+            break;
+        case MERGE_D_HOME:
+            if (sqlite3_stricmp(home, f->s) != 0)
+                return 0;
+            break;
+        default:
+            if (f->dim < 1 || f->dim > MERGE_D_MAX || code[f->dim] != f->code)
+                return 0;
+            break;
+        }
+    }
+    for (i = 0; i < q->nby; i++) {
+        int d = q->by[i];
+        if (merge_dim_is_place(d) || d == MERGE_D_CENTRE) {
+            if (!c)
+                return 0;
+            fact[i] = c->g[i];
+        } else if (d == MERGE_D_HOME) {
+            int rc = texts_id(NULL, &x->homes, home, 1, &fact[i], x->err);
+            if (rc)
+                return rc;
+        } else if (d >= 1 && d <= MERGE_D_MAX) {
+            fact[i] = code[d];
+            if (x->person[i] && (fact[i] < 0 || fact[i] >= x->range[i]))
+                fact[i] = 0; /* as person_slot */
+        }
+    }
+    map_add(x, x->cur_key, fact[0], fact[1], count);
+    return 0;
+}
+
+/* Month number m as a counter period (YYYYMM). */
+static uint32_t
+month_key(int64_t m)
+{
+    return (uint32_t)(m / 12 * 100 + m % 12 + 1);
+}
+
+/* The whole months m1..m2 of period p the counters answer; 0 when none.
+ * Ages: a month counter holds the band of its month's year; the question
+ * counts ages in the year of each fact (age_year 0) or in age_year, so
+ * only that year's months can come from the counters then. */
+static int
+counter_months(const dxq *x, const dxq_period *p, int64_t *m1, int64_t *m2)
+{
+    uint32_t lo = date_of_day_number(p->dlo), hi = date_of_day_number(p->dhi);
+    if (!x->q->months || x->q->metric == MERGE_M_TRAINEES)
+        return 0;
+    *m1 = dx_month(lo) + (lo % 100 != 1);
+    *m2 = dx_month(hi);
+    if (dx_month_first(*m2 + 1) - 1 != p->dhi)
+        (*m2)--; /* hi is not the last day of its month */
+    if (x->age && x->q->age_year) {
+        int64_t y0 = (int64_t)x->q->age_year * 12;
+        if (*m1 < y0)
+            *m1 = y0;
+        if (*m2 > y0 + 11)
+            *m2 = y0 + 11;
+    }
+    return *m1 <= *m2;
+}
+
+/* Registrations, attendances, events, period by period: the whole months
+ * the counters can answer from them (one read for all centres), the rest
+ * of the period from the index, centre by centre (whole months of
+ * attendances there from the month rows, range_scan). */
+static int
+additive_count(dxq *x)
+{
+    const dayindex_query *q = x->q;
+    size_t i, per;
+    int rc = 0;
+    for (per = 0; rc == 0 && per < x->nper; per++) {
+        const dxq_period *p = &x->per[per];
+        int64_t m1, m2, span[2][2] = {{p->dlo, p->dhi}, {1, 0}};
+        int s;
+        if (counter_months(x, p, &m1, &m2)) {
+            x->cur_key = p->key;
+            if ((rc = q->months(q->months_arg, month_key(m1), month_key(m2), month_row, x, x->err)))
+                break;
+            atomic_fetch_add(&dx_counter_months, (uint_fast64_t)(m2 - m1 + 1));
+            span[0][1] = dx_month_first(m1) - 1;
+            span[1][0] = dx_month_first(m2 + 1);
+            span[1][1] = p->dhi;
+        }
+        if ((span[0][0] <= span[0][1] || span[1][0] <= span[1][1]) && (rc = ids_prepare(x)))
+            break;
+        for (i = 0; rc == 0 && i < x->nc; i++)
+            for (s = 0; rc == 0 && s < 2; s++)
+                if (span[s][0] <= span[s][1])
+                    rc = range_scan(x, &x->c[i], span[s][0], span[s][1], additive_cell);
+    }
+    return rc;
 }
 
 static int
@@ -2002,7 +2202,6 @@ dx_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg, rz_e
     dxq x;
     dayindex_query clip;
     int64_t maxid = 0, bmin = 0, bmax = 0;
-    size_t i;
     int rc, k;
     memset(&x, 0, sizeof x);
     x.db = db;
@@ -2031,18 +2230,15 @@ dx_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg, rz_e
                                                    : 16;
             x.nlocal *= (size_t)x.range[k];
         }
+    for (k = 0; k < q->nby; k++)
+        x.age |= q->by[k] == MERGE_D_AGE;
+    for (k = 0; k < q->nf; k++)
+        x.age |= q->f[k].dim == MERGE_D_AGE;
     if (x.need_ids && x.nlocal < PSLOT_OUT) {
         /* One year for every age asked (or none asked): a person's slot
          * is the same all run long, worked out once. */
-        int age = 0;
-        for (k = 0; k < q->nby; k++)
-            age |= q->by[k] == MERGE_D_AGE;
-        for (k = 0; k < q->nf; k++)
-            age |= q->f[k].dim == MERGE_D_AGE;
-        if (!age || q->age_year) {
-            x.pslot = xmalloc(x.nids * sizeof *x.pslot);
-            memset(x.pslot, 0xff, x.nids * sizeof *x.pslot);
-        }
+        int age = x.age;
+        x.want_pslot = !age || q->age_year;
     }
     x.local = xcalloc(x.nlocal, sizeof *x.local);
     x.touched = xcalloc(x.nlocal, sizeof *x.touched);
@@ -2058,19 +2254,17 @@ dx_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg, rz_e
         goto out;
     x.q = &clip;
     periods_make(&x);
-    if ((rc = centres_load(&x)) || (x.need_ids && (rc = attrs_load(&x))) ||
+    if ((rc = centres_load(&x)) ||
         (rc = rz_db_prepare(db, &x.rows,
                             "SELECT blk, data FROM dx_post WHERE fam = ?1 AND centre = ?2"
                             " AND blk BETWEEN ?3 AND ?4 ORDER BY blk",
                             err)))
         goto out;
     if (q->metric == MERGE_M_TRAINEES) {
-        rc = trainees_count(&x);
+        if ((rc = ids_prepare(&x)) == 0)
+            rc = trainees_count(&x);
     } else {
-        /* Period by period: each period's whole months come from month rows. */
-        for (i = 0; rc == 0 && i < x.nc; i++)
-            for (size_t per = 0; rc == 0 && per < x.nper; per++)
-                rc = range_scan(&x, &x.c[i], x.per[per].dlo, x.per[per].dhi, additive_cell);
+        rc = additive_count(&x);
     }
     if (rc == 0)
         rc = rows_emit(&x, fn, arg);

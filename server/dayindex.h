@@ -41,7 +41,11 @@
  * attendances add up (a month row's ids with their counts);
  * trainees are the union of the ids per group (one bitset of one bit per
  * person, reused group after group).  Person filters and breakdowns read
- * the attribute columns they need.
+ * the attribute columns they need.  Registrations, attendances and events
+ * add up over months: when the caller can read the merged month counters
+ * by every dimension asked (dayindex_query.months, query.c), a period's
+ * whole months come from those (one read for all centres) and only the
+ * days around them from the index.
  *
  * Ids are assigned in merge order, so the bytes of dx_* depend on that
  * order; what they mean does not.  dayindex_check() compares the index
@@ -127,6 +131,24 @@ typedef struct dayindex_filter {
     const char *s; /* TEXT value (borrowed) */
 } dayindex_filter;
 
+/* A group's value: a code, or a text (NULL / "" unknown). */
+typedef struct dayindex_val {
+    int text;      /* 1: s */
+    int64_t code;  /* code, centre id */
+    const char *s; /* borrowed for the callback */
+} dayindex_val;
+
+/* Whole months of an additive question from the merged counters.  The
+ * caller (query.c, which knows the counter layout) reads the month
+ * counters of months mlo..mhi (YYYYMM) by the dimensions md[] of the query
+ * and calls row() once per counter with its month, the values of md[0],
+ * md[1] (centre: its id; home: its text) and its count; a non-zero return
+ * of row() stops the read and is returned. */
+typedef int (*dayindex_month_row_fn)(void *arg, uint32_t month, const dayindex_val v[2],
+                                     int64_t count);
+typedef int (*dayindex_months_fn)(void *arg, uint32_t mlo, uint32_t mhi, dayindex_month_row_fn row,
+                                  void *row_arg, rz_error *err);
+
 typedef struct dayindex_query {
     int metric;                        /* enum merge_metric */
     uint32_t from, to;                 /* YYYYMMDD inclusive */
@@ -136,14 +158,18 @@ typedef struct dayindex_query {
     int by[2];                         /* enum merge_dim */
     int nf;                            /* filters used */
     dayindex_filter f[DAYINDEX_MAX_F]; /* all must hold */
+    /* Optional (NULL: every day from the index).  Only for registrations,
+     * attendances and events (they add up over months), and only when
+     * every filter and group-by is held by the month counters as md[]:
+     * a place dimension or the centre as MERGE_D_CENTRE, the others as
+     * themselves.  Months whose ages the counters hold in another year
+     * than the question's (age asked, age_year set, another year) are
+     * read from the index. */
+    dayindex_months_fn months;
+    void *months_arg;
+    int nmd;   /* dimensions of the counter rows, 0..2 */
+    int md[2]; /* enum merge_dim, ascending */
 } dayindex_query;
-
-/* A group's value: a code, or a text (NULL / "" unknown). */
-typedef struct dayindex_val {
-    int text;      /* 1: s */
-    int64_t code;  /* code, centre id */
-    const char *s; /* borrowed for the callback */
-} dayindex_val;
 
 /* One answer row: period key (0 with grain ALL), values of by[0], by[1].
  * Non-zero stops the run and is returned. */
@@ -158,5 +184,10 @@ int dayindex_ready(sqlite3 *db);
  * The callback must not start another run. */
 int dayindex_run(sqlite3 *db, const dayindex_query *q, dayindex_row_fn fn, void *arg, rz_error *err)
     RZ_WUR;
+
+/* Whole months answered from the counters (q->months) since the process
+ * started, all runs together (tests and the benchmark show the path is
+ * taken). */
+uint64_t dayindex_months_from_counters(void);
 
 #endif

@@ -1586,8 +1586,12 @@ http_whoami(struct MHD_Connection *c, const httpauth_principal *p)
     } else {
         fputs("{\"signin\":true,\"user\":", b.f);
         query_json_string(b.f, p->name);
-        fprintf(b.f, ",\"token\":%s,\"admin\":%s}\n", p->is_token ? "true" : "false",
-                p->is_admin ? "true" : "false");
+        /* role: what the caller may do, in the words of the README's roles. */
+        fprintf(b.f, ",\"role\":\"%s\",\"token\":%s,\"admin\":%s}\n",
+                p->is_token   ? "token"
+                : p->is_admin ? "admin"
+                              : "analyst",
+                p->is_token ? "true" : "false", p->is_admin ? "true" : "false");
     }
     if (http_body_close(&b)) {
         http_body_free(&b);

@@ -194,7 +194,7 @@ int
 placelist_write(sqlite3 *db, FILE *out, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc, n = 0;
+    int rc, n = 0, step;
     if ((rc = placelist_schema(db, err)) ||
         (rc = rz_db_prepare(db, &st,
                             "SELECT version, at_ms, label, provinces, districts, source"
@@ -203,7 +203,7 @@ placelist_write(sqlite3 *db, FILE *out, rz_error *err)
         return rc;
     fprintf(out, "%-7s %-19s %-20s %9s %9s  %s\n", "version", "imported (UTC)", "label",
             "provinces", "districts", "source");
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         char when[32];
         time_t t = (time_t)(sqlite3_column_int64(st, 1) / 1000);
         struct tm tm;
@@ -214,7 +214,10 @@ placelist_write(sqlite3 *db, FILE *out, rz_error *err)
                 sqlite3_column_int64(st, 4), sqlite3_column_text(st, 5));
         n++;
     }
+    rc = rz_db_rows_end(db, step, err, "place list versions");
     sqlite3_finalize(st);
+    if (rc)
+        return rc;
     fprintf(out, "%d version%s; the newest is in force\n", n, n == 1 ? "" : "s");
     return 0;
 }

@@ -1088,13 +1088,103 @@ index_row(void *arg, uint32_t period, const dayindex_val v[2], int64_t count)
     return row_emit(r, period, l[0], l[1], count);
 }
 
+/* Whole months of an index question read from the month counters
+ * (dayindex_months_fn): `k` is the run with the stored dimensions the
+ * counters are read by, so the key range and the value decoding are the
+ * counter path's (counter_range, counter_value_expr). */
+typedef struct qry_months {
+    qry_run k;        /* copy of the run: sdims = the stored dimensions read */
+    sqlite3_stmt *st; /* prepared on the first call */
+} qry_months;
+
+/* The stored dimensions (at most two, ascending) that hold every filter
+ * and group-by of an additive question, as the month counters keep them
+ * (merge.h: a place of a registration, attendance or event is its
+ * centre's); 0 when the counters cannot answer it (trainees: unique
+ * counts do not add up over months; a dimension the metric does not keep;
+ * more than two). */
+static int
+months_dims(const qry_run *r, int sd[2], int *nsd)
+{
+    const query_spec *q = r->q;
+    int i, n = q->nby + r->nf;
+    *nsd = 0;
+    if (q->metric == MERGE_M_TRAINEES)
+        return 0;
+    for (i = 0; i < n; i++) {
+        int d = i < q->nby ? q->by[i] : r->f[i - q->nby].dim;
+        if (!merge_metric_has_dim(q->metric, d))
+            return 0;
+        if (merge_dim_via_centre(q->metric, d))
+            d = MERGE_D_CENTRE;
+        if ((*nsd > 0 && sd[0] == d) || (*nsd > 1 && sd[1] == d))
+            continue;
+        if (*nsd == 2)
+            return 0;
+        sd[(*nsd)++] = d;
+    }
+    if (*nsd == 2 && sd[0] > sd[1]) {
+        int t = sd[0];
+        sd[0] = sd[1], sd[1] = t;
+    }
+    return 1;
+}
+
+static int
+index_months(void *arg, uint32_t mlo, uint32_t mhi, dayindex_month_row_fn row, void *row_arg,
+             rz_error *err)
+{
+    qry_months *m = arg;
+    qry_run *r = &m->k;
+    int64_t klo, khi;
+    int i, step = SQLITE_DONE, rc = 0;
+    if (!m->st) {
+        qry_sql b = {.n = 0, .overflow = 0};
+        char e[2][160];
+        for (i = 0; i < 2; i++) {
+            if (i < r->nsdims)
+                counter_value_expr(r, r->sdims[i], e[i], sizeof e[i]);
+            else
+                snprintf(e[i], sizeof e[i], "0");
+        }
+        sql_add(&b, "SELECT t.k, %s, %s, t.n FROM counters t WHERE t.k BETWEEN ?1 AND ?2", e[0],
+                e[1]);
+        if (b.overflow)
+            return rz_fail(err, RZ_E_INTERNAL, "query too long");
+        if ((rc = rz_db_prepare(r->db, &m->st, b.s, err)))
+            return rc;
+    }
+    counter_range(r, mlo, mhi, &klo, &khi);
+    sqlite3_bind_int64(m->st, 1, klo);
+    sqlite3_bind_int64(m->st, 2, khi);
+    while (rc == 0 && (step = sqlite3_step(m->st)) == SQLITE_ROW) {
+        dayindex_val v[2];
+        memset(v, 0, sizeof v);
+        for (i = 0; i < r->nsdims; i++) {
+            v[i].text = merge_dim_is_text(r->sdims[i]);
+            if (v[i].text)
+                v[i].s = (const char *)sqlite3_column_text(m->st, 1 + i);
+            else
+                v[i].code = sqlite3_column_int64(m->st, 1 + i);
+        }
+        rc = row(row_arg, merge_counter_key_period(sqlite3_column_int64(m->st, 0)), v,
+                 sqlite3_column_int64(m->st, 3));
+    }
+    if (rc == 0)
+        rc = rz_db_rows_end(r->db, step, err, "month totals");
+    sqlite3_reset(m->st);
+    return rc;
+}
+
 static int
 index_run(qry_run *r, rz_error *err)
 {
     const query_spec *q = r->q;
     dayindex_query d;
-    int i, rc;
+    qry_months m;
+    int i, rc, own_txn;
     memset(&d, 0, sizeof d);
+    memset(&m, 0, sizeof m);
     d.metric = q->metric;
     d.grain = q->grain;
     d.from = q->from;
@@ -1115,7 +1205,27 @@ index_run(qry_run *r, rz_error *err)
         d.f[i].code = r->f[i].code;
         d.f[i].s = r->f[i].s;
     }
+    /* Registrations, attendances and events add up over months: the whole
+     * months of the range come from the month counters when they hold
+     * every dimension asked, the days around them from the index. */
+    if (!q->no_counters && months_dims(r, d.md, &d.nmd)) {
+        m.k = *r;
+        m.k.summed = 1; /* counter_range: month keys */
+        m.k.nsdims = d.nmd;
+        for (i = 0; i < d.nmd; i++)
+            m.k.sdims[i] = d.md[i];
+        d.months = index_months;
+        d.months_arg = &m;
+    }
+    /* One snapshot for the month counters and the index rows (the HTTP
+     * server already reads in a transaction; the CLI does not). */
+    own_txn = sqlite3_get_autocommit(r->db);
+    if (own_txn && (rc = rz_db_exec(r->db, "BEGIN", err)))
+        return rc;
     rc = dayindex_run(r->db, &d, index_row, r, err);
+    sqlite3_finalize(m.st);
+    if (own_txn && (rc || (rc = rz_db_exec(r->db, "COMMIT", err))))
+        rz_db_rollback(r->db);
     if (rc == 0 && r->emitted == 0 && q->nby == 0 && spec_single(q))
         rc = row_emit(r, q->window == QUERY_WIN_PERIOD ? q->period : 0, NULL, NULL, 0);
     return rc;

@@ -17,7 +17,10 @@
  *                DISTINCT clusters (a temporary b-tree).  The merger keeps
  *                no index by day (one b-tree insertion per attendance
  *                less): an exact range is answered by the day index
- *                (server/dayindex.h) unless `scan` asks for this path;
+ *                (server/dayindex.h) unless `scan` asks for this path
+ *                (registrations, attendances and events with dimensions
+ *                the month counters hold: their whole months from the
+ *                counters, the days around them from the index);
  *   events       one pass over st_event rows in the range (st_event_date).
  *
  * so the cost of registrations and events grows with the rows inside the
@@ -74,6 +77,9 @@ typedef struct query_spec {
     query_filter where[QUERY_MAX_WHERE]; /* filters, all must hold */
     int scan;                            /* 1: answer from the state tables even when the
                                             counters could (verification, tests) */
+    int no_counters;                     /* 1: a date window the day index answers takes
+                                            its whole months from the index too, not from
+                                            the month counters (tests) */
     int grain_set;                       /* internal: grain given explicitly */
 } query_spec;
 

@@ -193,7 +193,7 @@ int
 recovery_grant_list(log_store *s, FILE *out, rz_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc, n = 0;
+    int rc, n = 0, step;
     if (!recovery_table_exists(s)) {
         fprintf(out, "0 recovery grants\n");
         return 0;
@@ -205,7 +205,7 @@ recovery_grant_list(log_store *s, FILE *out, rz_error *err)
         return rc;
     fprintf(out, "%-16s  %-16s  %-19s  %-19s  %s\n", "new node", "from old node", "granted (UTC)",
             "used (UTC)", "state");
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         recovery_grant g;
         char nh[2 * RZ_NODE_ID_BYTES + 1], oh[2 * RZ_NODE_ID_BYTES + 1], gt[32], ut[32];
         grant_from_row(&g, st);
@@ -219,7 +219,10 @@ recovery_grant_list(log_store *s, FILE *out, rz_error *err)
                             : "unused");
         n++;
     }
+    rc = rz_db_rows_end(log_store_db(s), step, err, "recovery grants");
     sqlite3_finalize(st);
+    if (rc)
+        return rc;
     fprintf(out, "%d recovery grant%s\n", n, n == 1 ? "" : "s");
     return 0;
 }

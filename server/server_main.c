@@ -645,6 +645,7 @@ cmd_nodes(sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
+    int step, rc;
     int64_t now = (int64_t)time(NULL) * 1000;
     if (rz_db_prepare(db, &st,
                       "SELECT hex(n.node_id), c.name, c.province, c.district, n.epoch, n.head_seq,"
@@ -657,7 +658,7 @@ cmd_nodes(sqlite3 *db)
     printf("%-16s  %-28s %-12s %-12s %5s %8s %8s %-11s %-19s  %-19s  %s\n", "node", "centre",
            "province", "district", "epoch", "head", "merged", "state", "last contact (UTC)",
            "last data (UTC)", "clock offset");
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         char data[32], contact[32], state[32];
         int64_t seen = sqlite3_column_int64(st, 11);
         utc_text(data, sqlite3_column_int64(st, 9));
@@ -678,7 +679,10 @@ cmd_nodes(sqlite3 *db)
                sqlite3_column_int64(st, 6), state, contact, data,
                (long long)(sqlite3_column_int64(st, 10) / 1000));
     }
+    rc = rz_db_rows_end(db, step, &err, "node list");
     sqlite3_finalize(st);
+    if (rc)
+        return fail(&err);
     return 0;
 }
 
@@ -687,20 +691,24 @@ cmd_forks(log_store *s)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
+    int step, rc;
     int n = 0;
     if (rz_db_prepare(log_store_db(s), &st,
                       "SELECT id, hex(node_id), at_ms, epoch, seq, reason, length(batch)"
                       " FROM evidence.fork_evidence ORDER BY id",
                       &err))
         return fail(&err);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         printf("fork #%lld node %s epoch %lld seq %lld: %s (%lld bytes kept)\n",
                sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1), sqlite3_column_int64(st, 3),
                sqlite3_column_int64(st, 4), sqlite3_column_text(st, 5),
                sqlite3_column_int64(st, 6));
         n++;
     }
+    rc = rz_db_rows_end(log_store_db(s), step, &err, "fork reports");
     sqlite3_finalize(st);
+    if (rc)
+        return fail(&err);
     printf("%d fork report%s\n", n, n == 1 ? "" : "s");
     return 0;
 }
@@ -713,6 +721,7 @@ cmd_linked(sqlite3 *db, const char *person_hex)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
+    int step, rc;
     uint8_t pid[16];
     int groups = 0;
     uint8_t last[16]; /* link of the previous row */
@@ -731,7 +740,7 @@ cmd_linked(sqlite3 *db, const char *person_hex)
         return fail(&err);
     if (person_hex)
         sqlite3_bind_blob(st, 1, pid, 16, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const uint8_t *link = sqlite3_column_blob(st, 0);
         int first;
         if (sqlite3_column_bytes(st, 0) != 16)
@@ -746,7 +755,10 @@ cmd_linked(sqlite3 *db, const char *person_hex)
                sqlite3_column_text(st, 2), sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4),
                first ? "  <- place" : "");
     }
+    rc = rz_db_rows_end(db, step, &err, "linked persons");
     sqlite3_finalize(st);
+    if (rc)
+        return fail(&err);
     printf("%d person%s registered more than once (same CNIC)\n", groups, groups == 1 ? "" : "s");
     return 0;
 }
@@ -757,6 +769,7 @@ cmd_register(log_store *s)
 {
     sqlite3_stmt *st = NULL;
     rz_error err = {0, ""};
+    int step, rc;
     if (rz_db_prepare(log_store_db(s), &st,
                       "SELECT version, at_ms, action, CASE WHEN node_id = zeroblob(8) THEN '-'"
                       " ELSE hex(node_id) END, coalesce(centre, ''),"
@@ -766,7 +779,7 @@ cmd_register(log_store *s)
         return fail(&err);
     printf("%-7s %-19s %-9s %-16s %-9s %s\n", "version", "at (UTC)", "action", "node", "from seq",
            "details");
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         char when[32];
         time_t t = (time_t)(sqlite3_column_int64(st, 1) / 1000);
         struct tm tm;
@@ -781,7 +794,10 @@ cmd_register(log_store *s)
                sqlite3_column_text(st, 5), *sqlite3_column_text(st, 4) ? ") " : "",
                pk && *pk ? pk : "");
     }
+    rc = rz_db_rows_end(log_store_db(s), step, &err, "register");
     sqlite3_finalize(st);
+    if (rc)
+        return fail(&err);
     return 0;
 }
 

@@ -81,10 +81,11 @@ grep -i '^set-cookie:' "$T/login.hdr" | grep -qi 'samesite=strict' || fail "cook
 expect_eq "$(code -b "$T/jar" "$B/api/summary")" 200 "API with the session"
 expect_eq "$(code -b "$T/jar" "$B/")" 200 "dashboard with the session"
 "${C[@]}" -b "$T/jar" "$B/api/summary" | grep -q '"as_of"' || fail "summary body"
-expect_eq "$("${C[@]}" -b "$T/jar" "$B/api/whoami")" '{"signin":true,"user":"ayesha","token":false,"admin":true}' "whoami"
+expect_eq "$("${C[@]}" -b "$T/jar" "$B/api/whoami")" '{"signin":true,"user":"ayesha","role":"admin","token":false,"admin":true}' "whoami"
 ok
 expect_eq "$(login bilal Multan-2026-an)" 303 "analyst signs in"
 expect_eq "$(code -b "$T/jar" "$B/api/centres")" 200 "analyst reads centres"
+expect_eq "$("${C[@]}" -b "$T/jar" "$B/api/whoami")" '{"signin":true,"user":"bilal","role":"analyst","token":false,"admin":false}' "whoami of an analyst"
 expect_eq "$("${C[@]}" -o /dev/null -w '%{http_code}' -b "$T/jar" -H "Origin: $B" -X POST "$B/logout")" 303 "sign-out"
 expect_eq "$(code -b "$T/jar" "$B/api/summary")" 401 "session ended by sign-out"
 ok
@@ -135,6 +136,8 @@ for r in $ADMIN_ROUTES; do
   expect_eq "$(code "$B$r")" 401 "no sign-in on $r"
   ok
 done
+"${C[@]}" -H "Authorization: Bearer $TOKEN" "$B/api/whoami" | grep -q '"role":"token","token":true,"admin":false}' ||
+  fail "whoami of a token: $("${C[@]}" -H "Authorization: Bearer $TOKEN" "$B/api/whoami")"
 "${C[@]}" -b "$T/analyst.jar" "$B/api/admin/accounts" | grep -q '"administrators only"' ||
   fail "the analyst's refusal does not say why"
 expect_eq "$("$SERVER" -d "$T/srv" lawful list | grep -c ' lookup ')" "$lookups_before" \

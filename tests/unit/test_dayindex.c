@@ -11,7 +11,12 @@
  * group-bys, grains inside the range, fiscal years -- must get exactly the
  * answer of the state-table scan (query.h, scan = 1); a third of the ranges
  * are long (1 to 16 months, ends on or inside month edges), answered from
- * month rows and edge days.  A first build from
+ * month rows and edge days.  Registrations, attendances and events whose
+ * dimensions the month counters hold take their whole months from the
+ * counters: every question is asked three ways (index with counters, index
+ * alone, scan), and a quarter of them are whole-month ranges with one
+ * group-by and one filter of the counters' dimensions or not (age across
+ * years, three dimensions, place and person).  A first build from
  * an existing state (an upgraded database) is checked the same way.
  */
 #include <stdarg.h>
@@ -260,14 +265,66 @@ set(query_spec *q, const char *name, const char *value)
     assert_int_equal(rc, 0);
 }
 
-/* One random question, answered by the index and by the scan. */
+static int months_asked; /* questions with whole months from the counters */
+
+/* A dimension the month counters hold for the metric as it is (not a
+ * place, which they hold as the centre). */
+static int
+rnd_counter_dim(int metric)
+{
+    static const int att[] = {MERGE_D_CENTRE, MERGE_D_GENDER, MERGE_D_AGE, MERGE_D_AREA,
+                              MERGE_D_SKILL,  MERGE_D_HOME,   MERGE_D_KIND};
+    if (metric == MERGE_M_EVENTS)
+        return rnd(2) ? MERGE_D_CENTRE : MERGE_D_KIND;
+    return att[rnd(metric == MERGE_M_REGISTERED ? 6 : 7)];
+}
+
+/* A range of whole months (1 to 16, crossing year edges), sometimes one
+ * day short or long at an end, with one group-by and one or two filters,
+ * mostly of dimensions the counters hold. */
+static void
+months_question(query_spec *q)
+{
+    static const char *const metrics[] = {"registered", "attendances", "events"};
+    int64_t first = date_day_number(20241101), last = date_day_number(20260430);
+    uint32_t d0 = date_of_day_number(first + rnd(300)), d1;
+    char from[11], to[11];
+    int n, i, d;
+    d0 = d0 / 100 * 100 + 1;
+    d1 = d0;
+    for (n = (int)rnd(16); n > 0 && date_day_number(next_month(d1)) <= last; n--)
+        d1 = next_month(d1);
+    d1 = date_of_day_number(date_day_number(next_month(d1)) - 1);
+    if (rnd(5) == 0)
+        d0 = date_of_day_number(date_day_number(d0) + (rnd(2) ? 1 : -1));
+    if (rnd(5) == 0)
+        d1 = date_of_day_number(date_day_number(d1) + (rnd(2) ? 1 : -1));
+    set(q, "metric", metrics[rnd(3)]);
+    date_format(from, d0);
+    date_format(to, d1);
+    set(q, "from", from);
+    set(q, "to", to);
+    if (rnd(4) == 0)
+        set(q, "grain", rnd(2) ? "month" : "quarter");
+    d = rnd(3) ? rnd_counter_dim(q->metric) : rnd_dim(q->metric);
+    set(q, "by", dims_of[d]);
+    n = 1 + (int)rnd(2);
+    for (i = 0; i < n; i++) {
+        d = rnd(3) ? rnd_counter_dim(q->metric) : rnd_dim(q->metric);
+        set(q, dims_of[d], values_of[d][rnd(6)]);
+    }
+}
+
+/* One random question, answered by the index (with the month counters and
+ * without) and by the scan. */
 static void
 compare_one(fx *f, int *asked)
 {
     static const char *const metrics[] = {"registered", "trainees", "attendances", "events"};
     static const char *const grains[] = {"month", "quarter", "year"};
     static const char *const fiscal[] = {"FY2024-25", "FY2025-26"};
-    static dq_rows a, b;
+    static dq_rows a, b, c;
+    uint64_t months0 = dayindex_months_from_counters();
     query_spec q;
     rz_error err;
     char from[11], to[11];
@@ -275,6 +332,10 @@ compare_one(fx *f, int *asked)
     int i, n, rc;
 
     query_spec_init(&q);
+    if (rnd(4) == 0) {
+        months_question(&q);
+        goto ask;
+    }
     set(&q, "metric", metrics[rnd(4)]);
     if (rnd(6) == 0) {
         set(&q, "period", fiscal[rnd(2)]);
@@ -310,23 +371,33 @@ compare_one(fx *f, int *asked)
         int d = rnd_dim(q.metric);
         set(&q, dims_of[d], values_of[d][rnd(6)]);
     }
+ask:
     assert_int_equal(query_spec_check(&q, &err), 0);
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
+    memset(&c, 0, sizeof c);
     rc = query_run(f->db, &q, collect, &a, &err);
     if (rc)
         fprintf(stderr, "index: %s\n", err.text);
     assert_int_equal(rc, 0);
+    if (dayindex_months_from_counters() != months0)
+        months_asked++;
+    months0 = dayindex_months_from_counters();
+    q.no_counters = 1; /* the index alone: no month from the counters */
+    assert_int_equal(query_run(f->db, &q, collect, &c, &err), 0);
+    assert_true(dayindex_months_from_counters() == months0);
+    q.no_counters = 0;
     q.scan = 1;
     assert_int_equal(query_run(f->db, &q, collect, &b, &err), 0);
-    if (strcmp(a.text, b.text) != 0) {
+    if (strcmp(a.text, b.text) != 0 || strcmp(c.text, b.text) != 0) {
         fprintf(stderr, "metric %d window %d %u..%u grain %d by %d,%d (n %d) filters %d\n",
                 q.metric, q.window, q.from, q.to, q.grain, q.by[0], q.by[1], q.nby, q.nwhere);
         for (i = 0; i < q.nwhere; i++)
             fprintf(stderr, "  %s=%s\n", dims_of[q.where[i].dim], q.where[i].value);
-        fprintf(stderr, "index: %s\nscan:  %s\n", a.text, b.text);
+        fprintf(stderr, "index: %s\nno counters: %s\nscan:  %s\n", a.text, c.text, b.text);
     }
     assert_string_equal(a.text, b.text);
+    assert_string_equal(c.text, b.text);
     (*asked)++;
 }
 
@@ -387,7 +458,12 @@ test_random_corrections(void **state)
     assert_true(fx_scalar(&f, "SELECT count(*) FROM dx_post WHERE fam = 2") > 0);
     assert_true(fx_scalar(&f, "SELECT count(*) FROM dx_post WHERE fam = 4") > 0); /* months */
     assert_true(fx_scalar(&f, "SELECT count(*) FROM st_cluster_att") > 100);
-    fprintf(stderr, "test_dayindex: %d questions answered alike by index and scan\n", asked);
+    fprintf(stderr,
+            "test_dayindex: %d questions answered alike by index and scan"
+            " (%d with whole months from the counters, %llu months)\n",
+            asked, months_asked, (unsigned long long)dayindex_months_from_counters());
+    /* The counters' path was taken, and not for every question. */
+    assert_true(months_asked > asked / 8 && months_asked < asked);
     fx_close(&f);
 }
 
