@@ -51,14 +51,15 @@ enum {
     MS_A_GET,
     MS_A_INS,
     MS_A_UPD,
-    MS_A_OF_PERSON,
     MS_A_OF_EVENT,
     MS_C_GET,
     MS_C_PUT,
     MS_C_DEL,
-    MS_CA_ALL,
-    MS_CA_PUT,
-    MS_CA_DEL,
+    MS_P_LINKED,
+    MS_PA_GET,
+    MS_PA_INS,
+    MS_PA_UPD,
+    MS_PA_DEL,
     MS_T_UPSERT,
     MS_T_DELZERO,
     MS_COUNT
@@ -226,6 +227,21 @@ typedef struct mg_clc {
     mg_catts rows;        /* all its buckets */
 } mg_clc;
 
+/* The pending changes of person records' buckets (merge_person_att.c). */
+typedef struct mg_patt_rec mg_patt_rec;
+typedef struct mg_patt_person mg_patt_person;
+typedef struct mg_patt {
+    mg_patt_person *persons;     /* person records with changes */
+    size_t npersons, cappersons; /* used, allocated */
+    uint32_t *slots;             /* hash -> persons index + 1, 0 = empty */
+    size_t nslots;               /* power of two */
+    mg_patt_rec *recs;           /* changes, chained per person */
+    size_t nrecs, caprecs;       /* used, allocated */
+    char *text;                  /* a row's text being written */
+    size_t ntext, captext;       /* used, allocated */
+    mg_catts scratch;            /* a person's buckets being written */
+} mg_patt;
+
 struct merge_ctx {
     sqlite3 *db;                /* borrowed */
     sqlite3_stmt *st[MS_COUNT]; /* prepared once */
@@ -247,6 +263,7 @@ struct merge_ctx {
     int place_none;             /* 1: no centre table, every place unknown */
     int64_t (*rowpl)[4];        /* scratch: place values of a cluster's buckets */
     dayindex *dx;               /* the day index of exact ranges (server/dayindex.h) */
+    mg_patt patt;               /* person records' bucket changes of the window */
     size_t rowpl_cap;           /* entries allocated */
 };
 
@@ -308,6 +325,10 @@ void mg_event_facts_of(const mg_rec *r, mg_evfacts *f);
 
 /* ---- merge_cluster.c: CNIC clusters ---------------------------------------- */
 
+/* Adds b.n to bucket b of c, keeping (day, kind, centre) order and dropping
+ * zeros. */
+void mg_catts_add(mg_catts *c, mg_catt b);
+
 /* A person record changed in a way that may change counts: re-forms the
  * clusters it left and joined. */
 int mg_person_recluster(merge_ctx *m, const uint8_t id[16], const mg_rec *old, const mg_rec *cur,
@@ -315,13 +336,27 @@ int mg_person_recluster(merge_ctx *m, const uint8_t id[16], const mg_rec *old, c
 /* The cluster a person record counts in (*found 0: none). */
 int mg_person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], int *found,
                          rz_error *err);
-/* One attendance at an event (day, kind, centre) starts (+1) or stops (-1)
- * counting for a cluster. */
-int mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *ev,
-                       int64_t delta, rz_error *err);
+/* One attendance of person record `pid` at a live event (day, kind,
+ * centre) starts (+1) or stops (-1) counting: the person's bucket, and its
+ * cluster's when the person counts in one. */
+int mg_att_count(merge_ctx *m, const uint8_t pid[16], const mg_evfacts *ev, int64_t delta,
+                 rz_error *err);
 /* Re-attributes the counted attendances of an event whose facts changed. */
 int mg_event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was,
                        const mg_evfacts *is, rz_error *err);
+
+/* ---- merge_person_att.c: person records' buckets ----------------------------- */
+
+/* Changes bucket b (by b->n) of person record id, pending until the flush. */
+void mg_patt_add(merge_ctx *m, const uint8_t id[16], const mg_catt *b);
+/* The buckets of person record id, stored and pending, added into out. */
+int mg_patt_read(merge_ctx *m, const uint8_t id[16], mg_catts *out, rz_error *err);
+/* Writes the pending changes, one row per person record in id order. */
+int mg_patt_flush(merge_ctx *m, rz_error *err);
+/* Forgets the pending changes. */
+void mg_patt_discard(merge_ctx *m);
+/* Frees their memory. */
+void mg_patt_free(merge_ctx *m);
 
 /* ---- merge_counters.c: counter deltas and their flush ----------------------- */
 

@@ -904,7 +904,36 @@ test_state_layout_upgrade(void **state)
     assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM sqlite_master WHERE name = 'totals'"
                                        " AND type = 'view'"),
                      1);
-    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 1);
+    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 3);
+    state_store_close(&ss);
+    /* Layout 1 (buckets per cluster in a table, an index of attendances by
+     * person) is reset the same way: buckets are per person record now,
+     * and st_cluster_att is a view of them. */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP VIEW st_cluster_att;"
+                                  "CREATE TABLE st_cluster_att(ckey BLOB NOT NULL, day INTEGER"
+                                  " NOT NULL, kind INTEGER NOT NULL, centre INTEGER NOT NULL,"
+                                  " n INTEGER NOT NULL, PRIMARY KEY(ckey, day, kind, centre))"
+                                  " WITHOUT ROWID;"
+                                  "INSERT INTO st_cluster_att VALUES(x'01', 20260101, 1, 1, 3);"
+                                  "DROP TABLE st_person_att;"
+                                  "INSERT INTO merge_pos VALUES(x'0102030405060708', 42, 1000);"
+                                  "PRAGMA user_version = 1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(state_store_open_path(&ss, path, &err), 0);
+    probe.db = state_store_db(ss);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM merge_pos"), 0);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM st_cluster_att"), 0);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM sqlite_master WHERE type = 'view'"
+                                       " AND name = 'st_cluster_att'"),
+                     1);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM sqlite_master"
+                                       " WHERE name = 'st_attendance_person'"),
+                     0);
+    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 3);
     state_store_close(&ss);
     /* Opening again keeps what is there. */
     assert_int_equal(state_store_open_path(&ss, path, &err), 0);
