@@ -165,6 +165,8 @@ typedef struct mg_map {
     size_t cap, count; /* power of two; used cells */
 } mg_map;
 
+#define MG_UPSERT_ROWS 64 /* counters one flush statement writes */
+
 /* Counters one mg_emit() touches at most: national, 10 dims, 45 pairs. */
 #define MG_EMIT_MAX (1 + MERGE_D_MAX + MERGE_D_MAX * (MERGE_D_MAX - 1) / 2)
 
@@ -251,6 +253,7 @@ struct merge_ctx {
     mg_map deltas;              /* counters of the current batch */
     mg_cell *out;               /* flush: deltas expanded per grain, sorted */
     mg_cell *tmp;               /* flush: the radix sort's second buffer (capout) */
+    sqlite3_stmt *upsert_rows;  /* flush: MG_UPSERT_ROWS counters at once (merge_counters.c) */
     size_t nout, capout;        /* used, allocated */
     mg_intern text;             /* interned text values */
     mg_pc *pc;                  /* MG_PC_CACHE entries */

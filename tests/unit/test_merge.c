@@ -865,6 +865,43 @@ test_counter_keys(void **state)
     fx_close(&f);
 }
 
+/* A flush writes its counters many to a statement (MG_UPSERT_ROWS): a
+ * window that takes counters back to zero deletes them, whether they are
+ * written in a full statement or one by one, and the rest stay exact. */
+static void
+test_counters_back_to_zero(void **state)
+{
+    fx f;
+    fx_change del;
+    uint32_t i;
+    (void)state;
+    fx_open(&f);
+    /* 30 persons over 30 centres and two birth years: a few hundred
+     * counters in one flush. */
+    for (i = 0; i < 30; i++)
+        reg(&f, N_A, 100 + i, FX_T0 + i * 1000, 100 + i, i % 2 ? RZ_G_FEMALE : RZ_G_MALE,
+            1990 + (int)(i % 2), 20260310, MERGE_CNIC_VALID, 500 + i);
+    fx_commit(&f);
+    assert_true(fx_scalar(&f, "SELECT count(*) FROM counters") > 2 * 64);
+    assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 3"
+                                   " AND d1 = 0"),
+                     30);
+    /* Delete all but the last: every counter of the others goes to zero,
+     * the shared ones (national, gender, home) go down. */
+    for (i = 0; i < 29; i++) {
+        person_change(&del, N_A, 100 + i, FX_T0 + D + i * 1000, 100 + i, RZ_OP_DELETE);
+        fx_apply(&f, &del);
+    }
+    fx_commit(&f);
+    assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 3"
+                                   " AND d1 = 0"),
+                     1);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM totals WHERE d1 = 3 AND v1 <> 129"), 0);
+    assert_true(by_centre(&f, REG, GA, 0, 129) == 1);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
 /* A state.db of the layout before counter keys (totals as a table, no
  * version) is reset on open: its state dropped and its positions back at
  * zero, so the merger counts the logs again; a newer layout is refused. */
@@ -967,6 +1004,7 @@ main(void)
         cmocka_unit_test(test_rollback_discards_deltas),
         cmocka_unit_test(test_home_normalize),
         cmocka_unit_test(test_counter_keys),
+        cmocka_unit_test(test_counters_back_to_zero),
         cmocka_unit_test(test_state_layout_upgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
