@@ -136,14 +136,27 @@ enum {
     MG_TAG_MA = 6,  /* month key; counts in month and all time (additive metrics) */
 };
 
+/* A pending counter packed in three words: h holds metric, grain (or tag),
+ * d1, d2 and period in the order counters are written (MG_H_*), so keys
+ * compare, hash and sort as integers; v1, v2 the values (text dimensions:
+ * interned ids). */
 typedef struct mg_key {
-    uint8_t metric, grain, d1, d2; /* metric (never 0), grain or tag, dims */
-    uint32_t period;               /* period key (month key for tags), 0 unknown/all */
-    int64_t v1, v2;                /* values; text dims: interned ids */
+    uint64_t h;     /* MG_H(...); 0: empty cell (metric is never 0) */
+    int64_t v1, v2; /* values; text dims: interned ids */
 } mg_key;
 
+#define MG_H_PERIOD_SHIFT 30
+#define MG_H(metric, grain, d1, d2, period)                                                        \
+    ((uint64_t)(metric) << 61 | (uint64_t)(grain) << 58 | (uint64_t)(d1) << 54 |                   \
+     (uint64_t)(d2) << 50 | (uint64_t)(period) << MG_H_PERIOD_SHIFT)
+#define MG_H_METRIC(h) ((int)((h) >> 61))
+#define MG_H_GRAIN(h) ((int)((h) >> 58 & 7))
+#define MG_H_D1(h) ((int)((h) >> 54 & 15))
+#define MG_H_D2(h) ((int)((h) >> 50 & 15))
+#define MG_H_PERIOD(h) ((uint32_t)((h) >> MG_H_PERIOD_SHIFT & MERGE_K_PERIOD_MAX))
+
 typedef struct mg_cell {
-    mg_key k;  /* counter; k.metric == 0: empty */
+    mg_key k;  /* counter; k.h == 0: empty */
     int64_t n; /* accumulated delta */
 } mg_cell;
 
@@ -151,6 +164,8 @@ typedef struct mg_map {
     mg_cell *cells;    /* open addressing, linear probing */
     size_t cap, count; /* power of two; used cells */
 } mg_map;
+
+#define MG_UPSERT_ROWS 64 /* counters one flush statement writes */
 
 /* Counters one mg_emit() touches at most: national, 10 dims, 45 pairs. */
 #define MG_EMIT_MAX (1 + MERGE_D_MAX + MERGE_D_MAX * (MERGE_D_MAX - 1) / 2)
@@ -237,6 +252,8 @@ struct merge_ctx {
     mg_catts moves;             /* a person's counted attendances */
     mg_map deltas;              /* counters of the current batch */
     mg_cell *out;               /* flush: deltas expanded per grain, sorted */
+    mg_cell *tmp;               /* flush: the radix sort's second buffer (capout) */
+    sqlite3_stmt *upsert_rows;  /* flush: MG_UPSERT_ROWS counters at once (merge_counters.c) */
     size_t nout, capout;        /* used, allocated */
     mg_intern text;             /* interned text values */
     mg_pc *pc;                  /* MG_PC_CACHE entries */

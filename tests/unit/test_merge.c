@@ -839,9 +839,19 @@ test_counter_keys(void **state)
     fx_open(&f);
     reg(&f, N_A, 40000, FX_T0, 1, RZ_G_FEMALE, 2001, 20260310, MERGE_CNIC_VALID, 11);
     reg(&f, N_B, 2, FX_T0, 2, RZ_G_MALE, 1990, 20260310, MERGE_CNIC_VALID, 12);
+    /* Two more escaped centres in the same flush: their pending counters
+     * share every key field and only the values tell them apart. */
+    reg(&f, N_C, 50000, FX_T0 + 1000, 3, RZ_G_FEMALE, 2001, 20260310, MERGE_CNIC_VALID, 13);
+    reg(&f, N_C, 40000, FX_T0 + 2000, 4, RZ_G_MALE, 1990, 20260310, MERGE_CNIC_VALID, 14);
+    reg(&f, N_A, 40000, FX_T0 + 3000, 5, RZ_G_FEMALE, 2001, 20260310, MERGE_CNIC_VALID, 15);
     fx_commit(&f);
-    assert_int_equal(by_centre(&f, REG, GA, 0, 40000), 1);
-    assert_int_equal(by_centre(&f, REG, GM, 202603, 40000), 1);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 40000), 3);
+    assert_int_equal(by_centre(&f, REG, GM, 202603, 40000), 3);
+    assert_int_equal(by_centre(&f, REG, GM, 202603, 50000), 1);
+    assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 0"
+                                   " AND period = 202603 AND d1 = 3 AND v1 = 40000 AND d2 = 5"
+                                   " AND v2 = 1"),
+                     2);
     assert_int_equal(by_centre(&f, REG, GA, 0, 2), 1);
     assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM totals WHERE d1 = 3 AND v1 = 40000"
                                    " AND typeof(v1) = 'integer'"),
@@ -853,7 +863,44 @@ test_counter_keys(void **state)
                      0);
     assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 3"
                                    " AND d1 = 5 AND v1 = 1 AND d2 = 9 AND v2 = 'Lahore'"),
+                     3);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* A flush writes its counters many to a statement (MG_UPSERT_ROWS): a
+ * window that takes counters back to zero deletes them, whether they are
+ * written in a full statement or one by one, and the rest stay exact. */
+static void
+test_counters_back_to_zero(void **state)
+{
+    fx f;
+    fx_change del;
+    uint32_t i;
+    (void)state;
+    fx_open(&f);
+    /* 30 persons over 30 centres and two birth years: a few hundred
+     * counters in one flush. */
+    for (i = 0; i < 30; i++)
+        reg(&f, N_A, 100 + i, FX_T0 + i * 1000, 100 + i, i % 2 ? RZ_G_FEMALE : RZ_G_MALE,
+            1990 + (int)(i % 2), 20260310, MERGE_CNIC_VALID, 500 + i);
+    fx_commit(&f);
+    assert_true(fx_scalar(&f, "SELECT count(*) FROM counters") > 2 * 64);
+    assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 3"
+                                   " AND d1 = 0"),
+                     30);
+    /* Delete all but the last: every counter of the others goes to zero,
+     * the shared ones (national, gender, home) go down. */
+    for (i = 0; i < 29; i++) {
+        person_change(&del, N_A, 100 + i, FX_T0 + D + i * 1000, 100 + i, RZ_OP_DELETE);
+        fx_apply(&f, &del);
+    }
+    fx_commit(&f);
+    assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 3"
+                                   " AND d1 = 0"),
                      1);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM totals WHERE d1 = 3 AND v1 <> 129"), 0);
+    assert_true(by_centre(&f, REG, GA, 0, 129) == 1);
     fx_check_sums(&f);
     fx_close(&f);
 }
@@ -960,6 +1007,7 @@ main(void)
         cmocka_unit_test(test_rollback_discards_deltas),
         cmocka_unit_test(test_home_normalize),
         cmocka_unit_test(test_counter_keys),
+        cmocka_unit_test(test_counters_back_to_zero),
         cmocka_unit_test(test_state_layout_upgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
