@@ -263,7 +263,7 @@ conv_bind(conv *c, const void *routing, size_t rlen, int fd,
     return k;
 }
 
-void
+int
 conv_monitor_event(conv *c)
 {
     zmq_msg_t ev, addr;
@@ -273,7 +273,7 @@ conv_monitor_event(conv *c)
     zmq_msg_init(&ev);
     if (zmq_msg_recv(&ev, c->mon, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&ev);
-        return;
+        return 0;
     }
     if (zmq_msg_size(&ev) >= 6) {
         memcpy(&event, zmq_msg_data(&ev), 2);
@@ -287,15 +287,23 @@ conv_monitor_event(conv *c)
         zmq_msg_close(&addr);
     }
     if (event != ZMQ_EVENT_DISCONNECTED || value >= c->nfd)
-        return;
+        return 1;
     if (c->skip[value] > 0) {
         c->skip[value]--;
-        return;
+        return 1;
     }
     if (c->byfd[value]) {
         log_debug("conv: connection on descriptor %u closed", (unsigned)value);
         conn_remove(c, c->byfd[value]);
     }
+    return 1;
+}
+
+void
+conv_monitor_drain(conv *c)
+{
+    while (conv_monitor_event(c))
+        ;
 }
 
 int

@@ -48,9 +48,10 @@ int conv_new(conv **out, void *zctx, void *router, rz_error *err) RZ_WUR;
 void conv_destroy(conv **c);
 
 /* The monitor's socket, for the caller's poll; conv_monitor_event reads one
- * event when it is readable. */
+ * event if one is waiting (1, else 0), conv_monitor_drain every waiting one. */
 void *conv_monitor_socket(conv *c);
-void conv_monitor_event(conv *c);
+int conv_monitor_event(conv *c);
+void conv_monitor_drain(conv *c);
 
 /* ZAP: may node open one more connection now (now_ms: wall clock)?  0 and
  * counted, or -1 when the node already holds CONV_MAX_PER_NODE; then

@@ -20,7 +20,9 @@
  *            duration, partner, mode)
  *   st_attendance(event_id, person_id, st, bad, deleted, present)
  *   st_cluster(ckey, centre_id, reg_date, gender, birth_year, area, skill, home)
- *   st_cluster_att(ckey, day, kind, centre, n)
+ *   st_person_att(person_id, b), a person record's buckets (merge_person_att.c),
+ *             shown per cluster as the view st_cluster_att(ckey, day, kind,
+ *             centre, n)
  *   counters(k, t1, t2, n), shown as the view
  *   totals(metric, grain, period, d1, d2, v1, v2, n)        (see merge.h)
  *
@@ -30,10 +32,10 @@
  * with the database.
  *
  * Cost per entry (no full scans): a new attendance is 2 statements on cache
- * hits (insert the row, write its cluster bucket) plus ~70 in-memory counter
- * touches; a registration 4-6 statements; a correction that changes a
- * person's counts re-reads that person's clusters (their members and
- * buckets) once.  Per flush: one upsert per distinct counter touched.
+ * hits (insert the row, write its person's bucket; the cluster's buckets are
+ * in the cache) plus ~70 in-memory counter touches; a registration 4-6 statements; a correction
+ * that changes a person's counts re-reads that person's clusters (their members and buckets) once.
+ * Per flush: one upsert per distinct counter touched.
  *
  * Not here: the clamp window (server/ingest.c derives it from clock entries)
  * and CNIC validation and tokens (ingest, from the revealed values).
@@ -51,7 +53,7 @@
 #include "server/merge_int.h"
 
 const char *const merge_state_tables[] = {
-    "st_person", "st_event", "st_attendance", "st_cluster", "st_cluster_att", "counters", NULL};
+    "st_person", "st_event", "st_attendance", "st_cluster", "st_person_att", "counters", NULL};
 
 static const char merge_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS st_person("
@@ -69,23 +71,30 @@ static const char merge_schema_sql[] =
     " event_id BLOB NOT NULL, person_id BLOB NOT NULL, st BLOB NOT NULL,"
     " bad INTEGER NOT NULL, deleted INTEGER NOT NULL, present,"
     " PRIMARY KEY(event_id, person_id)) WITHOUT ROWID;"
-    /* Only rows that count by themselves are looked up by person. */
-    "CREATE INDEX IF NOT EXISTS st_attendance_person ON st_attendance(person_id)"
-    " WHERE present = 1 AND bad = 0 AND deleted = 0;"
     "CREATE TABLE IF NOT EXISTS st_cluster("
     " ckey BLOB PRIMARY KEY, centre_id INTEGER NOT NULL, reg_date INTEGER NOT NULL,"
     " gender INTEGER NOT NULL, birth_year INTEGER NOT NULL, area INTEGER NOT NULL,"
     " skill INTEGER NOT NULL, home TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS st_cluster_reg ON st_cluster(reg_date);"
-    "CREATE TABLE IF NOT EXISTS st_cluster_att("
-    " ckey BLOB NOT NULL, day INTEGER NOT NULL, kind INTEGER NOT NULL,"
-    " centre INTEGER NOT NULL, n INTEGER NOT NULL,"
-    " PRIMARY KEY(ckey, day, kind, centre)) WITHOUT ROWID;"
-    /* No index by day: exact date ranges are answered by the day index
-     * (server/dayindex.h); only query.c's scan fallback reads buckets by
-     * day, in a full pass.  An index here cost the merger one more b-tree
-     * insertion per counted attendance (docs/PERFORMANCE.md). */
-    "DROP INDEX IF EXISTS st_cluster_att_day;"
+    /* Counted attendances per person record (not per cluster): what a
+     * person brings along when its cluster changes, found by its key, so
+     * st_attendance needs no index by person; and keys that arrive in
+     * time order, not at random CNIC tokens (docs/PERFORMANCE.md). */
+    /* Counted attendances per person record (not per cluster), one row
+     * per record (merge_person_att.c): what a person brings along when
+     * its cluster changes, found by its key, so st_attendance needs no
+     * index by person; written once per window in person-id order
+     * (docs/PERFORMANCE.md). */
+    "CREATE TABLE IF NOT EXISTS st_person_att("
+    " person_id BLOB PRIMARY KEY, b TEXT NOT NULL) WITHOUT ROWID;"
+    /* A cluster's buckets: the sum over its live members, for the readers
+     * of whole tables (query.c's scan fallback, the day index's build and
+     * check); the merger keeps them in memory. */
+    "CREATE VIEW IF NOT EXISTS st_cluster_att(ckey, day, kind, centre, n) AS SELECT"
+    " CAST(CASE WHEN p.link IS NOT NULL THEN x'01' || p.link ELSE x'02' || p.id END AS BLOB),"
+    " j.value ->> 0, j.value ->> 1, j.value ->> 2, sum(j.value ->> 3)"
+    " FROM st_person_att a JOIN st_person p ON p.id = a.person_id, json_each(a.b) j"
+    " WHERE p.deleted = 0 GROUP BY 1, 2, 3, 4;"
     /* Counters with one integer key; `totals` shows them with the
      * dimensions decoded (merge.h, "Totals layout"). */
     "CREATE TABLE IF NOT EXISTS counters("
@@ -130,10 +139,6 @@ static const char *const merge_sql[MS_COUNT] = {
                  " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(event_id, person_id) DO NOTHING",
     [MS_A_UPD] = "UPDATE st_attendance SET st=?1, bad=?2, deleted=?3, present=?4"
                  " WHERE event_id = ?5 AND person_id = ?6",
-    [MS_A_OF_PERSON] = "SELECT e.bad, e.kind, e.date, e.centre_id FROM st_attendance a"
-                       " JOIN st_event e ON e.id = a.event_id"
-                       " WHERE a.person_id = ?1 AND a.present = 1 AND a.bad = 0"
-                       " AND a.deleted = 0 AND e.deleted = 0",
     [MS_A_OF_EVENT] = "SELECT person_id FROM st_attendance WHERE event_id = ?1"
                       " AND present = 1 AND bad = 0 AND deleted = 0",
     [MS_C_GET] = "SELECT centre_id, reg_date, gender, birth_year, area, skill, home"
@@ -141,13 +146,11 @@ static const char *const merge_sql[MS_COUNT] = {
     [MS_C_PUT] = "INSERT OR REPLACE INTO st_cluster(ckey, centre_id, reg_date, gender,"
                  " birth_year, area, skill, home) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [MS_C_DEL] = "DELETE FROM st_cluster WHERE ckey = ?1",
-    [MS_CA_ALL] = "SELECT day, kind, centre, n FROM st_cluster_att WHERE ckey = ?1"
-                  " ORDER BY day, kind, centre",
-    [MS_CA_PUT] = "INSERT INTO st_cluster_att(ckey, day, kind, centre, n)"
-                  " VALUES(?1, ?2, ?3, ?4, ?5)"
-                  " ON CONFLICT(ckey, day, kind, centre) DO UPDATE SET n = excluded.n",
-    [MS_CA_DEL] = "DELETE FROM st_cluster_att WHERE ckey = ?1 AND day = ?2 AND kind = ?3"
-                  " AND centre = ?4",
+    [MS_P_LINKED] = "SELECT id FROM st_person WHERE link = ?1",
+    [MS_PA_GET] = "SELECT b FROM st_person_att WHERE person_id = ?1",
+    [MS_PA_INS] = "INSERT INTO st_person_att(person_id, b) VALUES(?1, ?2)",
+    [MS_PA_UPD] = "UPDATE st_person_att SET b = ?2 WHERE person_id = ?1",
+    [MS_PA_DEL] = "DELETE FROM st_person_att WHERE person_id = ?1",
     [MS_T_UPSERT] = "INSERT INTO counters(k, t1, t2, n) VALUES(?1, ?2, ?3, ?4)"
                     " ON CONFLICT(k, t1, t2) DO UPDATE SET n = n + excluded.n",
     [MS_T_DELZERO] = "DELETE FROM counters WHERE k = ?1 AND t1 = ?2 AND t2 = ?3 AND n = 0",
@@ -322,9 +325,8 @@ static int
 merge_attendance(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP], rz_error *err)
 {
     const uint8_t *key = in->e->key;
-    uint8_t ck[MG_CKEY];
     mg_evfacts ev;
-    int was, is, found, rc;
+    int was, is, rc;
     mg_rec_fresh(&m->old);
     mg_rec_fresh(&m->cur);
     mg_rec_apply(&m->cur, in, stamp);
@@ -345,9 +347,7 @@ merge_attendance(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STA
         return 0;
     if ((rc = event_facts_load(m, key, &ev, err)) || !ev.live)
         return rc; /* counts once its event arrives (merge_event) */
-    if ((rc = mg_person_cluster_of(m, key + 16, ck, &found, err)) || !found)
-        return rc; /* counts once its person arrives (mg_person_recluster) */
-    return mg_cluster_att_add(m, ck, &ev, is ? 1 : -1, err);
+    return mg_att_count(m, key + 16, &ev, is ? 1 : -1, err);
 }
 
 int
@@ -368,7 +368,8 @@ merge_entry(merge_ctx *m, const merge_input *in, rz_error *err)
     /* Bounded memory: write the counters and the day index inside the
      * same transaction (the read caches stay valid, the transaction goes
      * on). */
-    if (rc == 0 && m->deltas.count >= MG_FLUSH_AT && (rc = mg_counters_write(m, err)) == 0)
+    if (rc == 0 && (m->deltas.count >= MG_FLUSH_AT || m->patt.nrecs >= MG_FLUSH_AT) &&
+        (rc = mg_counters_write(m, err)) == 0 && (rc = mg_patt_flush(m, err)) == 0)
         rc = dayindex_flush(m->dx, err);
     return rc;
 }
@@ -377,6 +378,8 @@ int
 merge_flush(merge_ctx *m, rz_error *err)
 {
     int rc = mg_counters_write(m, err);
+    if (rc == 0)
+        rc = mg_patt_flush(m, err);
     if (rc == 0)
         rc = dayindex_flush(m->dx, err);
     caches_clear(m); /* the transaction ends: start the next one cold */
@@ -387,6 +390,7 @@ void
 merge_discard(merge_ctx *m)
 {
     mg_counters_discard(m);
+    mg_patt_discard(m);
     dayindex_discard(m->dx);
     caches_clear(m);
 }
@@ -396,21 +400,10 @@ merge_discard(merge_ctx *m)
 int
 merge_schema(sqlite3 *db, rz_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc, old = 0;
-    /* Buckets written before attendance counted at the event's centre have
-     * no centre column.  They are derived state: the table is made anew
-     * (empty), and the state is to be rebuilt from the logs, as the upgrade
-     * of such a database does (server_main.c: recount under the places
-     * list, rebuild_apply). */
-    if ((rc = rz_db_prepare(db, &st, "SELECT count(*) = 4 FROM pragma_table_info('st_cluster_att')",
-                            err)))
-        return rc;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        old = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (old && (rc = rz_db_exec(db, "DROP TABLE st_cluster_att;", err)))
-        return rc;
+    int rc;
+    /* Older layouts (buckets per cluster in a table st_cluster_att, the
+     * index st_attendance_person) never reach here: state_store.c drops
+     * the derived tables of an older state.db (PRAGMA user_version). */
     if ((rc = rz_db_exec(db, merge_schema_sql, err)))
         return rc;
     return dayindex_schema(db, err);
@@ -464,6 +457,7 @@ merge_destroy(merge_ctx **mp)
     sqlite3_finalize(m->place_st);
     dayindex_destroy(&m->dx);
     mg_counters_free(m);
+    mg_patt_free(m);
     free(m);
     *mp = NULL;
 }

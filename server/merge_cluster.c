@@ -58,9 +58,8 @@ catt_cmp(const mg_catt *a, const mg_catt *b)
     return a->centre < b->centre ? -1 : a->centre > b->centre;
 }
 
-/* Adds b.n to bucket b, keeping order and dropping zeros. */
-static void
-catts_add(mg_catts *c, mg_catt b)
+void
+mg_catts_add(mg_catts *c, mg_catt b)
 {
     size_t i = 0;
     while (i < c->n && catt_cmp(&c->v[i], &b) < 0)
@@ -106,58 +105,39 @@ prof_equal(const mg_prof *a, const mg_prof *b)
            strcmp(a->home, b->home) == 0;
 }
 
+/*
+ * A cluster's buckets are the sum of its live members' buckets.  Inside a
+ * person entry the person's row is already written while its clusters are
+ * still read as they were: `self` (may be NULL) is left out of the members
+ * found and added back when self_in says it belonged to the cluster before.
+ */
 static int
-cluster_rows_load(merge_ctx *m, const uint8_t key[MG_CKEY], mg_catts *out, rz_error *err)
+cluster_rows_load(merge_ctx *m, const uint8_t key[MG_CKEY], const uint8_t *self, int self_in,
+                  mg_catts *out, rz_error *err)
 {
-    sqlite3_stmt *st = m->st[MS_CA_ALL];
-    int step;
+    sqlite3_stmt *st = m->st[MS_P_LINKED];
+    int step = SQLITE_DONE, rc = 0;
     out->n = 0;
-    sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        catts_push(out, catt((uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                             sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)));
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : mg_fail(m, err, "cluster attendance read");
-}
-
-/* Writes bucket b (deletes it when b.n is 0); it held was before. */
-static int
-cluster_row_put(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_catt *b, int64_t was,
-                rz_error *err)
-{
-    sqlite3_stmt *st = m->st[b->n ? MS_CA_PUT : MS_CA_DEL];
-    dayindex_att(m->dx, key, b->day, b->kind, b->centre, b->n - was);
-    sqlite3_bind_blob(st, 1, key, MG_CKEY, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, b->day);
-    sqlite3_bind_int64(st, 3, b->kind);
-    sqlite3_bind_int64(st, 4, b->centre);
-    if (b->n)
-        sqlite3_bind_int64(st, 5, b->n);
-    return mg_exec(m, st, err, "cluster attendance write");
-}
-
-/* Writes the buckets that differ between before and after. */
-static int
-cluster_rows_store(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_catts *before,
-                   const mg_catts *after, rz_error *err)
-{
-    size_t i = 0, j = 0;
-    int rc = 0;
-    while (rc == 0 && (i < before->n || j < after->n)) {
-        int c = i == before->n ? 1 : j == after->n ? -1 : catt_cmp(&before->v[i], &after->v[j]);
-        if (c < 0) {
-            mg_catt gone = before->v[i++];
-            int64_t was = gone.n;
-            gone.n = 0;
-            rc = cluster_row_put(m, key, &gone, was, err);
-        } else if (c > 0) {
-            rc = cluster_row_put(m, key, &after->v[j++], 0, err);
-        } else {
-            if (before->v[i].n != after->v[j].n)
-                rc = cluster_row_put(m, key, &after->v[j], before->v[i].n, err);
-            i++, j++;
+    if (self && self_in && (rc = mg_patt_read(m, self, out, err)))
+        return rc;
+    if (key[0] == MG_CKEY_SOLO)
+        return self && memcmp(self, key + 1, 16) == 0 ? 0 : mg_patt_read(m, key + 1, out, err);
+    /* A member's buckets are read while the members' statement is open
+     * (another statement: SQLite allows that). */
+    sqlite3_bind_blob(st, 1, key + 1, 16, SQLITE_STATIC);
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        uint8_t id[16];
+        if (sqlite3_column_bytes(st, 0) != 16) {
+            rc = rz_fail(err, RZ_E_INTERNAL, "corrupt merged person record");
+            break;
         }
+        memcpy(id, sqlite3_column_blob(st, 0), 16);
+        if (!self || memcmp(id, self, 16) != 0)
+            rc = mg_patt_read(m, id, out, err);
     }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = mg_fail(m, err, "cluster members");
+    sqlite3_reset(st);
     return rc;
 }
 
@@ -294,33 +274,11 @@ cluster_profile(merge_ctx *m, const uint8_t key[MG_CKEY], const uint8_t self[16]
     return rc;
 }
 
-/* The counted attendances of one person record: (event day, kind, centre)
- * of each present, undeleted attendance at a live event, into m->moves. */
+/* The profile and buckets of a cluster, read on a miss (self, self_in: see
+ * cluster_rows_load).  The pointer is valid until the next cache call. */
 static int
-person_attendances(merge_ctx *m, const uint8_t id[16], rz_error *err)
-{
-    sqlite3_stmt *st = m->st[MS_A_OF_PERSON];
-    int step;
-    m->moves.n = 0;
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        uint32_t bad = (uint32_t)sqlite3_column_int64(st, 0);
-        int64_t kind = sqlite3_column_type(st, 1) == SQLITE_INTEGER && !(bad >> RZ_EF_KIND & 1)
-                           ? sqlite3_column_int64(st, 1)
-                           : 0;
-        int64_t day = sqlite3_column_type(st, 2) == SQLITE_INTEGER && !(bad >> RZ_EF_DATE & 1)
-                          ? sqlite3_column_int64(st, 2)
-                          : 0;
-        catts_add(&m->moves, catt((uint32_t)day, kind, sqlite3_column_int64(st, 3), 1));
-    }
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : mg_fail(m, err, "person attendances");
-}
-
-/* The profile and buckets of a cluster, read on a miss.  The pointer is
- * valid until the next cache call. */
-static int
-cluster_cached(merge_ctx *m, const uint8_t key[MG_CKEY], mg_clc **out, rz_error *err)
+cluster_cached(merge_ctx *m, const uint8_t key[MG_CKEY], const uint8_t *self, int self_in,
+               mg_clc **out, rz_error *err)
 {
     mg_clc *c = &m->clc[mg_cache_slot(key, MG_CKEY, MG_CL_CACHE)];
     int rc;
@@ -329,7 +287,7 @@ cluster_cached(merge_ctx *m, const uint8_t key[MG_CKEY], mg_clc **out, rz_error 
         memcpy(c->key, key, MG_CKEY);
         c->rows.n = 0;
         if ((rc = cluster_get(m, key, &c->p, &c->found, err)) ||
-            (c->found && (rc = cluster_rows_load(m, key, &c->rows, err))))
+            (c->found && (rc = cluster_rows_load(m, key, self, self_in, &c->rows, err))))
             return rc;
         c->valid = 1;
     }
@@ -351,13 +309,16 @@ cluster_cache_store(merge_ctx *m, const mg_cl *cl)
         c->rows.n = 0;
 }
 
+/* Starts a cluster of person record self as it was before the entry
+ * (self_in: the record counted in it). */
 static int
-cluster_begin(merge_ctx *m, mg_cl *c, const uint8_t key[MG_CKEY], rz_error *err)
+cluster_begin(merge_ctx *m, mg_cl *c, const uint8_t key[MG_CKEY], const uint8_t self[16],
+              int self_in, rz_error *err)
 {
     mg_clc *cc;
     int rc;
     memcpy(c->key, key, MG_CKEY);
-    if ((rc = cluster_cached(m, key, &cc, err)))
+    if ((rc = cluster_cached(m, key, self, self_in, &cc, err)))
         return rc;
     c->existed = cc->found;
     c->before = cc->p;
@@ -373,6 +334,25 @@ prof_of(const mg_prof *p)
     dayindex_prof d = {p->centre_id, p->reg_date, p->gender, p->birth_year,
                        p->area,      p->skill,    p->home};
     return d;
+}
+
+/* Tells the day index every bucket that differs between before and after
+ * (a cluster's buckets are not stored: its members' are). */
+static void
+cluster_rows_note(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_catts *before,
+                  const mg_catts *after)
+{
+    size_t i = 0, j = 0;
+    while (i < before->n || j < after->n) {
+        int c = i == before->n ? 1 : j == after->n ? -1 : catt_cmp(&before->v[i], &after->v[j]);
+        const mg_catt *b = c < 0 ? &before->v[i] : &after->v[j];
+        int64_t d = c < 0   ? -before->v[i].n
+                    : c > 0 ? after->v[j].n
+                            : after->v[j].n - before->v[i].n;
+        if (d)
+            dayindex_att(m->dx, key, b->day, b->kind, b->centre, d);
+        i += c <= 0, j += c >= 0;
+    }
 }
 
 /* Recomputes a touched cluster, stores it and re-attributes its counts. */
@@ -396,8 +376,7 @@ cluster_finish(merge_ctx *m, mg_cl *c, const uint8_t self[16], const mg_rec *cur
         if ((rc = cluster_put(m, c->key, &c->after, c->exists, err)))
             return rc;
     }
-    if ((rc = cluster_rows_store(m, c->key, &c->rows_before, &c->rows, err)))
-        return rc;
+    cluster_rows_note(m, c->key, &c->rows_before, &c->rows);
     cluster_cache_store(m, c);
     return 0;
 }
@@ -417,19 +396,20 @@ mg_person_recluster(merge_ctx *m, const uint8_t id[16], const mg_rec *old, const
     size_t i;
     int rc;
 
-    if ((a && (rc = cluster_begin(m, a, kold, err))) ||
-        (b && b != a && (rc = cluster_begin(m, b, knew, err))))
+    if ((a && (rc = cluster_begin(m, a, kold, id, 1, err))) ||
+        (b && b != a && (rc = cluster_begin(m, b, knew, id, 0, err))))
         return rc;
     if (moved) {
-        if ((rc = person_attendances(m, id, err)))
+        m->moves.n = 0;
+        if ((rc = mg_patt_read(m, id, &m->moves, err)))
             return rc;
         for (i = 0; i < m->moves.n; i++) {
             mg_catt mv = m->moves.v[i];
             if (b)
-                catts_add(&b->rows, mv);
+                mg_catts_add(&b->rows, mv);
             mv.n = -mv.n;
             if (a)
-                catts_add(&a->rows, mv);
+                mg_catts_add(&a->rows, mv);
         }
     }
     if ((a && (rc = cluster_finish(m, a, id, cur, err))) ||
@@ -475,37 +455,48 @@ mg_person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], i
 /* One attendance at event ev starts (+1) or stops (-1) counting for a
  * cluster whose profile does not change: its bucket, the attendances (at
  * the event's centre) and the trainee cells it brings the person into or
- * out of (mg_emit_trainees). */
-int
-mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *ev, int64_t delta,
-                   rz_error *err)
+ * out of (mg_emit_trainees).  The cluster is read before its member's
+ * bucket changes. */
+static int
+cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *ev, int64_t delta,
+                rz_error *err)
 {
     int64_t v[MERGE_D_MAX + 1];
-    mg_catt b = catt((uint32_t)ev->day, ev->kind, ev->centre_id, 0);
+    mg_catt b = catt((uint32_t)ev->day, ev->kind, ev->centre_id, delta);
     mg_clc *c;
     mg_prof p;
-    size_t i;
     int rc;
 
-    if ((rc = cluster_cached(m, key, &c, err)))
+    if ((rc = cluster_cached(m, key, NULL, 0, &c, err)))
         return rc;
     if (!c->found)
         return rz_fail(err, RZ_E_INTERNAL, "live person without a merged cluster");
     p = c->p;
-    for (i = 0; i < c->rows.n && catt_cmp(&c->rows.v[i], &b) != 0; i++)
-        ;
-    b.n = (i < c->rows.n ? c->rows.v[i].n : 0) + delta;
-    if ((rc = cluster_row_put(m, key, &b, b.n - delta, err)))
-        return rc;
-    b.n = delta;
+    dayindex_att(m->dx, key, b.day, b.kind, b.centre, delta);
     /* Trainee cells against the buckets as they were, then the bucket. */
     if ((rc = mg_emit_trainees(m, &p, &c->rows, &b, err)))
         return rc;
-    catts_add(&c->rows, b);
+    mg_catts_add(&c->rows, b);
     mg_prof_dims(m, &p, v);
     v[MERGE_D_CENTRE] = ev->centre_id;
     v[MERGE_D_KIND] = ev->kind;
     mg_emit_attendances(m, ev->day, &p, v, delta);
+    return 0;
+}
+
+int
+mg_att_count(merge_ctx *m, const uint8_t pid[16], const mg_evfacts *ev, int64_t delta,
+             rz_error *err)
+{
+    mg_catt b = catt((uint32_t)ev->day, ev->kind, ev->centre_id, delta);
+    uint8_t key[MG_CKEY];
+    int found, rc;
+    if ((rc = mg_person_cluster_of(m, pid, key, &found, err)) ||
+        (found && (rc = cluster_att_add(m, key, ev, delta, err))))
+        return rc;
+    /* A person not merged yet keeps its buckets: they count once it
+     * arrives (mg_person_recluster moves them into its cluster). */
+    mg_patt_add(m, pid, &b);
     return 0;
 }
 
@@ -519,17 +510,14 @@ mg_event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was,
     int step = SQLITE_DONE, rc = 0;
     sqlite3_bind_blob(st, 1, event_id, 16, SQLITE_STATIC);
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        uint8_t pid[16], key[MG_CKEY];
-        int found;
+        uint8_t pid[16];
         if (sqlite3_column_bytes(st, 0) != 16)
             continue;
         memcpy(pid, sqlite3_column_blob(st, 0), 16);
-        if ((rc = mg_person_cluster_of(m, pid, key, &found, err)) || !found)
-            continue;
-        if (was->live && (rc = mg_cluster_att_add(m, key, was, -1, err)))
+        if (was->live && (rc = mg_att_count(m, pid, was, -1, err)))
             break;
         if (is->live)
-            rc = mg_cluster_att_add(m, key, is, +1, err);
+            rc = mg_att_count(m, pid, is, +1, err);
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = mg_fail(m, err, "event attendees");

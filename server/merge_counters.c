@@ -12,6 +12,7 @@
  * Not here: which facts a cluster or an event contributes
  * (merge_cluster.c decides when, mg_emit_cluster() what).
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,9 +67,7 @@ merge_dim_is_text(int dim)
 static uint64_t
 key_hash(const mg_key *k)
 {
-    uint64_t h = (uint64_t)k->metric | (uint64_t)k->grain << 8 | (uint64_t)k->d1 << 16 |
-                 (uint64_t)k->d2 << 24 | (uint64_t)k->period << 32;
-    h ^= (uint64_t)k->v1 * 0x9e3779b97f4a7c15ull;
+    uint64_t h = k->h ^ (uint64_t)k->v1 * 0x9e3779b97f4a7c15ull;
     h = (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ull;
     h ^= (uint64_t)k->v2 * 0xc2b2ae3d27d4eb4full;
     h = (h ^ (h >> 32)) * 0x94d049bb133111ebull;
@@ -86,7 +85,7 @@ map_grow(mg_map *mp)
     mp->cells = xcalloc(mp->cap, sizeof *mp->cells);
     mp->count = 0;
     for (i = 0; i < oldcap; i++)
-        if (old[i].k.metric)
+        if (old[i].k.h)
             map_add(mp, &old[i].k, old[i].n);
     free(old);
 }
@@ -99,13 +98,6 @@ map_reserve(mg_map *mp, size_t more)
         map_grow(mp);
 }
 
-static int
-key_equal(const mg_key *a, const mg_key *b)
-{
-    return a->metric == b->metric && a->grain == b->grain && a->d1 == b->d1 && a->d2 == b->d2 &&
-           a->period == b->period && a->v1 == b->v1 && a->v2 == b->v2;
-}
-
 /* Adds n to the cell of k, probing from the slot of hash h; the caller
  * made room (map_reserve). */
 static void
@@ -114,12 +106,12 @@ map_add_hashed(mg_map *mp, const mg_key *k, uint64_t h, int64_t n)
     size_t i;
     for (i = h & (mp->cap - 1);; i = (i + 1) & (mp->cap - 1)) {
         mg_cell *c = &mp->cells[i];
-        if (!c->k.metric) {
+        if (!c->k.h) {
             c->k = *k, c->n = n;
             mp->count++;
             return;
         }
-        if (key_equal(&c->k, k)) {
+        if (c->k.h == k->h && c->k.v1 == k->v1 && c->k.v2 == k->v2) {
             c->n += n;
             return;
         }
@@ -245,6 +237,52 @@ combo_wanted(int combos, int d1, int d2)
     return combos == MG_COMBOS_ALL || age == (combos == MG_COMBOS_AGE);
 }
 
+/* The counters of one fact, listed once per (metric, combos): the
+ * dimension bits of each key and which values it takes. */
+typedef struct mg_combo {
+    uint64_t h;     /* MG_H(0, 0, d1, d2, 0) */
+    uint8_t d1, d2; /* dimensions (0: none, whose value is 0) */
+} mg_combo;
+
+typedef struct mg_combo_list {
+    mg_combo v[MG_EMIT_MAX];
+    size_t n;
+} mg_combo_list;
+
+static mg_combo_list combo_tab[MERGE_M_MAX + 1][MG_COMBOS_NO_AGE + 1];
+static pthread_once_t combo_once = PTHREAD_ONCE_INIT;
+
+static void
+combo_push(mg_combo_list *l, int d1, int d2)
+{
+    l->v[l->n].h = MG_H(0, 0, d1, d2, 0);
+    l->v[l->n].d1 = (uint8_t)d1, l->v[l->n].d2 = (uint8_t)d2;
+    l->n++;
+}
+
+/* The national counter, every single dimension and every pair, in the
+ * order of the dimension lists. */
+static void
+combo_init(void)
+{
+    int metric, combos;
+    size_t i, j;
+    for (metric = 1; metric <= MERGE_M_MAX; metric++)
+        for (combos = 0; combos <= MG_COMBOS_NO_AGE; combos++) {
+            const uint8_t *dims = metric_dims(metric);
+            mg_combo_list *l = &combo_tab[metric][combos];
+            if (combo_wanted(combos, 0, 0))
+                combo_push(l, 0, 0);
+            for (i = 0; dims[i]; i++) {
+                if (combo_wanted(combos, dims[i], 0))
+                    combo_push(l, dims[i], 0);
+                for (j = i + 1; dims[j]; j++)
+                    if (combo_wanted(combos, dims[i], dims[j]))
+                        combo_push(l, dims[i], dims[j]);
+            }
+        }
+}
+
 /* Adds delta to the national, every single-dimension and every pair
  * counter of one fact (or only the combinations `combos` selects); v[d]
  * holds the fact's value of dimension d; grain is a grain or a tag. */
@@ -252,35 +290,26 @@ void
 mg_emit(merge_ctx *m, int metric, int grain, uint32_t period, const int64_t *v, int64_t delta,
         int combos)
 {
-    const uint8_t *dims = metric_dims(metric);
-    mg_key base, k[MG_EMIT_MAX];
-    uint64_t h[MG_EMIT_MAX];
-    size_t i, j, n = 0;
+    const mg_combo_list *l;
+    int64_t val[MERGE_D_MAX + 1];
+    mg_key k[MG_EMIT_MAX];
+    uint64_t h[MG_EMIT_MAX], base;
+    size_t i, n;
     if (delta == 0)
         return;
-    memset(&base, 0, sizeof base);
-    base.metric = (uint8_t)metric;
-    base.grain = (uint8_t)grain;
-    base.period = period;
-    if (combo_wanted(combos, 0, 0))
-        k[n++] = base;
-    for (i = 0; dims[i]; i++) {
-        mg_key one = base;
-        one.d1 = dims[i], one.v1 = v[dims[i]];
-        if (combo_wanted(combos, dims[i], 0))
-            k[n++] = one;
-        for (j = i + 1; dims[j]; j++) {
-            if (!combo_wanted(combos, dims[i], dims[j]))
-                continue;
-            k[n] = one;
-            k[n].d2 = dims[j], k[n].v2 = v[dims[j]];
-            n++;
-        }
-    }
+    pthread_once(&combo_once, combo_init);
+    l = &combo_tab[metric][combos];
+    n = l->n;
+    memcpy(val, v, sizeof val);
+    val[MERGE_D_NONE] = 0;
+    base = MG_H(metric, grain, 0, 0, period > MERGE_K_PERIOD_MAX ? MERGE_K_PERIOD_MAX : period);
     /* The counters are scattered over a map larger than the CPU caches:
      * fetch all their slots first so the misses overlap, then add. */
     map_reserve(&m->deltas, n);
     for (i = 0; i < n; i++) {
+        k[i].h = base | l->v[i].h;
+        k[i].v1 = val[l->v[i].d1];
+        k[i].v2 = val[l->v[i].d2];
         h[i] = key_hash(&k[i]);
         __builtin_prefetch(&m->deltas.cells[h[i] & (m->deltas.cap - 1)], 1);
     }
@@ -439,23 +468,14 @@ rows_places(merge_ctx *m, const mg_catts *rows, rz_error *err)
     return 0;
 }
 
-static int
-same_place(const int64_t *a, const int64_t *b, int d1, int d2)
-{
-    int s1 = place_slot(d1), s2 = place_slot(d2);
-    return (s1 < 0 || a[s1] == b[s1]) && (s2 < 0 || a[s2] == b[s2]);
-}
-
 /* Adds delta to one trainee counter (grain a grain or MG_TAG_MQY). */
 static void
 emit_one(merge_ctx *m, int grain, uint32_t period, int d1, int d2, const int64_t *v, int64_t delta)
 {
     mg_key k;
-    memset(&k, 0, sizeof k);
-    k.metric = MERGE_M_TRAINEES;
-    k.grain = (uint8_t)grain;
-    k.period = period;
-    k.d1 = (uint8_t)d1, k.d2 = (uint8_t)d2;
+    if (period > MERGE_K_PERIOD_MAX)
+        period = MERGE_K_PERIOD_MAX;
+    k.h = MG_H(MERGE_M_TRAINEES, grain, d1, d2, period);
     k.v1 = d1 ? v[d1] : 0, k.v2 = d2 ? v[d2] : 0;
     map_add(&m->deltas, &k, delta);
 }
@@ -473,16 +493,32 @@ trainee_values(merge_ctx *m, const mg_prof *p, const int64_t *pl, uint32_t year,
     v[MERGE_D_AGE] = mg_age_in(year, p);
 }
 
+/* Bit of a place dimension's slot (place_slot), 0 for the others. */
+static unsigned
+place_bit(int dim)
+{
+    int s = place_slot(dim);
+    return s < 0 ? 0u : 1u << s;
+}
+
 /* The trainee cells that a bucket at (centre, day) adding `delta`
  * attendances to a cluster whose buckets are `rows` makes cross zero;
- * each such cell gets `sign` times its change. */
+ * each such cell gets `sign` times its change.
+ *
+ * Whether a cell of dimensions (d1, d2) in a grain was reached before
+ * depends only on the grain and on which place values (province, district,
+ * centre, programme) among d1, d2 a bucket must share with b: at most 11
+ * such sets for the 46 cells.  So each bucket is compared with b once, and
+ * its count added to every set of place values it shares with b. */
 static int
 trainee_cells(merge_ctx *m, const mg_prof *p, const mg_catts *rows, const mg_catt *b, int64_t delta,
               int64_t sign, rz_error *err)
 {
     int64_t bpl[4], v[MERGE_D_MAX + 1], va[MERGE_D_MAX + 1], finest = 0;
-    uint32_t bper[MERGE_GRAIN_ALL + 1];
+    int64_t before[16][MERGE_GRAIN_ALL + 1], flip[16][MERGE_GRAIN_ALL + 1];
+    uint32_t bper[MERGE_GRAIN_ALL + 1], byear = mg_year_of(b->day);
     size_t i, j, r;
+    unsigned s;
     int g, rc;
     if (delta == 0)
         return 0;
@@ -491,7 +527,7 @@ trainee_cells(merge_ctx *m, const mg_prof *p, const mg_catts *rows, const mg_cat
      * case of a person's second attendance in a month at one centre. */
     for (r = 0; r < rows->n; r++)
         if (rows->v[r].centre == b->centre && rows->v[r].day / 100 == b->day / 100 &&
-            mg_year_of(rows->v[r].day) == mg_year_of(b->day))
+            mg_year_of(rows->v[r].day) == byear)
             finest += rows->v[r].n;
     if (finest > 0 && finest + delta > 0)
         return 0;
@@ -499,38 +535,50 @@ trainee_cells(merge_ctx *m, const mg_prof *p, const mg_catts *rows, const mg_cat
         return rc;
     for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
         bper[g] = mg_period_of(b->day, g);
-    trainee_values(m, p, bpl, mg_year_of(b->day), v);
+    memset(before, 0, sizeof before);
+    for (r = 0; r < rows->n; r++) {
+        const mg_catt *row = &rows->v[r];
+        int64_t add[MERGE_GRAIN_ALL + 1] = {0};
+        unsigned eq = 0;
+        for (i = 0; i < 4; i++)
+            eq |= (unsigned)(m->rowpl[r][i] == bpl[i]) << i;
+        add[MERGE_GRAIN_ALL] = row->n;
+        if (mg_year_of(row->day) == byear) /* day 0 is its own "year" */
+            for (g = RZ_GRAIN_MONTH; g <= RZ_GRAIN_YEAR; g++)
+                if (mg_period_of(row->day, g) == bper[g])
+                    add[g] = row->n;
+        /* Every subset of the shared place values, eq itself down to none. */
+        for (s = eq;; s = (s - 1) & eq) {
+            for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
+                before[s][g] += add[g];
+            if (s == 0)
+                break;
+        }
+    }
+    for (s = 0; s < 16; s++)
+        for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
+            flip[s][g] = sign * ((before[s][g] + delta > 0) - (before[s][g] > 0));
+    trainee_values(m, p, bpl, byear, v);
     memcpy(va, v, sizeof va);
     va[MERGE_D_AGE] = mg_age_in(mg_year_of(p->reg_date), p);
     /* (d1, d2) over the national cell, each dimension, each pair. */
     for (i = 0; i == 0 || mg_trainee_dims[i - 1]; i++)
         for (j = i; j == i || (i > 0 && mg_trainee_dims[j - 1]); j++) {
             int d1 = i ? mg_trainee_dims[i - 1] : 0, d2 = j > i ? mg_trainee_dims[j - 1] : 0;
-            int64_t before[MERGE_GRAIN_ALL + 1] = {0}, flip[MERGE_GRAIN_ALL + 1];
-            for (r = 0; r < rows->n; r++) {
-                if (!same_place(m->rowpl[r], bpl, d1, d2))
-                    continue;
-                before[MERGE_GRAIN_ALL] += rows->v[r].n;
-                if (mg_year_of(rows->v[r].day) != mg_year_of(b->day))
-                    continue; /* day 0 is its own "year" */
-                for (g = RZ_GRAIN_MONTH; g <= RZ_GRAIN_YEAR; g++)
-                    if (mg_period_of(rows->v[r].day, g) == bper[g])
-                        before[g] += rows->v[r].n;
-            }
-            for (g = RZ_GRAIN_MONTH; g <= MERGE_GRAIN_ALL; g++)
-                flip[g] = sign * ((before[g] + delta > 0) - (before[g] > 0));
-            if (flip[RZ_GRAIN_MONTH] && flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_QUARTER] &&
-                flip[RZ_GRAIN_MONTH] == flip[RZ_GRAIN_YEAR]) {
+            const int64_t *f = flip[place_bit(d1) | place_bit(d2)];
+            int gm = RZ_GRAIN_MONTH;
+            if (f[RZ_GRAIN_MONTH] && f[RZ_GRAIN_MONTH] == f[RZ_GRAIN_QUARTER] &&
+                f[RZ_GRAIN_MONTH] == f[RZ_GRAIN_YEAR]) {
                 /* First (or last) in the year: one cell for the three grains,
                  * which share the period's year and so the age. */
-                emit_one(m, MG_TAG_MQY, bper[RZ_GRAIN_MONTH], d1, d2, v, flip[RZ_GRAIN_MONTH]);
-                flip[RZ_GRAIN_MONTH] = flip[RZ_GRAIN_QUARTER] = flip[RZ_GRAIN_YEAR] = 0;
+                emit_one(m, MG_TAG_MQY, bper[RZ_GRAIN_MONTH], d1, d2, v, f[RZ_GRAIN_MONTH]);
+                gm = MERGE_GRAIN_ALL;
             }
-            for (g = RZ_GRAIN_MONTH; g <= RZ_GRAIN_YEAR; g++)
-                if (flip[g])
-                    emit_one(m, g, bper[g], d1, d2, v, flip[g]);
-            if (flip[MERGE_GRAIN_ALL])
-                emit_one(m, MERGE_GRAIN_ALL, 0, d1, d2, va, flip[MERGE_GRAIN_ALL]);
+            for (g = gm; g <= RZ_GRAIN_YEAR; g++)
+                if (f[g])
+                    emit_one(m, g, bper[g], d1, d2, v, f[g]);
+            if (f[MERGE_GRAIN_ALL])
+                emit_one(m, MERGE_GRAIN_ALL, 0, d1, d2, va, f[MERGE_GRAIN_ALL]);
         }
     return 0;
 }
@@ -617,96 +665,175 @@ key_field(merge_ctx *m, int dim, int64_t v, const char **t, char num[24])
     return MERGE_K_VALUE_ESC;
 }
 
-/* Flush order: the order of counter keys (metric, grain, d1, d2, period,
- * then the values), which keeps B-tree pages local. */
-static int
-key_cmp(const void *a, const void *b)
-{
-    const mg_key *x = &((const mg_cell *)a)->k, *y = &((const mg_cell *)b)->k;
-    if (x->metric != y->metric)
-        return x->metric < y->metric ? -1 : 1;
-    if (x->grain != y->grain)
-        return x->grain < y->grain ? -1 : 1;
-    if (x->d1 != y->d1)
-        return x->d1 < y->d1 ? -1 : 1;
-    if (x->d2 != y->d2)
-        return x->d2 < y->d2 ? -1 : 1;
-    if (x->period != y->period)
-        return x->period < y->period ? -1 : 1;
-    if (x->v1 != y->v1)
-        return x->v1 < y->v1 ? -1 : 1;
-    return x->v2 < y->v2 ? -1 : x->v2 > y->v2;
-}
-
-/* Binds the key of counter k (?1 k, ?2 t1, ?3 t2). */
+/* Binds the key of counter c to parameters at+1 (k), at+2 (t1) and at+3
+ * (t2); c->k.h holds metric, grain, d1, d2 and period (MG_H). */
 static void
-bind_counter(merge_ctx *m, sqlite3_stmt *st, const mg_key *k)
+bind_counter(merge_ctx *m, sqlite3_stmt *st, int at, const mg_cell *c)
 {
     char n1[24], n2[24];
     const char *t1, *t2;
-    uint32_t f1 = key_field(m, k->d1, k->v1, &t1, n1), f2 = key_field(m, k->d2, k->v2, &t2, n2);
-    sqlite3_bind_int64(st, 1,
-                       merge_counter_key(k->metric, k->grain, k->d1, k->d2, k->period, f1, f2));
+    uint64_t h = c->k.h;
+    int d1 = MG_H_D1(h), d2 = MG_H_D2(h);
+    uint32_t f1 = key_field(m, d1, c->k.v1, &t1, n1), f2 = key_field(m, d2, c->k.v2, &t2, n2);
+    sqlite3_bind_int64(
+        st, at + 1,
+        merge_counter_key(MG_H_METRIC(h), MG_H_GRAIN(h), d1, d2, MG_H_PERIOD(h), f1, f2));
     /* Interned texts live until the flush ends; a number's text is ours. */
-    sqlite3_bind_text(st, 2, t1, -1, t1 == n1 ? SQLITE_TRANSIENT : SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, t2, -1, t2 == n2 ? SQLITE_TRANSIENT : SQLITE_STATIC);
+    sqlite3_bind_text(st, at + 2, t1, -1, t1 == n1 ? SQLITE_TRANSIENT : SQLITE_STATIC);
+    sqlite3_bind_text(st, at + 3, t2, -1, t2 == n2 ? SQLITE_TRANSIENT : SQLITE_STATIC);
+}
+
+/* A counter back at zero is as if it never existed (rebuild equality);
+ * only a negative delta can bring it there. */
+static int
+drop_if_zero(merge_ctx *m, const mg_cell *c, rz_error *err)
+{
+    if (c->n > 0)
+        return 0;
+    bind_counter(m, m->st[MS_T_DELZERO], 0, c);
+    return mg_exec(m, m->st[MS_T_DELZERO], err, "totals write");
 }
 
 static int
 flush_one(merge_ctx *m, const mg_cell *c, rz_error *err)
 {
-    sqlite3_stmt *up = m->st[MS_T_UPSERT], *del = m->st[MS_T_DELZERO];
+    sqlite3_stmt *up = m->st[MS_T_UPSERT];
     int rc;
-    bind_counter(m, up, &c->k);
+    bind_counter(m, up, 0, c);
     sqlite3_bind_int64(up, 4, c->n);
-    if ((rc = mg_exec(m, up, err, "totals write")) || c->n > 0)
+    if ((rc = mg_exec(m, up, err, "totals write")))
         return rc;
-    /* A counter back at zero is as if it never existed (rebuild equality);
-     * only a negative delta can bring it there. */
-    bind_counter(m, del, &c->k);
-    return mg_exec(m, del, err, "totals write");
+    return drop_if_zero(m, c, err);
 }
 
-static void
-out_push(merge_ctx *m, const mg_key *k, int64_t n)
+/* The upsert of MG_UPSERT_ROWS counters in one statement: a statement's
+ * fixed cost (opening its cursor and transaction state, halting, reset) is
+ * about a third of a one-row upsert, so a window's counters, written in key
+ * order, go MG_UPSERT_ROWS at a time. */
+static int
+upsert_rows_prepare(merge_ctx *m, rz_error *err)
 {
+    char sql[96 + MG_UPSERT_ROWS * 12];
+    size_t len, i;
+    if (m->upsert_rows)
+        return 0;
+    len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO counters(k, t1, t2, n) VALUES");
+    for (i = 0; i < MG_UPSERT_ROWS; i++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s(?,?,?,?)", i ? "," : "");
+    snprintf(sql + len, sizeof sql - len,
+             " ON CONFLICT(k, t1, t2) DO UPDATE SET n = n + excluded.n");
+    return rz_db_prepare(m->db, &m->upsert_rows, sql, err);
+}
+
+/* Writes the n counters of c (distinct keys, each with its delta). */
+static int
+write_counters(merge_ctx *m, const mg_cell *c, size_t n, rz_error *err)
+{
+    size_t i = 0, r;
+    int rc = 0;
+    if (n >= MG_UPSERT_ROWS && (rc = upsert_rows_prepare(m, err)))
+        return rc;
+    for (; rc == 0 && i + MG_UPSERT_ROWS <= n; i += MG_UPSERT_ROWS) {
+        for (r = 0; r < MG_UPSERT_ROWS; r++) {
+            bind_counter(m, m->upsert_rows, (int)(4 * r), &c[i + r]);
+            sqlite3_bind_int64(m->upsert_rows, (int)(4 * r + 4), c[i + r].n);
+        }
+        rc = mg_exec(m, m->upsert_rows, err, "totals write");
+        for (r = 0; rc == 0 && r < MG_UPSERT_ROWS; r++)
+            rc = drop_if_zero(m, &c[i + r], err);
+    }
+    for (; rc == 0 && i < n; i++)
+        rc = flush_one(m, &c[i], err);
+    return rc;
+}
+
+/* The sort field of a value: itself when it fits 15 bits (an interned id
+ * for a text dimension), else the escape; equal fields are told apart by
+ * the values themselves after the radix sort. */
+static uint64_t
+sort_field(int64_t v)
+{
+    return v >= 0 && v < MERGE_K_VALUE_ESC ? (uint64_t)v : MERGE_K_VALUE_ESC;
+}
+
+/* Appends counter (h, v1, v2) += n; h is MG_H of one grain (0..3); its
+ * low 30 bits get the values' sort fields. */
+static void
+out_push(merge_ctx *m, uint64_t h, const mg_key *k, int64_t n)
+{
+    mg_cell *o;
     if (m->nout == m->capout) {
         m->capout = m->capout ? 2 * m->capout : 65536;
         m->out = xrealloc(m->out, m->capout * sizeof *m->out);
     }
-    m->out[m->nout].k = *k;
-    m->out[m->nout++].n = n;
+    o = &m->out[m->nout++];
+    o->k.h = h | sort_field(k->v1) << 15 | sort_field(k->v2);
+    o->k.v1 = k->v1, o->k.v2 = k->v2;
+    o->n = n;
 }
 
 /* Turns one pending cell into the counters it stands for. */
 static void
 flush_expand(merge_ctx *m, const mg_cell *c)
 {
-    mg_key k = c->k;
-    uint32_t month = k.period;
-    if (k.grain <= MERGE_GRAIN_ALL) {
-        out_push(m, &k, c->n);
+    uint64_t h = c->k.h, top = h & ~(MG_H(0, 7, 0, 0, MERGE_K_PERIOD_MAX));
+    uint32_t month = MG_H_PERIOD(h);
+    int grain = MG_H_GRAIN(h);
+    if (grain <= MERGE_GRAIN_ALL) {
+        out_push(m, h, &c->k, c->n);
         return;
     }
-    k.grain = RZ_GRAIN_MONTH;
-    out_push(m, &k, c->n);
-    if (c->k.grain == MG_TAG_MA) {
-        k.grain = MERGE_GRAIN_ALL;
-        k.period = 0;
-        out_push(m, &k, c->n);
+    out_push(m, top | MG_H(0, RZ_GRAIN_MONTH, 0, 0, month), &c->k, c->n);
+    if (grain == MG_TAG_MA) {
+        out_push(m, top | MG_H(0, MERGE_GRAIN_ALL, 0, 0, 0), &c->k, c->n);
         return;
     }
-    k.grain = RZ_GRAIN_QUARTER;
-    k.period = month ? month / 100 * 10 + (month % 100 - 1) / 3 + 1 : 0;
-    out_push(m, &k, c->n);
-    k.grain = RZ_GRAIN_YEAR;
-    k.period = month / 100;
-    out_push(m, &k, c->n);
+    out_push(m,
+             top | MG_H(0, RZ_GRAIN_QUARTER, 0, 0,
+                        month ? month / 100 * 10 + (month % 100 - 1) / 3 + 1 : 0),
+             &c->k, c->n);
+    out_push(m, top | MG_H(0, RZ_GRAIN_YEAR, 0, 0, month / 100), &c->k, c->n);
+}
+
+/* Sorts a[0..n) by k.h, a stable radix sort of eight byte-wide passes
+ * (passes whose byte is the same in every key are skipped); tmp has room
+ * for n.  Returns the buffer that holds the result (a or tmp). */
+static mg_cell *
+radix_sort(mg_cell *a, mg_cell *tmp, size_t n)
+{
+    size_t count[8][256], i, pos[256];
+    int pass, d;
+    memset(count, 0, sizeof count);
+    for (i = 0; i < n; i++)
+        for (pass = 0; pass < 8; pass++)
+            count[pass][a[i].k.h >> (8 * pass) & 255]++;
+    for (pass = 0; pass < 8; pass++) {
+        size_t sum = 0;
+        mg_cell *t;
+        if (count[pass][a[0].k.h >> (8 * pass) & 255] == n)
+            continue;
+        for (d = 0; d < 256; d++)
+            pos[d] = sum, sum += count[pass][d];
+        for (i = 0; i < n; i++)
+            tmp[pos[a[i].k.h >> (8 * pass) & 255]++] = a[i];
+        t = a, a = tmp, tmp = t;
+    }
+    return a;
+}
+
+static int
+value_cmp(const void *x, const void *y)
+{
+    const mg_key *a = &((const mg_cell *)x)->k, *b = &((const mg_cell *)y)->k;
+    if (a->v1 != b->v1)
+        return a->v1 < b->v1 ? -1 : 1;
+    return a->v2 < b->v2 ? -1 : a->v2 > b->v2;
 }
 
 int
 mg_counters_write(merge_ctx *m, rz_error *err)
 {
+    mg_cell *o;
     size_t i, j, n = 0;
     int rc = 0;
     if (m->deltas.count == 0)
@@ -716,19 +843,35 @@ mg_counters_write(merge_ctx *m, rz_error *err)
      * reached by a tagged cell and a plain one. */
     m->nout = 0;
     for (i = 0; i < m->deltas.cap; i++)
-        if (m->deltas.cells[i].k.metric && m->deltas.cells[i].n != 0)
+        if (m->deltas.cells[i].k.h && m->deltas.cells[i].n != 0)
             flush_expand(m, &m->deltas.cells[i]);
     map_clear(&m->deltas);
-    qsort(m->out, m->nout, sizeof *m->out, key_cmp);
+    if (m->nout == 0)
+        goto out;
+    m->tmp = xrealloc(m->tmp, m->capout * sizeof *m->tmp);
+    o = radix_sort(m->out, m->tmp, m->nout);
+    if (o != m->out)
+        m->tmp = m->out, m->out = o;
     for (i = 0; i < m->nout; i = j) {
-        mg_cell c = m->out[i];
-        for (j = i + 1; j < m->nout && key_cmp(&m->out[j], &c) == 0; j++)
-            c.n += m->out[j].n;
-        if (c.n != 0)
-            m->out[n++] = c;
+        size_t r, e;
+        int mixed = 0;
+        /* A run of equal key fields: one counter reached by several cells
+         * (a month of many tagged cells all time, a tagged and a plain
+         * cell), or escaped values that only the values tell apart. */
+        for (j = i + 1; j < m->nout && m->out[j].k.h == m->out[i].k.h; j++)
+            mixed |= m->out[j].k.v1 != m->out[i].k.v1 || m->out[j].k.v2 != m->out[i].k.v2;
+        if (mixed)
+            qsort(&m->out[i], j - i, sizeof *m->out, value_cmp);
+        for (r = i; r < j; r = e) {
+            mg_cell c = m->out[r];
+            for (e = r + 1; e < j && m->out[e].k.v1 == c.k.v1 && m->out[e].k.v2 == c.k.v2; e++)
+                c.n += m->out[e].n;
+            if (c.n != 0)
+                m->out[n++] = c;
+        }
     }
-    for (i = 0; rc == 0 && i < n; i++)
-        rc = flush_one(m, &m->out[i], err);
+    rc = write_counters(m, m->out, n, err);
+out:
     m->nout = 0;
     if (m->text.n > MG_TEXT_RESET) {
         /* Free-text districts of residence are unbounded: start afresh
@@ -754,5 +897,8 @@ mg_counters_free(merge_ctx *m)
 {
     free(m->deltas.cells);
     free(m->out);
+    free(m->tmp);
+    sqlite3_finalize(m->upsert_rows);
+    m->upsert_rows = NULL;
     intern_reset(&m->text);
 }

@@ -51,14 +51,15 @@ enum {
     MS_A_GET,
     MS_A_INS,
     MS_A_UPD,
-    MS_A_OF_PERSON,
     MS_A_OF_EVENT,
     MS_C_GET,
     MS_C_PUT,
     MS_C_DEL,
-    MS_CA_ALL,
-    MS_CA_PUT,
-    MS_CA_DEL,
+    MS_P_LINKED,
+    MS_PA_GET,
+    MS_PA_INS,
+    MS_PA_UPD,
+    MS_PA_DEL,
     MS_T_UPSERT,
     MS_T_DELZERO,
     MS_COUNT
@@ -135,14 +136,27 @@ enum {
     MG_TAG_MA = 6,  /* month key; counts in month and all time (additive metrics) */
 };
 
+/* A pending counter packed in three words: h holds metric, grain (or tag),
+ * d1, d2 and period in the order counters are written (MG_H_*), so keys
+ * compare, hash and sort as integers; v1, v2 the values (text dimensions:
+ * interned ids). */
 typedef struct mg_key {
-    uint8_t metric, grain, d1, d2; /* metric (never 0), grain or tag, dims */
-    uint32_t period;               /* period key (month key for tags), 0 unknown/all */
-    int64_t v1, v2;                /* values; text dims: interned ids */
+    uint64_t h;     /* MG_H(...); 0: empty cell (metric is never 0) */
+    int64_t v1, v2; /* values; text dims: interned ids */
 } mg_key;
 
+#define MG_H_PERIOD_SHIFT 30
+#define MG_H(metric, grain, d1, d2, period)                                                        \
+    ((uint64_t)(metric) << 61 | (uint64_t)(grain) << 58 | (uint64_t)(d1) << 54 |                   \
+     (uint64_t)(d2) << 50 | (uint64_t)(period) << MG_H_PERIOD_SHIFT)
+#define MG_H_METRIC(h) ((int)((h) >> 61))
+#define MG_H_GRAIN(h) ((int)((h) >> 58 & 7))
+#define MG_H_D1(h) ((int)((h) >> 54 & 15))
+#define MG_H_D2(h) ((int)((h) >> 50 & 15))
+#define MG_H_PERIOD(h) ((uint32_t)((h) >> MG_H_PERIOD_SHIFT & MERGE_K_PERIOD_MAX))
+
 typedef struct mg_cell {
-    mg_key k;  /* counter; k.metric == 0: empty */
+    mg_key k;  /* counter; k.h == 0: empty */
     int64_t n; /* accumulated delta */
 } mg_cell;
 
@@ -150,6 +164,8 @@ typedef struct mg_map {
     mg_cell *cells;    /* open addressing, linear probing */
     size_t cap, count; /* power of two; used cells */
 } mg_map;
+
+#define MG_UPSERT_ROWS 64 /* counters one flush statement writes */
 
 /* Counters one mg_emit() touches at most: national, 10 dims, 45 pairs. */
 #define MG_EMIT_MAX (1 + MERGE_D_MAX + MERGE_D_MAX * (MERGE_D_MAX - 1) / 2)
@@ -213,6 +229,21 @@ typedef struct mg_clc {
     mg_catts rows;        /* all its buckets */
 } mg_clc;
 
+/* The pending changes of person records' buckets (merge_person_att.c). */
+typedef struct mg_patt_rec mg_patt_rec;
+typedef struct mg_patt_person mg_patt_person;
+typedef struct mg_patt {
+    mg_patt_person *persons;     /* person records with changes */
+    size_t npersons, cappersons; /* used, allocated */
+    uint32_t *slots;             /* hash -> persons index + 1, 0 = empty */
+    size_t nslots;               /* power of two */
+    mg_patt_rec *recs;           /* changes, chained per person */
+    size_t nrecs, caprecs;       /* used, allocated */
+    char *text;                  /* a row's text being written */
+    size_t ntext, captext;       /* used, allocated */
+    mg_catts scratch;            /* a person's buckets being written */
+} mg_patt;
+
 struct merge_ctx {
     sqlite3 *db;                /* borrowed */
     sqlite3_stmt *st[MS_COUNT]; /* prepared once */
@@ -221,6 +252,8 @@ struct merge_ctx {
     mg_catts moves;             /* a person's counted attendances */
     mg_map deltas;              /* counters of the current batch */
     mg_cell *out;               /* flush: deltas expanded per grain, sorted */
+    mg_cell *tmp;               /* flush: the radix sort's second buffer (capout) */
+    sqlite3_stmt *upsert_rows;  /* flush: MG_UPSERT_ROWS counters at once (merge_counters.c) */
     size_t nout, capout;        /* used, allocated */
     mg_intern text;             /* interned text values */
     mg_pc *pc;                  /* MG_PC_CACHE entries */
@@ -233,6 +266,7 @@ struct merge_ctx {
     int place_none;             /* 1: no centre table, every place unknown */
     int64_t (*rowpl)[4];        /* scratch: place values of a cluster's buckets */
     dayindex *dx;               /* the day index of exact ranges (server/dayindex.h) */
+    mg_patt patt;               /* person records' bucket changes of the window */
     size_t rowpl_cap;           /* entries allocated */
 };
 
@@ -294,6 +328,10 @@ void mg_event_facts_of(const mg_rec *r, mg_evfacts *f);
 
 /* ---- merge_cluster.c: CNIC clusters ---------------------------------------- */
 
+/* Adds b.n to bucket b of c, keeping (day, kind, centre) order and dropping
+ * zeros. */
+void mg_catts_add(mg_catts *c, mg_catt b);
+
 /* A person record changed in a way that may change counts: re-forms the
  * clusters it left and joined. */
 int mg_person_recluster(merge_ctx *m, const uint8_t id[16], const mg_rec *old, const mg_rec *cur,
@@ -301,13 +339,27 @@ int mg_person_recluster(merge_ctx *m, const uint8_t id[16], const mg_rec *old, c
 /* The cluster a person record counts in (*found 0: none). */
 int mg_person_cluster_of(merge_ctx *m, const uint8_t id[16], uint8_t key[MG_CKEY], int *found,
                          rz_error *err);
-/* One attendance at an event (day, kind, centre) starts (+1) or stops (-1)
- * counting for a cluster. */
-int mg_cluster_att_add(merge_ctx *m, const uint8_t key[MG_CKEY], const mg_evfacts *ev,
-                       int64_t delta, rz_error *err);
+/* One attendance of person record `pid` at a live event (day, kind,
+ * centre) starts (+1) or stops (-1) counting: the person's bucket, and its
+ * cluster's when the person counts in one. */
+int mg_att_count(merge_ctx *m, const uint8_t pid[16], const mg_evfacts *ev, int64_t delta,
+                 rz_error *err);
 /* Re-attributes the counted attendances of an event whose facts changed. */
 int mg_event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was,
                        const mg_evfacts *is, rz_error *err);
+
+/* ---- merge_person_att.c: person records' buckets ----------------------------- */
+
+/* Changes bucket b (by b->n) of person record id, pending until the flush. */
+void mg_patt_add(merge_ctx *m, const uint8_t id[16], const mg_catt *b);
+/* The buckets of person record id, stored and pending, added into out. */
+int mg_patt_read(merge_ctx *m, const uint8_t id[16], mg_catts *out, rz_error *err);
+/* Writes the pending changes, one row per person record in id order. */
+int mg_patt_flush(merge_ctx *m, rz_error *err);
+/* Forgets the pending changes. */
+void mg_patt_discard(merge_ctx *m);
+/* Frees their memory. */
+void mg_patt_free(merge_ctx *m);
 
 /* ---- merge_counters.c: counter deltas and their flush ----------------------- */
 

@@ -429,12 +429,9 @@ serve_run(log_store *s, const rz_identity *server, const serve_opts *o, rz_error
             rc = rz_fail(err, RZ_E_INTERNAL, "poll: %s", zmq_strerror(zmq_errno()));
             break;
         }
-        /* ZAP first: a handshake waiting on us blocks a node's connection. */
-        if (items[0].revents & ZMQ_POLLIN)
-            serve_zap(&c);
-        /* Closes next: a node's count must drop before its next admission. */
-        if (items[1].revents & ZMQ_POLLIN)
-            conv_monitor_event(c.cv);
+        /* The order keeps each node's connection count right (conv.h).
+         * Messages first: a connection's last message binds it before its
+         * close is read, else the close finds nothing and the count leaks. */
         if (items[2].revents & ZMQ_POLLIN) {
             /* Take what has already arrived into one group, then commit. */
             do {
@@ -442,6 +439,14 @@ serve_run(log_store *s, const rz_identity *server, const serve_opts *o, rz_error
             } while (!serve_group_full(&c) && serve_readable(c.router));
             serve_flush_group(&c);
         }
+        /* Then every close that has arrived, before any admission: a node
+         * that reconnects at once (a sync restarted, a peer that opens a
+         * new connection per request) is not refused for connections it
+         * has already closed. */
+        if ((items[1].revents | items[0].revents) & ZMQ_POLLIN)
+            conv_monitor_drain(c.cv);
+        if (items[0].revents & ZMQ_POLLIN)
+            serve_zap(&c);
     }
     log_info("shutting down");
 out:

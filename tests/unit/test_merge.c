@@ -762,8 +762,11 @@ test_rollback_discards_deltas(void **state)
     replay_scenario(&f);
     fx_digest(&f, d1);
     /* A batch that fails half-way: nothing of it may stay, not even the
-     * in-memory deltas. */
+     * in-memory deltas, nor the person records' pending buckets (of one
+     * merged and one not yet merged person). */
     reg(&f, N_C, 3, FX_T0 + D, 43, RZ_G_FEMALE, 2001, 20260311, MERGE_CNIC_ABSENT, 0);
+    attend(&f, N_C, 3, FX_T0 + D, 1, 43, 1);
+    attend(&f, N_C, 3, FX_T0 + D, 1, 44, 1);
     rz_db_rollback(f.db);
     merge_discard(f.m);
     f.in_tx = 0;
@@ -836,9 +839,19 @@ test_counter_keys(void **state)
     fx_open(&f);
     reg(&f, N_A, 40000, FX_T0, 1, RZ_G_FEMALE, 2001, 20260310, MERGE_CNIC_VALID, 11);
     reg(&f, N_B, 2, FX_T0, 2, RZ_G_MALE, 1990, 20260310, MERGE_CNIC_VALID, 12);
+    /* Two more escaped centres in the same flush: their pending counters
+     * share every key field and only the values tell them apart. */
+    reg(&f, N_C, 50000, FX_T0 + 1000, 3, RZ_G_FEMALE, 2001, 20260310, MERGE_CNIC_VALID, 13);
+    reg(&f, N_C, 40000, FX_T0 + 2000, 4, RZ_G_MALE, 1990, 20260310, MERGE_CNIC_VALID, 14);
+    reg(&f, N_A, 40000, FX_T0 + 3000, 5, RZ_G_FEMALE, 2001, 20260310, MERGE_CNIC_VALID, 15);
     fx_commit(&f);
-    assert_int_equal(by_centre(&f, REG, GA, 0, 40000), 1);
-    assert_int_equal(by_centre(&f, REG, GM, 202603, 40000), 1);
+    assert_int_equal(by_centre(&f, REG, GA, 0, 40000), 3);
+    assert_int_equal(by_centre(&f, REG, GM, 202603, 40000), 3);
+    assert_int_equal(by_centre(&f, REG, GM, 202603, 50000), 1);
+    assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 0"
+                                   " AND period = 202603 AND d1 = 3 AND v1 = 40000 AND d2 = 5"
+                                   " AND v2 = 1"),
+                     2);
     assert_int_equal(by_centre(&f, REG, GA, 0, 2), 1);
     assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM totals WHERE d1 = 3 AND v1 = 40000"
                                    " AND typeof(v1) = 'integer'"),
@@ -850,7 +863,44 @@ test_counter_keys(void **state)
                      0);
     assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 3"
                                    " AND d1 = 5 AND v1 = 1 AND d2 = 9 AND v2 = 'Lahore'"),
+                     3);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* A flush writes its counters many to a statement (MG_UPSERT_ROWS): a
+ * window that takes counters back to zero deletes them, whether they are
+ * written in a full statement or one by one, and the rest stay exact. */
+static void
+test_counters_back_to_zero(void **state)
+{
+    fx f;
+    fx_change del;
+    uint32_t i;
+    (void)state;
+    fx_open(&f);
+    /* 30 persons over 30 centres and two birth years: a few hundred
+     * counters in one flush. */
+    for (i = 0; i < 30; i++)
+        reg(&f, N_A, 100 + i, FX_T0 + i * 1000, 100 + i, i % 2 ? RZ_G_FEMALE : RZ_G_MALE,
+            1990 + (int)(i % 2), 20260310, MERGE_CNIC_VALID, 500 + i);
+    fx_commit(&f);
+    assert_true(fx_scalar(&f, "SELECT count(*) FROM counters") > 2 * 64);
+    assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 3"
+                                   " AND d1 = 0"),
+                     30);
+    /* Delete all but the last: every counter of the others goes to zero,
+     * the shared ones (national, gender, home) go down. */
+    for (i = 0; i < 29; i++) {
+        person_change(&del, N_A, 100 + i, FX_T0 + D + i * 1000, 100 + i, RZ_OP_DELETE);
+        fx_apply(&f, &del);
+    }
+    fx_commit(&f);
+    assert_int_equal(fx_scalar(&f, "SELECT n FROM totals WHERE metric = 1 AND grain = 3"
+                                   " AND d1 = 0"),
                      1);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM totals WHERE d1 = 3 AND v1 <> 129"), 0);
+    assert_true(by_centre(&f, REG, GA, 0, 129) == 1);
     fx_check_sums(&f);
     fx_close(&f);
 }
@@ -894,7 +944,36 @@ test_state_layout_upgrade(void **state)
     assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM sqlite_master WHERE name = 'totals'"
                                        " AND type = 'view'"),
                      1);
-    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 1);
+    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 3);
+    state_store_close(&ss);
+    /* Layout 1 (buckets per cluster in a table, an index of attendances by
+     * person) is reset the same way: buckets are per person record now,
+     * and st_cluster_att is a view of them. */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP VIEW st_cluster_att;"
+                                  "CREATE TABLE st_cluster_att(ckey BLOB NOT NULL, day INTEGER"
+                                  " NOT NULL, kind INTEGER NOT NULL, centre INTEGER NOT NULL,"
+                                  " n INTEGER NOT NULL, PRIMARY KEY(ckey, day, kind, centre))"
+                                  " WITHOUT ROWID;"
+                                  "INSERT INTO st_cluster_att VALUES(x'01', 20260101, 1, 1, 3);"
+                                  "DROP TABLE st_person_att;"
+                                  "INSERT INTO merge_pos VALUES(x'0102030405060708', 42, 1000);"
+                                  "PRAGMA user_version = 1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(state_store_open_path(&ss, path, &err), 0);
+    probe.db = state_store_db(ss);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM merge_pos"), 0);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM st_cluster_att"), 0);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM sqlite_master WHERE type = 'view'"
+                                       " AND name = 'st_cluster_att'"),
+                     1);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM sqlite_master"
+                                       " WHERE name = 'st_attendance_person'"),
+                     0);
+    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 3);
     state_store_close(&ss);
     /* Opening again keeps what is there. */
     assert_int_equal(state_store_open_path(&ss, path, &err), 0);
@@ -928,6 +1007,7 @@ main(void)
         cmocka_unit_test(test_rollback_discards_deltas),
         cmocka_unit_test(test_home_normalize),
         cmocka_unit_test(test_counter_keys),
+        cmocka_unit_test(test_counters_back_to_zero),
         cmocka_unit_test(test_state_layout_upgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
