@@ -23,7 +23,6 @@
  * Not here: what counts (merge.c, merge_cluster.c) and the counters.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,23 +157,51 @@ patt_decode(const char *s, mg_catts *out)
     }
 }
 
-/* The row's text of buckets c (sorted, non-zero) into m->patt.text. */
+/* Writes v in decimal at p; returns the characters written (snprintf cost
+ * most of a flush). */
+static size_t
+put_int(char *p, int64_t v)
+{
+    char tmp[24];
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t n = 0, k = 0;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        p[k++] = '-';
+    while (n)
+        p[k++] = tmp[--n];
+    return k;
+}
+
+/* The row's text of buckets c (sorted, non-zero) into p->text. */
 static void
 patt_encode(mg_patt *p, const mg_catts *c)
 {
-    size_t i, need = 3 + c->n * 84;
+    size_t i, need = 3 + c->n * 84; /* "[" 3 x 20 + 1 x 10 digits, 4 separators "]," */
+    char *t;
     if (need > p->captext) {
         p->captext = need * 2;
         p->text = xrealloc(p->text, p->captext);
     }
-    p->ntext = 0;
-    p->text[p->ntext++] = '[';
-    for (i = 0; i < c->n; i++)
-        p->ntext += (size_t)snprintf(p->text + p->ntext, p->captext - p->ntext,
-                                     "%s[%u,%lld,%lld,%lld]", i ? "," : "", c->v[i].day,
-                                     (long long)c->v[i].kind, (long long)c->v[i].centre,
-                                     (long long)c->v[i].n);
-    p->text[p->ntext++] = ']';
+    t = p->text;
+    *t++ = '[';
+    for (i = 0; i < c->n; i++) {
+        if (i)
+            *t++ = ',';
+        *t++ = '[';
+        t += put_int(t, (int64_t)c->v[i].day);
+        *t++ = ',';
+        t += put_int(t, c->v[i].kind);
+        *t++ = ',';
+        t += put_int(t, c->v[i].centre);
+        *t++ = ',';
+        t += put_int(t, c->v[i].n);
+        *t++ = ']';
+    }
+    *t++ = ']';
+    p->ntext = (size_t)(t - p->text);
 }
 
 /* ---- reading and writing -------------------------------------------------- */

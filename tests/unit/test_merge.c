@@ -762,8 +762,11 @@ test_rollback_discards_deltas(void **state)
     replay_scenario(&f);
     fx_digest(&f, d1);
     /* A batch that fails half-way: nothing of it may stay, not even the
-     * in-memory deltas. */
+     * in-memory deltas, nor the person records' pending buckets (of one
+     * merged and one not yet merged person). */
     reg(&f, N_C, 3, FX_T0 + D, 43, RZ_G_FEMALE, 2001, 20260311, MERGE_CNIC_ABSENT, 0);
+    attend(&f, N_C, 3, FX_T0 + D, 1, 43, 1);
+    attend(&f, N_C, 3, FX_T0 + D, 1, 44, 1);
     rz_db_rollback(f.db);
     merge_discard(f.m);
     f.in_tx = 0;
