@@ -347,15 +347,109 @@ emit_registration(merge_ctx *m, const mg_prof *p, int64_t *v, int64_t delta)
 /* Counted attendances on one day (v[KIND] set): the age is the event
  * year's in its month (and so in the quarter and year they add up to), the
  * registration year's all time. */
+static void
+emit_attendance_fact(merge_ctx *m, const mg_fact *f)
+{
+    int64_t v[MERGE_D_MAX + 1];
+    memset(v, 0, sizeof v);
+    v[MERGE_D_CENTRE] = f->v[1];
+    v[MERGE_D_GENDER] = f->v[2];
+    v[MERGE_D_AREA] = f->v[3];
+    v[MERGE_D_SKILL] = f->v[4];
+    v[MERGE_D_HOME] = f->v[5];
+    v[MERGE_D_KIND] = f->v[6];
+    mg_emit(m, MERGE_M_ATTENDANCES, MG_TAG_MA, (uint32_t)f->v[0], v, f->n, MG_COMBOS_NO_AGE);
+    v[MERGE_D_AGE] = f->v[7];
+    mg_emit(m, MERGE_M_ATTENDANCES, RZ_GRAIN_MONTH, (uint32_t)f->v[0], v, f->n, MG_COMBOS_AGE);
+    v[MERGE_D_AGE] = f->v[8];
+    mg_emit(m, MERGE_M_ATTENDANCES, MERGE_GRAIN_ALL, 0, v, f->n, MG_COMBOS_AGE);
+}
+
+/* Turns the gathered attendance facts into counter deltas. */
+static void
+facts_spill(merge_ctx *m)
+{
+    size_t i;
+    if (m->facts.count == 0)
+        return;
+    for (i = 0; i < m->facts.cap; i++)
+        if (m->facts.cells[i].used && m->facts.cells[i].n != 0)
+            emit_attendance_fact(m, &m->facts.cells[i]);
+    memset(m->facts.cells, 0, m->facts.cap * sizeof *m->facts.cells);
+    m->facts.count = 0;
+}
+
+static uint64_t
+fact_hash(const int64_t *v)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    size_t i;
+    for (i = 0; i < MG_FACT_VALS; i++)
+        h = (h ^ (uint64_t)v[i]) * 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 31);
+}
+
+static void fact_add(mg_facts *fs, const int64_t *v, int64_t n);
+
+static void
+facts_grow(mg_facts *fs)
+{
+    mg_fact *old = fs->cells;
+    size_t i, oldcap = fs->cap;
+    fs->cap = oldcap ? oldcap * 2 : 4096;
+    fs->cells = xcalloc(fs->cap, sizeof *fs->cells);
+    fs->count = 0;
+    for (i = 0; i < oldcap; i++)
+        if (old[i].used)
+            fact_add(fs, old[i].v, old[i].n);
+    free(old);
+}
+
+static void
+fact_add(mg_facts *fs, const int64_t *v, int64_t n)
+{
+    size_t i;
+    if ((fs->count + 1) * 10 > fs->cap * 7)
+        facts_grow(fs);
+    for (i = fact_hash(v) & (fs->cap - 1);; i = (i + 1) & (fs->cap - 1)) {
+        mg_fact *c = &fs->cells[i];
+        if (!c->used) {
+            memcpy(c->v, v, sizeof c->v);
+            c->n = n, c->used = 1;
+            fs->count++;
+            return;
+        }
+        if (memcmp(c->v, v, sizeof c->v) == 0) {
+            c->n += n;
+            return;
+        }
+    }
+}
+
+/* Counted attendances on one day (v[KIND] set): the age is the event
+ * year's in its month (and so in the quarter and year they add up to), the
+ * registration year's all time.  Gathered by fact (mg_facts) and turned
+ * into counters at the latest when the counters are written. */
 void
 mg_emit_attendances(merge_ctx *m, int64_t day, const mg_prof *p, int64_t *v, int64_t delta)
 {
-    uint32_t month = mg_period_of(day, RZ_GRAIN_MONTH);
-    mg_emit(m, MERGE_M_ATTENDANCES, MG_TAG_MA, month, v, delta, MG_COMBOS_NO_AGE);
-    v[MERGE_D_AGE] = mg_age_in(mg_year_of(day), p);
-    mg_emit(m, MERGE_M_ATTENDANCES, RZ_GRAIN_MONTH, month, v, delta, MG_COMBOS_AGE);
-    v[MERGE_D_AGE] = mg_age_in(mg_year_of(p->reg_date), p);
-    mg_emit(m, MERGE_M_ATTENDANCES, MERGE_GRAIN_ALL, 0, v, delta, MG_COMBOS_AGE);
+    int64_t f[MG_FACT_VALS];
+    if (delta == 0)
+        return;
+    f[0] = mg_period_of(day, RZ_GRAIN_MONTH);
+    f[1] = v[MERGE_D_CENTRE];
+    f[2] = v[MERGE_D_GENDER];
+    f[3] = v[MERGE_D_AREA];
+    f[4] = v[MERGE_D_SKILL];
+    f[5] = v[MERGE_D_HOME];
+    f[6] = v[MERGE_D_KIND];
+    f[7] = mg_age_in(mg_year_of(day), p);
+    f[8] = v[MERGE_D_AGE] = mg_age_in(mg_year_of(p->reg_date), p);
+    fact_add(&m->facts, f, delta);
+    /* Bounded memory: past MG_FACTS_SPILL facts become deltas, which
+     * merge_entry's MG_FLUSH_AT bound covers. */
+    if (m->facts.count >= MG_FACTS_SPILL)
+        facts_spill(m);
 }
 
 /* ---- trainees: unique persons per counter ------------------------------------- */
@@ -836,6 +930,7 @@ mg_counters_write(merge_ctx *m, rz_error *err)
     mg_cell *o;
     size_t i, j, n = 0;
     int rc = 0;
+    facts_spill(m);
     if (m->deltas.count == 0)
         return 0;
     /* Expand each cell into its counters, sort them in key order (which
@@ -887,6 +982,9 @@ void
 mg_counters_discard(merge_ctx *m)
 {
     map_clear(&m->deltas);
+    if (m->facts.cells)
+        memset(m->facts.cells, 0, m->facts.cap * sizeof *m->facts.cells);
+    m->facts.count = 0;
     m->nout = 0;
     intern_reset(&m->text);
     mg_places_clear(m);
@@ -896,6 +994,7 @@ void
 mg_counters_free(merge_ctx *m)
 {
     free(m->deltas.cells);
+    free(m->facts.cells);
     free(m->out);
     free(m->tmp);
     sqlite3_finalize(m->upsert_rows);

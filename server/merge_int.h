@@ -167,6 +167,30 @@ typedef struct mg_map {
 
 #define MG_UPSERT_ROWS 64 /* counters one flush statement writes */
 
+/* Counted attendances gathered by fact before they become counters: every
+ * attendance with the same month, event centre and kind and the same person
+ * dimensions (ages in the event's and the registration's year included)
+ * touches the same 36 counters, and attendances that follow each other in a
+ * log share facts (the benchmark's 148,557 attendances are 56,087 facts), so
+ * a fact's 36 counters are added once instead of once per attendance.  v:
+ * month, centre, gender, area, skill, home (interned), kind, age in the
+ * event's year, age in the registration's year.  Every MG_FACTS_SPILL
+ * facts become deltas, so the deltas stay within MG_FLUSH_AT plus one
+ * spill's counters. */
+#define MG_FACT_VALS 9
+#define MG_FACTS_SPILL (1u << 12) /* facts that are turned into counters at once */
+
+typedef struct mg_fact {
+    int64_t v[MG_FACT_VALS]; /* the fact's values */
+    int64_t n;               /* accumulated attendances */
+    int used;                /* 0: empty slot */
+} mg_fact;
+
+typedef struct mg_facts {
+    mg_fact *cells;    /* open addressing, linear probing */
+    size_t cap, count; /* power of two; used cells */
+} mg_facts;
+
 /* Counters one mg_emit() touches at most: national, 10 dims, 45 pairs. */
 #define MG_EMIT_MAX (1 + MERGE_D_MAX + MERGE_D_MAX * (MERGE_D_MAX - 1) / 2)
 
@@ -251,6 +275,7 @@ struct merge_ctx {
     mg_cl cl[2];                /* clusters of one person entry */
     mg_catts moves;             /* a person's counted attendances */
     mg_map deltas;              /* counters of the current batch */
+    mg_facts facts;             /* attendances not yet turned into deltas */
     mg_cell *out;               /* flush: deltas expanded per grain, sorted */
     mg_cell *tmp;               /* flush: the radix sort's second buffer (capout) */
     sqlite3_stmt *upsert_rows;  /* flush: MG_UPSERT_ROWS counters at once (merge_counters.c) */
