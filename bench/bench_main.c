@@ -942,11 +942,12 @@ bench_queries_only(bench_run *b, rz_error *err)
            (long long)qr.events);
     printf("dashboard breakdowns (counters): p50 %.2f ms, p99 %.2f ms over %d queries x %d\n",
            qr.p50_ms, qr.p99_ms, qr.n, b->o.rounds);
-    printf("%-62s %10s %10s %12s %12s\n", "exact date range", "index p50", "index p99", "scan (ms)",
-           "total");
+    printf("%-62s %10s %10s %8s %8s %12s %12s\n", "exact date range", "index p50", "index p99",
+           "cpu p50", "cpu p99", "scan (ms)", "total");
     for (i = 0; i < rr.n; i++)
-        printf("%-62s %10.2f %10.2f %12.1f %12lld\n", rr.row[i].name, rr.row[i].p50_ms,
-               rr.row[i].p99_ms, rr.row[i].scan_p50_ms, (long long)rr.row[i].total);
+        printf("%-62s %10.2f %10.2f %8.2f %8.2f %12.1f %12lld\n", rr.row[i].name, rr.row[i].p50_ms,
+               rr.row[i].p99_ms, rr.row[i].cpu_p50_ms, rr.row[i].cpu_p99_ms, rr.row[i].scan_p50_ms,
+               (long long)rr.row[i].total);
     printf("ranges: index p50 %.2f ms, p99 %.2f ms (7 d %.2f, 30 d %.2f, 90 d %.2f, 365 d %.2f,"
            " 730 d %.2f); state scan p50 %.0f ms, p99 %.0f ms; answers equal\n",
            rr.p50_ms, rr.p99_ms, rr.days_p99_ms[0], rr.days_p99_ms[1], rr.days_p99_ms[2],

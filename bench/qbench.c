@@ -282,17 +282,20 @@ qb_text_row(void *arg, const query_row *row)
 }
 
 static int
-qb_range_time(sqlite3 *db, const query_spec *q, int rounds, double *t, qb_text *out, rz_error *err)
+qb_range_time(sqlite3 *db, const query_spec *q, int rounds, double *t, double *cpu, qb_text *out,
+              rz_error *err)
 {
     int i, rc;
     for (i = 0; i < rounds; i++) {
-        double t0 = bench_now();
+        double t0 = bench_now(), c0 = bench_cpu_now();
         out->n = 0, out->total = 0, out->rows = 0;
         if (out->s)
             out->s[0] = '\0';
         if ((rc = query_run(db, q, qb_text_row, out, err)))
             return rc;
         t[i] = (bench_now() - t0) * 1e3;
+        if (cpu)
+            cpu[i] = (bench_cpu_now() - c0) * 1e3;
     }
     return 0;
 }
@@ -306,6 +309,7 @@ qbench_ranges(const char *dir, uint32_t last_day, int rounds, int scan_rounds, i
     double *sall = xcalloc((size_t)nq * (size_t)scan_rounds + 1, sizeof *sall);
     double *byd[2][QB_LENS];
     double *t = xcalloc((size_t)(rounds > scan_rounds ? rounds : scan_rounds) + 1, sizeof *t);
+    double *cpu = xcalloc((size_t)rounds + 1, sizeof *cpu);
     size_t nall = 0, nsall = 0, nd[2][QB_LENS];
     qb_text a = {NULL, 0, 0, 0, 0}, b = {NULL, 0, 0, 0, 0};
     sqlite3 *db = NULL;
@@ -341,8 +345,10 @@ qbench_ranges(const char *dir, uint32_t last_day, int rounds, int scan_rounds, i
                          qb_range_days[d], e ? " to mid-month" : "");
                 row->days = qb_range_days[d];
                 row->mid = e;
-                if ((rc = qb_range_time(db, &q, rounds, t, &a, err)))
+                if ((rc = qb_range_time(db, &q, rounds, t, cpu, &a, err)))
                     break;
+                row->cpu_p50_ms = bench_quantile(cpu, (size_t)rounds, 0.50);
+                row->cpu_p99_ms = bench_quantile(cpu, (size_t)rounds, 0.99);
                 memcpy(all + nall, t, (size_t)rounds * sizeof *t);
                 nall += (size_t)rounds;
                 memcpy(byd[e][d] + nd[e][d], t, (size_t)rounds * sizeof *t);
@@ -353,7 +359,7 @@ qbench_ranges(const char *dir, uint32_t last_day, int rounds, int scan_rounds, i
                 row->rows = a.rows;
                 if (scan_rounds > 0) {
                     q.scan = 1;
-                    if ((rc = qb_range_time(db, &q, scan_rounds, t, &b, err)))
+                    if ((rc = qb_range_time(db, &q, scan_rounds, t, NULL, &b, err)))
                         break;
                     memcpy(sall + nsall, t, (size_t)scan_rounds * sizeof *t);
                     nsall += (size_t)scan_rounds;
@@ -388,6 +394,7 @@ out:
     free(all);
     free(sall);
     free(t);
+    free(cpu);
     free(a.s);
     free(b.s);
     return rc;

@@ -61,6 +61,8 @@ typedef struct qbench_range_row {
     int mid;            /* 1: ends mid-month (QBENCH_MID_BACK days before last_day) */
     double p50_ms;      /* index */
     double p99_ms;      /* index */
+    double cpu_p50_ms;  /* index, CPU time of the querying thread (load-independent) */
+    double cpu_p99_ms;  /* index, CPU time */
     double scan_p50_ms; /* baseline: state tables */
     double scan_max_ms; /* baseline, slowest run */
     int64_t total;      /* sum of the rows (same from both) */
