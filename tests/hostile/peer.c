@@ -150,7 +150,15 @@ peer_send(peer *p, const void *const *parts, const size_t *lens, int nparts, rz_
     int i;
     for (i = 0; i < nparts; i++)
         if (zmq_send(p->sock, parts[i], lens[i], i + 1 < nparts ? ZMQ_SNDMORE : 0) < 0)
-            return rz_fail(err, RZ_E_IO, "send: %s", zmq_strerror(zmq_errno()));
+            /* EAGAIN: no connection to queue on within the timeout.  A
+             * refused handshake (unenrolled key, wrong server key, no CURVE)
+             * ends the connection for good, and whether that happens before
+             * or after the send is a race: either way the server did not
+             * answer, which is what a timeout says. */
+            return zmq_errno() == EAGAIN
+                       ? rz_fail(err, RZ_E_TIMEOUT, "no connection within %d ms (send)",
+                                 p->timeout_ms)
+                       : rz_fail(err, RZ_E_IO, "send: %s", zmq_strerror(zmq_errno()));
     return 0;
 }
 

@@ -64,7 +64,8 @@ int peer_connect(peer *p, rz_error *err) RZ_WUR;
 
 /* Changes the receive timeout of p and of its current socket. */
 void peer_set_timeout(peer *p, int ms);
-/* Sends nparts frames.  0 or RZ_E_IO. */
+/* Sends nparts frames.  0, RZ_E_TIMEOUT (no connection to queue on within
+ * the timeout: a refused handshake ends it) or RZ_E_IO. */
 int peer_send(peer *p, const void *const *parts, const size_t *lens, int nparts, rz_error *err)
     RZ_WUR;
 /* Receives one reply within the timeout and decodes it into m (borrowing

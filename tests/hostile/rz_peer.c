@@ -8,9 +8,9 @@
  *       runs one phase of the case table against the server (see below);
  *       one line per case (PASS/FAIL name), a count, exit 1 on any failure.
  *   rz_peer hello --endpoint EP --server-key HEX --node DIR
- *           --expect welcome|timeout|CODE [--timeout MS] [--plain]
- *       one HELLO on a new connection (--plain: without CURVE); exit 0 when
- *       the outcome is expected.
+ *           --expect welcome|timeout|CODE [--timeout MS] [--plain] [--settle MS]
+ *       one HELLO on a new connection (--plain: without CURVE; --settle: sent
+ *       MS after connecting); exit 0 when the outcome is expected.
  *   rz_peer hold --endpoint EP --server-key HEX --node DIR -- CMD ARGS...
  *       HELLO on a kept connection, runs CMD (e.g. a revoke), then checks
  *       the same connection is refused (auth) and a new one gets no answer.
@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/hlc.h"
@@ -2149,8 +2150,9 @@ run_table(ctx *c, const hcase *t, size_t n, int save)
 typedef struct opts {
     const char *endpoint, *server_key, *node, *other, *expect, *name, *district;
     int timeout_ms;
-    int plain;  /* hello: no CURVE at all */
-    char **cmd; /* hold: command to run */
+    int settle_ms; /* hello: wait this long between connecting and sending */
+    int plain;     /* hello: no CURVE at all */
+    char **cmd;    /* hold: command to run */
 } opts;
 
 static int
@@ -2190,6 +2192,8 @@ parse_opts(int argc, char **argv, opts *o)
             o->district = v;
         else if (strcmp(a, "--timeout") == 0)
             o->timeout_ms = atoi(v);
+        else if (strcmp(a, "--settle") == 0)
+            o->settle_ms = atoi(v);
         else
             return -1;
         i++;
@@ -2223,6 +2227,10 @@ cmd_hello(const opts *o)
     else if (o->timeout_ms)
         p.timeout_ms = o->timeout_ms;
     rc = peer_connect(&p, &err);
+    /* --settle: let a refused handshake end the connection before the
+     * HELLO is sent, the order a slow client meets by chance. */
+    if (rc == 0 && o->settle_ms > 0)
+        nanosleep(&(struct timespec){o->settle_ms / 1000, (o->settle_ms % 1000) * 1000000L}, NULL);
     if (rc == 0)
         rc = peer_hello(&p, p.node_id, &err);
     peer_free(&p);
@@ -2516,7 +2524,7 @@ usage(void)
             "       rz_peer run good|hostile|fork|epoch --endpoint EP --server-key HEX --node DIR\n"
             "               [--other DIR] [--name S] [--district S]\n"
             "       rz_peer hello --endpoint EP --server-key HEX --node DIR\n"
-            "               --expect welcome|timeout|CODE [--timeout MS] [--plain]\n"
+            "               --expect welcome|timeout|CODE [--timeout MS] [--plain] [--settle MS]\n"
             "       rz_peer hold --endpoint EP --server-key HEX --node DIR -- CMD ARGS...\n"
             "       rz_peer corpus OUTDIR\n");
 }

@@ -177,6 +177,14 @@ note "a node configured with another server's key refuses to talk (impostor)"
   || fail "CURVE handshake succeeded with the wrong server key"
 note "a client without CURVE gets no answer"
 peer hello a --plain --expect timeout || fail "a plain (unencrypted) client was answered"
+# The same three with the HELLO sent only after the refused handshake has
+# ended the connection (a slow client's order): still no answer, whatever
+# the order (a send with no connection to queue on is a timeout too).
+note "refused handshakes, HELLO sent after the refusal: still no answer"
+peer hello unenrolled --expect timeout --settle 500 || fail "unenrolled key, HELLO after the refusal"
+"$PEER" hello --endpoint "$EP" --server-key "$FAKE_KEY" --node "$T/a" --expect timeout --settle 500 \
+  || fail "impostor, HELLO after the failed handshake"
+peer hello a --plain --expect timeout --settle 500 || fail "plain client, HELLO after the failed handshake"
 note "raw bytes that are not ZMTP do not disturb the server"
 python3 - "$PORT" <<'PY'
 import socket, sys
