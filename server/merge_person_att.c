@@ -63,18 +63,25 @@ patt_find(const mg_patt *p, const uint8_t id[16])
     }
 }
 
+/* Puts persons[i] into the first free slot of its probe sequence. */
+static void
+patt_slot_put(mg_patt *p, size_t i)
+{
+    size_t j;
+    for (j = patt_slot(p->persons[i].id, p->nslots); p->slots[j]; j = (j + 1) & (p->nslots - 1))
+        ;
+    p->slots[j] = (uint32_t)(i + 1);
+}
+
 static void
 patt_rehash(mg_patt *p, size_t nslots)
 {
-    size_t i, j;
+    size_t i;
     free(p->slots);
     p->slots = xcalloc(nslots, sizeof *p->slots);
     p->nslots = nslots;
-    for (i = 0; i < p->npersons; i++) {
-        for (j = patt_slot(p->persons[i].id, nslots); p->slots[j]; j = (j + 1) & (nslots - 1))
-            ;
-        p->slots[j] = (uint32_t)(i + 1);
-    }
+    for (i = 0; i < p->npersons; i++)
+        patt_slot_put(p, i);
 }
 
 void
@@ -83,19 +90,16 @@ mg_patt_add(merge_ctx *m, const uint8_t id[16], const mg_catt *b)
     mg_patt *p = &m->patt;
     mg_patt_person *pp = patt_find(p, id);
     if (!pp) {
-        size_t j;
         if (p->npersons == p->cappersons) {
             p->cappersons = p->cappersons ? p->cappersons * 2 : 1024;
             p->persons = xrealloc(p->persons, p->cappersons * sizeof *p->persons);
         }
         if ((p->npersons + 1) * 2 > p->nslots)
             patt_rehash(p, p->nslots ? p->nslots * 2 : 2048);
-        pp = &p->persons[p->npersons++];
+        pp = &p->persons[p->npersons];
         memcpy(pp->id, id, 16);
         pp->head = 0;
-        for (j = patt_slot(id, p->nslots); p->slots[j]; j = (j + 1) & (p->nslots - 1))
-            ;
-        p->slots[j] = (uint32_t)p->npersons;
+        patt_slot_put(p, p->npersons++);
     }
     if (p->nrecs == p->caprecs) {
         p->caprecs = p->caprecs ? p->caprecs * 2 : 4096;
