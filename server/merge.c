@@ -7,6 +7,8 @@
  *                     validity of values
  *   merge_cluster.c   CNIC clusters: one person, one count, at the place of
  *                     the earliest registration
+ *   merge_person_att.c a person record's counted attendances (its buckets)
+ *   merge_event_att.c an event's attendance records, one row per event
  *   merge_counters.c  the counters of `totals` and their flush
  *   merge_int.h       what these files share
  *
@@ -18,7 +20,12 @@
  *             platforms, reg_date)
  *   st_event(id, created, centre_id, st, bad, deleted, kind, title, date,
  *            duration, partner, mode)
+ *   st_event_att(event_id, n, b), an event's attendance records
+ *             (event_id, person_id, st, bad, deleted, present) packed in one
+ *             row, or for an event of more than 256 records the marker b =
+ *             NULL and its records as rows of
  *   st_attendance(event_id, person_id, st, bad, deleted, present)
+ *             (merge_event_att.c)
  *   st_cluster(ckey, centre_id, reg_date, gender, birth_year, area, skill, home)
  *   st_person_att(person_id, b), a person record's buckets (merge_person_att.c),
  *             shown per cluster as the view st_cluster_att(ckey, day, kind,
@@ -31,11 +38,13 @@
  * discard, and merge updates them with every write, so they always agree
  * with the database.
  *
- * Cost per entry (no full scans): a new attendance is 2 statements on cache
- * hits (insert the row, write its person's bucket; the cluster's buckets are
- * in the cache) plus ~70 in-memory counter touches; a registration 4-6 statements; a correction
- * that changes a person's counts re-reads that person's clusters (their members and buckets) once.
- * Per flush: one upsert per distinct counter touched.
+ * Cost per entry (no full scans): a new attendance at an event already
+ * touched in the window is no statement on cache hits (its record, its
+ * person's bucket and its cluster's buckets are in memory) plus ~70
+ * in-memory counter touches; a registration 4-6 statements; a correction
+ * that changes a person's counts re-reads that person's clusters (their
+ * members and buckets) once.  Per flush: one upsert per distinct counter
+ * touched, one row per person record and per event touched.
  *
  * Not here: the clamp window (server/ingest.c derives it from clock entries)
  * and CNIC validation and tokens (ingest, from the revealed values).
@@ -52,8 +61,9 @@
 #include "common/util.h"
 #include "server/merge_int.h"
 
-const char *const merge_state_tables[] = {
-    "st_person", "st_event", "st_attendance", "st_cluster", "st_person_att", "counters", NULL};
+const char *const merge_state_tables[] = {"st_person",    "st_event",   "st_attendance",
+                                          "st_event_att", "st_cluster", "st_person_att",
+                                          "counters",     NULL};
 
 static const char merge_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS st_person("
@@ -67,6 +77,11 @@ static const char merge_schema_sql[] =
     " st BLOB NOT NULL, bad INTEGER NOT NULL, deleted INTEGER NOT NULL,"
     " kind, title, date, duration, partner, mode) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS st_event_date ON st_event(date);"
+    /* An event's attendance records, one row per event written once per
+     * window (merge_event_att.c): b packs them; b NULL marks an event of
+     * more than MG_EVATT_PACK_MAX records, kept in st_attendance. */
+    "CREATE TABLE IF NOT EXISTS st_event_att("
+    " event_id BLOB PRIMARY KEY, n INTEGER NOT NULL, b BLOB) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS st_attendance("
     " event_id BLOB NOT NULL, person_id BLOB NOT NULL, st BLOB NOT NULL,"
     " bad INTEGER NOT NULL, deleted INTEGER NOT NULL, present,"
@@ -76,14 +91,11 @@ static const char merge_schema_sql[] =
     " gender INTEGER NOT NULL, birth_year INTEGER NOT NULL, area INTEGER NOT NULL,"
     " skill INTEGER NOT NULL, home TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS st_cluster_reg ON st_cluster(reg_date);"
-    /* Counted attendances per person record (not per cluster): what a
-     * person brings along when its cluster changes, found by its key, so
-     * st_attendance needs no index by person; and keys that arrive in
-     * time order, not at random CNIC tokens (docs/PERFORMANCE.md). */
     /* Counted attendances per person record (not per cluster), one row
      * per record (merge_person_att.c): what a person brings along when
      * its cluster changes, found by its key, so st_attendance needs no
-     * index by person; written once per window in person-id order
+     * index by person; written once per window in person-id order, keys
+     * that arrive in time order, not at random CNIC tokens
      * (docs/PERFORMANCE.md). */
     "CREATE TABLE IF NOT EXISTS st_person_att("
     " person_id BLOB PRIMARY KEY, b TEXT NOT NULL) WITHOUT ROWID;"
@@ -151,6 +163,8 @@ static const char *const merge_sql[MS_COUNT] = {
     [MS_PA_INS] = "INSERT INTO st_person_att(person_id, b) VALUES(?1, ?2)",
     [MS_PA_UPD] = "UPDATE st_person_att SET b = ?2 WHERE person_id = ?1",
     [MS_PA_DEL] = "DELETE FROM st_person_att WHERE person_id = ?1",
+    [MS_EA_GET] = "SELECT n, b FROM st_event_att WHERE event_id = ?1",
+    [MS_EA_PUT] = "INSERT OR REPLACE INTO st_event_att(event_id, n, b) VALUES(?1, ?2, ?3)",
     [MS_T_UPSERT] = "INSERT INTO counters(k, t1, t2, n) VALUES(?1, ?2, ?3, ?4)"
                     " ON CONFLICT(k, t1, t2) DO UPDATE SET n = n + excluded.n",
     [MS_T_DELZERO] = "DELETE FROM counters WHERE k = ?1 AND t1 = ?2 AND t2 = ?3 AND n = 0",
@@ -326,21 +340,9 @@ merge_attendance(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STA
 {
     const uint8_t *key = in->e->key;
     mg_evfacts ev;
-    int was, is, rc;
-    mg_rec_fresh(&m->old);
-    mg_rec_fresh(&m->cur);
-    mg_rec_apply(&m->cur, in, stamp);
-    if ((rc = mg_attendance_store(m, key, &m->cur, 0, err)))
+    int was, is, changed, rc;
+    if ((rc = mg_evatt_apply(m, in, stamp, &changed, err)) || !changed)
         return rc;
-    if (sqlite3_changes(m->db) == 0) {
-        if ((rc = mg_attendance_load(m, key, &m->cur, err)))
-            return rc;
-        memcpy(&m->old, &m->cur, sizeof m->cur);
-        if (!mg_rec_apply(&m->cur, in, stamp))
-            return 0;
-        if ((rc = mg_attendance_store(m, key, &m->cur, 1, err)))
-            return rc;
-    }
     was = mg_attendance_on(&m->old);
     is = mg_attendance_on(&m->cur);
     if (was == is)
@@ -368,8 +370,10 @@ merge_entry(merge_ctx *m, const merge_input *in, rz_error *err)
     /* Bounded memory: write the counters and the day index inside the
      * same transaction (the read caches stay valid, the transaction goes
      * on). */
-    if (rc == 0 && (m->deltas.count >= MG_FLUSH_AT || m->patt.nrecs >= MG_FLUSH_AT) &&
-        (rc = mg_counters_write(m, err)) == 0 && (rc = mg_patt_flush(m, err)) == 0)
+    if (rc == 0 &&
+        (m->deltas.count >= MG_FLUSH_AT || m->patt.nrecs >= MG_FLUSH_AT || mg_evatt_full(m)) &&
+        (rc = mg_counters_write(m, err)) == 0 && (rc = mg_patt_flush(m, err)) == 0 &&
+        (rc = mg_evatt_flush(m, err)) == 0)
         rc = dayindex_flush(m->dx, err);
     return rc;
 }
@@ -381,6 +385,8 @@ merge_flush(merge_ctx *m, rz_error *err)
     if (rc == 0)
         rc = mg_patt_flush(m, err);
     if (rc == 0)
+        rc = mg_evatt_flush(m, err);
+    if (rc == 0)
         rc = dayindex_flush(m->dx, err);
     caches_clear(m); /* the transaction ends: start the next one cold */
     return rc;
@@ -391,6 +397,7 @@ merge_discard(merge_ctx *m)
 {
     mg_counters_discard(m);
     mg_patt_discard(m);
+    mg_evatt_discard(m);
     dayindex_discard(m->dx);
     caches_clear(m);
 }
@@ -402,7 +409,7 @@ merge_schema(sqlite3 *db, rz_error *err)
 {
     int rc;
     /* Older layouts (buckets per cluster in a table st_cluster_att, the
-     * index st_attendance_person) never reach here: state_store.c drops
+     * index st_attendance_person, a row per attendance) never reach here: state_store.c drops
      * the derived tables of an older state.db (PRAGMA user_version). */
     if ((rc = rz_db_exec(db, merge_schema_sql, err)))
         return rc;
@@ -458,6 +465,7 @@ merge_destroy(merge_ctx **mp)
     dayindex_destroy(&m->dx);
     mg_counters_free(m);
     mg_patt_free(m);
+    mg_evatt_free(m);
     free(m);
     *mp = NULL;
 }

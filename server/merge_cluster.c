@@ -500,27 +500,27 @@ mg_att_count(merge_ctx *m, const uint8_t pid[16], const mg_evfacts *ev, int64_t 
     return 0;
 }
 
+/* An event's facts before and after a change. */
+typedef struct mg_evmove {
+    const mg_evfacts *was, *is;
+} mg_evmove;
+
+static int
+attendee_move(merge_ctx *m, const uint8_t pid[16], void *arg, rz_error *err)
+{
+    const mg_evmove *mv = arg;
+    int rc;
+    if (mv->was->live && (rc = mg_att_count(m, pid, mv->was, -1, err)))
+        return rc;
+    return mv->is->live ? mg_att_count(m, pid, mv->is, +1, err) : 0;
+}
+
 /* Re-attributes the counted attendances of an event whose liveness, date,
- * kind or centre changed. */
+ * kind or centre changed, the window's pending records included. */
 int
 mg_event_attendees(merge_ctx *m, const uint8_t *event_id, const mg_evfacts *was,
                    const mg_evfacts *is, rz_error *err)
 {
-    sqlite3_stmt *st = m->st[MS_A_OF_EVENT];
-    int step = SQLITE_DONE, rc = 0;
-    sqlite3_bind_blob(st, 1, event_id, 16, SQLITE_STATIC);
-    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        uint8_t pid[16];
-        if (sqlite3_column_bytes(st, 0) != 16)
-            continue;
-        memcpy(pid, sqlite3_column_blob(st, 0), 16);
-        if (was->live && (rc = mg_att_count(m, pid, was, -1, err)))
-            break;
-        if (is->live)
-            rc = mg_att_count(m, pid, is, +1, err);
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = mg_fail(m, err, "event attendees");
-    sqlite3_reset(st);
-    return rc;
+    mg_evmove mv = {was, is};
+    return mg_evatt_each_counting(m, event_id, attendee_move, &mv, err);
 }

@@ -3,8 +3,9 @@
  * (server/merge.h is the contract).  merge.c holds the entry points, the
  * schema and the read caches; merge_records.c the records and their
  * last-writer-wins rules; merge_cluster.c the CNIC clusters (one person, one
- * count); merge_counters.c the counters and their flush.  Names shared
- * between these files carry the family prefix mg_.
+ * count); merge_person_att.c a person record's buckets; merge_event_att.c an
+ * event's attendance records; merge_counters.c the counters and their
+ * flush.  Names shared between these files carry the family prefix mg_.
  */
 #ifndef RZ_MERGE_INT_H
 #define RZ_MERGE_INT_H
@@ -26,6 +27,9 @@
 #define MG_FLUSH_AT (1u << 17)        /* pending cells that trigger a flush (memory bound) */
 #define MG_DAY_MS 86400000ull
 #define MG_TEXT_RESET 100000 /* interned texts kept across flushes */
+
+/* Bytes of a record's stamp blob (column st), at most. */
+#define MG_STAMPS_MAX (1 + MG_SLOTS * (MG_STAMP + 1))
 
 /* Person attribute slots that decide counts. */
 #define MG_PERSON_COUNTED                                                                          \
@@ -60,6 +64,8 @@ enum {
     MS_PA_INS,
     MS_PA_UPD,
     MS_PA_DEL,
+    MS_EA_GET,
+    MS_EA_PUT,
     MS_T_UPSERT,
     MS_T_DELZERO,
     MS_COUNT
@@ -268,6 +274,33 @@ typedef struct mg_patt {
     mg_catts scratch;            /* a person's buckets being written */
 } mg_patt;
 
+/*
+ * The attendance records of the events touched in the window
+ * (merge_event_att.c): per event its records' canonical encodings in an
+ * arena, found by (event, person) through a hash; written once per window.
+ */
+#define MG_EVATT_PACK_MAX 256      /* records of an event kept in one row, at most */
+#define MG_EVATT_ARENA (16u << 20) /* arena bytes that trigger a write (memory bound) */
+typedef struct mg_evatt_ev mg_evatt_ev;
+typedef struct mg_evatt_rec mg_evatt_rec;
+typedef struct mg_evatt {
+    mg_evatt_ev *evs;           /* events touched */
+    size_t nevs, capevs;        /* used, allocated */
+    uint32_t *evslots;          /* hash of event id -> evs index + 1, 0 = empty */
+    size_t nevslots;            /* power of two */
+    mg_evatt_rec *recs;         /* records of packed events */
+    size_t nrecs, caprecs;      /* used, allocated */
+    uint32_t *recslots;         /* hash of (event, person) -> recs index + 1 */
+    size_t nrecslots;           /* power of two */
+    uint8_t *arena;             /* record encodings, loaded and written */
+    size_t narena, caparena;    /* used, allocated */
+    size_t held;                /* encodings in the arena (the memory bound counts them) */
+    uint8_t *row;               /* a row being written */
+    size_t caprow;              /* allocated */
+    const mg_evatt_rec **order; /* one event's records being sorted */
+    size_t caporder;            /* allocated */
+} mg_evatt;
+
 struct merge_ctx {
     sqlite3 *db;                /* borrowed */
     sqlite3_stmt *st[MS_COUNT]; /* prepared once */
@@ -292,6 +325,7 @@ struct merge_ctx {
     int64_t (*rowpl)[4];        /* scratch: place values of a cluster's buckets */
     dayindex *dx;               /* the day index of exact ranges (server/dayindex.h) */
     mg_patt patt;               /* person records' bucket changes of the window */
+    mg_evatt evatt;             /* events' attendance records of the window */
     size_t rowpl_cap;           /* entries allocated */
 };
 
@@ -327,6 +361,11 @@ void mg_stamp_make(uint8_t out[MG_STAMP], const merge_input *in);
 int64_t mg_rec_code(const mg_rec *r, int f);
 /* The record's valid, normalised district of residence ("" unknown). */
 void mg_rec_home(const mg_rec *r, char out[MERGE_HOME_MAX + 1]);
+/* A record's slot stamps as the column st holds them: encode into out
+ * (MG_STAMPS_MAX bytes) returning the length, and decode (RZ_E_INTERNAL when
+ * malformed). */
+size_t mg_stamps_encode(const mg_rec *r, int nslots, uint8_t *out);
+int mg_stamps_decode(mg_rec *r, int nslots, const uint8_t *p, size_t len);
 /* Empties r (no entry merged). */
 void mg_rec_fresh(mg_rec *r);
 /* Applies one entry: last writer wins per slot, creation stamp the lowest;
@@ -385,6 +424,29 @@ int mg_patt_flush(merge_ctx *m, rz_error *err);
 void mg_patt_discard(merge_ctx *m);
 /* Frees their memory. */
 void mg_patt_free(merge_ctx *m);
+
+/* ---- merge_event_att.c: events' attendance records ------------------------------ */
+
+/* Applies one attendance entry to its record (per-field last-writer-wins):
+ * in the window's records of a packed event, or its st_attendance row for
+ * an event of more than MG_EVATT_PACK_MAX.  Leaves the record before the
+ * entry in m->old and after it in m->cur; *changed 0 when nothing changed. */
+int mg_evatt_apply(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STAMP], int *changed,
+                   rz_error *err);
+/* Calls fn for each person whose attendance at the event counts by itself
+ * (present, valid, not deleted), pending records included, in person-id
+ * order. */
+int mg_evatt_each_counting(merge_ctx *m, const uint8_t event_id[16],
+                           int (*fn)(merge_ctx *m, const uint8_t pid[16], void *arg, rz_error *err),
+                           void *arg, rz_error *err);
+/* 1 when the records held exceed the memory bound (write them mid-window). */
+int mg_evatt_full(const merge_ctx *m);
+/* Writes every changed event's row, in event-id order, and forgets them. */
+int mg_evatt_flush(merge_ctx *m, rz_error *err);
+/* Forgets the window's records without writing. */
+void mg_evatt_discard(merge_ctx *m);
+/* Frees their memory. */
+void mg_evatt_free(merge_ctx *m);
 
 /* ---- merge_counters.c: counter deltas and their flush ----------------------- */
 

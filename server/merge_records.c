@@ -240,10 +240,10 @@ stamp_cmp(const void *a, const void *b)
     return memcmp(a, b, MG_STAMP);
 }
 
-/* Encodes r's slot stamps into out (capacity 1 + MG_SLOTS * 23); returns
- * the length.  Canonical: distinct stamps ascending, each referenced. */
-static size_t
-stamps_encode(const mg_rec *r, int nslots, uint8_t *out)
+/* Encodes r's slot stamps into out (capacity MG_STAMPS_MAX); returns the
+ * length.  Canonical: distinct stamps ascending, each referenced. */
+size_t
+mg_stamps_encode(const mg_rec *r, int nslots, uint8_t *out)
 {
     uint8_t uniq[MG_SLOTS][MG_STAMP];
     size_t k = 0, i, j, len;
@@ -270,8 +270,8 @@ stamps_encode(const mg_rec *r, int nslots, uint8_t *out)
     return len;
 }
 
-static int
-stamps_decode(mg_rec *r, int nslots, const uint8_t *p, size_t len)
+int
+mg_stamps_decode(mg_rec *r, int nslots, const uint8_t *p, size_t len)
 {
     size_t k;
     int s;
@@ -399,14 +399,14 @@ rec_head_column(mg_rec *r, sqlite3_stmt *st, int nslots)
     r->bad = (uint32_t)sqlite3_column_int64(st, 3);
     r->deleted = sqlite3_column_int(st, 4);
     r->exists = 1;
-    return stamps_decode(r, nslots, sqlite3_column_blob(st, 2),
-                         (size_t)sqlite3_column_bytes(st, 2));
+    return mg_stamps_decode(r, nslots, sqlite3_column_blob(st, 2),
+                            (size_t)sqlite3_column_bytes(st, 2));
 }
 
 static void
 rec_head_bind(sqlite3_stmt *st, const mg_rec *r, int nslots, uint8_t *buf)
 {
-    size_t n = stamps_encode(r, nslots, buf);
+    size_t n = mg_stamps_encode(r, nslots, buf);
     sqlite3_bind_blob(st, 1, r->created, MG_STAMP, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r->centre_id);
     sqlite3_bind_blob(st, 3, buf, (int)n, SQLITE_STATIC);
@@ -484,7 +484,7 @@ int
 mg_person_store(merge_ctx *m, const uint8_t id[16], const mg_rec *r, int update, rz_error *err)
 {
     sqlite3_stmt *st = m->st[update ? MS_P_UPD : MS_P_INS];
-    uint8_t buf[1 + MG_SLOTS * (MG_STAMP + 1)];
+    uint8_t buf[MG_STAMPS_MAX];
     const mg_val *c = &r->v[RZ_PF_CNIC];
     int f;
     rec_head_bind(st, r, RZ_PF_MAX + 1, buf);
@@ -531,7 +531,7 @@ int
 mg_event_store(merge_ctx *m, const uint8_t id[16], const mg_rec *r, int update, rz_error *err)
 {
     sqlite3_stmt *st = m->st[update ? MS_E_UPD : MS_E_INS];
-    uint8_t buf[1 + MG_SLOTS * (MG_STAMP + 1)];
+    uint8_t buf[MG_STAMPS_MAX];
     int f;
     rec_head_bind(st, r, RZ_EF_MAX + 1, buf);
     for (f = 1; f <= RZ_EF_MAX; f++)
@@ -554,8 +554,8 @@ mg_attendance_load(merge_ctx *m, const uint8_t key[32], mg_rec *r, rz_error *err
         r->bad = (uint32_t)sqlite3_column_int64(st, 1);
         r->deleted = sqlite3_column_int(st, 2);
         val_column(&r->v[RZ_AF_PRESENT], st, 3);
-        rc = stamps_decode(r, RZ_AF_MAX + 1, sqlite3_column_blob(st, 0),
-                           (size_t)sqlite3_column_bytes(st, 0));
+        rc = mg_stamps_decode(r, RZ_AF_MAX + 1, sqlite3_column_blob(st, 0),
+                              (size_t)sqlite3_column_bytes(st, 0));
     } else if (step != SQLITE_DONE) {
         rc = -1;
     }
@@ -569,8 +569,8 @@ int
 mg_attendance_store(merge_ctx *m, const uint8_t key[32], const mg_rec *r, int update, rz_error *err)
 {
     sqlite3_stmt *st = m->st[update ? MS_A_UPD : MS_A_INS];
-    uint8_t buf[1 + MG_SLOTS * (MG_STAMP + 1)];
-    size_t n = stamps_encode(r, RZ_AF_MAX + 1, buf);
+    uint8_t buf[MG_STAMPS_MAX];
+    size_t n = mg_stamps_encode(r, RZ_AF_MAX + 1, buf);
     sqlite3_bind_blob(st, 1, buf, (int)n, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r->bad);
     sqlite3_bind_int(st, 3, r->deleted);

@@ -41,13 +41,15 @@ static const char *const state_sql[SS_COUNT] = {
  * (totals as a table of seven key columns); 1: counters with one integer
  * key (merge.h, "Totals layout"); 3: counted attendances per person record
  * (st_person_att, one row per record; no index st_attendance_person; a
- * cluster's buckets are the view st_cluster_att).  State is derived from the logs, so an
+ * cluster's buckets are the view st_cluster_att); 4: an event's attendance
+ * records in one row (st_event_att; st_attendance only for events of more
+ * than 256 records).  State is derived from the logs, so an
  * older file is not converted: its state tables are dropped and every
  * position reset to zero in one transaction, and the merger counts the logs
  * again under the current layout.  A file from a newer program is refused.
  */
-#define STATE_SCHEMA_VERSION 3
-#define STATE_SCHEMA_TEXT "3"
+#define STATE_SCHEMA_VERSION 4
+#define STATE_SCHEMA_TEXT "4"
 
 static int
 state_version(sqlite3 *db, int *v, rz_error *err)

@@ -7,7 +7,11 @@
  * attendance and trainees counted at the event's centre (also when the
  * event arrives late or its centre moves), corrections that move totals
  * exactly, idempotent replay and rollback; counter keys (a value too large
- * for its key field) and the reset of a state.db of an older layout.
+ * for its key field) and the reset of a state.db of an older layout; an
+ * event's attendance records in one row (last-writer-wins in and across
+ * windows, invalid values kept, an event growing past 256 records into rows
+ * of its own, pending records moved with their event, rollback, a corrupt
+ * row refused, and the same tables whatever the window sizes).
  * Every scenario checks that breakdowns add up to the national total.
  */
 #include <stdarg.h>
@@ -944,7 +948,7 @@ test_state_layout_upgrade(void **state)
     assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM sqlite_master WHERE name = 'totals'"
                                        " AND type = 'view'"),
                      1);
-    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 3);
+    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 4);
     state_store_close(&ss);
     /* Layout 1 (buckets per cluster in a table, an index of attendances by
      * person) is reset the same way: buckets are per person record now,
@@ -973,7 +977,25 @@ test_state_layout_upgrade(void **state)
     assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM sqlite_master"
                                        " WHERE name = 'st_attendance_person'"),
                      0);
-    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 3);
+    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 4);
+    state_store_close(&ss);
+    /* Layout 3 (a row per attendance, no st_event_att) is reset too: its
+     * attendances are counted again into rows per event. */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE st_event_att;"
+                                  "INSERT INTO st_attendance VALUES(x'01', x'02', x'00', 0, 0, 1);"
+                                  "INSERT INTO merge_pos VALUES(x'0102030405060708', 42, 1000);"
+                                  "PRAGMA user_version = 3;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(state_store_open_path(&ss, path, &err), 0);
+    probe.db = state_store_db(ss);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM merge_pos"), 0);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM st_attendance"), 0);
+    assert_int_equal(fx_scalar(&probe, "SELECT count(*) FROM st_event_att"), 0);
+    assert_int_equal(fx_scalar(&probe, "PRAGMA user_version"), 4);
     state_store_close(&ss);
     /* Opening again keeps what is there. */
     assert_int_equal(state_store_open_path(&ss, path, &err), 0);
@@ -988,6 +1010,577 @@ test_state_layout_upgrade(void **state)
     snprintf(side, sizeof side, "%s-wal", path), unlink(side);
     snprintf(side, sizeof side, "%s-shm", path), unlink(side);
     rmdir(dir);
+}
+
+/* ---- an event's attendance records in one row (merge_event_att.c) ------------- */
+
+/* One record of an event's packed row, read by the format documented in
+ * server/merge_event_att.c (parsed here independently of the server's
+ * decoder). */
+typedef struct ea_rec {
+    uint32_t bad;   /* invalid fields */
+    int deleted;    /* deleted flag */
+    int type;       /* present's storage class */
+    int64_t i;      /* INTEGER */
+    char text[600]; /* TEXT / BLOB bytes, NUL-terminated here */
+} ea_rec;
+
+static uint32_t
+ea_get(const uint8_t *p, int n)
+{
+    uint32_t v = 0;
+    while (n--)
+        v = v << 8 | *p++;
+    return v;
+}
+
+/* Finds person pid in event eid's packed row: 1 found, 0 absent; checks
+ * that the records are sorted by person id and that there are n of them. */
+static int
+ea_find(fx *f, uint32_t eid, uint32_t pid, ea_rec *out)
+{
+    sqlite3_stmt *st;
+    uint8_t id[16], want[16], prev[16];
+    int found = 0, count = 0;
+    fx_id(id, 0x10000 + eid);
+    fx_id(want, pid);
+    assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT n, b FROM st_event_att WHERE event_id = ?1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const uint8_t *b = sqlite3_column_blob(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1), k = 0;
+        assert_non_null(b);
+        while (k < len) {
+            size_t end = k + 2 + ea_get(b + k, 2), q = k + 2 + 16;
+            assert_true(end <= len);
+            if (count)
+                assert_true(memcmp(prev, b + k + 2, 16) < 0);
+            memcpy(prev, b + k + 2, 16);
+            count++;
+            q += 1 + b[q]; /* stamps */
+            if (memcmp(b + k + 2, want, 16) == 0) {
+                found = 1;
+                memset(out, 0, sizeof *out);
+                out->bad = ea_get(b + q, 4);
+                out->deleted = b[q + 4];
+                out->type = b[q + 5];
+                q += 6;
+                if (out->type == SQLITE_INTEGER) {
+                    out->i = (int64_t)(((uint64_t)ea_get(b + q, 4) << 32) | ea_get(b + q + 4, 4));
+                } else if (out->type == SQLITE_TEXT || out->type == SQLITE_BLOB) {
+                    size_t n = ea_get(b + q, 2);
+                    assert_true(n < sizeof out->text);
+                    memcpy(out->text, b + q + 2, n);
+                }
+            }
+            k = end;
+        }
+        assert_int_equal(sqlite3_column_int64(st, 0), count);
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static int64_t
+ea_n(fx *f, uint32_t eid)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT n FROM st_event_att WHERE hex(event_id) = '01900000000000000000000000%06X'",
+             0x10000 + eid);
+    return fx_scalar(f, sql);
+}
+
+static int64_t
+ea_packed(fx *f, uint32_t eid)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT b IS NOT NULL FROM st_event_att"
+             " WHERE hex(event_id) = '01900000000000000000000000%06X'",
+             0x10000 + eid);
+    return fx_scalar(f, sql);
+}
+
+/* The same (event, person) corrected within one window and across windows:
+ * the later stamp wins whatever the order, an older correction loses. */
+static void
+evatt_lww_scenario(fx *f, int windows)
+{
+    reg(f, N_A, 1, FX_T0, 51, RZ_G_FEMALE, 2000, 20260301, MERGE_CNIC_ABSENT, 0);
+    event(f, N_A, 1, FX_T0, 1, RZ_EK_WORKSHOP, 20260302);
+    attend(f, N_A, 1, FX_T0 + 2 * H, 1, 51, 1);
+    if (windows)
+        fx_commit(f);
+    /* An older correction (absent, an hour earlier) arrives later: loses. */
+    attend(f, N_B, 2, FX_T0 + H, 1, 51, 0);
+    if (windows) {
+        fx_commit(f);
+        assert_int_equal(fx_nat(f, ATT, GA, 0), 1);
+    }
+    /* A newer one wins, and the newest after it wins again. */
+    attend(f, N_B, 2, FX_T0 + 3 * H, 1, 51, 0);
+    if (windows) {
+        fx_commit(f);
+        assert_int_equal(fx_nat(f, ATT, GA, 0), 0);
+    }
+    attend(f, N_A, 1, FX_T0 + 4 * H, 1, 51, 1);
+    attend(f, N_B, 2, FX_T0 + 3 * H + H / 2, 1, 51, 0); /* older again */
+    fx_commit(f);
+}
+
+static void
+test_evatt_lww(void **state)
+{
+    fx f, g;
+    ea_rec r;
+    uint8_t d1[32], d2[32];
+    (void)state;
+    fx_open(&f);
+    fx_open(&g);
+    evatt_lww_scenario(&f, 0); /* one window */
+    evatt_lww_scenario(&g, 1); /* a window per change */
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 1);
+    assert_int_equal(fx_nat(&g, ATT, GA, 0), 1);
+    assert_int_equal(fx_nat(&f, TRN, GM, 202603), 1);
+    assert_int_equal(ea_find(&f, 1, 51, &r), 1);
+    assert_int_equal(r.type, SQLITE_INTEGER);
+    assert_int_equal(r.i, 1);
+    assert_int_equal(r.bad, 0);
+    assert_int_equal(r.deleted, 0);
+    assert_int_equal(ea_n(&f, 1), 1);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_attendance"), 0);
+    fx_digest(&f, d1);
+    fx_digest(&g, d2);
+    assert_memory_equal(d1, d2, 32);
+    fx_check_sums(&f);
+    fx_close(&f);
+    fx_close(&g);
+}
+
+/* A present value that is not a boolean is stored as received and flagged,
+ * and does not count; deleting and undeleting an attendance is a flag. */
+static void
+test_evatt_invalid_present(void **state)
+{
+    fx f;
+    fx_change c;
+    ea_rec r;
+    (void)state;
+    fx_open(&f);
+    reg(&f, N_A, 1, FX_T0, 61, RZ_G_MALE, 1999, 20260301, MERGE_CNIC_ABSENT, 0);
+    reg(&f, N_A, 1, FX_T0, 62, RZ_G_MALE, 1999, 20260301, MERGE_CNIC_ABSENT, 0);
+    event(&f, N_A, 1, FX_T0, 2, RZ_EK_WORKSHOP, 20260302);
+    attend_change(&c, N_A, 1, FX_T0 + H, 2, 61, RZ_OP_SET);
+    fx_set(&c, RZ_AF_PRESENT, rz_str("yes"));
+    fx_apply(&f, &c);
+    attend_change(&c, N_A, 1, FX_T0 + H, 2, 62, RZ_OP_SET);
+    fx_set(&c, RZ_AF_PRESENT, rz_uint(1)); /* an integer, not a boolean */
+    fx_apply(&f, &c);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 0);
+    assert_int_equal(ea_find(&f, 2, 61, &r), 1);
+    assert_int_equal(r.type, SQLITE_TEXT);
+    assert_string_equal(r.text, "yes");
+    assert_int_equal(r.bad, 1u << RZ_AF_PRESENT);
+    assert_int_equal(ea_find(&f, 2, 62, &r), 1);
+    assert_int_equal(r.type, SQLITE_INTEGER);
+    assert_int_equal(r.i, 1);
+    assert_int_equal(r.bad, 1u << RZ_AF_PRESENT);
+    /* A valid correction counts; a delete stops it, an undelete restores. */
+    attend(&f, N_A, 1, FX_T0 + 2 * H, 2, 61, 1);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 1);
+    attend_change(&c, N_A, 1, FX_T0 + 3 * H, 2, 61, RZ_OP_DELETE);
+    fx_apply(&f, &c);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 0);
+    assert_int_equal(ea_find(&f, 2, 61, &r), 1);
+    assert_int_equal(r.deleted, 1);
+    assert_int_equal(r.bad, 0);
+    attend_change(&c, N_A, 1, FX_T0 + 4 * H, 2, 61, RZ_OP_UNDELETE);
+    fx_apply(&f, &c);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 1);
+    /* A delete of an attendance never merged creates its record, present
+     * never set: NULL, as st_attendance stored it. */
+    attend_change(&c, N_A, 1, FX_T0 + 4 * H, 2, 63, RZ_OP_DELETE);
+    fx_apply(&f, &c);
+    fx_commit(&f);
+    assert_int_equal(ea_find(&f, 2, 63, &r), 1);
+    assert_int_equal(r.type, SQLITE_NULL);
+    assert_int_equal(ea_n(&f, 2), 3);
+    /* The event moves: only the counting attendance moves with it, not the
+     * flagged integer 1 nor the deleted-only record. */
+    event(&f, N_A, 1, FX_T0 + 5 * H, 2, RZ_EK_WORKSHOP, 20260220);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GM, 202603), 0);
+    assert_int_equal(fx_nat(&f, ATT, GM, 202602), 1);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* An event that grows past MG_EVATT_PACK_MAX (256) records moves them to
+ * st_attendance once; its marker row counts them; totals stay exact, and
+ * its records keep their last-writer-wins. */
+static void
+test_evatt_grows_to_rows(void **state)
+{
+    fx f;
+    fx_change c;
+    uint32_t i;
+    int64_t present = 0;
+    (void)state;
+    fx_open(&f);
+    event(&f, N_A, 1, FX_T0, 3, RZ_EK_BOOTCAMP, 20260303);
+    for (i = 0; i < 300; i++) {
+        if (i < 280)
+            reg(&f, N_A, 1, FX_T0, 1000 + i, i % 2 ? RZ_G_MALE : RZ_G_FEMALE, 2000, 20260301,
+                MERGE_CNIC_ABSENT, 0);
+        /* Every 7th absent; the one with an invalid value does not count. */
+        if (i == 100) {
+            attend_change(&c, N_A, 1, FX_T0 + H, 3, 1000 + i, RZ_OP_SET);
+            fx_set(&c, RZ_AF_PRESENT, rz_str("maybe"));
+            fx_apply(&f, &c);
+        } else {
+            attend(&f, N_A, 1, FX_T0 + H, 3, 1000 + i, i % 7 != 0);
+            present += i % 7 != 0 && i < 280;
+        }
+        if (i % 50 == 49)
+            fx_commit(&f);
+        if (i == 255) {
+            fx_commit(&f);
+            assert_int_equal(ea_packed(&f, 3), 1);
+            assert_int_equal(ea_n(&f, 3), 256);
+            assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_attendance"), 0);
+        }
+    }
+    fx_commit(&f);
+    assert_int_equal(ea_packed(&f, 3), 0);
+    assert_int_equal(ea_n(&f, 3), 300);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_attendance"), 300);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_attendance WHERE present = 'maybe'"
+                                   " AND bad = 2"),
+                     1);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), present);
+    assert_int_equal(fx_nat(&f, TRN, GA, 0), present);
+    /* Persons 280..299 arrive now: their attendances start counting. */
+    for (i = 280; i < 300; i++)
+        reg(&f, N_B, 2, FX_T0 + 2 * H, 1000 + i, RZ_G_MALE, 2001, 20260301, MERGE_CNIC_ABSENT, 0);
+    fx_commit(&f);
+    for (i = 280; i < 300; i++)
+        present += i % 7 != 0;
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), present);
+    /* A correction of a moved record, and an older one that loses. */
+    attend(&f, N_B, 2, FX_T0 + 3 * H, 3, 1001, 0);
+    attend(&f, N_B, 2, FX_T0 + H / 2, 3, 1002, 0);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), present - 1);
+    assert_int_equal(ea_n(&f, 3), 300);
+    /* The event's date moves: every counting attendance moves with it. */
+    event(&f, N_A, 1, FX_T0 + 4 * H, 3, RZ_EK_BOOTCAMP, 20260220);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GM, 202603), 0);
+    assert_int_equal(fx_nat(&f, ATT, GM, 202602), present - 1);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* An event whose date, kind or liveness changes re-attributes its counting
+ * attendances: stored ones and those still pending in the window. */
+static void
+test_evatt_event_change_moves_pending(void **state)
+{
+    fx f;
+    fx_change c;
+    uint32_t i;
+    (void)state;
+    fx_open(&f);
+    for (i = 0; i < 6; i++)
+        reg(&f, N_A, 1, FX_T0, 70 + i, RZ_G_FEMALE, 2002, 20260301, MERGE_CNIC_ABSENT, 0);
+    event(&f, N_A, 1, FX_T0, 4, RZ_EK_WORKSHOP, 20260304);
+    attend(&f, N_A, 1, FX_T0 + H, 4, 70, 1);
+    attend(&f, N_A, 1, FX_T0 + H, 4, 71, 1);
+    attend(&f, N_A, 1, FX_T0 + H, 4, 72, 0);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GM, 202603), 2);
+    /* Same window: more attendances (pending), then the date changes. */
+    attend(&f, N_A, 1, FX_T0 + 2 * H, 4, 73, 1);
+    attend(&f, N_A, 1, FX_T0 + 2 * H, 4, 74, 1);
+    attend(&f, N_A, 1, FX_T0 + 2 * H, 4, 70, 0); /* a stored one corrected, pending */
+    event(&f, N_A, 1, FX_T0 + 3 * H, 4, RZ_EK_WORKSHOP, 20260220);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GM, 202603), 0);
+    assert_int_equal(fx_nat(&f, ATT, GM, 202602), 3);
+    assert_int_equal(fx_tot(&f, ATT, GM, 202602, MERGE_D_KIND, "3", 0, NULL), 3);
+    /* Kind changes in the window of a new attendance. */
+    attend(&f, N_A, 1, FX_T0 + 4 * H, 4, 75, 1);
+    event_change(&c, N_A, 1, FX_T0 + 5 * H, 4, RZ_OP_SET);
+    fx_set(&c, RZ_EF_KIND, rz_uint(RZ_EK_TRAINING));
+    fx_apply(&f, &c);
+    fx_commit(&f);
+    assert_int_equal(fx_tot(&f, ATT, GM, 202602, MERGE_D_KIND, "3", 0, NULL), 0);
+    assert_int_equal(fx_tot(&f, ATT, GA, 0, MERGE_D_KIND, "1", 0, NULL), 4);
+    /* Deleted with a pending attendance: nothing counts; undeleted: all. */
+    attend(&f, N_A, 1, FX_T0 + 6 * H, 4, 72, 1);
+    event_change(&c, N_A, 1, FX_T0 + 7 * H, 4, RZ_OP_DELETE);
+    fx_apply(&f, &c);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 0);
+    assert_int_equal(fx_nat(&f, TRN, GA, 0), 0);
+    event_change(&c, N_A, 1, FX_T0 + 8 * H, 4, RZ_OP_UNDELETE);
+    fx_apply(&f, &c);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 5);
+    assert_int_equal(fx_nat(&f, TRN, GM, 202602), 5);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* merge_discard forgets the window's records: nothing of them is written,
+ * and the next window starts from what is stored. */
+static void
+test_evatt_discard(void **state)
+{
+    fx f;
+    uint8_t d1[32], d2[32];
+    (void)state;
+    fx_open(&f);
+    reg(&f, N_A, 1, FX_T0, 81, RZ_G_MALE, 1998, 20260301, MERGE_CNIC_ABSENT, 0);
+    event(&f, N_A, 1, FX_T0, 5, RZ_EK_WORKSHOP, 20260305);
+    attend(&f, N_A, 1, FX_T0 + H, 5, 81, 1);
+    fx_commit(&f);
+    fx_digest(&f, d1);
+    attend(&f, N_A, 1, FX_T0 + 2 * H, 5, 81, 0); /* stored event, changed */
+    attend(&f, N_A, 1, FX_T0 + 2 * H, 5, 82, 1); /* a new record */
+    attend(&f, N_A, 1, FX_T0 + 2 * H, 6, 81, 1); /* a new event */
+    rz_db_rollback(f.db);
+    merge_discard(f.m);
+    f.in_tx = 0;
+    fx_begin(&f);
+    fx_commit(&f);
+    fx_digest(&f, d2);
+    assert_memory_equal(d1, d2, 32);
+    assert_int_equal(ea_n(&f, 5), 1);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_event_att"), 1);
+    /* The next window reads the stored record, not the forgotten one. */
+    attend(&f, N_A, 1, FX_T0 + 2 * H, 5, 82, 1);
+    fx_commit(&f);
+    assert_int_equal(fx_nat(&f, ATT, GA, 0), 1);
+    assert_int_equal(ea_n(&f, 5), 2);
+    fx_check_sums(&f);
+    fx_close(&f);
+}
+
+/* A stored row that is not the format is refused, never half-read. */
+static void
+test_evatt_corrupt_row(void **state)
+{
+    fx f;
+    fx_change c;
+    (void)state;
+    fx_open(&f);
+    fx_exec(&f, "INSERT INTO st_event_att VALUES(x'01900000000000000000000000010007', 1,"
+                " x'00ff0102');"
+                "INSERT INTO st_event_att VALUES(x'01900000000000000000000000010008', 3, NULL);");
+    attend_change(&c, N_A, 1, FX_T0, 7, 91, RZ_OP_SET);
+    fx_set(&c, RZ_AF_PRESENT, rz_bool(1));
+    assert_int_equal(fx_apply_rc(&f, &c, 1), RZ_E_INTERNAL);
+    attend_change(&c, N_A, 1, FX_T0, 8, 91, RZ_OP_SET); /* a marker below the bound */
+    fx_set(&c, RZ_AF_PRESENT, rz_bool(1));
+    assert_int_equal(fx_apply_rc(&f, &c, 1), RZ_E_INTERNAL);
+    rz_db_rollback(f.db);
+    merge_discard(f.m);
+    f.in_tx = 0;
+    fx_close(&f);
+}
+
+/* The window's records stay within their memory bound: past MG_EVATT_ARENA
+ * bytes of encodings the rows are written mid-window (inside the same
+ * transaction), and an event touched again after that is read back from its
+ * row. */
+static void
+test_evatt_memory_bound(void **state)
+{
+    static char big[501];
+    fx f;
+    fx_change c;
+    ea_rec r;
+    uint32_t e, p;
+    int64_t mid = 0;
+    (void)state;
+    memset(big, 'v', 500);
+    fx_open(&f);
+    /* 130 events x 240 records of a 500-byte (invalid) value: about 17 MB
+     * of encodings in one window. */
+    for (e = 0; e < 130; e++)
+        for (p = 0; p < 240; p++) {
+            attend_change(&c, N_A, 1, FX_T0 + e * 1000, 100 + e, 5000 + p, RZ_OP_SET);
+            fx_set(&c, RZ_AF_PRESENT, rz_str(big));
+            fx_apply(&f, &c);
+            if (mid == 0)
+                mid = fx_scalar(&f, "SELECT count(*) FROM st_event_att");
+        }
+    assert_true(mid > 0); /* written before the window ended */
+    assert_true(fx_scalar(&f, "SELECT count(*) FROM st_event_att") < 130);
+    /* The first event again, after its row was written: read back, and the
+     * newer value wins over the stored one. */
+    attend(&f, N_A, 1, FX_T0 + H, 100, 5000, 1);
+    fx_commit(&f);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_event_att WHERE n = 240"), 130);
+    assert_int_equal(ea_find(&f, 100, 5000, &r), 1);
+    assert_int_equal(r.type, SQLITE_INTEGER);
+    assert_int_equal(r.bad, 0);
+    assert_int_equal(ea_find(&f, 100, 5001, &r), 1);
+    assert_int_equal(r.type, SQLITE_TEXT);
+    assert_int_equal(ea_find(&f, 229, 5239, &r), 1);
+    assert_int_equal(r.bad, 1u << RZ_AF_PRESENT);
+    assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_attendance"), 0);
+    fx_close(&f);
+}
+
+/* ---- the layout is a function of the merged entries alone ---------------------- */
+
+#define DT_MAX 800
+static fx_change dt_ch[DT_MAX];
+static size_t dt_n;
+
+static fx_change *
+dt_next(void)
+{
+    assert_true(dt_n < DT_MAX);
+    return &dt_ch[dt_n++];
+}
+
+/* Registrations, a small event, one of 290 attendances split over nodes,
+ * corrections (newer and older), invalid values, deletes, an event that
+ * arrives after its attendances and one whose date and kind change. */
+static void
+dt_build(void)
+{
+    fx_change *c;
+    uint32_t i;
+    dt_n = 0;
+    for (i = 0; i < 300; i++) {
+        c = dt_next();
+        person_change(c, i % 3 + 1, i % 3 + 1, FX_T0 + i * 1000, 2000 + i, RZ_OP_SET);
+        person_fields(c, i % 2 ? RZ_G_MALE : RZ_G_FEMALE, 1990 + (int)(i % 15), "Lahore",
+                      RZ_AREA_URBAN, RZ_SK_PRO, 20260301);
+        if (i % 10 == 0)
+            fx_cnic(c, MERGE_CNIC_VALID, 9000 + i % 30); /* a few shared CNICs */
+    }
+    for (i = 0; i < 3; i++) {
+        c = dt_next();
+        event_change(c, N_A, 1, FX_T0 + H, 10 + i, RZ_OP_SET);
+        fx_set(c, RZ_EF_KIND, rz_uint(RZ_EK_WORKSHOP));
+        fx_set(c, RZ_EF_DATE, rz_uint(20260305 + i));
+    }
+    for (i = 0; i < 290; i++) { /* event 11: past the bound */
+        c = dt_next();
+        attend_change(c, i % 2 ? N_A : N_B, i % 2 ? 1 : 2, FX_T0 + 2 * H + i * 1000, 11, 2000 + i,
+                      RZ_OP_SET);
+        if (i % 37 == 5)
+            fx_set(c, RZ_AF_PRESENT, rz_str("x"));
+        else
+            fx_set(c, RZ_AF_PRESENT, rz_bool(i % 9 != 0));
+    }
+    for (i = 0; i < 40; i++) { /* event 10, small */
+        c = dt_next();
+        attend_change(c, N_C, 3, FX_T0 + 2 * H + i * 1000, 10, 2100 + i, RZ_OP_SET);
+        fx_set(c, RZ_AF_PRESENT, rz_bool(i % 4 != 0));
+    }
+    for (i = 0; i < 30; i++) { /* event 13 before its event entry */
+        c = dt_next();
+        attend_change(c, N_A, 1, FX_T0 + 3 * H + i * 1000, 13, 2200 + i, RZ_OP_SET);
+        fx_set(c, RZ_AF_PRESENT, rz_bool(1));
+    }
+    c = dt_next();
+    event_change(c, N_B, 2, FX_T0 + 3 * H, 13, RZ_OP_SET);
+    fx_set(c, RZ_EF_KIND, rz_uint(RZ_EK_TRAINING));
+    fx_set(c, RZ_EF_DATE, rz_uint(20260308));
+    for (i = 0; i < 60; i++) { /* corrections: newer, older, deletes */
+        c = dt_next();
+        attend_change(c, i % 2 ? N_A : N_C, i % 2 ? 1 : 3,
+                      i % 3 ? FX_T0 + 5 * H + i * 1000 : FX_T0 + i * 1000, i % 2 ? 11 : 10,
+                      2000 + (i % 2 ? i * 4 : 100 + i % 40), i % 5 == 4 ? RZ_OP_DELETE : RZ_OP_SET);
+        if (i % 5 != 4)
+            fx_set(c, RZ_AF_PRESENT, rz_bool(i % 3 == 1));
+    }
+    c = dt_next(); /* event 10 moves to February and to another kind */
+    event_change(c, N_A, 1, FX_T0 + 6 * H, 10, RZ_OP_SET);
+    fx_set(c, RZ_EF_DATE, rz_uint(20260215));
+    fx_set(c, RZ_EF_KIND, rz_uint(RZ_EK_FINLIT));
+    c = dt_next(); /* event 12 deleted, then attended */
+    event_change(c, N_A, 1, FX_T0 + 6 * H, 12, RZ_OP_DELETE);
+    for (i = 0; i < 10; i++) {
+        c = dt_next();
+        attend_change(c, N_A, 1, FX_T0 + 7 * H + i, 12, 2250 + i, RZ_OP_SET);
+        fx_set(c, RZ_AF_PRESENT, rz_bool(1));
+    }
+}
+
+/* Merges the entries in the given order, committing every `window`. */
+static void
+dt_merge(fx *f, const size_t *order, size_t window)
+{
+    size_t i;
+    for (i = 0; i < dt_n; i++) {
+        assert_int_equal(fx_apply_rc(f, &dt_ch[order ? order[i] : i], i + 1), 0);
+        if ((i + 1) % window == 0)
+            fx_commit(f);
+    }
+    fx_commit(f);
+}
+
+/* The same entries in windows of 1, 7 and all at once, and in another
+ * order: byte-identical state tables (st_event_att, st_attendance, the
+ * records, clusters and counters) and the same totals. */
+static void
+test_evatt_layout_any_windows(void **state)
+{
+    static const size_t windows[] = {100000, 1, 7};
+    static size_t order[DT_MAX];
+    uint8_t first[32], d[32];
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    int64_t att = 0;
+    size_t w, i;
+    (void)state;
+    dt_build();
+    for (w = 0; w < 4; w++) {
+        fx f;
+        fx_open(&f);
+        if (w < 3) {
+            dt_merge(&f, NULL, windows[w]);
+        } else {
+            for (i = 0; i < dt_n; i++)
+                order[i] = i;
+            for (i = dt_n - 1; i > 0; i--) { /* a fixed shuffle */
+                size_t j, t;
+                rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
+                j = (size_t)((rng * 0x2545f4914f6cdd1dull) >> 33) % (i + 1);
+                t = order[i], order[i] = order[j], order[j] = t;
+            }
+            dt_merge(&f, order, 13);
+        }
+        assert_int_equal(ea_packed(&f, 11), 0);
+        assert_int_equal(ea_n(&f, 11), 290);
+        assert_int_equal(ea_packed(&f, 10), 1);
+        assert_int_equal(ea_n(&f, 10), 40);
+        assert_int_equal(ea_n(&f, 13), 30);
+        assert_int_equal(fx_scalar(&f, "SELECT count(*) FROM st_attendance"), 290);
+        assert_true(fx_nat(&f, ATT, GM, 202602) > 0);
+        fx_check_sums(&f);
+        fx_digest(&f, w == 0 ? first : d);
+        if (w == 0)
+            att = fx_nat(&f, ATT, GA, 0);
+        else
+            assert_memory_equal(first, d, 32);
+        assert_int_equal(fx_nat(&f, ATT, GA, 0), att);
+        fx_close(&f);
+    }
+    assert_true(att > 250);
 }
 
 int
@@ -1009,6 +1602,14 @@ main(void)
         cmocka_unit_test(test_counter_keys),
         cmocka_unit_test(test_counters_back_to_zero),
         cmocka_unit_test(test_state_layout_upgrade),
+        cmocka_unit_test(test_evatt_lww),
+        cmocka_unit_test(test_evatt_invalid_present),
+        cmocka_unit_test(test_evatt_grows_to_rows),
+        cmocka_unit_test(test_evatt_event_change_moves_pending),
+        cmocka_unit_test(test_evatt_discard),
+        cmocka_unit_test(test_evatt_corrupt_row),
+        cmocka_unit_test(test_evatt_memory_bound),
+        cmocka_unit_test(test_evatt_layout_any_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
