@@ -445,7 +445,8 @@ merger_main(void *arg)
              * to ingest. */
             if ((rc = merger_lock(t->dir, &lockfd, &err)) == 0 &&
                 (rc = log_store_open(&ls, t->dir, &err)) == 0 &&
-                (rc = state_store_open(&ss, t->dir, &err)) == 0)
+                (rc = state_store_open(&ss, t->dir, &err)) == 0 &&
+                (rc = state_store_checkpoint_behind(ss, 0, &err)) == 0)
                 rc = merger_new(&m, ls, ss, &err);
             if (rc) {
                 if (!warned++)

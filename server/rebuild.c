@@ -189,7 +189,9 @@ rebuild_fresh(const char *dir, state_store **fresh, char **path_out, rz_error *e
     int rc;
     snprintf(path, n, "%s/%s.rebuild-%ld", dir, STATE_STORE_FILE, (long)getpid());
     unlink(path);
-    if ((rc = state_store_open_path(fresh, path, err))) {
+    if ((rc = state_store_open_path(fresh, path, err)) ||
+        (rc = state_store_checkpoint_behind(*fresh, 0, err))) {
+        state_store_close(fresh);
         unlink(path);
         free(path);
         return rc;

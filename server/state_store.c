@@ -11,11 +11,15 @@
  */
 #include "server/state_store.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/db.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "server/log_store.h"
 #include "server/merge.h"
@@ -128,10 +132,166 @@ state_upgrade(sqlite3 *db, rz_error *err)
     return rz_db_commit(db, err);
 }
 
+/* The WAL frames (pages) after which the writer waits for the checkpointer
+ * to copy everything back, so that its next transaction starts the WAL
+ * again from its beginning: 512 MiB of 4 KiB pages, about four windows at
+ * national size.  Below it, checkpoints run beside the next windows. */
+#define STATE_WAL_CAP_FRAMES 131072
+/* At most this long the writer waits for that (a reader holding an old
+ * snapshot, or a checkpoint failing on a full disk, must not wedge it). */
+#define STATE_WAL_WAIT_MS 30000
+
+/* Background checkpointing (state_store_checkpoint_behind). */
+typedef struct state_ckpt {
+    pthread_t thread;    /* runs ckpt_main */
+    pthread_mutex_t mu;  /* guards the fields below */
+    pthread_cond_t cond; /* commits, passes and stop */
+    sqlite3 *db;         /* the checkpointer's own connection */
+    uint64_t committed;  /* commits seen (wal hook) */
+    uint64_t passed;     /* commits covered by the last finished pass */
+    int full;            /* that pass copied every frame back */
+    int failed;          /* that pass failed (disk full, I/O) */
+    int wal_frames;      /* frames in the WAL after the last commit */
+    int cap_frames;      /* above this, the next transaction waits (ckpt_wait_small) */
+    int stop;            /* 1: the thread ends */
+    int warned;          /* a failure was logged (once until a pass works) */
+} state_ckpt;
+
 struct state_store {
     sqlite3 *db;                /* state.db */
     sqlite3_stmt *st[SS_COUNT]; /* prepared once */
+    char *path;                 /* of state.db */
+    state_ckpt *ckpt;           /* NULL: SQLite checkpoints inside commits */
 };
+
+/* ---- checkpoints behind the writer ------------------------------------------
+ *
+ * A merge window dirties tens of thousands of pages (at national size
+ * about 30,000 per 100,000 entries).  With SQLite's automatic checkpoint
+ * the window's commit also copies them from the WAL into state.db and
+ * syncs both files, in the merger's thread: about half of a window's
+ * commit time and a quarter of its whole time at national size
+ * (docs/PERFORMANCE.md).  Here a thread of its own, on a connection of
+ * its own, does that copy after each commit while the merger goes on with
+ * its next window; the merger's commits write the WAL without a sync
+ * (synchronous=NORMAL), since the checkpoint syncs the WAL before copying
+ * and state.db after.  What that risks is only the state: a power cut may
+ * lose the last windows, and their positions with them (they commit
+ * together, DESIGN guarantee 2), so the merger counts those entries again
+ * from the log, which ingest keeps with synchronous=FULL.
+ */
+
+static int
+ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    state_ckpt *c = arg;
+    (void)db, (void)name;
+    pthread_mutex_lock(&c->mu);
+    c->committed++;
+    c->wal_frames = frames;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+    return SQLITE_OK;
+}
+
+static void *
+ckpt_main(void *arg)
+{
+    state_ckpt *c = arg;
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop) {
+        uint64_t upto;
+        int nlog = -1, ncopied = -1, rc;
+        if (c->passed == c->committed) {
+            pthread_cond_wait(&c->cond, &c->mu);
+            continue;
+        }
+        upto = c->committed;
+        pthread_mutex_unlock(&c->mu);
+        /* PASSIVE: never blocks the writer or readers; copies what no
+         * reader still needs. */
+        rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ncopied);
+        pthread_mutex_lock(&c->mu);
+        c->passed = upto;
+        c->failed = rc != SQLITE_OK && rc != SQLITE_BUSY;
+        c->full = rc == SQLITE_OK && nlog == ncopied;
+        if (c->failed && !c->warned++)
+            log_warnx("state store: checkpoint: %s (retried after the next window)",
+                      sqlite3_errmsg(c->db));
+        else if (!c->failed)
+            c->warned = 0;
+        pthread_cond_broadcast(&c->cond);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* Before a write transaction: when the WAL has grown past its cap, waits
+ * (bounded) until every committed frame is copied back, so the
+ * transaction starts the WAL from its beginning. */
+static void
+ckpt_wait_small(state_ckpt *c)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += STATE_WAL_WAIT_MS / 1000;
+    pthread_mutex_lock(&c->mu);
+    while (c->wal_frames > c->cap_frames && !c->stop &&
+           !(c->passed == c->committed && (c->full || c->failed)))
+        if (pthread_cond_timedwait(&c->cond, &c->mu, &until) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void
+ckpt_stop(state_store *s)
+{
+    state_ckpt *c = s->ckpt;
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    sqlite3_wal_hook(s->db, NULL, NULL);
+    rz_db_close(&c->db);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    s->ckpt = NULL;
+}
+
+int
+state_store_checkpoint_behind(state_store *s, int cap_frames, rz_error *err)
+{
+    state_ckpt *c;
+    int rc;
+    if (s->ckpt)
+        return 0;
+    c = xcalloc(1, sizeof *c);
+    c->cap_frames = cap_frames > 0 ? cap_frames : STATE_WAL_CAP_FRAMES;
+    if ((rc = rz_db_open(&c->db, s->path, DB_READWRITE, err)) ||
+        (rc = rz_db_exec(s->db, "PRAGMA synchronous=NORMAL;", err))) {
+        rz_db_close(&c->db);
+        free(c);
+        return rc;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) {
+        rz_db_close(&c->db);
+        pthread_cond_destroy(&c->cond);
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        sqlite3_exec(s->db, "PRAGMA synchronous=FULL;", NULL, NULL, NULL);
+        return rz_fail(err, RZ_E_INTERNAL, "state store: cannot start the checkpoint thread");
+    }
+    /* Replaces SQLite's automatic checkpoint (itself a WAL hook). */
+    sqlite3_wal_hook(s->db, ckpt_hook, c);
+    s->ckpt = c;
+    return 0;
+}
 
 sqlite3 *
 state_store_db(state_store *s)
@@ -146,6 +306,7 @@ state_store_open_path(state_store **out, const char *path, rz_error *err)
     int rc, i;
 
     *out = NULL;
+    s->path = xstrdup(path);
     if ((rc = rz_db_open(&s->db, path, DB_READWRITE, err)) ||
         (rc = rz_db_exec(s->db, state_schema, err)) || (rc = state_upgrade(s->db, err)) ||
         (rc = merge_schema(s->db, err)))
@@ -176,9 +337,11 @@ state_store_close(state_store **sp)
     int i;
     if (!s)
         return;
+    ckpt_stop(s);
     for (i = 0; i < SS_COUNT; i++)
         sqlite3_finalize(s->st[i]);
-    rz_db_close(&s->db);
+    rz_db_close(&s->db); /* the last connection: checkpoints what is left */
+    free(s->path);
     free(s);
     *sp = NULL;
 }
@@ -186,6 +349,8 @@ state_store_close(state_store **sp)
 int
 state_store_begin(state_store *s, rz_error *err)
 {
+    if (s->ckpt)
+        ckpt_wait_small(s->ckpt);
     return rz_db_begin(s->db, err);
 }
 

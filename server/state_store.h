@@ -55,10 +55,24 @@ int state_store_open(state_store **out, const char *dir, rz_error *err) RZ_WUR;
 int state_store_open_path(state_store **out, const char *path, rz_error *err) RZ_WUR;
 void state_store_close(state_store **s);
 
+/* From now on the WAL is copied back into state.db by a thread of the
+ * store's own, beside the next transactions, instead of inside each
+ * commit; commits then write the WAL without syncing it (the state is
+ * derived: a power cut may lose the last windows and their positions
+ * together, and the merger counts them again from the log).  For the
+ * merger and rebuild, whose windows dirty tens of thousands of pages.
+ * Once the WAL holds more than cap_frames pages (0: 512 MiB worth), the
+ * next transaction first waits, at most 30 s, for everything to be copied
+ * back, so the WAL starts again from its beginning and its file stays
+ * bounded.  state_store_close stops the thread.  SQLite backend only;
+ * another backend makes this a no-op. */
+int state_store_checkpoint_behind(state_store *s, int cap_frames, rz_error *err) RZ_WUR;
+
 /* The connection merge.h writes through (SQLite backend). */
 sqlite3 *state_store_db(state_store *s);
 
-/* One write transaction (BEGIN IMMEDIATE); commit is durable. */
+/* One write transaction (BEGIN IMMEDIATE); commit is durable, or, after
+ * state_store_checkpoint_behind, atomic and durable at the next checkpoint. */
 int state_store_begin(state_store *s, rz_error *err) RZ_WUR;
 int state_store_commit(state_store *s, rz_error *err) RZ_WUR;
 void state_store_rollback(state_store *s);
