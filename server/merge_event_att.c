@@ -65,16 +65,16 @@ struct mg_evatt_rec {
 
 /* A record's encoding, parsed (pointers into the encoding). */
 typedef struct evatt_view {
-    const uint8_t *pid;   /* person id */
-    const uint8_t *st;    /* stamp blob */
-    size_t nst;           /* its bytes */
-    uint32_t bad;         /* invalid fields */
-    int deleted;          /* slot 0's value */
-    int type;             /* present's storage class */
-    int64_t i;            /* INTEGER */
-    const uint8_t *val;   /* TEXT, BLOB bytes */
-    size_t nval;          /* their length */
-    size_t size;          /* the whole encoding */
+    const uint8_t *pid; /* person id */
+    const uint8_t *st;  /* stamp blob */
+    size_t nst;         /* its bytes */
+    uint32_t bad;       /* invalid fields */
+    int deleted;        /* slot 0's value */
+    int type;           /* present's storage class */
+    int64_t i;          /* INTEGER */
+    const uint8_t *val; /* TEXT, BLOB bytes */
+    size_t nval;        /* their length */
+    size_t size;        /* the whole encoding */
 } evatt_view;
 
 static uint32_t
@@ -342,8 +342,7 @@ ev_add(mg_evatt *a, const uint8_t id[16])
 /* Takes the stored row's records into the window: each checked (lengths,
  * ranges, stamps, strictly ascending person ids, count n). */
 static int
-ev_load_packed(merge_ctx *m, uint32_t ev, const uint8_t *b, size_t len, int64_t n,
-               rz_error *err)
+ev_load_packed(merge_ctx *m, uint32_t ev, const uint8_t *b, size_t len, int64_t n, rz_error *err)
 {
     mg_evatt *a = &m->evatt;
     const uint8_t *prev = NULL;
