@@ -90,7 +90,11 @@ static const char merge_schema_sql[] =
     " ckey BLOB PRIMARY KEY, centre_id INTEGER NOT NULL, reg_date INTEGER NOT NULL,"
     " gender INTEGER NOT NULL, birth_year INTEGER NOT NULL, area INTEGER NOT NULL,"
     " skill INTEGER NOT NULL, home TEXT NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS st_cluster_reg ON st_cluster(reg_date);"
+    /* No index by registration date: only the state scans read by it
+     * (verification, and while the day index is being built), and an index
+     * keyed by a person's date takes a random page per person and window
+     * (8% of the pages a medium merge writes, docs/PERFORMANCE.md). */
+    "DROP INDEX IF EXISTS st_cluster_reg;"
     /* Counted attendances per person record (not per cluster), one row
      * per record (merge_person_att.c): what a person brings along when
      * its cluster changes, found by its key, so st_attendance needs no

@@ -419,6 +419,8 @@ static void *
 merger_main(void *arg)
 {
     merger_thread *t = arg;
+    /* Named for `top -H` and `ps -L` (the checkpointer it starts too). */
+    pthread_setname_np(pthread_self(), "rz-merger");
 #ifdef SYS_gettid
     {
         id_t tid = (id_t)syscall(SYS_gettid);

@@ -10,8 +10,8 @@
  * number of people.  Otherwise (an exact date range, or three or more
  * dimensions) it is answered at query time from the merged state tables:
  *
- *   registered   one pass over st_cluster rows whose registration date is
- *                in the range (index st_cluster_reg), or over all clusters;
+ *   registered   one pass over all st_cluster rows (no index by date:
+ *                the merger would write a random page of it per person);
  *   attendances  one pass over every st_cluster_att row, those whose day
  *   trainees     is in the range joined to st_cluster; trainees count
  *                DISTINCT clusters (a temporary b-tree).  The merger keeps

@@ -198,6 +198,9 @@ static void *
 ckpt_main(void *arg)
 {
     state_ckpt *c = arg;
+    /* Created by the merger: shares its lower priority (Linux threads
+     * inherit the nice value), so ingest still goes first. */
+    pthread_setname_np(pthread_self(), "rz-checkpoint");
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         uint64_t upto;
