@@ -367,6 +367,12 @@ merger_unlock(int *fd)
 #define MERGER_IDLE_MS 1000  /* poll when nothing woke us */
 #define MERGER_PAUSE_MS 200  /* re-read the pause flag while paused */
 #define MERGER_RETRY_MS 1000 /* after a storage failure */
+/* The merger's page cache of state.db, in KiB (SQLite's default for the
+ * server's connections is 64 MiB, common/db.c).  A national window dirties
+ * about 50,000 pages, three times 64 MiB: what does not fit is written to
+ * the WAL early and read back.  96 MiB keeps the server's peak within its
+ * 256 MiB budget at national size (docs/PERFORMANCE.md). */
+#define MERGER_CACHE_KIB "98304"
 
 struct merger_thread {
     char *dir;          /* server directory */
@@ -448,7 +454,9 @@ merger_main(void *arg)
             if ((rc = merger_lock(t->dir, &lockfd, &err)) == 0 &&
                 (rc = log_store_open(&ls, t->dir, &err)) == 0 &&
                 (rc = state_store_open(&ss, t->dir, &err)) == 0 &&
-                (rc = state_store_checkpoint_behind(ss, 0, &err)) == 0)
+                (rc = state_store_checkpoint_behind(ss, 0, &err)) == 0 &&
+                (rc = rz_db_exec(state_store_db(ss), "PRAGMA cache_size=-" MERGER_CACHE_KIB ";",
+                                 &err)) == 0)
                 rc = merger_new(&m, ls, ss, &err);
             if (rc) {
                 if (!warned++)
