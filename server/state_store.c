@@ -134,9 +134,9 @@ state_upgrade(sqlite3 *db, rz_error *err)
 
 /* The WAL frames (pages) after which the writer waits for the checkpointer
  * to copy everything back, so that its next transaction starts the WAL
- * again from its beginning: 512 MiB of 4 KiB pages, about four windows at
+ * again from its beginning: 1 GiB of 4 KiB pages, a few windows at
  * national size.  Below it, checkpoints run beside the next windows. */
-#define STATE_WAL_CAP_FRAMES 131072
+#define STATE_WAL_CAP_FRAMES 262144
 /* At most this long the writer waits for that (a reader holding an old
  * snapshot, or a checkpoint failing on a full disk, must not wedge it). */
 #define STATE_WAL_WAIT_MS 30000

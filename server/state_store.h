@@ -61,7 +61,7 @@ void state_store_close(state_store **s);
  * derived: a power cut may lose the last windows and their positions
  * together, and the merger counts them again from the log).  For the
  * merger and rebuild, whose windows dirty tens of thousands of pages.
- * Once the WAL holds more than cap_frames pages (0: 512 MiB worth), the
+ * Once the WAL holds more than cap_frames pages (0: 1 GiB worth), the
  * next transaction first waits, at most 30 s, for everything to be copied
  * back, so the WAL starts again from its beginning and its file stays
  * bounded.  state_store_close stops the thread.  SQLite backend only;
