@@ -35,10 +35,9 @@
 
 /* Entries per window (one transaction).  Larger windows write each page of
  * the tables keyed at random (clusters, the CNIC index, the day index's
- * ids) and of the counters once for more entries: catching up a medium
- * backlog from zero took 16.2-16.8 s with 100,000, 14.5-15.6 s with
- * 300,000 and 22.5 s with 30,000 (docs/PERFORMANCE.md).  Memory does not
- * grow with it: merge flushes its pending cells in mid-window. */
+ * ids) and of the counters once for more entries: national totals were
+ * complete in 226.3 s instead of 243.7 s (docs/PERFORMANCE.md).  Memory
+ * does not grow with it: merge flushes its pending cells in mid-window. */
 #define MERGER_WINDOW_ENTRIES 300000
 
 typedef struct merger merger;
