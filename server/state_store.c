@@ -149,8 +149,6 @@ typedef struct state_ckpt {
     sqlite3 *db;         /* the checkpointer's own connection */
     uint64_t committed;  /* commits seen (wal hook) */
     uint64_t passed;     /* commits covered by the last finished pass */
-    int full;            /* that pass copied every frame back */
-    int failed;          /* that pass failed (disk full, I/O) */
     int wal_frames;      /* frames in the WAL after the last commit */
     int cap_frames;      /* above this, the next transaction waits (ckpt_wait_small) */
     int stop;            /* 1: the thread ends */
@@ -167,7 +165,7 @@ struct state_store {
 /* ---- checkpoints behind the writer ------------------------------------------
  *
  * A merge window dirties tens of thousands of pages (at national size
- * about 30,000 per 100,000 entries).  With SQLite's automatic checkpoint
+ * about 50,000 per 100,000 entries).  With SQLite's automatic checkpoint
  * the window's commit also copies them from the WAL into state.db and
  * syncs both files, in the merger's thread: about half of a window's
  * commit time and a quarter of its whole time at national size
@@ -204,7 +202,7 @@ ckpt_main(void *arg)
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         uint64_t upto;
-        int nlog = -1, ncopied = -1, rc;
+        int nlog = -1, ncopied = -1, rc, failed;
         if (c->passed == c->committed) {
             pthread_cond_wait(&c->cond, &c->mu);
             continue;
@@ -216,12 +214,11 @@ ckpt_main(void *arg)
         rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ncopied);
         pthread_mutex_lock(&c->mu);
         c->passed = upto;
-        c->failed = rc != SQLITE_OK && rc != SQLITE_BUSY;
-        c->full = rc == SQLITE_OK && nlog == ncopied;
-        if (c->failed && !c->warned++)
+        failed = rc != SQLITE_OK && rc != SQLITE_BUSY;
+        if (failed && !c->warned++)
             log_warnx("state store: checkpoint: %s (retried after the next window)",
                       sqlite3_errmsg(c->db));
-        else if (!c->failed)
+        else if (!failed)
             c->warned = 0;
         pthread_cond_broadcast(&c->cond);
     }
@@ -230,8 +227,11 @@ ckpt_main(void *arg)
 }
 
 /* Before a write transaction: when the WAL has grown past its cap, waits
- * (bounded) until every committed frame is copied back, so the
- * transaction starts the WAL from its beginning. */
+ * (bounded) for a pass that covers the last commit.  A full pass lets the
+ * transaction start the WAL from its beginning; a partial one (a reader
+ * still on an old snapshot, a busy or failing checkpoint) would not be
+ * followed by another until the next commit, so waiting longer gains
+ * nothing. */
 static void
 ckpt_wait_small(state_ckpt *c)
 {
@@ -239,11 +239,19 @@ ckpt_wait_small(state_ckpt *c)
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += STATE_WAL_WAIT_MS / 1000;
     pthread_mutex_lock(&c->mu);
-    while (c->wal_frames > c->cap_frames && !c->stop &&
-           !(c->passed == c->committed && (c->full || c->failed)))
+    while (c->wal_frames > c->cap_frames && !c->stop && c->passed != c->committed)
         if (pthread_cond_timedwait(&c->cond, &c->mu, &until) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&c->mu);
+}
+
+static void
+ckpt_free(state_ckpt *c)
+{
+    rz_db_close(&c->db);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
 }
 
 static void
@@ -258,10 +266,7 @@ ckpt_stop(state_store *s)
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->thread, NULL);
     sqlite3_wal_hook(s->db, NULL, NULL);
-    rz_db_close(&c->db);
-    pthread_cond_destroy(&c->cond);
-    pthread_mutex_destroy(&c->mu);
-    free(c);
+    ckpt_free(c);
     s->ckpt = NULL;
 }
 
@@ -274,21 +279,20 @@ state_store_checkpoint_behind(state_store *s, int cap_frames, rz_error *err)
         return 0;
     c = xcalloc(1, sizeof *c);
     c->cap_frames = cap_frames > 0 ? cap_frames : STATE_WAL_CAP_FRAMES;
-    if ((rc = rz_db_open(&c->db, s->path, DB_READWRITE, err)) ||
-        (rc = rz_db_exec(s->db, "PRAGMA synchronous=NORMAL;", err))) {
-        rz_db_close(&c->db);
-        free(c);
-        return rc;
-    }
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cond, NULL);
-    if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) {
-        rz_db_close(&c->db);
-        pthread_cond_destroy(&c->cond);
-        pthread_mutex_destroy(&c->mu);
-        free(c);
-        sqlite3_exec(s->db, "PRAGMA synchronous=FULL;", NULL, NULL, NULL);
-        return rz_fail(err, RZ_E_INTERNAL, "state store: cannot start the checkpoint thread");
+    if ((rc = rz_db_open(&c->db, s->path, DB_READWRITE, err)) == 0 &&
+        pthread_create(&c->thread, NULL, ckpt_main, c) != 0)
+        rc = rz_fail(err, RZ_E_INTERNAL, "state store: cannot start the checkpoint thread");
+    if (rc) {
+        ckpt_free(c);
+        return rc;
+    }
+    /* Only now that a checkpointer runs: it is what syncs the WAL. */
+    if ((rc = rz_db_exec(s->db, "PRAGMA synchronous=NORMAL;", err))) {
+        s->ckpt = c;
+        ckpt_stop(s);
+        return rc;
     }
     /* Replaces SQLite's automatic checkpoint (itself a WAL hook). */
     sqlite3_wal_hook(s->db, ckpt_hook, c);
