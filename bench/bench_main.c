@@ -6,12 +6,13 @@
  *                [--server-bin PATH] [--workdir DIR] [--keep]
  *                [--rounds R] [--timeout-ms T] [--seed S]
  *                [--steady SECONDS] [--steady-interval S] [--steady-batch N]
- *                [--queries-only [--reuse]]
+ *                [--never-synced] [--queries-only [--reuse]]
  *
  * One run, on loopback with CurveZMQ on:
  *   1. generates the national data set (bench/gen.c) for C centres;
- *   2. every centre's node (client/node_store) records its share: the
- *      recording rate;
+ *   2. every centre's node syncs once with an empty log, as a centre's
+ *      app does when it is set up (unless --never-synced), then
+ *      (client/node_store) records its share: the recording rate;
  *   3. the real rozgar-server runs as a child process; K centres sync their
  *      whole backlogs at once through client/node_sync: ingest rate, bytes
  *      per entry, the server's peak memory; then one more centre drains a
@@ -102,6 +103,7 @@ typedef struct bench_opts {
     int queries_only;      /* --queries-only: stores made in-process, queries timed */
     int reuse;             /* --reuse: stores of an earlier --queries-only run */
     int index_alone;       /* --index-alone: ranges without the month counters */
+    int never_synced;      /* --never-synced: no sync before recording */
     int own_workdir;       /* workdir was made by us */
 } bench_opts;
 
@@ -129,7 +131,7 @@ bench_usage(FILE *out)
                  "                    [--server-bin PATH] [--workdir DIR] [--keep]\n"
                  "                    [--rounds R] [--timeout-ms T] [--seed S]\n"
                  "                    [--steady SECONDS] [--steady-interval S] [--steady-batch N]\n"
-                 "                    [--queries-only [--reuse] [--index-alone]]\n"
+                 "                    [--never-synced] [--queries-only [--reuse] [--index-alone]]\n"
                  "--queries-only: the server's stores merged in-process from the same data (no\n"
                  "nodes, network or log), then the dashboard's queries and exact date ranges\n"
                  "(day index against the state-table scan); --reuse: on an earlier run's\n"
@@ -137,6 +139,9 @@ bench_usage(FILE *out)
                  "day index too, not from the month counters (the path before them)\n"
                  "steady load (after the drains; 0 s: none): every centre records N entries and\n"
                  "syncs them once per interval; 6 s is the real minute compressed ten times\n"
+                 "--never-synced: the nodes record before they ever talked to the server, so\n"
+                 "their logs carry no checkpoints and each backlog is counted only once its\n"
+                 "last batch has arrived (default: one empty sync first, as a centre's app does)\n"
                  "sizes (centres / people / attendance / K):\n");
     for (size_t i = 0; i < sizeof bench_sizes / sizeof bench_sizes[0]; i++)
         fprintf(out, "  %-9s %u / %llu / %llu / %u\n", bench_sizes[i].name, bench_sizes[i].centres,
@@ -226,7 +231,8 @@ bench_parse(bench_opts *o, int argc, char **argv)
                                          {"steady-batch", required_argument, 0, 'B'},
                                          {"queries-only", no_argument, 0, 'Q'},
                                          {"reuse", no_argument, 0, 'R'},
-                                         {"index-alone", no_argument, 0, 'I'},
+                                         {"index-alone", no_argument, 0, 'X'},
+                                         {"never-synced", no_argument, 0, 'N'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     uint64_t v;
@@ -253,11 +259,12 @@ bench_parse(bench_opts *o, int argc, char **argv)
             snprintf(c == 'b' ? o->server_bin : o->workdir, sizeof o->workdir, "%s", optarg);
             continue;
         }
-        if (c == 'K' || c == 'Q' || c == 'R' || c == 'I') {
+        if (c == 'K' || c == 'Q' || c == 'R' || c == 'X' || c == 'N') {
             *(c == 'K'   ? &o->keep
               : c == 'Q' ? &o->queries_only
               : c == 'R' ? &o->reuse
-                         : &o->index_alone) = 1;
+              : c == 'X' ? &o->index_alone
+                         : &o->never_synced) = 1;
             continue;
         }
         if (c == '?' || bench_parse_u64(optarg, &v) != 0 || v > UINT32_MAX * 100ull)
@@ -395,6 +402,39 @@ bench_nodes(bench_run *b, rz_error *err)
         return rc;
     return srvproc_enroll(&b->srv, id, pk, name, b->plan.centre[0].programme,
                           b->plan.centre[0].province, b->plan.centre[0].district, err);
+}
+
+/* Every node talks to the server once before it records, as a centre does
+ * when it is set up (its app's unattended sync starts at once): it learns
+ * the server's time, and from then on its log carries a checkpoint after
+ * every 1,000 entries (PROTOCOL §4.6), so the server can count a backlog
+ * batch by batch while it arrives.  A node that never synced has no server
+ * time to estimate from: its whole history is counted only once its last
+ * batch, with the conversation's clock entry, has arrived (--never-synced
+ * measures that case).  The server's log of this start is kept apart, so
+ * the drain's start waits for its own "serving" line. */
+static int
+bench_first_contact(bench_run *b, rz_error *err)
+{
+    char *b30 = b->b30_dir, kept[sizeof b->srv.log + 16];
+    drain_result d;
+    rz_error stop_err;
+    int rc, rc2;
+    if ((rc = srvproc_start(&b->srv, err)))
+        return rc;
+    rc = drain_run(b->node_dir, b->plan.cfg.centres, b->o.concurrency, b->o.timeout_ms, &d, err);
+    if (rc == 0 && d.failures == 0)
+        rc = drain_run(&b30, 1, 1, b->o.timeout_ms, &d, err);
+    if (rc == 0 && d.failures)
+        rc = rz_fail(err, RZ_E_IO, "first sync: %llu nodes failed: %s",
+                     (unsigned long long)d.failures, d.first_error);
+    rc2 = srvproc_stop(&b->srv, rc ? &stop_err : err);
+    if (rc == 0 && (rc = rc2) == 0) {
+        snprintf(kept, sizeof kept, "%s.first-sync", b->srv.log);
+        if (rename(b->srv.log, kept) != 0)
+            rc = rz_fail(err, RZ_E_IO, "rename %s: %s", b->srv.log, strerror(errno));
+    }
+    return rc;
 }
 
 /* Every centre records its share, one after the other (a centre's rate, not
@@ -773,6 +813,12 @@ bench_all(bench_run *b, rz_error *err)
     snprintf(dir, sizeof dir, "%s/server", b->o.workdir);
     if ((rc = srvproc_init(&b->srv, b->o.server_bin, dir, err)) || (rc = bench_nodes(b, err)))
         return rc;
+    b->f.never_synced = b->o.never_synced;
+    if (!b->o.never_synced) {
+        bench_progress("every node syncs once before it records");
+        if ((rc = bench_first_contact(b, err)))
+            return rc;
+    }
     bench_progress("recording at %u nodes", b->plan.cfg.centres);
     if ((rc = bench_record(b, err)))
         return rc;

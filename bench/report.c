@@ -65,7 +65,11 @@ report_head(FILE *out, const bench_figures *f)
     fprintf(out, "machine: %s; load average %.2f at start, %.2f at end\n", f->machine,
             f->load_start, f->load_end);
     fprintf(out, "loopback, CurveZMQ on, every batch verified (Ed25519 + hash chain), "
-                 "synchronous=FULL on both sides\n\n");
+                 "synchronous=FULL on both sides\n");
+    fprintf(out, "%s\n\n",
+            f->never_synced ? "nodes never synced before the drain: no checkpoints in their logs"
+                            : "nodes synced once before recording: a checkpoint every 1,000 "
+                              "entries (PROTOCOL 4.6)");
     fprintf(out, "  %-46s %14s %-10s %9s   %-9s\n", "figure", "value", "unit", "x ref", "target");
 }
 
@@ -247,10 +251,10 @@ report_json(FILE *out, const bench_figures *f)
     fprintf(out,
             "{\"bench\":\"rozgar-bench\",\"version\":1,\"size\":\"%s\",\"centres\":%u,"
             "\"people\":%llu,\"events\":%llu,\"attendance\":%llu,\"records\":%llu,"
-            "\"concurrency\":%u,\"batch_entries\":%d,",
+            "\"concurrency\":%u,\"batch_entries\":%d,\"never_synced\":%d,",
             f->size, f->centres, (unsigned long long)f->people, (unsigned long long)f->events,
             (unsigned long long)f->attendance, (unsigned long long)f->records, f->concurrency,
-            RZ_BATCH_ENTRIES);
+            RZ_BATCH_ENTRIES, f->never_synced);
     fprintf(out,
             "\"reference_rows_per_s\":%.0f,\"reference_rows\":%llu,\"reference_s\":%.3f,"
             "\"recording_entries_per_s\":%.0f,\"recording_ratio\":%.4f,"

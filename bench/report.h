@@ -21,6 +21,7 @@ typedef struct bench_figures {
     char machine[256];                            /* CPU, cores, memory, disk */
     double total_s;                               /* whole run */
     double load_start, load_end;                  /* 1-minute load average before and after */
+    int never_synced;                             /* nodes recorded before any WELCOME */
     /* reference */
     uint64_t ref_rows;     /* rows inserted */
     double ref_s;          /* seconds in transactions */

@@ -41,7 +41,7 @@ rz_db_open(sqlite3 **db, const char *path, int mode, rz_error *err)
         rz_db_close(db);
         return rc;
     }
-    sqlite3_busy_timeout(*db, 10000);
+    sqlite3_busy_timeout(*db, RZ_DB_BUSY_MS);
     sqlite3_extended_result_codes(*db, 1);
     if (mode == DB_READONLY)
         return rz_db_exec(*db, "PRAGMA query_only=1;", err);

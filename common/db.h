@@ -14,6 +14,9 @@
 
 enum { DB_READWRITE = 0, DB_READONLY = 1 };
 
+/* How long a connection waits for another writer's lock (busy timeout). */
+#define RZ_DB_BUSY_MS 10000
+
 /* Opens path (creating it unless readonly) in WAL mode with
  * synchronous=FULL: an acknowledgement is a promise, and WAL with NORMAL may
  * lose the last commit on power loss.  Sets a busy timeout. */

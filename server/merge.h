@@ -180,6 +180,11 @@ typedef int (*merge_place_fn)(void *arg, int64_t centre_id, merge_place *out, rz
  * district, programme) of the database merge writes, or of one attached to
  * it; without such a table every place is unknown. */
 void merge_set_place_fn(merge_ctx *m, merge_place_fn fn, void *arg);
+/* The memory bound: once n counter cells, person records or event records
+ * are pending (default MG_FLUSH_AT, merge_int.h), everything pending is
+ * written mid-window, inside the caller's transaction.  Tests lower it to
+ * show that where these writes fall changes nothing merged. */
+void merge_set_flush_at(merge_ctx *m, size_t n);
 /* Reads centre_id's place from the table centre of db (for a merge_place_fn
  * over another database than merge's); *st is prepared on the first call
  * and kept for the next ones; the caller finalizes it. */

@@ -605,7 +605,7 @@ mg_evatt_each_counting(merge_ctx *m, const uint8_t event_id[16],
 int
 mg_evatt_full(const merge_ctx *m)
 {
-    return m->evatt.held >= MG_FLUSH_AT || m->evatt.narena >= MG_EVATT_ARENA;
+    return m->evatt.held >= m->flush_at || m->evatt.narena >= MG_EVATT_ARENA;
 }
 
 static int

@@ -140,6 +140,8 @@ state_upgrade(sqlite3 *db, rz_error *err)
 /* At most this long the writer waits for that (a reader holding an old
  * snapshot, or a checkpoint failing on a full disk, must not wedge it). */
 #define STATE_WAL_WAIT_MS 30000
+/* How long `merge pause | resume` waits for a merge window to commit. */
+#define STATE_PAUSE_WAIT_MS 120000
 
 /* Background checkpointing (state_store_checkpoint_behind). */
 typedef struct state_ckpt {
@@ -442,8 +444,14 @@ state_store_paused(state_store *s, int *paused, rz_error *err)
 int
 state_store_set_paused(state_store *s, int paused, rz_error *err)
 {
-    /* Autocommit: durable on return (synchronous=FULL). */
-    return state_meta_put(s, "paused", paused ? 1 : 0, err);
+    int rc;
+    /* Autocommit: durable on return (synchronous=FULL).  The merger holds
+     * the write lock for a whole window, longer than the usual 10 s wait
+     * when a national backlog is counted under a drain. */
+    sqlite3_busy_timeout(s->db, STATE_PAUSE_WAIT_MS);
+    rc = state_meta_put(s, "paused", paused ? 1 : 0, err);
+    sqlite3_busy_timeout(s->db, RZ_DB_BUSY_MS);
+    return rc;
 }
 
 int

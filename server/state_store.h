@@ -89,7 +89,9 @@ int state_store_note_merge(state_store *s, uint64_t now_ms, rz_error *err) RZ_WU
 
 /* The merger's pause flag: durable, read by the running merger before each
  * window.  While paused, batches are still acknowledged (they only reach
- * the log store); the figures say how much is received and not counted. */
+ * the log store); the figures say how much is received and not counted.
+ * Setting it waits (up to STATE_PAUSE_WAIT_MS) for a window in progress to
+ * commit: a large backlog's windows hold the write lock for seconds. */
 int state_store_paused(state_store *s, int *paused, rz_error *err) RZ_WUR;
 int state_store_set_paused(state_store *s, int paused, rz_error *err) RZ_WUR;
 

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "merge_fixture.h"
+#include "server/dayindex.h"
 #include "server/state_store.h"
 
 #define H (3600ull * 1000ull)
@@ -1534,24 +1535,29 @@ dt_merge(fx *f, const size_t *order, size_t window)
     fx_commit(f);
 }
 
-/* The same entries in windows of 1, 7 and all at once, and in another
- * order: byte-identical state tables (st_event_att, st_attendance, the
- * records, clusters and counters) and the same totals. */
+/* The same entries in windows of 1, 7 and all at once, in another order,
+ * and with what is pending written mid-window every few entries (tiny
+ * memory bounds, merge_set_flush_at): byte-identical state tables
+ * (st_event_att, st_attendance, the records, clusters and counters), the
+ * same totals, and a day index that agrees with the state. */
 static void
 test_evatt_layout_any_windows(void **state)
 {
-    static const size_t windows[] = {100000, 1, 7};
+    static const size_t windows[] = {100000, 1, 7, 0, 100000, 7};
+    static const size_t flush_at[] = {0, 0, 0, 0, 3, 11};
     static size_t order[DT_MAX];
     uint8_t first[32], d[32];
     uint64_t rng = 0x9e3779b97f4a7c15ull;
-    int64_t att = 0;
+    int64_t att = 0, diff = -1;
     size_t w, i;
+    rz_error err;
     (void)state;
     dt_build();
-    for (w = 0; w < 4; w++) {
+    for (w = 0; w < 6; w++) {
         fx f;
         fx_open(&f);
-        if (w < 3) {
+        merge_set_flush_at(f.m, flush_at[w]);
+        if (windows[w]) {
             dt_merge(&f, NULL, windows[w]);
         } else {
             for (i = 0; i < dt_n; i++)
@@ -1578,6 +1584,8 @@ test_evatt_layout_any_windows(void **state)
         else
             assert_memory_equal(first, d, 32);
         assert_int_equal(fx_nat(&f, ATT, GA, 0), att);
+        assert_int_equal(dayindex_check(f.db, NULL, &diff, &err), 0);
+        assert_int_equal(diff, 0);
         fx_close(&f);
     }
     assert_true(att > 250);
