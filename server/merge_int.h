@@ -327,7 +327,7 @@ struct merge_ctx {
     mg_patt patt;               /* person records' bucket changes of the window */
     mg_evatt evatt;             /* events' attendance records of the window */
     size_t rowpl_cap;           /* entries allocated */
-    size_t flush_at;            /* memory bound per kind (merge_set_flush_at) */
+    size_t flush_at;            /* pending records or cells written at once (merge_set_flush_at) */
 };
 
 static inline uint32_t

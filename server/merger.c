@@ -369,10 +369,12 @@ merger_unlock(int *fd)
 #define MERGER_RETRY_MS 1000 /* after a storage failure */
 /* The merger's page cache of state.db, in KiB (SQLite's default for the
  * server's connections is 64 MiB, common/db.c).  A national window dirties
- * about 50,000 pages, three times 64 MiB: what does not fit is written to
- * the WAL early and read back.  96 MiB keeps the server's peak within its
- * 256 MiB budget at national size (docs/PERFORMANCE.md). */
-#define MERGER_CACHE_KIB "98304"
+ * tens of thousands of pages, more than any cache the budget allows: what
+ * does not fit is written to the WAL early and read back.  80 MiB keeps the
+ * server's peak within its 256 MiB budget at national size now that the
+ * merger works during the drain (96 MiB peaked at 252.7 MiB there;
+ * docs/PERFORMANCE.md). */
+#define MERGER_CACHE_KIB "81920"
 
 struct merger_thread {
     char *dir;          /* server directory */

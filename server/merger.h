@@ -38,8 +38,8 @@
  * ids) and of the counters once for more entries: the national log was
  * counted from zero in 174.7 s with 1,000,000, 202.8 s with 300,000 and
  * 182.5 s with 3,000,000 (docs/PERFORMANCE.md).  Memory does not grow with
- * it (merge flushes its pending cells in mid-window; 195 MiB each time);
- * a national window takes about 6 s. */
+ * it (merge writes what is pending in mid-window; the merger peaked at about
+ * 190 MiB each time).  A national window takes about 6 s. */
 #define MERGER_WINDOW_ENTRIES 1000000
 
 typedef struct merger merger;

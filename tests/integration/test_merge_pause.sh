@@ -2,7 +2,8 @@
 # The merger's pause (issue 8): while merging is paused, batches are still
 # acknowledged (the log takes them) and every figure says how much is
 # received and not counted; after `merge resume`, `totals --wait` returns
-# once everything is counted and the totals are exact.  Bounded (about 20 s).
+# once everything is counted and the totals are exact; a pause waits for a
+# long window to commit.  Bounded (about 35 s).
 source "$(dirname "$0")/lib.sh"
 N=${RZ_PAUSE_PEOPLE:-40}
 server_init
@@ -72,6 +73,25 @@ expect_eq "$((c1 - c0))" 3 "clock entries in the backlog (2 checkpoints + the se
 cp=$(sqlite3 -readonly "$T/srv/server.db" "SELECT group_concat(seq - $h0, ',') FROM log_clock WHERE seq > $h0")
 expect_eq "$cp" "1001,2002,2503" "where the clock entries stand"
 expect_eq "$(total --metric registered)" "$((N + 2501))" "registered with the backlog"
+note "a merge window holds state.db's write lock for seconds: merge pause waits it out"
+# A writer holding the lock for 12 s stands for a national window under a
+# drain; SQLite's usual 10 s wait would give up before it commits.
+python3 - "$T/srv/state.db" "$T/held" <<'PY' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(12)
+c.execute("COMMIT")
+PY
+holder=$!
+for _ in $(seq 1 100); do [ -e "$T/held" ] && break; sleep 0.1; done
+[ -e "$T/held" ] || fail "the lock holder did not start"
+"$SERVER" -d "$T/srv" merge pause > "$T/pause.out" 2>&1 || fail "merge pause behind a long window: $(cat "$T/pause.out")"
+grep -q "merging paused" "$T/pause.out" || fail "merge pause: $(cat "$T/pause.out")"
+wait "$holder" || fail "the lock holder failed"
+status | grep -q "PAUSED" || fail "not paused after waiting: $(status)"
+"$SERVER" -d "$T/srv" merge resume | grep -q "merging resumed" || fail "merge resume"
 server_stop
 "$SERVER" -d "$T/srv" verify > "$T/verify.out" || fail "verify: $(tail -n 3 "$T/verify.out")"
-echo "PASS merge pause: $N people acked while paused, received $((received - base)) counted 0, then $((N + 1)) registered after resume; backlog of 2500 with checkpoints at +1001 and +2002; verify agrees"
+echo "PASS merge pause: $N people acked while paused, received $((received - base)) counted 0, then $((N + 1)) registered after resume; backlog of 2500 with checkpoints at +1001 and +2002; pause waited out a 12 s write lock; verify agrees"
