@@ -356,6 +356,22 @@ merge_attendance(merge_ctx *m, const merge_input *in, const uint8_t stamp[MG_STA
     return mg_att_count(m, key + 16, &ev, is ? 1 : -1, err);
 }
 
+/* Writes everything the window holds in memory (counters, person and event
+ * records, the day index) inside the open transaction: at a window's end
+ * and, past the memory bound, in mid-window. */
+static int
+pending_write(merge_ctx *m, rz_error *err)
+{
+    int rc = mg_counters_write(m, err);
+    if (rc == 0)
+        rc = mg_patt_flush(m, err);
+    if (rc == 0)
+        rc = mg_evatt_flush(m, err);
+    if (rc == 0)
+        rc = dayindex_flush(m->dx, err);
+    return rc;
+}
+
 int
 merge_entry(merge_ctx *m, const merge_input *in, rz_error *err)
 {
@@ -375,23 +391,15 @@ merge_entry(merge_ctx *m, const merge_input *in, rz_error *err)
      * same transaction (the read caches stay valid, the transaction goes
      * on).  Writing only the kind that is full was measured: no faster. */
     if (rc == 0 &&
-        (m->deltas.count >= m->flush_at || m->patt.nrecs >= m->flush_at || mg_evatt_full(m)) &&
-        (rc = mg_counters_write(m, err)) == 0 && (rc = mg_patt_flush(m, err)) == 0 &&
-        (rc = mg_evatt_flush(m, err)) == 0)
-        rc = dayindex_flush(m->dx, err);
+        (m->deltas.count >= m->flush_at || m->patt.nrecs >= m->flush_at || mg_evatt_full(m)))
+        rc = pending_write(m, err);
     return rc;
 }
 
 int
 merge_flush(merge_ctx *m, rz_error *err)
 {
-    int rc = mg_counters_write(m, err);
-    if (rc == 0)
-        rc = mg_patt_flush(m, err);
-    if (rc == 0)
-        rc = mg_evatt_flush(m, err);
-    if (rc == 0)
-        rc = dayindex_flush(m->dx, err);
+    int rc = pending_write(m, err);
     caches_clear(m); /* the transaction ends: start the next one cold */
     return rc;
 }

@@ -1543,6 +1543,7 @@ dt_merge(fx *f, const size_t *order, size_t window)
 static void
 test_evatt_layout_any_windows(void **state)
 {
+    /* Entries per commit; 0: in a fixed shuffled order, 13 per commit. */
     static const size_t windows[] = {100000, 1, 7, 0, 100000, 7};
     static const size_t flush_at[] = {0, 0, 0, 0, 3, 11};
     static size_t order[DT_MAX];
